@@ -1,0 +1,139 @@
+"""The Python API: ``translate``, ``translate_file`` (and ``verify``, in fwtranslate.verify)."""
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import tokenize
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Iterable
+
+from .directions import direction_for
+from .pipeline import TranslationError, rewrite
+from .report import ERROR, Diagnostic, FileStats
+from .rules import load_rules
+
+MARKER = "# fwtranslate: unconverted"
+
+
+@dataclass
+class Translation:
+    source: str
+    code: str
+    diagnostics: list[Diagnostic]
+    path: str = "<string>"
+    to: str = "tf"
+    framework_locals: set[str] = field(default_factory=set)
+    kept_locals: set[str] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        """True when everything was translated (no error diagnostics)."""
+        return not any(d.severity == ERROR for d in self.diagnostics)
+
+    @property
+    def changed(self) -> bool:
+        return self.code != self.source
+
+    @cached_property
+    def stats(self) -> FileStats:
+        stats = FileStats(self.path, lines=self.source.count("\n") + (0 if self.source.endswith("\n") else 1))
+        stats.framework_lines = len(_lines_using(self.source, self.framework_locals))
+        unconverted = _lines_using(self.code, self.kept_locals, skip_imports=True)
+        lines = self.code.splitlines()
+        for i, line in enumerate(lines):
+            if line.lstrip().startswith(MARKER):
+                j = i + 1
+                while j < len(lines) and lines[j].lstrip().startswith("#"):
+                    j += 1
+                unconverted.add(j + 1)
+        stats.unconverted_lines = len(unconverted)
+        for d in self.diagnostics:
+            stats.diagnostics[d.severity] = stats.diagnostics.get(d.severity, 0) + 1
+        return stats
+
+
+def _lines_using(code: str, names: set[str], skip_imports: bool = False) -> set[int]:
+    """Line numbers where one of ``names`` appears as a name token (not in strings/comments)."""
+    if not names:
+        return set()
+    found: set[int] = set()
+    import_lines: set[int] = set()
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return found
+    line_start = True
+    in_import = False
+    for tok in tokens:
+        if tok.type in (tokenize.NEWLINE, tokenize.NL):
+            line_start, in_import = True, False
+            continue
+        if tok.type in (tokenize.INDENT, tokenize.DEDENT, tokenize.COMMENT):
+            continue
+        if line_start:
+            in_import = tok.string in ("import", "from")
+            line_start = False
+        if tok.type == tokenize.NAME and tok.string in names:
+            for line in range(tok.start[0], tok.end[0] + 1):
+                (import_lines if in_import else found).add(line)
+    return found if skip_imports else found | import_lines
+
+
+def translate(source: str, to: str = "tf", *, path: str = "<string>", rules: Iterable[str | Path] = ()) -> Translation:
+    """Translate model source code. ``to`` is "tf" (PyTorch -> Keras).
+
+    Raises TranslationError for bad input (syntax errors); untranslatable constructs are not
+    errors here: they are reported in ``Translation.diagnostics`` and marked in the code.
+    """
+    direction = direction_for(to)
+    ruleset = load_rules(direction.name, tuple(str(r) for r in rules))
+    result = rewrite(source, path, direction, ruleset)
+    return Translation(source, result.code, result.diagnostics, path, to,
+                       result.framework_locals, result.kept_locals)
+
+
+def read_source(path: str | Path) -> str:
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except IsADirectoryError:
+        raise TranslationError(f"{p} is a directory, expected a file") from None
+    except FileNotFoundError:
+        raise TranslationError(f"{p} does not exist") from None
+    except OSError as exc:
+        raise TranslationError(f"cannot read {p}: {exc.strerror}") from None
+    if b"\0" in data:
+        raise TranslationError(f"{p} is a binary file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TranslationError(f"{p} is not UTF-8 text (byte {exc.start})") from None
+
+
+def translate_file(path: str | Path, to: str = "tf", *, output: str | Path | None = None,
+                   rules: Iterable[str | Path] = ()) -> Translation:
+    """Translate a file; write the result to ``output`` when given (atomically)."""
+    source = read_source(path)
+    result = translate(source, to, path=str(path), rules=rules)
+    if output is not None:
+        write_atomic(Path(output), result.code)
+    return result
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so an interrupted run leaves no half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,10 @@
+"""Structural rewrites, one concern per module, run together in one traversal (pipeline.py)."""
+from .calls import CallRewriter
+from .finish_module import FinishModule
+from .forward_to_call import ForwardToCall
+from .scopes import ScopeTracker
+from .statements import Statements
+
+# Order matters where two passes handle the same node: the scope tracker sees a node first,
+# ForwardToCall renames self.forward before the call rewriter looks at it.
+PASSES = (ScopeTracker, ForwardToCall, CallRewriter, Statements, FinishModule)

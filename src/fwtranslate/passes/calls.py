@@ -1,0 +1,175 @@
+"""The generic rewriter driven by the rule files: framework calls, Tensor methods, attributes.
+
+- ``nn.Linear(8, 4)``, ``F.relu(x)``, ``torch.cat(xs, 1)``: the callee resolves (through the
+  import map) to a qualified name with a rule;
+- ``x.view(b, -1)``: a method with a ``Tensor.<name>`` rule (or a function rule marked
+  ``method: true``) on a receiver that may be a tensor;
+- ``torch.float32``, ``x.shape``: attribute rules.
+
+Anything that resolves to the source framework and has no rule is left as it is, marked in
+the output and reported.
+"""
+from __future__ import annotations
+
+import libcst as cst
+
+from ..report import ERROR
+from ..rules import Rule, apply
+from .base import Pass
+
+# receivers that are certainly not tensors
+_NOT_TENSORS = (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString, cst.List, cst.Dict,
+                cst.Set, cst.Tuple, cst.ListComp, cst.DictComp, cst.SetComp, cst.Integer, cst.Float)
+
+
+class CallRewriter(Pass):
+    # --- subtrees we never rewrite -------------------------------------------------------
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    # --- calls --------------------------------------------------------------------------
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        ctx = self.ctx
+        if id(original) in ctx.skip:
+            return updated
+        qual = ctx.resolve(original.func)
+        if qual is not None:
+            rule = ctx.rules.calls.get(qual)
+            if rule is None:
+                ctx.report(original, ERROR, "no-rule", f"{qual} has no translation rule")
+                ctx.keep_framework_name(original.func)
+                return updated
+            return self._apply(rule, original, updated, updated.args, None)
+        func = original.func
+        if (isinstance(func, cst.Attribute) and self._may_be_tensor(func.value)
+                and not self._is_submodule_call(func)):
+            name = func.attr.value
+            rule = ctx.rules.methods.get(name)
+            inplace = False
+            if rule is None and name.endswith("_") and not name.endswith("__"):
+                rule = ctx.rules.methods.get(name[:-1])
+                inplace = rule is not None
+            if rule is not None:
+                receiver = updated.func.value  # type: ignore[attr-defined]
+                result = self._apply(rule, original, updated, updated.args, receiver)
+                if inplace and result is not updated:
+                    ctx.inplace[id(original)] = receiver
+                return result
+        return updated
+
+    def _apply(self, rule: Rule, original: cst.Call | cst.Attribute | cst.Name, updated: cst.BaseExpression,
+               args, receiver) -> cst.BaseExpression:
+        ctx = self.ctx
+        outcome = apply(rule, args, receiver)
+        for severity, code, message in outcome.messages:
+            ctx.report(original, severity, code, message)
+        if outcome.node is None:
+            target = original.func if isinstance(original, cst.Call) else original
+            if ctx.resolve(target) is not None:
+                ctx.keep_framework_name(target)
+            return updated
+        ctx.helpers_used |= rule.helpers
+        ctx.target_imports.update(rule.imports)
+        node = outcome.node
+        if updated.lpar and hasattr(node, "lpar"):  # keep the source's own parentheses
+            node = node.with_changes(lpar=updated.lpar, rpar=updated.rpar)
+        return node
+
+    def _may_be_tensor(self, receiver: cst.BaseExpression) -> bool:
+        if isinstance(receiver, _NOT_TENSORS):
+            return False
+        if isinstance(receiver, cst.Name) and receiver.value in ("self", "cls", "super"):
+            return False
+        if isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Name) and receiver.func.value == "super":
+            return False
+        if self.ctx.resolve(receiver) is not None:
+            return False  # a framework module or class, not a tensor
+        return True
+
+    def _is_submodule_call(self, node: cst.Attribute) -> bool:
+        """``self.block.norm(x)``: a call of a sub-layer that happens to share a Tensor method's
+        name (any attribute assigned as ``self.norm = ...`` in this file)."""
+        root = node.value
+        while isinstance(root, (cst.Attribute, cst.Subscript)):
+            root = root.value
+        return isinstance(root, cst.Name) and root.value == "self" and node.attr.value in self.ctx.self_attrs
+
+    # --- attribute and name references ----------------------------------------------------
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        ctx = self.ctx
+        parent = ctx.parent()
+        if isinstance(parent, cst.Attribute) and parent.value is original:
+            return updated  # inner part of a longer chain: the chain is handled whole
+        if isinstance(parent, cst.Call) and parent.func is original:
+            return updated  # handled by leave_Call
+        qual = ctx.resolve(original)
+        if qual is not None:
+            return self._reference(qual, original, updated)
+        rule = ctx.rules.members.get(original.attr.value)
+        if rule is not None and self._may_be_tensor(original.value) and not (
+                isinstance(original.value, cst.Name) and original.value.value == "self"):
+            if isinstance(parent, (cst.AssignTarget, cst.AugAssign)):
+                return updated
+            return self._apply(rule, original, updated, (), updated.value)
+        return updated
+
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        ctx = self.ctx
+        parent = ctx.parent()
+        if isinstance(parent, cst.Attribute):
+            return updated  # either the head of a chain (handled whole) or an attribute name
+        if isinstance(parent, cst.Call) and parent.func is original:
+            return updated
+        if isinstance(parent, (cst.Param, cst.FunctionDef, cst.ClassDef, cst.AsName, cst.ImportAlias,
+                               cst.Global, cst.Nonlocal)):
+            return updated
+        if isinstance(parent, cst.Arg) and parent.keyword is original:
+            return updated
+        if isinstance(parent, cst.AssignTarget):
+            return updated
+        qual = ctx.resolve(original)
+        if qual is None:
+            return updated
+        return self._reference(qual, original, updated)
+
+    def _reference(self, qual: str, original, updated) -> cst.BaseExpression:
+        ctx = self.ctx
+        rule = ctx.rules.attributes.get(qual)
+        if rule is not None:
+            return self._apply(rule, original, updated, (), None)
+        ctx.report(original, ERROR, "no-rule", f"{qual} has no translation rule")
+        ctx.keep_framework_name(original)
+        return updated
+
+    # --- annotations: framework types have no target equivalent; they are dropped ---------
+    def visit_Annotation(self, node: cst.Annotation) -> bool:
+        if _mentions_framework(self.ctx, node.annotation):
+            self.ctx.skip.add(id(node))
+            return False
+        return True
+
+
+def _mentions_framework(ctx, node: cst.CSTNode) -> bool:
+    found = False
+
+    class _V(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            nonlocal found
+            found = found or ctx.resolve(n) is not None
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            nonlocal found
+            found = found or ctx.resolve(n) is not None
+            return False
+
+        def visit_SimpleString(self, n: cst.SimpleString) -> None:  # "torch.Tensor" forward refs
+            nonlocal found
+            text = n.value.strip("'\"")
+            head = text.split(".", 1)[0].split("[", 1)[0]
+            found = found or head in ctx.imports.bindings
+
+    node.visit(_V())
+    return found

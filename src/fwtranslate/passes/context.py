@@ -1,0 +1,90 @@
+"""State shared by the passes during one traversal of one file."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from ..directions import Direction
+from ..imports import ImportMap, dotted_name
+from ..report import ERROR
+from ..rules import RuleSet
+
+
+@dataclass
+class ClassInfo:
+    name: str
+    is_module: bool  # a framework model class (nn.Module subclass ...)
+    assigns: set[str] = field(default_factory=set)  # self.<attr> names assigned in the class
+
+
+@dataclass
+class FunctionInfo:
+    name: str
+    owner: ClassInfo | None  # the class when this is a method
+    uses_training: bool = False
+
+
+@dataclass
+class Pending:
+    node: cst.CSTNode  # the original node, for line:col
+    severity: str
+    code: str
+    message: str
+
+
+@dataclass
+class Context:
+    path: str
+    direction: Direction
+    rules: RuleSet
+    imports: ImportMap
+    star_names: frozenset[str]
+    diagnostics: list[Pending] = field(default_factory=list)
+    pending_marks: list[str] = field(default_factory=list)  # comments for the current statement
+    scopes: list[frozenset[str]] = field(default_factory=list)  # names bound locally
+    classes: list[ClassInfo] = field(default_factory=list)
+    functions: list[FunctionInfo] = field(default_factory=list)
+    parents: list[cst.CSTNode] = field(default_factory=list)
+    module_classes: dict[str, ClassInfo] = field(default_factory=dict)
+    instantiated: set[str] = field(default_factory=set)  # names called inside model classes
+    helpers_used: set[str] = field(default_factory=set)
+    target_imports: set[str] = field(default_factory=set)  # import statements the output needs
+    still_used: set[str] = field(default_factory=set)  # framework locals the output still references
+    self_attrs: frozenset[str] = frozenset()  # names assigned as self.<name> or defined as methods
+    skip: set[int] = field(default_factory=set)  # ids of original nodes a pass consumed whole
+    inplace: dict[int, cst.BaseExpression] = field(default_factory=dict)  # call id -> receiver
+
+    # --- names --------------------------------------------------------------------------
+    def resolve(self, node: cst.BaseExpression) -> str | None:
+        name = dotted_name(node)
+        if name is None:
+            return None
+        head = name.split(".", 1)[0]
+        for scope in self.scopes:
+            if head in scope:
+                return None
+        return self.imports.resolve(node, star_names=self.star_names)
+
+    def parent(self, depth: int = 1) -> cst.CSTNode | None:
+        # parents[-1] is the node being left/visited itself
+        return self.parents[-1 - depth] if len(self.parents) > depth else None
+
+    @property
+    def current_class(self) -> ClassInfo | None:
+        return self.classes[-1] if self.classes else None
+
+    @property
+    def current_function(self) -> FunctionInfo | None:
+        return self.functions[-1] if self.functions else None
+
+    # --- reporting ----------------------------------------------------------------------
+    def report(self, node: cst.CSTNode, severity: str, code: str, message: str) -> None:
+        self.diagnostics.append(Pending(node, severity, code, message))
+        if severity == ERROR:
+            self.pending_marks.append(f"# fwtranslate: unconverted [{code}] {message}")
+
+    def keep_framework_name(self, node: cst.BaseExpression) -> None:
+        name = dotted_name(node)
+        if name:
+            self.still_used.add(name.split(".", 1)[0])

@@ -1,0 +1,165 @@
+"""Module-level finishing touches, once the whole file has been rewritten.
+
+- a model class that no other model class in the file instantiates becomes the target's model
+  class (``keras.Model``), the others stay layers;
+- source-framework imports go when nothing uses them any more; target imports are added once,
+  where the source imports stood;
+- the support code the translation uses is inserted after the imports.
+"""
+from __future__ import annotations
+
+import libcst as cst
+
+from ..imports import dotted_name
+from ..report import INFO
+from .base import Pass
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+def _import_sort_key(line: str) -> tuple[int, str]:
+    return (1 if "keras" in line or "tensorflow" in line or "torch" in line else 0, line)
+
+
+class FinishModule(Pass):
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        body = [self._promote_top_level_model(stmt) for stmt in updated.body]
+        body = self._fix_imports(body)
+        return updated.with_changes(body=body)
+
+    # --- Layer vs Model --------------------------------------------------------------------
+    def _promote_top_level_model(self, stmt: cst.BaseStatement) -> cst.BaseStatement:
+        ctx = self.ctx
+        if not isinstance(stmt, cst.ClassDef):
+            return stmt
+        info = ctx.module_classes.get(stmt.name.value)
+        if info is None or stmt.name.value in ctx.instantiated:
+            return stmt
+        reserved = info.assigns & ctx.direction.reserved_model_attributes
+        if reserved:
+            ctx.report(stmt, INFO, "reserved-attribute",
+                       f"{stmt.name.value} stays a {ctx.direction.layer_base}: "
+                       f"{ctx.direction.model_base} reserves self.{sorted(reserved)[0]}")
+            return stmt
+        bases = [b.with_changes(value=cst.parse_expression(ctx.direction.model_base))
+                 if _code(b.value) == ctx.direction.layer_base else b for b in stmt.bases]
+        return stmt.with_changes(bases=bases)
+
+    # --- imports ------------------------------------------------------------------------------
+    def _fix_imports(self, body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        ctx = self.ctx
+        framework = {id(n) for n in ctx.imports.framework_imports}
+        existing = {_code(s).strip() for s in body if _is_import_line(s)}
+        out: list[cst.BaseStatement] = []
+        insert_at: int | None = None
+        header: list[cst.EmptyLine] = []  # comments above the first removed import
+        carry: list[cst.EmptyLine] = []  # comments above later removed imports
+        for stmt in body:
+            if isinstance(stmt, cst.SimpleStatementLine) and any(id(s) in framework for s in stmt.body):
+                first = insert_at is None
+                if first:
+                    insert_at = len(out)
+                kept = [k for k in (self._prune(s) if id(s) in framework else s for s in stmt.body) if k is not None]
+                if kept:
+                    out.append(stmt.with_changes(body=kept, leading_lines=[*carry, *stmt.leading_lines]))
+                    carry = []
+                elif first:
+                    header = list(stmt.leading_lines)
+                else:
+                    carry.extend(stmt.leading_lines)
+                continue
+            if carry:
+                stmt = stmt.with_changes(leading_lines=[*carry, *stmt.leading_lines])
+                carry = []
+            out.append(stmt)
+        wanted = sorted(set(ctx.target_imports) | self._support_imports(), key=_import_sort_key)
+        new_imports = [cst.parse_statement(line + "\n") for line in wanted if line.strip() not in existing]
+        if insert_at is None:
+            insert_at = _after_header(out)
+        if new_imports:
+            new_imports[0] = new_imports[0].with_changes(leading_lines=header)
+        elif header and insert_at < len(out):
+            out[insert_at] = out[insert_at].with_changes(leading_lines=[*header, *out[insert_at].leading_lines])
+        out[insert_at:insert_at] = new_imports
+        support = [ctx.rules.support.definitions[n] for n in ctx.rules.support.closure(ctx.helpers_used)]
+        if support:
+            at = _after_imports(out)
+            blank = [cst.EmptyLine(), cst.EmptyLine()]
+            support = [s.with_changes(leading_lines=blank) for s in support]
+            if at < len(out):
+                out[at] = out[at].with_changes(leading_lines=blank + _strip_blank(out[at].leading_lines))
+            out[at:at] = support
+        return out
+
+    def _support_imports(self) -> set[str]:
+        lib = self.ctx.rules.support
+        if not self.ctx.helpers_used:
+            return set()
+        return {_code(s).strip() for s in lib.imports}
+
+    def _prune(self, node: cst.Import | cst.ImportFrom):
+        """Drop the aliases of an import whose names the output no longer uses."""
+        used = self.ctx.still_used
+        if isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar):
+            return node if self.ctx.still_used else None
+        keep = []
+        for alias in node.names:  # type: ignore[union-attr]
+            if alias.asname is not None:
+                local = alias.asname.name.value  # type: ignore[union-attr]
+            else:
+                name = dotted_name(alias.name) or ""
+                local = name.split(".", 1)[0]
+            if local in used:
+                keep.append(alias)
+        if not keep:
+            return None
+        keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return node.with_changes(names=keep)
+
+
+def _strip_blank(lines):
+    lines = list(lines)
+    while lines and lines[0].comment is None:
+        lines.pop(0)
+    return lines
+
+
+def _is_import_line(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body)
+
+
+def _is_docstring(stmt: cst.CSTNode) -> bool:
+    return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
+
+
+def _after_header(body: list) -> int:
+    i = 0
+    if body and _is_docstring(body[0]):
+        i = 1
+    while i < len(body) and _is_import_line(body[i]) and isinstance(body[i].body[0], cst.ImportFrom) \
+            and dotted_name(body[i].body[0].module or cst.Name("")) == "__future__":
+        i += 1
+    return i
+
+
+def _after_imports(body: list) -> int:
+    i = _after_header(body)
+    last = i
+    for j in range(i, len(body)):
+        stmt = body[j]
+        if _is_import_line(stmt):
+            last = j + 1
+        elif isinstance(stmt, (cst.Try, cst.If)) and j == last:
+            # guarded imports (try: import x / except ImportError) count as imports
+            last = j + 1 if "import" in _code(stmt).split("\n", 1)[0] or _guarded_import(stmt) else last
+        else:
+            break
+    return last
+
+
+def _guarded_import(stmt) -> bool:
+    return isinstance(stmt, cst.Try) and all(_is_import_line(s) for s in stmt.body.body)

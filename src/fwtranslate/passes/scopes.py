@@ -1,0 +1,70 @@
+"""Scope bookkeeping: the class / function being translated and the names bound locally."""
+from __future__ import annotations
+
+import libcst as cst
+
+from .base import Pass
+from .context import ClassInfo, FunctionInfo
+
+
+def _param_names(params: cst.Parameters) -> frozenset[str]:
+    names = [p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)]
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            names.append(star.name.value)
+    return frozenset(names)
+
+
+class ScopeTracker(Pass):
+    """Runs first on visit and last on leave, so other passes see the enclosing scopes."""
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        ctx = self.ctx
+        is_module = False
+        for base in node.bases:
+            qual = ctx.resolve(base.value)
+            if qual is not None and qual in ctx.direction.model_bases:
+                is_module = True
+            elif isinstance(base.value, cst.Name) and base.value.value in ctx.module_classes:
+                is_module = True
+        info = ClassInfo(node.name.value, is_module)
+        if is_module:
+            ctx.module_classes[info.name] = info
+        ctx.classes.append(info)
+
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+        self.ctx.classes.pop()
+        return updated
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        ctx = self.ctx
+        owner = ctx.current_class
+        # a function nested in a method belongs to no class
+        if ctx.functions and ctx.functions[-1].owner is not None:
+            owner = None
+        ctx.functions.append(FunctionInfo(node.name.value, owner))
+        ctx.scopes.append(_param_names(node.params))
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self.ctx.functions.pop()
+        self.ctx.scopes.pop()
+        return updated
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.ctx.scopes.append(_param_names(node.params))
+
+    def leave_Lambda(self, original: cst.Lambda, updated: cst.Lambda) -> cst.Lambda:
+        self.ctx.scopes.pop()
+        return updated
+
+    def visit_Call(self, node: cst.Call) -> None:
+        cls = self.ctx.current_class
+        if cls is not None and cls.is_module and isinstance(node.func, cst.Name):
+            self.ctx.instantiated.add(node.func.value)
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        target = node.target
+        cls = self.ctx.current_class
+        if (cls is not None and isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
+                and target.value.value == "self"):
+            cls.assigns.add(target.attr.value)

@@ -1,0 +1,165 @@
+"""Statement-level rewrites that a call template cannot express.
+
+- ``x.add_(y)`` (an in-place method as a statement) -> ``x = keras.ops.add(x, y)``;
+- ``self.register_buffer("pe", t)`` -> ``self.pe = keras.Variable(t, trainable=False, name="pe")``;
+  ``self.register_parameter("w", p)`` -> ``self.w = p``;
+- ``self.w = keras.Variable(...)`` gets ``name="w"`` so weights are named like the source's;
+- ``with torch.no_grad():`` -> its body, each assigned value wrapped in ``stop_gradient``
+  (exactly what no_grad means for those values);
+- decorators with no target meaning (``@torch.jit.ignore``...) are dropped;
+- annotations that name framework types are dropped;
+- untranslated constructs get a ``# fwtranslate: unconverted`` comment above their statement.
+"""
+from __future__ import annotations
+
+import libcst as cst
+
+from ..report import WARNING
+from .base import Pass
+
+STOP_GRADIENT = "keras.ops.stop_gradient"
+VARIABLE = "keras.Variable"
+NO_GRAD = frozenset({"torch.no_grad", "torch.inference_mode"})
+DROPPED_DECORATORS = frozenset({"torch.jit.ignore", "torch.jit.unused", "torch.jit.export",
+                                "torch.jit.script", "torch.compile", "torch.jit.script_method"})
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+def _self_attr(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+        return node.attr.value
+    return None
+
+
+class Statements(Pass):
+    # --- in-place methods and registration calls -------------------------------------------
+    def leave_Expr(self, original: cst.Expr, updated: cst.Expr) -> cst.BaseSmallStatement:
+        call = original.value
+        if id(call) in self.ctx.inplace:
+            receiver = self.ctx.inplace.pop(id(call))
+            return cst.Assign([cst.AssignTarget(receiver)], updated.value)
+        if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and isinstance(updated.value, cst.Call):
+            method = call.func.attr.value
+            args = updated.value.args
+            if method in ("register_buffer", "register_parameter") and len(args) >= 2 and isinstance(args[0].value, cst.SimpleString):
+                name = args[0].value.value.strip("'\"")
+                value = args[1].value
+                if method == "register_buffer":
+                    value = cst.Call(cst.parse_expression(VARIABLE), [
+                        cst.Arg(value), _kwarg("trainable", cst.Name("False")), _kwarg("name", args[0].value)])
+                target = cst.Attribute(updated.value.func.value, cst.Name(name))  # type: ignore[attr-defined]
+                return cst.Assign([cst.AssignTarget(target)], value)
+        return updated
+
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
+        value = updated.value
+        if len(updated.targets) != 1 or not isinstance(value, cst.Call):
+            return updated
+        name = _self_attr(updated.targets[0].target)
+        if name and _code(value.func) == VARIABLE and not any(a.keyword and a.keyword.value == "name" for a in value.args):
+            args = [*value.args, _kwarg("name", cst.SimpleString(f'"{name}"'))]
+            return updated.with_changes(value=value.with_changes(args=args))
+        return updated
+
+    # --- torch.no_grad ----------------------------------------------------------------------
+    def visit_With(self, node: cst.With) -> None:
+        calls = [item.item for item in node.items]
+        if calls and all(isinstance(c, cst.Call) and self.ctx.resolve(c.func) in NO_GRAD for c in calls):
+            self.ctx.skip.add(id(node))
+            self.ctx.skip.update(id(c) for c in calls)
+
+    def leave_With(self, original: cst.With, updated: cst.With):
+        if id(original) not in self.ctx.skip or not isinstance(updated.body, cst.IndentedBlock):
+            return self._mark(updated)
+        body = [_stop_gradient(stmt) for stmt in updated.body.body]
+        if body:
+            body[0] = body[0].with_changes(leading_lines=[*updated.leading_lines, *body[0].leading_lines])
+        return cst.FlattenSentinel(body)
+
+    # --- decorators -------------------------------------------------------------------------
+    def visit_Decorator(self, node: cst.Decorator) -> bool:
+        target = node.decorator.func if isinstance(node.decorator, cst.Call) else node.decorator
+        qual = self.ctx.resolve(target)
+        if qual in DROPPED_DECORATORS or qual in NO_GRAD:
+            self.ctx.skip.add(id(node))
+            if qual in NO_GRAD:
+                self.ctx.report(node, WARNING, "no-grad-decorator",
+                                f"@{qual} dropped: gradients are not blocked in the translation")
+            return False
+        return True
+
+    def leave_Decorator(self, original: cst.Decorator, updated: cst.Decorator):
+        if id(original) in self.ctx.skip:
+            return cst.RemoveFromParent()
+        return updated
+
+    # --- annotations ----------------------------------------------------------------------
+    def leave_Param(self, original: cst.Param, updated: cst.Param) -> cst.Param:
+        if original.annotation is not None and id(original.annotation) in self.ctx.skip:
+            return updated.with_changes(annotation=None)
+        return updated
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        if original.returns is not None and id(original.returns) in self.ctx.skip:
+            updated = updated.with_changes(returns=None)
+        return self._mark(updated)
+
+    def leave_AnnAssign(self, original: cst.AnnAssign, updated: cst.AnnAssign):
+        if id(original.annotation) not in self.ctx.skip:
+            return updated
+        if updated.value is None:
+            return cst.RemoveFromParent()
+        return cst.Assign([cst.AssignTarget(updated.target)], updated.value)
+
+    # --- marks ------------------------------------------------------------------------------
+    def leave_SimpleStatementLine(self, original, updated):
+        for call_id in list(self.ctx.inplace):  # in-place calls not used as statements
+            self.ctx.inplace.pop(call_id)
+            self.ctx.report(original, WARNING, "inplace-expression",
+                            "an in-place method inside an expression: the receiver is not updated")
+        if not updated.body:
+            return cst.RemoveFromParent()
+        return self._mark(updated)
+
+    def _mark(self, updated):
+        marks = self.ctx.pending_marks
+        if not marks:
+            return updated
+        lines = [cst.EmptyLine(comment=cst.Comment(m)) for m in marks]
+        marks.clear()
+        return updated.with_changes(leading_lines=[*updated.leading_lines, *lines])
+
+    def leave_If(self, original, updated):
+        return self._mark(updated)
+
+    def leave_For(self, original, updated):
+        return self._mark(updated)
+
+    def leave_While(self, original, updated):
+        return self._mark(updated)
+
+    def leave_Try(self, original, updated):
+        return self._mark(updated)
+
+    def leave_ClassDef(self, original, updated):
+        return self._mark(updated)
+
+
+def _kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
+    tight = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))
+    return cst.Arg(value, keyword=cst.Name(name), equal=tight)
+
+
+def _stop_gradient(stmt: cst.BaseStatement) -> cst.BaseStatement:
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return stmt
+    body = []
+    for small in stmt.body:
+        if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Return)) and small.value is not None:
+            wrapped = cst.Call(cst.parse_expression(STOP_GRADIENT), [cst.Arg(small.value)])
+            small = small.with_changes(value=wrapped)
+        body.append(small)
+    return stmt.with_changes(body=body)

@@ -1,0 +1,226 @@
+"""Load and validate rule files (YAML), and the support code their templates may use.
+
+A malformed file raises RuleFileError naming the file, the rule and the field.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import libcst as cst
+import yaml
+
+from .model import Condition, Example, Rule, Variant, template_params
+from .signature import Signature, SignatureError
+from .support import SupportLibrary
+
+DIRECTIONS = ("torch_to_tf", "tf_to_torch")
+_FIELDS = {"signature", "to", "doc", "aliases", "method", "kind", "force", "ignore", "unsupported",
+           "warn", "weights", "imports", "examples"}
+
+
+class RuleFileError(ValueError):
+    def __init__(self, file: Path | str, rule: str | None, field_name: str | None, message: str):
+        where = f"{file}"
+        if rule:
+            where += f": rule {rule!r}"
+        if field_name:
+            where += f", field {field_name!r}"
+        super().__init__(f"{where}: {message}")
+
+
+def builtin_rules_dir() -> Path:
+    """The shipped rules: inside the wheel (fwtranslate/_rules) or the repo's top-level rules/."""
+    here = Path(__file__).resolve().parent.parent
+    packaged = here / "_rules"
+    if packaged.is_dir():
+        return packaged
+    return here.parent.parent / "rules"
+
+
+@dataclass
+class RuleSet:
+    direction: str
+    calls: dict[str, Rule] = field(default_factory=dict)  # qualified name -> rule
+    attributes: dict[str, Rule] = field(default_factory=dict)  # qualified name -> rule
+    methods: dict[str, Rule] = field(default_factory=dict)  # Tensor method name -> rule
+    members: dict[str, Rule] = field(default_factory=dict)  # Tensor attribute name -> rule
+    support: SupportLibrary = field(default_factory=SupportLibrary)
+    files: list[Path] = field(default_factory=list)
+
+    def all_rules(self) -> list[Rule]:
+        seen: dict[int, Rule] = {}
+        for table in (self.calls, self.attributes, self.methods, self.members):
+            for rule in table.values():
+                seen.setdefault(id(rule), rule)
+        return sorted(seen.values(), key=lambda r: r.name)
+
+    def find(self, name: str) -> Rule | None:
+        for rule in self.all_rules():
+            if rule.name == name or name in rule.aliases:
+                return rule
+        return None
+
+    def add(self, rule: Rule) -> None:
+        if rule.is_tensor_member:
+            table = self.methods if rule.kind == "call" else self.members
+            table[rule.member_name] = rule
+            for alias in rule.aliases:
+                table[alias.rsplit(".", 1)[1]] = rule
+            return
+        table = self.calls if rule.kind == "call" else self.attributes
+        for name in (rule.name, *rule.aliases):
+            table[name] = rule
+        if rule.method:
+            for name in (rule.name, *rule.aliases):
+                self.methods[name.rsplit(".", 1)[1]] = rule
+
+
+def load_rules(direction: str, extra: Iterable[Path | str] = ()) -> RuleSet:
+    return _load(direction, tuple(str(p) for p in extra))
+
+
+@functools.lru_cache(maxsize=8)
+def _load(direction: str, extra: tuple[str, ...]) -> RuleSet:
+    if direction not in DIRECTIONS:
+        raise ValueError(f"unknown direction {direction!r}")
+    folder = builtin_rules_dir() / direction
+    ruleset = RuleSet(direction)
+    ruleset.support = SupportLibrary.from_files(sorted(folder.glob("support*.py")))
+    files = sorted(folder.glob("*.yaml")) + [Path(p) for p in extra]
+    for path in files:
+        for rule in parse_rule_file(path, ruleset.support):
+            ruleset.add(rule)  # later files (user rules) override earlier ones
+        ruleset.files.append(path)
+    return ruleset
+
+
+def parse_rule_file(path: Path, support: SupportLibrary | None = None) -> list[Rule]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuleFileError(path, None, None, f"cannot read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RuleFileError(path, None, None, f"not valid YAML: {exc}") from None
+    if data is None:
+        return []
+    if not isinstance(data, dict):
+        raise RuleFileError(path, None, None, "expected a mapping of rule names to rules")
+    return [parse_rule(path, str(name), spec, support or SupportLibrary()) for name, spec in data.items()]
+
+
+def _str_list(path: Path, name: str, spec: dict, key: str) -> tuple[str, ...]:
+    value = spec.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RuleFileError(path, name, key, "expected a string or a list of strings")
+    return tuple(value)
+
+
+def _expr(path: Path, name: str, key: str, source: Any) -> cst.BaseExpression:
+    if not isinstance(source, str):
+        raise RuleFileError(path, name, key, "expected a Python expression as a string")
+    try:
+        return cst.parse_expression(source)
+    except cst.ParserSyntaxError as exc:
+        raise RuleFileError(path, name, key, f"not a Python expression: {source!r} ({exc.message})") from None
+
+
+def _conditions(path: Path, name: str, spec: dict, key: str) -> tuple[Condition, ...]:
+    items = spec.get(key, [])
+    if not isinstance(items, list):
+        raise RuleFileError(path, name, key, "expected a list of {when, message}")
+    out = []
+    for item in items:
+        if not isinstance(item, dict) or set(item) != {"when", "message"}:
+            raise RuleFileError(path, name, key, "each entry needs exactly 'when' and 'message'")
+        _expr(path, name, f"{key}.when", item["when"])
+        out.append(Condition(str(item["when"]), str(item["message"])))
+    return tuple(out)
+
+
+def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rule:
+    if not isinstance(spec, dict):
+        raise RuleFileError(path, name, None, "expected a mapping of fields")
+    unknown = set(spec) - _FIELDS
+    if unknown:
+        raise RuleFileError(path, name, sorted(unknown)[0], f"unknown field (known: {', '.join(sorted(_FIELDS))})")
+    kind = spec.get("kind", "call")
+    if kind not in ("call", "attribute"):
+        raise RuleFileError(path, name, "kind", "must be 'call' or 'attribute'")
+    signature = None
+    if kind == "call":
+        if "signature" not in spec:
+            raise RuleFileError(path, name, "signature", "required for call rules")
+        try:
+            signature = Signature.parse(str(spec["signature"]))
+        except SignatureError as exc:
+            raise RuleFileError(path, name, "signature", str(exc)) from None
+        if name.startswith("Tensor.") and (not signature.params or signature.params[0].name != "self"):
+            raise RuleFileError(path, name, "signature", "a Tensor method's first parameter must be 'self'")
+    if "to" not in spec:
+        raise RuleFileError(path, name, "to", "required")
+    variants = _variants(path, name, spec["to"])
+    helpers: set[str] = set()
+    for v in variants:
+        helpers |= support.names_used(v.template)
+    examples = []
+    for raw in spec.get("examples", []) or []:
+        if not isinstance(raw, str) or "=>" not in raw:
+            raise RuleFileError(path, name, "examples", f"expected 'before => after', got {raw!r}")
+        before, after = (s.strip() for s in raw.split("=>", 1))
+        examples.append(Example(before, after))
+    weights = spec.get("weights")
+    if weights is not None and not isinstance(weights, str):
+        raise RuleFileError(path, name, "weights", "expected the name of a weight converter")
+    rule = Rule(
+        name=name, kind=kind, file=path, signature=signature, variants=variants,
+        doc=str(spec.get("doc", "")).strip(),
+        aliases=_str_list(path, name, spec, "aliases"),
+        method=bool(spec.get("method", False)),
+        force=frozenset(_str_list(path, name, spec, "force")),
+        ignore=frozenset(_str_list(path, name, spec, "ignore")),
+        unsupported=_conditions(path, name, spec, "unsupported"),
+        warn=_conditions(path, name, spec, "warn"),
+        weights=weights,
+        imports=_str_list(path, name, spec, "imports"),
+        examples=tuple(examples),
+        helpers=frozenset(helpers),
+    )
+    if signature is not None:
+        for key in ("force", "ignore"):
+            for p in getattr(rule, key):
+                if p not in signature.names:
+                    raise RuleFileError(path, name, key, f"{p!r} is not a parameter of {signature.text}")
+    rule.handled = frozenset(template_params(rule) | rule.ignore | rule.force)
+    return rule
+
+
+def _variants(path: Path, name: str, to: Any) -> tuple[Variant, ...]:
+    if isinstance(to, str):
+        return (Variant(_expr(path, name, "to", to), to, repeated=_repeated(to)),)
+    if not isinstance(to, list) or not to:
+        raise RuleFileError(path, name, "to", "expected an expression or a list of {when, to}")
+    out = []
+    for item in to:
+        if not isinstance(item, dict) or "to" not in item or set(item) - {"to", "when", "when_known"}:
+            raise RuleFileError(path, name, "to", "each variant is {to, when?} or {to, when_known?}")
+        for key in ("when", "when_known"):
+            if key in item:
+                _expr(path, name, f"to.{key}", item[key])
+        out.append(Variant(_expr(path, name, "to", item["to"]), item["to"], item.get("when"),
+                           item.get("when_known"), _repeated(item["to"])))
+    return tuple(out)
+
+
+def _repeated(source: str) -> frozenset[str]:
+    import ast
+    import collections
+
+    counts = collections.Counter(n.id for n in ast.walk(ast.parse(source, mode="eval")) if isinstance(n, ast.Name))
+    return frozenset(n for n, c in counts.items() if c > 1)

@@ -1,0 +1,155 @@
+"""A rule as loaded from a rule file, and applying it to one call."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import libcst as cst
+
+from ..report import ERROR, WARNING
+from .literals import UNKNOWN
+from .signature import BindError, BoundArg, Signature, bind
+from .template import evaluate, referenced_params, render
+
+
+@dataclass(frozen=True)
+class Variant:
+    template: cst.BaseExpression
+    source: str
+    when: str | None = None  # unknown at translation time -> runtime conditional
+    when_known: str | None = None  # unknown at translation time -> variant skipped
+    repeated: frozenset[str] = frozenset()  # parameters the template uses more than once
+
+
+@dataclass(frozen=True)
+class Condition:
+    when: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Example:
+    before: str
+    after: str  # the expected target expression, or "ERROR[code]"
+
+
+@dataclass
+class Rule:
+    """One source API and how it translates. See docs/rules.md for the file format."""
+
+    name: str  # qualified source name (torch.nn.Linear) or Tensor.<method>/<attribute>
+    kind: str  # "call" | "attribute"
+    file: Path
+    signature: Signature | None
+    variants: tuple[Variant, ...]
+    doc: str = ""
+    aliases: tuple[str, ...] = ()
+    method: bool = False  # a call rule that also applies as a Tensor method (receiver = 1st param)
+    force: frozenset[str] = frozenset()
+    ignore: frozenset[str] = frozenset()
+    unsupported: tuple[Condition, ...] = ()
+    warn: tuple[Condition, ...] = ()
+    weights: str | None = None
+    imports: tuple[str, ...] = ()
+    examples: tuple[Example, ...] = ()
+    helpers: frozenset[str] = frozenset()  # support definitions the templates use
+    handled: frozenset[str] = field(default=frozenset())  # params some part of the rule uses
+
+    @property
+    def is_tensor_member(self) -> bool:
+        return self.name.startswith("Tensor.")
+
+    @property
+    def member_name(self) -> str:
+        return self.name.rsplit(".", 1)[1]
+
+
+@dataclass
+class Outcome:
+    node: cst.BaseExpression | None  # None: not translated
+    messages: list[tuple[str, str, str]] = field(default_factory=list)  # (severity, code, msg)
+
+
+def apply(rule: Rule, args: Sequence[cst.Arg] = (), receiver: cst.BaseExpression | None = None) -> Outcome:
+    """Translate one use of ``rule``: a call (args), a method call (receiver + args) or an
+    attribute (receiver or nothing)."""
+    out = Outcome(None)
+    if rule.signature is None:
+        bound: dict[str, BoundArg] = {}
+        if receiver is not None:
+            bound["self"] = BoundArg(receiver, True, UNKNOWN)
+    else:
+        try:
+            bound = bind(rule.signature, args, receiver)
+        except BindError as exc:
+            out.messages.append((ERROR, "unbindable-call", f"{rule.name}: {exc}"))
+            return out
+        for name, b in bound.items():
+            if b.given and name not in rule.handled:
+                out.messages.append((ERROR, "unsupported-argument",
+                                     f"{rule.name}: argument {name!r} has no translation"))
+                return out
+    for cond in rule.unsupported:
+        verdict = evaluate(cond.when, bound)
+        if verdict is UNKNOWN:
+            out.messages.append((WARNING, "unchecked-argument",
+                                 f"{rule.name}: could not check statically: {cond.message}"))
+        elif verdict:
+            out.messages.append((ERROR, "unsupported-argument", f"{rule.name}: {cond.message}"))
+            return out
+    for cond in rule.warn:
+        verdict = evaluate(cond.when, bound)
+        if verdict is UNKNOWN or verdict:
+            out.messages.append((WARNING, "semantics", f"{rule.name}: {cond.message}"))
+    out.node = _choose(rule, rule.variants, bound)
+    if out.node is None:
+        out.messages.append((ERROR, "no-variant", f"{rule.name}: no translation applies to these arguments"))
+    return out
+
+
+def _simple(node: cst.BaseExpression) -> bool:
+    """Cheap and side-effect free, so a template may repeat it."""
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        if isinstance(node, cst.Subscript) and not all(
+                isinstance(e.slice, cst.Index) and isinstance(e.slice.value, (cst.Integer, cst.Name))
+                for e in node.slice):
+            return False
+        node = node.value
+    return isinstance(node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString))
+
+
+def _choose(rule: Rule, variants: Sequence[Variant], bound) -> cst.BaseExpression | None:
+    for i, v in enumerate(variants):
+        if i < len(variants) - 1 and any(not _simple(bound[p].node) for p in v.repeated if p in bound):
+            continue  # would evaluate a complex argument twice: a later variant must do
+        if v.when_known is not None:
+            verdict = evaluate(v.when_known, bound)
+            if verdict is UNKNOWN or not verdict:
+                continue
+            return render(v.template, bound, rule.force)
+        if v.when is None:
+            return render(v.template, bound, rule.force)
+        verdict = evaluate(v.when, bound)
+        if verdict is UNKNOWN:
+            rest = _choose(rule, variants[i + 1:], bound)
+            if rest is None:
+                return None
+            cond = render(cst.parse_expression(v.when), bound, rule.force)
+            return cst.IfExp(test=cond, body=render(v.template, bound, rule.force), orelse=rest)
+        if verdict:
+            return render(v.template, bound, rule.force)
+    return None
+
+
+def template_params(rule: Rule) -> set[str]:
+    names = set(rule.signature.names) if rule.signature else {"self"}
+    used: set[str] = set()
+    for v in rule.variants:
+        used |= referenced_params(v.template, names)
+        for cond in (v.when, v.when_known):
+            if cond:
+                used |= referenced_params(cond, names)
+    for c in (*rule.unsupported, *rule.warn):
+        used |= referenced_params(c.when, names)
+    return used

@@ -1,0 +1,196 @@
+"""Rule templates: a target expression written in Python, over the source's parameter names.
+
+Semantics (see docs/rules.md):
+- a parameter name is replaced by the caller's expression, or by the source default;
+- a call argument whose value mentions only parameters the caller did not pass is omitted
+  (the target default must then mean the same), unless the parameter is listed in ``force``;
+- ``*name`` of a ``*args`` parameter expands its elements; a bare ``name`` becomes a tuple
+  (one non-integer element is passed through: ``x.view(shape)``);
+- ``static(expr)`` is evaluated at translation time when every parameter in it is a literal,
+  else it is emitted as ``expr``;
+- arithmetic on literals is folded (``1 - 0.1`` -> ``0.9``).
+"""
+from __future__ import annotations
+
+import ast
+import operator
+from typing import Any, Mapping
+
+import libcst as cst
+
+from .literals import UNKNOWN, literal_value, to_node
+from .predicates import PREDICATES
+from .signature import BoundArg
+
+_NEEDS_PARENS = (cst.BinaryOperation, cst.BooleanOperation, cst.Comparison, cst.UnaryOperation,
+                 cst.IfExp, cst.Lambda, cst.NamedExpr)
+_SAFE_PARENTS = (cst.Arg, cst.Element, cst.StarredElement, cst.DictElement, cst.Index,
+                 cst.SubscriptElement, cst.Param, cst.Tuple, cst.List)
+
+
+def referenced_params(expr: str | cst.CSTNode, params: set[str] | frozenset[str]) -> set[str]:
+    node = cst.parse_expression(expr) if isinstance(expr, str) else expr
+    found: set[str] = set()
+
+    class _V(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            if n.value in params:
+                found.add(n.value)
+
+        def visit_Attribute(self, n: cst.Attribute) -> bool:
+            n.value.visit(self)  # attribute names are not parameters
+            return False
+
+        def visit_Arg(self, n: cst.Arg) -> bool:
+            n.value.visit(self)  # keyword names are not parameters
+            return False
+
+    node.visit(_V())
+    return found
+
+
+def evaluate(expr_source: str, bound: Mapping[str, BoundArg]) -> Any:
+    """Evaluate a condition over literal parameter values; UNKNOWN if a value is not known."""
+    names = {n.id for n in ast.walk(ast.parse(expr_source, mode="eval")) if isinstance(n, ast.Name)}
+    env: dict[str, Any] = {}
+    for name in names:
+        if name in bound:
+            value = bound[name].value
+            if value is UNKNOWN:
+                return UNKNOWN
+            env[name] = value
+    env["given"] = lambda name: bound[name].given
+    return eval(expr_source, {"__builtins__": {}, **PREDICATES}, env)  # noqa: S307 - rule files are code the user chose to load
+
+
+class Renderer(cst.CSTTransformer):
+    """Instantiate one template for one bound call."""
+
+    def __init__(self, bound: Mapping[str, BoundArg], force: frozenset[str] = frozenset()):
+        super().__init__()
+        self.bound = bound
+        self.force = force
+        self.params = frozenset(bound)
+        self._parents: list[cst.CSTNode] = []
+
+    # --- traversal bookkeeping -------------------------------------------------------------
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "static":
+            self._parents.append(node)
+            return False  # handled whole in leave_Call
+        self._parents.append(node)
+        return super().on_visit(node)
+
+    def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):  # type: ignore[override]
+        self._parents.pop()
+        return super().on_leave(original, updated)
+
+    # --- substitution ----------------------------------------------------------------------
+    def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+        b = self.bound.get(original.value)
+        if b is None:
+            return updated
+        parent = self._parents[-1] if self._parents else None
+        if isinstance(parent, cst.Attribute) and parent.attr is original:
+            return updated
+        if isinstance(parent, cst.Arg) and parent.keyword is original:
+            return updated
+        if b.elements is not None:  # *args parameter used bare: a tuple
+            elements = b.elements
+            if len(elements) == 1 and isinstance(elements[0], cst.Element) and not isinstance(
+                    literal_value(elements[0].value), int):
+                return self._fit(elements[0].value, parent)
+            if len(elements) == 1 and isinstance(elements[0], cst.Element):
+                return cst.Tuple([elements[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+            return cst.Tuple([e.with_changes(comma=cst.MaybeSentinel.DEFAULT) for e in elements])
+        return self._fit(b.node, parent)
+
+    def _fit(self, value: cst.BaseExpression, parent: cst.CSTNode | None) -> cst.BaseExpression:
+        if isinstance(value, _NEEDS_PARENS) and not value.lpar and not isinstance(parent, _SAFE_PARENTS):
+            return value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+        return value
+
+    def leave_StarredElement(self, original: cst.StarredElement, updated: cst.StarredElement):
+        b = self._vararg(original.value)
+        if b is None:
+            return updated
+        if not b.elements:
+            return cst.RemoveFromParent()
+        return cst.FlattenSentinel([e.with_changes(comma=cst.MaybeSentinel.DEFAULT) for e in b.elements])
+
+    def _vararg(self, node: cst.BaseExpression) -> BoundArg | None:
+        if isinstance(node, cst.Name):
+            b = self.bound.get(node.value)
+            if b is not None and b.elements is not None:
+                return b
+        return None
+
+    def leave_Arg(self, original: cst.Arg, updated: cst.Arg):
+        if original.star == "*":
+            b = self._vararg(original.value)
+            if b is not None:
+                if not b.elements:
+                    return cst.RemoveFromParent()
+                return cst.FlattenSentinel([
+                    cst.Arg(e.value, star="*" if isinstance(e, cst.StarredElement) else "")
+                    for e in b.elements])
+        used = referenced_params(original.value, self.params)
+        if used and not any(self.bound[n].given or n in self.force for n in used):
+            return cst.RemoveFromParent()
+        return updated.with_changes(value=fold(updated.value))
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if isinstance(original.func, cst.Name) and original.func.value == "static":
+            inner = original.args[0].value
+            source = cst.Module([]).code_for_node(inner)
+            value = evaluate(source, self.bound)
+            if value is not UNKNOWN:
+                return to_node(value)
+            return inner.visit(Renderer(self.bound, self.force))  # type: ignore[return-value]
+        return updated.with_changes(args=_fix_commas(updated.args))
+
+
+def _fix_commas(args):
+    # After removals, the last argument must not keep a dangling comma.
+    args = list(args)
+    if args and args[-1].comma is not cst.MaybeSentinel.DEFAULT:
+        args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return args
+
+
+_BINOPS = {cst.Add: operator.add, cst.Subtract: operator.sub, cst.Multiply: operator.mul,
+           cst.Divide: operator.truediv, cst.FloorDivide: operator.floordiv, cst.Power: operator.pow}
+
+
+def _fold_value(node: cst.BaseExpression) -> Any:
+    if isinstance(node, cst.BinaryOperation) and type(node.operator) in _BINOPS:
+        left, right = _fold_value(node.left), _fold_value(node.right)
+        if _is_number(left) and _is_number(right):
+            try:
+                return _BINOPS[type(node.operator)](left, right)
+            except ArithmeticError:
+                return UNKNOWN
+        return UNKNOWN
+    value = literal_value(node)
+    return value if _is_number(value) else UNKNOWN
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def fold(node: cst.BaseExpression) -> cst.BaseExpression:
+    """Fold arithmetic on numeric literals; anything else is returned unchanged."""
+    if not isinstance(node, cst.BinaryOperation):
+        return node
+    value = _fold_value(node)
+    if value is UNKNOWN:
+        return node
+    if isinstance(value, float):
+        value = float(f"{value:.12g}")  # 1 - 0.9 -> 0.1, not 0.09999999999999998
+    return to_node(value)
+
+
+def render(template: cst.BaseExpression, bound: Mapping[str, BoundArg], force: frozenset[str] = frozenset()) -> cst.BaseExpression:
+    out = template.visit(Renderer(bound, force))
+    return fold(out)  # type: ignore[arg-type]

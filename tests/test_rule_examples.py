@@ -1,0 +1,48 @@
+"""Every example carried by every shipped rule is run: the rule files are their own tests."""
+from __future__ import annotations
+
+import ast
+import re
+
+import pytest
+
+from fwtranslate import translate
+from fwtranslate.rules import load_rules
+
+PRELUDE = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
+RESULT = "__result__"
+
+
+def _cases():
+    ruleset = load_rules("torch_to_tf")
+    for rule in ruleset.all_rules():
+        for i, example in enumerate(rule.examples):
+            yield pytest.param(rule, example, id=f"{rule.name}[{i}]")
+
+
+def _normal(expr: str) -> str:
+    return ast.dump(ast.parse(expr.strip(), mode="eval").body)
+
+
+def test_every_rule_has_an_example():
+    missing = [r.name for r in load_rules("torch_to_tf").all_rules() if not r.examples]
+    assert not missing, f"rules without examples: {missing}"
+
+
+@pytest.mark.parametrize("rule,example", list(_cases()))
+def test_rule_example(rule, example):
+    result = translate(f"{PRELUDE}{RESULT} = {example.before}\n")
+    error = re.fullmatch(r"ERROR\[([\w-]+)\]", example.after)
+    if error:
+        codes = {d.code for d in result.diagnostics}
+        assert error.group(1) in codes, f"expected [{error.group(1)}], got {result.diagnostics}"
+        return
+    assert result.ok, [d.format() for d in result.diagnostics]
+    tree = ast.parse(result.code)
+    values = [n.value for n in tree.body if isinstance(n, ast.Assign)
+              and isinstance(n.targets[0], ast.Name) and n.targets[0].id == RESULT]
+    assert len(values) == 1, result.code
+    assert ast.dump(values[0]) == _normal(example.after), (
+        f"\n  rule:     {rule.name} ({rule.file.name})\n  before:   {example.before}\n"
+        f"  expected: {example.after}\n  got:      {ast.unparse(values[0])}")
+    assert "torch" not in ast.unparse(values[0])
