@@ -30,10 +30,19 @@ def register(name: str):
     """Class decorator: ``@register("dense") class _: def torch_to_keras(m, l) ...; def keras_to_torch(l, m) ...``"""
 
     def wrap(cls):
-        CONVERTERS[name] = Converter(name, staticmethod(cls.torch_to_keras).__func__, staticmethod(cls.keras_to_torch).__func__)
+        CONVERTERS[name] = Converter(name, cls.torch_to_keras, cls.keras_to_torch)
         return cls
 
     return wrap
+
+
+def get(name: str) -> Converter:
+    from . import converters  # noqa: F401  (registers the built-in converters)
+
+    try:
+        return CONVERTERS[name]
+    except KeyError:
+        raise KeyError(f"no weight converter named {name!r} (known: {', '.join(sorted(CONVERTERS))})") from None
 
 
 def converter_name_for(torch_module: Any, direction: str = "torch_to_tf") -> str | None:
