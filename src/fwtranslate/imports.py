@@ -10,7 +10,7 @@ as framework code, however it is spelled.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import libcst as cst
 
@@ -42,6 +42,8 @@ class ImportMap:
     local_names: set[str] = field(default_factory=set)
     # the import statements (top-level) that bind framework names, for removal later
     framework_imports: list[cst.CSTNode] = field(default_factory=list)
+    # with a star import: global names the file uses but never defines (see free_globals)
+    star_free: set[str] = field(default_factory=set)
 
     def is_framework(self, qualified: str) -> bool:
         head = qualified.split(".", 1)[0]
@@ -74,19 +76,20 @@ class ImportMap:
         if isinstance(node, cst.Import):
             for alias in node.names:
                 full = _module_name(alias.name)
+                local = alias.asname.name.value if alias.asname is not None else full.split(".", 1)[0]  # type: ignore[union-attr]
                 if not self.is_framework(full):
+                    self.bindings.pop(local, None)  # `import mylib.nn as nn` rebinds nn
                     continue
-                if alias.asname is not None:
-                    self.bindings[alias.asname.name.value] = full  # type: ignore[union-attr]
-                else:
-                    head = full.split(".", 1)[0]
-                    self.bindings[head] = head
+                self.bindings[local] = full if alias.asname is not None else local
                 bound = True
             return bound
-        if node.relative:
-            return False
         module = _module_name(node.module)
-        if not self.is_framework(module):
+        if node.relative or not self.is_framework(module):
+            if not isinstance(node.names, cst.ImportStar):
+                for alias in node.names:
+                    local = alias.asname.name if alias.asname is not None else alias.name
+                    if isinstance(local, cst.Name):
+                        self.bindings.pop(local.value, None)  # `from mylib import nn` rebinds nn
             return False
         if isinstance(node.names, cst.ImportStar):
             self.star_modules.append(module)
@@ -120,11 +123,131 @@ class ImportMap:
                     target = candidate
                     break
             else:
-                return None
+                if head not in self.star_free:
+                    return None
+                # defined nowhere in the file: it comes from the star import (the last one
+                # wins in Python), and it has no rule: it is reported, not silently dropped
+                target = f"{self.star_modules[-1]}.{head}"
         return f"{target}.{rest}" if rest else target
 
     def framework_locals(self) -> set[str]:
         return set(self.bindings)
+
+
+def free_globals(source: str) -> set[str]:
+    """Global names that ``source`` reads but never binds, builtins excepted: with a star
+    import, those are the names the star import supplies. Python's own symbol tables (C code)
+    make this cheap; an empty set when Python cannot parse the source."""
+    import builtins
+    import symtable
+
+    try:
+        top = symtable.symtable(source, "<source>", "exec")
+    except (SyntaxError, ValueError):
+        return set()
+    used: set[str] = set()
+    defined: set[str] = set()
+    stack = [top]
+    while stack:
+        table = stack.pop()
+        stack.extend(table.get_children())
+        for sym in table.get_symbols():
+            if not sym.is_global():
+                continue
+            if sym.is_assigned() or sym.is_imported():
+                defined.add(sym.get_name())
+            elif sym.is_referenced():
+                used.add(sym.get_name())
+    return used - defined - set(dir(builtins))
+
+
+def target_names(node: cst.CSTNode) -> list[str]:
+    """The names an assignment target binds: ``x``, ``a, (b, *c)``; not ``x.y`` or ``x[i]``."""
+    if isinstance(node, cst.Name):
+        return [node.value]
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return [n for e in node.elements for n in target_names(e.value)]
+    if isinstance(node, cst.StarredElement):
+        return target_names(node.value)
+    return []
+
+
+def bound_names(body: Sequence[cst.CSTNode]) -> set[str]:
+    """Names that a block of statements binds in its own scope (a function body): assignment,
+    ``for``, ``with ... as``, ``except ... as`` and import targets, nested def/class names.
+    Nested functions and classes are other scopes; ``global``/``nonlocal`` names are excluded.
+    Statement level only (no walk into expressions), so it costs little.
+    """
+    names: set[str] = set()
+    declared: set[str] = set()
+
+    def block(suite) -> None:
+        if isinstance(suite, (cst.Else, cst.Finally)):
+            suite = suite.body
+        if isinstance(suite, cst.IndentedBlock):
+            stmts(suite.body)
+        elif isinstance(suite, cst.SimpleStatementSuite):
+            small_stmts(suite.body)
+
+    def stmts(items) -> None:
+        for stmt in items:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                small_stmts(stmt.body)
+            elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                names.add(stmt.name.value)
+            elif isinstance(stmt, cst.For):
+                names.update(target_names(stmt.target))
+                block(stmt.body)
+                block(stmt.orelse)
+            elif isinstance(stmt, cst.While):
+                block(stmt.body)
+                block(stmt.orelse)
+            elif isinstance(stmt, cst.If):
+                block(stmt.body)
+                orelse = stmt.orelse
+                if isinstance(orelse, cst.If):
+                    stmts([orelse])
+                else:
+                    block(orelse)
+            elif isinstance(stmt, cst.With):
+                for item in stmt.items:
+                    if item.asname is not None:
+                        names.update(target_names(item.asname.name))
+                block(stmt.body)
+            elif isinstance(stmt, (cst.Try, cst.TryStar)):
+                block(stmt.body)
+                for handler in stmt.handlers:
+                    if handler.name is not None:
+                        names.update(target_names(handler.name.name))
+                    block(handler.body)
+                block(stmt.orelse)
+                block(stmt.finalbody)
+            elif isinstance(stmt, cst.Match):
+                for case in stmt.cases:
+                    block(case.body)
+
+    def small_stmts(items) -> None:
+        for small in items:
+            if isinstance(small, cst.Assign):
+                for t in small.targets:
+                    names.update(target_names(t.target))
+            elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                names.update(target_names(small.target))
+            elif isinstance(small, cst.Import):
+                for alias in small.names:
+                    if alias.asname is not None:
+                        names.update(target_names(alias.asname.name))
+                    else:
+                        names.add((dotted_name(alias.name) or "").split(".", 1)[0])
+            elif isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                for alias in small.names:
+                    local = alias.asname.name if alias.asname is not None else alias.name
+                    names.update(target_names(local))
+            elif isinstance(small, (cst.Global, cst.Nonlocal)):
+                declared.update(n.name.value for n in small.names)
+
+    stmts(body)
+    return names - declared
 
 
 def _top_level_statements(body: Iterable[cst.CSTNode]):

@@ -5,6 +5,7 @@ against a bare parse + codegen, and every extra walk of the tree costs about one
 """
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -13,7 +14,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .directions import Direction
-from .imports import ImportMap
+from .imports import ImportMap, free_globals
 from .passes import PASSES
 from .passes.context import Context
 from .passes.scopes import ScopeTracker
@@ -90,8 +91,10 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> Rew
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        raise TranslationError(f"syntax error: {exc.message}", exc.editor_line, exc.editor_column) from None
+        raise _syntax_error(source, path, exc) from None
     imports = ImportMap.from_module(module, direction.source_roots)
+    if imports.star_modules:
+        imports.star_free = free_globals(source)
     star_names = frozenset(rules.calls) | frozenset(rules.attributes) if imports.star_modules else frozenset()
     ctx = Context(path=path, direction=direction, rules=rules, imports=imports, star_names=star_names,
                   self_attrs=frozenset(_SELF_ATTR.findall(source)))
@@ -101,6 +104,19 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> Rew
     new_module = module.visit(_Driver(ctx, [p(ctx) for p in PASSES]))
     diagnostics = _locate(module, ctx, path)
     return RewriteResult(new_module.code, diagnostics, set(imports.bindings), set(ctx.still_used))
+
+
+def _syntax_error(source: str, path: str, exc: cst.ParserSyntaxError) -> TranslationError:
+    """LibCST's native parser often points past the error (the next line, column 1);
+    CPython's parser gives the exact place and a clearer message, so ask it first."""
+    try:
+        compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as err:
+        if err.lineno:
+            return TranslationError(f"syntax error: {err.msg}", err.lineno, err.offset or 1)
+    except (ValueError, MemoryError, RecursionError):
+        pass
+    return TranslationError(f"syntax error: {exc.message}", exc.editor_line, exc.editor_column)
 
 
 def _locate(module: cst.Module, ctx: Context, path: str) -> list[Diagnostic]:

@@ -1,5 +1,6 @@
 """Structural rewrites, one concern per module, run together in one traversal (pipeline.py)."""
 from .calls import CallRewriter
+from .containers import SequentialSubclass
 from .finish_module import FinishModule
 from .forward_to_call import ForwardToCall
 from .scopes import ScopeTracker
@@ -7,4 +8,4 @@ from .statements import Statements
 
 # Order matters where two passes handle the same node: the scope tracker sees a node first,
 # ForwardToCall renames self.forward before the call rewriter looks at it.
-PASSES = (ScopeTracker, ForwardToCall, CallRewriter, Statements, FinishModule)
+PASSES = (ScopeTracker, ForwardToCall, SequentialSubclass, CallRewriter, Statements, FinishModule)

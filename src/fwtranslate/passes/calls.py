@@ -15,6 +15,7 @@ import libcst as cst
 
 from ..report import ERROR
 from ..rules import Rule, apply
+from ..rules.factories import factory_function
 from .base import Pass
 
 # receivers that are certainly not tensors
@@ -44,10 +45,13 @@ class CallRewriter(Pass):
                 return updated
             return self._apply(rule, original, updated, updated.args, None)
         func = original.func
-        if (isinstance(func, cst.Attribute) and self._may_be_tensor(func.value)
-                and not self._is_submodule_call(func)):
+        if isinstance(func, cst.Attribute) and not self._is_submodule_call(func):
             name = func.attr.value
             rule = ctx.rules.methods.get(name)
+            if rule is not None and not rule.is_module_member and not self._may_be_tensor(func.value):
+                return updated
+            if rule is None and not self._may_be_tensor(func.value):
+                return updated
             inplace = False
             if rule is None and name.endswith("_") and not name.endswith("__"):
                 rule = ctx.rules.methods.get(name[:-1])
@@ -76,6 +80,15 @@ class CallRewriter(Pass):
         node = outcome.node
         if updated.lpar and hasattr(node, "lpar"):  # keep the source's own parentheses
             node = node.with_changes(lpar=updated.lpar, rpar=updated.rpar)
+        if isinstance(updated, cst.Call) and _multiline(updated):
+            # the template rebuilds the argument list: comments written between the arguments
+            # would vanish, so they move above the statement
+            kept = _comments(node)
+            for comment in _comments(updated):
+                if comment in kept:
+                    kept.remove(comment)
+                else:
+                    ctx.pending_marks.append(comment)
         return node
 
     def _may_be_tensor(self, receiver: cst.BaseExpression) -> bool:
@@ -140,9 +153,53 @@ class CallRewriter(Pass):
         rule = ctx.rules.attributes.get(qual)
         if rule is not None:
             return self._apply(rule, original, updated, (), None)
+        rule = ctx.rules.calls.get(qual)
+        if rule is not None:
+            # a class or function used as a value, not called here
+            if self._wants_class():
+                target = rule.target_class
+                if target is not None:
+                    return cst.parse_expression(target)
+            else:
+                name = self._factory(qual, rule)
+                if name is not None:
+                    return cst.Name(name)
         ctx.report(original, ERROR, "no-rule", f"{qual} has no translation rule")
         ctx.keep_framework_name(original)
         return updated
+
+    def _wants_class(self) -> bool:
+        """Is the reference being left a class test (``isinstance(m, (nn.Conv2d, ...))``) or a
+        base class, where the target class itself is meant rather than a factory?"""
+        parents = self.ctx.parents
+        for i in range(len(parents) - 2, max(len(parents) - 5, -1), -1):
+            node = parents[i]
+            if isinstance(node, cst.Arg) and i > 0:
+                owner = parents[i - 1]
+                if isinstance(owner, cst.ClassDef):
+                    return True
+                if isinstance(owner, cst.Call) and isinstance(owner.func, cst.Name) and owner.func.value in (
+                        "isinstance", "issubclass") and len(owner.args) > 1 and owner.args[1] is node:
+                    return True
+                return False
+            if not isinstance(node, (cst.Tuple, cst.Element)):
+                return False
+        return False
+
+    def _factory(self, qual: str, rule: Rule) -> str | None:
+        ctx = self.ctx
+        if qual in ctx.factories:
+            return ctx.factories[qual][0]
+        name = qual.rsplit(".", 1)[1]
+        if name in ctx.imports.local_names or name in ctx.rules.support.definitions:
+            name = f"torch_{name}"
+        fn = factory_function(rule, name)
+        if fn is None:
+            return None
+        ctx.factories[qual] = (name, fn)
+        ctx.helpers_used |= rule.helpers
+        ctx.target_imports.update(rule.imports)
+        return name
 
     # --- annotations: framework types have no target equivalent; they are dropped ---------
     def visit_Annotation(self, node: cst.Annotation) -> bool:
@@ -150,6 +207,44 @@ class CallRewriter(Pass):
             self.ctx.skip.add(id(node))
             return False
         return True
+
+
+def _has_newline(*nodes) -> bool:
+    return any(isinstance(n, cst.ParenthesizedWhitespace) for n in nodes)
+
+
+def _multiline(call: cst.Call) -> bool:
+    """Whether a call's argument list (or a list/tuple/dict literal passed to it) spans lines:
+    only then can it hold comments. Looks at whitespace fields only, no walk."""
+    if _has_newline(call.whitespace_before_args):
+        return True
+    for arg in call.args:
+        comma = arg.comma
+        if _has_newline(arg.whitespace_after_arg) or (
+                isinstance(comma, cst.Comma) and _has_newline(comma.whitespace_before, comma.whitespace_after)):
+            return True
+        value = arg.value
+        if isinstance(value, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
+            brackets = [getattr(value, a, None) for a in ("lbracket", "lbrace", "lpar")]
+            if any(b is not None and not isinstance(b, (list, tuple)) and _has_newline(b.whitespace_after)
+                   for b in brackets):
+                return True
+            for e in value.elements:
+                c = e.comma
+                if isinstance(c, cst.Comma) and _has_newline(c.whitespace_before, c.whitespace_after):
+                    return True
+    return False
+
+
+def _comments(node: cst.CSTNode) -> list[str]:
+    found: list[str] = []
+
+    class _V(cst.CSTVisitor):
+        def visit_Comment(self, n: cst.Comment) -> None:
+            found.append(n.value)
+
+    node.visit(_V())
+    return found
 
 
 def _mentions_framework(ctx, node: cst.CSTNode) -> bool:

@@ -16,6 +16,8 @@ class ClassInfo:
     name: str
     is_module: bool  # a framework model class (nn.Module subclass ...)
     assigns: set[str] = field(default_factory=set)  # self.<attr> names assigned in the class
+    node: cst.ClassDef | None = None  # the original node, for diagnostics' line:col
+    source_base: str | None = None  # the framework class it derives from (torch.nn.Sequential...)
 
 
 @dataclass
@@ -42,6 +44,8 @@ class Context:
     star_names: frozenset[str]
     diagnostics: list[Pending] = field(default_factory=list)
     pending_marks: list[str] = field(default_factory=list)  # comments for the current statement
+    held_marks: list[list[str]] = field(default_factory=list)  # marks raised before a block began
+    header_marks: dict[int, list[str]] = field(default_factory=dict)  # compound statement id -> marks
     scopes: list[frozenset[str]] = field(default_factory=list)  # names bound locally
     classes: list[ClassInfo] = field(default_factory=list)
     functions: list[FunctionInfo] = field(default_factory=list)
@@ -49,6 +53,7 @@ class Context:
     module_classes: dict[str, ClassInfo] = field(default_factory=dict)
     instantiated: set[str] = field(default_factory=set)  # names called inside model classes
     helpers_used: set[str] = field(default_factory=set)
+    factories: dict[str, tuple[str, cst.FunctionDef]] = field(default_factory=dict)  # qual -> (name, def)
     target_imports: set[str] = field(default_factory=set)  # import statements the output needs
     still_used: set[str] = field(default_factory=set)  # framework locals the output still references
     self_attrs: frozenset[str] = frozenset()  # names assigned as self.<name> or defined as methods

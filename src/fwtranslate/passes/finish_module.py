@@ -39,7 +39,7 @@ class FinishModule(Pass):
             return stmt
         reserved = info.assigns & ctx.direction.reserved_model_attributes
         if reserved:
-            ctx.report(stmt, INFO, "reserved-attribute",
+            ctx.report(info.node or stmt, INFO, "reserved-attribute",
                        f"{stmt.name.value} stays a {ctx.direction.layer_base}: "
                        f"{ctx.direction.model_base} reserves self.{sorted(reserved)[0]}")
             return stmt
@@ -84,6 +84,7 @@ class FinishModule(Pass):
             out[insert_at] = out[insert_at].with_changes(leading_lines=[*header, *out[insert_at].leading_lines])
         out[insert_at:insert_at] = new_imports
         support = [ctx.rules.support.definitions[n] for n in ctx.rules.support.closure(ctx.helpers_used)]
+        support += [fn for _, fn in ctx.factories.values()]
         if support:
             at = _after_imports(out)
             blank = [cst.EmptyLine(), cst.EmptyLine()]
@@ -106,10 +107,13 @@ class FinishModule(Pass):
             return node if self.ctx.still_used else None
         keep = []
         for alias in node.names:  # type: ignore[union-attr]
+            name = dotted_name(alias.name) or ""
+            if isinstance(node, cst.Import) and not self.ctx.imports.is_framework(name):
+                keep.append(alias)  # `import os, torch`: os is not ours to remove
+                continue
             if alias.asname is not None:
                 local = alias.asname.name.value  # type: ignore[union-attr]
             else:
-                name = dotted_name(alias.name) or ""
                 local = name.split(".", 1)[0]
             if local in used:
                 keep.append(alias)

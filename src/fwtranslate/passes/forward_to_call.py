@@ -7,23 +7,33 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..report import ERROR
 from .base import Pass
+from .context import FunctionInfo
 
 
 class ForwardToCall(Pass):
-    def _in_model_method(self) -> bool:
-        fn = self.ctx.current_function
-        return fn is not None and fn.owner is not None and fn.owner.is_module
+    def _model_method(self) -> FunctionInfo | None:
+        """The method of a model class this code is in (functions nested in it included)."""
+        for fn in reversed(self.ctx.functions):
+            if fn.owner is not None:
+                return fn if fn.owner.is_module else None
+        return None
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
         if not (isinstance(original.value, cst.Name) and original.value.value == "self"):
             return updated
         source_entry, target_entry = self.ctx.direction.entry_method
-        if original.attr.value == "training" and self._in_model_method():
-            fn = self.ctx.current_function
-            if fn.name == source_entry:  # type: ignore[union-attr]
-                fn.uses_training = True  # type: ignore[union-attr]
+        if original.attr.value == "training" and not isinstance(self.ctx.parent(), cst.AssignTarget):
+            fn = self._model_method()
+            if fn is not None and fn.name == source_entry:
+                fn.uses_training = True
                 return cst.Name("training")
+            if fn is not None:
+                self.ctx.report(original, ERROR, "training-flag",
+                                f"self.training in {fn.name}(): Keras layers have no training attribute; "
+                                f"pass `training` down from {target_entry}()")
+                return updated
         if original.attr.value == source_entry and self.ctx.current_class is not None and self.ctx.current_class.is_module:
             return updated.with_changes(attr=cst.Name(target_entry))
         return updated

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..imports import bound_names, target_names
 from .base import Pass
 from .context import ClassInfo, FunctionInfo
 
@@ -21,13 +22,15 @@ class ScopeTracker(Pass):
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         ctx = self.ctx
         is_module = False
+        source_base = None
         for base in node.bases:
             qual = ctx.resolve(base.value)
             if qual is not None and qual in ctx.direction.model_bases:
-                is_module = True
+                is_module, source_base = True, qual
             elif isinstance(base.value, cst.Name) and base.value.value in ctx.module_classes:
                 is_module = True
-        info = ClassInfo(node.name.value, is_module)
+                source_base = ctx.module_classes[base.value.value].source_base
+        info = ClassInfo(node.name.value, is_module, node=node, source_base=source_base)
         if is_module:
             ctx.module_classes[info.name] = info
         ctx.classes.append(info)
@@ -43,7 +46,8 @@ class ScopeTracker(Pass):
         if ctx.functions and ctx.functions[-1].owner is not None:
             owner = None
         ctx.functions.append(FunctionInfo(node.name.value, owner))
-        ctx.scopes.append(_param_names(node.params))
+        # parameters and every name the body assigns are local in the whole function
+        ctx.scopes.append(_param_names(node.params) | bound_names(node.body.body))
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         self.ctx.functions.pop()
@@ -56,6 +60,22 @@ class ScopeTracker(Pass):
     def leave_Lambda(self, original: cst.Lambda, updated: cst.Lambda) -> cst.Lambda:
         self.ctx.scopes.pop()
         return updated
+
+    # comprehension variables: `[nn.f(x) for nn in ...]` does not use the imported nn
+    def _visit_comp(self, node) -> None:
+        names: list[str] = []
+        comp = node.for_in
+        while comp is not None:
+            names.extend(target_names(comp.target))
+            comp = comp.inner_for_in
+        self.ctx.scopes.append(frozenset(names))
+
+    def _leave_comp(self, original, updated):
+        self.ctx.scopes.pop()
+        return updated
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _visit_comp
+    leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _leave_comp
 
     def visit_Call(self, node: cst.Call) -> None:
         cls = self.ctx.current_class

@@ -73,7 +73,7 @@ class Statements(Pass):
 
     def leave_With(self, original: cst.With, updated: cst.With):
         if id(original) not in self.ctx.skip or not isinstance(updated.body, cst.IndentedBlock):
-            return self._mark(updated)
+            return self._mark(updated, original)
         body = [_stop_gradient(stmt) for stmt in updated.body.body]
         if body:
             body[0] = body[0].with_changes(leading_lines=[*updated.leading_lines, *body[0].leading_lines])
@@ -99,13 +99,16 @@ class Statements(Pass):
     # --- annotations ----------------------------------------------------------------------
     def leave_Param(self, original: cst.Param, updated: cst.Param) -> cst.Param:
         if original.annotation is not None and id(original.annotation) in self.ctx.skip:
-            return updated.with_changes(annotation=None)
+            # `x: Tensor = None` -> `x=None`, spaced as PEP 8 wants without an annotation
+            equal = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")) \
+                if updated.default is not None else updated.equal
+            return updated.with_changes(annotation=None, equal=equal)
         return updated
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         if original.returns is not None and id(original.returns) in self.ctx.skip:
             updated = updated.with_changes(returns=None)
-        return self._mark(updated)
+        return self._mark(updated, original)
 
     def leave_AnnAssign(self, original: cst.AnnAssign, updated: cst.AnnAssign):
         if id(original.annotation) not in self.ctx.skip:
@@ -124,28 +127,47 @@ class Statements(Pass):
             return cst.RemoveFromParent()
         return self._mark(updated)
 
-    def _mark(self, updated):
+    # marks raised in a compound statement's header (`if F.foo(x):`, `for a in torch.f(x):`,
+    # a def's defaults) belong above that statement, not on the first statement of its body
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self.ctx.held_marks.append(list(self.ctx.pending_marks))
+        self.ctx.pending_marks.clear()
+
+    def leave_IndentedBlock(self, original, updated):
+        held = self.ctx.held_marks.pop()
+        owner = self.ctx.parent()
+        if held and isinstance(owner, _MARKED_COMPOUNDS):
+            self.ctx.header_marks.setdefault(id(owner), []).extend(held)
+        else:
+            self.ctx.pending_marks[:0] = held
+        return updated
+
+    def _mark(self, updated, original=None):
         marks = self.ctx.pending_marks
-        if not marks:
+        header = self.ctx.header_marks.pop(id(original), []) if original is not None else []
+        if not marks and not header:
             return updated
-        lines = [cst.EmptyLine(comment=cst.Comment(m)) for m in marks]
+        lines = [cst.EmptyLine(comment=cst.Comment(m)) for m in [*header, *marks]]
         marks.clear()
         return updated.with_changes(leading_lines=[*updated.leading_lines, *lines])
 
     def leave_If(self, original, updated):
-        return self._mark(updated)
+        return self._mark(updated, original)
 
     def leave_For(self, original, updated):
-        return self._mark(updated)
+        return self._mark(updated, original)
 
     def leave_While(self, original, updated):
-        return self._mark(updated)
+        return self._mark(updated, original)
 
     def leave_Try(self, original, updated):
-        return self._mark(updated)
+        return self._mark(updated, original)
 
     def leave_ClassDef(self, original, updated):
-        return self._mark(updated)
+        return self._mark(updated, original)
+
+
+_MARKED_COMPOUNDS = (cst.If, cst.For, cst.While, cst.With, cst.FunctionDef, cst.ClassDef)
 
 
 def _kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:

@@ -17,7 +17,7 @@ from .signature import Signature, SignatureError
 from .support import SupportLibrary
 
 DIRECTIONS = ("torch_to_tf", "tf_to_torch")
-_FIELDS = {"signature", "to", "doc", "aliases", "method", "kind", "force", "ignore", "unsupported",
+_FIELDS = {"class", "signature", "to", "doc", "aliases", "method", "kind", "force", "ignore", "unsupported",
            "warn", "weights", "imports", "examples"}
 
 
@@ -161,8 +161,8 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
             signature = Signature.parse(str(spec["signature"]))
         except SignatureError as exc:
             raise RuleFileError(path, name, "signature", str(exc)) from None
-        if name.startswith("Tensor.") and (not signature.params or signature.params[0].name != "self"):
-            raise RuleFileError(path, name, "signature", "a Tensor method's first parameter must be 'self'")
+        if name.startswith(("Tensor.", "Module.")) and (not signature.params or signature.params[0].name != "self"):
+            raise RuleFileError(path, name, "signature", "a method's first parameter must be 'self'")
     if "to" not in spec:
         raise RuleFileError(path, name, "to", "required")
     variants = _variants(path, name, spec["to"])
@@ -191,6 +191,7 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
         imports=_str_list(path, name, spec, "imports"),
         examples=tuple(examples),
         helpers=frozenset(helpers),
+        explicit_class=spec.get("class"),
     )
     if signature is not None:
         for key in ("force", "ignore"):

@@ -55,10 +55,31 @@ class Rule:
     examples: tuple[Example, ...] = ()
     helpers: frozenset[str] = frozenset()  # support definitions the templates use
     handled: frozenset[str] = field(default=frozenset())  # params some part of the rule uses
+    explicit_class: str | None = None  # the `class:` field
 
     @property
     def is_tensor_member(self) -> bool:
-        return self.name.startswith("Tensor.")
+        """``Tensor.view`` / ``Module.modules``: a method or attribute of an object."""
+        return self.name.startswith(("Tensor.", "Module."))
+
+    @property
+    def is_module_member(self) -> bool:
+        """``Module.<name>``: applies to any receiver, ``self`` included (models are not tensors)."""
+        return self.name.startswith("Module.")
+
+    @property
+    def target_class(self) -> str | None:
+        """The target class a reference to this source class means (``isinstance(m, nn.Conv2d)``,
+        a base class): the callee of the first variant, when it is a dotted name."""
+        from ..imports import dotted_name
+
+        if self.explicit_class:
+            return self.explicit_class
+        for v in self.variants:
+            if isinstance(v.template, cst.Call):
+                return dotted_name(v.template.func)
+            return dotted_name(v.template)
+        return None
 
     @property
     def member_name(self) -> str:
@@ -86,7 +107,7 @@ def apply(rule: Rule, args: Sequence[cst.Arg] = (), receiver: cst.BaseExpression
             out.messages.append((ERROR, "unbindable-call", f"{rule.name}: {exc}"))
             return out
         for name, b in bound.items():
-            if b.given and name not in rule.handled:
+            if b.given and name not in rule.handled and b.keywords is None:  # **kwargs: swallowed
                 out.messages.append((ERROR, "unsupported-argument",
                                      f"{rule.name}: argument {name!r} has no translation"))
                 return out

@@ -56,7 +56,20 @@ def torch_pad_to_pairs(pad: Any, ndim: int) -> tuple:
     return tuple(pairs)
 
 
+def kaiming_scale(nonlinearity: str, a: float) -> float:
+    """VarianceScaling's ``scale`` for torch's kaiming init: gain(nonlinearity, a) ** 2."""
+    gains = {"relu": 2.0, "tanh": (5.0 / 3) ** 2, "selu": 9.0 / 16}
+    if nonlinearity == "leaky_relu":
+        return 2.0 / (1 + (0.01 if a is None else a) ** 2)
+    if nonlinearity in gains:
+        return gains[nonlinearity]
+    if nonlinearity in ("linear", "sigmoid") or nonlinearity.startswith(("conv1d", "conv2d", "conv3d", "conv_transpose")):
+        return 1.0
+    raise ValueError(f"unknown nonlinearity {nonlinearity!r}")
+
+
 PREDICATES: dict[str, Any] = {
+    "kaiming_scale": kaiming_scale,
     "ntuple": ntuple,
     "is_zero": is_zero,
     "is_one": is_one,

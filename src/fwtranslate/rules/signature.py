@@ -93,6 +93,7 @@ class BoundArg:
     given: bool  # passed explicitly by the caller
     value: Any  # the Python value when the expression is a literal, else UNKNOWN
     elements: tuple[cst.BaseElement, ...] | None = None  # varargs: the individual elements
+    keywords: tuple[cst.Arg, ...] | None = None  # **kwargs: the extra keyword (and **) arguments
 
 
 def bind(sig: Signature, args: Sequence[cst.Arg], receiver: cst.BaseExpression | None = None) -> dict[str, BoundArg]:
@@ -102,6 +103,7 @@ def bind(sig: Signature, args: Sequence[cst.Arg], receiver: cst.BaseExpression |
     varargs = next((p for p in sig.params if p.kind == "varargs"), None)
     varkw = next((p for p in sig.params if p.kind == "varkw"), None)
     extra: list[cst.BaseElement] = []
+    extra_kw: list[cst.Arg] = []
     pos_index = 0
     all_args: list[cst.Arg] = list(args)
     if receiver is not None:
@@ -121,13 +123,16 @@ def bind(sig: Signature, args: Sequence[cst.Arg], receiver: cst.BaseExpression |
                 raise BindError("a *starred argument cannot be matched to parameters statically")
             extra.append(cst.StarredElement(arg.value))
         elif arg.star == "**":
-            raise BindError("**kwargs in the call cannot be matched to parameters statically")
+            if varkw is None:
+                raise BindError("**kwargs in the call cannot be matched to parameters statically")
+            extra_kw.append(arg)
         else:
             name = arg.keyword.value  # type: ignore[union-attr]
             p = sig.param(name)
             if p is None or p.kind in ("varargs", "varkw"):
                 if varkw is not None:
-                    continue  # swallowed by **kwargs of the source signature
+                    extra_kw.append(arg)  # collected by **kwargs of the source signature
+                    continue
                 raise BindError(f"unexpected keyword argument {name!r}")
             if name in bound:
                 raise BindError(f"argument {name!r} given twice")
@@ -140,6 +145,13 @@ def bind(sig: Signature, args: Sequence[cst.Arg], receiver: cst.BaseExpression |
             value = UNKNOWN if UNKNOWN in values else values
         bound[varargs.name] = BoundArg(cst.Tuple(list(elements)) if elements else cst.Tuple([]),
                                        bool(elements), value, elements)
+    if varkw is not None:
+        items = [cst.StarredDictElement(a.value) if a.star == "**" else
+                 cst.DictElement(cst.SimpleString(f'"{a.keyword.value}"'), a.value) for a in extra_kw]  # type: ignore[union-attr]
+        kw_values = {a.keyword.value: literal_value(a.value) for a in extra_kw if a.keyword is not None}
+        known = all(a.star == "" for a in extra_kw) and UNKNOWN not in kw_values.values()
+        bound[varkw.name] = BoundArg(cst.Dict(items), bool(extra_kw), kw_values if known else UNKNOWN,
+                                     keywords=tuple(extra_kw))
     for p in sig.params:
         if p.name in bound or p.kind in ("varargs", "varkw"):
             continue

@@ -6,6 +6,9 @@ Semantics (see docs/rules.md):
   (the target default must then mean the same), unless the parameter is listed in ``force``;
 - ``*name`` of a ``*args`` parameter expands its elements; a bare ``name`` becomes a tuple
   (one non-integer element is passed through: ``x.view(shape)``);
+- ``**name`` of a ``**kwargs`` parameter expands the caller's extra keyword arguments;
+- ``owner_of(p)`` / ``attr_of(p)`` split an argument written ``m.weight`` into ``m`` and
+  ``"weight"`` (itself and ``None`` otherwise): for in-place initialisers of layer weights;
 - ``static(expr)`` is evaluated at translation time when every parameter in it is a literal,
   else it is emitted as ``expr``;
 - arithmetic on literals is folded (``1 - 0.1`` -> ``0.9``).
@@ -28,11 +31,19 @@ _SAFE_PARENTS = (cst.Arg, cst.Element, cst.StarredElement, cst.DictElement, cst.
                  cst.SubscriptElement, cst.Param, cst.Tuple, cst.List)
 
 
-def referenced_params(expr: str | cst.CSTNode, params: set[str] | frozenset[str]) -> set[str]:
+def referenced_params(expr: str | cst.CSTNode, params: set[str] | frozenset[str], direct: bool = False) -> set[str]:
+    """Parameter names an expression mentions. ``direct``: not those inside the arguments of a
+    nested call (which omits its own arguments), except inside ``static(...)``."""
     node = cst.parse_expression(expr) if isinstance(expr, str) else expr
     found: set[str] = set()
 
     class _V(cst.CSTVisitor):
+        def visit_Call(self, n: cst.Call) -> bool:
+            if direct and not (isinstance(n.func, cst.Name) and n.func.value == "static"):
+                n.func.visit(self)
+                return False
+            return True
+
         def visit_Name(self, n: cst.Name) -> None:
             if n.value in params:
                 found.add(n.value)
@@ -60,7 +71,16 @@ def evaluate(expr_source: str, bound: Mapping[str, BoundArg]) -> Any:
                 return UNKNOWN
             env[name] = value
     env["given"] = lambda name: bound[name].given
+    env["source"] = lambda name: _source(bound[name])
     return eval(expr_source, {"__builtins__": {}, **PREDICATES}, env)  # noqa: S307 - rule files are code the user chose to load
+
+
+def _source(b: BoundArg) -> str | tuple[str, ...]:
+    """The caller's code for a parameter (its default when not given); a tuple for ``*args``."""
+    code = cst.Module([]).code_for_node
+    if b.elements is not None:
+        return tuple(code(e.value) for e in b.elements)
+    return code(b.node)
 
 
 class Renderer(cst.CSTTransformer):
@@ -126,6 +146,12 @@ class Renderer(cst.CSTTransformer):
         return None
 
     def leave_Arg(self, original: cst.Arg, updated: cst.Arg):
+        if original.star == "**" and isinstance(original.value, cst.Name):
+            b = self.bound.get(original.value.value)
+            if b is not None and b.keywords is not None:
+                if not b.keywords:
+                    return cst.RemoveFromParent()
+                return cst.FlattenSentinel([a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in b.keywords])
         if original.star == "*":
             b = self._vararg(original.value)
             if b is not None:
@@ -134,7 +160,7 @@ class Renderer(cst.CSTTransformer):
                 return cst.FlattenSentinel([
                     cst.Arg(e.value, star="*" if isinstance(e, cst.StarredElement) else "")
                     for e in b.elements])
-        used = referenced_params(original.value, self.params)
+        used = referenced_params(original.value, self.params, direct=True)
         if used and not any(self.bound[n].given or n in self.force for n in used):
             return cst.RemoveFromParent()
         return updated.with_changes(value=fold(updated.value))
@@ -147,7 +173,20 @@ class Renderer(cst.CSTTransformer):
             if value is not UNKNOWN:
                 return to_node(value)
             return inner.visit(Renderer(self.bound, self.force))  # type: ignore[return-value]
+        if isinstance(original.func, cst.Name) and original.func.value in ("owner_of", "attr_of"):
+            return self._split_attribute(original)
         return updated.with_changes(args=_fix_commas(updated.args))
+
+    def _split_attribute(self, call: cst.Call) -> cst.BaseExpression:
+        """``owner_of(p)`` / ``attr_of(p)``: for an argument written ``m.weight``, the object
+        ``m`` and the string ``"weight"``; for any other expression, itself and ``None``."""
+        arg = call.args[0].value
+        b = self.bound.get(arg.value) if isinstance(arg, cst.Name) else None
+        node = b.node if b is not None else arg
+        owner = call.func.value == "owner_of"  # type: ignore[attr-defined]
+        if isinstance(node, cst.Attribute):
+            return node.value if owner else to_node(node.attr.value)
+        return node if owner else cst.Name("None")
 
 
 def _fix_commas(args):

@@ -1,0 +1,232 @@
+"""Helpers for PyTorch operations that keras.ops has no exact one-call equivalent for.
+
+Each emulates one torch function exactly (named torch_<function>). A translation that uses one
+gets its definition (and those it depends on) copied into the output, so this file is plain
+Keras 3: `import keras` and `import math` only.
+"""
+import math
+
+import keras
+
+
+class TorchValuesIndices(tuple):
+    """A (values, indices) pair like torch.return_types: unpack it, index it or read .values /
+    .indices. The namedtuple protocol (_fields, _make, _asdict) makes Keras treat it as one."""
+
+    _fields = ("values", "indices")
+
+    def __new__(cls, values, indices):
+        return tuple.__new__(cls, (values, indices))
+
+    @classmethod
+    def _make(cls, pair):
+        return cls(*pair)
+
+    def _asdict(self):
+        return {"values": self[0], "indices": self[1]}
+
+    values = property(lambda self: self[0])
+    indices = property(lambda self: self[1])
+
+
+def torch_max(x, dim, keepdim=False):
+    """torch.max(x, dim): the maximum values along dim and their indices."""
+    return TorchValuesIndices(keras.ops.max(x, axis=dim, keepdims=keepdim),
+                              keras.ops.argmax(x, axis=dim, keepdims=keepdim))
+
+
+def torch_min(x, dim, keepdim=False):
+    """torch.min(x, dim): the minimum values along dim and their indices."""
+    return TorchValuesIndices(keras.ops.min(x, axis=dim, keepdims=keepdim),
+                              keras.ops.argmin(x, axis=dim, keepdims=keepdim))
+
+
+def torch_sort(x, dim=-1, descending=False):
+    """torch.sort: the sorted values along dim and the indices that sort them."""
+    indices = keras.ops.argsort(keras.ops.negative(x) if descending else x, axis=dim)
+    return TorchValuesIndices(keras.ops.take_along_axis(x, indices, axis=dim), indices)
+
+
+def torch_topk(x, k, dim=-1, largest=True, sorted=True):
+    """torch.topk: the k largest (or smallest) values along dim and their indices."""
+    x = keras.ops.swapaxes(x, dim, -1)
+    values, indices = keras.ops.top_k(x if largest else keras.ops.negative(x), k, sorted=sorted)
+    values = values if largest else keras.ops.negative(values)
+    return TorchValuesIndices(keras.ops.swapaxes(values, dim, -1), keras.ops.swapaxes(indices, dim, -1))
+
+
+def torch_flatten(x, start_dim=0, end_dim=-1):
+    """torch.flatten: merge the dimensions start_dim..end_dim (inclusive) into one."""
+    shape = keras.ops.shape(x)
+    end = end_dim % len(shape) + 1
+    return keras.ops.reshape(x, tuple(shape[:start_dim]) + (-1,) + tuple(shape[end:]))
+
+
+def torch_split(x, split_size_or_sections, dim=0):
+    """torch.split: pieces of split_size along dim (the last one may be smaller), or pieces of
+    the given sizes."""
+    sizes = split_size_or_sections
+    if isinstance(sizes, int):
+        total = x.shape[dim]
+        sizes = [min(sizes, total - start) for start in range(0, total, sizes)]
+    indices = [sum(sizes[:i + 1]) for i in range(len(sizes) - 1)]
+    return keras.ops.split(x, indices, axis=dim)
+
+
+def torch_chunk(x, chunks, dim=0):
+    """torch.chunk: pieces of ceil(size / chunks) along dim (the last may be smaller; there may
+    be fewer than chunks)."""
+    if x.shape[dim] is None:  # size unknown until run time: must divide evenly
+        return keras.ops.split(x, chunks, axis=dim)
+    return torch_split(x, -(-x.shape[dim] // chunks), dim)
+
+
+def torch_expand(x, sizes):
+    """Tensor.expand: broadcast x to sizes; -1 keeps the size of that dimension, new
+    dimensions are added in front."""
+    sizes = tuple(sizes) if isinstance(sizes, (tuple, list)) else (sizes,)
+    shape = keras.ops.shape(x)
+    lead = len(sizes) - len(shape)
+    return keras.ops.broadcast_to(x, [shape[i - lead] if s == -1 else s for i, s in enumerate(sizes)])
+
+
+def torch_gather(x, dim, index):
+    """torch.gather: out[i][j] = x[i][index[i][j]] (dim=1); index may be smaller than x in
+    the other dimensions."""
+    shape = list(keras.ops.shape(index))
+    shape[dim] = keras.ops.shape(x)[dim]
+    x = keras.ops.slice(x, [0] * len(shape), shape)
+    return keras.ops.take_along_axis(x, index, axis=dim)
+
+
+def torch_var(x, dim=None, correction=1, keepdim=False):
+    """torch.var: the variance over dim divided by N - correction (Bessel's correction)."""
+    shape = keras.ops.shape(x)
+    dims = range(len(shape)) if dim is None else dim if isinstance(dim, (tuple, list)) else [dim]
+    n = math.prod(shape[d] for d in dims)
+    return keras.ops.var(x, axis=dim, keepdims=keepdim) * (n / (n - correction))
+
+
+def torch_vector_norm(x, ord=2, dim=None, keepdim=False):
+    """torch.linalg.vector_norm: the ord-norm of x over dim (all elements when dim is None)."""
+    x = keras.ops.abs(x)
+    if ord == math.inf:
+        return keras.ops.max(x, axis=dim, keepdims=keepdim)
+    if ord == -math.inf:
+        return keras.ops.min(x, axis=dim, keepdims=keepdim)
+    if ord == 0:
+        return keras.ops.sum(keras.ops.cast(keras.ops.not_equal(x, 0), x.dtype), axis=dim, keepdims=keepdim)
+    if ord == 2:
+        return keras.ops.sqrt(keras.ops.sum(keras.ops.square(x), axis=dim, keepdims=keepdim))
+    return keras.ops.power(keras.ops.sum(keras.ops.power(x, ord), axis=dim, keepdims=keepdim), 1 / ord)
+
+
+def torch_normalize(x, p=2.0, dim=1, eps=1e-12):
+    """F.normalize: x divided by its p-norm over dim, the norm clamped to at least eps."""
+    return keras.ops.divide(x, keras.ops.maximum(torch_vector_norm(x, p, dim, keepdim=True), eps))
+
+
+def torch_layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """F.layer_norm: normalize over the last len(normalized_shape) dimensions."""
+    n = len(normalized_shape) if isinstance(normalized_shape, (tuple, list)) else 1
+    axes = tuple(range(-n, 0))
+    mean = keras.ops.mean(x, axis=axes, keepdims=True)
+    x = (x - mean) * keras.ops.rsqrt(keras.ops.var(x, axis=axes, keepdims=True) + eps)
+    if weight is not None:
+        x = x * weight
+    return x if bias is None else x + bias
+
+
+def torch_pad(x, pad, mode="constant", value=None):
+    """F.pad: pad lists (before, after) pairs from the last dimension backwards; modes
+    constant, reflect, replicate and circular."""
+    pairs = [(0, 0)] * (keras.ops.ndim(x) - len(pad) // 2)
+    pairs += [(pad[i], pad[i + 1]) for i in range(len(pad) - 2, -1, -2)]
+    if mode == "constant":
+        return keras.ops.pad(x, pairs, constant_values=value)
+    if mode == "reflect":
+        return keras.ops.pad(x, pairs, mode="reflect")
+    for axis, (before, after) in enumerate(pairs):
+        if before == 0 and after == 0:
+            continue
+        if mode == "replicate":
+            first = keras.ops.repeat(keras.ops.take(x, [0], axis=axis), before, axis=axis)
+            last = keras.ops.repeat(keras.ops.take(x, [-1], axis=axis), after, axis=axis)
+        else:  # circular
+            size = x.shape[axis]
+            first = keras.ops.take(x, list(range(size - before, size)), axis=axis)
+            last = keras.ops.take(x, list(range(after)), axis=axis)
+        x = keras.ops.concatenate([first, x, last], axis=axis)
+    return x
+
+
+def torch_interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                      recompute_scale_factor=None):
+    """F.interpolate on channels-first input (N, C, *spatial), modes nearest, nearest-exact,
+    linear, bilinear and trilinear, with torch's source-index arithmetic (float32)."""
+    spatial = x.shape[2:]
+    sizes = size if isinstance(size, (tuple, list)) else [size] * len(spatial)
+    factors = scale_factor if isinstance(scale_factor, (tuple, list)) else [scale_factor] * len(spatial)
+    for i, in_size in enumerate(spatial):
+        axis = i + 2
+        if size is not None:
+            out_size = sizes[i]
+        else:
+            out_size = math.floor(in_size * factors[i])
+        if size is None and not recompute_scale_factor:
+            scale = 1.0 / factors[i]
+        else:
+            scale = in_size / out_size
+        dst = keras.ops.arange(out_size, dtype="float32")
+        if mode == "nearest" and out_size in (in_size, 2 * in_size):
+            src = keras.ops.floor(dst * (in_size / out_size))  # exact cases torch special-cases
+        elif mode in ("nearest", "nearest-exact"):
+            offset = 0.5 if mode == "nearest-exact" else 0.0
+            src = keras.ops.minimum(keras.ops.floor((dst + offset) * scale), in_size - 1)
+        if mode in ("nearest", "nearest-exact"):
+            x = keras.ops.take(x, keras.ops.cast(src, "int32"), axis=axis)
+            continue
+        if align_corners:
+            src = dst * ((in_size - 1) / (out_size - 1) if out_size > 1 else 0.0)
+        else:
+            src = keras.ops.maximum((dst + 0.5) * scale - 0.5, 0.0)
+        low = keras.ops.floor(src)
+        high = keras.ops.minimum(low + 1, in_size - 1)
+        weight = keras.ops.reshape(src - low, (-1,) + (1,) * (len(spatial) - 1 - i))
+        x = (keras.ops.take(x, keras.ops.cast(low, "int32"), axis=axis) * (1 - weight)
+             + keras.ops.take(x, keras.ops.cast(high, "int32"), axis=axis) * weight)
+    return x
+
+
+def torch_adaptive_pool(x, output_size, dims, reduce=keras.ops.mean):
+    """F.adaptive_{avg,max}_pool{1,2,3}d over the last `dims` dimensions: output cell j along
+    a dimension of size n reduces the input from floor(j*n/out) to ceil((j+1)*n/out)."""
+    sizes = output_size if isinstance(output_size, (tuple, list)) else [output_size] * dims
+    for i, out in enumerate(sizes):
+        axis = keras.ops.ndim(x) - dims + i
+        n = x.shape[axis]
+        if out is None or out == n:
+            continue
+        cells = [reduce(keras.ops.take(x, list(range(j * n // out, -(-(j + 1) * n // out))), axis=axis),
+                        axis=axis, keepdims=True) for j in range(out)]
+        x = keras.ops.concatenate(cells, axis=axis)
+    return x
+
+
+def torch_scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+                                       is_causal=False, scale=None):
+    """F.scaled_dot_product_attention in torch's (..., L, E) layout: a boolean attn_mask keeps
+    the True positions, a float one is added to the scores."""
+    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = keras.ops.matmul(query, keras.ops.swapaxes(key, -2, -1)) * scale
+    if is_causal:
+        length, source_length = keras.ops.shape(scores)[-2], keras.ops.shape(scores)[-1]
+        attn_mask = keras.ops.tril(keras.ops.ones((length, source_length), dtype="bool"))
+    if attn_mask is not None and keras.backend.standardize_dtype(attn_mask.dtype) == "bool":
+        scores = keras.ops.where(attn_mask, scores, -math.inf)
+    elif attn_mask is not None:
+        scores = scores + attn_mask
+    weights = keras.ops.softmax(scores, axis=-1)
+    if dropout_p > 0:
+        weights = keras.random.dropout(weights, dropout_p)
+    return keras.ops.matmul(weights, value)

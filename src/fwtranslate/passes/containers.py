@@ -1,0 +1,42 @@
+"""Subclasses of ``nn.Sequential``: ``keras.Sequential`` takes its layers as one list.
+
+``super().__init__(conv, bn, act)`` -> ``super().__init__([conv, bn, act])`` and
+``self.add_module(name, layer)`` -> ``self.add(layer)`` (the layer joins the sequence).
+"""
+from __future__ import annotations
+
+import libcst as cst
+
+from .base import Pass
+
+SEQUENTIAL = "torch.nn.Sequential"
+
+
+def _is_super_init(func: cst.BaseExpression) -> bool:
+    return (isinstance(func, cst.Attribute) and func.attr.value == "__init__"
+            and isinstance(func.value, cst.Call) and isinstance(func.value.func, cst.Name)
+            and func.value.func.value == "super")
+
+
+class SequentialSubclass(Pass):
+    def _in_sequential(self) -> bool:
+        cls = self.ctx.current_class
+        return cls is not None and cls.source_base == SEQUENTIAL
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if not self._in_sequential():
+            return updated
+        func = updated.func
+        if _is_super_init(func):
+            positional = [a for a in updated.args if a.keyword is None]
+            if not positional or (len(positional) == 1 and positional[0].star == "" and isinstance(
+                    positional[0].value, (cst.List, cst.Call))):
+                return updated  # already a list (or an OrderedDict: left for the reviewer)
+            elements = [cst.StarredElement(a.value) if a.star == "*" else cst.Element(a.value) for a in positional]
+            rest = [a for a in updated.args if a.keyword is not None]
+            return updated.with_changes(args=[cst.Arg(cst.List(elements)), *rest])
+        if (isinstance(func, cst.Attribute) and func.attr.value == "add_module" and isinstance(func.value, cst.Name)
+                and func.value.value == "self" and len(updated.args) == 2):
+            self.ctx.skip.add(id(original))  # rewritten whole: the Module.add_module rule must not run
+            return updated.with_changes(func=func.with_changes(attr=cst.Name("add")), args=[updated.args[1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+        return updated

@@ -1,0 +1,78 @@
+"""Framework imports and device placement, in one place.
+
+Keras must see KERAS_BACKEND before its first import, and TensorFlow's C++ logging is noise
+for a command-line tool; every module of the verifier gets the frameworks from here.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def frameworks():
+    """(torch, tensorflow, keras), imported once."""
+    import keras
+    import tensorflow as tf
+    import torch
+
+    if keras.backend.backend() != "tensorflow":
+        raise RuntimeError(f"KERAS_BACKEND is {keras.backend.backend()!r}; the verifier needs 'tensorflow'")
+    return torch, tf, keras
+
+
+@dataclass(frozen=True)
+class Device:
+    """Where both frameworks run. ``gpu``: TF32 is switched off on both sides, since it alone
+    moves float32 results by ~1e-3, far past the tolerances."""
+
+    kind: str  # "cpu" | "gpu"
+
+    @property
+    def torch(self) -> str:
+        return "cuda" if self.kind == "gpu" else "cpu"
+
+    @property
+    def tf(self) -> str:
+        return "/GPU:0" if self.kind == "gpu" else "/CPU:0"
+
+    def scope(self):
+        """Context placing TensorFlow ops (and Keras variables) on this device."""
+        _, tf, _ = frameworks()
+        return tf.device(self.tf)
+
+    @property
+    def use_xla(self) -> bool:
+        # On CPU, TensorFlow has no kernel for channels_first convolutions outside XLA.
+        return self.kind == "cpu"
+
+
+def choose_device(request: str = "auto") -> Device:
+    torch, tf, _ = frameworks()
+    request = (request or "auto").lower()
+    if request not in ("auto", "cpu", "gpu", "cuda"):
+        raise ValueError(f"unknown device {request!r} (choose cpu, gpu or auto)")
+    has_gpu = torch.cuda.is_available() and bool(tf.config.list_physical_devices("GPU"))
+    if request in ("gpu", "cuda") and not has_gpu:
+        raise ValueError("device gpu requested, but torch and TensorFlow do not both see a GPU")
+    device = Device("gpu" if has_gpu and request != "cpu" else "cpu")
+    if device.kind == "gpu":
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        tf.config.experimental.enable_tensor_float_32_execution(False)
+    return device
+
+
+@contextlib.contextmanager
+def floatx(name: str):
+    """Keras' default float type while layers are built (``float64`` for double precision)."""
+    _, _, keras = frameworks()
+    old = keras.config.floatx()
+    keras.config.set_floatx(name)
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(old)

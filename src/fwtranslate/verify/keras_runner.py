@@ -1,0 +1,110 @@
+"""Running the Keras translation: inference, and one training step whose gradients and updated
+weights are brought back to torch names and layouts (through the weight converters'
+keras_to_torch), so they compare one to one with the original's."""
+from __future__ import annotations
+
+import copy
+import itertools
+from typing import Any
+
+import numpy as np
+
+from ..weights.transfer import keras_to_torch
+from .backend import frameworks
+from .compare import flatten
+from .execution import KerasExecutor
+from .torch_runner import TrainResult
+
+_fresh = itertools.count()
+
+
+def keras_leaf(v):
+    _, tf, keras = frameworks()
+    if isinstance(v, keras.Variable):
+        return v.value
+    return v if tf.is_tensor(v) else None
+
+
+class KerasRunner:
+    def __init__(self, model: Any, executor: KerasExecutor, shadow: Any):
+        """``shadow``: a spare copy of the torch model that receives Keras values in torch layout."""
+        self.model, self.executor, self.shadow = model, executor, shadow
+
+    def forward(self, arrays: list[np.ndarray], training: bool) -> dict[str, np.ndarray]:
+        saved = self.snapshot() if training else None
+        try:
+            return self.executor.run(("forward", training),
+                                     lambda *xs: flatten(self.model(*xs, training=training), keras_leaf), *arrays)
+        finally:
+            if saved is not None:
+                self.restore(saved)
+
+    def train_step(self, arrays: list[np.ndarray], projections: dict[str, np.ndarray], lr: float) -> TrainResult:
+        _, tf, _ = frameworks()
+        model = self.model
+        variables = list(model.trainable_variables)
+        paths = sorted(projections)
+        float_inputs = [i for i, a in enumerate(arrays) if np.issubdtype(a.dtype, np.floating)]
+        n = len(arrays)
+
+        def step(*tensors):
+            xs, projs = list(tensors[:n]), dict(zip(paths, tensors[n:]))
+            with tf.GradientTape() as tape:
+                for i in float_inputs:
+                    tape.watch(xs[i])
+                flat = flatten(model(*xs, training=True), keras_leaf)
+                terms = [tf.reduce_sum(tf.cast(flat[p], projs[p].dtype) * projs[p]) for p in paths if p in flat]
+                loss = tf.add_n(terms) if terms else tf.constant(0.0)
+            sources = [xs[i] for i in float_inputs] + variables
+            grads = tape.gradient(loss, sources)
+            grads = [g if g is not None else tf.zeros_like(s) for g, s in zip(grads, sources)]
+            return flat, grads
+
+        saved = self.snapshot()
+        try:
+            flat, grads = self.executor.run(("train", tuple(paths)), step, *arrays,
+                                            *(projections[p] for p in paths))
+            input_grads = {f"input[{i}]": g for i, g in zip(float_inputs, grads)}
+            var_grads = grads[len(float_inputs):]
+            # moving statistics now hold their training-mode update; weights get the SGD step
+            after_forward = [v.numpy() for v in variables]
+            for v, g in zip(variables, var_grads):
+                v.assign(g)
+            param_grads = self._in_torch_layout(params_only=True)
+            for v, value, g in zip(variables, after_forward, var_grads):
+                v.assign(value - lr * g)
+            state = self._in_torch_layout(params_only=False)
+            return TrainResult(flat, input_grads, param_grads, state)
+        finally:
+            self.restore(saved)
+
+    def _in_torch_layout(self, params_only: bool) -> dict[str, np.ndarray]:
+        keras_to_torch(self.model, self.shadow)
+        if params_only:
+            return {n: p.detach().cpu().numpy().copy() for n, p in self.shadow.named_parameters() if p.requires_grad}
+        return {k: v.detach().cpu().numpy().copy() for k, v in self.shadow.state_dict().items()}
+
+    def run_recorded(self, arrays: list[np.ndarray], training: bool, recorder) -> dict[str, np.ndarray]:
+        """A forward pass with ``recorder`` patched into the layers (traced afresh: the
+        recorder's bookkeeping happens while tracing)."""
+        saved = self.snapshot() if training else None
+
+        def fn(*xs):
+            with recorder.patched():
+                out = flatten(self.model(*xs, training=training), keras_leaf)
+            return out, recorder.tensors()
+
+        try:
+            out, records = self.executor.run(("recorded", training, next(_fresh)), fn, *arrays)
+            recorder.set_values(records)
+            return out
+        finally:
+            if saved is not None:
+                self.restore(saved)
+
+    def snapshot(self) -> list[np.ndarray]:
+        return [copy.deepcopy(v.numpy()) for v in self.model.variables]
+
+    def restore(self, saved: list[np.ndarray]) -> None:
+        for v, value in zip(self.model.variables, saved):
+            v.assign(value)

@@ -1,0 +1,213 @@
+"""Finding the first submodule whose outputs diverge.
+
+Both models run the failing input once more while every submodule records its inputs and
+outputs: torch through forward hooks, Keras by patching ``call`` on the layer at the same
+attribute path. Calls are compared in torch's completion order (a child finishes before its
+parent), the k-th call of a path with the k-th call of the same path on the other side:
+- inputs differ: the code of the caller, between its sub-calls, went wrong -> the caller;
+- inputs agree, outputs differ: this module -> it.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..weights.tree import walk
+from .compare import compare_arrays
+
+
+@dataclass
+class Call:
+    path: str
+    index: int  # k-th call of this path
+    caller: str | None  # path of the enclosing recorded call
+    inputs: list = field(default_factory=list)
+    outputs: list = field(default_factory=list)
+
+
+def _leaves(obj, is_leaf) -> list:
+    out = []
+
+    def visit(o):
+        if is_leaf(o):
+            out.append(o)
+        elif isinstance(o, dict):
+            for v in o.values():
+                visit(v)
+        elif isinstance(o, (list, tuple)):
+            for v in o:
+                visit(v)
+
+    visit(obj)
+    return out
+
+
+class TorchRecorder:
+    def __init__(self, model: Any):
+        self.model = model
+        self.calls: list[Call] = []
+
+    @contextlib.contextmanager
+    def hooked(self):
+        import torch
+
+        is_leaf = lambda v: isinstance(v, torch.Tensor)  # noqa: E731
+        stack: list[Call] = []
+        counts: dict[str, int] = {}
+        handles = []
+
+        def pre(path):
+            def hook(module, args):
+                k = counts.get(path, 0)
+                counts[path] = k + 1
+                call = Call(path, k, stack[-1].path if stack else None,
+                            [t.detach().cpu().clone().numpy() for t in _leaves(args, is_leaf)])
+                stack.append(call)
+            return hook
+
+        def post(path):
+            def hook(module, args, output):
+                call = stack.pop()
+                call.outputs = [t.detach().cpu().clone().numpy() for t in _leaves(output, is_leaf)]
+                self.calls.append(call)
+            return hook
+
+        for path, m in self.model.named_modules():
+            if _has_forward(m):
+                handles.append(m.register_forward_pre_hook(pre(path)))
+                handles.append(m.register_forward_hook(post(path)))
+        try:
+            yield self
+        finally:
+            for h in handles:
+                h.remove()
+
+
+def _has_forward(m) -> bool:
+    import torch.nn as nn
+
+    return type(m).forward is not nn.Module.forward  # ModuleList / ModuleDict have none
+
+
+class KerasRecorder:
+    """Patches ``call`` of the Keras counterparts while a function is traced; the recorded
+    tensors are returned from the traced function and handed back with ``set_values``."""
+
+    def __init__(self, torch_model: Any, keras_model: Any):
+        import keras
+
+        self.paths: dict[int, str] = {}
+        self.layers: list[Any] = []
+        for node in walk(torch_model, keras_model):
+            obj = node.keras_obj
+            if isinstance(obj, keras.layers.Layer) and id(obj) not in self.paths:
+                self.paths[id(obj)] = node.torch_path
+                self.layers.append(obj)
+        self.calls: list[Call] = []
+        self._tensors: list[tuple[list, list]] = []
+        self.error_path: str | None = None  # innermost layer that raised, if one did
+
+    @contextlib.contextmanager
+    def patched(self):
+        from .keras_runner import keras_leaf
+
+        is_leaf = lambda v: keras_leaf(v) is not None  # noqa: E731
+        stack: list[Call] = []
+        counts: dict[str, int] = {}
+        self.calls, self._tensors = [], []
+
+        def wrap(layer, original):
+            path = self.paths[id(layer)]
+
+            def call(*args, **kwargs):
+                k = counts.get(path, 0)
+                counts[path] = k + 1
+                record = Call(path, k, stack[-1].path if stack else None)
+                stack.append(record)
+                try:
+                    out = original(*args, **kwargs)
+                except Exception:
+                    if self.error_path is None:
+                        self.error_path = path  # the innermost layer sees the exception first
+                    raise
+                finally:
+                    stack.pop()
+                self.calls.append(record)
+                self._tensors.append(([keras_leaf(v) for v in _leaves(args, is_leaf)],
+                                      [keras_leaf(v) for v in _leaves(out, is_leaf)]))
+                return out
+            return call
+
+        for layer in self.layers:
+            object.__setattr__(layer, "call", wrap(layer, layer.call))
+        try:
+            yield self
+        finally:
+            for layer in self.layers:
+                with contextlib.suppress(AttributeError):
+                    object.__delattr__(layer, "call")
+
+    def tensors(self):
+        return self._tensors
+
+    def set_values(self, values) -> None:
+        for call, (inputs, outputs) in zip(self.calls, values):
+            call.inputs = [np.asarray(v) for v in inputs]
+            call.outputs = [np.asarray(v) for v in outputs]
+
+
+@dataclass
+class Divergence:
+    path: str
+    torch_class: str
+    keras_class: str
+    reason: str
+    max_abs_error: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path or "<root>", "torch_class": self.torch_class, "keras_class": self.keras_class,
+                "reason": self.reason, "max_abs_error": self.max_abs_error}
+
+
+def first_divergence(torch_calls: list[Call], keras_calls: list[Call], rtol: float, atol: float,
+                     classes: dict[str, tuple[str, str]]) -> Divergence | None:
+    by_key = {(c.path, c.index): c for c in keras_calls}
+    for tc in torch_calls:
+        kc = by_key.get((tc.path, tc.index))
+        if kc is None:
+            continue  # the translation inlined this module (an activation written as a function...)
+        bad_in = _first_bad(tc.inputs, kc.inputs, rtol, atol)
+        if bad_in is not None:
+            where = tc.caller if tc.caller is not None else tc.path
+            return _divergence(where, classes, f"the inputs of '{tc.path or '<root>'}' (call {tc.index}) differ: "
+                               f"the code of '{where or '<root>'}' before that call diverges ({bad_in.message or 'values'})",
+                               bad_in.max_abs)
+        bad_out = _first_bad(tc.outputs, kc.outputs, rtol, atol)
+        if bad_out is not None:
+            return _divergence(tc.path, classes, f"same inputs, different outputs (call {tc.index})"
+                               + (f": {bad_out.message}" if bad_out.message else ""), bad_out.max_abs)
+    return None
+
+
+def _first_bad(ref: list, got: list, rtol: float, atol: float):
+    if not ref or not got:
+        return None
+    pairs = list(zip(ref, got)) if len(ref) == len(got) else [(ref[0], got[0])]
+    for r, g in pairs:
+        d = compare_arrays("", r, g, rtol, atol, reshape_ok=True)
+        if not d.ok:
+            return d
+    return None
+
+
+def _divergence(path: str, classes: dict[str, tuple[str, str]], reason: str, err: float | None) -> Divergence:
+    tcls, kcls = classes.get(path, ("?", "?"))
+    return Divergence(path, tcls, kcls, reason, None if err is None or not np.isfinite(err) else float(err))
+
+
+def class_names(torch_model: Any, keras_model: Any) -> dict[str, tuple[str, str]]:
+    return {n.torch_path: (type(n.module).__name__, type(n.keras_obj).__name__ if n.keras_obj is not None else "-")
+            for n in walk(torch_model, keras_model)}

@@ -1,0 +1,126 @@
+"""The verifier's result: VerifyReport, its JSON form and its text form."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from .compare import Diff
+
+EQUIVALENT, NOT_EQUIVALENT, ERROR = "equivalent", "not_equivalent", "error"
+
+
+@dataclass
+class PhaseResult:
+    name: str  # "inference", "training", "gradients", "step", "transfer"
+    ok: bool
+    examples: int = 0
+    diffs: list[Diff] = field(default_factory=list)  # the worst example's, per output/tensor
+    message: str = ""
+
+    @property
+    def max_abs(self) -> float:
+        return max((d.max_abs for d in self.diffs), default=0.0)
+
+    @property
+    def max_rel(self) -> float:
+        return max((d.max_rel for d in self.diffs), default=0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        bad = [d for d in self.diffs if not d.ok]
+        shown = self.diffs if len(self.diffs) <= 40 else bad[:40] or sorted(self.diffs, key=lambda d: -d.max_abs)[:40]
+        return {"name": self.name, "ok": self.ok, "examples": self.examples,
+                "max_abs_error": _num(self.max_abs), "max_rel_error": _num(self.max_rel),
+                "mismatches": len(bad), "compared": len(self.diffs),
+                "results": [_clean(d.to_dict()) for d in shown], "message": self.message}
+
+
+@dataclass
+class VerifyReport:
+    status: str = ERROR
+    reason: str = ""  # why it could not run, or what differs
+    phases: list[PhaseResult] = field(default_factory=list)
+    failing_input: dict[str, Any] | None = None
+    diverging_layer: dict[str, Any] | None = None
+    input_spec: dict[str, Any] | None = None
+    tolerances: dict[str, float] = field(default_factory=dict)
+    precision: str = "float32"
+    device: str = "cpu"
+    keras_execution: str = ""
+    transferred: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def equivalent(self) -> bool:
+        return self.status == EQUIVALENT
+
+    @property
+    def max_abs_error(self) -> float:
+        return max((p.max_abs for p in self.phases), default=0.0)
+
+    @property
+    def max_rel_error(self) -> float:
+        return max((p.max_rel for p in self.phases), default=0.0)
+
+    @property
+    def exit_code(self) -> int:
+        return {EQUIVALENT: 0, NOT_EQUIVALENT: 1}.get(self.status, 2)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _clean({
+            "equivalent": self.equivalent, "status": self.status, "reason": self.reason,
+            "max_abs_error": _num(self.max_abs_error), "max_rel_error": _num(self.max_rel_error),
+            "phases": {p.name: p.to_dict() for p in self.phases},
+            "failing_input": self.failing_input, "diverging_layer": self.diverging_layer,
+            "input_spec": self.input_spec, "tolerances": self.tolerances, "precision": self.precision,
+            "device": self.device, "keras_execution": self.keras_execution, "transferred": self.transferred,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()}, "notes": self.notes})
+
+    def format_text(self) -> str:
+        head = {EQUIVALENT: "EQUIVALENT", NOT_EQUIVALENT: "NOT EQUIVALENT"}.get(self.status, "COULD NOT VERIFY")
+        lines = [f"{head}: max abs error {self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g} "
+                 f"({self.precision}, rtol {self.tolerances.get('rtol')}, atol {self.tolerances.get('atol')}, {self.device})"]
+        if self.reason:
+            lines.append(f"  reason: {self.reason}")
+        if self.input_spec:
+            shapes = "; ".join(f"{i['shape']} {i['dtype']} in [{i['range'][0]}, {i['range'][1]}]"
+                               for i in self.input_spec["inputs"])
+            how = f" (inferred from {self.input_spec['inferred_from']})" if self.input_spec.get("inferred_from") else ""
+            lines.append(f"  inputs: {shapes}{how}")
+        for p in self.phases:
+            mark = "ok  " if p.ok else "FAIL"
+            lines.append(f"  {mark} {p.name:10s} examples {p.examples:3d}  max abs {p.max_abs:.3g}  max rel {p.max_rel:.3g}"
+                         + (f"  {p.message}" if p.message else ""))
+            for d in [d for d in p.diffs if not d.ok][:5]:
+                lines.append(f"       {d.path}: abs {d.max_abs:.3g} rel {d.max_rel:.3g} {d.message}".rstrip())
+        if self.diverging_layer:
+            dl = self.diverging_layer
+            lines.append(f"  first diverging layer: {dl['path']} ({dl['torch_class']} -> {dl['keras_class']}): {dl['reason']}")
+        if self.failing_input:
+            for i, inp in enumerate(self.failing_input["inputs"]):
+                lines.append(f"  failing input[{i}]: shape {inp['shape']} {inp['dtype']} {inp['pattern']} "
+                             f"min {inp['min']} max {inp['max']} first {inp['first_values'][:4]}")
+        for note in self.notes:
+            lines.append(f"  note: {note}")
+        if self.timings:
+            lines.append("  timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items()))
+        return "\n".join(lines)
+
+
+def _num(v: float) -> float | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else (
+        v if not isinstance(v, float) or math.isfinite(v) else (1e308 if v > 0 else -1e308))
+
+
+def _clean(obj):
+    """JSON-safe: infinities become 1e308 (JSON has none), numpy scalars become Python ones."""
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return _num(obj)
+    return obj
