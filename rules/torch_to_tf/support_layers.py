@@ -309,9 +309,12 @@ class TorchUpsample(keras.layers.Layer):
 
     def resize_axis(self, x, axis, n, out, scale_factor):
         if self.mode in ("nearest", "nearest-exact"):
-            scale = 1.0 / scale_factor if scale_factor else n / out
+            # PyTorch computes floor((i + offset) * scale) in float32: so do we.
+            scale = keras.ops.convert_to_tensor(1.0 / scale_factor if scale_factor else n / out,
+                                                "float32")
             offset = 0.5 if self.mode == "nearest-exact" else 0.0
-            index = [min(int((i + offset) * scale), n - 1) for i in range(out)]
+            index = keras.ops.floor((keras.ops.arange(out, dtype="float32") + offset) * scale)
+            index = keras.ops.minimum(keras.ops.cast(index, "int32"), n - 1)
             return keras.ops.take(x, index, axis=axis)
         source = interpolation_source(out, n, scale_factor, self.align_corners)
         low = [min(int(s), n - 1) for s in source]
@@ -381,7 +384,7 @@ class TorchPad(keras.layers.Layer):
         for i in range(len(pad) // 2):
             axis = len(inputs.shape) - 1 - i
             before, after = pad[2 * i], pad[2 * i + 1]
-            if self.mode == "constant":
+            if self.mode in ("constant", "zeros"):
                 widths = [(0, 0)] * len(inputs.shape)
                 widths[axis] = (before, after)
                 x = keras.ops.pad(x, widths, constant_values=self.value)
@@ -615,7 +618,7 @@ class TorchMultiheadAttention(keras.layers.Layer):
     def additive_mask(self, mask, dtype):
         mask = keras.ops.convert_to_tensor(mask)
         if mask.dtype == "bool":
-            return keras.ops.where(mask, float("-inf"), 0.0)
+            mask = keras.ops.where(mask, float("-inf"), 0.0)
         return keras.ops.cast(mask, dtype)
 
     def call(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,

@@ -230,3 +230,27 @@ def torch_scaled_dot_product_attention(query, key, value, attn_mask=None, dropou
     if dropout_p > 0:
         weights = keras.random.dropout(weights, dropout_p)
     return keras.ops.matmul(weights, value)
+
+
+class TorchFinfo:
+    """torch.finfo: .bits, .eps, .max, .min and .tiny of a floating-point dtype."""
+
+    def __init__(self, dtype=None):
+        dtype = keras.backend.standardize_dtype(dtype or keras.config.floatx())
+        bits, mantissa, max_exponent = {"float16": (16, 10, 15), "bfloat16": (16, 7, 127),
+                                        "float32": (32, 23, 127), "float64": (64, 52, 1023)}[dtype]
+        self.bits = bits
+        self.eps = 2.0 ** -mantissa
+        self.max = (2 - self.eps) * 2.0 ** max_exponent
+        self.min = -self.max
+        self.tiny = 2.0 ** (1 - max_exponent)
+
+
+class TorchIinfo:
+    """torch.iinfo: .bits, .max and .min of an integer dtype."""
+
+    def __init__(self, dtype):
+        dtype = keras.backend.standardize_dtype(dtype)
+        self.bits = int(dtype.lstrip("uint"))
+        self.min = 0 if dtype.startswith("u") else -(2 ** (self.bits - 1))
+        self.max = 2 ** self.bits - 1 if dtype.startswith("u") else 2 ** (self.bits - 1) - 1

@@ -1,8 +1,11 @@
 """The Python API: ``translate``, ``translate_file`` (and ``verify``, in fwtranslate.verify)."""
 from __future__ import annotations
 
+import codecs
+import errno
 import io
 import os
+import stat
 import tempfile
 import tokenize
 from dataclasses import dataclass, field
@@ -96,21 +99,42 @@ def translate(source: str, to: str = "tf", *, path: str = "<string>", rules: Ite
 
 
 def read_source(path: str | Path) -> str:
+    """A source file's text. Bad input raises TranslationError with a one-line message: a
+    folder, a pipe or device, a binary file, or text that is not UTF-8 (PEP 3120's default)."""
     p = Path(path)
     try:
+        mode = p.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise TranslationError(f"{p} is a directory, expected a file")
+        if not stat.S_ISREG(mode):  # reading a pipe or /dev/zero would block or never end
+            raise TranslationError(f"{p} is not a regular file")
         data = p.read_bytes()
-    except IsADirectoryError:
-        raise TranslationError(f"{p} is a directory, expected a file") from None
     except FileNotFoundError:
         raise TranslationError(f"{p} does not exist") from None
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise TranslationError(f"{p} is a symlink loop") from None
         raise TranslationError(f"cannot read {p}: {exc.strerror}") from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise TranslationError(f"{p} is UTF-16 text; save it as UTF-8")
     if b"\0" in data:
         raise TranslationError(f"{p} is a binary file")
+    declared = _declared_encoding(data)
+    if declared not in ("utf-8", "utf-8-sig"):
+        raise TranslationError(f"{p} declares the encoding {declared}; only UTF-8 sources are translated")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a UTF-8 BOM is dropped: the output is plain UTF-8
     except UnicodeDecodeError as exc:
         raise TranslationError(f"{p} is not UTF-8 text (byte {exc.start})") from None
+
+
+def _declared_encoding(data: bytes) -> str:
+    """The PEP 263 coding cookie's encoding (normalised), utf-8 when there is none."""
+    lines = iter(data.splitlines(keepends=True)[:2])
+    try:
+        return tokenize.detect_encoding(lambda: next(lines, b""))[0]
+    except SyntaxError:  # an unknown encoding name: not UTF-8 either
+        return "an unknown encoding"
 
 
 def translate_file(path: str | Path, to: str = "tf", *, output: str | Path | None = None,
@@ -123,13 +147,24 @@ def translate_file(path: str | Path, to: str = "tf", *, output: str | Path | Non
     return result
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so an interrupted run leaves no half-written file."""
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Write via a temporary file in the same folder and a rename, so that an interrupted or
+    failed write leaves the old file (or no file), never a half-written one. A symlink is
+    written through (the link stays a link); an existing file keeps its permissions."""
+    path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        mode = 0o666 & ~_umask()  # what open() would have created
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)  # mkstemp makes 0600 files
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -137,3 +172,9 @@ def write_atomic(path: Path, text: str) -> None:
         except OSError:
             pass
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it
+    os.umask(mask)
+    return mask

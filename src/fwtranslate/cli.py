@@ -7,16 +7,14 @@ constructs (or not equivalent); 2 bad input or usage, nothing written.
 from __future__ import annotations
 
 import difflib
-import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .api import Translation, read_source, translate, write_atomic
-from .pipeline import TranslationError
-from .report import ERROR, render_json
+from .console import Console
 from .rules import RuleFileError, load_rules
 
 TARGETS = ("tf",)
@@ -48,148 +46,141 @@ def main() -> None:
     """
 
 
-def _default_output(src: Path, to: str) -> Path:
-    return src.with_name(f"{src.stem}_{to}{src.suffix}")
-
-
 def _fail(message: str) -> None:
-    click.echo(f"fwtranslate: error: {message}", err=True)
+    Console().error(message)
     sys.exit(2)
 
 
 @main.command("translate")
 @click.argument("src", type=click.Path(path_type=Path))
 @click.option("--to", "to", required=True, help="Target framework: tf (PyTorch -> Keras 3).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (or folder for a tree).")
-@click.option("--stdout", is_flag=True, help="Print the translation instead of writing a file.")
+@click.option("-o", "--output", type=click.Path(),
+              help="Output file, or folder (for a folder; for a file, written into it). "
+                   "Default for a file: NAME_tf.py next to it.")
+@click.option("-i", "--in-place", is_flag=True, help="Replace the input with its translation (never done unless asked).")
+@click.option("--stdout", is_flag=True, help="Print the translation of a file instead of writing it.")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if an output is missing or would change.")
+@click.option("--diff", is_flag=True, help="Write nothing; print a unified diff against the existing output(s).")
 @click.option("--rules", "rule_files", multiple=True, type=click.Path(path_type=Path), help="Extra rule file (YAML); may repeat.")
 @click.option("--report-json", type=click.Path(path_type=Path), help="Write diagnostics and per-file counts as JSON.")
-@click.option("--diff", is_flag=True, help="Print a unified diff against the existing output instead of writing.")
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the output file is missing or stale.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Processes translating a folder's files (default: one per core).")
+@click.option("--copy-other", is_flag=True, help="For a folder: also copy the files that are not Python (left out by default).")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
-@click.option("--verify", "do_verify", is_flag=True, help="Verify the translation numerically (needs torch and tensorflow).")
+@click.option("-v", "--verbose", is_flag=True, help="Also print one line per file.")
+@click.option("--verify", "do_verify", is_flag=True, help="Verify the translation numerically (imports and runs both files; needs torch and tensorflow).")
 @click.option("--entry", help="With --verify: the class or factory to build (dotted paths allowed).")
 @click.option("--args", "args_json", default="[]", help="With --verify: JSON list of positional arguments for the entry.")
 @click.option("--kwargs", "kwargs_json", default="{}", help="With --verify: JSON object of keyword arguments for the entry.")
 @click.option("--input-shape", help="With --verify: e.g. 2,3,32,32 (several inputs: separate with ';').")
 @click.option("--input-dtype", default=None, help="With --verify: float32, int64, ...")
 @click.option("--examples", default=20, show_default=True, help="With --verify: Hypothesis examples.")
-def translate_cmd(src: Path, to: str, output: Path | None, stdout: bool, rule_files: tuple[Path, ...],
-                  report_json: Path | None, diff: bool, check: bool, quiet: bool, do_verify: bool,
-                  entry: str | None, args_json: str, kwargs_json: str, input_shape: str | None,
-                  input_dtype: str | None, examples: int) -> None:
+def translate_cmd(src: Path, to: str, output: str | None, in_place: bool, stdout: bool, check: bool, diff: bool,
+                  rule_files: tuple[Path, ...], report_json: Path | None, jobs: int | None, copy_other: bool,
+                  quiet: bool, verbose: bool, do_verify: bool, entry: str | None, args_json: str, kwargs_json: str,
+                  input_shape: str | None, input_dtype: str | None, examples: int) -> None:
     """Translate SRC (a file or a folder) to another framework.
 
-    The input is never modified and never imported: translation is purely syntactic.
-    Untranslated constructs are kept, marked with a "# fwtranslate: unconverted" comment and
-    reported as path:line:col: severity [RULE] message.
+    The input is never modified (unless --in-place) and never imported or run: translation is
+    purely syntactic. Untranslated constructs are kept, marked with a
+    "# fwtranslate: unconverted" comment and reported as path:line:col: severity [RULE] message;
+    "# fwtranslate: ignore[RULE]" on a construct's line accepts it as it is.
+    A folder is translated file by file into -o (Python files without framework code are
+    copied unchanged; other files only with --copy-other; hidden folders are left out).
+
+    \b
+    Examples:
+      fwtranslate model.py --to tf                   # writes model_tf.py
+      fwtranslate model.py --to tf -o out/           # writes out/model.py
+      fwtranslate model.py --to tf --stdout | less
+      fwtranslate model.py --to tf --check           # CI: exit 1 if model_tf.py is stale
+      fwtranslate src/models --to tf -o out/ -j 4 --report-json report.json
+      fwtranslate src/models --to tf -o out/ --diff
+
+    Exit codes: 0 all translated; 1 untranslated constructs, or (--check/--diff) an output
+    would change; 2 bad input or usage, nothing written.
     """
+    from .cli_translate import Options, UsageFailure, run
+
+    console = Console(quiet=quiet, verbose=verbose)
+    if quiet and verbose:
+        _fail("choose --quiet or --verbose, not both")
     if to not in TARGETS:
         _fail(f"unknown --to {to!r} (choose from: {', '.join(TARGETS)})")
     try:
         load_rules(_DIRECTION_OF[to], tuple(str(r) for r in rule_files))
     except (RuleFileError, OSError) as exc:
         _fail(str(exc))
-    if not src.exists():
-        _fail(f"{src} does not exist")
-    if src.is_dir():
-        if output is None:
-            _fail("translating a folder needs -o OUTPUT_FOLDER")
-        code = _translate_tree(src, output, to, rule_files, report_json, quiet)
-        sys.exit(code)
-    if output is not None and output.resolve() == src.resolve():
-        _fail("the output path is the input file; the input is never overwritten")
+    if do_verify and (not entry or src.is_dir() or stdout or check or diff):
+        _fail("--verify needs --entry and a single file that is written (not --stdout/--check/--diff)")
+    opts = Options(to=to, output=Path(output) if output else None, in_place=in_place,
+                   output_is_folder=bool(output) and output.endswith(("/", os.sep)), stdout=stdout, check=check, diff=diff,
+                   rules=tuple(str(r) for r in rule_files), report_json=report_json, jobs=jobs,
+                   copy_other=copy_other)
     try:
-        result = translate(read_source(src), to, path=str(src), rules=rule_files)
-    except TranslationError as exc:
-        where = f"{src}:{exc.line}:{exc.col}: " if exc.line else f"{src}: "
-        click.echo(f"{where}error: {exc}", err=True)
-        sys.exit(2)
-    target = output or _default_output(src, to)
-    _print_diagnostics(result, quiet)
-    if report_json:
-        write_atomic(report_json, render_json(result.diagnostics, [result.stats]))
-    if stdout:
-        click.echo(result.code, nl=False)
-    elif diff or check:
-        old = target.read_text(encoding="utf-8") if target.exists() else ""
-        if diff:
-            click.echo("".join(difflib.unified_diff(old.splitlines(True), result.code.splitlines(True),
-                                                    str(target), str(target))), nl=False)
-        if old != result.code:
-            sys.exit(1)
-    else:
-        try:
-            write_atomic(target, result.code)
-        except OSError as exc:
-            _fail(f"cannot write {target}: {exc.strerror}")
-        if not quiet:
-            click.echo(f"wrote {target}", err=True)
-    if do_verify:
-        if not entry:
-            _fail("--verify needs --entry")
+        code, target = run(src, opts, console)
+    except UsageFailure as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        sys.exit(130)
+    if do_verify and code != 2:
         from .verify.cli_support import run_verify_cli
 
         sys.exit(run_verify_cli(str(src), str(target), entry, args_json, kwargs_json, input_shape,
                                 input_dtype, examples, to=to))
-    sys.exit(0 if result.ok else 1)
-
-
-def _print_diagnostics(result: Translation, quiet: bool) -> None:
-    for d in result.diagnostics:
-        if quiet and d.severity != ERROR:
-            continue
-        click.echo(d.format(), err=True)
-
-
-def _translate_tree(src: Path, out: Path, to: str, rule_files, report_json: Path | None, quiet: bool) -> int:
-    results: list[Translation] = []
-    files = sorted(p for p in src.rglob("*.py") if p.is_file())
-    failed = False
-    for path in files:
-        rel = path.relative_to(src)
-        try:
-            result = translate(read_source(path), to, path=str(path), rules=rule_files)
-        except TranslationError as exc:
-            click.echo(f"{path}:{exc.line}:{exc.col}: error: {exc}", err=True)
-            failed = True
-            continue
-        _print_diagnostics(result, quiet)
-        write_atomic(out / rel, result.code)
-        results.append(result)
-    if report_json:
-        diags = [d for r in results for d in r.diagnostics]
-        write_atomic(report_json, render_json(diags, [r.stats for r in results]))
-    if not quiet:
-        click.echo(f"translated {len(results)} file(s) into {out}", err=True)
-    if failed:
-        return 2
-    return 0 if all(r.ok for r in results) else 1
+    sys.exit(code)
 
 
 @main.group("rules")
 def rules_cmd() -> None:
-    """Browse the translation rules and their examples."""
+    """Browse the translation rules and their examples.
+
+    \b
+    Examples:
+      fwtranslate rules list                 # every rule: source API -> target
+      fwtranslate rules list conv            # those whose name contains "conv"
+      fwtranslate rules show Conv2d          # one rule, with its conditions and examples
+      fwtranslate rules show torch.nn.functional.gelu --rules my_rules.yaml
+    """
+
+
+def _ruleset(to: str, rule_files: tuple[Path, ...]):
+    if to not in TARGETS:
+        _fail(f"unknown --to {to!r} (choose from: {', '.join(TARGETS)})")
+    try:
+        return load_rules(_DIRECTION_OF[to], tuple(str(r) for r in rule_files))
+    except (RuleFileError, OSError) as exc:
+        _fail(str(exc))
 
 
 @rules_cmd.command("list")
+@click.argument("pattern", required=False)
 @click.option("--to", "to", default="tf", show_default=True)
-def rules_list(to: str) -> None:
-    """List every rule: source API -> target."""
-    ruleset = load_rules(_DIRECTION_OF[to])
-    for rule in ruleset.all_rules():
+@click.option("--rules", "rule_files", multiple=True, type=click.Path(path_type=Path), help="Extra rule file (YAML); may repeat.")
+def rules_list(pattern: str | None, to: str, rule_files: tuple[Path, ...]) -> None:
+    """List every rule (or those whose name contains PATTERN): source API -> target."""
+    ruleset = _ruleset(to, rule_files)
+    shown = [r for r in ruleset.all_rules() if not pattern or pattern.lower() in r.name.lower()]
+    for rule in shown:
         click.echo(f"{rule.name:45s} {rule.variants[-1].source}")
+    if not shown:
+        _fail(f"no rule name contains {pattern!r}")
 
 
 @rules_cmd.command("show")
 @click.argument("name")
 @click.option("--to", "to", default="tf", show_default=True)
-def rules_show(name: str, to: str) -> None:
-    """Show one rule with its documentation and examples."""
-    ruleset = load_rules(_DIRECTION_OF[to])
+@click.option("--rules", "rule_files", multiple=True, type=click.Path(path_type=Path), help="Extra rule file (YAML); may repeat.")
+def rules_show(name: str, to: str, rule_files: tuple[Path, ...]) -> None:
+    """Show one rule (NAME: torch.nn.Conv2d, Conv2d, Tensor.view...) with its examples."""
+    ruleset = _ruleset(to, rule_files)
     rule = ruleset.find(name) or ruleset.find(f"torch.nn.{name}") or ruleset.find(f"torch.{name}")
     if rule is None:
-        _fail(f"no rule named {name!r}")
+        names = [r.name for r in ruleset.all_rules()]
+        close = difflib.get_close_matches(name, names + [n.rsplit(".", 1)[-1] for n in names], n=3)
+        _fail(f"no rule named {name!r}" + (f"; did you mean: {', '.join(close)}?" if close else
+                                           " (fwtranslate rules list shows them all)"))
     click.echo(f"{rule.name}  ({rule.file.name})")
     if rule.signature:
         click.echo(f"  signature: {rule.signature.text}")
@@ -198,8 +189,12 @@ def rules_show(name: str, to: str) -> None:
     for v in rule.variants:
         cond = v.when or v.when_known
         click.echo(f"  -> {v.source}" + (f"    when {cond}" if cond else ""))
+    if rule.ignore:
+        click.echo(f"  ignored arguments: {', '.join(sorted(rule.ignore))}")
     for c in rule.unsupported:
         click.echo(f"  unsupported when {c.when}: {c.message}")
+    for c in rule.warn:
+        click.echo(f"  warning when {c.when}: {c.message}")
     for ex in rule.examples:
         click.echo(f"  example: {ex.before}  =>  {ex.after}")
 
@@ -233,6 +228,50 @@ def verify_cmd(original: str, translated: str, entry: str, args_json: str, kwarg
     sys.exit(run_verify_cli(original, translated, entry, args_json, kwargs_json, input_shape, input_dtype,
                             examples, input_range=input_range, float64=float64, rtol=rtol, atol=atol,
                             device=device, seed=seed, as_json=as_json))
+
+
+@main.command("weights")
+@click.argument("original", type=click.Path(exists=True, dir_okay=False))
+@click.argument("translated", type=click.Path(exists=True, dir_okay=False))
+@click.option("--entry", required=True, help="Class or factory to build; dotted paths allowed.")
+@click.option("--args", "args_json", default="[]", help="JSON list of positional arguments for the entry.")
+@click.option("--kwargs", "kwargs_json", default="{}", help="JSON object of keyword arguments for the entry.")
+@click.option("--input-shape", help="A sample input shape for the dry run that builds the Keras model (default: inferred).")
+@click.option("--input-dtype", default=None, help="float32 (default), int64 (token ids) ...")
+@click.option("--input-range", default=None, help="LOW,HIGH of the sample values (token ids: 0,VOCAB).")
+@click.option("--from", "source", required=True, type=click.Path(dir_okay=False),
+              help="state_dict.pt (torch -> Keras) or model.weights.h5 (Keras -> torch).")
+@click.option("--to", "destination", required=True, type=click.Path(dir_okay=False),
+              help="out.weights.h5 or out.pt: the other framework's checkpoint.")
+def weights_cmd(original: str, translated: str, entry: str, args_json: str, kwargs_json: str,
+                input_shape: str | None, input_dtype: str | None, input_range: str | None,
+                source: str, destination: str) -> None:
+    """Convert a checkpoint between ORIGINAL (torch) and its translation TRANSLATED (Keras).
+
+    \b
+      fwtranslate weights model.py model_tf.py --entry Net --from net.pt --to net.weights.h5
+      fwtranslate weights model.py model_tf.py --entry Net --from net.weights.h5 --to net.pt
+
+    Imports and builds both models (only run it on code you trust); the checkpoint itself is read
+    as tensors only. Exit 0 converted, 2 could not convert.
+    """
+    from .verify.cli_support import parse_json_args
+
+    try:
+        args, kwargs = parse_json_args(args_json, kwargs_json)
+        from .weights.checkpoint import CheckpointError, convert_checkpoint
+        from .verify.loading import LoadError
+        from .verify.spec import SpecError
+        from .weights.transfer import TransferError
+    except (ValueError, ImportError) as exc:
+        _fail(str(exc))
+    try:
+        done = convert_checkpoint(original, translated, entry, source, destination, args, kwargs,
+                                  input_shape, input_dtype, input_range)
+    except (CheckpointError, LoadError, SpecError, TransferError) as exc:
+        _fail(str(exc))
+    click.echo(f"wrote {done.describe()}", err=True)
+    sys.exit(0)
 
 
 if __name__ == "__main__":

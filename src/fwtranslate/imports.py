@@ -42,6 +42,8 @@ class ImportMap:
     local_names: set[str] = field(default_factory=set)
     # the import statements (top-level) that bind framework names, for removal later
     framework_imports: list[cst.CSTNode] = field(default_factory=list)
+    # names bound by `import a.b as c` / `import a` of other modules: modules, never tensors
+    module_aliases: set[str] = field(default_factory=set)
     # with a star import: global names the file uses but never defines (see free_globals)
     star_free: set[str] = field(default_factory=set)
 
@@ -69,6 +71,7 @@ class ImportMap:
         for name in imap.local_names:
             # `nn = MyThing()` or `class Linear:` at module level rebinds the imported name
             imap.bindings.pop(name, None)
+            imap.module_aliases.discard(name)
         return imap
 
     def _add_import(self, node: cst.Import | cst.ImportFrom) -> bool:
@@ -79,7 +82,9 @@ class ImportMap:
                 local = alias.asname.name.value if alias.asname is not None else full.split(".", 1)[0]  # type: ignore[union-attr]
                 if not self.is_framework(full):
                     self.bindings.pop(local, None)  # `import mylib.nn as nn` rebinds nn
+                    self.module_aliases.add(local)
                     continue
+                self.module_aliases.discard(local)
                 self.bindings[local] = full if alias.asname is not None else local
                 bound = True
             return bound
@@ -90,6 +95,7 @@ class ImportMap:
                     local = alias.asname.name if alias.asname is not None else alias.name
                     if isinstance(local, cst.Name):
                         self.bindings.pop(local.value, None)  # `from mylib import nn` rebinds nn
+                        self.module_aliases.discard(local.value)
             return False
         if isinstance(node.names, cst.ImportStar):
             self.star_modules.append(module)

@@ -13,9 +13,10 @@ from typing import Callable, Iterable
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from . import suppress
 from .directions import Direction
 from .imports import ImportMap, free_globals
-from .passes import PASSES
+from .passes import PASSES_BY_DIRECTION
 from .passes.context import Context
 from .passes.scopes import ScopeTracker
 from .report import ERROR, Diagnostic
@@ -41,9 +42,10 @@ class RewriteResult:
 class _Driver(cst.CSTTransformer):
     """Dispatches each visit/leave to the passes' handlers, in pass order."""
 
-    def __init__(self, ctx: Context, passes: Iterable):
+    def __init__(self, ctx: Context, passes: Iterable, untouched: frozenset[int] = frozenset()):
         super().__init__()
         self.ctx = ctx
+        self.untouched = untouched  # ids of top-level statements with nothing to translate
         self._visit: dict[str, list[Callable]] = {}
         self._leave: dict[str, list[Callable]] = {}
         for p in passes:
@@ -60,12 +62,17 @@ class _Driver(cst.CSTTransformer):
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.ctx.parents.append(node)  # popped in on_leave, which LibCST calls even when we skip
+        if id(node) in self.untouched:
+            return False
         for handler in self._visit.get(type(node).__name__, ()):
             if handler(node) is False:
                 return False
         return True
 
     def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):  # type: ignore[override]
+        if id(original) in self.untouched:
+            self.ctx.parents.pop()
+            return updated
         result = updated
         for handler in self._leave.get(type(original).__name__, ()):
             result = handler(original, result)
@@ -98,12 +105,72 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> Rew
     star_names = frozenset(rules.calls) | frozenset(rules.attributes) if imports.star_modules else frozenset()
     ctx = Context(path=path, direction=direction, rules=rules, imports=imports, star_names=star_names,
                   self_attrs=frozenset(_SELF_ATTR.findall(source)))
-    if not imports.bindings and not imports.star_modules:
+    if not imports.framework_imports:
         return RewriteResult(source, [])  # no framework code: unchanged
     ctx.target_imports.add(f"import {direction.layer_base.split('.', 1)[0]}")
-    new_module = module.visit(_Driver(ctx, [p(ctx) for p in PASSES]))
-    diagnostics = _locate(module, ctx, path)
+    ctx.suppressed = suppress.checker(module, source)  # `# fwtranslate: ignore[RULE]` comments
+    passes = PASSES_BY_DIRECTION[direction.name]
+    spans = _statement_spans(module, source)
+    untouched = _untouched_statements(module, source, spans, _interesting_names(ctx))
+    new_module = module.visit(_Driver(ctx, [p(ctx) for p in passes], untouched))
+    diagnostics = _locate(module, ctx, path, spans)
     return RewriteResult(new_module.code, diagnostics, set(imports.bindings), set(ctx.still_used))
+
+
+# names any pass reacts to besides the framework's own and the rules' method/attribute names
+_STRUCTURAL_NAMES = frozenset({"training", "forward", "register_buffer", "register_parameter", "add_module"})
+
+
+def _interesting_names(ctx: Context) -> set[str]:
+    names = set(ctx.imports.bindings) | set(ctx.rules.methods) | set(ctx.rules.members) | _STRUCTURAL_NAMES
+    if ctx.imports.star_modules:
+        names |= ctx.imports.star_free
+    return names
+
+
+def _statement_spans(module: cst.Module, source: str) -> dict[int, tuple[int, int]]:
+    """id(top-level CST statement) -> (first line, decorators included; last line), from
+    CPython's own parser (C code, much cheaper than LibCST's position metadata)."""
+    tree = ast.parse(source)
+    spans: dict[int, tuple[int, int]] = {}
+    i = 0
+    for stmt in module.body:
+        if i >= len(tree.body):
+            break
+        # `a = 1; b = 2` is one CST line and two ast statements
+        count = len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
+        first, last = tree.body[i], tree.body[i + count - 1]
+        start = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])])
+        spans[id(stmt)] = (start, last.end_lineno or start)
+        i += count
+    return spans
+
+
+_WORD = re.compile(r"[A-Za-z_]\w*")
+
+
+def _untouched_statements(module: cst.Module, source: str, spans: dict[int, tuple[int, int]],
+                          interesting: set[str]) -> frozenset[int]:
+    """Top-level statements whose text mentions no name any pass or rule reacts to.
+
+    Visiting a subtree costs about as much as parsing it, and model files carry large
+    framework-free parts (weight enums, docs, factories): a regex over each statement's
+    lines finds them. A false hit (the word in a comment) only costs a visit. A class deriving
+    from a class that is translated is visited too.
+    """
+    lines = source.splitlines(keepends=True)
+    untouched: set[int] = set()
+    for stmt in module.body:
+        span = spans.get(id(stmt))
+        if span is None:
+            continue
+        words = set(_WORD.findall("".join(lines[span[0] - 1:span[1]])))
+        if words & interesting:
+            if isinstance(stmt, cst.ClassDef):
+                interesting.add(stmt.name.value)
+            continue
+        untouched.add(id(stmt))
+    return frozenset(untouched)
 
 
 def _syntax_error(source: str, path: str, exc: cst.ParserSyntaxError) -> TranslationError:
@@ -119,16 +186,32 @@ def _syntax_error(source: str, path: str, exc: cst.ParserSyntaxError) -> Transla
     return TranslationError(f"syntax error: {exc.message}", exc.editor_line, exc.editor_column)
 
 
-def _locate(module: cst.Module, ctx: Context, path: str) -> list[Diagnostic]:
-    """Line:col for each diagnostic; positions are computed only when there is something to say."""
+def _locate(module: cst.Module, ctx: Context, path: str, spans: dict[int, tuple[int, int]]) -> list[Diagnostic]:
+    """Line:col for each diagnostic.
+
+    LibCST's PositionProvider re-generates the code it measures, at several times the cost of a
+    plain codegen. So positions are computed only for the top-level statements that hold a
+    diagnostic, each on its own, and shifted by the line where CPython's parser (C code, fast)
+    says the statement starts. Columns need no shift: top-level statements start at column 0.
+    """
     if not ctx.diagnostics:
         return []
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
-    out = []
+    by_top: dict[int, list] = {}
     for d in ctx.diagnostics:
-        pos = positions.get(d.node)
-        line, col = (pos.start.line, pos.start.column + 1) if pos else (0, 0)
-        out.append(Diagnostic(path, line, col, d.severity, d.code, d.message))
+        by_top.setdefault(id(d.top), []).append(d)
+    out = []
+    for stmt in module.body:
+        found = by_top.pop(id(stmt), None)
+        if not found:
+            continue
+        alone = module.with_changes(body=[stmt.with_changes(leading_lines=[])], header=[], footer=[])
+        positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+        offset = spans.get(id(stmt), (1, 1))[0] - 1
+        for d in found:
+            pos = positions.get(d.node)
+            line, col = (pos.start.line + offset, pos.start.column + 1) if pos else (offset + 1, 1)
+            out.append(Diagnostic(path, line, col, d.severity, d.code, d.message))
+    for found in by_top.values():  # not inside a top-level statement (the module itself)
+        out.extend(Diagnostic(path, 1, 1, d.severity, d.code, d.message) for d in found)
     out.sort(key=lambda d: (d.line, d.col, d.severity != ERROR))
     return out

@@ -9,3 +9,6 @@ from .statements import Statements
 # Order matters where two passes handle the same node: the scope tracker sees a node first,
 # ForwardToCall renames self.forward before the call rewriter looks at it.
 PASSES = (ScopeTracker, ForwardToCall, SequentialSubclass, CallRewriter, Statements, FinishModule)
+
+# the passes of each direction (rules/<direction>/ holds its rule files)
+PASSES_BY_DIRECTION = {"torch_to_tf": PASSES}

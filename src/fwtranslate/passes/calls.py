@@ -96,6 +96,11 @@ class CallRewriter(Pass):
             return False
         if isinstance(receiver, cst.Name) and receiver.value in ("self", "cls", "super"):
             return False
+        if isinstance(receiver, cst.Name) and receiver.value in self.ctx.imports.bindings:
+            return False  # a local that shadows `nn`/`F`/`torch`: named like a module, not a tensor
+        if (isinstance(receiver, cst.Name) and receiver.value in self.ctx.imports.module_aliases
+                and not any(receiver.value in scope for scope in self.ctx.scopes)):
+            return False  # `import mylib.functional as F`: F.relu(x) is that module's function
         if isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Name) and receiver.func.value == "super":
             return False
         if self.ctx.resolve(receiver) is not None:
@@ -191,7 +196,7 @@ class CallRewriter(Pass):
         if qual in ctx.factories:
             return ctx.factories[qual][0]
         name = qual.rsplit(".", 1)[1]
-        if name in ctx.imports.local_names or name in ctx.rules.support.definitions:
+        if name in ctx.imports.local_names or name in ctx.rules.support.files:
             name = f"torch_{name}"
         fn = factory_function(rule, name)
         if fn is None:

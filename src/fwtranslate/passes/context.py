@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import libcst as cst
 
@@ -33,6 +34,7 @@ class Pending:
     severity: str
     code: str
     message: str
+    top: cst.CSTNode | None = None  # the top-level statement holding it (positions are per statement)
 
 
 @dataclass
@@ -59,6 +61,8 @@ class Context:
     self_attrs: frozenset[str] = frozenset()  # names assigned as self.<name> or defined as methods
     skip: set[int] = field(default_factory=set)  # ids of original nodes a pass consumed whole
     inplace: dict[int, cst.BaseExpression] = field(default_factory=dict)  # call id -> receiver
+    # (original node, rule) -> True when a `# fwtranslate: ignore` comment covers it (suppress.py)
+    suppressed: Callable[[cst.CSTNode, str], bool] | None = None
 
     # --- names --------------------------------------------------------------------------
     def resolve(self, node: cst.BaseExpression) -> str | None:
@@ -85,7 +89,10 @@ class Context:
 
     # --- reporting ----------------------------------------------------------------------
     def report(self, node: cst.CSTNode, severity: str, code: str, message: str) -> None:
-        self.diagnostics.append(Pending(node, severity, code, message))
+        if self.suppressed is not None and self.suppressed(node, code):
+            return  # the user accepted this construct as it is: no diagnostic, no marker
+        top = self.parents[1] if len(self.parents) > 1 else node  # parents[0] is the Module
+        self.diagnostics.append(Pending(node, severity, code, message, top))
         if severity == ERROR:
             self.pending_marks.append(f"# fwtranslate: unconverted [{code}] {message}")
 

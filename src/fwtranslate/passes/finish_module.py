@@ -83,7 +83,9 @@ class FinishModule(Pass):
         elif header and insert_at < len(out):
             out[insert_at] = out[insert_at].with_changes(leading_lines=[*header, *out[insert_at].leading_lines])
         out[insert_at:insert_at] = new_imports
-        support = [ctx.rules.support.definitions[n] for n in ctx.rules.support.closure(ctx.helpers_used)]
+        needed = ctx.rules.support.closure(ctx.helpers_used)
+        definitions = ctx.rules.support.definitions if needed else {}
+        support = [definitions[n] for n in needed]
         support += [fn for _, fn in ctx.factories.values()]
         if support:
             at = _after_imports(out)
@@ -96,9 +98,7 @@ class FinishModule(Pass):
 
     def _support_imports(self) -> set[str]:
         lib = self.ctx.rules.support
-        if not self.ctx.helpers_used:
-            return set()
-        return {_code(s).strip() for s in lib.imports}
+        return lib.imports_for(lib.closure(self.ctx.helpers_used))
 
     def _prune(self, node: cst.Import | cst.ImportFrom):
         """Drop the aliases of an import whose names the output no longer uses."""

@@ -20,7 +20,7 @@ from .base import Pass
 STOP_GRADIENT = "keras.ops.stop_gradient"
 VARIABLE = "keras.Variable"
 NO_GRAD = frozenset({"torch.no_grad", "torch.inference_mode"})
-DROPPED_DECORATORS = frozenset({"torch.jit.ignore", "torch.jit.unused", "torch.jit.export",
+DROPPED_DECORATORS = frozenset({"torch.jit.ignore", "torch.jit.unused", "torch.jit.export", "torch.jit._overload_method", "torch.jit._overload",
                                 "torch.jit.script", "torch.compile", "torch.jit.script_method"})
 
 
@@ -51,18 +51,12 @@ class Statements(Pass):
                     value = cst.Call(cst.parse_expression(VARIABLE), [
                         cst.Arg(value), _kwarg("trainable", cst.Name("False")), _kwarg("name", args[0].value)])
                 target = cst.Attribute(updated.value.func.value, cst.Name(name))  # type: ignore[attr-defined]
-                return cst.Assign([cst.AssignTarget(target)], value)
+                # a new node, which leave_Assign will not see: name the variable here
+                return _name_variable(cst.Assign([cst.AssignTarget(target)], value))
         return updated
 
     def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
-        value = updated.value
-        if len(updated.targets) != 1 or not isinstance(value, cst.Call):
-            return updated
-        name = _self_attr(updated.targets[0].target)
-        if name and _code(value.func) == VARIABLE and not any(a.keyword and a.keyword.value == "name" for a in value.args):
-            args = [*value.args, _kwarg("name", cst.SimpleString(f'"{name}"'))]
-            return updated.with_changes(value=value.with_changes(args=args))
-        return updated
+        return _name_variable(updated)
 
     # --- torch.no_grad ----------------------------------------------------------------------
     def visit_With(self, node: cst.With) -> None:
@@ -168,6 +162,18 @@ class Statements(Pass):
 
 
 _MARKED_COMPOUNDS = (cst.If, cst.For, cst.While, cst.With, cst.FunctionDef, cst.ClassDef)
+
+
+def _name_variable(assign: cst.Assign) -> cst.Assign:
+    """``self.w = keras.Variable(...)`` gets ``name="w"``, so weights are named like the source's."""
+    value = assign.value
+    if len(assign.targets) != 1 or not isinstance(value, cst.Call):
+        return assign
+    name = _self_attr(assign.targets[0].target)
+    if name and _code(value.func) == VARIABLE and not any(a.keyword and a.keyword.value == "name" for a in value.args):
+        args = [*value.args, _kwarg("name", cst.SimpleString(f'"{name}"'))]
+        return assign.with_changes(value=value.with_changes(args=args))
+    return assign
 
 
 def _kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:

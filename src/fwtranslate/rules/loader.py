@@ -17,6 +17,7 @@ from .signature import Signature, SignatureError
 from .support import SupportLibrary
 
 DIRECTIONS = ("torch_to_tf", "tf_to_torch")
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when PyYAML has it
 _FIELDS = {"class", "signature", "to", "doc", "aliases", "method", "kind", "force", "ignore", "unsupported",
            "warn", "weights", "imports", "examples"}
 
@@ -103,7 +104,7 @@ def parse_rule_file(path: Path, support: SupportLibrary | None = None) -> list[R
     except OSError as exc:
         raise RuleFileError(path, None, None, f"cannot read: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_YamlLoader)
     except yaml.YAMLError as exc:
         raise RuleFileError(path, None, None, f"not valid YAML: {exc}") from None
     if data is None:
@@ -122,13 +123,17 @@ def _str_list(path: Path, name: str, spec: dict, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _expr(path: Path, name: str, key: str, source: Any) -> cst.BaseExpression:
+def _python_expr(path: Path, name: str, key: str, source: Any) -> None:
+    """Validate a template or condition with CPython's parser (fast; templates are parsed with
+    LibCST on first use only)."""
+    import ast
+
     if not isinstance(source, str):
         raise RuleFileError(path, name, key, "expected a Python expression as a string")
     try:
-        return cst.parse_expression(source)
-    except cst.ParserSyntaxError as exc:
-        raise RuleFileError(path, name, key, f"not a Python expression: {source!r} ({exc.message})") from None
+        ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        raise RuleFileError(path, name, key, f"not a Python expression: {source!r} ({exc.msg})") from None
 
 
 def _conditions(path: Path, name: str, spec: dict, key: str) -> tuple[Condition, ...]:
@@ -139,7 +144,7 @@ def _conditions(path: Path, name: str, spec: dict, key: str) -> tuple[Condition,
     for item in items:
         if not isinstance(item, dict) or set(item) != {"when", "message"}:
             raise RuleFileError(path, name, key, "each entry needs exactly 'when' and 'message'")
-        _expr(path, name, f"{key}.when", item["when"])
+        _python_expr(path, name, f"{key}.when", item["when"])
         out.append(Condition(str(item["when"]), str(item["message"])))
     return tuple(out)
 
@@ -168,7 +173,9 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
     variants = _variants(path, name, spec["to"])
     helpers: set[str] = set()
     for v in variants:
-        helpers |= support.names_used(v.template)
+        helpers |= support.names_used(v.source)
+    if signature is not None:
+        helpers -= set(signature.names)  # `modules` the parameter is not `modules` the helper
     examples = []
     for raw in spec.get("examples", []) or []:
         if not isinstance(raw, str) or "=>" not in raw:
@@ -204,7 +211,8 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
 
 def _variants(path: Path, name: str, to: Any) -> tuple[Variant, ...]:
     if isinstance(to, str):
-        return (Variant(_expr(path, name, "to", to), to, repeated=_repeated(to)),)
+        _python_expr(path, name, "to", to)
+        return (Variant(to, repeated=_repeated(to)),)
     if not isinstance(to, list) or not to:
         raise RuleFileError(path, name, "to", "expected an expression or a list of {when, to}")
     out = []
@@ -213,10 +221,27 @@ def _variants(path: Path, name: str, to: Any) -> tuple[Variant, ...]:
             raise RuleFileError(path, name, "to", "each variant is {to, when?} or {to, when_known?}")
         for key in ("when", "when_known"):
             if key in item:
-                _expr(path, name, f"to.{key}", item[key])
-        out.append(Variant(_expr(path, name, "to", item["to"]), item["to"], item.get("when"),
+                _python_expr(path, name, f"to.{key}", item[key])
+        if "when" in item:
+            _runtime_safe(path, name, "to.when", item["when"])
+        _python_expr(path, name, "to", item["to"])
+        out.append(Variant(item["to"], item.get("when"),
                            item.get("when_known"), _repeated(item["to"])))
     return tuple(out)
+
+
+def _runtime_safe(path: Path, name: str, key: str, source: str) -> None:
+    """A ``when`` condition may end up in the output (``A if cond else B``) when a value is not
+    known statically, so it may only use Python builtins, not translation-time predicates."""
+    import ast
+    import builtins
+
+    from .predicates import PREDICATES
+
+    for node in ast.walk(ast.parse(source, mode="eval")):
+        if isinstance(node, ast.Name) and node.id in PREDICATES and not hasattr(builtins, node.id):
+            raise RuleFileError(path, name, key, f"{node.id}() exists only at translation time: "
+                                                 "use it in when_known, or write the test in plain Python")
 
 
 def _repeated(source: str) -> frozenset[str]:

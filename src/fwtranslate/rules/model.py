@@ -1,6 +1,7 @@
 """A rule as loaded from a rule file, and applying it to one call."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -8,18 +9,22 @@ from typing import Sequence
 import libcst as cst
 
 from ..report import ERROR, WARNING
-from .literals import UNKNOWN
+from .literals import UNKNOWN, literal_value
 from .signature import BindError, BoundArg, Signature, bind
 from .template import evaluate, referenced_params, render
 
 
 @dataclass(frozen=True)
 class Variant:
-    template: cst.BaseExpression
-    source: str
+    source: str  # the target template, as written in the rule file
     when: str | None = None  # unknown at translation time -> runtime conditional
     when_known: str | None = None  # unknown at translation time -> variant skipped
     repeated: frozenset[str] = frozenset()  # parameters the template uses more than once
+
+    @functools.cached_property
+    def template(self) -> cst.BaseExpression:
+        # parsed on first use: a file uses a few of the hundreds of rules loaded
+        return cst.parse_expression(self.source)
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,8 @@ def apply(rule: Rule, args: Sequence[cst.Arg] = (), receiver: cst.BaseExpression
 
 def _simple(node: cst.BaseExpression) -> bool:
     """Cheap and side-effect free, so a template may repeat it."""
+    if literal_value(node) is not UNKNOWN:
+        return True  # a literal, e.g. a tuple of numbers
     while isinstance(node, (cst.Attribute, cst.Subscript)):
         if isinstance(node, cst.Subscript) and not all(
                 isinstance(e.slice, cst.Index) and isinstance(e.slice.value, (cst.Integer, cst.Name))
@@ -167,7 +174,7 @@ def template_params(rule: Rule) -> set[str]:
     names = set(rule.signature.names) if rule.signature else {"self"}
     used: set[str] = set()
     for v in rule.variants:
-        used |= referenced_params(v.template, names)
+        used |= referenced_params(v.source, names)
         for cond in (v.when, v.when_known):
             if cond:
                 used |= referenced_params(cond, names)

@@ -3,9 +3,13 @@ one-call equivalent (e.g. max-pooling with PyTorch's -inf padding and ceil_mode)
 
 They live as ordinary, testable Python in ``rules/<direction>/support*.py`` and are copied into
 the output, only those used (with what they depend on), so the output never imports fwtranslate.
+Names and dependencies come from CPython's parser; the LibCST trees that get copied are parsed
+only when a translation first needs one.
 """
 from __future__ import annotations
 
+import ast
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,30 +18,49 @@ import libcst as cst
 
 @dataclass
 class SupportLibrary:
-    definitions: dict[str, cst.BaseStatement] = field(default_factory=dict)  # in file order
+    files: dict[str, Path] = field(default_factory=dict)  # definition name -> its file (file order)
     depends: dict[str, frozenset[str]] = field(default_factory=dict)
-    imports: list[cst.SimpleStatementLine] = field(default_factory=list)
+    import_of: dict[str, str] = field(default_factory=dict)  # bound name -> its import line
+    names_of: dict[str, set[str]] = field(default_factory=dict)  # definition -> names it uses
 
     @classmethod
     def from_files(cls, paths: list[Path]) -> "SupportLibrary":
         lib = cls()
         for path in paths:
-            module = cst.parse_module(path.read_text(encoding="utf-8"))
-            for stmt in module.body:
-                if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-                    if stmt.name.value in lib.definitions:
-                        raise ValueError(f"{path}: support name {stmt.name.value!r} is defined twice")
-                    lib.definitions[stmt.name.value] = stmt.with_changes(leading_lines=[])
-                elif isinstance(stmt, cst.SimpleStatementLine) and all(
-                        isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body):
-                    lib.imports.append(stmt)
-        names = set(lib.definitions)
-        for name, node in lib.definitions.items():
-            lib.depends[name] = frozenset(_names(node) & names - {name})
+            source = path.read_text(encoding="utf-8")
+            for stmt in ast.parse(source, str(path)).body:
+                if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+                    if stmt.name in lib.files:
+                        raise ValueError(f"{path}: support name {stmt.name!r} is defined twice")
+                    lib.files[stmt.name] = path
+                    lib.names_of[stmt.name] = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+                elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                    line = ast.get_source_segment(source, stmt) or ""
+                    for alias in stmt.names:
+                        lib.import_of[(alias.asname or alias.name).split(".", 1)[0]] = line
+        for name, used in lib.names_of.items():
+            lib.depends[name] = frozenset(used & set(lib.files) - {name})
         return lib
 
-    def names_used(self, node: cst.CSTNode) -> set[str]:
-        return _names(node) & set(self.definitions)
+    @property
+    def definitions(self) -> dict[str, cst.BaseStatement]:
+        """Name -> the definition's CST (parsed once, on first use)."""
+        out: dict[str, cst.BaseStatement] = {}
+        for path in dict.fromkeys(self.files.values()):
+            out.update(_parse_definitions(path))
+        return out
+
+    def names_used(self, source: str) -> set[str]:
+        """The support definitions an expression (a template's source) refers to."""
+        return {n.id for n in ast.walk(ast.parse(source, mode="eval"))
+                if isinstance(n, ast.Name) and n.id in self.files}
+
+    def imports_for(self, names: list[str]) -> set[str]:
+        """The import lines the given definitions need (those whose bound names they use)."""
+        used: set[str] = set()
+        for n in names:
+            used |= self.names_of[n]
+        return {line for bound, line in self.import_of.items() if bound in used}
 
     def closure(self, names: set[str]) -> list[str]:
         todo, seen = list(names), set()
@@ -46,15 +69,11 @@ class SupportLibrary:
             if n not in seen:
                 seen.add(n)
                 todo.extend(self.depends.get(n, ()))
-        return [n for n in self.definitions if n in seen]  # file order
+        return [n for n in self.files if n in seen]  # file order
 
 
-def _names(node: cst.CSTNode) -> set[str]:
-    found: set[str] = set()
-
-    class _V(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.add(n.value)
-
-    node.visit(_V())
-    return found
+@functools.lru_cache(maxsize=None)
+def _parse_definitions(path: Path) -> dict[str, cst.BaseStatement]:
+    module = cst.parse_module(path.read_text(encoding="utf-8"))
+    return {stmt.name.value: stmt.with_changes(leading_lines=[])
+            for stmt in module.body if isinstance(stmt, (cst.FunctionDef, cst.ClassDef))}

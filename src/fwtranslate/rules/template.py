@@ -31,9 +31,21 @@ _SAFE_PARENTS = (cst.Arg, cst.Element, cst.StarredElement, cst.DictElement, cst.
                  cst.SubscriptElement, cst.Param, cst.Tuple, cst.List)
 
 
+_PARAMS_CACHE: dict[tuple, frozenset[str]] = {}
+
+
 def referenced_params(expr: str | cst.CSTNode, params: set[str] | frozenset[str], direct: bool = False) -> set[str]:
     """Parameter names an expression mentions. ``direct``: not those inside the arguments of a
     nested call (which omits its own arguments), except inside ``static(...)``."""
+    if isinstance(expr, str) and not direct:
+        # conditions: CPython's parser is much cheaper than LibCST's
+        tree = ast.parse(expr, mode="eval")  # keyword and attribute names are no ast.Name
+        return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in params}
+    if not isinstance(expr, str):
+        key = (id(expr), params if isinstance(params, frozenset) else frozenset(params), direct)
+        cached = _PARAMS_CACHE.get(key)
+        if cached is not None:
+            return set(cached)
     node = cst.parse_expression(expr) if isinstance(expr, str) else expr
     found: set[str] = set()
 
@@ -57,6 +69,9 @@ def referenced_params(expr: str | cst.CSTNode, params: set[str] | frozenset[str]
             return False
 
     node.visit(_V())
+    if not isinstance(expr, str):
+        # template nodes live as long as their rule: cache by identity (renders are hot)
+        _PARAMS_CACHE[key] = frozenset(found)
     return found
 
 

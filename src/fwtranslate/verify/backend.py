@@ -19,6 +19,7 @@ def frameworks():
     import tensorflow as tf
     import torch
 
+    tf.get_logger().setLevel("ERROR")  # per-shape retracing is intended here, not a warning
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError(f"KERAS_BACKEND is {keras.backend.backend()!r}; the verifier needs 'tensorflow'")
     return torch, tf, keras
@@ -68,11 +69,16 @@ def choose_device(request: str = "auto") -> Device:
 
 @contextlib.contextmanager
 def floatx(name: str):
-    """Keras' default float type while layers are built (``float64`` for double precision)."""
+    """Keras' default float type while layers are built (``float64`` for double precision).
+
+    Keras caches its global dtype policy from floatx the first time a layer is made, so the
+    policy is set too (and both are restored)."""
     _, _, keras = frameworks()
-    old = keras.config.floatx()
+    old, old_policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx(name)
+    keras.config.set_dtype_policy(name)
     try:
         yield
     finally:
         keras.config.set_floatx(old)
+        keras.config.set_dtype_policy(old_policy)

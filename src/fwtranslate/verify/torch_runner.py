@@ -36,7 +36,8 @@ def torch_leaf(v):
 
 
 def to_numpy(t) -> np.ndarray:
-    return t.detach().cpu().numpy()
+    # a copy: on CPU .numpy() shares memory with the tensor, which the restore overwrites
+    return t.detach().cpu().numpy().copy()
 
 
 class TorchRunner:

@@ -18,6 +18,15 @@ from . import registry
 from .tree import Node, join, walk
 
 
+# Used only when no rule names a converter for the class (the rules are the source of truth):
+# the converters of the layers every model has, so weights move while their rules are written.
+FALLBACK_CONVERTERS = {
+    "Linear": "dense", "Conv1d": "conv", "Conv2d": "conv", "Conv3d": "conv",
+    "BatchNorm1d": "batchnorm", "BatchNorm2d": "batchnorm", "BatchNorm3d": "batchnorm",
+    "LayerNorm": "affine_norm", "GroupNorm": "affine_norm", "Embedding": "embedding",
+}
+
+
 class TransferError(Exception):
     """A torch module or tensor with no usable Keras counterpart (both paths in the message)."""
 
@@ -62,7 +71,7 @@ def plan(torch_module: Any, keras_obj: Any, direction: str = "torch_to_tf") -> T
         tensors = _subtree_tensors(node)
         if not tensors:
             continue  # parameter-free module (activation...): the translation may have inlined it
-        name = registry.converter_name_for(node.module, direction)
+        name = converter_for(node.module, direction)
         if name is not None:
             _need_counterpart(node, tensors)
             result.steps.append(_converter_step(node, registry.get(name), tensors))
@@ -73,6 +82,21 @@ def plan(torch_module: Any, keras_obj: Any, direction: str = "torch_to_tf") -> T
             result.steps.append(_variable_step(node, attr, tensor, kind))
     _check_all_accounted(torch_module, result)
     return result
+
+
+def converter_for(module: Any, direction: str = "torch_to_tf") -> str | None:
+    """The converter name the rules give the module's class, else the fallback table's."""
+    import torch.nn as nn
+
+    name = registry.converter_name_for(module, direction)
+    if name is None and type(module).__module__.startswith("torch.nn"):
+        for klass in type(module).__mro__:
+            if klass is nn.Module:
+                break
+            name = FALLBACK_CONVERTERS.get(klass.__name__)
+            if name is not None:
+                break
+    return name
 
 
 def torch_to_keras(torch_module: Any, keras_obj: Any) -> TransferPlan:
@@ -92,20 +116,25 @@ def keras_to_torch(keras_obj: Any, torch_module: Any) -> TransferPlan:
 
 
 def build_by_dry_run(keras_obj: Any, sample_inputs: Sequence[Any], executor=None, training: bool = False) -> Any:
-    """Create the Keras variables by calling the object once (Keras builds layers lazily).
+    """Create the Keras variables by calling the object once (Keras builds layers lazily);
+    returns the flattened outputs ({path: array}).
 
     Runs through the verifier's executor: on CPU a channels_first model runs only under XLA.
+    The call is cached under the same key as the verifier's forward pass, so the compilation
+    made here serves the comparisons that follow.
     """
     from ..verify.backend import choose_device
+    from ..verify.compare import flatten
     from ..verify.execution import KerasExecutor
+    from ..verify.keras_runner import keras_leaf
 
     executor = executor or KerasExecutor(choose_device("cpu"))
     with warnings.catch_warnings():
         # Keras warns that a subclassed model without build() is "marked as built": it is built
         # by this very call.
         warnings.filterwarnings("ignore", message=".*does not have a `build\\(\\)` method.*")
-        return executor.run(("dry-run", id(keras_obj), training),
-                            lambda *xs: keras_obj(*xs, training=training), *sample_inputs)
+        return executor.run(("forward", training),
+                            lambda *xs: flatten(keras_obj(*xs, training=training), keras_leaf), *sample_inputs)
 
 
 # --- steps ----------------------------------------------------------------------------------

@@ -1,0 +1,118 @@
+"""Checkpoint conversion: a torch state_dict (.pt) <-> a Keras weights file (.weights.h5).
+
+Both models are built from their source files (the same entry and arguments), the Keras one
+by a dry run on a sample input, then the weights move through transfer.py. Only tensors move:
+nothing of the checkpoint is executed (torch.load with weights_only=True).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+KERAS_SUFFIX = ".weights.h5"
+TORCH_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
+
+
+class CheckpointError(Exception):
+    pass
+
+
+@dataclass
+class Converted:
+    source: str
+    destination: str
+    direction: str  # "torch_to_keras" | "keras_to_torch"
+    tensors: int
+
+    def describe(self) -> str:
+        return f"{self.source} -> {self.destination}: {self.tensors} tensors ({self.direction.replace('_', ' ')})"
+
+
+def direction_of(source: str | Path, destination: str | Path) -> str:
+    src, dst = str(source), str(destination)
+    if src.endswith(TORCH_SUFFIXES) and dst.endswith(KERAS_SUFFIX):
+        return "torch_to_keras"
+    if src.endswith(KERAS_SUFFIX) and dst.endswith(TORCH_SUFFIXES):
+        return "keras_to_torch"
+    raise CheckpointError(f"convert a torch state_dict ({'/'.join(TORCH_SUFFIXES)}) to a Keras "
+                          f"{KERAS_SUFFIX} file or back; got {src} -> {dst}")
+
+
+def convert_checkpoint(original: str | Path, translated: str | Path, entry: str, source: str | Path,
+                       destination: str | Path, args: tuple = (), kwargs: dict | None = None,
+                       input_shape: str | None = None, input_dtype: str | None = None,
+                       input_range: str | None = None) -> Converted:
+    from ..verify.backend import choose_device, frameworks
+    from ..verify.core import sample_inputs
+    from ..verify.execution import KerasExecutor
+    from ..verify.loading import build_entry
+    from .transfer import build_by_dry_run, keras_to_torch, torch_to_keras
+
+    direction = direction_of(source, destination)
+    torch, _, keras = frameworks()
+    device = choose_device("cpu")
+    tmodel = build_entry(original, entry, args, kwargs)
+    if not isinstance(tmodel, torch.nn.Module):
+        raise CheckpointError(f"{entry} in {original} is not a torch.nn.Module")
+    tmodel.eval()
+    sample = sample_inputs(tmodel, input_shape, input_dtype, input_range)
+    with device.scope():
+        kmodel = build_entry(translated, entry, args, kwargs)
+        if not isinstance(kmodel, keras.layers.Layer):
+            raise CheckpointError(f"{entry} in {translated} is not a Keras layer or model")
+        _torch_dry_run(tmodel, sample)
+        build_by_dry_run(kmodel, sample, KerasExecutor(device))
+        if direction == "torch_to_keras":
+            state = _load_state_dict(Path(source))
+            missing, unexpected = tmodel.load_state_dict(state, strict=False)
+            if missing or unexpected:
+                raise CheckpointError(f"{source} does not fit {entry}: missing {list(missing)[:5]}, "
+                                      f"unexpected {list(unexpected)[:5]}")
+            plan = torch_to_keras(tmodel, kmodel)
+            _save_keras(kmodel, Path(destination))
+        else:
+            _load_keras(kmodel, Path(source))
+            plan = keras_to_torch(kmodel, tmodel)
+            Path(destination).parent.mkdir(parents=True, exist_ok=True)
+            torch.save(tmodel.state_dict(), str(destination))
+    return Converted(str(source), str(destination), direction, plan.tensor_count)
+
+
+def _torch_dry_run(tmodel: Any, sample: list) -> None:
+    """Materialises lazy modules (their shapes come from the first input)."""
+    import torch
+    from torch.nn.modules.lazy import LazyModuleMixin
+
+    if any(isinstance(m, LazyModuleMixin) and m.has_uninitialized_params() for m in tmodel.modules()):
+        with torch.no_grad():
+            tmodel(*(torch.as_tensor(a) for a in sample))
+
+
+def _load_state_dict(path: Path) -> dict:
+    import torch
+
+    try:
+        state = torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - corrupt file, pickled objects...
+        raise CheckpointError(f"cannot read {path} as a torch state_dict: {exc}") from exc
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]  # common training-checkpoint wrapper
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} holds a {type(state).__name__}, not a state_dict")
+    return state
+
+
+def _save_keras(kmodel: Any, path: Path) -> None:
+    from keras.src.saving import saving_lib
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    saving_lib.save_weights_only(kmodel, str(path))  # Model.save_weights does this; a Layer has none
+
+
+def _load_keras(kmodel: Any, path: Path) -> None:
+    from keras.src.saving import saving_lib
+
+    if not path.is_file():
+        raise CheckpointError(f"{path} does not exist")
+    saving_lib.load_weights_only(kmodel, str(path))
