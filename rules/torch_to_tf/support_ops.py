@@ -100,11 +100,10 @@ def torch_gather(x, dim, index):
 
 
 def torch_var(x, dim=None, correction=1, keepdim=False):
-    """torch.var: the variance over dim divided by N - correction (Bessel's correction)."""
-    shape = keras.ops.shape(x)
-    dims = range(len(shape)) if dim is None else dim if isinstance(dim, (tuple, list)) else [dim]
-    n = math.prod(shape[d] for d in dims)
-    return keras.ops.var(x, axis=dim, keepdims=keepdim) * (n / (n - correction))
+    """torch.var: the sum of squared deviations over dim divided by N - correction."""
+    mean = keras.ops.mean(x, axis=dim, keepdims=True)
+    n = keras.ops.cast(keras.ops.size(x) // keras.ops.size(mean), x.dtype)
+    return keras.ops.sum(keras.ops.square(x - mean), axis=dim, keepdims=keepdim) / (n - correction)
 
 
 def torch_vector_norm(x, ord=2, dim=None, keepdim=False):
@@ -163,27 +162,23 @@ def torch_pad(x, pad, mode="constant", value=None):
 def torch_interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
                       recompute_scale_factor=None):
     """F.interpolate on channels-first input (N, C, *spatial), modes nearest, nearest-exact,
-    linear, bilinear and trilinear, with torch's source-index arithmetic (float32)."""
+    linear, bilinear and trilinear, one spatial dimension at a time, with torch's source-index
+    arithmetic (in float32)."""
     spatial = x.shape[2:]
     sizes = size if isinstance(size, (tuple, list)) else [size] * len(spatial)
     factors = scale_factor if isinstance(scale_factor, (tuple, list)) else [scale_factor] * len(spatial)
     for i, in_size in enumerate(spatial):
-        axis = i + 2
-        if size is not None:
-            out_size = sizes[i]
-        else:
-            out_size = math.floor(in_size * factors[i])
-        if size is None and not recompute_scale_factor:
-            scale = 1.0 / factors[i]
-        else:
-            scale = in_size / out_size
+        axis = 2 + i
+        out_size = sizes[i] if size is not None else math.floor(in_size * factors[i])
+        # torch maps output to input coordinates with 1 / scale_factor when one is given
+        scale = 1.0 / factors[i] if size is None and not recompute_scale_factor else in_size / out_size
         dst = keras.ops.arange(out_size, dtype="float32")
-        if mode == "nearest" and out_size in (in_size, 2 * in_size):
-            src = keras.ops.floor(dst * (in_size / out_size))  # exact cases torch special-cases
-        elif mode in ("nearest", "nearest-exact"):
-            offset = 0.5 if mode == "nearest-exact" else 0.0
-            src = keras.ops.minimum(keras.ops.floor((dst + offset) * scale), in_size - 1)
         if mode in ("nearest", "nearest-exact"):
+            if mode == "nearest" and out_size in (in_size, 2 * in_size):
+                src = keras.ops.floor(dst * (in_size / out_size))  # torch's exact special cases
+            else:
+                offset = 0.5 if mode == "nearest-exact" else 0.0
+                src = keras.ops.minimum(keras.ops.floor((dst + offset) * scale), in_size - 1)
             x = keras.ops.take(x, keras.ops.cast(src, "int32"), axis=axis)
             continue
         if align_corners:
@@ -254,3 +249,123 @@ class TorchIinfo:
         self.bits = int(dtype.lstrip("uint"))
         self.min = 0 if dtype.startswith("u") else -(2 ** (self.bits - 1))
         self.max = 2 ** self.bits - 1 if dtype.startswith("u") else 2 ** (self.bits - 1) - 1
+
+
+class TorchTensorType(type):
+    """The metaclass that makes isinstance(x, TorchTensor) test whether x is a tensor."""
+
+    def __instancecheck__(cls, obj):
+        return keras.ops.is_tensor(obj) or isinstance(obj, (keras.Variable, keras.KerasTensor))
+
+
+class TorchTensor(metaclass=TorchTensorType):
+    """torch.Tensor in isinstance checks: any backend tensor, Keras variable or symbolic tensor."""
+
+
+def torch_unflatten(x, dim, sizes):
+    """torch.unflatten: split dimension dim into sizes (one of them may be -1)."""
+    shape = keras.ops.shape(x)
+    dim = dim % len(shape)
+    return keras.ops.reshape(x, tuple(shape[:dim]) + tuple(sizes) + tuple(shape[dim + 1:]))
+
+
+def torch_pixel_shuffle(x, upscale_factor):
+    """F.pixel_shuffle: (N, C*r*r, H, W) -> (N, C, H*r, W*r)."""
+    r = upscale_factor
+    _, channels, height, width = x.shape
+    x = keras.ops.reshape(x, (-1, channels // (r * r), r, r, height, width))
+    x = keras.ops.transpose(x, (0, 1, 4, 2, 5, 3))
+    return keras.ops.reshape(x, (-1, channels // (r * r), height * r, width * r))
+
+
+def torch_pixel_unshuffle(x, downscale_factor):
+    """F.pixel_unshuffle: (N, C, H*r, W*r) -> (N, C*r*r, H, W)."""
+    r = downscale_factor
+    _, channels, height, width = x.shape
+    x = keras.ops.reshape(x, (-1, channels, height // r, r, width // r, r))
+    x = keras.ops.transpose(x, (0, 1, 3, 5, 2, 4))
+    return keras.ops.reshape(x, (-1, channels * r * r, height // r, width // r))
+
+
+def torch_group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+    """F.group_norm on channels-first input (N, C, *): normalize each group of C / num_groups
+    channels, then scale and shift per channel."""
+    shape = keras.ops.shape(x)
+    groups = keras.ops.reshape(x, (-1, num_groups, math.prod(x.shape[1:]) // num_groups))
+    mean = keras.ops.mean(groups, axis=-1, keepdims=True)
+    variance = keras.ops.var(groups, axis=-1, keepdims=True)
+    x = keras.ops.reshape((groups - mean) * keras.ops.rsqrt(variance + eps), shape)
+    channel = (-1,) + (1,) * (len(x.shape) - 2)
+    if weight is not None:
+        x = x * keras.ops.reshape(weight, channel)
+    return x if bias is None else x + keras.ops.reshape(bias, channel)
+
+
+def torch_batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, eps=1e-5):
+    """F.batch_norm on channels-first input (N, C, *): with the running statistics, or (when
+    training) the batch's own (the running statistics are not updated)."""
+    channel = (-1,) + (1,) * (len(x.shape) - 2)
+    if training:
+        axes = [0] + list(range(2, len(x.shape)))
+        mean = keras.ops.mean(x, axis=axes, keepdims=True)
+        variance = keras.ops.var(x, axis=axes, keepdims=True)
+    else:
+        mean = keras.ops.reshape(running_mean, channel)
+        variance = keras.ops.reshape(running_var, channel)
+    x = (x - mean) * keras.ops.rsqrt(variance + eps)
+    if weight is not None:
+        x = x * keras.ops.reshape(weight, channel)
+    return x if bias is None else x + keras.ops.reshape(bias, channel)
+
+
+def torch_conv(x, weight, bias=None, stride=1, padding=0, dilation=1):
+    """F.conv1d / conv2d / conv3d (groups=1): channels-first x, weight (out, in, *kernel)."""
+    n = len(weight.shape) - 2
+    if not isinstance(padding, str):
+        pads = padding if isinstance(padding, (tuple, list)) else (padding,) * n
+        x = keras.ops.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in pads])
+        padding = "valid"
+    kernel = keras.ops.transpose(weight, tuple(range(2, n + 2)) + (1, 0))
+    # channels-last for the computation: TensorFlow has no channels-first convolution on CPU
+    y = keras.ops.conv(keras.ops.moveaxis(x, 1, -1), kernel, strides=stride, padding=padding,
+                       dilation_rate=dilation)
+    y = keras.ops.moveaxis(y, -1, 1)
+    return y if bias is None else y + keras.ops.reshape(bias, (-1,) + (1,) * n)
+
+
+def torch_reduce(loss, reduction):
+    """A loss' reduction: "mean", "sum" or "none"."""
+    if reduction == "mean":
+        return keras.ops.mean(loss)
+    return keras.ops.sum(loss) if reduction == "sum" else loss
+
+
+def torch_nll_loss(log_probs, target, weight=None, ignore_index=-100, reduction="mean",
+                   label_smoothing=0.0):
+    """F.nll_loss over the class dimension 1 with class-index targets; the mean is weighted by
+    the targets' class weights, ignored targets count for nothing."""
+    classes = log_probs.shape[1]
+    class_weight = 1.0 if weight is None else keras.ops.reshape(weight, (-1,) + (1,) * (len(log_probs.shape) - 2))
+    valid = keras.ops.cast(keras.ops.not_equal(target, ignore_index), log_probs.dtype)
+    one_hot = keras.ops.one_hot(keras.ops.where(valid > 0, target, 0), classes, axis=1, dtype=log_probs.dtype)
+    sample_weight = keras.ops.sum(one_hot * class_weight, axis=1) * valid
+    loss = -keras.ops.sum(log_probs * one_hot, axis=1) * sample_weight
+    if label_smoothing:
+        smooth = -keras.ops.sum(log_probs * class_weight, axis=1) * valid
+        loss = (1 - label_smoothing) * loss + label_smoothing / classes * smooth
+    if reduction == "mean":
+        return keras.ops.sum(loss) / keras.ops.sum(sample_weight)
+    return torch_reduce(loss, reduction)
+
+
+def torch_cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                        label_smoothing=0.0):
+    """F.cross_entropy over the class dimension 1, with class-index or class-probability
+    (float) targets."""
+    log_probs = keras.ops.log_softmax(input, axis=1)
+    if not keras.backend.is_float_dtype(target.dtype):
+        return torch_nll_loss(log_probs, target, weight, ignore_index, reduction, label_smoothing)
+    classes = input.shape[1]
+    class_weight = 1.0 if weight is None else keras.ops.reshape(weight, (-1,) + (1,) * (len(input.shape) - 2))
+    target = target * (1 - label_smoothing) + label_smoothing / classes
+    return torch_reduce(-keras.ops.sum(log_probs * target * class_weight, axis=1), reduction)

@@ -5,6 +5,7 @@ import codecs
 import errno
 import io
 import os
+import re
 import stat
 import tempfile
 import tokenize
@@ -128,19 +129,31 @@ def read_source(path: str | Path) -> str:
         raise TranslationError(f"{p} is not UTF-8 text (byte {exc.start})") from None
 
 
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
 def _declared_encoding(data: bytes) -> str:
-    """The PEP 263 coding cookie's encoding (normalised), utf-8 when there is none."""
-    lines = iter(data.splitlines(keepends=True)[:2])
-    try:
-        return tokenize.detect_encoding(lambda: next(lines, b""))[0]
-    except SyntaxError:  # an unknown encoding name: not UTF-8 either
-        return "an unknown encoding"
+    """The PEP 263 coding declaration's encoding (normalised), utf-8 when there is none."""
+    for i, line in enumerate(data.splitlines()[:2]):
+        match = _COOKIE.match(line)
+        if match:
+            name = match.group(1).decode("ascii", "replace")
+            try:
+                return codecs.lookup(name).name
+            except LookupError:
+                return f"{name!r} (unknown)"
+        if i == 0 and not line.strip().startswith(b"#") and line.strip():
+            break  # the cookie may be on line 2 only below a comment or blank line
+    return "utf-8"
 
 
 def translate_file(path: str | Path, to: str = "tf", *, output: str | Path | None = None,
                    rules: Iterable[str | Path] = ()) -> Translation:
     """Translate a file; write the result to ``output`` when given (atomically)."""
+    from .guard import check_parsable
+
     source = read_source(path)
+    check_parsable(source, str(path))  # TranslationError, not a crash, for pathological nesting
     result = translate(source, to, path=str(path), rules=rules)
     if output is not None:
         write_atomic(Path(output), result.code)

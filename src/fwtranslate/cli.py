@@ -47,7 +47,7 @@ def main() -> None:
 
 
 def _fail(message: str) -> None:
-    Console().error(message)
+    Console().error(" ".join(message.split()))  # one line, even for a YAML parser's report
     sys.exit(2)
 
 

@@ -151,7 +151,8 @@ def check_main(files: tuple[Path, ...], pyproject: Path | None, no_baseline: boo
             out.diagnostic(d)
         found += len(errors)
     if found:
-        out.note(f"fwtranslate-check: {found} untranslatable construct(s) added; translate them, add a rule "
+        out.note(f"fwtranslate-check: {found} untranslatable construct(s) {'found' if no_baseline else 'added'}; "
+                 "translate them, add a rule "
                  "(rules = [...]), or accept one with '# fwtranslate: ignore[RULE]' on its line")
     sys.exit(1 if found else 0)
 

@@ -123,6 +123,7 @@ _STRUCTURAL_NAMES = frozenset({"training", "forward", "register_buffer", "regist
 
 def _interesting_names(ctx: Context) -> set[str]:
     names = set(ctx.imports.bindings) | set(ctx.rules.methods) | set(ctx.rules.members) | _STRUCTURAL_NAMES
+    names |= {f"{m}_" for m in ctx.rules.methods}  # in-place forms: x.add_(y)
     if ctx.imports.star_modules:
         names |= ctx.imports.star_free
     return names

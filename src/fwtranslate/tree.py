@@ -85,10 +85,15 @@ def translate_all(tasks: list[tuple[Path, Path, str, tuple[str, ...]]], jobs: in
             tick()
         return results
     chunk = max(1, len(tasks) // (jobs * 8))  # small chunks: files vary a lot in size
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs)
+    try:
         for outcome in pool.map(_translate_task, tasks, chunksize=chunk):
             results.append(outcome)
             tick()
+    except BaseException:  # Ctrl-C: drop the queued files instead of translating them all first
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return results
 
 

@@ -18,6 +18,10 @@ from ..rules import Rule, apply
 from ..rules.factories import factory_function
 from .base import Pass
 
+# Python containers' method names: called as a statement (result discarded) on something that
+# may be a tensor, such a method (`seen.add(x)`) is the container's, not a tensor's
+_CONTAINER_METHODS = frozenset(n for t in (list, set, dict) for n in dir(t) if not n.startswith("_"))
+
 # receivers that are certainly not tensors
 _NOT_TENSORS = (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString, cst.List, cst.Dict,
                 cst.Set, cst.Tuple, cst.ListComp, cst.DictComp, cst.SetComp, cst.Integer, cst.Float)
@@ -56,6 +60,9 @@ class CallRewriter(Pass):
             if rule is None and name.endswith("_") and not name.endswith("__"):
                 rule = ctx.rules.methods.get(name[:-1])
                 inplace = rule is not None
+            if (rule is not None and not inplace and name in _CONTAINER_METHODS
+                    and isinstance(ctx.parent(), cst.Expr)):
+                return updated  # `seen.add(x)` as a statement: a tensor's result would be discarded
             if rule is not None:
                 receiver = updated.func.value  # type: ignore[attr-defined]
                 result = self._apply(rule, original, updated, updated.args, receiver)
@@ -75,9 +82,10 @@ class CallRewriter(Pass):
             if ctx.resolve(target) is not None:
                 ctx.keep_framework_name(target)
             return updated
-        ctx.helpers_used |= rule.helpers
-        ctx.target_imports.update(rule.imports)
         node = outcome.node
+        if rule.helpers:  # only the support code the chosen variant calls, not every variant's
+            ctx.helpers_used |= _names_in(node, rule.helpers)
+        ctx.target_imports.update(rule.imports)
         if updated.lpar and hasattr(node, "lpar"):  # keep the source's own parentheses
             node = node.with_changes(lpar=updated.lpar, rpar=updated.rpar)
         if isinstance(updated, cst.Call) and _multiline(updated):
@@ -98,8 +106,12 @@ class CallRewriter(Pass):
             return False
         if isinstance(receiver, cst.Name) and receiver.value in self.ctx.imports.bindings:
             return False  # a local that shadows `nn`/`F`/`torch`: named like a module, not a tensor
-        if (isinstance(receiver, cst.Name) and receiver.value in self.ctx.imports.module_aliases
-                and not any(receiver.value in scope for scope in self.ctx.scopes)):
+        root = receiver
+        while isinstance(root, cst.Attribute):
+            root = root.value  # `os.path.split(p)`, `np.linalg.norm(x)`: a module's function
+        if (isinstance(root, cst.Name) and root.value in self.ctx.imports.module_aliases
+                and dotted_name(receiver) is not None
+                and not any(root.value in scope for scope in self.ctx.scopes)):
             return False  # `import mylib.functional as F`: F.relu(x) is that module's function
         if isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Name) and receiver.func.value == "super":
             return False
@@ -239,6 +251,19 @@ def _multiline(call: cst.Call) -> bool:
                 if isinstance(c, cst.Comma) and _has_newline(c.whitespace_before, c.whitespace_after):
                     return True
     return False
+
+
+def _names_in(node: cst.CSTNode, wanted: frozenset[str]) -> set[str]:
+    """Which of ``wanted`` (support definitions) a rendered template refers to."""
+    found: set[str] = set()
+
+    class _V(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            if n.value in wanted:
+                found.add(n.value)
+
+    node.visit(_V())
+    return found
 
 
 def _comments(node: cst.CSTNode) -> list[str]:

@@ -51,7 +51,6 @@ class FinishModule(Pass):
     def _fix_imports(self, body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
         ctx = self.ctx
         framework = {id(n) for n in ctx.imports.framework_imports}
-        existing = {_code(s).strip() for s in body if _is_import_line(s)}
         out: list[cst.BaseStatement] = []
         insert_at: int | None = None
         header: list[cst.EmptyLine] = []  # comments above the first removed import
@@ -74,6 +73,8 @@ class FinishModule(Pass):
                 stmt = stmt.with_changes(leading_lines=[*carry, *stmt.leading_lines])
                 carry = []
             out.append(stmt)
+        existing = {_code(s).strip() for s in out if _is_import_line(s)}  # after pruning: a pruned
+        # framework import the output needs again (`import einops`) is re-added
         wanted = sorted(set(ctx.target_imports) | self._support_imports(), key=_import_sort_key)
         new_imports = [cst.parse_statement(line + "\n") for line in wanted if line.strip() not in existing]
         if insert_at is None:

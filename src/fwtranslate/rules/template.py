@@ -76,18 +76,39 @@ def referenced_params(expr: str | cst.CSTNode, params: set[str] | frozenset[str]
 
 
 def evaluate(expr_source: str, bound: Mapping[str, BoundArg]) -> Any:
-    """Evaluate a condition over literal parameter values; UNKNOWN if a value is not known."""
-    names = {n.id for n in ast.walk(ast.parse(expr_source, mode="eval")) if isinstance(n, ast.Name)}
+    """Evaluate a condition over literal parameter values; UNKNOWN if a value is not known.
+
+    ``and`` / ``or`` / ``not`` are three-valued: ``stride != 1 and dilation != 1`` is False when
+    dilation is the literal 1, whatever the (unknown) stride.
+    """
+    return _evaluate(ast.parse(expr_source, mode="eval").body, expr_source, bound)
+
+
+def _evaluate(node: ast.expr, source: str | None, bound: Mapping[str, BoundArg]) -> Any:
     env: dict[str, Any] = {}
-    for name in names:
+    for name in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
         if name in bound:
             value = bound[name].value
             if value is UNKNOWN:
-                return UNKNOWN
+                return _evaluate_logic(node, bound)
             env[name] = value
     env["given"] = lambda name: bound[name].given
     env["source"] = lambda name: _source(bound[name])
-    return eval(expr_source, {"__builtins__": {}, **PREDICATES}, env)  # noqa: S307 - rule files are code the user chose to load
+    code = source if source is not None else compile(ast.Expression(node), "<rule condition>", "eval")
+    return eval(code, {"__builtins__": {}, **PREDICATES}, env)  # noqa: S307 - rule files are code the user chose to load
+
+
+def _evaluate_logic(node: ast.expr, bound: Mapping[str, BoundArg]) -> Any:
+    """A condition with an unknown value: decided only if a known operand of and/or decides it."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        inner = _evaluate(node.operand, None, bound)
+        return UNKNOWN if inner is UNKNOWN else not inner
+    if isinstance(node, ast.BoolOp):
+        decisive = isinstance(node.op, ast.Or)  # the operand truth value that decides the whole
+        values = [_evaluate(v, None, bound) for v in node.values]
+        if any(v is not UNKNOWN and bool(v) == decisive for v in values):
+            return decisive
+    return UNKNOWN
 
 
 def _source(b: BoundArg) -> str | tuple[str, ...]:

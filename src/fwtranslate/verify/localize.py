@@ -153,6 +153,15 @@ class KerasRecorder:
     def tensors(self):
         return self._tensors
 
+    def shapes(self) -> list[Call]:
+        """The calls completed before a crash, with the static shapes of their tensors (what is
+        known when tracing stopped) in place of values."""
+        out = []
+        for call, (inputs, outputs) in zip(self.calls, self._tensors):
+            out.append(Call(call.path, call.index, call.caller, [_static(t) for t in inputs],
+                            [_static(t) for t in outputs]))
+        return out
+
     def set_values(self, values) -> None:
         for call, (inputs, outputs) in zip(self.calls, values):
             call.inputs = [np.asarray(v) for v in inputs]
@@ -190,6 +199,40 @@ def first_divergence(torch_calls: list[Call], keras_calls: list[Call], rtol: flo
             return _divergence(tc.path, classes, f"same inputs, different outputs (call {tc.index})"
                                + (f": {bad_out.message}" if bad_out.message else ""), bad_out.max_abs)
     return None
+
+
+def first_shape_divergence(torch_calls: list[Call], keras_shapes: list[Call],
+                           classes: dict[str, tuple[str, str]]) -> Divergence | None:
+    """When the translation crashed: the first call whose tensors' shapes already differ."""
+    by_key = {(c.path, c.index): c for c in keras_shapes}
+    for tc in torch_calls:
+        kc = by_key.get((tc.path, tc.index))
+        if kc is None:
+            continue
+        for kind, ref, got in (("inputs", tc.inputs, kc.inputs), ("outputs", tc.outputs, kc.outputs)):
+            pairs = list(zip(ref, got)) if len(ref) == len(got) else [(ref[0], got[0])] if ref and got else []
+            for r, g in pairs:
+                if not _shape_fits(tuple(np.shape(r)), g):
+                    where = (tc.caller if tc.caller is not None else tc.path) if kind == "inputs" else tc.path
+                    return _divergence(where, classes, f"{kind} of '{tc.path or '<root>'}' have shape {g} in the "
+                                       f"translation, {tuple(np.shape(r))} in the original", None)
+    return None
+
+
+def _static(t) -> tuple:
+    try:
+        return tuple(t.shape.as_list()) if hasattr(t.shape, "as_list") else tuple(t.shape)
+    except ValueError:  # unknown rank
+        return ()
+
+
+def _shape_fits(ref: tuple, got: tuple) -> bool:
+    if not got:
+        return True
+    if len(ref) != len(got):
+        known = [d for d in got if d is not None]
+        return len(known) != len(got) or int(np.prod(ref)) == int(np.prod(known))
+    return all(g is None or g == r for r, g in zip(ref, got))
 
 
 def _first_bad(ref: list, got: list, rtol: float, atol: float):

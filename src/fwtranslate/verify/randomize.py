@@ -22,11 +22,18 @@ def randomize(model: Any, seed: int) -> None:
         for name, p in model.named_parameters():
             leaf = name.rsplit(".", 1)[-1]
             p.copy_(_draw(p, leaf, gen))
+        stats = set()
         for m in model.modules():
             if isinstance(m, nn.modules.batchnorm._NormBase) and m.track_running_stats and m.running_mean is not None:
                 shape = m.running_mean.shape
                 m.running_mean.copy_(0.5 * torch.randn(shape, generator=gen, dtype=torch.float64))
                 m.running_var.copy_(0.5 + torch.rand(shape, generator=gen, dtype=torch.float64))
+                stats |= {id(m.running_mean), id(m.running_var)}
+        for b in model.buffers():
+            # other float buffers (offsets, positional tables) are perturbed so they matter too;
+            # masks holding -inf keep their meaning
+            if id(b) not in stats and b.is_floating_point() and bool(torch.isfinite(b).all()):
+                b.add_(0.25 * torch.randn(tuple(b.shape), generator=gen, dtype=torch.float64).to(b))
 
 
 def _draw(p, leaf: str, gen):

@@ -73,7 +73,8 @@ class TorchRunner:
                 self.restore(saved)
             self.model.eval()
 
-    def train_step(self, arrays: list[np.ndarray], lr: float, seed: int) -> TrainResult:
+    def train_step(self, arrays: list[np.ndarray], lr: float, seed: int,
+                   projections: dict[str, np.ndarray] | None = None) -> TrainResult:
         """Outputs, gradients of sum(output * projection) and the state after one SGD step."""
         import torch
 
@@ -86,9 +87,10 @@ class TorchRunner:
             xs = self.tensors(arrays, grad=True)
             start = time.perf_counter()
             flat = flatten(model(*xs), torch_leaf)
-            projections = {k: projection_for(k, tuple(v.shape), _np_dtype(v), seed)
-                           for k, v in flat.items() if v.is_floating_point()}
-            loss = sum((v * torch.as_tensor(projections[k], device=v.device)).sum()
+            if projections is None:
+                projections = {k: projection_for(k, tuple(v.shape), _np_dtype(v), seed)
+                               for k, v in flat.items() if v.is_floating_point()}
+            loss = sum((v * torch.as_tensor(projections[k], device=v.device, dtype=v.dtype)).sum()
                        for k, v in flat.items() if k in projections)
             if isinstance(loss, torch.Tensor) and loss.requires_grad:
                 loss.backward()

@@ -1,0 +1,124 @@
+"""Does translation time grow linearly with file size? 10k vs 50k lines, against LibCST.
+
+Generates one synthetic model file of each size (``make_source``: model classes, helpers with
+plain Python around framework calls, comments and docstrings, in a fixed mix), and times, in
+one process after a warm-up:
+
+- ``libcst.parse_module(src).code`` (the floor: LibCST itself);
+- ``fwtranslate.translate(src)`` (rules loaded before timing).
+
+It prints seconds, lines/s and the growth factor from 10k to 50k lines (linear: about 5), and
+exits 1 when translation grows more than twice as fast as linear (factor > 10) or more than
+twice as fast as LibCST's own parse + codegen does on the same files. tests/test_robustness.py
+uses ``make_source`` to check that a 50k-line file translates correctly (no timing there).
+
+usage: python benchmarks/robustness_scaling.py [--sizes 10000,50000] [--write docs/robustness.md]
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import sys
+import time
+from pathlib import Path
+
+HEADER = '"""A synthetic model file for the scaling benchmark."""\nimport torch\nimport torch.nn as nn\n'
+BLOCK = '''
+
+class Block{i}(nn.Module):
+    """Block {i}: a linear layer and a skip connection."""
+
+    def __init__(self, width=8):
+        super().__init__()
+        self.fc = nn.Linear(width, width)
+        self.scale = {i} % 7 + 1  # plain Python stays as it is
+
+    def forward(self, x, y):
+        h = torch.relu(self.fc(x))
+        z = torch.cat([h, y], 1)
+        return torch.flatten(z, 1) * self.scale
+
+
+def helper_{i}(values):
+    total = 0
+    for k, v in enumerate(values):
+        if k % 2:
+            total += v * {i}
+    return total
+'''
+
+
+def make_source(lines: int) -> str:
+    """A file of at least ``lines`` lines (the same text for the same size, always)."""
+    per_block = BLOCK.count("\n")
+    blocks = -(-(lines - HEADER.count("\n")) // per_block)
+    return HEADER + "".join(BLOCK.format(i=i) for i in range(blocks))
+
+
+def _time(fn, source: str) -> float:
+    gc.collect()
+    start = time.perf_counter()
+    fn(source)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,50000")
+    parser.add_argument("--write", type=Path, help="put the results between the <!-- scaling: --> markers of this file")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    import libcst
+
+    import fwtranslate
+    from fwtranslate.rules import load_rules
+
+    load_rules("torch_to_tf")
+    fwtranslate.translate(make_source(200))  # warm-up: imports, caches
+    rows = []
+    for size in sizes:
+        source = make_source(size)
+        n = source.count("\n")
+        base = _time(lambda s: libcst.parse_module(s).code, source)
+        ours = _time(lambda s: fwtranslate.translate(s), source)
+        rows.append((n, base, ours))
+        print(f"{n:>7} lines: libcst parse+codegen {base:7.2f} s ({n / base:7.0f} lines/s)   "
+              f"translate {ours:7.2f} s ({n / ours:7.0f} lines/s)   ratio {ours / base:.2f}", flush=True)
+    (n0, b0, t0), (n1, b1, t1) = rows[0], rows[-1]
+    size_factor, ours_factor, base_factor = n1 / n0, t1 / t0, b1 / b0
+    print(f"size x{size_factor:.1f}: translate time x{ours_factor:.2f}, libcst time x{base_factor:.2f}")
+    linear = not (ours_factor > 2 * size_factor or ours_factor > 2 * base_factor)
+    if args.write:
+        _write(args.write, rows, size_factor, ours_factor, base_factor, linear)
+    if not linear:
+        print("NOT LINEAR: translation grows more than twice as fast as the file", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _write(doc: Path, rows, size_factor: float, ours_factor: float, base_factor: float, linear: bool) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from common import info_lines, md_table
+
+    try:
+        load = "%.1f %.1f %.1f" % __import__("os").getloadavg()
+    except OSError:
+        load = "unknown"
+    table = md_table(["lines", "LibCST parse + codegen (s)", "translate (s)", "translate lines/s", "ratio"],
+                     [[n, f"{b:.2f}", f"{t:.2f}", f"{n / t:.0f}", f"{t / b:.2f}"] for n, b, t in rows])
+    verdict = "linear" if linear else "NOT linear"
+    text = "\n".join([*table, "",
+                      f"File size x{size_factor:.1f}: translation time x{ours_factor:.2f}, LibCST's own time "
+                      f"x{base_factor:.2f} ({verdict}). One run each, wall clock; other work on the machine "
+                      f"moves these figures (load average at the end: {load}).", "",
+                      *info_lines()])
+    body = doc.read_text(encoding="utf-8")
+    head, rest = body.split("<!-- scaling: start -->", 1)
+    _, tail = rest.split("<!-- scaling: end -->", 1)
+    doc.write_text(f"{head}<!-- scaling: start -->\n{text}\n<!-- scaling: end -->{tail}", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+    sys.exit(main())
