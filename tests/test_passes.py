@@ -1179,3 +1179,40 @@ def test_shipped_rules_cover_the_methods_these_tests_rely_on():
     methods = load_rules("torch_to_tf").methods
     missing = sorted({"to", "cuda", "contiguous", "size", "add", "mul"} - set(methods))
     assert not missing, f"shipped Tensor method rules missing: {missing}"
+
+
+# --- buffers updated in place stay variables ---------------------------------------------------
+
+
+def test_buffer_updates_assign_to_the_variable():
+    check(
+        """\
+        import torch
+        import torch.nn as nn
+
+        class Counter(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.register_buffer("count", torch.zeros(()))
+
+            def forward(self, x):
+                self.count += 1
+                self.count.add_(1)
+                x.add_(1)
+                return x
+        """,
+        """\
+        import keras
+
+        class Counter(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.count = keras.Variable(keras.ops.zeros(()), trainable=False, name="count")
+
+            def call(self, x):
+                self.count.assign(self.count + 1)
+                self.count.assign(keras.ops.add(self.count, 1))
+                x = keras.ops.add(x, 1)
+                return x
+        """,
+    )

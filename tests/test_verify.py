@@ -11,7 +11,8 @@ pytest.importorskip("torch")
 pytest.importorskip("tensorflow")
 pytest.importorskip("hypothesis")
 
-from fwtranslate import translate, verify  # noqa: E402
+from fwtranslate import translate  # noqa: E402
+from fwtranslate.verify import verify  # noqa: E402
 
 MLP = '''
 import torch
@@ -239,3 +240,11 @@ def test_cli_could_not_run(tmp_path):
     # the original does not accept the input shape
     res = _cli(orig, trans, "--entry", "Net", "--input-shape", "2,7", "--json")
     assert res.exit_code == 2 and "original model raised" in json.loads(res.output)["reason"]
+
+
+def test_package_level_verify_is_callable(tmp_path):
+    import fwtranslate
+
+    orig, trans = _pair(tmp_path, MLP)
+    report = fwtranslate.verify(orig, trans, "Net", input_shape="2!,8", examples=2, check_training=False)
+    assert report.equivalent

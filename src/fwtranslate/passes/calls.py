@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..imports import dotted_name
 from ..report import ERROR
 from ..rules import Rule, apply
 from ..rules.factories import factory_function

@@ -55,6 +55,7 @@ class Context:
     module_classes: dict[str, ClassInfo] = field(default_factory=dict)
     instantiated: set[str] = field(default_factory=set)  # names called inside model classes
     helpers_used: set[str] = field(default_factory=set)
+    variable_attrs: set[str] = field(default_factory=set)  # self.<name> holding a keras.Variable
     factories: dict[str, tuple[str, cst.FunctionDef]] = field(default_factory=dict)  # qual -> (name, def)
     target_imports: set[str] = field(default_factory=set)  # import statements the output needs
     still_used: set[str] = field(default_factory=set)  # framework locals the output still references

@@ -40,6 +40,8 @@ class Statements(Pass):
         call = original.value
         if id(call) in self.ctx.inplace:
             receiver = self.ctx.inplace.pop(id(call))
+            if _self_attr(receiver):  # a buffer/parameter: update the variable, don't rebind it
+                return cst.Expr(_assign_call(receiver, updated.value))
             return cst.Assign([cst.AssignTarget(receiver)], updated.value)
         if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and isinstance(updated.value, cst.Call):
             method = call.func.attr.value
@@ -51,12 +53,31 @@ class Statements(Pass):
                     value = cst.Call(cst.parse_expression(VARIABLE), [
                         cst.Arg(value), _kwarg("trainable", cst.Name("False")), _kwarg("name", args[0].value)])
                 target = cst.Attribute(updated.value.func.value, cst.Name(name))  # type: ignore[attr-defined]
-                # a new node, which leave_Assign will not see: name the variable here
-                return _name_variable(cst.Assign([cst.AssignTarget(target)], value))
+                # a new node, which leave_Assign will not see: name and record the variable here
+                return self._record_variable(_name_variable(cst.Assign([cst.AssignTarget(target)], value)))
         return updated
 
     def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
-        return _name_variable(updated)
+        return self._record_variable(_name_variable(updated))
+
+    def _record_variable(self, assign: cst.Assign) -> cst.Assign:
+        if isinstance(assign.value, cst.Call) and _code(assign.value.func) == VARIABLE:
+            name = _self_attr(assign.targets[0].target)
+            if name:
+                self.ctx.variable_attrs.add(name)
+        return assign
+
+    def leave_AugAssign(self, original: cst.AugAssign, updated: cst.AugAssign):
+        """``self.count += 1`` on a buffer: ``self.count.assign(self.count + 1)`` (a Keras
+        variable rebound to a tensor would stop being a weight)."""
+        name = _self_attr(updated.target)
+        if name is None or name not in self.ctx.variable_attrs:
+            return updated
+        binary = _AUG_TO_BINARY.get(type(updated.operator))
+        if binary is None:
+            return updated
+        value = cst.BinaryOperation(updated.target, binary(), updated.value)
+        return cst.Expr(_assign_call(updated.target, value))
 
     # --- torch.no_grad ----------------------------------------------------------------------
     def visit_With(self, node: cst.With) -> None:
@@ -174,6 +195,14 @@ def _name_variable(assign: cst.Assign) -> cst.Assign:
         args = [*value.args, _kwarg("name", cst.SimpleString(f'"{name}"'))]
         return assign.with_changes(value=value.with_changes(args=args))
     return assign
+
+
+_AUG_TO_BINARY = {cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,
+                  cst.DivideAssign: cst.Divide}
+
+
+def _assign_call(target: cst.BaseExpression, value: cst.BaseExpression) -> cst.Call:
+    return cst.Call(cst.Attribute(target, cst.Name("assign")), [cst.Arg(value)])
 
 
 def _kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
