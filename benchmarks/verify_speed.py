@@ -48,8 +48,8 @@ def versions() -> dict[str, str]:
 
 
 def count_params(model: str, entry: str) -> int:
-    code = (f"import sys; from fwtranslate.verify.loading import build_entry; "
-            f"m = build_entry(sys.argv[1], sys.argv[2]); print(sum(p.numel() for p in m.parameters()))")
+    code = ("import sys; from fwtranslate.verify.loading import build_entry; "
+            "m = build_entry(sys.argv[1], sys.argv[2]); print(sum(p.numel() for p in m.parameters()))")
     return int(subprocess.run([sys.executable, "-c", code, model, entry], capture_output=True, text=True,
                               check=True).stdout.strip())
 

@@ -196,3 +196,41 @@ def test_injected_bug_is_caught_and_localised(files, name):
     assert report.diverging_layer["path"] == where, report.format_text()
     d = report.to_dict()
     assert d["equivalent"] is False and d["diverging_layer"]["path"] == where
+
+
+LSTM_MODEL = '''
+import torch.nn as nn
+
+
+class Tagger(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 6, batch_first=True)
+        self.out = nn.Linear(6, 3)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        return self.out(y)
+'''
+
+
+def test_lstm_translation_and_dropped_batch_first(tmp_path):
+    """Through the real translator: the LSTM support layer is equivalent (its merged biases are
+    noted as not comparable one to one), and dropping batch_first is caught at 'lstm'."""
+    from fwtranslate import translate
+
+    result = translate(LSTM_MODEL)
+    if not result.ok:
+        pytest.skip(f"the LSTM rule is not available: {[d.format() for d in result.diagnostics]}")
+    (tmp_path / "tagger.py").write_text(LSTM_MODEL)
+    (tmp_path / "tagger_tf.py").write_text(result.code)
+    # (training mode is left out: compiling the recurrent gradient under XLA takes ~10 s)
+    report = verify(str(tmp_path / "tagger.py"), str(tmp_path / "tagger_tf.py"), "Tagger", input_shape="2!,3,4",
+                    examples=3, check_training=False)
+    assert report.equivalent, report.format_text()
+    assert any("bias_hh_l0" in n for n in report.notes)
+    assert result.code.count(", batch_first=True)") == 1
+    (tmp_path / "tagger_bug.py").write_text(result.code.replace(", batch_first=True)", ")"))
+    report = verify(str(tmp_path / "tagger.py"), str(tmp_path / "tagger_bug.py"), "Tagger", input_shape="2!,3,4",
+                    examples=3, check_training=False)
+    assert report.status == "not_equivalent" and report.diverging_layer["path"] == "lstm", report.format_text()

@@ -223,6 +223,11 @@ LOSSES_AND_MORE = [
     ("x.unflatten(-1, (2, -1))", X), ("torch.unflatten(x, 1, (1, 3))", X), ("x.narrow(2, 1, 2)", X),
     ("torch.nan_to_num(x * 1e30 * 1e10)", X), ("x.log().nan_to_num(nan=-1.0, neginf=-2.0)", X),
     ("isinstance(x, torch.Tensor)", X), ("isinstance(2.0, torch.Tensor)", {}),
+    ("torch.addmm(b, x, y)", {"b": F32(5), "x": F32(3, 4), "y": F32(4, 5)}),
+    ("torch.baddbmm(m, q, k, beta=0.5, alpha=2.0)", {"m": F32(2, 3, 5), "q": F32(2, 3, 4), "k": F32(2, 4, 5)}),
+    ("torch.diff(x)", X), ("x.diff(n=2, dim=0)", {"x": F32(4, 3)}), ("torch.trace(x)", {"x": F32(4, 4)}),
+    ("x.diagonal()", {"x": F32(3, 4)}), ("x.diagonal(offset=1, dim1=-2, dim2=-1)", X),
+    ("torch.quantile(x, 0.3, dim=1)", X), ("x.quantile(0.75)", X), ("torch.quantile(x, 0.5, dim=-1, keepdim=True, interpolation='nearest')", X),
 ]
 
 PAD = [
@@ -230,7 +235,8 @@ PAD = [
     ("F.pad(x, (2, 1, 1, 2), mode='reflect')", X4), ("F.pad(x, (2, 1), mode='reflect')", X),
     ("F.pad(x, (2, 1, 1, 2), mode='replicate')", X4), ("F.pad(x, (1, 3), mode='replicate')", X),
     ("F.pad(x, (2, 1, 1, 2), mode='circular')", X4), ("F.pad(x, (1, 2), 'circular')", X),
-    ("F.pad(x, [1, 1] * 2)", X4), ("F.pad(x * 2, (1, 2))", X),
+    ("F.pad(x, [1, 1] * 2)", X4), ("F.pad(x * 2, (1, 2))", X), ("F.pad(x, (-1, 2, 1, -1))", X),
+    ("F.pad(x, (-1, 0), mode='replicate')", X), ("F.pad(x, (0, x.shape[-1] % 3))", X),
 ]
 
 ATTENTION = [
@@ -510,3 +516,14 @@ class M(nn.Module):
     exec(source, torch_namespace)  # noqa: S102
     want = torch_namespace["M"]()(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x)), want, atol=ATOL, rtol=RTOL)
+
+
+def test_python_methods_of_the_same_names_are_left_alone():
+    """Tensor-method rules must not rewrite str.split, set.add (a statement), module functions."""
+    body = ("    seen = set()\n    seen.add(1)\n    parts = line.split(',') + line.split()\n"
+            "    head, tail = os.path.split(line)\n    n = np.linalg.norm(np.ones(3))\n"
+            "    return seen, parts, head, n, math.exp(1.0)\n")
+    source = "import math\nimport os\nimport numpy as np\nimport torch\n\ndef f(line):\n" + body
+    result = translate(source)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert body in result.code, result.code

@@ -489,7 +489,7 @@ class TorchLogSoftmax(keras.layers.Layer):
 
 
 class TorchRecurrent(keras.layers.Layer):
-    """Base of TorchLSTM and TorchGRU: a stack of Keras recurrent layers called like PyTorch.
+    """Base of TorchLSTM, TorchGRU and TorchRNN: a stack of Keras recurrent layers called like PyTorch.
 
     One Keras layer per (layer, direction), in PyTorch's order ``layer * num_directions +
     direction`` (``self.rnns``); the reverse direction runs with ``go_backwards=True`` and its
@@ -585,6 +585,32 @@ class TorchGRU(TorchRecurrent):
     def call(self, inputs, hx=None, training=None):
         output, (h_n,) = self.run(inputs, None if hx is None else [hx], training)
         return output, h_n
+
+
+class TorchRNN(TorchRecurrent):
+    """PyTorch's (Elman) RNN: ``output, h_n = rnn(x)`` or ``rnn(x, h_0)``, with
+    ``nonlinearity`` "tanh" or "relu". Keras' SimpleRNN has one bias: PyTorch's
+    ``bias_ih + bias_hh``.
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, **kwargs):
+        self.nonlinearity = nonlinearity  # make_rnn, called by the base class, needs it
+        super().__init__(input_size, hidden_size, num_layers=num_layers, bias=bias,
+                         batch_first=batch_first, dropout=dropout, bidirectional=bidirectional,
+                         **kwargs)
+
+    def make_rnn(self, units, use_bias, go_backwards):
+        return keras.layers.SimpleRNN(units, activation=self.nonlinearity, use_bias=use_bias,
+                                      return_sequences=True, return_state=True,
+                                      go_backwards=go_backwards)
+
+    def call(self, inputs, hx=None, training=None):
+        output, (h_n,) = self.run(inputs, None if hx is None else [hx], training)
+        return output, h_n
+
+    def get_config(self):
+        return {**super().get_config(), "nonlinearity": self.nonlinearity}
 
 
 class TorchMultiheadAttention(keras.layers.Layer):

@@ -9,6 +9,7 @@ import math
 import keras
 
 
+# --- (values, indices) results ------------------------------------------------------------------
 class TorchValuesIndices(tuple):
     """A (values, indices) pair like torch.return_types: unpack it, index it or read .values /
     .indices. The namedtuple protocol (_fields, _make, _asdict) makes Keras treat it as one."""
@@ -55,11 +56,19 @@ def torch_topk(x, k, dim=-1, largest=True, sorted=True):
     return TorchValuesIndices(keras.ops.swapaxes(values, dim, -1), keras.ops.swapaxes(indices, dim, -1))
 
 
+# --- shapes and indexing ---------------------------------------------------------------------------
 def torch_flatten(x, start_dim=0, end_dim=-1):
     """torch.flatten: merge the dimensions start_dim..end_dim (inclusive) into one."""
     shape = keras.ops.shape(x)
     end = end_dim % len(shape) + 1
     return keras.ops.reshape(x, tuple(shape[:start_dim]) + (-1,) + tuple(shape[end:]))
+
+
+def torch_unflatten(x, dim, sizes):
+    """torch.unflatten: split dimension dim into sizes (one of them may be -1)."""
+    shape = keras.ops.shape(x)
+    dim = dim % len(shape)
+    return keras.ops.reshape(x, tuple(shape[:dim]) + tuple(sizes) + tuple(shape[dim + 1:]))
 
 
 def torch_split(x, split_size_or_sections, dim=0):
@@ -99,6 +108,7 @@ def torch_gather(x, dim, index):
     return keras.ops.take_along_axis(x, index, axis=dim)
 
 
+# --- reductions and norms --------------------------------------------------------------------------
 def torch_var(x, dim=None, correction=1, keepdim=False):
     """torch.var: the sum of squared deviations over dim divided by N - correction."""
     mean = keras.ops.mean(x, axis=dim, keepdims=True)
@@ -107,7 +117,9 @@ def torch_var(x, dim=None, correction=1, keepdim=False):
 
 
 def torch_vector_norm(x, ord=2, dim=None, keepdim=False):
-    """torch.linalg.vector_norm: the ord-norm of x over dim (all elements when dim is None)."""
+    """torch.linalg.vector_norm: the ord-norm of x over dim (all elements when dim is None);
+    torch.norm's "fro" is the 2-norm."""
+    ord = 2 if ord == "fro" else ord
     x = keras.ops.abs(x)
     if ord == math.inf:
         return keras.ops.max(x, axis=dim, keepdims=keepdim)
@@ -125,6 +137,7 @@ def torch_normalize(x, p=2.0, dim=1, eps=1e-12):
     return keras.ops.divide(x, keras.ops.maximum(torch_vector_norm(x, p, dim, keepdim=True), eps))
 
 
+# --- torch.nn.functional ---------------------------------------------------------------------------
 def torch_layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     """F.layer_norm: normalize over the last len(normalized_shape) dimensions."""
     n = len(normalized_shape) if isinstance(normalized_shape, (tuple, list)) else 1
@@ -136,22 +149,58 @@ def torch_layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     return x if bias is None else x + bias
 
 
+def torch_group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+    """F.group_norm on channels-first input (N, C, *): normalize each group of C / num_groups
+    channels, then scale and shift per channel."""
+    shape = keras.ops.shape(x)
+    groups = keras.ops.reshape(x, (-1, num_groups, math.prod(x.shape[1:]) // num_groups))
+    mean = keras.ops.mean(groups, axis=-1, keepdims=True)
+    variance = keras.ops.var(groups, axis=-1, keepdims=True)
+    x = keras.ops.reshape((groups - mean) * keras.ops.rsqrt(variance + eps), shape)
+    channel = (-1,) + (1,) * (len(x.shape) - 2)
+    if weight is not None:
+        x = x * keras.ops.reshape(weight, channel)
+    return x if bias is None else x + keras.ops.reshape(bias, channel)
+
+
+def torch_batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, eps=1e-5):
+    """F.batch_norm on channels-first input (N, C, *): with the running statistics, or (when
+    training) the batch's own (the running statistics are not updated)."""
+    channel = (-1,) + (1,) * (len(x.shape) - 2)
+    if training:
+        axes = [0] + list(range(2, len(x.shape)))
+        mean = keras.ops.mean(x, axis=axes, keepdims=True)
+        variance = keras.ops.var(x, axis=axes, keepdims=True)
+    else:
+        mean = keras.ops.reshape(running_mean, channel)
+        variance = keras.ops.reshape(running_var, channel)
+    x = (x - mean) * keras.ops.rsqrt(variance + eps)
+    if weight is not None:
+        x = x * keras.ops.reshape(weight, channel)
+    return x if bias is None else x + keras.ops.reshape(bias, channel)
+
+
 def torch_pad(x, pad, mode="constant", value=None):
-    """F.pad: pad lists (before, after) pairs from the last dimension backwards; modes
-    constant, reflect, replicate and circular."""
+    """F.pad: pad lists (before, after) pairs from the last dimension backwards (negative
+    amounts crop); modes constant, reflect, replicate and circular."""
     pairs = [(0, 0)] * (keras.ops.ndim(x) - len(pad) // 2)
     pairs += [(pad[i], pad[i + 1]) for i in range(len(pad) - 2, -1, -2)]
+    if min(pad) < 0:
+        x = x[tuple(slice(max(-before, 0), after if after < 0 else None) for before, after in pairs)]
+        pairs = [(max(before, 0), max(after, 0)) for before, after in pairs]
     if mode == "constant":
         return keras.ops.pad(x, pairs, constant_values=value)
     if mode == "reflect":
         return keras.ops.pad(x, pairs, mode="reflect")
+    if mode not in ("replicate", "circular"):
+        raise ValueError(f"F.pad: unknown mode {mode!r}")
     for axis, (before, after) in enumerate(pairs):
         if before == 0 and after == 0:
             continue
         if mode == "replicate":
             first = keras.ops.repeat(keras.ops.take(x, [0], axis=axis), before, axis=axis)
             last = keras.ops.repeat(keras.ops.take(x, [-1], axis=axis), after, axis=axis)
-        else:  # circular
+        else:
             size = x.shape[axis]
             first = keras.ops.take(x, list(range(size - before, size)), axis=axis)
             last = keras.ops.take(x, list(range(after)), axis=axis)
@@ -164,6 +213,8 @@ def torch_interpolate(x, size=None, scale_factor=None, mode="nearest", align_cor
     """F.interpolate on channels-first input (N, C, *spatial), modes nearest, nearest-exact,
     linear, bilinear and trilinear, one spatial dimension at a time, with torch's source-index
     arithmetic (in float32)."""
+    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "trilinear"):
+        raise ValueError(f"F.interpolate: mode {mode!r} is not supported")
     spatial = x.shape[2:]
     sizes = size if isinstance(size, (tuple, list)) else [size] * len(spatial)
     factors = scale_factor if isinstance(scale_factor, (tuple, list)) else [scale_factor] * len(spatial)
@@ -208,6 +259,39 @@ def torch_adaptive_pool(x, output_size, dims, reduce=keras.ops.mean):
     return x
 
 
+def torch_conv(x, weight, bias=None, stride=1, padding=0, dilation=1):
+    """F.conv1d / conv2d / conv3d (groups=1): channels-first x, weight (out, in, *kernel)."""
+    n = len(weight.shape) - 2
+    if not isinstance(padding, str):
+        pads = padding if isinstance(padding, (tuple, list)) else (padding,) * n
+        x = keras.ops.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in pads])
+        padding = "valid"
+    kernel = keras.ops.transpose(weight, tuple(range(2, n + 2)) + (1, 0))
+    # channels-last for the computation: TensorFlow has no channels-first convolution on CPU
+    y = keras.ops.conv(keras.ops.moveaxis(x, 1, -1), kernel, strides=stride, padding=padding,
+                       dilation_rate=dilation)
+    y = keras.ops.moveaxis(y, -1, 1)
+    return y if bias is None else y + keras.ops.reshape(bias, (-1,) + (1,) * n)
+
+
+def torch_pixel_shuffle(x, upscale_factor):
+    """F.pixel_shuffle: (N, C*r*r, H, W) -> (N, C, H*r, W*r)."""
+    r = upscale_factor
+    _, channels, height, width = x.shape
+    x = keras.ops.reshape(x, (-1, channels // (r * r), r, r, height, width))
+    x = keras.ops.transpose(x, (0, 1, 4, 2, 5, 3))
+    return keras.ops.reshape(x, (-1, channels // (r * r), height * r, width * r))
+
+
+def torch_pixel_unshuffle(x, downscale_factor):
+    """F.pixel_unshuffle: (N, C, H*r, W*r) -> (N, C*r*r, H, W)."""
+    r = downscale_factor
+    _, channels, height, width = x.shape
+    x = keras.ops.reshape(x, (-1, channels, height // r, r, width // r, r))
+    x = keras.ops.transpose(x, (0, 1, 3, 5, 2, 4))
+    return keras.ops.reshape(x, (-1, channels * r * r, height // r, width // r))
+
+
 def torch_scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                        is_causal=False, scale=None):
     """F.scaled_dot_product_attention in torch's (..., L, E) layout: a boolean attn_mask keeps
@@ -227,6 +311,47 @@ def torch_scaled_dot_product_attention(query, key, value, attn_mask=None, dropou
     return keras.ops.matmul(weights, value)
 
 
+# --- losses ----------------------------------------------------------------------------------------
+def torch_reduce(loss, reduction):
+    """A loss' reduction: "mean", "sum" or "none"."""
+    if reduction == "mean":
+        return keras.ops.mean(loss)
+    return keras.ops.sum(loss) if reduction == "sum" else loss
+
+
+def torch_nll_loss(log_probs, target, weight=None, ignore_index=-100, reduction="mean",
+                   label_smoothing=0.0):
+    """F.nll_loss over the class dimension 1 with class-index targets; the mean is weighted by
+    the targets' class weights, ignored targets count for nothing."""
+    classes, channel = log_probs.shape[1], (-1,) + (1,) * (len(log_probs.shape) - 2)
+    class_weight = 1.0 if weight is None else keras.ops.reshape(weight, channel)
+    valid = keras.ops.cast(keras.ops.not_equal(target, ignore_index), log_probs.dtype)
+    safe_target = keras.ops.where(valid > 0, target, 0)
+    one_hot = keras.ops.one_hot(safe_target, classes, axis=1, dtype=log_probs.dtype)
+    sample_weight = keras.ops.sum(one_hot * class_weight, axis=1) * valid
+    loss = -keras.ops.sum(log_probs * one_hot, axis=1) * sample_weight
+    if label_smoothing:
+        smooth = -keras.ops.sum(log_probs * class_weight, axis=1) * valid
+        loss = (1 - label_smoothing) * loss + label_smoothing / classes * smooth
+    if reduction == "mean":
+        return keras.ops.sum(loss) / keras.ops.sum(sample_weight)
+    return torch_reduce(loss, reduction)
+
+
+def torch_cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                        label_smoothing=0.0):
+    """F.cross_entropy over the class dimension 1, with class-index or class-probability
+    (float) targets."""
+    log_probs = keras.ops.log_softmax(input, axis=1)
+    if not keras.backend.is_float_dtype(target.dtype):
+        return torch_nll_loss(log_probs, target, weight, ignore_index, reduction, label_smoothing)
+    classes, channel = input.shape[1], (-1,) + (1,) * (len(input.shape) - 2)
+    class_weight = 1.0 if weight is None else keras.ops.reshape(weight, channel)
+    target = target * (1 - label_smoothing) + label_smoothing / classes
+    return torch_reduce(-keras.ops.sum(log_probs * target * class_weight, axis=1), reduction)
+
+
+# --- types -----------------------------------------------------------------------------------------
 class TorchFinfo:
     """torch.finfo: .bits, .eps, .max, .min and .tiny of a floating-point dtype."""
 
@@ -260,112 +385,3 @@ class TorchTensorType(type):
 
 class TorchTensor(metaclass=TorchTensorType):
     """torch.Tensor in isinstance checks: any backend tensor, Keras variable or symbolic tensor."""
-
-
-def torch_unflatten(x, dim, sizes):
-    """torch.unflatten: split dimension dim into sizes (one of them may be -1)."""
-    shape = keras.ops.shape(x)
-    dim = dim % len(shape)
-    return keras.ops.reshape(x, tuple(shape[:dim]) + tuple(sizes) + tuple(shape[dim + 1:]))
-
-
-def torch_pixel_shuffle(x, upscale_factor):
-    """F.pixel_shuffle: (N, C*r*r, H, W) -> (N, C, H*r, W*r)."""
-    r = upscale_factor
-    _, channels, height, width = x.shape
-    x = keras.ops.reshape(x, (-1, channels // (r * r), r, r, height, width))
-    x = keras.ops.transpose(x, (0, 1, 4, 2, 5, 3))
-    return keras.ops.reshape(x, (-1, channels // (r * r), height * r, width * r))
-
-
-def torch_pixel_unshuffle(x, downscale_factor):
-    """F.pixel_unshuffle: (N, C, H*r, W*r) -> (N, C*r*r, H, W)."""
-    r = downscale_factor
-    _, channels, height, width = x.shape
-    x = keras.ops.reshape(x, (-1, channels, height // r, r, width // r, r))
-    x = keras.ops.transpose(x, (0, 1, 3, 5, 2, 4))
-    return keras.ops.reshape(x, (-1, channels * r * r, height // r, width // r))
-
-
-def torch_group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
-    """F.group_norm on channels-first input (N, C, *): normalize each group of C / num_groups
-    channels, then scale and shift per channel."""
-    shape = keras.ops.shape(x)
-    groups = keras.ops.reshape(x, (-1, num_groups, math.prod(x.shape[1:]) // num_groups))
-    mean = keras.ops.mean(groups, axis=-1, keepdims=True)
-    variance = keras.ops.var(groups, axis=-1, keepdims=True)
-    x = keras.ops.reshape((groups - mean) * keras.ops.rsqrt(variance + eps), shape)
-    channel = (-1,) + (1,) * (len(x.shape) - 2)
-    if weight is not None:
-        x = x * keras.ops.reshape(weight, channel)
-    return x if bias is None else x + keras.ops.reshape(bias, channel)
-
-
-def torch_batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, eps=1e-5):
-    """F.batch_norm on channels-first input (N, C, *): with the running statistics, or (when
-    training) the batch's own (the running statistics are not updated)."""
-    channel = (-1,) + (1,) * (len(x.shape) - 2)
-    if training:
-        axes = [0] + list(range(2, len(x.shape)))
-        mean = keras.ops.mean(x, axis=axes, keepdims=True)
-        variance = keras.ops.var(x, axis=axes, keepdims=True)
-    else:
-        mean = keras.ops.reshape(running_mean, channel)
-        variance = keras.ops.reshape(running_var, channel)
-    x = (x - mean) * keras.ops.rsqrt(variance + eps)
-    if weight is not None:
-        x = x * keras.ops.reshape(weight, channel)
-    return x if bias is None else x + keras.ops.reshape(bias, channel)
-
-
-def torch_conv(x, weight, bias=None, stride=1, padding=0, dilation=1):
-    """F.conv1d / conv2d / conv3d (groups=1): channels-first x, weight (out, in, *kernel)."""
-    n = len(weight.shape) - 2
-    if not isinstance(padding, str):
-        pads = padding if isinstance(padding, (tuple, list)) else (padding,) * n
-        x = keras.ops.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in pads])
-        padding = "valid"
-    kernel = keras.ops.transpose(weight, tuple(range(2, n + 2)) + (1, 0))
-    # channels-last for the computation: TensorFlow has no channels-first convolution on CPU
-    y = keras.ops.conv(keras.ops.moveaxis(x, 1, -1), kernel, strides=stride, padding=padding,
-                       dilation_rate=dilation)
-    y = keras.ops.moveaxis(y, -1, 1)
-    return y if bias is None else y + keras.ops.reshape(bias, (-1,) + (1,) * n)
-
-
-def torch_reduce(loss, reduction):
-    """A loss' reduction: "mean", "sum" or "none"."""
-    if reduction == "mean":
-        return keras.ops.mean(loss)
-    return keras.ops.sum(loss) if reduction == "sum" else loss
-
-
-def torch_nll_loss(log_probs, target, weight=None, ignore_index=-100, reduction="mean",
-                   label_smoothing=0.0):
-    """F.nll_loss over the class dimension 1 with class-index targets; the mean is weighted by
-    the targets' class weights, ignored targets count for nothing."""
-    classes = log_probs.shape[1]
-    class_weight = 1.0 if weight is None else keras.ops.reshape(weight, (-1,) + (1,) * (len(log_probs.shape) - 2))
-    valid = keras.ops.cast(keras.ops.not_equal(target, ignore_index), log_probs.dtype)
-    one_hot = keras.ops.one_hot(keras.ops.where(valid > 0, target, 0), classes, axis=1, dtype=log_probs.dtype)
-    sample_weight = keras.ops.sum(one_hot * class_weight, axis=1) * valid
-    loss = -keras.ops.sum(log_probs * one_hot, axis=1) * sample_weight
-    if label_smoothing:
-        smooth = -keras.ops.sum(log_probs * class_weight, axis=1) * valid
-        loss = (1 - label_smoothing) * loss + label_smoothing / classes * smooth
-    if reduction == "mean":
-        return keras.ops.sum(loss) / keras.ops.sum(sample_weight)
-    return torch_reduce(loss, reduction)
-
-
-def torch_cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
-                        label_smoothing=0.0):
-    """F.cross_entropy over the class dimension 1, with class-index or class-probability
-    (float) targets."""
-    log_probs = keras.ops.log_softmax(input, axis=1)
-    if not keras.backend.is_float_dtype(target.dtype):
-        return torch_nll_loss(log_probs, target, weight, ignore_index, reduction, label_smoothing)
-    classes = input.shape[1]
-    class_weight = 1.0 if weight is None else keras.ops.reshape(weight, (-1,) + (1,) * (len(input.shape) - 2))
-    target = target * (1 - label_smoothing) + label_smoothing / classes
-    return torch_reduce(-keras.ops.sum(log_probs * target * class_weight, axis=1), reduction)

@@ -39,10 +39,15 @@ def main() -> None:
     Examples:
       fwtranslate model.py --to tf                 # writes model_tf.py next to it
       fwtranslate model.py --to tf -o out.py --report-json report.json
-      fwtranslate src/models --to tf -o out/       # a whole tree
+      fwtranslate src/models --to tf -o out/ -j 4  # a whole tree, on 4 processes
+      fwtranslate model.py --to tf --check         # exit 1 if model_tf.py is missing or stale
+      fwtranslate model.py --to tf --diff
       fwtranslate model.py --to tf --verify --entry Net --input-shape 2,3,32,32
       fwtranslate verify model.py model_tf.py --entry Net --input-shape 2,3,32,32
       fwtranslate rules list
+
+    Translation never imports or runs your code; verify (and weights) do. pre-commit hooks:
+    fwtranslate-mirror and fwtranslate-check (docs/precommit.md).
     """
 
 

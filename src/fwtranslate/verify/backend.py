@@ -60,15 +60,25 @@ def choose_device(request: str = "auto") -> Device:
     if request in ("gpu", "cuda") and not has_gpu:
         raise ValueError("device gpu requested, but torch and TensorFlow do not both see a GPU")
     device = Device("gpu" if has_gpu and request != "cpu" else "cpu")
-    if device.kind == "cpu":
-        # TensorFlow's thread pools and torch's OpenMP threads compete for the same cores (on
-        # 2 cores torch's forward got 6x slower once TF was up): torch gets half of them.
-        torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
     if device.kind == "gpu":
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         tf.config.experimental.enable_tensor_float_32_execution(False)
     return device
+
+
+@contextlib.contextmanager
+def torch_threads():
+    """TensorFlow's thread pools and torch's OpenMP threads compete for the same cores (on 2
+    cores torch's forward got 6x slower once TensorFlow was up): torch gets half of them while
+    the verifier runs, and its setting back afterwards."""
+    torch, _, _ = frameworks()
+    old = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(old, (os.cpu_count() or 2) // 2)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 @contextlib.contextmanager

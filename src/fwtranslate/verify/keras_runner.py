@@ -28,16 +28,36 @@ def keras_leaf(v):
 class KerasRunner:
     def __init__(self, model: Any, executor: KerasExecutor, shadow: Any):
         """``shadow``: a spare copy of the torch model that receives Keras values in torch layout."""
+        from .localize import KerasRecorder
+
         self.model, self.executor, self.shadow = model, executor, shadow
+        # Inference always records every submodule's inputs and outputs: localising a failure
+        # then needs no second XLA compilation (which costs as much as the first).
+        self.recorder = KerasRecorder(shadow, model)
+        self.last_calls: list = []
 
     def forward(self, arrays: list[np.ndarray], training: bool) -> dict[str, np.ndarray]:
-        saved = self.snapshot() if training else None
+        if not training:
+            return self._recorded_inference(arrays)
+        saved = self.snapshot()
         try:
-            return self.executor.run(("forward", training),
-                                     lambda *xs: flatten(self.model(*xs, training=training), keras_leaf), *arrays)
+            return self.executor.run(("forward", True),
+                                     lambda *xs: flatten(self.model(*xs, training=True), keras_leaf), *arrays)
         finally:
-            if saved is not None:
-                self.restore(saved)
+            self.restore(saved)
+
+    def _recorded_inference(self, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
+        recorder = self.recorder
+
+        def fn(*xs):
+            with recorder.patched():
+                out = flatten(self.model(*xs, training=False), keras_leaf)
+            recorder.end_trace(_signature(xs))
+            return out, recorder.tensors()
+
+        out, records = self.executor.run(("forward", False), fn, *arrays)
+        self.last_calls = recorder.set_values(records, _signature(arrays))
+        return out
 
     def train_step(self, arrays: list[np.ndarray], projections: dict[str, np.ndarray], lr: float) -> TrainResult:
         _, tf, _ = frameworks()
@@ -108,3 +128,8 @@ class KerasRunner:
     def restore(self, saved: list[np.ndarray]) -> None:
         for v, value in zip(self.model.variables, saved):
             v.assign(value)
+
+
+def _signature(xs) -> tuple:
+    """What tf.function retraces on: the inputs' shapes and dtypes."""
+    return tuple((tuple(x.shape), str(getattr(x.dtype, "name", x.dtype))) for x in xs)

@@ -109,6 +109,7 @@ class KerasRecorder:
         self.calls: list[Call] = []
         self._tensors: list[tuple[list, list]] = []
         self.error_path: str | None = None  # innermost layer that raised, if one did
+        self.traces: dict[Any, list[Call]] = {}  # per traced input signature: its calls
 
     @contextlib.contextmanager
     def patched(self):
@@ -162,10 +163,19 @@ class KerasRecorder:
                             [_static(t) for t in outputs]))
         return out
 
-    def set_values(self, values) -> None:
-        for call, (inputs, outputs) in zip(self.calls, values):
+    def end_trace(self, signature) -> None:
+        """A compiled function is reused for inputs of the same signature without running the
+        Python again: remember which calls its recorded tensors belong to."""
+        self.traces[signature] = self.calls
+
+    def set_values(self, values, signature=None) -> list[Call]:
+        """Attach the values a compiled call returned to the calls of its trace."""
+        calls = self.traces.get(signature, self.calls) if signature is not None else self.calls
+        for call, (inputs, outputs) in zip(calls, values):
             call.inputs = [np.asarray(v) for v in inputs]
             call.outputs = [np.asarray(v) for v in outputs]
+        self.calls = calls
+        return calls
 
 
 @dataclass

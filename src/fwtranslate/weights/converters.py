@@ -183,14 +183,16 @@ def _gru_gates_to_torch(w: np.ndarray) -> np.ndarray:
 
 
 @register("lstm")
-class _LSTM:
-    """torch LSTM <-> TorchLSTM. Gates (i, f, g, o) are in the same order; Keras has one bias,
-    torch's bias_ih + bias_hh (keras_to_torch puts it all in bias_ih, bias_hh = 0)."""
+@register("rnn")
+class _SummedBiasRNN:
+    """torch LSTM <-> TorchLSTM, torch RNN <-> TorchRNN. LSTM gates (i, f, g, o) are in the same
+    order in both; Keras has one bias, torch's bias_ih + bias_hh (keras_to_torch puts it all in
+    bias_ih, bias_hh = 0)."""
 
     @staticmethod
     def torch_to_keras(module, layer):
         if getattr(module, "proj_size", 0):
-            raise ValueError("LSTM with proj_size has no Keras equivalent")
+            raise ValueError("an LSTM with proj_size has no Keras equivalent")
         for sfx, rnn in _rnn_pairs(module, layer):
             assign(rnn, "kernel", to_numpy(getattr(module, f"weight_ih_{sfx}")).T)
             assign(rnn, "recurrent_kernel", to_numpy(getattr(module, f"weight_hh_{sfx}")).T)
@@ -271,3 +273,16 @@ class _MultiheadAttention:
             biases = [keras_value(sub, "bias") for sub in (layer.q_proj, layer.k_proj, layer.v_proj)]
             copy_into(module.in_proj_bias, np.concatenate(biases), "in_proj_bias")
         _Dense.keras_to_torch(layer.out_proj, module.out_proj)
+
+
+@register("rms_norm")
+class _RMSNorm:
+    """torch RMSNorm weight <-> keras.layers.RMSNormalization scale."""
+
+    @staticmethod
+    def torch_to_keras(module, layer):
+        assign(only_weighted_layer(layer), "scale", to_numpy(module.weight))
+
+    @staticmethod
+    def keras_to_torch(layer, module):
+        copy_into(module.weight, keras_value(only_weighted_layer(layer), "scale"), "weight")

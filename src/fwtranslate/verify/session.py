@@ -1,0 +1,159 @@
+"""Building both models and making them comparable (the verifier's setup).
+
+Import and build the original and the translation, put torch in eval mode, randomise its
+weights, dry-run the Keras model (which creates its variables) and transfer the weights.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import warnings
+
+import numpy as np
+
+from ..weights.transfer import TransferError, torch_to_keras
+from .backend import choose_device, floatx, frameworks
+from .execution import KerasExecutor
+from .infer import infer_spec
+from .keras_runner import KerasRunner
+from .loading import build_entry
+from .localize import class_names
+from .randomize import randomize
+from .spec import InputSpec, parse_shape, with_precision
+from .strategies import Case, realise
+from .torch_runner import TorchRunner
+
+
+class SetupError(Exception):
+    """The comparison cannot start (exit 2)."""
+
+
+class Session:
+    """Both models, ready to compare."""
+
+    def __init__(self, torch_model, keras_model, spec: InputSpec, device, executor, seed: int, rtol, atol):
+        self.torch, self.keras, self.spec = torch_model, keras_model, spec
+        self.device, self.executor, self.seed, self.rtol, self.atol = device, executor, seed, rtol, atol
+        self.trun = TorchRunner(torch_model, device.torch)
+        self.krun = KerasRunner(keras_model, executor, copy.deepcopy(torch_model))
+        self.classes = class_names(torch_model, keras_model)
+        self.lossy: set[str] = set()  # tensors the Keras side stores merged (LSTM's two biases)
+        self.exact: TorchRunner | None = None  # the original in float64, to measure its rounding
+        self.transferred: dict[str, int] = {}
+
+    def enable_exact(self) -> None:
+        import torch
+
+        if next(iter(self.torch.state_dict().values()), torch.zeros(0)).dtype != torch.float64:
+            self.exact = TorchRunner(copy.deepcopy(self.torch).double(), self.device.torch)
+
+    def find_lossy(self) -> set[str]:
+        """Tensors that do not survive torch -> Keras -> torch: the translation merges them (an
+        LSTM's bias_ih + bias_hh are one Keras bias). Their sum is checked by the forward
+        comparisons; their gradients and updates cannot be compared one to one."""
+        back = self.krun._in_torch_layout(params_only=False)
+        ref = {k: v.detach().cpu().numpy() for k, v in self.torch.state_dict().items()}
+        self.lossy = {k for k, v in ref.items() if k in back and np.issubdtype(v.dtype, np.floating)
+                      and not np.allclose(back[k], v, rtol=1e-6, atol=1e-7)}
+        return self.lossy
+
+
+class TranslationCrashed(Exception):
+    """The translation raised during its dry run (not equivalent: it does not run)."""
+
+    def __init__(self, session: "Session", sample: list, error: Exception):
+        super().__init__(str(error))
+        self.session, self.sample, self.error = session, sample, error
+
+
+class TransferFailed(Exception):
+    """The weights do not fit the translation (not equivalent)."""
+
+    def __init__(self, session: "Session", error: TransferError):
+        super().__init__(str(error))
+        self.session, self.error = session, error
+
+
+# --- setup ----------------------------------------------------------------------------------
+def build_session(report, original, translated, entry, args, kwargs, input_shape, input_dtype, input_range,
+                  float64, device_request, seed, rtol, atol) -> Session:
+    """Raises SetupError / LoadError / SpecError (cannot run), TranslationCrashed or
+    TransferFailed (not equivalent)."""
+    torch, _, keras = frameworks()
+    try:
+        device = choose_device(device_request)
+    except ValueError as exc:
+        raise SetupError(str(exc)) from None
+    report.device = device.kind
+    torch.manual_seed(seed)
+    tmodel = build_entry(original, entry, args, kwargs)
+    if not isinstance(tmodel, torch.nn.Module):
+        raise SetupError(f"{entry} in {original} built a {type(tmodel).__name__}, not a torch.nn.Module")
+    tmodel = tmodel.to(device.torch)
+    if float64:
+        tmodel = tmodel.double()
+    tmodel.eval()
+    spec = parse_shape(input_shape, input_dtype, input_range) if input_shape else infer_spec(tmodel)
+    spec = with_precision(spec, float64)
+    report.input_spec = spec.to_dict()
+    sample = realise(spec, _sample_case(spec))
+    trun = TorchRunner(tmodel, device.torch)
+    _materialise_lazy(tmodel, trun, sample)
+    randomize(tmodel, seed)
+    try:
+        trun.forward(sample, training=False)
+    except Exception as exc:  # noqa: BLE001 - the user's model
+        raise SetupError(f"the original model raised on a sample input of shape "
+                         f"{[list(a.shape) for a in sample]}: {type(exc).__name__}: {exc}") from exc
+
+    def keras_scope():
+        stack = contextlib.ExitStack()
+        stack.enter_context(floatx("float64" if float64 else "float32"))
+        stack.enter_context(device.scope())
+        return stack
+
+    with floatx("float64" if float64 else "float32"), device.scope():
+        kmodel = build_entry(translated, entry, args, kwargs, before_build=keras_scope)
+        if not isinstance(kmodel, keras.layers.Layer):
+            raise SetupError(f"{entry} in {translated} built a {type(kmodel).__name__}, not a Keras layer or model")
+        executor = KerasExecutor(device)
+        session = Session(tmodel, kmodel, spec, device, executor, seed, rtol, atol)
+        try:
+            with warnings.catch_warnings():
+                # "build() was called on a layer without build()": this call is what builds it
+                warnings.filterwarnings("ignore", message=".*does not have a `build\\(\\)` method.*")
+                session.krun.forward(sample, training=False)  # compiled once, reused by the phases
+        except Exception as exc:  # noqa: BLE001 - the translation crashed: not equivalent
+            raise TranslationCrashed(session, sample, exc) from exc
+        try:
+            plan = torch_to_keras(tmodel, kmodel)
+        except TransferError as exc:
+            raise TransferFailed(session, exc) from exc
+    session.find_lossy()
+    session.transferred = {"tensors": plan.tensor_count, "steps": len(plan.steps),
+                           "elements": int(sum(p.numel() for p in tmodel.state_dict().values()))}
+    return session
+
+
+def sample_inputs(torch_model, input_shape=None, input_dtype=None, input_range=None, float64: bool = False):
+    """One deterministic input for a dry run: from the shape given, or inferred from the model."""
+    spec = parse_shape(input_shape, input_dtype, input_range) if input_shape else infer_spec(torch_model)
+    spec = with_precision(spec, float64)
+    return realise(spec, _sample_case(spec))
+
+
+def _sample_case(spec: InputSpec) -> Case:
+    sizes = tuple((name, min(max(low, 2), high)) for name, (low, high) in spec.free_dims().items())
+    return Case(sizes, tuple(("uniform", 1234 + i, 0.5) for i in range(len(spec.tensors))))
+
+
+def _materialise_lazy(tmodel, trun: TorchRunner, sample) -> None:
+    from torch.nn.modules.lazy import LazyModuleMixin
+
+    if any(isinstance(m, LazyModuleMixin) and m.has_uninitialized_params() for m in tmodel.modules()):
+        try:
+            trun.forward(sample, training=False)
+        except Exception as exc:  # noqa: BLE001
+            raise SetupError(f"the torch dry run that materialises lazy modules failed: {exc}") from exc
+
+
