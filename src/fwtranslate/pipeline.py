@@ -111,7 +111,7 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> Rew
     ctx.suppressed = suppress.checker(module, source)  # `# fwtranslate: ignore[RULE]` comments
     passes = PASSES_BY_DIRECTION[direction.name]
     spans = _statement_spans(module, source)
-    untouched = _untouched_statements(module, source, spans, _interesting_names(ctx))
+    untouched = _untouched_statements(module, source, spans, _interesting_names(ctx, source))
     new_module = module.visit(_Driver(ctx, [p(ctx) for p in passes], untouched))
     diagnostics = _locate(module, ctx, path, spans)
     return RewriteResult(new_module.code, diagnostics, set(imports.bindings), set(ctx.still_used))
@@ -121,30 +121,41 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> Rew
 _STRUCTURAL_NAMES = frozenset({"training", "forward", "register_buffer", "register_parameter", "add_module"})
 
 
-def _interesting_names(ctx: Context) -> set[str]:
+def _interesting_names(ctx: Context, source: str) -> set[str]:
     names = set(ctx.imports.bindings) | set(ctx.rules.methods) | set(ctx.rules.members) | _STRUCTURAL_NAMES
     names |= {f"{m}_" for m in ctx.rules.methods}  # in-place forms: x.add_(y)
     if ctx.imports.star_modules:
         names |= ctx.imports.star_free
+    names |= {n for pair in _VARIABLE_ATTR.findall(source) for n in pair if n}  # `self.count += 1`
     return names
 
 
+# attributes that become keras.Variables: registered buffers/parameters, nn.Parameter(...)
+_VARIABLE_ATTR = re.compile(r"register_(?:buffer|parameter)\(\s*[\"'](\w+)|\bself\.(\w+)\s*=\s*[\w.]*Parameter\(")
+
+
 def _statement_spans(module: cst.Module, source: str) -> dict[int, tuple[int, int]]:
-    """id(top-level CST statement) -> (first line, decorators included; last line), from
-    CPython's own parser (C code, much cheaper than LibCST's position metadata)."""
-    tree = ast.parse(source)
+    """id(CST statement) -> (first line, decorators included; last line) for the top-level
+    statements and, recursively, those in class and function bodies; from CPython's own
+    parser (C code, much cheaper than LibCST's position metadata)."""
     spans: dict[int, tuple[int, int]] = {}
+    _match_spans(module.body, ast.parse(source).body, spans)
+    return spans
+
+
+def _match_spans(cst_body, ast_body: list, spans: dict[int, tuple[int, int]]) -> None:
     i = 0
-    for stmt in module.body:
-        if i >= len(tree.body):
+    for stmt in cst_body:
+        if i >= len(ast_body):
             break
         # `a = 1; b = 2` is one CST line and two ast statements
         count = len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
-        first, last = tree.body[i], tree.body[i + count - 1]
+        first, last = ast_body[i], ast_body[i + count - 1]
         start = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])])
         spans[id(stmt)] = (start, last.end_lineno or start)
+        if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) and isinstance(stmt.body, cst.IndentedBlock):
+            _match_spans(stmt.body.body, first.body, spans)
         i += count
-    return spans
 
 
 _WORD = re.compile(r"[A-Za-z_]\w*")
@@ -152,25 +163,32 @@ _WORD = re.compile(r"[A-Za-z_]\w*")
 
 def _untouched_statements(module: cst.Module, source: str, spans: dict[int, tuple[int, int]],
                           interesting: set[str]) -> frozenset[int]:
-    """Top-level statements whose text mentions no name any pass or rule reacts to.
+    """Statements whose text mentions no name any pass or rule reacts to.
 
     Visiting a subtree costs about as much as parsing it, and model files carry large
-    framework-free parts (weight enums, docs, factories): a regex over each statement's
-    lines finds them. A false hit (the word in a comment) only costs a visit. A class deriving
-    from a class that is translated is visited too.
+    framework-free parts (weight enums, docs, factories, `x = self.block(x)` lines): a regex
+    over each statement's lines finds them, at the top level and inside classes and
+    functions. A false hit (the word in a comment) only costs a visit. A class deriving from
+    a class that is translated is visited too.
     """
     lines = source.splitlines(keepends=True)
     untouched: set[int] = set()
-    for stmt in module.body:
-        span = spans.get(id(stmt))
-        if span is None:
-            continue
-        words = set(_WORD.findall("".join(lines[span[0] - 1:span[1]])))
-        if words & interesting:
+
+    def check(body) -> None:
+        for stmt in body:
+            span = spans.get(id(stmt))
+            if span is None:
+                continue
+            words = set(_WORD.findall("".join(lines[span[0] - 1:span[1]])))
+            if not words & interesting:
+                untouched.add(id(stmt))
+                continue
             if isinstance(stmt, cst.ClassDef):
                 interesting.add(stmt.name.value)
-            continue
-        untouched.add(id(stmt))
+            if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) and isinstance(stmt.body, cst.IndentedBlock):
+                check(stmt.body.body)
+
+    check(module.body)
     return frozenset(untouched)
 
 

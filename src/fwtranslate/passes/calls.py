@@ -84,12 +84,12 @@ class CallRewriter(Pass):
                 ctx.keep_framework_name(target)
             return updated
         node = outcome.node
-        if rule.helpers:  # only the support code the chosen variant calls, not every variant's
-            ctx.helpers_used |= _names_in(node, rule.helpers)
+        for variant in outcome.variants:  # only the support code the chosen variants call
+            ctx.helpers_used |= variant.helpers
         ctx.target_imports.update(rule.imports)
         if updated.lpar and hasattr(node, "lpar"):  # keep the source's own parentheses
             node = node.with_changes(lpar=updated.lpar, rpar=updated.rpar)
-        if isinstance(updated, cst.Call) and _multiline(updated):
+        if isinstance(updated, cst.Call) and _multiline(updated) and "#" in _code(updated):
             # the template rebuilds the argument list: comments written between the arguments
             # would vanish, so they move above the statement
             kept = _comments(node)
@@ -254,17 +254,8 @@ def _multiline(call: cst.Call) -> bool:
     return False
 
 
-def _names_in(node: cst.CSTNode, wanted: frozenset[str]) -> set[str]:
-    """Which of ``wanted`` (support definitions) a rendered template refers to."""
-    found: set[str] = set()
-
-    class _V(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            if n.value in wanted:
-                found.add(n.value)
-
-    node.visit(_V())
-    return found
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
 
 
 def _comments(node: cst.CSTNode) -> list[str]:

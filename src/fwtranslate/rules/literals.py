@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from typing import Any
 
 import libcst as cst
@@ -59,7 +60,28 @@ def literal_value(node: cst.BaseExpression) -> Any:
 
 
 def to_node(value: Any) -> cst.BaseExpression:
-    """A CST expression for a Python literal value."""
+    """A CST expression for a Python literal value (nodes are immutable: cached and shared)."""
+    try:
+        return _to_node_cached(type(value), value)
+    except TypeError:  # unhashable (a list)
+        return _to_node(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _to_node_cached(kind: type, value: Any) -> cst.BaseExpression:
+    return _to_node(value)
+
+
+def _to_node(value: Any) -> cst.BaseExpression:
+    if value is None or isinstance(value, bool):
+        return cst.Name(repr(value))
+    if isinstance(value, int):
+        node: cst.BaseExpression = cst.Integer(str(abs(value)))
+        return cst.UnaryOperation(cst.Minus(), node) if value < 0 else node
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        node = cst.Float(repr(abs(value))) if "e" not in repr(value) and "." in repr(value) else None
+        if node is not None:
+            return cst.UnaryOperation(cst.Minus(), node) if repr(value).startswith("-") else node
     if isinstance(value, float) and value != value:  # NaN
         return cst.parse_expression('float("nan")')
     if isinstance(value, float) and value in (float("inf"), float("-inf")):
@@ -69,7 +91,7 @@ def to_node(value: Any) -> cst.BaseExpression:
     if isinstance(value, tuple) and len(value) == 1:
         return cst.Tuple([cst.Element(to_node(value[0]))])
     if isinstance(value, (tuple, list)):
-        elements = [cst.Element(to_node(v)) for v in value]
+        elements = [cst.Element(to_node(v)) for v in value]  # noqa: recursion through the cache
         return cst.Tuple(elements) if isinstance(value, tuple) else cst.List(elements)
     return cst.parse_expression(repr(value))
 

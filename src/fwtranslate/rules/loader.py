@@ -4,6 +4,7 @@ A malformed file raises RuleFileError naming the file, the rule and the field.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,11 +172,11 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
     if "to" not in spec:
         raise RuleFileError(path, name, "to", "required")
     variants = _variants(path, name, spec["to"])
-    helpers: set[str] = set()
-    for v in variants:
-        helpers |= support.names_used(v.source)
-    if signature is not None:
-        helpers -= set(signature.names)  # `modules` the parameter is not `modules` the helper
+    params = set(signature.names) if signature is not None else set()
+    # `modules` the parameter is not `modules` the helper
+    variants = tuple(dataclasses.replace(v, helpers=frozenset(support.names_used(v.source) - params))
+                     for v in variants)
+    helpers = set().union(*(v.helpers for v in variants))
     examples = []
     for raw in spec.get("examples", []) or []:
         if not isinstance(raw, str) or "=>" not in raw:

@@ -20,6 +20,7 @@ class Variant:
     when: str | None = None  # unknown at translation time -> runtime conditional
     when_known: str | None = None  # unknown at translation time -> variant skipped
     repeated: frozenset[str] = frozenset()  # parameters the template uses more than once
+    helpers: frozenset[str] = frozenset()  # support definitions the template calls
 
     @functools.cached_property
     def template(self) -> cst.BaseExpression:
@@ -94,6 +95,7 @@ class Rule:
 @dataclass
 class Outcome:
     node: cst.BaseExpression | None  # None: not translated
+    variants: list = field(default_factory=list)  # the variants the translation used
     messages: list[tuple[str, str, str]] = field(default_factory=list)  # (severity, code, msg)
 
 
@@ -128,7 +130,7 @@ def apply(rule: Rule, args: Sequence[cst.Arg] = (), receiver: cst.BaseExpression
         verdict = evaluate(cond.when, bound)
         if verdict is UNKNOWN or verdict:
             out.messages.append((WARNING, "semantics", f"{rule.name}: {cond.message}"))
-    out.node = _choose(rule, rule.variants, bound)
+    out.node = _choose(rule, rule.variants, bound, out.variants)
     if out.node is None:
         out.messages.append((ERROR, "no-variant", f"{rule.name}: no translation applies to these arguments"))
     return out
@@ -147,7 +149,9 @@ def _simple(node: cst.BaseExpression) -> bool:
     return isinstance(node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString))
 
 
-def _choose(rule: Rule, variants: Sequence[Variant], bound) -> cst.BaseExpression | None:
+def _choose(rule: Rule, variants: Sequence[Variant], bound, used: list | None = None) -> cst.BaseExpression | None:
+    """The chosen variant(s) rendered; ``used`` collects the variants that went into it."""
+    used = [] if used is None else used
     for i, v in enumerate(variants):
         if i < len(variants) - 1 and any(not _simple(bound[p].node) for p in v.repeated if p in bound):
             continue  # would evaluate a complex argument twice: a later variant must do
@@ -155,17 +159,21 @@ def _choose(rule: Rule, variants: Sequence[Variant], bound) -> cst.BaseExpressio
             verdict = evaluate(v.when_known, bound)
             if verdict is UNKNOWN or not verdict:
                 continue
+            used.append(v)
             return render(v.template, bound, rule.force)
         if v.when is None:
+            used.append(v)
             return render(v.template, bound, rule.force)
         verdict = evaluate(v.when, bound)
         if verdict is UNKNOWN:
-            rest = _choose(rule, variants[i + 1:], bound)
+            rest = _choose(rule, variants[i + 1:], bound, used)
             if rest is None:
                 return None
             cond = render(cst.parse_expression(v.when), bound, rule.force)
+            used.append(v)
             return cst.IfExp(test=cond, body=render(v.template, bound, rule.force), orelse=rest)
         if verdict:
+            used.append(v)
             return render(v.template, bound, rule.force)
     return None
 

@@ -141,6 +141,13 @@ class Renderer(cst.CSTTransformer):
         self._parents.pop()
         return super().on_leave(original, updated)
 
+    # attribute-level hooks are unused: skip LibCST's per-attribute getattr dispatch
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        return None
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        return None
+
     # --- substitution ----------------------------------------------------------------------
     def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
         b = self.bound.get(original.value)
