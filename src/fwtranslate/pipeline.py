@@ -159,6 +159,21 @@ def _match_spans(cst_body, ast_body: list, spans: dict[int, tuple[int, int]]) ->
 
 
 _WORD = re.compile(r"[A-Za-z_]\w*")
+# Docstrings (triple-quoted, not f-strings, which hold code) and comments: their words are no
+# code. One-line strings are matched so that a `#` inside one is not taken for a comment, and
+# kept: a forward-reference annotation "torch.Tensor" is one.
+_Q3 = "\"\"\"[\\s\\S]*?\"\"\"|'''[\\s\\S]*?'''"
+_CODE_ONLY = re.compile(
+    r"(?P<fstring>(?<!\w)[rR]?[fF][rR]?(?:" + _Q3 + r"))"
+    r"|(?P<blank>(?<!\w)[rRbBuU]{0,2}(?:" + _Q3 + r")|#[^\n]*)"
+    r"|(?P<keep>(?<!\w)[rRbBuUfF]{0,2}(?:\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'))")
+_NOT_NEWLINE = re.compile(r"[^\n]")
+
+
+def _blank(match: re.Match) -> str:
+    if match.group("blank") is None:
+        return match.group()
+    return _NOT_NEWLINE.sub(" ", match.group())  # keep the line structure
 
 
 def _untouched_statements(module: cst.Module, source: str, spans: dict[int, tuple[int, int]],
@@ -171,7 +186,7 @@ def _untouched_statements(module: cst.Module, source: str, spans: dict[int, tupl
     functions. A false hit (the word in a comment) only costs a visit. A class deriving from
     a class that is translated is visited too.
     """
-    lines = source.splitlines(keepends=True)
+    lines = _CODE_ONLY.sub(_blank, source).splitlines(keepends=True)
     untouched: set[int] = set()
 
     def check(body) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..cstutil import expression
 from ..imports import dotted_name
 from ..report import ERROR
 from ..rules import Rule, apply
@@ -177,7 +178,7 @@ class CallRewriter(Pass):
             if self._wants_class():
                 target = rule.target_class
                 if target is not None:
-                    return cst.parse_expression(target)
+                    return expression(target)
             else:
                 name = self._factory(qual, rule)
                 if name is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..cstutil import expression, statement
 from ..imports import dotted_name
 from ..report import INFO
 from .base import Pass
@@ -43,7 +44,7 @@ class FinishModule(Pass):
                        f"{stmt.name.value} stays a {ctx.direction.layer_base}: "
                        f"{ctx.direction.model_base} reserves self.{sorted(reserved)[0]}")
             return stmt
-        bases = [b.with_changes(value=cst.parse_expression(ctx.direction.model_base))
+        bases = [b.with_changes(value=expression(ctx.direction.model_base))
                  if _code(b.value) == ctx.direction.layer_base else b for b in stmt.bases]
         return stmt.with_changes(bases=bases)
 
@@ -76,7 +77,7 @@ class FinishModule(Pass):
         existing = {_code(s).strip() for s in out if _is_import_line(s)}  # after pruning: a pruned
         # framework import the output needs again (`import einops`) is re-added
         wanted = sorted(set(ctx.target_imports) | self._support_imports(), key=_import_sort_key)
-        new_imports = [cst.parse_statement(line + "\n") for line in wanted if line.strip() not in existing]
+        new_imports = [statement(line + "\n") for line in wanted if line.strip() not in existing]
         if insert_at is None:
             insert_at = _after_header(out)
         if new_imports:

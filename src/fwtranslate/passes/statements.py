@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ..cstutil import expression
 from ..report import WARNING
 from .base import Pass
 
@@ -50,7 +51,7 @@ class Statements(Pass):
                 name = args[0].value.value.strip("'\"")
                 value = args[1].value
                 if method == "register_buffer":
-                    value = cst.Call(cst.parse_expression(VARIABLE), [
+                    value = cst.Call(expression(VARIABLE), [
                         cst.Arg(value), _kwarg("trainable", cst.Name("False")), _kwarg("name", args[0].value)])
                 target = cst.Attribute(updated.value.func.value, cst.Name(name))  # type: ignore[attr-defined]
                 # a new node, which leave_Assign will not see: name and record the variable here
@@ -216,7 +217,7 @@ def _stop_gradient(stmt: cst.BaseStatement) -> cst.BaseStatement:
     body = []
     for small in stmt.body:
         if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Return)) and small.value is not None:
-            wrapped = cst.Call(cst.parse_expression(STOP_GRADIENT), [cst.Arg(small.value)])
+            wrapped = cst.Call(expression(STOP_GRADIENT), [cst.Arg(small.value)])
             small = small.with_changes(value=wrapped)
         body.append(small)
     return stmt.with_changes(body=body)

@@ -8,6 +8,7 @@ from typing import Sequence
 
 import libcst as cst
 
+from ..cstutil import expression
 from ..report import ERROR, WARNING
 from .literals import UNKNOWN, literal_value
 from .signature import BindError, BoundArg, Signature, bind
@@ -169,7 +170,7 @@ def _choose(rule: Rule, variants: Sequence[Variant], bound, used: list | None = 
             rest = _choose(rule, variants[i + 1:], bound, used)
             if rest is None:
                 return None
-            cond = render(cst.parse_expression(v.when), bound, rule.force)
+            cond = render(expression(v.when), bound, rule.force)
             used.append(v)
             return cst.IfExp(test=cond, body=render(v.template, bound, rule.force), orelse=rest)
         if verdict:

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 import libcst as cst
 
+from ..cstutil import expression
 from .literals import UNKNOWN, literal_value, to_node
 
 REQUIRED = object()  # a parameter without default
@@ -159,7 +160,7 @@ def bind(sig: Signature, args: Sequence[cst.Arg], receiver: cst.BaseExpression |
             raise BindError(f"missing required argument {p.name!r}")
         default = p.default
         if isinstance(default, Opaque):
-            bound[p.name] = BoundArg(cst.parse_expression(default.source), False, UNKNOWN)
+            bound[p.name] = BoundArg(expression(default.source), False, UNKNOWN)
         else:
             bound[p.name] = BoundArg(to_node(default), False, default)
     return bound

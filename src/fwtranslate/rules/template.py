@@ -16,6 +16,7 @@ Semantics (see docs/rules.md):
 from __future__ import annotations
 
 import ast
+import functools
 import operator
 from typing import Any, Mapping
 
@@ -81,12 +82,26 @@ def evaluate(expr_source: str, bound: Mapping[str, BoundArg]) -> Any:
     ``and`` / ``or`` / ``not`` are three-valued: ``stride != 1 and dilation != 1`` is False when
     dilation is the literal 1, whatever the (unknown) stride.
     """
-    return _evaluate(ast.parse(expr_source, mode="eval").body, expr_source, bound)
+    return _evaluate(_parse_condition(expr_source), expr_source, bound)
+
+
+@functools.lru_cache(maxsize=None)
+def _parse_condition(source: str) -> ast.expr:
+    return ast.parse(source, mode="eval").body
+
+
+# conditions are evaluated for every call a rule translates: their names and code objects are
+# computed once per (cached, long-lived) ast node
+_NAMES: dict[int, frozenset[str]] = {}
+_CODE: dict[int, Any] = {}
 
 
 def _evaluate(node: ast.expr, source: str | None, bound: Mapping[str, BoundArg]) -> Any:
     env: dict[str, Any] = {}
-    for name in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
+    names = _NAMES.get(id(node))
+    if names is None:
+        names = _NAMES[id(node)] = frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
+    for name in names:
         if name in bound:
             value = bound[name].value
             if value is UNKNOWN:
@@ -94,7 +109,9 @@ def _evaluate(node: ast.expr, source: str | None, bound: Mapping[str, BoundArg])
             env[name] = value
     env["given"] = lambda name: bound[name].given
     env["source"] = lambda name: _source(bound[name])
-    code = source if source is not None else compile(ast.Expression(node), "<rule condition>", "eval")
+    code = _CODE.get(id(node))
+    if code is None:
+        code = _CODE[id(node)] = compile(ast.Expression(node), "<rule condition>", "eval")
     return eval(code, {"__builtins__": {}, **PREDICATES}, env)  # noqa: S307 - rule files are code the user chose to load
 
 

@@ -120,10 +120,18 @@ class KerasRecorder:
         counts: dict[str, int] = {}
         self.calls, self._tensors = [], []
 
+        import tensorflow as tf
+
+        graph = tf.compat.v1.get_default_graph()
+
         def wrap(layer, original):
             path = self.paths[id(layer)]
 
             def call(*args, **kwargs):
+                if tf.compat.v1.get_default_graph() is not graph:
+                    # Keras building a Sequential's functional graph in a scratch graph: not a
+                    # call of the model being traced
+                    return original(*args, **kwargs)
                 k = counts.get(path, 0)
                 counts[path] = k + 1
                 record = Call(path, k, stack[-1].path if stack else None)
