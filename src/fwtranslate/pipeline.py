@@ -136,7 +136,7 @@ _VARIABLE_ATTR = re.compile(r"register_(?:buffer|parameter)\(\s*[\"'](\w+)|\bsel
 
 def _statement_spans(module: cst.Module, source: str) -> dict[int, tuple[int, int]]:
     """id(CST statement) -> (first line, decorators included; last line) for the top-level
-    statements and, recursively, those in class and function bodies; from CPython's own
+    statements and, recursively, those in the blocks of compound statements; from CPython's own
     parser (C code, much cheaper than LibCST's position metadata)."""
     spans: dict[int, tuple[int, int]] = {}
     _match_spans(module.body, ast.parse(source).body, spans)
@@ -153,9 +153,37 @@ def _match_spans(cst_body, ast_body: list, spans: dict[int, tuple[int, int]]) ->
         first, last = ast_body[i], ast_body[i + count - 1]
         start = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])])
         spans[id(stmt)] = (start, last.end_lineno or start)
-        if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) and isinstance(stmt.body, cst.IndentedBlock):
-            _match_spans(stmt.body.body, first.body, spans)
+        for cst_block, ast_block in zip(_cst_blocks(stmt), _ast_blocks(first)):
+            _match_spans(cst_block, ast_block, spans)
         i += count
+
+
+def _cst_blocks(stmt) -> list:
+    """The statement lists of a compound statement, in the order of _ast_blocks."""
+    def body(node) -> list:
+        return list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else []
+
+    if isinstance(stmt, (cst.ClassDef, cst.FunctionDef, cst.With)):
+        return [body(stmt)]
+    if isinstance(stmt, (cst.For, cst.While)):
+        return [body(stmt), body(stmt.orelse) if stmt.orelse else []]
+    if isinstance(stmt, cst.If):
+        orelse = stmt.orelse
+        return [body(stmt), [orelse] if isinstance(orelse, cst.If) else body(orelse) if orelse else []]
+    if isinstance(stmt, cst.Try):
+        return [body(stmt), *(body(h) for h in stmt.handlers),
+                body(stmt.orelse) if stmt.orelse else [], body(stmt.finalbody) if stmt.finalbody else []]
+    return []
+
+
+def _ast_blocks(node) -> list:
+    if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef, ast.With)):
+        return [node.body]
+    if isinstance(node, (ast.For, ast.While, ast.If)):
+        return [node.body, node.orelse]
+    if isinstance(node, ast.Try):
+        return [node.body, *(h.body for h in node.handlers), node.orelse, node.finalbody]
+    return []
 
 
 _WORD = re.compile(r"[A-Za-z_]\w*")
@@ -200,8 +228,8 @@ def _untouched_statements(module: cst.Module, source: str, spans: dict[int, tupl
                 continue
             if isinstance(stmt, cst.ClassDef):
                 interesting.add(stmt.name.value)
-            if isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) and isinstance(stmt.body, cst.IndentedBlock):
-                check(stmt.body.body)
+            for block in _cst_blocks(stmt):
+                check(block)
 
     check(module.body)
     return frozenset(untouched)
