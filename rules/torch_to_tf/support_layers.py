@@ -429,6 +429,12 @@ class TorchPReLU(keras.layers.Layer):
         return {**super().get_config(), "num_parameters": self.num_parameters, "init": self.init}
 
 
+def exact_gelu(x):
+    """GELU in its exact erf form, as torch computes it (TensorFlow's own gelu drifts by ~4e-9
+    in float64)."""
+    return 0.5 * x * (1.0 + keras.ops.erf(x * 0.7071067811865476))
+
+
 class TorchGELU(keras.layers.Layer):
     """GELU with PyTorch's ``approximate`` argument ("none": exact erf form, "tanh")."""
 
@@ -437,7 +443,9 @@ class TorchGELU(keras.layers.Layer):
         self.approximate = approximate
 
     def call(self, inputs):
-        return keras.activations.gelu(inputs, approximate=self.approximate == "tanh")
+        if self.approximate == "tanh":
+            return keras.activations.gelu(inputs, approximate=True)
+        return exact_gelu(inputs)
 
     def get_config(self):
         return {**super().get_config(), "approximate": self.approximate}
@@ -693,3 +701,30 @@ class TorchMultiheadAttention(keras.layers.Layer):
         return {**super().get_config(), "embed_dim": self.embed_dim, "num_heads": self.num_heads,
                 "dropout": self.dropout, "bias": self.bias, "kdim": self.kdim, "vdim": self.vdim,
                 "batch_first": self.batch_first}
+
+
+class TorchEmbedding(keras.layers.Embedding):
+    """Embedding with PyTorch's ``padding_idx``: that row starts at zeros and gets no gradient
+    (the looked-up padding vectors are constants), so training never changes it."""
+
+    def __init__(self, input_dim, output_dim, padding_idx=None, **kwargs):
+        super().__init__(input_dim, output_dim, **kwargs)
+        if padding_idx is not None and padding_idx < 0:
+            padding_idx += input_dim
+        self.padding_idx = padding_idx
+
+    def build(self, input_shape=None):
+        super().build(input_shape)
+        if self.padding_idx is not None:
+            rows = keras.ops.arange(self.input_dim)[:, None] == self.padding_idx
+            self.embeddings.assign(keras.ops.where(rows, 0.0, self.embeddings))
+
+    def call(self, inputs):
+        outputs = super().call(inputs)
+        if self.padding_idx is None:
+            return outputs
+        padding = keras.ops.expand_dims(inputs == self.padding_idx, -1)
+        return keras.ops.where(padding, keras.ops.stop_gradient(outputs), outputs)
+
+    def get_config(self):
+        return {**super().get_config(), "padding_idx": self.padding_idx}

@@ -77,7 +77,8 @@ class KerasRunner:
                 loss = tf.add_n(terms) if terms else tf.constant(0.0)
             sources = [xs[i] for i in float_inputs] + variables
             grads = tape.gradient(loss, sources)
-            grads = [g if g is not None else tf.zeros_like(s) for g, s in zip(grads, sources)]
+            # embeddings give sparse IndexedSlices gradients: compare them dense
+            grads = [tf.zeros_like(s) if g is None else tf.convert_to_tensor(g) for g, s in zip(grads, sources)]
             return flat, grads
 
         saved = self.snapshot()

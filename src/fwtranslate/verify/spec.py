@@ -87,7 +87,18 @@ class InputSpec:
 _RANGE = re.compile(r"^(?:([A-Za-z_]\w*)=)?(\d+)\.\.(\d+)$")
 
 
-def parse_shape(text: str, dtype: str | None = None, value_range: str | None = None) -> InputSpec:
+def _shape_text(shape) -> str:
+    """The API also takes shapes as Python values: (2, 3, 32, 32), or a list of them."""
+    if isinstance(shape, str):
+        return shape
+    shape = list(shape)
+    if shape and all(isinstance(s, (tuple, list)) for s in shape):
+        return ";".join(",".join(str(n) for n in s) for s in shape)
+    return ",".join(str(n) for n in shape)
+
+
+def parse_shape(text, dtype: str | None = None, value_range: str | None = None) -> InputSpec:
+    text = _shape_text(text)
     groups = [g.strip() for g in text.split(";") if g.strip()]
     if not groups:
         raise SpecError("empty --input-shape")
