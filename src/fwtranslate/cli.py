@@ -204,15 +204,29 @@ def rules_show(name: str, to: str, rule_files: tuple[Path, ...]) -> None:
         click.echo(f"  example: {ex.before}  =>  {ex.after}")
 
 
+def _model_options(shape_help: str):
+    """The arguments every command that builds both models takes (verify, weights)."""
+    options = [
+        click.argument("original", type=click.Path(exists=True, dir_okay=False)),
+        click.argument("translated", type=click.Path(exists=True, dir_okay=False)),
+        click.option("--entry", required=True, help="Class or factory to build; dotted paths allowed (EfficientNet.from_name)."),
+        click.option("--args", "args_json", default="[]", help="JSON list of positional arguments for the entry."),
+        click.option("--kwargs", "kwargs_json", default="{}", help="JSON object of keyword arguments for the entry."),
+        click.option("--input-shape", help=shape_help),
+        click.option("--input-dtype", default=None, help="float32 (default), float64, int64 (token ids) ..."),
+        click.option("--input-range", default=None, help="LOW,HIGH for drawn values (token ids: 0,VOCAB)."),
+    ]
+
+    def apply(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply
+
+
 @main.command("verify")
-@click.argument("original", type=click.Path(exists=True, dir_okay=False))
-@click.argument("translated", type=click.Path(exists=True, dir_okay=False))
-@click.option("--entry", required=True, help="Class or factory to build; dotted paths allowed (EfficientNet.from_name).")
-@click.option("--args", "args_json", default="[]", help="JSON list of positional arguments for the entry.")
-@click.option("--kwargs", "kwargs_json", default="{}", help="JSON object of keyword arguments for the entry.")
-@click.option("--input-shape", help="Input shape, e.g. 2,3,32,32; several inputs separated by ';'.")
-@click.option("--input-dtype", default=None, help="float32 (default), float64, int64 (token ids) ...")
-@click.option("--input-range", default=None, help="LOW,HIGH for drawn values (token ids: 0,VOCAB).")
+@_model_options("Input shape, e.g. 2,3,32,32; several inputs separated by ';'.")
 @click.option("--examples", default=20, show_default=True, help="Number of Hypothesis-drawn inputs.")
 @click.option("--float64", "float64", is_flag=True, help="Verify in double precision with tighter bounds.")
 @click.option("--rtol", type=float, default=None)
@@ -236,14 +250,7 @@ def verify_cmd(original: str, translated: str, entry: str, args_json: str, kwarg
 
 
 @main.command("weights")
-@click.argument("original", type=click.Path(exists=True, dir_okay=False))
-@click.argument("translated", type=click.Path(exists=True, dir_okay=False))
-@click.option("--entry", required=True, help="Class or factory to build; dotted paths allowed.")
-@click.option("--args", "args_json", default="[]", help="JSON list of positional arguments for the entry.")
-@click.option("--kwargs", "kwargs_json", default="{}", help="JSON object of keyword arguments for the entry.")
-@click.option("--input-shape", help="A sample input shape for the dry run that builds the Keras model (default: inferred).")
-@click.option("--input-dtype", default=None, help="float32 (default), int64 (token ids) ...")
-@click.option("--input-range", default=None, help="LOW,HIGH of the sample values (token ids: 0,VOCAB).")
+@_model_options("A sample input shape for the dry run that builds the Keras model (default: inferred).")
 @click.option("--from", "source", required=True, type=click.Path(dir_okay=False),
               help="state_dict.pt (torch -> Keras) or model.weights.h5 (Keras -> torch).")
 @click.option("--to", "destination", required=True, type=click.Path(dir_okay=False),

@@ -135,28 +135,24 @@ class _AffineNorm:
             copy_into(module.bias, keras_value(layer, "beta"), "bias")
 
 
-@register("embedding")
-class _Embedding:
-    @staticmethod
-    def torch_to_keras(module, layer):
-        assign(only_weighted_layer(layer), "embeddings", to_numpy(module.weight))
+def _weight_as(keras_name: str):
+    """A converter for a module whose only tensor, ``weight``, is the Keras variable ``keras_name``."""
 
-    @staticmethod
-    def keras_to_torch(layer, module):
-        copy_into(module.weight, keras_value(only_weighted_layer(layer), "embeddings"), "weight")
+    class _Single:
+        @staticmethod
+        def torch_to_keras(module, layer):
+            assign(only_weighted_layer(layer), keras_name, to_numpy(module.weight))
+
+        @staticmethod
+        def keras_to_torch(layer, module):
+            copy_into(module.weight, keras_value(only_weighted_layer(layer), keras_name), "weight")
+
+    return _Single
 
 
-@register("prelu")
-class _PReLU:
-    """torch PReLU weight (num_parameters,) <-> the support layer TorchPReLU's alpha."""
-
-    @staticmethod
-    def torch_to_keras(module, layer):
-        assign(only_weighted_layer(layer), "alpha", to_numpy(module.weight))
-
-    @staticmethod
-    def keras_to_torch(layer, module):
-        copy_into(module.weight, keras_value(only_weighted_layer(layer), "alpha"), "weight")
+register("embedding")(_weight_as("embeddings"))
+register("prelu")(_weight_as("alpha"))  # the support layer TorchPReLU's alpha, (num_parameters,)
+register("rms_norm")(_weight_as("scale"))  # keras.layers.RMSNormalization's scale
 
 
 def _rnn_pairs(module, layer):
@@ -273,16 +269,3 @@ class _MultiheadAttention:
             biases = [keras_value(sub, "bias") for sub in (layer.q_proj, layer.k_proj, layer.v_proj)]
             copy_into(module.in_proj_bias, np.concatenate(biases), "in_proj_bias")
         _Dense.keras_to_torch(layer.out_proj, module.out_proj)
-
-
-@register("rms_norm")
-class _RMSNorm:
-    """torch RMSNorm weight <-> keras.layers.RMSNormalization scale."""
-
-    @staticmethod
-    def torch_to_keras(module, layer):
-        assign(only_weighted_layer(layer), "scale", to_numpy(module.weight))
-
-    @staticmethod
-    def keras_to_torch(layer, module):
-        copy_into(module.weight, keras_value(only_weighted_layer(layer), "scale"), "weight")
