@@ -111,7 +111,11 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> Rew
     ctx.suppressed = suppress.checker(module, source)  # `# fwtranslate: ignore[RULE]` comments
     passes = PASSES_BY_DIRECTION[direction.name]
     spans = _statement_spans(module, source)
-    untouched = _untouched_statements(module, source, spans, _interesting_names(ctx, source))
+    interesting = _interesting_names(ctx, source)
+    # `self.relu(x)` calls a sub-layer, not Tensor.relu: such attributes say nothing
+    sublayers = (ctx.self_attrs - _STRUCTURAL_NAMES - _variable_attributes(source)
+                 - {n for n, r in rules.methods.items() if r.is_module_member})
+    untouched = _untouched_statements(module, source, spans, interesting, sublayers)
     new_module = module.visit(_Driver(ctx, [p(ctx) for p in passes], untouched))
     diagnostics = _locate(module, ctx, path, spans)
     return RewriteResult(new_module.code, diagnostics, set(imports.bindings), set(ctx.still_used))
@@ -126,8 +130,12 @@ def _interesting_names(ctx: Context, source: str) -> set[str]:
     names |= {f"{m}_" for m in ctx.rules.methods}  # in-place forms: x.add_(y)
     if ctx.imports.star_modules:
         names |= ctx.imports.star_free
-    names |= {n for pair in _VARIABLE_ATTR.findall(source) for n in pair if n}  # `self.count += 1`
+    names |= _variable_attributes(source)  # `self.count += 1` updates a buffer
     return names
+
+
+def _variable_attributes(source: str) -> set[str]:
+    return {n for pair in _VARIABLE_ATTR.findall(source) for n in pair if n}
 
 
 # attributes that become keras.Variables: registered buffers/parameters, nn.Parameter(...)
@@ -196,6 +204,7 @@ _CODE_ONLY = re.compile(
     r"|(?P<blank>(?<!\w)[rRbBuU]{0,2}(?:" + _Q3 + r")|#[^\n]*)"
     r"|(?P<keep>(?<!\w)[rRbBuUfF]{0,2}(?:\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'))")
 _NOT_NEWLINE = re.compile(r"[^\n]")
+_SELF_ATTRIBUTE = re.compile(r"\bself\.(\w+)")
 
 
 def _blank(match: re.Match) -> str:
@@ -205,16 +214,20 @@ def _blank(match: re.Match) -> str:
 
 
 def _untouched_statements(module: cst.Module, source: str, spans: dict[int, tuple[int, int]],
-                          interesting: set[str]) -> frozenset[int]:
+                          interesting: set[str], sublayers: frozenset[str] = frozenset()) -> frozenset[int]:
     """Statements whose text mentions no name any pass or rule reacts to.
 
     Visiting a subtree costs about as much as parsing it, and model files carry large
     framework-free parts (weight enums, docs, factories, `x = self.block(x)` lines): a regex
     over each statement's lines finds them, at the top level and inside classes and
     functions. A false hit (the word in a comment) only costs a visit. A class deriving from
-    a class that is translated is visited too.
+    a class that is translated is visited too. ``self.<sublayer>`` names (attributes the file
+    assigns) are no Tensor methods, whatever they are called.
     """
-    lines = _CODE_ONLY.sub(_blank, source).splitlines(keepends=True)
+    code = _CODE_ONLY.sub(_blank, source)
+    if sublayers:
+        code = _SELF_ATTRIBUTE.sub(lambda m: "self" if m.group(1) in sublayers else m.group(), code)
+    lines = code.splitlines(keepends=True)
     untouched: set[int] = set()
 
     def check(body) -> None:
