@@ -84,8 +84,8 @@ def main() -> None:
         lines += [f"#### {cat} ({len(items)} models: {', '.join(str(it[0]) for it in items)})", "",
                   f"Shortest failing source (model {i}, input shape {model.input_shape}):", "",
                   "```python", model.source.rstrip(), "```", "", "```", detail.rstrip(), "```", ""]
-    from importlib.metadata import version
-    extra = {pkg: version(pkg) for pkg in ("torch", "tensorflow", "keras", "hypothesis")}
+    import hypothesis, keras, tensorflow, torch  # noqa: E401 - versions for the report
+    extra = {m.__name__: m.__version__ for m in (torch, tensorflow, keras, hypothesis)}
     lines += ["### Run", ""] + info_lines({**extra, "seed": str(args.seed), "models": str(n)})
     text = "\n".join(lines)
     print(text)
