@@ -18,3 +18,8 @@ def expression(source: str) -> cst.BaseExpression:
 @functools.lru_cache(maxsize=1024)
 def statement(source: str) -> cst.BaseStatement:
     return cst.parse_statement(source)
+
+
+def code(node: cst.CSTNode) -> str:
+    """The source of one node (no module context needed)."""
+    return cst.Module([]).code_for_node(node)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..cstutil import expression
+from ..cstutil import code, expression
 from ..imports import dotted_name
 from ..report import ERROR
 from ..rules import Rule, apply
@@ -77,8 +77,8 @@ class CallRewriter(Pass):
                args, receiver) -> cst.BaseExpression:
         ctx = self.ctx
         outcome = apply(rule, args, receiver)
-        for severity, code, message in outcome.messages:
-            ctx.report(original, severity, code, message)
+        for severity, rule_code, message in outcome.messages:
+            ctx.report(original, severity, rule_code, message)
         if outcome.node is None:
             target = original.func if isinstance(original, cst.Call) else original
             if ctx.resolve(target) is not None:
@@ -90,7 +90,7 @@ class CallRewriter(Pass):
         ctx.target_imports.update(rule.imports)
         if updated.lpar and hasattr(node, "lpar"):  # keep the source's own parentheses
             node = node.with_changes(lpar=updated.lpar, rpar=updated.rpar)
-        if isinstance(updated, cst.Call) and _multiline(updated) and "#" in _code(updated):
+        if isinstance(updated, cst.Call) and _multiline(updated) and "#" in code(updated):
             # the template rebuilds the argument list: comments written between the arguments
             # would vanish, so they move above the statement
             kept = _comments(node)
@@ -254,9 +254,6 @@ def _multiline(call: cst.Call) -> bool:
                     return True
     return False
 
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
 
 
 def _comments(node: cst.CSTNode) -> list[str]:

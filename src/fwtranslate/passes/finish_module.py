@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..cstutil import expression, statement
+from ..cstutil import code, expression, statement
 from ..imports import dotted_name
 from ..report import INFO
 from .base import Pass
 
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
 
 
 def _import_sort_key(line: str) -> tuple[int, str]:
@@ -45,7 +42,7 @@ class FinishModule(Pass):
                        f"{ctx.direction.model_base} reserves self.{sorted(reserved)[0]}")
             return stmt
         bases = [b.with_changes(value=expression(ctx.direction.model_base))
-                 if _code(b.value) == ctx.direction.layer_base else b for b in stmt.bases]
+                 if code(b.value) == ctx.direction.layer_base else b for b in stmt.bases]
         return stmt.with_changes(bases=bases)
 
     # --- imports ------------------------------------------------------------------------------
@@ -74,7 +71,7 @@ class FinishModule(Pass):
                 stmt = stmt.with_changes(leading_lines=[*carry, *stmt.leading_lines])
                 carry = []
             out.append(stmt)
-        existing = {_code(s).strip() for s in out if _is_import_line(s)}  # after pruning: a pruned
+        existing = {code(s).strip() for s in out if _is_import_line(s)}  # after pruning: a pruned
         # framework import the output needs again (`import einops`) is re-added
         wanted = sorted(set(ctx.target_imports) | self._support_imports(), key=_import_sort_key)
         new_imports = [statement(line + "\n") for line in wanted if line.strip() not in existing]
@@ -161,7 +158,7 @@ def _after_imports(body: list) -> int:
             last = j + 1
         elif isinstance(stmt, (cst.Try, cst.If)) and j == last:
             # guarded imports (try: import x / except ImportError) count as imports
-            last = j + 1 if "import" in _code(stmt).split("\n", 1)[0] or _guarded_import(stmt) else last
+            last = j + 1 if "import" in code(stmt).split("\n", 1)[0] or _guarded_import(stmt) else last
         else:
             break
     return last

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..cstutil import expression
+from ..cstutil import code, expression
+from ..imports import dotted_name
 from ..report import WARNING
 from .base import Pass
 
@@ -24,9 +25,6 @@ NO_GRAD = frozenset({"torch.no_grad", "torch.inference_mode"})
 DROPPED_DECORATORS = frozenset({"torch.jit.ignore", "torch.jit.unused", "torch.jit.export", "torch.jit._overload_method", "torch.jit._overload",
                                 "torch.jit.script", "torch.compile", "torch.jit.script_method"})
 
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
 
 
 def _self_attr(node: cst.BaseExpression) -> str | None:
@@ -62,7 +60,7 @@ class Statements(Pass):
         return self._record_variable(_name_variable(updated))
 
     def _record_variable(self, assign: cst.Assign) -> cst.Assign:
-        if isinstance(assign.value, cst.Call) and _code(assign.value.func) == VARIABLE:
+        if isinstance(assign.value, cst.Call) and dotted_name(assign.value.func) == VARIABLE:
             name = _self_attr(assign.targets[0].target)
             if name:
                 self.ctx.variable_attrs.add(name)
@@ -192,7 +190,7 @@ def _name_variable(assign: cst.Assign) -> cst.Assign:
     if len(assign.targets) != 1 or not isinstance(value, cst.Call):
         return assign
     name = _self_attr(assign.targets[0].target)
-    if name and _code(value.func) == VARIABLE and not any(a.keyword and a.keyword.value == "name" for a in value.args):
+    if name and dotted_name(value.func) == VARIABLE and not any(a.keyword and a.keyword.value == "name" for a in value.args):
         args = [*value.args, _kwarg("name", cst.SimpleString(f'"{name}"'))]
         return assign.with_changes(value=value.with_changes(args=args))
     return assign
