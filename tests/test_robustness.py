@@ -79,7 +79,7 @@ CASES: list[Case] = [
     Case("Malformed rule file", {"m.py": GOOD, "mine.yaml": "torch.foo:\n  to: keras.ops.foo(x)\n"},
          ("m.py", "--to", "tf", "--rules", "mine.yaml"), 2, "rule 'torch.foo', field 'signature'", exact=False),
     Case("Unknown target", {"m.py": GOOD}, ("m.py", "--to", "jax"), 2,
-         "fwtranslate: error: unknown --to 'jax' (choose from: tf)"),
+         "fwtranslate: error: unknown --to 'jax' (choose from: tf, torch)"),
     Case("Output path is the input", {"m.py": GOOD}, ("m.py", "--to", "tf", "-o", "m.py"), 2,
          "fwtranslate: error: the output path is the input file; the input is never overwritten "
          "(--in-place replaces it)"),

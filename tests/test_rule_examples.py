@@ -9,29 +9,39 @@ import pytest
 from fwtranslate import translate
 from fwtranslate.rules import load_rules
 
-PRELUDE = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nimport einops\n"
+# what an example's `before` side may use, and the source names its `after` side must not
+PRELUDE = {
+    "torch_to_tf": "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nimport einops\n",
+    "tf_to_torch": ("import keras\nfrom keras import layers, ops, activations, initializers\n"
+                    "import tensorflow as tf\nimport einops\nimport einops.layers.keras\n"),
+}
+SOURCE_NAMES = {"torch_to_tf": {"torch", "nn", "F"},
+                "tf_to_torch": {"keras", "layers", "ops", "tf", "activations", "initializers"}}
+TARGET = {"torch_to_tf": "tf", "tf_to_torch": "torch"}
 RESULT = "__result__"
 
 
 def _cases():
-    ruleset = load_rules("torch_to_tf")
-    for rule in ruleset.all_rules():
-        for i, example in enumerate(rule.examples):
-            yield pytest.param(rule, example, id=f"{rule.name}[{i}]")
+    for direction in PRELUDE:
+        ruleset = load_rules(direction)
+        for rule in ruleset.all_rules():
+            for i, example in enumerate(rule.examples):
+                yield pytest.param(direction, rule, example, id=f"{direction}:{rule.name}[{i}]")
 
 
 def _normal(expr: str) -> str:
     return ast.dump(ast.parse(expr.strip(), mode="eval").body)
 
 
-def test_every_rule_has_an_example():
-    missing = [r.name for r in load_rules("torch_to_tf").all_rules() if not r.examples]
+@pytest.mark.parametrize("direction", list(PRELUDE))
+def test_every_rule_has_an_example(direction):
+    missing = [r.name for r in load_rules(direction).all_rules() if not r.examples]
     assert not missing, f"rules without examples: {missing}"
 
 
-@pytest.mark.parametrize("rule,example", list(_cases()))
-def test_rule_example(rule, example):
-    result = translate(f"{PRELUDE}{RESULT} = {example.before}\n")
+@pytest.mark.parametrize("direction,rule,example", list(_cases()))
+def test_rule_example(direction, rule, example):
+    result = translate(f"{PRELUDE[direction]}{RESULT} = {example.before}\n", to=TARGET[direction])
     error = re.fullmatch(r"ERROR\[([\w-]+)\]", example.after)
     if error:
         codes = {d.code for d in result.diagnostics}
@@ -46,4 +56,4 @@ def test_rule_example(rule, example):
         f"\n  rule:     {rule.name} ({rule.file.name})\n  before:   {example.before}\n"
         f"  expected: {example.after}\n  got:      {ast.unparse(values[0])}")
     names = {n.id for n in ast.walk(values[0]) if isinstance(n, ast.Name)}
-    assert not names & {"torch", "nn", "F"}, ast.unparse(values[0])  # (helpers may be named torch_*)
+    assert not names & SOURCE_NAMES[direction], ast.unparse(values[0])  # (helpers may be named torch_*)

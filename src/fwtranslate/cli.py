@@ -17,8 +17,8 @@ from . import __version__
 from .console import Console
 from .rules import RuleFileError, load_rules
 
-TARGETS = ("tf",)
-_DIRECTION_OF = {"tf": "torch_to_tf"}
+TARGETS = ("tf", "torch")
+_DIRECTION_OF = {"tf": "torch_to_tf", "torch": "tf_to_torch"}
 
 
 class _DefaultGroup(click.Group):

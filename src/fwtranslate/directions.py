@@ -16,6 +16,18 @@ class Direction:
     entry_method: tuple[str, str]  # (source, target) name of the compute method
     # attributes the target base class reserves: a top-level class assigning one stays a layer
     reserved_model_attributes: frozenset[str] = frozenset()
+    # import statements every translation gets (unused ones are not pruned: they are the target's)
+    target_imports: tuple[str, ...] = ()
+    # spellings of one API that rules name once: (prefix, canonical prefix), first match wins
+    canonical_prefixes: tuple[tuple[str, str], ...] = ()
+    # names a rule template may start with -> the import that binds it in the output
+    template_imports: tuple[tuple[str, str], ...] = ()
+
+    def canonical(self, qualified: str) -> str:
+        for prefix, canonical in self.canonical_prefixes:
+            if qualified == prefix or qualified.startswith(prefix + "."):
+                return canonical + qualified[len(prefix):]
+        return qualified
 
 
 TORCH_TO_TF = Direction(
@@ -29,9 +41,30 @@ TORCH_TO_TF = Direction(
     entry_method=("forward", "call"),
     reserved_model_attributes=frozenset({"layers", "metrics", "optimizer", "loss", "history",
                                          "stop_training", "compiled_loss", "compiled_metrics"}),
+    target_imports=("import keras",),
 )
 
-DIRECTIONS = {"tf": TORCH_TO_TF}
+TF_TO_TORCH = Direction(
+    name="tf_to_torch",
+    source="tf",
+    target="torch",
+    source_roots=("keras", "tensorflow", "tf_keras", "einops"),
+    model_bases=frozenset({"keras.layers.Layer", "keras.Layer", "keras.Model", "keras.models.Model",
+                           "keras.Sequential", "keras.models.Sequential", "keras.models.Functional"}),
+    layer_base="nn.Module",
+    model_base="nn.Module",
+    entry_method=("call", "forward"),
+    target_imports=("import torch", "from torch import nn"),
+    # Keras 2 spellings (tf.keras, tensorflow.keras, tf_keras) and Keras' own internals
+    # (keras.src.*, as in keras/applications) name the same Keras 3 APIs
+    canonical_prefixes=(("tensorflow.keras", "keras"), ("tf.keras", "keras"), ("tensorflow.python.keras", "keras"),
+                        ("tf_keras", "keras"), ("keras.src", "keras"), ("tensorflow", "tf"),
+                        ("keras.api", "keras")),
+    template_imports=(("F", "import torch.nn.functional as F"), ("math", "import math"),
+                      ("einops", "import einops")),
+)
+
+DIRECTIONS = {"tf": TORCH_TO_TF, "torch": TF_TO_TORCH}
 
 
 def direction_for(to: str) -> Direction:

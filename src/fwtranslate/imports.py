@@ -10,7 +10,7 @@ as framework code, however it is spelled.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import libcst as cst
 
@@ -46,14 +46,17 @@ class ImportMap:
     module_aliases: set[str] = field(default_factory=set)
     # with a star import: global names the file uses but never defines (see free_globals)
     star_free: set[str] = field(default_factory=set)
+    # one spelling per API (tf.keras.layers.Dense -> keras.layers.Dense); None: names as written
+    canonical: Callable[[str], str] | None = None
 
     def is_framework(self, qualified: str) -> bool:
         head = qualified.split(".", 1)[0]
         return head in self.roots
 
     @classmethod
-    def from_module(cls, module: cst.Module, roots: Iterable[str]) -> "ImportMap":
-        imap = cls(tuple(roots))
+    def from_module(cls, module: cst.Module, roots: Iterable[str],
+                    canonical: Callable[[str], str] | None = None) -> "ImportMap":
+        imap = cls(tuple(roots), canonical=canonical)
         for stmt in _top_level_statements(module.body):
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
@@ -98,7 +101,7 @@ class ImportMap:
                         self.module_aliases.discard(local.value)
             return False
         if isinstance(node.names, cst.ImportStar):
-            self.star_modules.append(module)
+            self.star_modules.append(self.canonical(module) if self.canonical is not None else module)
             return True
         for alias in node.names:
             name = alias.name.value  # type: ignore[union-attr]
@@ -134,7 +137,8 @@ class ImportMap:
                 # defined nowhere in the file: it comes from the star import (the last one
                 # wins in Python), and it has no rule: it is reported, not silently dropped
                 target = f"{self.star_modules[-1]}.{head}"
-        return f"{target}.{rest}" if rest else target
+        qualified = f"{target}.{rest}" if rest else target
+        return self.canonical(qualified) if self.canonical is not None else qualified
 
     def framework_locals(self) -> set[str]:
         return set(self.bindings)

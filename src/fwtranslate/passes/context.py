@@ -35,6 +35,7 @@ class Pending:
     code: str
     message: str
     top: cst.CSTNode | None = None  # the top-level statement holding it (positions are per statement)
+    path: tuple[cst.CSTNode, ...] = ()  # the nodes from the Module down to it, when reported
 
 
 @dataclass
@@ -93,7 +94,7 @@ class Context:
         if self.suppressed is not None and self.suppressed(node, code):
             return  # the user accepted this construct as it is: no diagnostic, no marker
         top = self.parents[1] if len(self.parents) > 1 else node  # parents[0] is the Module
-        self.diagnostics.append(Pending(node, severity, code, message, top))
+        self.diagnostics.append(Pending(node, severity, code, message, top, tuple(self.parents)))
         if severity == ERROR:
             self.pending_marks.append(f"# fwtranslate: unconverted [{code}] {message}")
 

@@ -17,8 +17,10 @@ from .base import Pass
 
 
 
-def _import_sort_key(line: str) -> tuple[int, str]:
-    return (1 if "keras" in line or "tensorflow" in line or "torch" in line else 0, line)
+def _import_sort_key(line: str) -> tuple[int, int, str]:
+    framework = "keras" in line or "tensorflow" in line or "torch" in line
+    # import torch / from torch import nn / import torch.nn.functional as F
+    return (1 if framework else 0, 0 if line == "import torch" else 1 if line.startswith("from") else 2, line)
 
 
 class FinishModule(Pass):

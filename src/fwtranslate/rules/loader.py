@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -20,7 +21,9 @@ from .support import SupportLibrary
 DIRECTIONS = ("torch_to_tf", "tf_to_torch")
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when PyYAML has it
 _FIELDS = {"class", "signature", "to", "doc", "aliases", "method", "kind", "force", "ignore", "unsupported",
-           "warn", "weights", "imports", "examples"}
+           "warn", "weights", "imports", "examples", "layout"}
+# how a layer's translation treats the channel axis (tf_to_torch; see passes/tf_to_torch/layout.py)
+LAYOUT_KINDS = ("spatial", "spatial_to_flat", "elementwise", "axis", "merge")
 
 
 class RuleFileError(ValueError):
@@ -92,11 +95,62 @@ def _load(direction: str, extra: tuple[str, ...]) -> RuleSet:
     ruleset = RuleSet(direction)
     ruleset.support = SupportLibrary.from_files(sorted(folder.glob("support*.py")))
     files = sorted(folder.glob("*.yaml")) + [Path(p) for p in extra]
+    heads = _template_imports(direction)
     for path in files:
         for rule in parse_rule_file(path, ruleset.support):
+            if heads:
+                rule.imports = _with_template_imports(rule, heads)
             ruleset.add(rule)  # later files (user rules) override earlier ones
         ruleset.files.append(path)
+    if direction == "tf_to_torch":
+        _register_activation_macro(ruleset)
     return ruleset
+
+
+def _register_activation_macro(ruleset: RuleSet) -> None:
+    """``activation_of(a)`` in a template: what the ``keras.layers.Activation`` rule makes of
+    ``a`` (``"relu"`` -> ``nn.ReLU()``; ``None`` -> nothing), so layers' ``activation=`` argument
+    shares that one table."""
+    from .model import apply
+    from .template import MACROS
+
+    def activation_of(args: list[cst.BaseExpression]) -> cst.BaseExpression:
+        if not args or (isinstance(args[0], cst.Name) and args[0].value == "None"):
+            return cst.Name("None")
+        rule = ruleset.calls.get("keras.layers.Activation")
+        node = apply(rule, [cst.Arg(args[0])]).node if rule is not None else None
+        return node if node is not None else cst.Call(cst.Name("KerasActivation"), [cst.Arg(args[0])])
+
+    MACROS["activation_of"] = activation_of
+    activation = ruleset.calls.get("keras.layers.Activation")
+    if activation is None:
+        return
+    helpers = frozenset().union(*(v.helpers for v in activation.variants)) | {"KerasActivation"}
+    helpers &= frozenset(ruleset.support.files)
+    for rule in ruleset.all_rules():  # what activation_of may emit, the rule may need
+        if any("activation_of(" in v.source for v in rule.variants):
+            rule.variants = tuple(dataclasses.replace(v, helpers=v.helpers | helpers)
+                                  if "activation_of(" in v.source else v for v in rule.variants)
+            rule.imports = tuple(dict.fromkeys((*rule.imports, *activation.imports)))
+
+
+def _template_imports(direction: str) -> dict[str, str]:
+    from ..directions import DIRECTIONS as TARGETS
+
+    for target in TARGETS.values():
+        if target.name == direction:
+            return dict(target.template_imports)
+    return {}
+
+
+_HEAD = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.")
+
+
+def _with_template_imports(rule: Rule, heads: dict[str, str]) -> tuple[str, ...]:
+    """A template starting with ``F.`` needs ``import torch.nn.functional as F``: say it once in
+    the direction, not in every rule."""
+    needed = {heads[h] for v in rule.variants for h in _HEAD.findall(v.source) if h in heads}
+    return tuple(dict.fromkeys((*rule.imports, *sorted(needed))))
 
 
 def parse_rule_file(path: Path, support: SupportLibrary | None = None) -> list[Rule]:
@@ -150,6 +204,13 @@ def _conditions(path: Path, name: str, spec: dict, key: str) -> tuple[Condition,
     return tuple(out)
 
 
+def _macro_helpers(source: str, support: SupportLibrary) -> frozenset[str]:
+    from .template import MACRO_HELPERS
+
+    found = frozenset().union(*(h for name, h in MACRO_HELPERS.items() if f"{name}(" in source))
+    return found & frozenset(support.files)
+
+
 def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rule:
     if not isinstance(spec, dict):
         raise RuleFileError(path, name, None, "expected a mapping of fields")
@@ -174,7 +235,8 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
     variants = _variants(path, name, spec["to"])
     params = set(signature.names) if signature is not None else set()
     # `modules` the parameter is not `modules` the helper
-    variants = tuple(dataclasses.replace(v, helpers=frozenset(support.names_used(v.source) - params))
+    variants = tuple(dataclasses.replace(v, helpers=frozenset(support.names_used(v.source) - params)
+                                         | _macro_helpers(v.source, support))
                      for v in variants)
     helpers = set().union(*(v.helpers for v in variants))
     examples = []
@@ -186,8 +248,13 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
     weights = spec.get("weights")
     if weights is not None and not isinstance(weights, str):
         raise RuleFileError(path, name, "weights", "expected the name of a weight converter")
+    layout = spec.get("layout")
+    if layout is not None and layout not in LAYOUT_KINDS:
+        raise RuleFileError(path, name, "layout", f"expected one of: {', '.join(LAYOUT_KINDS)}")
+    if layout in ("axis",) and (signature is None or "axis" not in signature.names):
+        raise RuleFileError(path, name, "layout", "layout 'axis' needs an 'axis' parameter")
     rule = Rule(
-        name=name, kind=kind, file=path, signature=signature, variants=variants,
+        name=name, kind=kind, file=path, signature=signature, variants=variants, layout=layout,
         doc=str(spec.get("doc", "")).strip(),
         aliases=_str_list(path, name, spec, "aliases"),
         method=bool(spec.get("method", False)),

@@ -63,6 +63,7 @@ class Rule:
     helpers: frozenset[str] = frozenset()  # support definitions the templates use
     handled: frozenset[str] = field(default=frozenset())  # params some part of the rule uses
     explicit_class: str | None = None  # the `class:` field
+    layout: str | None = None  # tf_to_torch: how the translation treats the channel axis (loader.LAYOUT_KINDS)
 
     @property
     def is_tensor_member(self) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import functools
 import operator
-from typing import Any, Mapping
+from typing import Any, Mapping, Callable
 
 import libcst as cst
 
@@ -235,6 +235,8 @@ class Renderer(cst.CSTTransformer):
             return inner.visit(Renderer(self.bound, self.force))  # type: ignore[return-value]
         if isinstance(original.func, cst.Name) and original.func.value in ("owner_of", "attr_of"):
             return self._split_attribute(original)
+        if isinstance(original.func, cst.Name) and original.func.value in MACROS:
+            return MACROS[original.func.value]([a.value for a in updated.args])
         return updated.with_changes(args=_fix_commas(updated.args))
 
     def _split_attribute(self, call: cst.Call) -> cst.BaseExpression:
@@ -247,6 +249,40 @@ class Renderer(cst.CSTTransformer):
         if isinstance(node, cst.Attribute):
             return node.value if owner else to_node(node.attr.value)
         return node if owner else cst.Name("None")
+
+
+def _chain(items: list[cst.BaseExpression]) -> cst.BaseExpression:
+    """``chain(a, b, ...)``: the layers that are not ``None`` applied in order: one layer is
+    itself, several an ``nn.Sequential`` (torch target: a Keras layer's ``activation=``)."""
+    kept = [i for i in items if not (isinstance(i, cst.Name) and i.value == "None")]
+    if len(kept) == 1:
+        return kept[0]
+    if not kept:
+        return cst.parse_expression("nn.Identity()")
+    return cst.Call(cst.parse_expression("nn.Sequential"), [cst.Arg(i) for i in kept])
+
+
+def _sequential_of(items: list[cst.BaseExpression]) -> cst.BaseExpression:
+    """``sequential_of(layers)`` (torch target): ``nn.Sequential(a, b)`` for a literal list, less
+    the ``KerasInput(...)`` entries that only declared a shape; else a runtime filter."""
+    container = cst.parse_expression("nn.Sequential")
+    if not items:
+        return cst.Call(container, [])
+    value = items[0]
+    if isinstance(value, (cst.List, cst.Tuple)):
+        kept = [e for e in value.elements if not (isinstance(e.value, cst.Call) and isinstance(e.value.func, cst.Name)
+                                                  and e.value.func.value == "KerasInput")]
+        return cst.Call(container, [cst.Arg(e.value, star="*" if isinstance(e, cst.StarredElement) else "")
+                                    for e in kept])
+    return cst.Call(container, [cst.Arg(cst.Call(cst.Name("without_inputs"), [cst.Arg(value)]), star="*")])
+
+
+# Template functions computed at translation time: name -> (rendered argument nodes) -> node.
+# Directions register their own (rules/loader.py: activation_of for tf_to_torch).
+MACROS: dict[str, Callable[[list[cst.BaseExpression]], cst.BaseExpression]] = {
+    "chain": _chain, "sequential_of": _sequential_of}
+# support definitions a macro may emit (so a rule using the macro copies them when needed)
+MACRO_HELPERS: dict[str, frozenset[str]] = {"sequential_of": frozenset({"without_inputs", "KerasInput"})}
 
 
 def _fix_commas(args):

@@ -1,0 +1,165 @@
+"""Support code for translated Keras models (Keras -> PyTorch): structure and layout.
+
+A translation copies the definitions it uses into its output, so they are plain PyTorch and
+need nothing else. Tensors keep Keras' layout (channels last) unless a comment in the
+translated code says otherwise.
+"""
+import math
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class ChannelsLast(nn.Module):
+    """Runs a channels-first torch module on a channels-last tensor (N, ..., C), as the Keras
+    layer it replaces did. The layout pass avoids it where a run of layers can stay channels
+    first; it remains where the translation cannot see how the layer is used."""
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x):
+        return self.module(x.movedim(-1, 1)).movedim(1, -1)
+
+
+def without_inputs(layers):
+    """The layers of a keras.Sequential list, less the keras.Input that only declared a shape."""
+    return [layer for layer in layers if not isinstance(layer, KerasInput)]
+
+
+class KerasInput:
+    """keras.Input: a declared input shape (the batch axis excluded). It holds no computation."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None):
+        self.shape = tuple(shape) if shape is not None else None
+        self.batch_size, self.dtype, self.name = batch_size, dtype, name
+
+
+def keras_initializer(initializer, shape):
+    """A tensor of ``shape`` filled like the Keras initializer named ``initializer`` (None:
+    Keras' default for weights, glorot_uniform)."""
+    shape = tuple(int(s) for s in shape)
+    tensor = torch.empty(shape)
+    name = initializer if isinstance(initializer, str) or initializer is None else None
+    if callable(initializer) and name is None:
+        return torch.as_tensor(initializer(shape), dtype=torch.float32)
+    name = (name or "glorot_uniform").lower()
+    fan_in, fan_out = _fans(shape)
+    if name == "zeros":
+        return tensor.zero_()
+    if name == "ones":
+        return tensor.fill_(1.0)
+    if name in ("random_normal", "randomnormal"):
+        return tensor.normal_(0.0, 0.05)
+    if name in ("random_uniform", "randomuniform"):
+        return tensor.uniform_(-0.05, 0.05)
+    if name in ("truncated_normal", "truncatednormal"):
+        return nn.init.trunc_normal_(tensor, 0.0, 0.05, -0.1, 0.1)
+    if name in ("glorot_uniform", "glorotuniform"):
+        limit = math.sqrt(6.0 / max(1.0, fan_in + fan_out))
+        return tensor.uniform_(-limit, limit)
+    if name in ("glorot_normal", "glorotnormal"):
+        std = math.sqrt(2.0 / max(1.0, fan_in + fan_out)) / 0.87962566103423978
+        return nn.init.trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std)
+    if name in ("he_normal", "henormal"):
+        std = math.sqrt(2.0 / max(1.0, fan_in)) / 0.87962566103423978
+        return nn.init.trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std)
+    if name in ("he_uniform", "heuniform"):
+        limit = math.sqrt(6.0 / max(1.0, fan_in))
+        return tensor.uniform_(-limit, limit)
+    if name in ("lecun_normal", "lecunnormal"):
+        std = math.sqrt(1.0 / max(1.0, fan_in)) / 0.87962566103423978
+        return nn.init.trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std)
+    if name in ("lecun_uniform", "lecununiform"):
+        limit = math.sqrt(3.0 / max(1.0, fan_in))
+        return tensor.uniform_(-limit, limit)
+    if name == "orthogonal":
+        return nn.init.orthogonal_(tensor)
+    raise ValueError(f"unknown Keras initializer {initializer!r}")
+
+
+def _fans(shape):
+    """Keras' fan-in / fan-out: the last axis is the output, the one before the input, and the
+    rest is the receptive field (kernels are (..., in, out) in Keras)."""
+    if len(shape) < 1:
+        return 1.0, 1.0
+    if len(shape) == 1:
+        return float(shape[0]), float(shape[0])
+    receptive = math.prod(shape[:-2]) if len(shape) > 2 else 1
+    return float(shape[-2] * receptive), float(shape[-1] * receptive)
+
+
+class KerasReLU(nn.Module):
+    """keras.layers.ReLU(max_value, negative_slope, threshold): x for x >= threshold, else
+    negative_slope * (x - threshold), clipped at max_value."""
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0):
+        super().__init__()
+        self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
+
+    def forward(self, x):
+        y = torch.where(x >= self.threshold, x, self.negative_slope * (x - self.threshold))
+        return y if self.max_value is None else torch.clamp(y, max=self.max_value)
+
+
+class KerasActivation(nn.Module):
+    """A Keras activation given by name or as a function, when the translation cannot see which
+    one statically (``activation=act`` with ``act`` a variable)."""
+
+    _NAMED = {
+        "relu": F.relu, "relu6": F.relu6, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+        "softmax": lambda x: torch.softmax(x, dim=-1), "log_softmax": lambda x: torch.log_softmax(x, dim=-1),
+        "gelu": lambda x: F.gelu(x, approximate="tanh"), "silu": F.silu, "swish": F.silu, "elu": F.elu,
+        "selu": F.selu, "softplus": F.softplus, "softsign": F.softsign, "mish": F.mish,
+        "hard_sigmoid": F.hardsigmoid, "hard_silu": F.hardswish, "hard_swish": F.hardswish,
+        "leaky_relu": lambda x: F.leaky_relu(x, 0.2), "exponential": torch.exp,
+        "linear": lambda x: x,
+    }
+
+    def __init__(self, activation):
+        super().__init__()
+        if activation is None:
+            activation = "linear"
+        if isinstance(activation, str):
+            if activation not in self._NAMED:
+                raise ValueError(f"unknown Keras activation {activation!r}")
+            activation = self._NAMED[activation]
+        self.fn = activation
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+class KerasSamePad2d(nn.Module):
+    """Keras' padding="same" for a strided (or dilated) window on a channels-first tensor: the
+    total padding max((ceil(n / s) - 1) * s + d * (k - 1) + 1 - n, 0) per spatial axis, the
+    smaller half before and the rest after (torch's own "same" is only for stride 1)."""
+
+    def __init__(self, kernel_size, strides=1, dilation_rate=1, value=0.0):
+        super().__init__()
+        pair = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v)  # noqa: E731
+        self.kernel_size, self.strides, self.dilation = pair(kernel_size), pair(strides), pair(dilation_rate)
+        self.value = value
+
+    def forward(self, x):
+        pads = []
+        for n, k, s, d in reversed(list(zip(x.shape[-2:], self.kernel_size, self.strides, self.dilation))):
+            total = max((math.ceil(n / s) - 1) * s + d * (k - 1) + 1 - n, 0)
+            pads += [total // 2, total - total // 2]
+        return F.pad(x, pads, value=self.value)
+
+
+class ToChannelsFirst(nn.Module):
+    """(N, ..., C) -> (N, C, ...): where a run of channels-first torch layers starts."""
+
+    def forward(self, x):
+        return x.movedim(-1, 1)
+
+
+class ToChannelsLast(nn.Module):
+    """(N, C, ...) -> (N, ..., C): back to Keras' order where the run ends."""
+
+    def forward(self, x):
+        return x.movedim(1, -1)

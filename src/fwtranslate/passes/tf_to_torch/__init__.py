@@ -1,0 +1,5 @@
+"""Structural passes of the Keras / TensorFlow -> PyTorch direction (docs/tf_to_torch.md)."""
+from .layer_class import KerasLayerClass
+from .layout import Layout, LayoutWrap
+
+__all__ = ["KerasLayerClass", "Layout", "LayoutWrap"]
