@@ -275,14 +275,14 @@ def test_returning_a_channels_first_value_moves_it_back(rules):
 def test_unknown_operations_get_keras_order(rules):
     forward, _ = layout_forward("""
         x = self.conv1(x)
-        x = keras.ops.mean(x, axis=-1)
+        x = postprocess(x)
         return x
         """, rules)
     assert forward == dedent(f"""\
         x = x.movedim(-1, 1)  {TO_FIRST}
         x = self.conv1(x)
         x = x.movedim(1, -1)  {TO_LAST}
-        x = keras.ops.mean(x, axis=-1)
+        x = postprocess(x)
         return x""")
 
 
@@ -349,3 +349,50 @@ def test_global_pooling_ends_the_run(rules):
         model = keras.Sequential([layers.MySpatial2D(4), layers.MyGlobalPool2D(), layers.MyFlat()])
         """, rules)
     assert "model = nn.Sequential(ToChannelsFirst(), nn.MySpatial(4), nn.MyPool(), nn.MyFlat())" in result.code
+
+
+# --- functional builders -------------------------------------------------------------------------------
+def test_a_functional_builder_keeps_its_code_and_helpers_stay_channels_first(rules):
+    result = to_torch('''
+        def block(x, filters):
+            bn_axis = 3 if keras.backend.image_data_format() == "channels_last" else 1
+            x = layers.MySpatial2D(filters)(x)
+            return layers.MyNorm(axis=bn_axis)(x)
+
+
+        def build(input_shape=(32, 32, 3), classes=10):
+            inputs = keras.Input(shape=input_shape)
+            x = block(inputs, 8)
+            for filters in (16, 32):
+                x = block(x, filters)
+            x = layers.MyFlat()(x)
+            return keras.Model(inputs, x)
+        ''', rules)
+    # the helper takes and returns channels-first tensors: no move inside it
+    assert function(result.code, "block") == dedent('''\
+        bn_axis = 3 if "channels_last" == "channels_last" else 1
+        x = nn.MySpatial(filters)(x)
+        return nn.MyNorm(axis=1)(x)''')
+    # one move in (the input itself is never rebound: it is the model's input), one move out
+    assert function(result.code, "build") == dedent(f'''\
+        inputs = KerasInput(input_shape)
+        x = block(inputs.movedim(-1, 1), 8)
+        for filters in (16, 32):
+            x = block(x, filters)
+        x = x.movedim(1, -1)  {TO_LAST}
+        x = nn.MyFlat()(x)
+        return FunctionalModel(inputs, x)''')
+    assert "class FunctionalModel(nn.Module):" in result.code
+
+
+def test_a_helper_passed_around_keeps_keras_order(rules):
+    result = to_torch('''
+        def block(x):
+            return layers.MySpatial2D(4)(x)
+
+
+        def build(stack_fn=block):
+            inputs = keras.Input(shape=(8, 8, 3))
+            return keras.Model(inputs, stack_fn(inputs))
+        ''', rules)
+    assert function(result.code, "block") == f"x = x.movedim(-1, 1)  {TO_FIRST}\nreturn nn.MySpatial(4)(x).movedim(1, -1)"

@@ -26,15 +26,7 @@ class ChannelsLast(nn.Module):
 
 def without_inputs(layers):
     """The layers of a keras.Sequential list, less the keras.Input that only declared a shape."""
-    return [layer for layer in layers if not isinstance(layer, KerasInput)]
-
-
-class KerasInput:
-    """keras.Input: a declared input shape (the batch axis excluded). It holds no computation."""
-
-    def __init__(self, shape=None, batch_size=None, dtype=None, name=None):
-        self.shape = tuple(shape) if shape is not None else None
-        self.batch_size, self.dtype, self.name = batch_size, dtype, name
+    return [layer for layer in layers if not isinstance(layer, torch.Tensor)]
 
 
 def keras_initializer(initializer, shape):

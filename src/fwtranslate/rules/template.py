@@ -282,7 +282,7 @@ def _sequential_of(items: list[cst.BaseExpression]) -> cst.BaseExpression:
 MACROS: dict[str, Callable[[list[cst.BaseExpression]], cst.BaseExpression]] = {
     "chain": _chain, "sequential_of": _sequential_of}
 # support definitions a macro may emit (so a rule using the macro copies them when needed)
-MACRO_HELPERS: dict[str, frozenset[str]] = {"sequential_of": frozenset({"without_inputs", "KerasInput"})}
+MACRO_HELPERS: dict[str, frozenset[str]] = {"sequential_of": frozenset({"without_inputs"})}
 
 
 def _fix_commas(args):

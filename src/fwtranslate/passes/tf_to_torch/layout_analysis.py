@@ -60,11 +60,13 @@ class _Layer:
 def analyse(module: cst.Module, ctx) -> Plan:
     plan = Plan()
     analyser = _Analyser(ctx, plan)
+    analyser.constants = _constants(module.body, analyser, {})
+    analyser.settle_contracts(module)
     for stmt in module.body:
         if isinstance(stmt, cst.ClassDef):
             analyser.class_def(stmt)
         elif isinstance(stmt, cst.FunctionDef):
-            analyser.function(stmt, {})
+            analyser.function(stmt, {}, analyser.contracts.get(stmt.name.value))
     analyser.sequential_lists(module)
     return plan
 
@@ -73,6 +75,53 @@ class _Analyser:
     def __init__(self, ctx, plan: Plan):
         self.ctx, self.plan = ctx, plan
         self.forced: set[object] = set()  # layer identities that must see Keras' order
+        self.constants: dict[str, object] = {}  # module-level names with one static value
+        # helper functions that take and return channels-first tensors: name -> rank
+        self.contracts: dict[str, int] = {}
+
+    # --- helper functions ---------------------------------------------------------------------------
+    def settle_contracts(self, module: cst.Module) -> None:
+        """A module-level helper (``def conv_block(x, filters)``) only ever called with a tensor
+        first may take and return channels-first tensors, so that the channel axis does not move
+        at every call: chosen when that needs fewer moves inside it."""
+        functions = {s.name.value: s for s in module.body if isinstance(s, cst.FunctionDef)}
+        candidates = [n for n in _only_called(module, set(functions)) if _first_param(functions[n])]
+        for _ in range(3):
+            changed = False
+            for name in candidates:
+                fn = functions[name]
+                costs = {rank: self._cost(fn, rank) for rank in (None, 4, 3, 5)}
+                best = min(costs, key=lambda r: (costs[r], r is not None))
+                if self.contracts.get(name) != best:
+                    changed = True
+                    if best is None:
+                        self.contracts.pop(name, None)
+                    else:
+                        self.contracts[name] = best
+            if not changed:
+                return
+
+    def _cost(self, fn: cst.FunctionDef, rank: int | None) -> int:
+        saved = set(self.forced)
+        trial = self._trial(fn, {}, rank)
+        self.forced = saved
+        return (sum(len(v) for v in trial.before.values()) + sum(len(v) for v in trial.after.values())
+                + len(trial.wrap))
+
+    def _trial(self, fn: cst.FunctionDef, attrs: dict, contract: int | None) -> Plan:
+        for _ in range(8):
+            before = set(self.forced)
+            trial = Plan()
+            self.modes = {}
+            worker = _Function(self, trial, attrs, returns=contract,
+                               constants=_constants(_statements(fn.body), self, dict(self.constants)))
+            first = _first_param(fn)
+            worker.setup(fn.body).block(fn.body, {first: contract} if contract is not None and first else {})
+            # an axis or merge layer is one object: it cannot see both layouts
+            self.forced |= {identity for identity, modes in self.modes.items() if len(modes) > 1}
+            if self.forced == before:
+                return trial
+        return trial
 
     # --- rules --------------------------------------------------------------------------------
     def rule_of(self, call: cst.CSTNode) -> Rule | None:
@@ -105,23 +154,17 @@ class _Analyser:
         self.function(entry, attrs)
 
     # --- functions -------------------------------------------------------------------------------
-    def function(self, fn: cst.FunctionDef, attrs: dict[str, _Layer]) -> None:
+    def function(self, fn: cst.FunctionDef, attrs: dict[str, _Layer], contract: int | None = None) -> None:
         """Analyse until the layers forced to Keras' order stop changing (an axis layer used on
         both layouts, a spatial layer whose input cannot be converted)."""
-        for _ in range(8):
-            before = set(self.forced)
-            trial = Plan()
-            self.modes: dict[object, set] = {}
-            _Function(self, trial, attrs).block(fn.body, {})
-            # an axis or merge layer is one object: it cannot see both layouts
-            self.forced |= {identity for identity, modes in self.modes.items() if len(modes) > 1}
-            if self.forced == before:
-                self._merge(trial)
-                self.plan.visit.add(id(fn))
-                return
+        self._merge(self._trial(fn, attrs, contract))
+        self.plan.visit.add(id(fn))
 
     def _merge(self, trial: Plan) -> None:
-        plan = self.plan
+        self._merge_into(self.plan, trial)
+
+    @staticmethod
+    def _merge_into(plan: Plan, trial: Plan) -> None:
         plan.channels_first |= trial.channels_first
         plan.axis.update(trial.axis)
         for table in ("before", "after"):
@@ -201,8 +244,12 @@ class _Analyser:
 class _Function:
     """One pass over a function body for a given set of forced layers."""
 
-    def __init__(self, analyser: _Analyser, plan: Plan, attrs: dict[str, _Layer]):
+    def __init__(self, analyser: _Analyser, plan: Plan, attrs: dict[str, _Layer], returns: int | None = None,
+                 constants: dict[str, object] | None = None):
         self.a, self.plan, self.attrs = analyser, plan, attrs
+        self.returns = returns  # the layout this function's results must have
+        self.pinned: set[str] = set()  # variables never rebound (keras.Input results)
+        self.constants = constants if constants is not None else {}
         self.stmt: cst.BaseStatement | None = None
         self.names_in_stmt: dict[str, int] = {}
 
@@ -224,14 +271,52 @@ class _Function:
         if isinstance(stmt, cst.If):
             self.names_in_stmt = _name_counts(stmt.test)
             return self.if_(stmt, state)
-        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        if isinstance(stmt, cst.FunctionDef):  # a nested function: its own analysis, Keras' order
+            state = self.to_keras_all(stmt, state)
+            inner = _Function(self.a, self.plan, {}, constants=_constants(_statements(stmt.body), self.a,
+                                                                         dict(self.constants)))
+            inner.setup(stmt.body).block(stmt.body, {})
+            self.stmt = stmt
+            return state
+        if isinstance(stmt, cst.ClassDef):
             return self.to_keras_all(stmt, state)
-        # loops, with, try: Keras' order on entry and at the end of every block
+        if isinstance(stmt, (cst.For, cst.While)) and stmt.orelse is None:
+            return self.loop(stmt, state)
+        # with, try: Keras' order on entry and at the end of every block
         state = self.to_keras_all(stmt, state)
         for suite in _suites(stmt):
             end = self.block(suite, {})
             self.close_block(suite, end)
         return state
+
+    def loop(self, stmt, state: dict[str, int]) -> dict[str, int]:
+        """A loop body may keep a variable channels first from one iteration to the next when it
+        ends with the layout it started with (``for f in filters: x = block(x, f)``)."""
+        header = stmt.iter if isinstance(stmt, cst.For) else stmt.test
+        self.names_in_stmt = _name_counts(header)
+        self.consume(header, state)
+        live = self.live_after(stmt)
+        entry = {v: r for v, r in state.items() if v in live}
+        if isinstance(stmt, cst.For):
+            entry = _without(entry, _bound(stmt.target))
+        saved = (set(self.a.forced), {k: set(v) for k, v in self.a.modes.items()})
+        for _ in range(4):
+            self.a.forced, self.a.modes = set(saved[0]), {k: set(v) for k, v in saved[1].items()}
+            scratch, real = Plan(), self.plan
+            self.plan = scratch
+            end = self.block(stmt.body, dict(entry))
+            self.plan = real
+            changed = {v for v, r in entry.items() if end.get(v) != r}
+            if not changed:
+                break
+            entry = {v: r for v, r in entry.items() if v not in changed}
+        self.a._merge_into(self.plan, scratch)
+        self.stmt = stmt
+        for var in state:
+            if var in live and var not in entry:
+                self.plan.before.setdefault(id(stmt), []).append((var, TO_LAST))
+        self.close_block(stmt.body, {v: r for v, r in end.items() if entry.get(v) != r})
+        return dict(entry)
 
     def if_(self, stmt: cst.If, state: dict[str, int]) -> dict[str, int]:
         self.consume(stmt.test, state)
@@ -279,14 +364,49 @@ class _Function:
             self.plan.after.setdefault(id(last), []).append((var, TO_LAST))
 
     def to_keras_all(self, stmt, state: dict[str, int]) -> dict[str, int]:
+        live = self.live_after(stmt)
         for var in state:
-            self.plan.before.setdefault(id(stmt), []).append((var, TO_LAST))
+            if var in live:
+                self.plan.before.setdefault(id(stmt), []).append((var, TO_LAST))
         return {}
+
+    # --- liveness: a variable nobody reads again is never converted --------------------------------------
+    def setup(self, body) -> "_Function":
+        order: list[cst.BaseStatement] = []
+
+        def walk(stmts):
+            for stmt in stmts:
+                order.append(stmt)
+                if isinstance(stmt, cst.If):
+                    walk(_statements(stmt.body))
+                    if stmt.orelse is not None:
+                        walk(_statements(stmt.orelse.body) if isinstance(stmt.orelse, cst.Else) else [stmt.orelse])
+                elif not isinstance(stmt, (cst.SimpleStatementLine, cst.FunctionDef, cst.ClassDef)):
+                    for suite in _suites(stmt):
+                        walk(_statements(suite))
+
+        walk(_statements(body))
+        suffix: list[set[str]] = [set()] * (len(order) + 1)
+        for i in range(len(order) - 1, -1, -1):
+            suffix[i] = suffix[i + 1] | set(_name_counts(_header(order[i])))
+        self.position = {id(stmt): i for i, stmt in enumerate(order)}
+        self.suffix = suffix
+        return self
+
+    def live_after(self, stmt) -> set[str]:
+        """Names read by ``stmt`` or any statement after it (in source order: an over-estimate)."""
+        position = getattr(self, "position", {}).get(id(stmt))
+        if position is None:
+            return set(_name_counts(stmt))
+        return self.suffix[position]
 
     def small(self, small: cst.BaseSmallStatement, state: dict[str, int]) -> dict[str, int]:
         if isinstance(small, cst.Assign):
             value_layout = self.ev(small.value, state)
             targets = [t.target for t in small.targets]
+            rule = self.a.rule_of(small.value)
+            if rule is not None and rule.name == "keras.Input":
+                self.pinned.update(n for t in targets for n in _bound(t))  # the model's inputs themselves
             if len(targets) == 1 and isinstance(targets[0], cst.Name):
                 state = dict(state)
                 state.pop(targets[0].value, None)
@@ -304,7 +424,8 @@ class _Function:
             return self.want_name(var, None, state)
         if isinstance(small, cst.Return) and small.value is not None:
             layout = self.ev(small.value, state)
-            self.want(small.value, None, layout, state)
+            if not self.want(small.value, self.returns, layout, state):
+                self.plan.wrap[id(small.value)] = TO_FIRST if self.returns is not None else TO_LAST
             return state
         if isinstance(small, cst.Expr):
             self.ev(small.value, state)
@@ -320,6 +441,13 @@ class _Function:
             layer = self.layer_applied(node)
             if layer is not None:
                 return self.apply_layer(layer, node, state)
+            contract = self.contract_of(node)
+            if contract is not None:
+                first, *rest = node.args
+                for arg in rest:
+                    self.want(arg.value, None, self.ev(arg.value, state), state)
+                self.want(first.value, contract, self.ev(first.value, state), state)
+                return contract
             self.consume(node, state)
             return None
         if isinstance(node, cst.BinaryOperation) and isinstance(
@@ -357,6 +485,13 @@ class _Function:
                 self.consume(child, state)
         return state
 
+    def contract_of(self, call: cst.Call) -> int | None:
+        """The rank a helper with a channels-first contract takes and returns, when called."""
+        if (isinstance(call.func, cst.Name) and call.func.value in self.a.contracts and call.args
+                and call.args[0].keyword is None and not call.args[0].star):
+            return self.a.contracts[call.func.value]
+        return None
+
     def layer_applied(self, call: cst.Call) -> _Layer | None:
         func = call.func
         if (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"
@@ -392,7 +527,7 @@ class _Function:
             if layout is None or forced:
                 self.want(source, None, layout, state)
                 return None
-            new = _remap_axis_argument(layer, layout)
+            new = _remap_axis_argument(layer, layout, self.constants)
             if new is None or self.plan.axis.get(id(layer.ctor), new) != new:
                 self.a.forced.add(layer.identity)
                 self.want(source, None, layout, state)
@@ -406,7 +541,7 @@ class _Function:
                 self.a.modes.setdefault(layer.identity, set()).add(None if forced else uniform)
             if layouts and not forced and layouts[0] is not None and all(lay == layouts[0] for lay in layouts):
                 if _has_param(layer, "axis"):
-                    new = _remap_axis_argument(layer, layouts[0])
+                    new = _remap_axis_argument(layer, layouts[0], self.constants)
                     if new is None or self.plan.axis.get(id(layer.ctor), new) != new:
                         self.a.forced.add(layer.identity)
                     else:
@@ -428,7 +563,7 @@ class _Function:
         if layout == current:
             return True
         direction = TO_LAST if layout is None else TO_FIRST
-        if isinstance(node, cst.Name) and self.names_in_stmt.get(node.value, 0) == 1 \
+        if isinstance(node, cst.Name) and self.names_in_stmt.get(node.value, 0) == 1 and node.value not in self.pinned \
                 and isinstance(self.stmt, (cst.SimpleStatementLine, cst.If)):
             self.plan.before.setdefault(id(self.stmt), []).append((node.value, direction))
             state.pop(node.value, None)
@@ -452,9 +587,10 @@ class _Function:
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def _remap_axis_argument(layer: _Layer, rank: int):
+def _remap_axis_argument(layer: _Layer, rank: int, constants: dict | None = None):
     """(position, new value) of the ``axis`` argument on a channels-first tensor of ``rank``,
-    or None when the axis is not a literal."""
+    or None when the axis is not known statically (a literal, or a name with one static value:
+    ``bn_axis = 3 if backend.image_data_format() == "channels_last" else 1``)."""
     signature = layer.rule.signature
     if signature is None or "axis" not in signature.names:
         return None
@@ -464,6 +600,8 @@ def _remap_axis_argument(layer: _Layer, rank: int):
         return None
     arg = bound.get("axis")
     value = literal_value(arg.node) if arg is not None else UNKNOWN
+    if value is UNKNOWN and arg is not None and isinstance(arg.node, cst.Name) and constants:
+        value = constants.get(arg.node.value, UNKNOWN)
     if value is UNKNOWN:
         return None
     position = signature.names.index("axis")
@@ -602,3 +740,135 @@ def _attributes_not_called(cls: cst.ClassDef, entry: cst.FunctionDef, attrs: set
 
     cls.visit(V())
     return found
+
+
+# --- static values and helper functions ------------------------------------------------------------
+_DATA_FORMAT_FUNCTIONS = frozenset({"keras.backend.image_data_format", "keras.config.image_data_format"})
+
+
+def _static(node: cst.BaseExpression, analyser: _Analyser, constants: dict):
+    """The value of a small constant expression, else UNKNOWN. Keras' image_data_format() is
+    "channels_last", the default the translation assumes."""
+    value = literal_value(node)
+    if value is not UNKNOWN:
+        return value
+    if isinstance(node, cst.Name):
+        return constants.get(node.value, UNKNOWN)
+    if isinstance(node, cst.Call) and not node.args:
+        qual = analyser.ctx.imports.resolve(node.func)
+        return "channels_last" if qual in _DATA_FORMAT_FUNCTIONS else UNKNOWN
+    if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+        left = _static(node.left, analyser, constants)
+        right = _static(node.comparisons[0].comparator, analyser, constants)
+        op = node.comparisons[0].operator
+        if left is UNKNOWN or right is UNKNOWN:
+            return UNKNOWN
+        if isinstance(op, cst.Equal):
+            return left == right
+        if isinstance(op, cst.NotEqual):
+            return left != right
+        return UNKNOWN
+    if isinstance(node, cst.IfExp):
+        test = _static(node.test, analyser, constants)
+        if test is UNKNOWN:
+            return UNKNOWN
+        return _static(node.body if test else node.orelse, analyser, constants)
+    return UNKNOWN
+
+
+def _constants(body, analyser: _Analyser, inherited: dict) -> dict:
+    """Names a block assigns one static value (if-statements on a static test count their taken
+    branch only); ``inherited`` (module constants) unless reassigned."""
+    values: dict[str, set] = {}
+    unknown: set[str] = set()
+    constants = dict(inherited)
+
+    def visit(stmts) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign):
+                        for t in small.targets:
+                            for name in _bound(t.target):
+                                value = _static(small.value, analyser, constants) if isinstance(t.target, cst.Name) \
+                                    else UNKNOWN
+                                if value is UNKNOWN or isinstance(value, (list, dict, set)):
+                                    unknown.add(name)
+                                else:
+                                    values.setdefault(name, set()).add(value)
+                    elif isinstance(small, (cst.AugAssign, cst.AnnAssign)):
+                        unknown.update(_bound(small.target))
+            elif isinstance(stmt, cst.If):
+                test = _static(stmt.test, analyser, constants)
+                if test is UNKNOWN:
+                    visit(_statements(stmt.body))
+                    if stmt.orelse is not None:
+                        visit(_statements(stmt.orelse.body) if isinstance(stmt.orelse, cst.Else) else [stmt.orelse])
+                elif test:
+                    visit(_statements(stmt.body))
+                elif stmt.orelse is not None:
+                    visit(_statements(stmt.orelse.body) if isinstance(stmt.orelse, cst.Else) else [stmt.orelse])
+            elif isinstance(stmt, (cst.For, cst.While, cst.With, cst.Try)):
+                if isinstance(stmt, cst.For):
+                    unknown.update(_bound(stmt.target))
+                for suite in _suites(stmt):
+                    visit(_statements(suite))
+
+    visit(list(body))
+    for name in unknown:
+        constants.pop(name, None)
+    for name, found in values.items():
+        if name not in unknown and len(found) == 1:
+            constants[name] = next(iter(found))
+        else:
+            constants.pop(name, None)
+    return constants
+
+
+def _first_param(fn: cst.FunctionDef) -> str | None:
+    params = [*fn.params.posonly_params, *fn.params.params]
+    return params[0].name.value if params else None
+
+
+def _only_called(module: cst.Module, names: set[str]) -> list[str]:
+    """The functions among ``names`` that the module only ever calls with a positional first
+    argument (never passes around as values: a contract must hold at every use)."""
+    calls: dict[str, int] = {}
+    other: set[str] = set()
+
+    class V(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value in names:
+                if node.args and node.args[0].keyword is None and not node.args[0].star:
+                    calls[node.func.value] = calls.get(node.func.value, 0) + 1
+                else:
+                    other.add(node.func.value)
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value in names:
+                calls[node.value] = calls.get(node.value, 0) - 1  # balanced by its call, if any
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            calls[node.name.value] = calls.get(node.name.value, 0) + 1  # the def's own name
+
+    module.visit(V())
+    return sorted(n for n in names if n not in other and calls.get(n, 0) == 0 and _was_called(module, n))
+
+
+def _was_called(module: cst.Module, name: str) -> bool:
+    return f"{name}(" in module.code
+
+
+def _header(stmt: cst.BaseStatement) -> cst.CSTNode:
+    """What a statement itself reads, without its nested blocks."""
+    if isinstance(stmt, cst.If):
+        return stmt.test
+    if isinstance(stmt, cst.For):
+        return stmt.iter
+    if isinstance(stmt, cst.While):
+        return stmt.test
+    if isinstance(stmt, cst.With):
+        return cst.Tuple([cst.Element(i.item) for i in stmt.items]) if stmt.items else cst.Name("None")
+    if isinstance(stmt, (cst.Try, cst.FunctionDef, cst.ClassDef)):
+        return stmt if isinstance(stmt, cst.FunctionDef) else cst.Name("None")
+    return stmt
