@@ -83,19 +83,6 @@ def _fans(shape):
     return float(shape[-2] * receptive), float(shape[-1] * receptive)
 
 
-class KerasReLU(nn.Module):
-    """keras.layers.ReLU(max_value, negative_slope, threshold): x for x >= threshold, else
-    negative_slope * (x - threshold), clipped at max_value."""
-
-    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0):
-        super().__init__()
-        self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
-
-    def forward(self, x):
-        y = torch.where(x >= self.threshold, x, self.negative_slope * (x - self.threshold))
-        return y if self.max_value is None else torch.clamp(y, max=self.max_value)
-
-
 class KerasActivation(nn.Module):
     """A Keras activation given by name or as a function, when the translation cannot see which
     one statically (``activation=act`` with ``act`` a variable)."""
@@ -103,7 +90,7 @@ class KerasActivation(nn.Module):
     _NAMED = {
         "relu": F.relu, "relu6": F.relu6, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
         "softmax": lambda x: torch.softmax(x, dim=-1), "log_softmax": lambda x: torch.log_softmax(x, dim=-1),
-        "gelu": lambda x: F.gelu(x, approximate="tanh"), "silu": F.silu, "swish": F.silu, "elu": F.elu,
+        "gelu": F.gelu, "silu": F.silu, "swish": F.silu, "elu": F.elu,
         "selu": F.selu, "softplus": F.softplus, "softsign": F.softsign, "mish": F.mish,
         "hard_sigmoid": F.hardsigmoid, "hard_silu": F.hardswish, "hard_swish": F.hardswish,
         "leaky_relu": lambda x: F.leaky_relu(x, 0.2), "exponential": torch.exp,

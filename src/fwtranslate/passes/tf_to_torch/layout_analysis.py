@@ -21,7 +21,7 @@ from ...rules.signature import BindError, bind
 from ...rules.literals import UNKNOWN, literal_value
 
 TO_FIRST, TO_LAST = "first", "last"
-_RANK = re.compile(r"([123])D$")
+_RANK = re.compile(r"([123])D(?:Transpose)?$")
 _WRAPPABLE = (cst.Name, cst.Call, cst.Attribute, cst.Subscript, cst.BinaryOperation)
 
 
