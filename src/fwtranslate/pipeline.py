@@ -6,6 +6,7 @@ against a bare parse + codegen, and every extra walk of the tree costs about one
 from __future__ import annotations
 
 import ast
+import bisect
 import dataclasses
 import functools
 import inspect
@@ -22,6 +23,7 @@ from .directions import Direction
 from .imports import ImportMap, free_globals
 from .passes import PASSES_BY_DIRECTION
 from .passes.context import Context
+from .roundtrip import recognise_support
 from .passes.scopes import ScopeTracker
 from .report import ERROR, Diagnostic
 from .rules import RuleSet
@@ -73,6 +75,8 @@ class _Driver(cst.CSTTransformer):
         if id(node) in self.untouched:
             return False
         kind = type(node).__name__
+        if kind in _STAND_IN_KINDS:
+            raise _SpliceError("a pass would visit a stand-in")
         for handler in self._visit.get(kind, ()):
             if handler(node) is False:
                 return False
@@ -168,10 +172,26 @@ _SELF_ATTR = re.compile(r"\bself\.(\w+)\s*(?::[^=\n]*)?=(?!=)")
 
 
 def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> RewriteResult:
+    plan = _plan_stand_ins(source, direction, rules, PASSES_BY_DIRECTION.get(direction.name, ()))
+    if plan is not None:
+        try:
+            return _rewrite(source, path, direction, rules, plan)
+        except _SpliceError:
+            pass  # a stand-in was needed after all (rare): translate the whole tree
+    return _rewrite(source, path, direction, rules, None)
+
+
+def _rewrite(source: str, path: str, direction: Direction, rules: RuleSet, plan: _Plan | None) -> RewriteResult:
+    """The translation; with a plan, of a tree where framework-free classes and functions are
+    stand-ins (see _plan_stand_ins) that cost next to nothing to parse, skip and emit."""
     try:
-        module = cst.parse_module(source)
+        module = cst.parse_module(source if plan is None else plan.reduced)
     except cst.ParserSyntaxError as exc:
+        if plan is not None:
+            raise _SpliceError("the reduced source does not parse") from None
         raise _syntax_error(source, path, exc) from None
+    if plan is not None:
+        module = _install_stand_ins(module, plan)
     imports = ImportMap.from_module(module, direction.source_roots,
                                     direction.canonical if direction.canonical_prefixes else None)
     if imports.star_modules:
@@ -183,19 +203,26 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> Rew
         return RewriteResult(source, [])  # no framework code: unchanged
     ctx.target_imports.update(direction.target_imports)
     ctx.suppressed = suppress.checker(module, source)  # `# fwtranslate: ignore[RULE]` comments
+    ctx.dropped = recognise_support(module, source, direction.name, imports)  # round trips
     passes = PASSES_BY_DIRECTION[direction.name]
-    spans = _statement_spans(module, source)
-    interesting = _interesting_names(ctx, source)
+    spans = _statement_spans(module, source, plan.tree if plan is not None else None)
+    variable = _variable_attributes(source)
+    interesting = _interesting_names(ctx, source, variable)
     # `self.relu(x)` calls a sub-layer, not Tensor.relu: such attributes say nothing
-    sublayers = (ctx.self_attrs - _STRUCTURAL_NAMES - _variable_attributes(source)
-                 - {n for n, r in rules.methods.items() if r.is_module_member})
-    untouched = _untouched_statements(module, source, spans, interesting, sublayers)
+    sublayers = _sublayers(ctx.self_attrs, variable, rules)
+    untouched = _untouched_statements(module, source, spans, interesting, sublayers,
+                                      plan.words if plan is not None else None)
+    if plan is not None:
+        _check_stand_ins_untouched(module, untouched)
     instances = [p(ctx) for p in passes]
     for instance in instances:  # a pass that analyses the file first names what it must visit
         prepare = getattr(instance, "prepare", None)
         if prepare is not None:
             untouched = untouched - prepare(module)
     new_module = module.visit(_Driver(ctx, instances, untouched))
+    if plan is not None and any(isinstance(s, _StandInClass) and s.name.value in ctx.module_classes
+                                for s in module.body):
+        raise _SpliceError("a stand-in class shares its name with a model class")
     diagnostics = _locate(module, ctx, path, spans, source)
     return RewriteResult(new_module.code, diagnostics, set(imports.bindings), set(ctx.still_used))
 
@@ -204,13 +231,24 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> Rew
 _STRUCTURAL_NAMES = frozenset({"training", "forward", "register_buffer", "register_parameter", "add_module"})
 
 
-def _interesting_names(ctx: Context, source: str) -> set[str]:
-    names = set(ctx.imports.bindings) | set(ctx.rules.methods) | set(ctx.rules.members) | _STRUCTURAL_NAMES
-    names |= {f"{m}_" for m in ctx.rules.methods}  # in-place forms: x.add_(y)
+def _interesting_names(ctx: Context, source: str, variable: set[str] | None = None) -> set[str]:
+    names = set(ctx.imports.bindings) | _rule_names(ctx.rules)
     if ctx.imports.star_modules:
         names |= ctx.imports.star_free
-    names |= _variable_attributes(source)  # `self.count += 1` updates a buffer
+    # `self.count += 1` updates a buffer
+    names |= _variable_attributes(source) if variable is None else variable
     return names
+
+
+def _rule_names(rules: RuleSet) -> set[str]:
+    names = set(rules.methods) | set(rules.members) | _STRUCTURAL_NAMES
+    names |= {f"{m}_" for m in rules.methods}  # in-place forms: x.add_(y)
+    return names
+
+
+def _sublayers(self_attrs: frozenset[str], variable: set[str], rules: RuleSet) -> frozenset[str]:
+    return frozenset(self_attrs - _STRUCTURAL_NAMES - variable
+                     - {n for n, r in rules.methods.items() if r.is_module_member})
 
 
 def _variable_attributes(source: str) -> set[str]:
@@ -221,12 +259,12 @@ def _variable_attributes(source: str) -> set[str]:
 _VARIABLE_ATTR = re.compile(r"register_(?:buffer|parameter)\(\s*[\"'](\w+)|\bself\.(\w+)\s*=\s*[\w.]*Parameter\(")
 
 
-def _statement_spans(module: cst.Module, source: str) -> dict[int, tuple[int, int]]:
+def _statement_spans(module: cst.Module, source: str, tree: ast.Module | None = None) -> dict[int, tuple[int, int]]:
     """id(CST statement) -> (first line, decorators included; last line) for the top-level
     statements and, recursively, those in the blocks of compound statements; from CPython's own
     parser (C code, much cheaper than LibCST's position metadata)."""
     spans: dict[int, tuple[int, int]] = {}
-    _match_spans(module.body, ast.parse(source).body, spans)
+    _match_spans(module.body, (tree if tree is not None else ast.parse(source)).body, spans)
     return spans
 
 
@@ -250,6 +288,8 @@ def _cst_blocks(stmt) -> list:
     def body(node) -> list:
         return list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else []
 
+    if isinstance(stmt, _StandIn):
+        return []  # a skeleton: its text is all there is
     if isinstance(stmt, (cst.ClassDef, cst.FunctionDef, cst.With)):
         return [body(stmt)]
     if isinstance(stmt, (cst.For, cst.While)):
@@ -296,7 +336,8 @@ def _blank(match: re.Match) -> str:
 
 
 def _untouched_statements(module: cst.Module, source: str, spans: dict[int, tuple[int, int]],
-                          interesting: set[str], sublayers: frozenset[str] = frozenset()) -> frozenset[int]:
+                          interesting: set[str], sublayers: frozenset[str] = frozenset(),
+                          words: _Words | None = None) -> frozenset[int]:
     """Statements whose text mentions no name any pass or rule reacts to.
 
     Visiting a subtree costs about as much as parsing it, and model files carry large
@@ -306,10 +347,7 @@ def _untouched_statements(module: cst.Module, source: str, spans: dict[int, tupl
     a class that is translated is visited too. ``self.<sublayer>`` names (attributes the file
     assigns) are no Tensor methods, whatever they are called.
     """
-    code = _CODE_ONLY.sub(_blank, source)
-    if sublayers:
-        code = _SELF_ATTRIBUTE.sub(lambda m: "self" if m.group(1) in sublayers else m.group(), code)
-    lines = code.splitlines(keepends=True)
+    hits = _Hits(words if words is not None else _Words(source, sublayers), interesting)
     untouched: set[int] = set()
 
     def check(body) -> None:
@@ -317,17 +355,302 @@ def _untouched_statements(module: cst.Module, source: str, spans: dict[int, tupl
             span = spans.get(id(stmt))
             if span is None:
                 continue
-            words = set(_WORD.findall("".join(lines[span[0] - 1:span[1]])))
-            if not words & interesting:
+            if not hits.within(*span):
                 untouched.add(id(stmt))
                 continue
             if isinstance(stmt, cst.ClassDef):
-                interesting.add(stmt.name.value)
+                hits.add(stmt.name.value)
             for block in _cst_blocks(stmt):
                 check(block)
 
     check(module.body)
     return frozenset(untouched)
+
+
+class _Words:
+    """The lines where each word of a file's code occurs (docstrings and comments blanked,
+    ``self.<sublayer>`` read as ``self``), lines as ``str.splitlines`` counts them."""
+
+    def __init__(self, source: str, sublayers: frozenset[str] = frozenset()):
+        code = _CODE_ONLY.sub(_blank, source)
+        if sublayers:
+            code = _SELF_ATTRIBUTE.sub(lambda m: "self" if m.group(1) in sublayers else m.group(), code)
+        self.lines: dict[str, list[int]] = {}
+        for number, line in enumerate(code.splitlines(keepends=True), 1):
+            for word in set(_WORD.findall(line)):
+                self.lines.setdefault(word, []).append(number)
+
+
+class _Hits:
+    """The lines holding one of a growing set of names (``names`` itself grows)."""
+
+    def __init__(self, words: _Words, names: set[str]):
+        self.words, self.names = words, names
+        found: set[int] = set()
+        for name in words.lines.keys() & names:
+            found.update(words.lines[name])
+        self.sorted = sorted(found)
+
+    def within(self, first: int, last: int) -> bool:
+        """Does a line in first..last hold one of the names?"""
+        i = bisect.bisect_left(self.sorted, first)
+        return i < len(self.sorted) and self.sorted[i] <= last
+
+    def add(self, name: str) -> None:
+        if name not in self.names:
+            self.names.add(name)
+            for line in self.words.lines.get(name, ()):
+                bisect.insort(self.sorted, line)
+
+
+# --- stand-ins ------------------------------------------------------------------------------
+# Framework-free classes and functions (weight enums, helpers) are often a third of a model
+# file; skipping them in the traversal still costs their parse and codegen, as much as the
+# rest of a translation. So the source LibCST parses has each of them replaced by a skeleton
+# of the same kind, name and indentation (`class ResNet18_Weights:` + an indented `pass`), and
+# the tree gets, in the skeleton's place, a node whose code is the original text.
+#
+# Why the output cannot change: a block owns the comment lines after it that start with its
+# indentation, up to the last one (LibCST's footer rule), and the skeleton's block has the
+# original's indentation, so every line outside the stand-in keeps its owner. The first
+# indented block sets the module's default indentation: the skeleton's is the original's.
+# Stand-ins keep the names that imports.py and the scope tracker read; every other access is
+# checked: a stand-in that a pass visits, changes or moves (another indentation), or a stand-in
+# class named like a model class, raises _SpliceError, and the file is translated whole.
+
+
+class _SpliceError(Exception):
+    """A stand-in was not left alone: translate the whole tree instead."""
+
+
+class _StandIn:
+    """Mixin of the stand-in node classes; ``fwt_stand_in`` = (original text, its indentation,
+    the skeleton node)."""
+
+    __slots__ = ()
+
+    def _codegen_impl(self, state, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        text, indent, skeleton = self.fwt_stand_in  # type: ignore[attr-defined]
+        for line in self.leading_lines:  # type: ignore[attr-defined]
+            line._codegen(state)
+        if "".join(state.indent_tokens) != indent or any(
+                getattr(self, f.name) is not getattr(skeleton, f.name)
+                for f in dataclasses.fields(skeleton) if f.name != "leading_lines"):
+            raise _SpliceError("a stand-in was moved or changed")
+        state.add_token(text)
+
+
+@dataclasses.dataclass(frozen=True)
+class _StandInClass(_StandIn, cst.ClassDef):
+    fwt_stand_in: tuple = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class _StandInFunction(_StandIn, cst.FunctionDef):
+    fwt_stand_in: tuple = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class _StandInLine(_StandIn, cst.SimpleStatementLine):
+    fwt_stand_in: tuple = ()
+
+
+_STAND_IN_KINDS = frozenset(c.__name__ for c in (_StandInClass, _StandInFunction, _StandInLine))
+
+
+@dataclass
+class _Plan:
+    reduced: str  # the source with skeletons
+    tree: ast.Module  # of the original source
+    lines: list[str]  # of the original source, without their "\n"
+    words: _Words
+    stand_ins: dict[int, tuple[str, int, int, str]]  # id(ast statement) -> (kind, first, last line, indentation)
+    paths: set[int] = field(default_factory=set)  # ids of the ast statements that hold stand-ins
+
+
+def _plan_stand_ins(source: str, direction: Direction, rules: RuleSet, passes) -> _Plan | None:
+    """The stand-ins of a file (None: parse it whole): the classes and functions, at any
+    depth, and the top-level single assignments to names, that hold no name any pass reacts
+    to. The same check as _untouched_statements, on CPython's tree, with every name the
+    framework imports bind (a superset: a statement it finds framework-free is)."""
+    if any(hasattr(p, "prepare") or getattr(p, "whole_tree", False) for p in passes):
+        return None  # a pass that reads the whole file needs the whole tree
+    if "\r" in source or not source.endswith("\n"):
+        return None
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    bindings = _framework_names(tree.body, direction.source_roots)
+    if not bindings:
+        return None  # no framework import (nothing to translate), or a star import
+    variable = _variable_attributes(source)
+    words = _Words(source, _sublayers(frozenset(_SELF_ATTR.findall(source)), variable, rules))
+    hits = _Hits(words, bindings | _rule_names(rules) | variable)
+    lines = source.split("\n")
+    plan = _Plan("", tree, lines, words, {})
+    skeletons: list[tuple[int, int, str]] = []
+    path: list[int] = []
+
+    def check(body: list, top: bool) -> None:
+        for i, node in enumerate(body):
+            first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            last = node.end_lineno or first
+            if hits.within(first, last):
+                if isinstance(node, ast.ClassDef):
+                    hits.add(node.name)
+                path.append(id(node))
+                for block in _ast_blocks(node):
+                    check(block, False)
+                path.pop()
+                continue
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                made = _compound_skeleton(node, first, lines)
+            elif (top and isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets)
+                  and (i == 0 or (body[i - 1].end_lineno or 0) < first)
+                  and (i + 1 == len(body) or body[i + 1].lineno > last)):
+                made = ("line", "", " = ".join(t.id for t in node.targets) + " = 0\n")  # type: ignore[attr-defined]
+            else:
+                continue
+            if made is None:
+                continue
+            kind, indent, skeleton = made
+            plan.stand_ins[id(node)] = (kind, first, last, indent)
+            plan.paths.update(path)
+            skeletons.append((first, last, skeleton))
+
+    check(tree.body, True)
+    if not skeletons:
+        return None
+    parts, done = [], 0
+    for first, last, skeleton in skeletons:  # in source order, never nested
+        parts.append("".join(line + "\n" for line in lines[done:first - 1]))
+        parts.append(skeleton)
+        done = last
+    parts.append("\n".join(lines[done:]))
+    plan.reduced = "".join(parts)
+    return plan
+
+
+def _compound_skeleton(node, first: int, lines: list[str]) -> tuple[str, str, str] | None:
+    """(kind, indentation, skeleton) of a class or function, or None when its shape is unusual
+    (a backslash in the header, indentation other than spaces and tabs)."""
+    line = lines[first - 1]
+    indent = line[:len(line) - len(line.lstrip(" \t"))]
+    if line[len(indent):len(indent) + 1] in ("", " ", "\t", "\f"):
+        return None
+    body = node.body[0]
+    if any(lines[n - 1].endswith("\\") for n in range(node.lineno, body.lineno)):
+        return None  # the body's line may continue the header's
+    try:
+        before = lines[body.lineno - 1].encode("utf-8")[:body.col_offset].decode("utf-8")
+    except (UnicodeError, IndexError):
+        return None
+    head = f"{indent}class {node.name}:" if isinstance(node, ast.ClassDef) else f"{indent}def {node.name}():"
+    kind = "class" if isinstance(node, ast.ClassDef) else "def"
+    if body.lineno > node.lineno and before and not before.strip(" \t"):
+        if len(before) <= len(indent) or not before.startswith(indent):
+            return None
+        return kind, indent, f"{head}\n{before}pass\n"  # an indented block, indented alike
+    if before.strip(" \t") and body.lineno >= node.lineno:
+        return kind, indent, f"{head} pass\n"  # the body follows the colon on its line
+    return None
+
+
+def _framework_names(body: list, roots: tuple[str, ...]) -> set[str] | None:
+    """Every local name that an import of the source framework binds, at the top level or in
+    top-level compound statements (a superset of ImportMap.bindings); None with a star import."""
+    names: set[str] = set()
+    stack = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                root = alias.name.split(".", 1)[0]
+                if root in roots:
+                    names.add(alias.asname or root)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0 and node.module and node.module.split(".", 1)[0] in roots:
+                for alias in node.names:
+                    if alias.name == "*":
+                        return None
+                    names.add(alias.asname or alias.name)
+        elif not isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            for block in _ast_blocks(node):
+                stack.extend(block)
+    return names
+
+
+def _install_stand_ins(module: cst.Module, plan: _Plan) -> cst.Module:
+    """The parsed skeletons replaced by stand-in nodes."""
+    found: dict[int, cst.CSTNode] = {}
+    ancestors: set[int] = set()
+
+    def find(cst_body, ast_body: list) -> None:
+        i = 0
+        for stmt in cst_body:
+            if i >= len(ast_body):
+                break
+            count = len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
+            node = ast_body[i]
+            info = plan.stand_ins.get(id(node))
+            if info is not None:
+                found[id(stmt)] = _stand_in(stmt, info, plan)
+            elif id(node) in plan.paths:
+                ancestors.add(id(stmt))
+                for cst_block, ast_block in zip(_cst_blocks(stmt), _ast_blocks(node)):
+                    find(cst_block, ast_block)
+            i += count
+
+    find(module.body, plan.tree.body)
+    if len(found) != len(plan.stand_ins):
+        raise _SpliceError("a skeleton was not found")
+
+    class Install(cst.CSTTransformer):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            return id(node) in ancestors or isinstance(node, (cst.IndentedBlock, cst.Else, cst.Finally,
+                                                              cst.ExceptHandler))
+
+        def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):  # type: ignore[override]
+            return found.get(id(original), updated)
+
+    body = []
+    for stmt in module.body:
+        if id(stmt) in found:
+            stmt = found[id(stmt)]
+        elif id(stmt) in ancestors:
+            stmt = stmt.visit(Install())
+        body.append(stmt)
+    return module.with_changes(body=body)
+
+
+def _stand_in(skeleton: cst.CSTNode, info: tuple[str, int, int, str], plan: _Plan) -> cst.CSTNode:
+    kind, first, last, indent = info
+    expected = {"class": cst.ClassDef, "def": cst.FunctionDef, "line": cst.SimpleStatementLine}[kind]
+    if type(skeleton) is not expected:
+        raise _SpliceError("a skeleton parsed as something else")
+    footer = 0
+    body = getattr(skeleton, "body", None)
+    if isinstance(body, cst.IndentedBlock):
+        footer = len(body.footer)  # comment lines after the block, at its indentation
+    text = "\n".join(plan.lines[first - 1:last + footer]) + "\n"
+    cls = {"class": _StandInClass, "def": _StandInFunction, "line": _StandInLine}[kind]
+    fields = {f.name: getattr(skeleton, f.name) for f in dataclasses.fields(skeleton)}
+    return cls(**fields, fwt_stand_in=(text, indent, skeleton))
+
+
+def _check_stand_ins_untouched(module: cst.Module, untouched: frozenset[int]) -> None:
+    """Every stand-in is skipped by the traversal: it, or a statement holding it, is untouched."""
+    def walk(body) -> None:
+        for stmt in body:
+            if id(stmt) in untouched:
+                continue
+            if isinstance(stmt, _StandIn):
+                raise _SpliceError("a stand-in holds framework code")
+            for block in _cst_blocks(stmt):
+                walk(block)
+
+    walk(module.body)
 
 
 def _syntax_error(source: str, path: str, exc: cst.ParserSyntaxError) -> TranslationError:
@@ -404,8 +727,13 @@ def _locate_nested(module: cst.Module, diagnostics: list, spans: dict[int, tuple
             continue
         if id(stmt) not in cache:
             alone = module.with_changes(body=[stmt.with_changes(leading_lines=[])], header=[], footer=[])
-            positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
-            cache[id(stmt)] = (positions, _NEWLINE.split(alone.code))
+            try:
+                positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+                cache[id(stmt)] = (positions, _NEWLINE.split(alone.code))
+            except _SpliceError:  # a stand-in is indented otherwise on its own
+                cache[id(stmt)] = None
+        if cache[id(stmt)] is None:
+            continue
         positions, alone_lines = cache[id(stmt)]
         pos = positions.get(d.node)
         if pos is None:

@@ -63,6 +63,7 @@ class Context:
     self_attrs: frozenset[str] = frozenset()  # names assigned as self.<name> or defined as methods
     skip: set[int] = field(default_factory=set)  # ids of original nodes a pass consumed whole
     inplace: dict[int, cst.BaseExpression] = field(default_factory=dict)  # call id -> receiver
+    dropped: set[int] = field(default_factory=set)  # top-level statements the output leaves out
     # (original node, rule) -> True when a `# fwtranslate: ignore` comment covers it (suppress.py)
     suppressed: Callable[[cst.CSTNode, str], bool] | None = None
 

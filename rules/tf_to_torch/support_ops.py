@@ -1,0 +1,282 @@
+"""Support functions for translated Keras / TensorFlow operations (Keras -> PyTorch).
+
+Each one reproduces a keras.ops.* or tf.* function exactly where torch has no one-call
+equivalent (a reduction over several axes or all of them, numpy-style ``split`` / ``pad`` /
+``take``, TensorFlow's ``transpose_a`` / ``exclusive`` flags, ...). A translation copies the
+definitions it uses into its output: they are plain PyTorch and need nothing else.
+"""
+import torch
+import torch.nn.functional as F
+
+
+def keras_dtype(dtype):
+    """A torch dtype for a Keras / TensorFlow dtype given as a string ("float32"), a Python type
+    (int, float, bool), a torch dtype (passed through) or None (passed through)."""
+    if dtype is None or isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype is bool:
+        return torch.bool
+    if dtype is int:
+        return torch.int64
+    if dtype is float:
+        return torch.float32
+    name = getattr(dtype, "name", None) or str(dtype)
+    name = name.replace("<dtype: '", "").replace("'>", "")
+    aliases = {"float": "float32", "double": "float64", "half": "float16", "int": "int64"}
+    name = aliases.get(name, name)
+    result = getattr(torch, name, None)
+    if not isinstance(result, torch.dtype):
+        raise TypeError(f"no torch dtype for Keras dtype {dtype!r}")
+    return result
+
+
+def _keras_axes(x, axis):
+    """Keras' axis argument as a tuple of non-negative axes (None: all of them)."""
+    if axis is None:
+        return tuple(range(x.dim()))
+    if isinstance(axis, int):
+        axis = (axis,)
+    return tuple(sorted(a % x.dim() if x.dim() else 0 for a in axis))
+
+
+def keras_prod(x, axis=None, keepdims=False, dtype=None):
+    """keras.ops.prod / tf.reduce_prod: the product over one axis, several (a tuple) or all
+    (None); torch.prod reduces one axis at a time."""
+    if dtype is not None:
+        x = x.to(keras_dtype(dtype))
+    axes = _keras_axes(x, axis)
+    for a in axes:
+        x = torch.prod(x, dim=a, keepdim=True)
+    if not keepdims:
+        x = x.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+    return x
+
+
+def keras_logsumexp(x, axis=None, keepdims=False):
+    """keras.ops.logsumexp / tf.reduce_logsumexp; axis None reduces every axis (torch needs
+    them listed)."""
+    return torch.logsumexp(x, dim=_keras_axes(x, axis), keepdim=keepdims)
+
+
+def keras_softmax(x, axis=-1):
+    """keras.ops.softmax over one axis or several (a tuple: normalised over their product)."""
+    if isinstance(axis, int):
+        return torch.softmax(x, dim=axis)
+    return torch.exp(x - torch.logsumexp(x, dim=_keras_axes(x, axis), keepdim=True))
+
+
+def keras_log_softmax(x, axis=-1):
+    """keras.ops.log_softmax over one axis or several (a tuple)."""
+    if isinstance(axis, int):
+        return torch.log_softmax(x, dim=axis)
+    return x - torch.logsumexp(x, dim=_keras_axes(x, axis), keepdim=True)
+
+
+def keras_expand_dims(x, axis):
+    """keras.ops.expand_dims with one axis or several (a tuple: positions in the result)."""
+    if isinstance(axis, int):
+        return torch.unsqueeze(x, axis)
+    ndim = x.dim() + len(axis)
+    for a in sorted(a % ndim for a in axis):
+        x = torch.unsqueeze(x, a)
+    return x
+
+
+def keras_flip(x, axis=None):
+    """keras.ops.flip: reverses the given axes (None: all of them)."""
+    return torch.flip(x, _keras_axes(x, axis))
+
+
+def keras_transpose(x, axes=None):
+    """keras.ops.transpose / tf.transpose: axes None reverses the order of all axes."""
+    if axes is None:
+        axes = tuple(range(x.dim() - 1, -1, -1))
+    return torch.permute(x, tuple(axes))
+
+
+def keras_take(x, indices, axis=None):
+    """keras.ops.take / tf.gather: the entries of ``x`` at ``indices`` (any shape, negative
+    indices count from the end) along ``axis``; axis None indexes the flattened tensor. The result
+    has shape x.shape[:axis] + indices.shape + x.shape[axis + 1:]."""
+    indices = torch.as_tensor(indices, device=x.device).long()
+    if axis is None:
+        x, axis = x.reshape(-1), 0
+    axis = axis % x.dim()
+    n = x.shape[axis]
+    flat = torch.where(indices < 0, indices + n, indices).reshape(-1)
+    picked = torch.index_select(x, axis, flat)
+    return picked.reshape(x.shape[:axis] + indices.shape + x.shape[axis + 1:])
+
+
+def keras_repeat(x, repeats, axis=None):
+    """keras.ops.repeat: repeats an int or a list/tensor of per-element counts; axis None
+    repeats the flattened tensor."""
+    if not isinstance(repeats, int):
+        repeats = torch.as_tensor(repeats, device=x.device)
+    return torch.repeat_interleave(x, repeats, dim=axis)
+
+
+def keras_one_hot(x, num_classes, axis=-1, dtype=None):
+    """keras.ops.one_hot: float32 (or ``dtype``) one-hot vectors along ``axis``; an index
+    outside [0, num_classes) (e.g. -1) gives a row of zeros (torch's one_hot raises)."""
+    x = torch.as_tensor(x).long()
+    valid = (x >= 0) & (x < num_classes)
+    out = F.one_hot(torch.where(valid, x, torch.zeros_like(x)), num_classes)
+    out = (out * valid.unsqueeze(-1)).to(keras_dtype(dtype) or torch.float32)
+    if axis != -1 and axis != out.dim() - 1:
+        out = torch.movedim(out, -1, axis)
+    return out
+
+
+def _pad_pairs(pad_width, ndim):
+    """numpy-style pad_width (an int, (n,), (before, after), ((b, a),) or one pair per axis) as
+    a list of (before, after) pairs, one per axis."""
+    if isinstance(pad_width, torch.Tensor):
+        pad_width = pad_width.tolist()
+    if isinstance(pad_width, int):
+        return [(pad_width, pad_width)] * ndim
+    pad_width = [tuple(p) if isinstance(p, (tuple, list)) else p for p in pad_width]
+    if len(pad_width) == 1 and isinstance(pad_width[0], int):
+        return [(pad_width[0], pad_width[0])] * ndim
+    if len(pad_width) == 2 and all(isinstance(p, int) for p in pad_width):
+        return [tuple(pad_width)] * ndim
+    if len(pad_width) == 1:
+        return [tuple(pad_width[0])] * ndim
+    return [tuple(int(v) for v in p) for p in pad_width]
+
+
+def keras_pad(x, pad_width, mode="constant", constant_values=None):
+    """keras.ops.pad / tf.pad (numpy semantics): mode "constant" (with constant_values),
+    "reflect" (the edge not repeated), "symmetric" (the edge repeated), "edge" and "wrap", on any
+    axis."""
+    pairs = _pad_pairs(pad_width, x.dim())
+    mode = mode.lower()
+    if mode == "constant":
+        flat = [v for pair in reversed(pairs) for v in pair]
+        return F.pad(x, flat, value=0 if constant_values is None else constant_values)
+    for axis, (before, after) in enumerate(pairs):
+        n = x.shape[axis]
+        i = torch.arange(-before, n + after, device=x.device)
+        if mode == "reflect":
+            period = 2 * (n - 1) if n > 1 else 1
+            i = i.remainder(period)
+            i = torch.where(i >= n, period - i, i)
+        elif mode == "symmetric":
+            i = i.remainder(2 * n)
+            i = torch.where(i >= n, 2 * n - 1 - i, i)
+        elif mode == "edge":
+            i = i.clamp(0, n - 1)
+        elif mode == "wrap":
+            i = i.remainder(n)
+        else:
+            raise ValueError(f"pad mode {mode!r} is not translated")
+        x = torch.index_select(x, axis, i)
+    return x
+
+
+def tf_split(value, num_or_size_splits, axis=0):
+    """tf.split: an int splits into that many equal pieces; a list gives the sizes, one of which
+    may be -1 (the rest of the axis)."""
+    if isinstance(num_or_size_splits, int):
+        return list(torch.tensor_split(value, num_or_size_splits, dim=axis))
+    sizes = [int(s) for s in num_or_size_splits]
+    if -1 in sizes:
+        sizes[sizes.index(-1)] = value.shape[axis] - sum(s for s in sizes if s != -1)
+    return list(torch.split(value, sizes, dim=axis))
+
+
+def tf_matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False):
+    """tf.matmul with its transpose / adjoint (conjugate transpose) flags on the last two axes."""
+    if transpose_a:
+        a = a.mT
+    if adjoint_a:
+        a = a.mH
+    if transpose_b:
+        b = b.mT
+    if adjoint_b:
+        b = b.mH
+    return torch.matmul(a, b)
+
+
+def tf_band_part(input, num_lower, num_upper):
+    """tf.linalg.band_part: keeps the entries at most num_lower below and num_upper above the
+    diagonal of the last two axes (a negative count keeps that whole side)."""
+    rows, cols = input.shape[-2], input.shape[-1]
+    i = torch.arange(rows, device=input.device).unsqueeze(-1)
+    j = torch.arange(cols, device=input.device)
+    keep = torch.ones(rows, cols, dtype=torch.bool, device=input.device)
+    if num_lower >= 0:
+        keep = keep & (i - j <= num_lower)
+    if num_upper >= 0:
+        keep = keep & (j - i <= num_upper)
+    return torch.where(keep, input, torch.zeros_like(input))
+
+
+def _tf_cumulative(op, identity, x, axis, exclusive, reverse):
+    if reverse:
+        x = torch.flip(x, (axis,))
+    out = op(x, dim=axis)
+    if exclusive:
+        out = torch.narrow(out, axis, 0, x.shape[axis] - 1)
+        pad = torch.full_like(torch.narrow(x, axis, 0, 1), identity)
+        out = torch.cat([pad, out], dim=axis)
+    if reverse:
+        out = torch.flip(out, (axis,))
+    return out
+
+
+def tf_cumsum(x, axis=0, exclusive=False, reverse=False):
+    """tf.cumsum: ``exclusive`` leaves out the element itself (the first sum is 0); ``reverse``
+    sums from the end."""
+    return _tf_cumulative(torch.cumsum, 0, x, axis, exclusive, reverse)
+
+
+def tf_cumprod(x, axis=0, exclusive=False, reverse=False):
+    """tf.math.cumprod: like tf_cumsum, with products (an exclusive product starts at 1)."""
+    return _tf_cumulative(torch.cumprod, 1, x, axis, exclusive, reverse)
+
+
+def tf_swish(features, beta=1.0):
+    """tf.nn.swish / tf.nn.silu with a beta: features * sigmoid(beta * features)."""
+    return features * torch.sigmoid(beta * features)
+
+
+def keras_resize(images, size, interpolation="bilinear", data_format=None):
+    """keras.ops.image.resize / tf.image.resize without antialiasing on a batch (N, H, W, C)
+    (channels_last, Keras' default) or an (H, W, C) image: bilinear is torch's bilinear with
+    half-pixel centres (align_corners=False), nearest is torch's "nearest-exact"."""
+    mode = {"bilinear": "bilinear", "nearest": "nearest-exact"}.get(interpolation)
+    if mode is None:
+        raise ValueError(f"interpolation {interpolation!r} is not translated")
+    single = images.dim() == 3
+    x = images.unsqueeze(0) if single else images
+    if data_format != "channels_first":
+        x = x.movedim(-1, 1)
+    y = F.interpolate(x, size=tuple(int(s) for s in size), mode=mode,
+                      **({"align_corners": False} if mode == "bilinear" else {}))
+    if data_format != "channels_first":
+        y = y.movedim(1, -1)
+    return y.squeeze(0) if single else y
+
+
+def tf_l2_normalize(x, axis=None, epsilon=1e-12):
+    """tf.math.l2_normalize: x * rsqrt(max(sum(x ** 2), epsilon)) over ``axis`` (None: all)."""
+    square_sum = torch.sum(x * x, dim=_keras_axes(x, axis), keepdim=True)
+    return x * torch.rsqrt(torch.clamp(square_sum, min=epsilon))
+
+
+def keras_layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None):
+    """keras.ops.layer_normalization over one axis or several: (x - mean) / sqrt(var + eps),
+    scaled by gamma and shifted by beta (both shaped like the normalised axes); epsilon None is
+    Keras' epsilon(), 1e-7."""
+    epsilon = 1e-7 if epsilon is None else epsilon
+    axes = _keras_axes(x, axis)
+    mean = x.mean(dim=axes, keepdim=True)
+    var = x.var(dim=axes, correction=0, keepdim=True)
+    out = (x - mean) * torch.rsqrt(var + epsilon)
+    shape = [x.shape[i] if i in axes else 1 for i in range(x.dim())]
+    if gamma is not None:
+        out = out * gamma.reshape(shape)
+    if beta is not None:
+        out = out + beta.reshape(shape)
+    return out
