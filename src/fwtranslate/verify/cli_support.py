@@ -28,8 +28,9 @@ def run_verify_cli(original: str, translated: str, entry: str, args_json: str | 
                    atol: float | None = None, device: str = "auto", seed: int = 0, as_json: bool = False,
                    out=None) -> int:
     out = out or sys.stdout
-    if to != "tf":
-        return _could_not_run(f"verification supports --to tf only, not {to!r}", as_json, out)
+    if to not in ("tf", "torch", None):
+        return _could_not_run(f"verification supports --to tf and --to torch, not {to!r}", as_json, out)
+    # the direction itself is read from the files (verify/direction.py): --to only has to be known
     try:
         args, kwargs = parse_json_args(args_json, kwargs_json)
     except ValueError as exc:

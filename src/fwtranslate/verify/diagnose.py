@@ -26,16 +26,63 @@ def translation_crashed(report: VerifyReport, s, sample, exc: Exception) -> None
     report.failing_input = {"inputs": [{"shape": list(a.shape), "dtype": str(a.dtype), "pattern": "sample",
                                         "seed": None, "min": None, "max": None, "mean": None,
                                         "first_values": []} for a in sample]}
-    report.diverging_layer = _crash_site(s, sample, exc)
+    if getattr(s, "keras_original", False):
+        report.diverging_layer = named(s, _crash_site_keras_original(s, sample, exc))
+        return
+    report.diverging_layer = named(s, _crash_site(s, sample, exc))
 
 
 def transfer_failed(report: VerifyReport, s, exc) -> None:
     report.status, report.reason = NOT_EQUIVALENT, f"weight transfer failed: {exc}"
     report.phases.append(PhaseResult("transfer", False, message=str(exc)))
-    report.diverging_layer = path_divergence(s, exc.torch_path, str(exc))
+    if getattr(s, "keras_original", False):
+        tcls, kcls = s.classes.get(exc.torch_path, ("-", "?"))
+        report.diverging_layer = {"path": exc.keras_path or "<root>", "translation_path": exc.torch_path or "<root>",
+                                  "torch_class": tcls, "keras_class": kcls, "original_class": kcls,
+                                  "translation_class": tcls, "reason": str(exc), "max_abs_error": None}
+        return
+    report.diverging_layer = named(s, path_divergence(s, exc.torch_path, str(exc)))
 
 
 def localize(s, m: Mismatch, arrays, training: bool) -> dict[str, Any] | None:
+    return named(s, _localize(s, m, arrays, training))
+
+
+def named(s, div: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Which side is which: ``original_class`` / ``translation_class``; for a Keras original,
+    ``path`` is the layer's path in the Keras model (``translation_path`` the torch module's)."""
+    if div is None:
+        return None
+    if not getattr(s, "keras_original", False):
+        div.setdefault("original_class", div.get("torch_class"))
+        div.setdefault("translation_class", div.get("keras_class"))
+        return div
+    tpath = "" if div["path"] == "<root>" else div["path"]
+    if "translation_path" not in div:
+        owner = _paired_owner(s, tpath)
+        div["translation_path"] = div["path"]
+        if owner is not None:
+            div["path"] = s.paths[owner] or "<root>"
+            div["torch_class"], div["keras_class"] = s.classes.get(owner, (div["torch_class"], div["keras_class"]))
+            if owner != tpath:
+                div["torch_class"] = f"{div['torch_class']} at '{owner or '<root>'}'"
+    div["original_class"], div["translation_class"] = div.get("keras_class"), div.get("torch_class")
+    return div
+
+
+def _paired_owner(s, tpath: str) -> str | None:
+    """The torch path of the Keras layer whose translation contains the torch module ``tpath``."""
+    best = None
+    for owner in s.paths:
+        if owner == tpath or owner == "" or tpath.startswith(owner + "."):
+            if best is None or len(owner) > len(best):
+                best = owner
+    return best
+
+
+def _localize(s, m: Mismatch, arrays, training: bool) -> dict[str, Any] | None:
+    if m.phase in ("inference", "training") and getattr(s, "keras_original", False):
+        return _localize_keras_original(s, arrays, training)
     if m.phase in ("inference", "training"):
         trec = TorchRecorder(s.torch)
         with trec.hooked():
@@ -80,6 +127,58 @@ def _crash_divergence(s, trec, krec, exc: Exception) -> dict[str, Any] | None:
         return div.to_dict()
     if krec.error_path is not None:
         return path_divergence(s, krec.error_path, f"raised {type(exc).__name__}: {short(exc)}")
+    return None
+
+
+def _localize_keras_original(s, arrays, training: bool) -> dict[str, Any] | None:
+    """The Keras original's calls are the reference; the torch translation's calls are matched
+    to them by the torch path of each Keras layer's counterpart."""
+    krec = s.krun.recorder if not training else KerasRecorder(None, s.keras, [(t, s.krun.recorder.layers[i])
+                                                                              for i, t in enumerate(_rec_paths(s))])
+    if training:
+        s.krun.run_recorded(arrays, training, krec)
+    else:
+        s.krun.forward(arrays, training=False)
+    trec = TorchRecorder(s.torch)
+    try:
+        with trec.hooked():
+            s.trun.forward(arrays, training=training)
+    except Exception as exc:  # noqa: BLE001 - the translation crashed on this input
+        return _crash_divergence_keras_original(s, krec, trec, exc)
+    div = first_divergence(krec.calls, trec.calls, s.rtol, s.atol, s.classes, align=True)
+    return div.to_dict() if div else None
+
+
+def _rec_paths(s) -> list[str]:
+    rec = s.krun.recorder
+    return [rec.paths[id(layer)] for layer in rec.layers]
+
+
+def _crash_site_keras_original(s, sample, exc: Exception) -> dict[str, Any] | None:
+    """The torch translation raised on the first input; the Keras original's recorded dry run
+    is the reference."""
+    trec = TorchRecorder(s.torch)
+    try:
+        with trec.hooked():
+            s.trun.forward(sample, training=False)
+    except Exception:  # noqa: BLE001 - expected: it raised before
+        pass
+    return _crash_divergence_keras_original(s, s.krun.recorder, trec, exc)
+
+
+def _crash_divergence_keras_original(s, krec, trec, exc: Exception) -> dict[str, Any] | None:
+    from .localize import Call
+
+    import numpy as np
+
+    got = [Call(c.path, c.index, c.caller, [tuple(np.shape(t)) for t in c.inputs],
+                [tuple(np.shape(t)) for t in c.outputs]) for c in trec.calls]
+    div = first_shape_divergence(krec.calls, got, s.classes, align=True)
+    if div is not None:
+        div.reason += f" (then {type(exc).__name__}: {short(exc)})"
+        return div.to_dict()
+    if trec.open:
+        return path_divergence(s, trec.open[-1].path, f"raised {type(exc).__name__}: {short(exc)}")
     return None
 
 

@@ -26,14 +26,17 @@ def keras_leaf(v):
 
 
 class KerasRunner:
-    def __init__(self, model: Any, executor: KerasExecutor, shadow: Any):
-        """``shadow``: a spare copy of the torch model that receives Keras values in torch layout."""
+    def __init__(self, model: Any, executor: KerasExecutor, shadow: Any, recorder=None, to_torch=None):
+        """``shadow``: a spare copy of the torch model that receives Keras values in torch layout
+        (``to_torch(keras_model, shadow)`` moves them: the translation's converters by default;
+        for a Keras original, the Keras-driven transfer of weights/from_keras.py)."""
         from .localize import KerasRecorder
 
         self.model, self.executor, self.shadow = model, executor, shadow
+        self.to_torch = to_torch or keras_to_torch
         # Inference always records every submodule's inputs and outputs: localising a failure
         # then needs no second XLA compilation (which costs as much as the first).
-        self.recorder = KerasRecorder(shadow, model)
+        self.recorder = recorder if recorder is not None else KerasRecorder(shadow, model)
         self.last_calls: list = []
 
     def forward(self, arrays: list[np.ndarray], training: bool) -> dict[str, np.ndarray]:
@@ -59,10 +62,16 @@ class KerasRunner:
         self.last_calls = recorder.set_values(records, _signature(arrays))
         return out
 
-    def train_step(self, arrays: list[np.ndarray], projections: dict[str, np.ndarray], lr: float) -> TrainResult:
+    def train_step(self, arrays: list[np.ndarray], projections: dict[str, np.ndarray] | None, lr: float,
+                   seed: int = 0) -> TrainResult:
+        """``projections`` None (the Keras model is the original): drawn inside the step, one
+        fixed random direction per float output (seeded by ``seed`` and the output's path), and
+        returned in the result for the translation's step."""
         _, tf, _ = frameworks()
         model = self.model
         variables = list(model.trainable_variables)
+        if projections is None:
+            return self._train_step_own_projections(arrays, lr, seed)
         paths = sorted(projections)
         float_inputs = [i for i, a in enumerate(arrays) if np.issubdtype(a.dtype, np.floating)]
         n = len(arrays)
@@ -99,8 +108,51 @@ class KerasRunner:
         finally:
             self.restore(saved)
 
+    def _train_step_own_projections(self, arrays: list[np.ndarray], lr: float, seed: int) -> TrainResult:
+        import zlib
+
+        _, tf, _ = frameworks()
+        model = self.model
+        variables = list(model.trainable_variables)
+        float_inputs = [i for i, a in enumerate(arrays) if np.issubdtype(a.dtype, np.floating)]
+
+        def step(*xs):
+            xs = list(xs)
+            with tf.GradientTape() as tape:
+                for i in float_inputs:
+                    tape.watch(xs[i])
+                flat = flatten(model(*xs, training=True), keras_leaf)
+                projs = {p: tf.random.stateless_normal(tf.shape(v), seed=[seed, zlib.crc32(p.encode()) & 0x7FFFFFFF],
+                                                       dtype=v.dtype)
+                         for p, v in sorted(flat.items()) if v.dtype.is_floating}
+                terms = [tf.reduce_sum(flat[p] * projs[p]) for p in sorted(projs)]
+                loss = tf.add_n(terms) if terms else tf.constant(0.0)
+            sources = [xs[i] for i in float_inputs] + variables
+            grads = tape.gradient(loss, sources)
+            grads = [tf.zeros_like(s) if g is None else tf.convert_to_tensor(g) for g, s in zip(grads, sources)]
+            return flat, projs, grads
+
+        saved = self.snapshot()
+        try:
+            flat, projs, grads = self.executor.run(("train", "own", seed), step, *arrays)
+            return self._finish_step(flat, grads, float_inputs, variables, lr, projs)
+        finally:
+            self.restore(saved)
+
+    def _finish_step(self, flat, grads, float_inputs, variables, lr, projections) -> TrainResult:
+        input_grads = {f"input[{i}]": g for i, g in zip(float_inputs, grads)}
+        var_grads = grads[len(float_inputs):]
+        after_forward = [v.numpy() for v in variables]
+        for v, g in zip(variables, var_grads):
+            v.assign(g)
+        param_grads = self._in_torch_layout(params_only=True)
+        for v, value, g in zip(variables, after_forward, var_grads):
+            v.assign(value - lr * g)
+        state = self._in_torch_layout(params_only=False)
+        return TrainResult(flat, input_grads, param_grads, state, dict(projections))
+
     def _in_torch_layout(self, params_only: bool) -> dict[str, np.ndarray]:
-        keras_to_torch(self.model, self.shadow)
+        self.to_torch(self.model, self.shadow)
         if params_only:
             return {n: p.detach().cpu().numpy().copy() for n, p in self.shadow.named_parameters() if p.requires_grad}
         return {k: v.detach().cpu().numpy().copy() for k, v in self.shadow.state_dict().items()}

@@ -49,6 +49,7 @@ class TorchRecorder:
     def __init__(self, model: Any):
         self.model = model
         self.calls: list[Call] = []
+        self.open: list[Call] = []  # calls not finished: after a crash, the innermost raised
 
     @contextlib.contextmanager
     def hooked(self):
@@ -56,6 +57,7 @@ class TorchRecorder:
 
         is_leaf = lambda v: isinstance(v, torch.Tensor)  # noqa: E731
         stack: list[Call] = []
+        self.open = stack
         counts: dict[str, int] = {}
         handles = []
 
@@ -96,15 +98,18 @@ class KerasRecorder:
     """Patches ``call`` of the Keras counterparts while a function is traced; the recorded
     tensors are returned from the traced function and handed back with ``set_values``."""
 
-    def __init__(self, torch_model: Any, keras_model: Any):
+    def __init__(self, torch_model: Any, keras_model: Any, pairs: list[tuple[str, Any]] | None = None):
+        """``pairs``: (torch path, Keras layer) to record, when the Keras model is the original
+        (weights/from_keras.py pairs them); else the torch tree's walk gives them."""
         import keras
 
         self.paths: dict[int, str] = {}
         self.layers: list[Any] = []
-        for node in walk(torch_model, keras_model):
-            obj = node.keras_obj
+        if pairs is None:
+            pairs = [(node.torch_path, node.keras_obj) for node in walk(torch_model, keras_model)]
+        for torch_path, obj in pairs:
             if isinstance(obj, keras.layers.Layer) and id(obj) not in self.paths:
-                self.paths[id(obj)] = node.torch_path
+                self.paths[id(obj)] = torch_path
                 self.layers.append(obj)
         self.calls: list[Call] = []
         self._tensors: list[tuple[list, list]] = []
@@ -200,19 +205,23 @@ class Divergence:
 
 
 def first_divergence(torch_calls: list[Call], keras_calls: list[Call], rtol: float, atol: float,
-                     classes: dict[str, tuple[str, str]]) -> Divergence | None:
+                     classes: dict[str, tuple[str, str]], align: bool = False) -> Divergence | None:
+    """``torch_calls``: the original's calls, ``keras_calls``: the translation's (named for the
+    torch -> Keras direction; a Keras original passes its calls first). ``align``: a tensor of
+    the translation may be channels first where the original's is channels last (a torch
+    translation of a Keras model moves the channel axis once for a run of layers)."""
     by_key = {(c.path, c.index): c for c in keras_calls}
     for tc in torch_calls:
         kc = by_key.get((tc.path, tc.index))
         if kc is None:
             continue  # the translation inlined this module (an activation written as a function...)
-        bad_in = _first_bad(tc.inputs, kc.inputs, rtol, atol)
+        bad_in = _first_bad(tc.inputs, kc.inputs, rtol, atol, align)
         if bad_in is not None:
             where = tc.caller if tc.caller is not None else tc.path
             return _divergence(where, classes, f"the inputs of '{tc.path or '<root>'}' (call {tc.index}) differ: "
                                f"the code of '{where or '<root>'}' before that call diverges ({bad_in.message or 'values'})",
                                bad_in.max_abs)
-        bad_out = _first_bad(tc.outputs, kc.outputs, rtol, atol)
+        bad_out = _first_bad(tc.outputs, kc.outputs, rtol, atol, align)
         if bad_out is not None:
             return _divergence(tc.path, classes, f"same inputs, different outputs (call {tc.index})"
                                + (f": {bad_out.message}" if bad_out.message else ""), bad_out.max_abs)
@@ -220,7 +229,7 @@ def first_divergence(torch_calls: list[Call], keras_calls: list[Call], rtol: flo
 
 
 def first_shape_divergence(torch_calls: list[Call], keras_shapes: list[Call],
-                           classes: dict[str, tuple[str, str]]) -> Divergence | None:
+                           classes: dict[str, tuple[str, str]], align: bool = False) -> Divergence | None:
     """When the translation crashed: the first call whose tensors' shapes already differ."""
     by_key = {(c.path, c.index): c for c in keras_shapes}
     for tc in torch_calls:
@@ -230,7 +239,8 @@ def first_shape_divergence(torch_calls: list[Call], keras_shapes: list[Call],
         for kind, ref, got in (("inputs", tc.inputs, kc.inputs), ("outputs", tc.outputs, kc.outputs)):
             pairs = list(zip(ref, got)) if len(ref) == len(got) else [(ref[0], got[0])] if ref and got else []
             for r, g in pairs:
-                if not _shape_fits(tuple(np.shape(r)), g):
+                if not _shape_fits(tuple(np.shape(r)), g) and not (align and _shape_fits(tuple(np.shape(r)),
+                                                                                          _channels_last(tuple(g)))):
                     where = (tc.caller if tc.caller is not None else tc.path) if kind == "inputs" else tc.path
                     return _divergence(where, classes, f"{kind} of '{tc.path or '<root>'}' have shape {g} in the "
                                        f"translation, {tuple(np.shape(r))} in the original", None)
@@ -253,11 +263,17 @@ def _shape_fits(ref: tuple, got: tuple) -> bool:
     return all(g is None or g == r for r, g in zip(ref, got))
 
 
-def _first_bad(ref: list, got: list, rtol: float, atol: float):
+def _channels_last(shape: tuple) -> tuple:
+    return (shape[0], *shape[2:], shape[1]) if len(shape) >= 3 else shape
+
+
+def _first_bad(ref: list, got: list, rtol: float, atol: float, align: bool = False):
     if not ref or not got:
         return None
     pairs = list(zip(ref, got)) if len(ref) == len(got) else [(ref[0], got[0])]
     for r, g in pairs:
+        if align and np.ndim(g) >= 3 and np.shape(r) != np.shape(g) and np.shape(r) == _channels_last(np.shape(g)):
+            g = np.moveaxis(np.asarray(g), 1, -1)
         d = compare_arrays("", r, g, rtol, atol, reshape_ok=True)
         if not d.ok:
             return d

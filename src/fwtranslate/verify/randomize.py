@@ -96,3 +96,39 @@ def _all_layers(model: Any):
         seen.add(id(layer))
         yield layer
         stack.extend(layer._flatten_layers(include_self=False, recursive=False))
+
+
+def randomize_keras(model: Any, seed: int) -> None:
+    """The same for a Keras original (``--to torch``): every float variable redrawn, Keras'
+    layouts in mind (kernels are (..., in, out): fan-in is every axis but the last; an
+    attention kernel (in, heads, head_dim) has fan-in ``in``), norm scales around 1, BatchNorm
+    moving means around 0 and moving variances in [0.5, 1.5]. Seed-generator states are left."""
+    import keras
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for v in model.variables:
+        if not keras.backend.is_float_dtype(v.dtype) or v.name == "seed_generator_state":
+            continue
+        shape = tuple(v.shape)
+        z = rng.normal(size=shape)
+        name = v.name
+        if name == "moving_mean":
+            value = 0.5 * z
+        elif name == "moving_variance":
+            value = 0.5 + rng.uniform(size=shape)
+        elif not v.trainable:
+            value = np.asarray(v.numpy(), np.float64) + 0.25 * z
+        elif len(shape) >= 2:
+            if name == "embeddings":
+                fan_in = 1
+            elif len(shape) == 3 and "attention_output" not in v.path:
+                fan_in = shape[0]  # an EinsumDense projection (in, heads, head_dim)
+            else:
+                fan_in = math.prod(shape[:-1]) or 1
+            value = z / math.sqrt(fan_in)
+        elif name in ("gamma", "scale") or name.endswith("_weight"):
+            value = 1.0 + 0.25 * z
+        else:
+            value = 0.25 * z
+        v.assign(np.asarray(value).astype(v.dtype if isinstance(v.dtype, str) else v.dtype.name))

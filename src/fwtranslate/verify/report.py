@@ -96,7 +96,9 @@ class VerifyReport:
                 lines.append(f"       {d.path}: abs {d.max_abs:.3g} rel {d.max_rel:.3g} {d.message}".rstrip())
         if self.diverging_layer:
             dl = self.diverging_layer
-            lines.append(f"  first diverging layer: {dl['path']} ({dl['torch_class']} -> {dl['keras_class']}): {dl['reason']}")
+            classes = (dl.get("original_class") or dl["torch_class"], dl.get("translation_class") or dl["keras_class"])
+            where = f" (translation: {dl['translation_path']})" if dl.get("translation_path") not in (None, dl["path"]) else ""
+            lines.append(f"  first diverging layer: {dl['path']} ({classes[0]} -> {classes[1]}){where}: {dl['reason']}")
         if self.failing_input:
             for i, inp in enumerate(self.failing_input["inputs"]):
                 lines.append(f"  failing input[{i}]: shape {inp['shape']} {inp['dtype']} {inp['pattern']} "

@@ -31,15 +31,29 @@ class SetupError(Exception):
 class Session:
     """Both models, ready to compare."""
 
-    def __init__(self, torch_model, keras_model, spec: InputSpec, device, executor, seed: int, rtol, atol):
+    # the original is Keras and the translation torch (session_keras.py builds those)
+    keras_original = False
+
+    def __init__(self, torch_model, keras_model, spec: InputSpec, device, executor, seed: int, rtol, atol,
+                 krun: KerasRunner | None = None, classes: dict | None = None):
         self.torch, self.keras, self.spec = torch_model, keras_model, spec
         self.device, self.executor, self.seed, self.rtol, self.atol = device, executor, seed, rtol, atol
         self.trun = TorchRunner(torch_model, device.torch)
-        self.krun = KerasRunner(keras_model, executor, copy.deepcopy(torch_model))
-        self.classes = class_names(torch_model, keras_model)
+        self.krun = krun or KerasRunner(keras_model, executor, copy.deepcopy(torch_model))
+        self.classes = classes if classes is not None else class_names(torch_model, keras_model)
+        self.paths: dict[str, str] = {}  # torch path -> Keras path (a Keras original's layers)
         self.lossy: set[str] = set()  # tensors the Keras side stores merged (LSTM's two biases)
         self.exact: TorchRunner | None = None  # the original in float64, to measure its rounding
         self.transferred: dict[str, int] = {}
+
+    @property
+    def original(self):
+        """The runner of the original model (torch or Keras), the reference of every comparison."""
+        return self.krun if self.keras_original else self.trun
+
+    @property
+    def translation(self):
+        return self.trun if self.keras_original else self.krun
 
     def enable_exact(self) -> None:
         import torch
@@ -86,6 +100,13 @@ def build_session(report, original, translated, entry, args, kwargs, input_shape
         raise SetupError(str(exc)) from None
     report.device = device.kind
     torch.manual_seed(seed)
+    from .direction import TF_TO_TORCH, detect_direction
+
+    if detect_direction(original, translated) == TF_TO_TORCH:
+        from .session_keras import build_keras_session
+
+        return build_keras_session(report, original, translated, entry, args, kwargs, input_shape, input_dtype,
+                                   input_range, float64, device, seed, rtol, atol)
     tmodel = build_entry(original, entry, args, kwargs)
     if not isinstance(tmodel, torch.nn.Module):
         raise SetupError(f"{entry} in {original} built a {type(tmodel).__name__}, not a torch.nn.Module")

@@ -49,7 +49,12 @@ def convert_checkpoint(original: str | Path, translated: str | Path, entry: str,
     from ..verify.loading import build_entry
     from .transfer import build_by_dry_run, keras_to_torch, torch_to_keras
 
+    from ..verify.direction import TF_TO_TORCH, detect_direction
+
     direction = direction_of(source, destination)
+    if detect_direction(original, translated) == TF_TO_TORCH:
+        return _convert_keras_original(original, translated, entry, source, destination, args, kwargs,
+                                       input_shape, input_dtype, input_range, direction)
     torch, _, keras = frameworks()
     device = choose_device("cpu")
     tmodel = build_entry(original, entry, args, kwargs)
@@ -74,6 +79,52 @@ def convert_checkpoint(original: str | Path, translated: str | Path, entry: str,
         else:
             _load_keras(kmodel, Path(source))
             plan = keras_to_torch(kmodel, tmodel)
+            Path(destination).parent.mkdir(parents=True, exist_ok=True)
+            torch.save(tmodel.state_dict(), str(destination))
+    return Converted(str(source), str(destination), direction, plan.tensor_count)
+
+
+def _convert_keras_original(original, translated, entry, source, destination, args, kwargs, input_shape,
+                            input_dtype, input_range, direction: str) -> Converted:
+    """The original is Keras, the translation torch (``--to torch``): the same conversions, the
+    Keras model's structure driving the transfer (from_keras.py)."""
+    from ..verify.backend import choose_device, frameworks
+    from ..verify.execution import KerasExecutor
+    from ..verify.loading import build_entry
+    from ..verify.session_keras import infer_keras_spec
+    from ..verify.spec import parse_shape
+    from ..verify.session import _sample_case
+    from ..verify.strategies import realise
+    from .from_keras import keras_to_torch_model, torch_to_keras_model
+    from .transfer import build_by_dry_run
+
+    torch, _, keras = frameworks()
+    device = choose_device("cpu")
+    with device.scope():
+        kmodel = build_entry(original, entry, args, kwargs)
+    if not isinstance(kmodel, keras.layers.Layer):
+        raise CheckpointError(f"{entry} in {original} is not a Keras layer or model")
+    tmodel = build_entry(translated, entry, args, kwargs)
+    if not isinstance(tmodel, torch.nn.Module):
+        raise CheckpointError(f"{entry} in {translated} is not a torch.nn.Module")
+    tmodel.eval()
+    spec = parse_shape(input_shape, input_dtype, input_range) if input_shape else infer_keras_spec(kmodel)
+    sample = realise(spec, _sample_case(spec))
+    with device.scope():
+        build_by_dry_run(kmodel, sample, KerasExecutor(device))
+        with torch.no_grad():  # always: Lazy modules and parameters a build() makes on the first call
+            tmodel(*(torch.as_tensor(a) for a in sample))
+        if direction == "torch_to_keras":
+            state = _load_state_dict(Path(source))
+            missing, unexpected = tmodel.load_state_dict(state, strict=False)
+            if missing or unexpected:
+                raise CheckpointError(f"{source} does not fit {entry}: missing {list(missing)[:5]}, "
+                                      f"unexpected {list(unexpected)[:5]}")
+            plan = torch_to_keras_model(tmodel, kmodel)
+            _save_keras(kmodel, Path(destination))
+        else:
+            _load_keras(kmodel, Path(source))
+            plan = keras_to_torch_model(kmodel, tmodel)
             Path(destination).parent.mkdir(parents=True, exist_ok=True)
             torch.save(tmodel.state_dict(), str(destination))
     return Converted(str(source), str(destination), direction, plan.tensor_count)

@@ -159,12 +159,36 @@ def _rnn_pairs(module, layer):
     """(torch parameter suffix, Keras recurrent layer) for each layer and direction of a
     TorchLSTM / TorchGRU support layer (its ``rnns`` are in PyTorch's order)."""
     directions = 2 if module.bidirectional else 1
+    if not hasattr(layer, "rnns"):
+        yield from _keras_rnn_pairs(module, layer, directions)
+        return
     if len(layer.rnns) != module.num_layers * directions:
         raise ValueError(f"{layer.name}: {len(layer.rnns)} recurrent layers, torch has "
                          f"{module.num_layers} x {directions}")
     for index, rnn in enumerate(layer.rnns):
         suffix = f"l{index // directions}" + ("_reverse" if index % directions else "")
         yield suffix, rnn
+
+
+def _keras_rnn_pairs(module, layer, directions: int):
+    """A Keras original's recurrent layer (``--to torch``): a plain LSTM / GRU / SimpleRNN is
+    torch's layer 0; ``Bidirectional`` gives layer 0 and layer 0 reverse (its forward_layer and
+    backward_layer)."""
+    import keras
+
+    if isinstance(layer, keras.layers.Bidirectional):
+        if directions != 2 or module.num_layers != 1:
+            raise ValueError(f"{layer.name}: Bidirectional is one bidirectional torch layer, torch has "
+                             f"{module.num_layers} layer(s), bidirectional={module.bidirectional}")
+        yield "l0", layer.forward_layer
+        yield "l0_reverse", layer.backward_layer
+        return
+    if directions != 1 or module.num_layers != 1:
+        raise ValueError(f"{layer.name}: one Keras recurrent layer, torch has {module.num_layers} layer(s), "
+                         f"bidirectional={module.bidirectional}")
+    if getattr(layer, "go_backwards", False):
+        raise ValueError(f"{layer.name}: go_backwards has no torch layer counterpart")
+    yield "l0", layer
 
 
 def _gru_gates_to_keras(w: np.ndarray) -> np.ndarray:
@@ -249,6 +273,8 @@ class _MultiheadAttention:
     def torch_to_keras(module, layer):
         if module.bias_k is not None:
             raise ValueError("MultiheadAttention with add_bias_kv has no Keras equivalent")
+        if _is_keras_mha(layer):
+            return _KerasMHA.torch_to_keras(module, layer)
         dense = (layer.q_proj, layer.k_proj, layer.v_proj)
         for sub, w in zip(dense, _mha_projections(module)):
             assign(sub, "kernel", w.T)
@@ -259,6 +285,8 @@ class _MultiheadAttention:
 
     @staticmethod
     def keras_to_torch(layer, module):
+        if _is_keras_mha(layer):
+            return _KerasMHA.keras_to_torch(layer, module)
         kernels = [keras_value(sub, "kernel").T for sub in (layer.q_proj, layer.k_proj, layer.v_proj)]
         if module._qkv_same_embed_dim:
             copy_into(module.in_proj_weight, np.concatenate(kernels, axis=0), "in_proj_weight")
@@ -269,3 +297,224 @@ class _MultiheadAttention:
             biases = [keras_value(sub, "bias") for sub in (layer.q_proj, layer.k_proj, layer.v_proj)]
             copy_into(module.in_proj_bias, np.concatenate(biases), "in_proj_bias")
         _Dense.keras_to_torch(layer.out_proj, module.out_proj)
+
+
+def _is_keras_mha(layer) -> bool:
+    import keras
+
+    return isinstance(layer, keras.layers.MultiHeadAttention)
+
+
+class _KerasMHA:
+    """keras.layers.MultiHeadAttention (a Keras original, ``--to torch``) <-> torch
+    nn.MultiheadAttention. Keras' EinsumDense kernels are (in, heads, head_dim) for query, key
+    and value, (heads, head_dim, out) for the output; torch's projections are (heads * head_dim,
+    in) with head h at rows [h * head_dim, (h + 1) * head_dim). torch needs heads * head_dim ==
+    embed_dim (Keras key_dim = value_dim = embed_dim / num_heads, output_shape None)."""
+
+    @staticmethod
+    def _dense(layer):
+        return (layer._query_dense, layer._key_dense, layer._value_dense)
+
+    @staticmethod
+    def keras_to_torch(layer, module):
+        kernels = [keras_value(d, "kernel") for d in _KerasMHA._dense(layer)]
+        weights = [k.reshape(k.shape[0], -1).T for k in kernels]
+        if module._qkv_same_embed_dim:
+            copy_into(module.in_proj_weight, np.concatenate(weights, axis=0), "in_proj_weight")
+        else:
+            for name, w in zip(("q_proj_weight", "k_proj_weight", "v_proj_weight"), weights):
+                copy_into(getattr(module, name), w, name)
+        if module.in_proj_bias is not None:
+            biases = [keras_value(d, "bias").reshape(-1) for d in _KerasMHA._dense(layer)]
+            copy_into(module.in_proj_bias, np.concatenate(biases), "in_proj_bias")
+        out = keras_value(layer._output_dense, "kernel")
+        copy_into(module.out_proj.weight, out.reshape(-1, out.shape[-1]).T, "out_proj.weight")
+        if module.out_proj.bias is not None:
+            copy_into(module.out_proj.bias, keras_value(layer._output_dense, "bias"), "out_proj.bias")
+
+    @staticmethod
+    def torch_to_keras(module, layer):
+        dense = _KerasMHA._dense(layer)
+        for d, w in zip(dense, _mha_projections(module)):
+            k = variable(d, "kernel")
+            assign(d, "kernel", w.T.reshape(tuple(k.shape)))
+        if module.in_proj_bias is not None:
+            for d, b in zip(dense, np.split(to_numpy(module.in_proj_bias), 3)):
+                assign(d, "bias", b.reshape(tuple(variable(d, "bias").shape)))
+        out = variable(layer._output_dense, "kernel")
+        assign(layer._output_dense, "kernel", to_numpy(module.out_proj.weight).T.reshape(tuple(out.shape)))
+        if module.out_proj.bias is not None:
+            assign(layer._output_dense, "bias", to_numpy(module.out_proj.bias))
+
+
+@register("depthwise_conv")
+class _DepthwiseConv:
+    """Keras DepthwiseConv1D/2D kernel (*k, in, multiplier) <-> torch Conv with groups=in,
+    weight (in * multiplier, 1, *k): torch output channel c * multiplier + m is Keras' (c, m)."""
+
+    @staticmethod
+    def keras_to_torch(layer, module):
+        layer = only_weighted_layer(layer)
+        k = keras_value(layer, "kernel")
+        nd = k.ndim - 2
+        w = k.transpose(nd, nd + 1, *range(nd)).reshape(k.shape[nd] * k.shape[nd + 1], 1, *k.shape[:nd])
+        copy_into(module.weight, w, "weight")
+        if module.bias is not None:
+            copy_into(module.bias, keras_value(layer, "bias"), "bias")
+
+    @staticmethod
+    def torch_to_keras(module, layer):
+        layer = only_weighted_layer(layer)
+        shape = tuple(variable(layer, "kernel").shape)
+        nd = len(shape) - 2
+        w = to_numpy(module.weight).reshape(shape[nd], shape[nd + 1], *shape[:nd])
+        assign(layer, "kernel", w.transpose(*range(2, 2 + nd), 0, 1))
+        if module.bias is not None:
+            assign(layer, "bias", to_numpy(module.bias))
+
+
+# --- converters for Keras originals (``--to torch``): their rules' ``weights:`` names ---------
+def _torch_rnn(module):
+    """The torch recurrent layer of a translated recurrent layer: an nn.LSTM / nn.GRU / nn.RNN
+    itself, or the ``rnn`` a support module (KerasLSTM, KerasGRU, KerasSimpleRNN) holds."""
+    import torch.nn as nn
+
+    if isinstance(module, nn.RNNBase):
+        return module
+    rnn = getattr(module, "rnn", None)
+    if isinstance(rnn, nn.RNNBase):
+        return rnn
+    raise ValueError(f"{type(module).__name__} holds no torch recurrent layer (nn.LSTM / nn.GRU / nn.RNN)")
+
+
+def _keras_cell_to_torch(keras_rnn, rnn, sfx: str) -> None:
+    """One Keras LSTM / GRU / SimpleRNN (one direction) into torch layer ``sfx`` (l0, l0_reverse)."""
+    import torch.nn as nn
+
+    kernel, recurrent = keras_value(keras_rnn, "kernel").T, keras_value(keras_rnn, "recurrent_kernel").T
+    if isinstance(rnn, nn.GRU):
+        kernel, recurrent = _gru_gates_to_torch(kernel), _gru_gates_to_torch(recurrent)
+    copy_into(getattr(rnn, f"weight_ih_{sfx}"), kernel, f"weight_ih_{sfx}")
+    copy_into(getattr(rnn, f"weight_hh_{sfx}"), recurrent, f"weight_hh_{sfx}")
+    if not rnn.bias:
+        return
+    bias = keras_value(keras_rnn, "bias")
+    if isinstance(rnn, nn.GRU):
+        if bias.ndim != 2:
+            raise ValueError(f"{keras_rnn.name}: a GRU with reset_after=False has no torch equivalent")
+        copy_into(getattr(rnn, f"bias_ih_{sfx}"), _gru_gates_to_torch(bias[0]), f"bias_ih_{sfx}")
+        copy_into(getattr(rnn, f"bias_hh_{sfx}"), _gru_gates_to_torch(bias[1]), f"bias_hh_{sfx}")
+    else:  # one Keras bias: all of it in bias_ih
+        copy_into(getattr(rnn, f"bias_ih_{sfx}"), bias, f"bias_ih_{sfx}")
+        copy_into(getattr(rnn, f"bias_hh_{sfx}"), np.zeros_like(bias), f"bias_hh_{sfx}")
+
+
+def _torch_cell_to_keras(rnn, keras_rnn, sfx: str) -> None:
+    import torch.nn as nn
+
+    kernel = to_numpy(getattr(rnn, f"weight_ih_{sfx}"))
+    recurrent = to_numpy(getattr(rnn, f"weight_hh_{sfx}"))
+    if isinstance(rnn, nn.GRU):
+        kernel, recurrent = _gru_gates_to_keras(kernel), _gru_gates_to_keras(recurrent)
+    assign(keras_rnn, "kernel", kernel.T)
+    assign(keras_rnn, "recurrent_kernel", recurrent.T)
+    if not rnn.bias:
+        return
+    b_ih, b_hh = to_numpy(getattr(rnn, f"bias_ih_{sfx}")), to_numpy(getattr(rnn, f"bias_hh_{sfx}"))
+    if isinstance(rnn, nn.GRU):
+        assign(keras_rnn, "bias", np.stack([_gru_gates_to_keras(b_ih), _gru_gates_to_keras(b_hh)]))
+    else:
+        assign(keras_rnn, "bias", b_ih + b_hh)
+
+
+def _recurrent_pairs(layer, module):
+    """(Keras one-direction layer, torch recurrent layer, torch suffix) for a Keras LSTM / GRU /
+    SimpleRNN or Bidirectional and its translation: a support module (KerasLSTM...,
+    KerasBidirectional with forward_layer / backward_layer) or a plain torch layer."""
+    import keras
+
+    if isinstance(layer, keras.layers.Bidirectional):
+        if hasattr(module, "forward_layer") and hasattr(module, "backward_layer"):
+            return [(layer.forward_layer, _torch_rnn(module.forward_layer), "l0"),
+                    (layer.backward_layer, _torch_rnn(module.backward_layer), "l0")]
+        rnn = _torch_rnn(module)
+        if not rnn.bidirectional or rnn.num_layers != 1:
+            raise ValueError(f"{layer.name}: Bidirectional needs one bidirectional torch layer")
+        return [(layer.forward_layer, rnn, "l0"), (layer.backward_layer, rnn, "l0_reverse")]
+    rnn = _torch_rnn(module)
+    if rnn.bidirectional or rnn.num_layers != 1:
+        raise ValueError(f"{layer.name}: one Keras recurrent layer, torch has {rnn.num_layers} layer(s), "
+                         f"bidirectional={rnn.bidirectional}")
+    return [(layer, rnn, "l0")]  # go_backwards: the translation reverses the sequence (checked by the outputs)
+
+
+@register("keras_recurrent")
+class _KerasRecurrent:
+    """Keras LSTM / GRU / SimpleRNN / Bidirectional (original) <-> its torch translation
+    (KerasLSTM / KerasGRU / KerasSimpleRNN / KerasBidirectional of support_recurrent.py, or a
+    plain nn.LSTM / nn.GRU / nn.RNN). LSTM gates (i, f, c, o) are torch's (i, f, g, o); GRU gates
+    (z, r, h) are torch's (r, z, n), Keras' bias (2, 3 units) is [bias_ih, bias_hh]
+    (reset_after=True); an LSTM's / SimpleRNN's one bias goes to bias_ih, bias_hh = 0."""
+
+    @staticmethod
+    def keras_to_torch(layer, module):
+        for keras_rnn, rnn, sfx in _recurrent_pairs(layer, module):
+            _keras_cell_to_torch(keras_rnn, rnn, sfx)
+
+    @staticmethod
+    def torch_to_keras(module, layer):
+        for keras_rnn, rnn, sfx in _recurrent_pairs(layer, module):
+            _torch_cell_to_keras(rnn, keras_rnn, sfx)
+
+
+_MHA_PARTS = (("query", "_query_dense"), ("key", "_key_dense"), ("value", "_value_dense"),
+              ("output", "_output_dense"))
+
+
+@register("keras_multi_head_attention")
+class _KerasMultiHeadAttention:
+    """keras.layers.MultiHeadAttention (original) <-> KerasMultiHeadAttention
+    (support_attention.py), whose parameters keep Keras' shapes: ``query_weight`` is the query
+    EinsumDense kernel (d, heads, key_dim), ``query_bias`` its bias, and so on for key, value and
+    output. A plain nn.MultiheadAttention is handled as the ``multihead_attention`` converter does."""
+
+    @staticmethod
+    def keras_to_torch(layer, module):
+        if not hasattr(module, "query_weight"):
+            return _KerasMHA.keras_to_torch(layer, module)
+        for name, attr in _MHA_PARTS:
+            dense = getattr(layer, attr)
+            copy_into(getattr(module, f"{name}_weight"), keras_value(dense, "kernel"), f"{name}_weight")
+            if getattr(module, f"{name}_bias", None) is not None:
+                copy_into(getattr(module, f"{name}_bias"), keras_value(dense, "bias"), f"{name}_bias")
+
+    @staticmethod
+    def torch_to_keras(module, layer):
+        if not hasattr(module, "query_weight"):
+            return _KerasMHA.torch_to_keras(module, layer)
+        for name, attr in _MHA_PARTS:
+            dense = getattr(layer, attr)
+            assign(dense, "kernel", to_numpy(getattr(module, f"{name}_weight")))
+            if getattr(module, f"{name}_bias", None) is not None:
+                assign(dense, "bias", to_numpy(getattr(module, f"{name}_bias")))
+
+
+@register("keras_attention")
+class _KerasAttention:
+    """keras.layers.Attention / AdditiveAttention (original) <-> KerasAttention /
+    KerasAdditiveAttention: each Keras variable (``scale``, ``concat_score_weight``) is the torch
+    parameter of the same name, same shape."""
+
+    @staticmethod
+    def keras_to_torch(layer, module):
+        for v in layer.weights:
+            param = getattr(module, v.name, None)
+            if param is None:
+                raise ValueError(f"{type(module).__name__} has no parameter {v.name!r}")
+            copy_into(param, np.asarray(v.numpy()).reshape(tuple(param.shape)), v.name)
+
+    @staticmethod
+    def torch_to_keras(module, layer):
+        for v in layer.weights:
+            assign(layer, v.name, to_numpy(getattr(module, v.name)).reshape(tuple(v.shape)))
