@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 
 import pytest
 
 from fwtranslate import translate
 from fwtranslate.rules import load_rules
+from fwtranslate.rules.loader import builtin_rules_dir
 
 # what an example's `before` side may use, and the source names its `after` side must not
 PRELUDE = {
@@ -19,6 +21,29 @@ SOURCE_NAMES = {"torch_to_tf": {"torch", "nn", "F"},
                 "tf_to_torch": {"keras", "layers", "ops", "tf", "activations", "initializers"}}
 TARGET = {"torch_to_tf": "tf", "tf_to_torch": "torch"}
 RESULT = "__result__"
+
+
+@functools.lru_cache(maxsize=2)
+def _support_sources(direction: str) -> dict[str, str]:
+    """Name -> exact source of each support definition shipped for ``direction``."""
+    out = {}
+    for path in sorted((builtin_rules_dir() / direction).glob("support*.py")):
+        text = path.read_text(encoding="utf-8")
+        for node in ast.parse(text).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                out[node.name] = ast.get_source_segment(text, node)
+    return out
+
+
+def _prelude(direction: str, before: str) -> str:
+    """PRELUDE, plus for tf_to_torch the other direction's support definitions the example calls
+    by name (rules/tf_to_torch/roundtrip.yaml: `TorchLSTM(4, 8)`), copied as a translated file
+    carries them, so that they resolve to fwtranslate.support.<Name>."""
+    if direction != "tf_to_torch":
+        return PRELUDE[direction]
+    sources = _support_sources("torch_to_tf")
+    names = {n.id for n in ast.walk(ast.parse(before.strip(), mode="eval")) if isinstance(n, ast.Name)}
+    return PRELUDE[direction] + "".join(f"{sources[n]}\n\n\n" for n in sorted(names & set(sources)))
 
 
 def _cases():
@@ -41,7 +66,7 @@ def test_every_rule_has_an_example(direction):
 
 @pytest.mark.parametrize("direction,rule,example", list(_cases()))
 def test_rule_example(direction, rule, example):
-    result = translate(f"{PRELUDE[direction]}{RESULT} = {example.before}\n", to=TARGET[direction])
+    result = translate(f"{_prelude(direction, example.before)}{RESULT} = {example.before}\n", to=TARGET[direction])
     error = re.fullmatch(r"ERROR\[([\w-]+)\]", example.after)
     if error:
         codes = {d.code for d in result.diagnostics}

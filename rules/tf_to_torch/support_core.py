@@ -142,3 +142,12 @@ class ToChannelsLast(nn.Module):
 
     def forward(self, x):
         return x.movedim(1, -1)
+
+
+def keras_variable_value(initializer, shape=None):
+    """The value of ``keras.Variable(initializer, shape)``: an initializer (name or callable)
+    called on ``shape``, or a value converted like Keras does (floats become float32)."""
+    if isinstance(initializer, str) or (callable(initializer) and not isinstance(initializer, torch.Tensor)):
+        return keras_initializer(initializer, shape)
+    value = torch.as_tensor(initializer)
+    return value.float() if value.is_floating_point() else value

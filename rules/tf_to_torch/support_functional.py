@@ -112,29 +112,46 @@ class FunctionalModel(nn.Module):
         self.input_nodes = [t._keras_node[0] for t in inputs]
         self.output_refs = _refs(outputs)
         needed = _needed(trace.nodes, self.output_refs)
-        self.layers = nn.ModuleList()
-        positions = {}
-        self.steps = []  # (node index, kind, module position or function, args, kwargs)
+        names = {}  # id(module) -> its attribute name here: the Keras layer name when it had one
+        self.steps = []  # (node index, kind, module name or function, args, kwargs)
         for index in sorted(needed):
             kind, fn, args, kwargs = trace.nodes[index]
             if kind == "input":
                 continue
             if kind == "module":
-                if id(fn) not in positions:
-                    positions[id(fn)] = len(self.layers)
-                    self.layers.append(fn)
-                fn = positions[id(fn)]
+                if id(fn) not in names:
+                    names[id(fn)] = self._register(fn, len(names))
+                fn = names[id(fn)]
             self.steps.append((index, kind, fn, args, kwargs))
         self.model_name = name
         if trace.nodes and trace.nodes[0][0] == "input" and 0 in self.input_nodes:
             trace.close()  # the model of the trace's first input: the builder is done
 
+    def _register(self, module, position):
+        name = str(getattr(module, "keras_name", "") or "").replace(".", "_")
+        if not name.isidentifier() or hasattr(self, name):
+            name = f"{type(module).__name__.lower()}_{position}"
+        self.add_module(name, module)
+        return name
+
+    @property
+    def layers(self):
+        """The modules in the order the builder called them (Keras' ``model.layers``)."""
+        return list(self.children())
+
     def forward(self, *inputs):
         values = dict(zip(self.input_nodes, inputs))
         for index, kind, fn, args, kwargs in self.steps:
-            call = self.layers[fn] if kind == "module" else fn
+            call = self._modules[fn] if kind == "module" else fn
             values[index] = call(*_resolve(args, values), **_resolve(kwargs, values))
         return _resolve(self.output_refs, values)
+
+
+def named(module, name):
+    """A layer of a builder with the name Keras gave it: FunctionalModel registers it under
+    that name, so ``state_dict()`` keys read like the Keras model's layer names."""
+    module.keras_name = name
+    return module
 
 
 # --- graph plumbing ---------------------------------------------------------------------------------

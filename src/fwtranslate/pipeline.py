@@ -8,10 +8,9 @@ from __future__ import annotations
 import ast
 import bisect
 import dataclasses
-import functools
-import inspect
 import re
-import typing
+import sys
+import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -19,6 +18,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from . import suppress
+from .cstutil import opaque_types
 from .directions import Direction
 from .imports import ImportMap, free_globals
 from .passes import PASSES_BY_DIRECTION
@@ -68,7 +68,71 @@ class _Driver(cst.CSTTransformer):
         # node types whose leave needs more than the pop of the parents stack
         self._leaving = frozenset(k for k in (*self._leave, *self._scope_leave)
                                   if self._leave.get(k) or self._scope_leave.get(k))
-        self._opaque = _opaque_types(frozenset(self._visit) | self._leaving)
+        self._opaque = opaque_types(frozenset(self._visit) | self._leaving)
+        # opaque types without handlers of their own: visiting them does nothing at all
+        self._inert = self._opaque - frozenset(self._visit) - self._leaving
+
+    def walk(self, module: cst.Module) -> cst.Module:
+        """``module.visit(self)``: the same handler calls, in the same order, with the same
+        result, but a node none of whose children changed is kept instead of rebuilt (LibCST's
+        own traversal copies every node it visits), and inert nodes are not visited at all."""
+        result = self._walk(module)
+        if isinstance(result, cst.RemovalSentinel):
+            return module.with_changes(body=(), header=(), footer=())
+        return result  # type: ignore[return-value]
+
+    def _walk(self, node: cst.CSTNode):  # CSTNode.visit
+        if type(node).__name__ in self._inert:
+            return node
+        if self.on_visit(node):
+            spec = _children(type(node))
+            if spec is None:
+                updated = node._visit_and_replace_children(self)  # LibCST's own, children via visit()
+            else:
+                changes = None
+                for name, how in spec:
+                    old = getattr(node, name)
+                    if how is _SEQUENCE or how is _BODY:
+                        new = self._walk_sequence(old, how is _BODY)
+                    elif old is None or isinstance(old, cst.MaybeSentinel):
+                        continue  # an absent optional child
+                    else:
+                        new = self._walk(old)
+                        if isinstance(new, cst.FlattenSentinel) or (
+                                isinstance(new, cst.RemovalSentinel) and how is _REQUIRED):
+                            raise TypeError(f"We got a {type(new).__name__} while visiting a "
+                                            f"{type(old).__name__}. This node's parent does not allow it.")
+                        if isinstance(new, cst.RemovalSentinel):
+                            new = None if how is _OPTIONAL else cst.MaybeSentinel.DEFAULT
+                    if new is not old:
+                        if changes is None:
+                            changes = {}
+                        changes[name] = new
+                updated = node if changes is None else node.with_changes(**changes)
+        else:
+            updated = node
+        result = self.on_leave(node, updated)
+        if not isinstance(result, (cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel)):
+            raise cst.CSTValidationError("Expected a node of type CSTNode or a RemovalSentinel, "
+                                         f"but got a return value of {type(result).__name__}")
+        return result
+
+    def _walk_sequence(self, children, body: bool):  # internal.visit_sequence, visit_body_sequence
+        out: list = []
+        changed = False
+        for child in children:
+            new = self._walk(child)
+            if isinstance(new, cst.RemovalSentinel):
+                changed = True
+            elif isinstance(new, cst.FlattenSentinel):
+                changed = True
+                out.extend(n for n in new if not (body and not child._is_removable() and n._is_removable()))
+            elif body and not child._is_removable() and new._is_removable():
+                changed = True  # emptied by a removal below it: dropped
+            else:
+                changed = changed or new is not child
+                out.append(new)
+        return tuple(out) if changed else children
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.ctx.parents.append(node)  # popped in on_leave, which LibCST calls even when we skip
@@ -107,65 +171,62 @@ class _Driver(cst.CSTTransformer):
         return None
 
 
-@functools.lru_cache(maxsize=None)
-def _opaque_types(handled: frozenset[str]) -> frozenset[str]:
-    """Names of the LibCST node types none of whose possible descendants is in ``handled``
-    (the node types some pass has a handler for), from the types of the nodes' fields.
-
-    The driver does not descend into those: their subtrees stay the original objects, where
-    LibCST would rebuild an equal copy of each node (about half the nodes of a visited
-    statement are whitespace). Handlers of the type itself still run; a leave handler then
-    gets ``updated is original``.
-    """
-    concrete = _concrete_subclasses
-    parents: dict[type, set[type]] = {}  # child type -> the types with a field that may hold it
-    dirty: set[type] = set()  # types that may have a handled descendant
-    for cls in concrete(cst.CSTNode):
-        try:
-            hints = typing.get_type_hints(cls)
-        except Exception:  # noqa: BLE001 - a type we cannot read is never opaque
-            dirty.add(cls)
-            continue
-        kids: set[type] = set()
-        for f in dataclasses.fields(cls):
-            _node_types(hints.get(f.name), kids)
-        if any(k.__name__ in handled for k in kids):
-            dirty.add(cls)
-        for k in kids:
-            parents.setdefault(k, set()).add(cls)
-    stack = list(dirty)
-    while stack:
-        for parent in parents.get(stack.pop(), ()):
-            if parent not in dirty:
-                dirty.add(parent)
-                stack.append(parent)
-    classes = concrete(cst.CSTNode)
-    dirty_names = {c.__name__ for c in dirty}  # two classes of one name: both must be opaque
-    return frozenset(c.__name__ for c in classes if c.__name__ not in dirty_names)
+_REQUIRED, _OPTIONAL, _SENTINEL, _SEQUENCE, _BODY = "required", "optional", "sentinel", "sequence", "body"
+_HOW = {"visit_required": _REQUIRED, "visit_optional": _OPTIONAL, "visit_sentinel": _SENTINEL,
+        "visit_sequence": _SEQUENCE, "visit_body_sequence": _BODY}
+_CHILDREN: dict[type, list[tuple[str, str]] | None] = {}
 
 
-@functools.lru_cache(maxsize=None)
-def _concrete_subclasses(cls: type) -> tuple[type, ...]:
-    found, stack, seen = [], [cls], set()
-    while stack:
-        c = stack.pop()
-        if c in seen:
-            continue
-        seen.add(c)
-        stack.extend(c.__subclasses__())
-        if dataclasses.is_dataclass(c) and not inspect.isabstract(c):
-            found.append(c)
-    return tuple(found)
+def _children(cls: type) -> list[tuple[str, str]] | None:
+    """The children LibCST's ``_visit_and_replace_children`` visits, in its order, each with the
+    helper that visits it (required, optional...), read from its source; None when that method
+    does more than ``return Node(field=visit_x(self, "field", self.field, visitor), ...)``."""
+    try:
+        return _CHILDREN[cls]
+    except KeyError:
+        pass
+    spec = None
+    try:
+        spec = _read_children(cls)
+    except Exception:  # noqa: BLE001 - no source, another shape: LibCST's own method
+        spec = None
+    _CHILDREN[cls] = spec
+    return spec
 
 
-def _node_types(hint, out: set) -> None:
-    """The concrete CST node classes a field annotation admits."""
-    if inspect.isclass(hint):
-        if issubclass(hint, cst.CSTNode):
-            out.update(_concrete_subclasses(hint))
-        return
-    for arg in typing.get_args(hint):
-        _node_types(arg, out)
+def _read_children(cls: type) -> list[tuple[str, str]] | None:
+    import inspect
+    import textwrap
+    from libcst._nodes import internal
+
+    owner = next(c for c in cls.__mro__ if "_visit_and_replace_children" in vars(c))
+    method = vars(owner)["_visit_and_replace_children"]
+    tree = ast.parse(textwrap.dedent(inspect.getsource(method))).body[0]
+    body = [s for s in tree.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]  # type: ignore[attr-defined]
+    if len(body) != 1 or not isinstance(body[0], ast.Return) or not isinstance(body[0].value, ast.Call):
+        return None
+    call = body[0].value
+    ctor = call.func
+    if call.args or not (isinstance(ctor, ast.Name) and ctor.id == owner.__name__
+                         or ast.unparse(ctor) == "self.__class__"):
+        return None
+    names = set(getattr(sys.modules[method.__module__], "__dict__", {}))
+    spec, seen = [], set()
+    for kw in call.keywords:
+        value = kw.value
+        seen.add(kw.arg)
+        if isinstance(value, ast.Attribute) and ast.unparse(value) == f"self.{kw.arg}":
+            continue  # passed through
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in _HOW
+                and value.func.id in names
+                and getattr(sys.modules[method.__module__], value.func.id) is getattr(internal, value.func.id)
+                and [ast.unparse(a) for a in value.args] == ["self", repr(kw.arg), f"self.{kw.arg}", "visitor"]
+                and not value.keywords):
+            return None
+        spec.append((kw.arg, _HOW[value.func.id]))
+    if seen != {f.name for f in dataclasses.fields(cls) if f.init} - {"fwt_stand_in"}:
+        return None
+    return spec
 
 
 _SELF_ATTR = re.compile(r"\bself\.(\w+)\s*(?::[^=\n]*)?=(?!=)")
@@ -219,12 +280,17 @@ def _rewrite(source: str, path: str, direction: Direction, rules: RuleSet, plan:
         prepare = getattr(instance, "prepare", None)
         if prepare is not None:
             untouched = untouched - prepare(module)
-    new_module = module.visit(_Driver(ctx, instances, untouched))
+    untouched = untouched | frozenset(ctx.dropped)  # our own support code: left out whole
+    faults = _fault_count()
+    new_module = _Driver(ctx, instances, untouched).walk(module)
     if plan is not None and any(isinstance(s, _StandInClass) and s.name.value in ctx.module_classes
                                 for s in module.body):
         raise _SpliceError("a stand-in class shares its name with a model class")
     diagnostics = _locate(module, ctx, path, spans, source)
-    return RewriteResult(new_module.code, diagnostics, set(imports.bindings), set(ctx.still_used))
+    code = new_module.code
+    if plan is not None and _fault_count() != faults:
+        raise _SpliceError("a stand-in was moved or changed")
+    return RewriteResult(code, diagnostics, set(imports.bindings), set(ctx.still_used))
 
 
 # names any pass reacts to besides the framework's own and the rules' method/attribute names
@@ -436,8 +502,16 @@ class _StandIn:
         if "".join(state.indent_tokens) != indent or any(
                 getattr(self, f.name) is not getattr(skeleton, f.name)
                 for f in dataclasses.fields(skeleton) if f.name != "leading_lines"):
-            raise _SpliceError("a stand-in was moved or changed")
+            # counted, not raised: LibCST's position bookkeeping breaks on an exception
+            _faults.count = getattr(_faults, "count", 0) + 1
         state.add_token(text)
+
+
+_faults = threading.local()  # stand-ins emitted moved or changed, in this thread
+
+
+def _fault_count() -> int:
+    return getattr(_faults, "count", 0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -464,7 +538,7 @@ class _Plan:
     tree: ast.Module  # of the original source
     lines: list[str]  # of the original source, without their "\n"
     words: _Words
-    stand_ins: dict[int, tuple[str, int, int, str]]  # id(ast statement) -> (kind, first, last line, indentation)
+    stand_ins: dict[int, tuple]  # id(ast statement) -> (kind, first line, last line, indentation, statements)
     paths: set[int] = field(default_factory=set)  # ids of the ast statements that hold stand-ins
 
 
@@ -492,34 +566,47 @@ def _plan_stand_ins(source: str, direction: Direction, rules: RuleSet, passes) -
     skeletons: list[tuple[int, int, str]] = []
     path: list[int] = []
 
-    def check(body: list, top: bool) -> None:
-        for i, node in enumerate(body):
+    def check(body: list, depth: int, in_def: bool, in_with: bool) -> None:
+        i = 0
+        while i < len(body):
+            node, j = body[i], i + 1
+            if not isinstance(node, _AST_COMPOUND):  # `a = 1; b = 2`: one CST line
+                while (j < len(body) and not isinstance(body[j], _AST_COMPOUND)
+                       and body[j].lineno == body[j - 1].end_lineno):
+                    j += 1
+            group, i = body[i:j], j
             first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-            last = node.end_lineno or first
+            last = group[-1].end_lineno or first
             if hits.within(first, last):
                 if isinstance(node, ast.ClassDef):
                     hits.add(node.name)
                 path.append(id(node))
+                inner = (in_def or isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)),
+                         in_with or isinstance(node, (ast.With, ast.AsyncWith)))
                 for block in _ast_blocks(node):
-                    check(block, False)
+                    check(block, depth + 1, *inner)
                 path.pop()
+                continue
+            if in_with:  # `with torch.no_grad():` moves and rewrites its body
                 continue
             if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
                 made = _compound_skeleton(node, first, lines)
-            elif (top and isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets)
-                  and (i == 0 or (body[i - 1].end_lineno or 0) < first)
-                  and (i + 1 == len(body) or body[i + 1].lineno > last)):
-                made = ("line", "", " = ".join(t.id for t in node.targets) + " = 0\n")  # type: ignore[attr-defined]
+            elif depth == 0:  # imports.py reads top-level assignments to plain names
+                made = ("line", "", " = ".join(t.id for t in node.targets) + " = 0\n") if (  # type: ignore[attr-defined]
+                    len(group) == 1 and isinstance(node, ast.Assign)
+                    and all(isinstance(t, ast.Name) for t in node.targets)) else None
+            elif in_def and not isinstance(node, _AST_COMPOUND):
+                made = _simple_skeleton(group, first, last, lines)
             else:
                 continue
             if made is None:
                 continue
             kind, indent, skeleton = made
-            plan.stand_ins[id(node)] = (kind, first, last, indent)
+            plan.stand_ins[id(node)] = (kind, first, last, indent, len(group))
             plan.paths.update(path)
             skeletons.append((first, last, skeleton))
 
-    check(tree.body, True)
+    check(tree.body, 0, False, False)
     if not skeletons:
         return None
     parts, done = [], 0
@@ -532,12 +619,58 @@ def _plan_stand_ins(source: str, direction: Direction, rules: RuleSet, passes) -
     return plan
 
 
+_AST_COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,
+                 ast.With, ast.AsyncWith, ast.Try, ast.TryStar, ast.Match)
+# simple statements a stand-in may replace; the names they bind are all the scope tracker reads
+_AST_BINDING = (ast.Assign, ast.AugAssign, ast.AnnAssign)
+_AST_INERT = (ast.Expr, ast.Return, ast.Pass, ast.Break, ast.Continue, ast.Raise, ast.Assert, ast.Delete)
+
+
+def _simple_skeleton(group: list, first: int, last: int, lines: list[str]) -> tuple[str, str, str] | None:
+    """(kind, indentation, skeleton) of a line of simple statements in a function or class:
+    one skeleton statement per statement (``pass``, or ``a = b = 0`` binding the same names)."""
+    if not all(isinstance(n, _AST_BINDING + _AST_INERT) for n in group):
+        return None  # imports, global/nonlocal...
+    indent = _indentation(lines[first - 1])
+    if indent is None or any(lines[n - 1].endswith("\\") for n in range(first - 1, last + 1)):
+        return None
+    if _col(lines[first - 1], group[0].col_offset) != len(indent):
+        return None  # the body of `def f(): ...` on the header's line
+    parts = []
+    for node in group:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        names = [n for t in targets for n in _ast_target_names(t)]
+        parts.append(" = ".join(names) + " = 0" if names else "pass")
+    return "line", indent, indent + "; ".join(parts) + "\n"
+
+
+def _ast_target_names(node) -> list[str]:
+    """imports.target_names on CPython's tree."""
+    if isinstance(node, ast.Name):
+        return [node.id]
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return [n for e in node.elts for n in _ast_target_names(e)]
+    if isinstance(node, ast.Starred):
+        return _ast_target_names(node.value)
+    return []
+
+
+def _col(line: str, col_offset: int) -> int:
+    """CPython's column (UTF-8 bytes) in characters."""
+    return len(line.encode("utf-8")[:col_offset].decode("utf-8", errors="replace"))
+
+
+def _indentation(line: str) -> str | None:
+    """The spaces and tabs that start a statement's line (None: other whitespace)."""
+    indent = line[:len(line) - len(line.lstrip(" \t"))]
+    return None if line[len(indent):len(indent) + 1] in ("", " ", "\t", "\f", "\v") else indent
+
+
 def _compound_skeleton(node, first: int, lines: list[str]) -> tuple[str, str, str] | None:
     """(kind, indentation, skeleton) of a class or function, or None when its shape is unusual
     (a backslash in the header, indentation other than spaces and tabs)."""
-    line = lines[first - 1]
-    indent = line[:len(line) - len(line.lstrip(" \t"))]
-    if line[len(indent):len(indent) + 1] in ("", " ", "\t", "\f"):
+    indent = _indentation(lines[first - 1])
+    if indent is None or lines[(node.end_lineno or first) - 1].endswith("\\"):
         return None
     body = node.body[0]
     if any(lines[n - 1].endswith("\\") for n in range(node.lineno, body.lineno)):
@@ -624,10 +757,10 @@ def _install_stand_ins(module: cst.Module, plan: _Plan) -> cst.Module:
     return module.with_changes(body=body)
 
 
-def _stand_in(skeleton: cst.CSTNode, info: tuple[str, int, int, str], plan: _Plan) -> cst.CSTNode:
-    kind, first, last, indent = info
+def _stand_in(skeleton: cst.CSTNode, info: tuple, plan: _Plan) -> cst.CSTNode:
+    kind, first, last, indent, count = info
     expected = {"class": cst.ClassDef, "def": cst.FunctionDef, "line": cst.SimpleStatementLine}[kind]
-    if type(skeleton) is not expected:
+    if type(skeleton) is not expected or (kind == "line" and len(skeleton.body) != count):  # type: ignore[attr-defined]
         raise _SpliceError("a skeleton parsed as something else")
     footer = 0
     body = getattr(skeleton, "body", None)
@@ -727,10 +860,11 @@ def _locate_nested(module: cst.Module, diagnostics: list, spans: dict[int, tuple
             continue
         if id(stmt) not in cache:
             alone = module.with_changes(body=[stmt.with_changes(leading_lines=[])], header=[], footer=[])
-            try:
-                positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
-                cache[id(stmt)] = (positions, _NEWLINE.split(alone.code))
-            except _SpliceError:  # a stand-in is indented otherwise on its own
+            faults = _fault_count()
+            positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+            cache[id(stmt)] = (positions, _NEWLINE.split(alone.code))
+            if _fault_count() != faults:  # a stand-in in it, indented otherwise on its own
+                _faults.count = faults
                 cache[id(stmt)] = None
         if cache[id(stmt)] is None:
             continue

@@ -5,13 +5,15 @@ from .finish_module import FinishModule
 from .forward_to_call import ForwardToCall
 from .scopes import ScopeTracker
 from .statements import Statements
-from .tf_to_torch import KerasLayerClass, Layout, LayoutWrap
+from .tf_to_torch import KerasLayerClass, LayerNames, Layout, LayoutWrap
+from .tf_to_torch.export_decorators import KerasExportDecorators
 
 # Order matters where two passes handle the same node: the scope tracker sees a node first,
 # ForwardToCall renames self.forward before the call rewriter looks at it.
 PASSES = (ScopeTracker, ForwardToCall, SequentialSubclass, CallRewriter, Statements, FinishModule)
 
 # the passes of each direction (rules/<direction>/ holds its rule files)
-TF_TO_TORCH_PASSES = (ScopeTracker, KerasLayerClass, Layout, CallRewriter, LayoutWrap, FinishModule)
+TF_TO_TORCH_PASSES = (ScopeTracker, KerasLayerClass, Layout, KerasExportDecorators, CallRewriter, LayerNames,
+                      LayoutWrap, FinishModule)
 
 PASSES_BY_DIRECTION = {"torch_to_tf": PASSES, "tf_to_torch": TF_TO_TORCH_PASSES}

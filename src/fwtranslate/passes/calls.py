@@ -18,6 +18,7 @@ from ..imports import dotted_name
 from ..report import ERROR
 from ..rules import Rule, apply
 from ..rules.factories import factory_function
+from ..rules.template import MACRO_OPTIONAL
 from .base import Pass
 
 # Python containers' method names: called as a statement (result discarded) on something that
@@ -86,7 +87,11 @@ class CallRewriter(Pass):
             return updated
         node = outcome.node
         for variant in outcome.variants:  # only the support code the chosen variants call
-            ctx.helpers_used |= variant.helpers
+            optional = variant.helpers & MACRO_OPTIONAL
+            ctx.helpers_used |= variant.helpers - optional
+            if optional:  # a macro may or may not have emitted them: look
+                emitted = code(node)
+                ctx.helpers_used |= {h for h in optional if h in emitted}
         ctx.target_imports.update(rule.imports)
         if updated.lpar and hasattr(node, "lpar"):  # keep the source's own parentheses
             node = node.with_changes(lpar=updated.lpar, rpar=updated.rpar)
@@ -268,23 +273,32 @@ def _comments(node: cst.CSTNode) -> list[str]:
 
 
 def _mentions_framework(ctx, node: cst.CSTNode) -> bool:
-    found = False
+    if isinstance(node, (cst.Name, cst.Attribute)):  # most annotations: `int`, `Tensor`, `torch.Tensor`
+        return ctx.resolve(node) is not None
+    visitor = _FrameworkMention(ctx)
+    node.visit(visitor)
+    return visitor.found
 
-    class _V(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            nonlocal found
-            found = found or ctx.resolve(n) is not None
 
-        def visit_Attribute(self, n: cst.Attribute) -> bool:
-            nonlocal found
-            found = found or ctx.resolve(n) is not None
-            return False
+class _FrameworkMention(cst.CSTVisitor):
+    """Does an annotation mention the framework: a name or dotted name that resolves to it, or a
+    forward reference ("torch.Tensor") that starts with one of its names?"""
 
-        def visit_SimpleString(self, n: cst.SimpleString) -> None:  # "torch.Tensor" forward refs
-            nonlocal found
-            text = n.value.strip("'\"")
-            head = text.split(".", 1)[0].split("[", 1)[0]
-            found = found or head in ctx.imports.bindings
+    def __init__(self, ctx):
+        super().__init__()
+        self.ctx, self.found = ctx, False
 
-    node.visit(_V())
-    return found
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return not self.found and super().on_visit(node)
+
+    def visit_Name(self, n: cst.Name) -> None:
+        self.found = self.ctx.resolve(n) is not None
+
+    def visit_Attribute(self, n: cst.Attribute) -> bool:
+        self.found = self.ctx.resolve(n) is not None
+        return False
+
+    def visit_SimpleString(self, n: cst.SimpleString) -> None:  # "torch.Tensor" forward refs
+        text = n.value.strip("'\"")
+        head = text.split(".", 1)[0].split("[", 1)[0]
+        self.found = head in self.ctx.imports.bindings

@@ -112,7 +112,7 @@ def _register_activation_macro(ruleset: RuleSet) -> None:
     ``a`` (``"relu"`` -> ``nn.ReLU()``; ``None`` -> nothing), so layers' ``activation=`` argument
     shares that one table."""
     from .model import apply
-    from .template import MACROS
+    from .template import MACRO_OPTIONAL, MACROS
 
     def activation_of(args: list[cst.BaseExpression]) -> cst.BaseExpression:
         if not args or (isinstance(args[0], cst.Name) and args[0].value == "None"):
@@ -127,6 +127,7 @@ def _register_activation_macro(ruleset: RuleSet) -> None:
         return
     helpers = frozenset().union(*(v.helpers for v in activation.variants)) | {"KerasActivation"}
     helpers &= frozenset(ruleset.support.files)
+    MACRO_OPTIONAL.update(helpers)
     for rule in ruleset.all_rules():  # what activation_of may emit, the rule may need
         if any("activation_of(" in v.source for v in rule.variants):
             rule.variants = tuple(dataclasses.replace(v, helpers=v.helpers | helpers)

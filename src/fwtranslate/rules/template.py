@@ -22,6 +22,7 @@ from typing import Any, Mapping, Callable
 
 import libcst as cst
 
+from ..cstutil import opaque_types
 from .literals import UNKNOWN, literal_value, to_node
 from .predicates import PREDICATES
 from .signature import BoundArg
@@ -152,6 +153,8 @@ class Renderer(cst.CSTTransformer):
             self._parents.append(node)
             return False  # handled whole in leave_Call
         self._parents.append(node)
+        if type(node).__name__ in _renderer_opaque():
+            return False  # nothing below it to substitute (whitespace, commas, a Name's parens)
         return super().on_visit(node)
 
     def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):  # type: ignore[override]
@@ -251,6 +254,12 @@ class Renderer(cst.CSTTransformer):
         return node if owner else cst.Name("None")
 
 
+@functools.lru_cache(maxsize=None)
+def _renderer_opaque() -> frozenset[str]:
+    own = {a for c in Renderer.__mro__[:Renderer.__mro__.index(cst.CSTTransformer)] for a in vars(c)}
+    return opaque_types(frozenset(a.split("_", 1)[1] for a in own if a.startswith(("visit_", "leave_"))))
+
+
 def _chain(items: list[cst.BaseExpression]) -> cst.BaseExpression:
     """``chain(a, b, ...)``: the layers that are not ``None`` applied in order: one layer is
     itself, several an ``nn.Sequential`` (torch target: a Keras layer's ``activation=``)."""
@@ -283,6 +292,8 @@ MACROS: dict[str, Callable[[list[cst.BaseExpression]], cst.BaseExpression]] = {
     "chain": _chain, "sequential_of": _sequential_of}
 # support definitions a macro may emit (so a rule using the macro copies them when needed)
 MACRO_HELPERS: dict[str, frozenset[str]] = {"sequential_of": frozenset({"without_inputs"})}
+# helpers only a macro's output can need: copied when the rendered call really names them
+MACRO_OPTIONAL: set[str] = {"without_inputs", "KerasActivation"}  # (+ what activation_of may emit)
 
 
 def _fix_commas(args):

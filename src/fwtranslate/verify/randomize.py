@@ -77,7 +77,10 @@ def keras_dropout_off(model: Any) -> int:
             layer.rate = 0.0
             n += 1
         elif isinstance(getattr(layer, "dropout", None), float) and hasattr(layer, "_dropout_layer"):
-            layer.dropout = 0.0
+            try:
+                layer.dropout = 0.0
+            except AttributeError:  # MultiHeadAttention: a read-only property over _dropout
+                layer._dropout = 0.0
             layer._dropout_layer.rate = 0.0  # MultiHeadAttention keeps its own Dropout
             n += 1
         elif isinstance(getattr(layer, "rate", None), float) and "dropout" in type(layer).__name__.lower():

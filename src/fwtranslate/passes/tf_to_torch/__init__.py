@@ -1,5 +1,6 @@
 """Structural passes of the Keras / TensorFlow -> PyTorch direction (docs/tf_to_torch.md)."""
 from .layer_class import KerasLayerClass
+from .layer_names import LayerNames
 from .layout import Layout, LayoutWrap
 
-__all__ = ["KerasLayerClass", "Layout", "LayoutWrap"]
+__all__ = ["KerasLayerClass", "LayerNames", "Layout", "LayoutWrap"]

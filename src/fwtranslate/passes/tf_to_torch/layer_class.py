@@ -35,6 +35,8 @@ class KerasLayerClass(Pass):
         """Every statement of a class's methods: ``training``/``super()`` lines carry no name the
         file's imports bind, so the pipeline would otherwise skip them."""
         keep: set[int] = set()
+        self.functions = {s.name.value for s in module.body if isinstance(s, (cst.FunctionDef, cst.ClassDef))
+                          and not (isinstance(s, cst.ClassDef) and s.bases)}
         for stmt in module.body:
             if isinstance(stmt, cst.ClassDef):
                 keep.add(id(stmt))
@@ -73,14 +75,18 @@ class KerasLayerClass(Pass):
         return updated
 
     def _is_layer_call(self, call: cst.Call) -> bool:
-        """``self.block(x, training=training)`` or ``layers.Dropout(0.1)(x, training=...)``: a
-        layer applied (not a user function, whose parameters we keep)."""
+        """``self.block(x, training=training)``, ``block(x, training=...)`` (a layer from a list) or
+        ``layers.Dropout(0.1)(x, training=...)``: a layer applied. Functions of the file and
+        methods of the class keep their ``training`` parameter, so their calls keep the argument."""
         func = call.func
         if isinstance(func, cst.Call):
             return True
+        if isinstance(func, cst.Name):
+            return func.value not in self.functions
         cls = self.ctx.current_class
-        return (cls is not None and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
-                and func.value.value == "self" and func.attr.value in cls.assigns)
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+            return cls is None or not _defines(cls.node, func.attr.value)
+        return self.ctx.resolve(func) is None  # `self.blocks[0](x, ...)`, `layer.call(...)`
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         fn = self.ctx.current_function
@@ -133,6 +139,60 @@ class KerasLayerClass(Pass):
         if _is_super_call(original, "get_config"):
             return cst.Dict([])
         return updated
+
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
+        """``self.blocks = [Block() for _ in range(n)]``: Keras tracks layers held in lists and
+        dicts; torch only in nn.ModuleList / nn.ModuleDict."""
+        if self._model_method() != "__init__" or len(original.targets) != 1:
+            return updated
+        target = original.targets[0].target
+        if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self"):
+            return updated
+        container = self._layer_container(original.value, target.attr.value)
+        if container is None:
+            return updated
+        return updated.with_changes(value=cst.Call(cst.parse_expression(container), [cst.Arg(updated.value)]))
+
+    def _layer_container(self, value: cst.BaseExpression, attr: str) -> str | None:
+        if isinstance(value, (cst.List, cst.ListComp)):
+            elements = [value.elt] if isinstance(value, cst.ListComp) else [e.value for e in value.elements]
+            if (elements and all(self._makes_layer(e) for e in elements)) or (
+                    not elements and self._appends_layers(attr)):
+                return "nn.ModuleList"
+        if isinstance(value, (cst.Dict, cst.DictComp)):
+            values = [value.value] if isinstance(value, cst.DictComp) else [e.value for e in value.elements]
+            if values and all(self._makes_layer(v) for v in values):
+                return "nn.ModuleDict"
+        return None
+
+    def _makes_layer(self, node: cst.BaseExpression) -> bool:
+        if not isinstance(node, cst.Call):
+            return False
+        qual = self.ctx.resolve(node.func)
+        if qual is not None:
+            return qual.startswith("keras.layers.") or qual in ("keras.Sequential", "keras.models.Sequential")
+        return isinstance(node.func, cst.Name) and node.func.value in self.ctx.module_classes
+
+    def _appends_layers(self, attr: str) -> bool:
+        """``self.blocks = []`` followed by ``self.blocks.append(<a layer>)`` in __init__."""
+        fn = next((f for f in reversed(self.ctx.functions) if f.name == "__init__"), None)
+        cls = self.ctx.current_class
+        if fn is None or cls is None or cls.node is None:
+            return False
+        found = []
+
+        class V(cst.CSTVisitor):
+            def visit_Call(inner, node: cst.Call) -> None:
+                f = node.func
+                if (isinstance(f, cst.Attribute) and f.attr.value == "append" and isinstance(f.value, cst.Attribute)
+                        and isinstance(f.value.value, cst.Name) and f.value.value.value == "self"
+                        and f.value.attr.value == attr and node.args):
+                    found.append(self._makes_layer(node.args[0].value))
+
+        for stmt in cls.node.body.body:
+            if isinstance(stmt, cst.FunctionDef) and stmt.name.value == "__init__":
+                stmt.visit(V())
+        return bool(found) and all(found)
 
     def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
         if self._model_method() is None or len(original.body) != 1:

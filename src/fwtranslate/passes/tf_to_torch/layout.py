@@ -63,6 +63,14 @@ class Layout(Pass):
                     if e.comma is cst.MaybeSentinel.DEFAULT else e for i, e in enumerate(elements)]
         return updated.with_changes(elements=elements)
 
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        plan = self.plan
+        if plan is None or id(original) not in plan.contract_comments:
+            return updated
+        note = cst.EmptyLine(comment=cst.Comment(
+            "# fwtranslate: channels-first tensors in and out (torch layout); callers here move the axis"))
+        return updated.with_changes(leading_lines=[*updated.leading_lines, note])
+
     def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
         plan = self.plan
         if plan is None or not any(id(s) in plan.before or id(s) in plan.after for s in original.body):
@@ -85,6 +93,8 @@ class LayoutWrap(Pass):
 
     def _wrap(self, original: cst.CSTNode, updated: cst.BaseExpression) -> cst.BaseExpression:
         plan = getattr(self.ctx, "layout_plan", None)
+        if plan is not None and id(original) in plan.replace:
+            return expression(plan.replace[id(original)])
         direction = plan.wrap.get(id(original)) if plan is not None else None
         if direction is None:
             return updated
@@ -108,6 +118,12 @@ class LayoutWrap(Pass):
         return self._wrap(original, updated)
 
     def leave_Attribute(self, original, updated):
+        return self._wrap(original, updated)
+
+    def leave_Integer(self, original, updated):
+        return self._wrap(original, updated)
+
+    def leave_UnaryOperation(self, original, updated):
         return self._wrap(original, updated)
 
 

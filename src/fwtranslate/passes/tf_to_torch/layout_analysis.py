@@ -32,6 +32,8 @@ class Plan:
     before: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # stmt -> [(var, direction)]
     after: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
     wrap: dict[int, str] = field(default_factory=dict)  # expression -> direction
+    replace: dict[int, str] = field(default_factory=dict)  # expression -> code (a renumbered axis)
+    contract_comments: dict[int, int] = field(default_factory=dict)  # helper def -> its rank
     list_inserts: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # Sequential lists
     visit: set[int] = field(default_factory=set)  # statements the traversal must not skip
     helpers: set[str] = field(default_factory=set)  # support definitions the edits use
@@ -61,6 +63,7 @@ def analyse(module: cst.Module, ctx) -> Plan:
     plan = Plan()
     analyser = _Analyser(ctx, plan)
     analyser.constants = _constants(module.body, analyser, {})
+    analyser.param_constants = _parameter_constants(module, analyser)
     analyser.settle_contracts(module)
     for stmt in module.body:
         if isinstance(stmt, cst.ClassDef):
@@ -113,8 +116,9 @@ class _Analyser:
             before = set(self.forced)
             trial = Plan()
             self.modes = {}
+            inherited = {**self.constants, **getattr(self, "param_constants", {}).get(fn.name.value, {})}
             worker = _Function(self, trial, attrs, returns=contract,
-                               constants=_constants(_statements(fn.body), self, dict(self.constants)))
+                               constants=_constants(_statements(fn.body), self, inherited))
             first = _first_param(fn)
             worker.setup(fn.body).block(fn.body, {first: contract} if contract is not None and first else {})
             # an axis or merge layer is one object: it cannot see both layouts
@@ -159,6 +163,8 @@ class _Analyser:
         both layouts, a spatial layer whose input cannot be converted)."""
         self._merge(self._trial(fn, attrs, contract))
         self.plan.visit.add(id(fn))
+        if contract is not None:
+            self.plan.contract_comments[id(fn)] = contract
 
     def _merge(self, trial: Plan) -> None:
         self._merge_into(self.plan, trial)
@@ -171,6 +177,7 @@ class _Analyser:
             for key, items in getattr(trial, table).items():
                 getattr(plan, table).setdefault(key, []).extend(items)
         plan.wrap.update(trial.wrap)
+        plan.replace.update(trial.replace)
         plan.visit |= trial.visit
 
     # --- keras.Sequential([...]) ------------------------------------------------------------------
@@ -467,10 +474,27 @@ class _Function:
         self.consume(node, state)
         return None
 
+    def shape_index(self, node: cst.CSTNode, state: dict[str, int]) -> bool:
+        """``x.shape[k]`` of a channels-first ``x`` with a static ``k``: renumber ``k`` instead of
+        moving ``x`` (``if x.shape[bn_axis] != filters:``)."""
+        if not (isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute)
+                and node.value.attr.value == "shape" and isinstance(node.value.value, cst.Name)
+                and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index)):
+            return False
+        rank = state.get(node.value.value.value)
+        index = node.slice[0].slice.value
+        value = _static(index, self.a, self.constants)
+        if rank is None or not isinstance(value, int) or isinstance(value, bool) or not -rank <= value < rank:
+            return False
+        self.plan.replace[id(index)] = repr(_channels_first_axis(value, rank))
+        return True
+
     def consume(self, node: cst.CSTNode, state: dict[str, int]) -> dict[str, int]:
         """An expression the analysis does not model: every channels-first value in it goes back
         to Keras' order; layers applied inside are still analysed."""
         for child in _children(node):
+            if self.shape_index(child, state):
+                continue
             if isinstance(child, cst.Name):
                 if state.get(child.value) is not None:
                     self.want(child, None, state[child.value], state)
@@ -872,3 +896,65 @@ def _header(stmt: cst.BaseStatement) -> cst.CSTNode:
     if isinstance(stmt, (cst.Try, cst.FunctionDef, cst.ClassDef)):
         return stmt if isinstance(stmt, cst.FunctionDef) else cst.Name("None")
     return stmt
+
+
+def _parameter_constants(module: cst.Module, analyser: _Analyser) -> dict[str, dict[str, object]]:
+    """Parameters of module-level functions that every call in the file gives the same static
+    value (``residual_block(x, width, stride, bn_axis)`` with ``bn_axis = 3`` in the caller):
+    function name -> {parameter: value}. Two rounds let the values pass through one helper."""
+    functions = {s.name.value: s for s in module.body if isinstance(s, cst.FunctionDef)}
+    found: dict[str, dict[str, object]] = {}
+    for _ in range(2):
+        sites: dict[str, list[dict[str, object]]] = {}
+        for caller, fn in functions.items():
+            inherited = {**analyser.constants, **found.get(caller, {})}
+            constants = _constants(_statements(fn.body), analyser, inherited)
+            for call in _calls(fn):
+                if isinstance(call.func, cst.Name) and call.func.value in functions and call.func.value != caller:
+                    bound = _bind_call(functions[call.func.value], call, analyser, constants)
+                    if bound is not None:
+                        sites.setdefault(call.func.value, []).append(bound)
+        found = {}
+        for name, calls in sites.items():
+            params = calls[0].keys()
+            agreed = {p: calls[0][p] for p in params
+                      if calls[0][p] is not UNKNOWN and all(c.get(p, UNKNOWN) == calls[0][p] for c in calls)}
+            if agreed:
+                found[name] = agreed
+    return found
+
+
+def _calls(fn: cst.FunctionDef) -> list[cst.Call]:
+    calls: list[cst.Call] = []
+
+    class V(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            calls.append(node)
+
+    fn.body.visit(V())
+    return calls
+
+
+def _bind_call(fn: cst.FunctionDef, call: cst.Call, analyser: _Analyser, constants: dict):
+    """{parameter: static value or UNKNOWN} of one call; None when it cannot be bound."""
+    params = [*fn.params.posonly_params, *fn.params.params]
+    out: dict[str, object] = {}
+    positional = [a for a in call.args if a.keyword is None]
+    if any(a.star for a in call.args):
+        return None
+    if len(positional) > len(params):
+        return None
+    for param, arg in zip(params, positional):
+        out[param.name.value] = _static(arg.value, analyser, constants)
+    keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+    for param in [*params, *fn.params.kwonly_params]:
+        name = param.name.value
+        if name in out:
+            continue
+        if name in keywords:
+            out[name] = _static(keywords[name], analyser, constants)
+        elif param.default is not None:
+            out[name] = _static(param.default, analyser, {})
+        else:
+            out[name] = UNKNOWN
+    return out

@@ -1,0 +1,59 @@
+"""Keras registration decorators -> removed.
+
+``@keras_export("keras.applications.VGG16")`` (Keras' own public-API registry) and
+``@keras.saving.register_keras_serializable()`` (the serialization registry) only register the
+decorated function or class with Keras; they change nothing about what it computes and have no
+PyTorch meaning. A rule cannot remove a decorator (it translates expressions), so this pass
+drops the decorator line itself, before the call rewriter would report it as untranslated.
+"""
+from __future__ import annotations
+
+import libcst as cst
+
+from ..base import Pass
+
+# canonical names (keras.src.* is read as keras.*) of the decorators dropped, called or not
+REGISTRATION_DECORATORS = frozenset({
+    "keras.api_export.keras_export",
+    "keras.saving.register_keras_serializable",
+    "keras.saving.object_registration.register_keras_serializable",
+    "keras.utils.register_keras_serializable",
+})
+
+
+class KerasExportDecorators(Pass):
+    def prepare(self, module: cst.Module) -> set[int]:
+        """The statements (and the compound statements holding them) that carry a registration
+        decorator: a decorator line holds no name the pipeline considers worth a visit."""
+        keep: set[int] = set()
+        for stmt in module.body:
+            self._collect(stmt, keep)
+        return keep
+
+    def _collect(self, stmt: cst.CSTNode, keep: set[int]) -> bool:
+        found = False
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            found = any(self._is_registration(d) for d in stmt.decorators)
+            block = stmt.body
+            for child in getattr(block, "body", ()):
+                if isinstance(child, (cst.FunctionDef, cst.ClassDef)):
+                    found = self._collect(child, keep) or found
+        if found:
+            keep.add(id(stmt))
+        return found
+
+    def _is_registration(self, decorator: cst.Decorator) -> bool:
+        target = decorator.decorator
+        if isinstance(target, cst.Call):
+            target = target.func
+        return self.ctx.resolve(target) in REGISTRATION_DECORATORS
+
+    def visit_Decorator(self, node: cst.Decorator) -> bool | None:
+        if self._is_registration(node):
+            return False  # its call/name must not reach the call rewriter: it goes whole
+        return None
+
+    def leave_Decorator(self, original: cst.Decorator, updated: cst.Decorator):
+        if self._is_registration(original):
+            return cst.RemoveFromParent()
+        return updated
