@@ -151,9 +151,15 @@ class KerasLayerClass(Pass):
         container = self._layer_container(original.value, target.attr.value)
         if container is None:
             return updated
-        return updated.with_changes(value=cst.Call(cst.parse_expression(container), [cst.Arg(updated.value)]))
+        value = updated.value
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in ("list", "dict"):
+            value = value.args[0].value
+        return updated.with_changes(value=cst.Call(cst.parse_expression(container), [cst.Arg(value)]))
 
     def _layer_container(self, value: cst.BaseExpression, attr: str) -> str | None:
+        if (isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in ("list", "dict")
+                and len(value.args) == 1 and not value.args[0].keyword):
+            value = value.args[0].value  # list([...]): how a PyTorch -> Keras translation spells it
         if isinstance(value, (cst.List, cst.ListComp)):
             elements = [value.elt] if isinstance(value, cst.ListComp) else [e.value for e in value.elements]
             if (elements and all(self._makes_layer(e) for e in elements)) or (
