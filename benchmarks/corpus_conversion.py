@@ -43,7 +43,10 @@ from common import corpus_files, info_lines, md_table, write_section  # noqa: E4
 import fwtranslate  # noqa: E402
 
 MARKER = "# fwtranslate: unconverted"
-ROOT_MODULES = ("torch",)
+ROOT_MODULES = ("torch",)  # the source framework; --direction tf2pt: keras / tensorflow / tf_keras
+DIRECTIONS = {"pt2tf": (("torch",), "tf", "torch"), "tf2pt": (("keras", "tensorflow", "tf_keras"), "torch", "tf")}
+TARGET = "tf"
+SOURCE = "torch"
 
 
 def _is_torch(module: str | None) -> bool:
@@ -127,7 +130,7 @@ def measure(name: str, path: Path, untranslated: Counter) -> dict:
     in_lines, row["refs_in"] = uses(src, in_names)
     row["in"] = len(in_lines)
     row["star"] = star
-    result = fwtranslate.translate(src, to="tf", path=name)
+    result = fwtranslate.translate(src, to=TARGET, path=name)
     out = result.code
     try:
         out_tree = ast.parse(out)
@@ -168,9 +171,9 @@ def share(done_in: int, left: int) -> float:
 
 
 def report(rows: list[dict], crashes: list[tuple[str, str]], untranslated: Counter) -> str:
-    out = ["Per file (torch lines/refs: see the definitions in `benchmarks/corpus_conversion.py`):", ""]
-    header = ["file", "lines", "torch lines in", "torch lines left", "converted share",
-              "torch refs in", "torch refs left", "parses", "names kept", "errors", "warnings"]
+    out = [f"Per file ({SOURCE} lines/refs: see the definitions in `benchmarks/corpus_conversion.py`):", ""]
+    header = ["file", "lines", f"{SOURCE} lines in", f"{SOURCE} lines left", "converted share",
+              f"{SOURCE} refs in", f"{SOURCE} refs left", "parses", "names kept", "errors", "warnings"]
     table = [[r["file"], r["lines"], r["in"], r["left"], f"{share(r['in'], r['left']):.1%}",
               r["refs_in"], r["refs_left"], "yes" if r["parses"] else "**no**", r["names_kept"],
               r["errors"], r["warnings"]] for r in rows]
@@ -206,9 +209,14 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus-dir", type=Path, help="where the corpus is (or is fetched); default <repo>/.corpus")
     ap.add_argument("--write", type=Path, metavar="DOC", help="update the corpus_conversion section of DOC")
+    ap.add_argument("--direction", choices=sorted(DIRECTIONS), default="pt2tf",
+                    help="pt2tf: the PyTorch files (source: torch); tf2pt: the Keras files (source: keras, "
+                         "tensorflow, tf_keras)")
     args = ap.parse_args()
+    global ROOT_MODULES, TARGET, SOURCE
+    ROOT_MODULES, TARGET, SOURCE = DIRECTIONS[args.direction]
     rows, crashes, untranslated = [], [], Counter()
-    for name, path in corpus_files("pt2tf", args.corpus_dir):
+    for name, path in corpus_files(args.direction, args.corpus_dir):
         try:
             rows.append(measure(name, path, untranslated))
         except Exception as exc:  # noqa: BLE001 - a crash is reported, then the run goes on
@@ -217,7 +225,7 @@ def main() -> int:
     text = "\n".join(info_lines()) + "\n\n" + report(rows, crashes, untranslated)
     print(text)
     if args.write:
-        write_section(args.write, "corpus_conversion", text)
+        write_section(args.write, "corpus_conversion" if args.direction == "pt2tf" else "corpus_conversion_tf2pt", text)
     return 1 if crashes else 0
 
 

@@ -396,3 +396,33 @@ def test_a_helper_passed_around_keeps_keras_order(rules):
             return keras.Model(inputs, stack_fn(inputs))
         ''', rules)
     assert function(result.code, "block") == f"x = x.movedim(-1, 1)  {TO_FIRST}\nreturn nn.MySpatial(4)(x).movedim(1, -1)"
+
+
+def test_a_branch_that_returns_does_not_move_the_axis_twice(rules):
+    result = to_torch('''
+        def build(residual):
+            inputs = keras.Input((6, 6, 8))
+            x = layers.MySpatial2D(8)(inputs)
+            if residual:
+                return keras.Model(inputs, layers.MyFlat()(x))
+            return keras.Model(inputs, x)
+        ''', rules)
+    body = function(result.code, "build")
+    assert body.count(".movedim(1, -1)") == 2, body  # one per return path, none before the if
+    assert body.splitlines()[2] == "if residual:", body
+
+
+def test_shapes_read_in_a_constructor_follow_the_moved_axis(rules):
+    result = to_torch('''
+        def block(x):
+            x = layers.MySpatial2D(x.shape[3] * 2)(x)
+            return layers.MySpatial2D(x.shape[-1] // 2)(x)
+
+
+        def build():
+            inputs = keras.Input((8, 8, 4))
+            return keras.Model(inputs, block(block(inputs)))
+        ''', rules)
+    assert function(result.code, "block") == dedent('''\
+        x = nn.MySpatial(x.shape[1] * 2)(x)
+        return nn.MySpatial(x.shape[1] // 2)(x)''')

@@ -126,6 +126,8 @@ def _evaluate_logic(node: ast.expr, bound: Mapping[str, BoundArg]) -> Any:
         values = [_evaluate(v, None, bound) for v in node.values]
         if any(v is not UNKNOWN and bool(v) == decisive for v in values):
             return decisive
+        if all(v is not UNKNOWN for v in values):  # all known, none decisive
+            return not decisive
     return UNKNOWN
 
 

@@ -343,10 +343,18 @@ class _Function:
                 return _join(body_state, else_state)
             else_state = self.block(inner, dict(state))
             suites = [(stmt.body, body_state), (inner, else_state)]
-        joined = _join(body_state, else_state)
+        # a branch that returns (or raises) never reaches the join: the other one decides
+        body_ends = _ends_flow_block(stmt.body)
+        else_ends = orelse is not None and _ends_flow_block(orelse.body)
+        if body_ends and not else_ends:
+            joined = else_state
+        elif else_ends and not body_ends:
+            joined = body_state
+        else:
+            joined = _join(body_state, else_state)
         for suite, end in suites:
             self.close_block(suite, {v: r for v, r in end.items() if joined.get(v) != r})
-        if orelse is None:  # the fall-through path: convert before the if what the body changed
+        if orelse is None and not body_ends:  # the fall-through path: convert before the if what the body changed
             for var, rank in state.items():
                 if joined.get(var) != rank:
                     self.plan.before.setdefault(id(stmt), []).append((var, TO_LAST))
@@ -442,6 +450,8 @@ class _Function:
     # --- expressions --------------------------------------------------------------------------------
     def ev(self, node: cst.BaseExpression, state: dict[str, int]):
         """The layout of ``node``'s value; records what its parts need."""
+        if self.shape_index(node, state):
+            return None
         if isinstance(node, cst.Name):
             return state.get(node.value)
         if isinstance(node, cst.Call):
@@ -528,6 +538,8 @@ class _Function:
         return None
 
     def apply_layer(self, layer: _Layer, call: cst.Call, state: dict[str, int]):
+        if layer.identity[0] == "node":  # `layers.Conv2D(int(x.shape[3] * r), 1)(x)`: its arguments read too
+            self.consume(layer.ctor, state)
         args = [a for a in call.args if a.keyword is None and not a.star]
         extra = [a.value for a in call.args if a not in args[:1]]
         for value in extra:
@@ -683,6 +695,11 @@ def _suites(stmt: cst.BaseStatement):
             yield child.body
     for handler in getattr(stmt, "handlers", ()):
         yield handler.body
+
+
+def _ends_flow_block(suite) -> bool:
+    body = _statements(suite)
+    return bool(body) and _ends_flow(body[-1])
 
 
 def _ends_flow(stmt: cst.BaseStatement) -> bool:
