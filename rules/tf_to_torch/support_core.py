@@ -31,7 +31,8 @@ def without_inputs(layers):
 
 def keras_initializer(initializer, shape):
     """A tensor of ``shape`` filled like the Keras initializer named ``initializer`` (None:
-    Keras' default for weights, glorot_uniform)."""
+    Keras' default for weights, glorot_uniform), or made by an initializer callable
+    (``KerasInitializer``, support_initializers.py, for keras.initializers objects)."""
     shape = tuple(int(s) for s in shape)
     tensor = torch.empty(shape)
     name = initializer if isinstance(initializer, str) or initializer is None else None
@@ -67,8 +68,8 @@ def keras_initializer(initializer, shape):
     if name in ("lecun_uniform", "lecununiform"):
         limit = math.sqrt(3.0 / max(1.0, fan_in))
         return tensor.uniform_(-limit, limit)
-    if name == "orthogonal":
-        return nn.init.orthogonal_(tensor)
+    if name == "orthogonal":  # Keras flattens all axes but the last (torch: all but the first)
+        return _keras_orthogonal(shape)
     raise ValueError(f"unknown Keras initializer {initializer!r}")
 
 

@@ -518,3 +518,23 @@ class _KerasAttention:
     def torch_to_keras(module, layer):
         for v in layer.weights:
             assign(layer, v.name, to_numpy(getattr(module, v.name)).reshape(tuple(v.shape)))
+
+
+@register("keras_normalization_stats")
+class _KerasNormalizationStats:
+    """keras.layers.Normalization without given mean/variance (adapted or loaded) <->
+    KerasAdaptedNormalization: the Keras variables ``mean`` and ``variance`` are the torch
+    buffers of the same names and shapes (Keras' integer ``count`` only drives adapt())."""
+
+    @staticmethod
+    def keras_to_torch(layer, module):
+        for v in layer.weights:
+            if v.name in ("mean", "variance"):
+                buffer = getattr(module, v.name)
+                copy_into(buffer, np.asarray(v.numpy()).reshape(tuple(buffer.shape)), v.name)
+
+    @staticmethod
+    def torch_to_keras(module, layer):
+        for v in layer.weights:
+            if v.name in ("mean", "variance"):
+                assign(layer, v.name, to_numpy(getattr(module, v.name)).reshape(tuple(v.shape)))
