@@ -215,15 +215,39 @@ def models(draw) -> RandomModel:
     return generate(lambda options: draw(st.sampled_from(list(options))))
 
 
+CONSTRUCTS = {  # name -> pattern in the generated source, for coverage counts
+    **{f"nn.{m}": re.compile(rf"nn\.{m}\(") for m in ("Conv2d", "BatchNorm2d", "MaxPool2d", "AvgPool2d",
+                                                        "AdaptiveAvgPool2d", "Dropout", "Linear", "LayerNorm")},
+    **{f"nn.{a.split('(')[0]}": re.compile(rf"nn\.{a.split('(')[0]}\(") for a in ACTIVATIONS},
+    "Conv2d stride 2": re.compile(r"nn\.Conv2d\([^)]*stride=2"),
+    "Conv2d dilation": re.compile(r"nn\.Conv2d\([^)]*dilation="),
+    "Conv2d depthwise (groups)": re.compile(r"nn\.Conv2d\([^)]*groups="),
+    "Conv2d padding='same'": re.compile(r"nn\.Conv2d\([^)]*padding='same'"),
+    "pooling ceil_mode": re.compile(r"Pool2d\([^)]*ceil_mode=True"),
+    "pooling padding": re.compile(r"Pool2d\([^)]*padding="),
+    "residual add": re.compile(r"x = x \+ |\(x\) \+ y"),
+    "torch.cat": re.compile(r"torch\.cat\("),
+    "torch.flatten / x.flatten / x.view": re.compile(r"flatten\(|\.view\("),
+}
+
+
+def constructs(model: RandomModel) -> list[str]:
+    """The constructs of CONSTRUCTS that `model` uses."""
+    return [name for name, pattern in CONSTRUCTS.items() if pattern.search(model.source)]
+
+
 @dataclass
 class Outcome:
     stage: str  # "ok", "translate" (translation failed) or "verify" (not equivalent / crashed)
     detail: str  # diagnostics or the verify report
     seconds: float
+    phases: tuple[str, ...] = ()  # the verifier phases that ran (inference, training, gradients, step)
 
 
-def check(model: RandomModel, workdir, examples: int = 3, check_training: bool = True) -> Outcome:
-    """Translate `model` to Keras and verify it numerically, writing files under `workdir`."""
+def check(model: RandomModel, workdir, examples: int = 3, check_training: bool = True,
+          rules: Sequence = ()) -> Outcome:
+    """Translate `model` to Keras and verify it numerically, writing files under `workdir`.
+    `rules`: extra rule files (the tests use a deliberately wrong one to show a failure is caught)."""
     import time
     from pathlib import Path
 
@@ -232,7 +256,10 @@ def check(model: RandomModel, workdir, examples: int = 3, check_training: bool =
     start = time.perf_counter()
     src, dst = Path(workdir) / "random_net.py", Path(workdir) / "random_net_tf.py"
     src.write_text(model.source)
-    result = fwtranslate.translate_file(src, "tf", output=dst)
+    try:
+        result = fwtranslate.translate_file(src, "tf", output=dst, rules=rules)
+    except Exception as exc:  # a translator crash is a translation failure
+        return Outcome("translate", f"translator crashed: {type(exc).__name__}: {exc}", time.perf_counter() - start)
     if not result.ok or TORCH_IMPORT.search(result.code):
         detail = "\n".join(d.format() for d in result.diagnostics) or "torch still imported in output"
         return Outcome("translate", detail, time.perf_counter() - start)
@@ -242,4 +269,4 @@ def check(model: RandomModel, workdir, examples: int = 3, check_training: bool =
     except Exception as exc:  # a crash is a verification failure too
         return Outcome("verify", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
     stage = "ok" if report.equivalent else "verify"
-    return Outcome(stage, report.format_text(), time.perf_counter() - start)
+    return Outcome(stage, report.format_text(), time.perf_counter() - start, tuple(p.name for p in report.phases))

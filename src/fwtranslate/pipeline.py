@@ -1,15 +1,21 @@
 """parse -> analyze -> rewrite -> emit -> report, for one source text.
 
 The passes share a single LibCST traversal (see passes/base.py): translation speed is judged
-against a bare parse + codegen, and every extra walk of the tree costs about one parse.
+against a bare parse + codegen (benchmarks/translate_speed.py), and every extra walk of the
+tree costs about one parse. What keeps it cheap, none of it visible in the output:
+- statements that mention no name a pass reacts to are skipped (_untouched_statements), and
+  most are not even parsed: stand-ins (_plan_stand_ins);
+- the traversal (_Driver.walk) keeps the nodes nothing changed instead of copying them, and
+  does not enter subtrees where no handler can act (whitespace, commas...);
+- diagnostics get positions from the innermost statement that holds them (_locate).
 """
 from __future__ import annotations
 
 import ast
 import bisect
 import dataclasses
+import gc
 import re
-import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
@@ -18,7 +24,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from . import suppress
-from .cstutil import opaque_types
+from .cstutil import opaque_types, walk
 from .directions import Direction
 from .imports import ImportMap, free_globals
 from .passes import PASSES_BY_DIRECTION
@@ -51,7 +57,7 @@ class _Driver(cst.CSTTransformer):
     def __init__(self, ctx: Context, passes: Iterable, untouched: frozenset[int] = frozenset()):
         super().__init__()
         self.ctx = ctx
-        self.untouched = untouched  # ids of top-level statements with nothing to translate
+        self.untouched = untouched  # ids of statements with nothing to translate: not visited
         self._visit: dict[str, list[Callable]] = {}
         self._leave: dict[str, list[Callable]] = {}
         for p in passes:
@@ -73,66 +79,8 @@ class _Driver(cst.CSTTransformer):
         self._inert = self._opaque - frozenset(self._visit) - self._leaving
 
     def walk(self, module: cst.Module) -> cst.Module:
-        """``module.visit(self)``: the same handler calls, in the same order, with the same
-        result, but a node none of whose children changed is kept instead of rebuilt (LibCST's
-        own traversal copies every node it visits), and inert nodes are not visited at all."""
-        result = self._walk(module)
-        if isinstance(result, cst.RemovalSentinel):
-            return module.with_changes(body=(), header=(), footer=())
-        return result  # type: ignore[return-value]
-
-    def _walk(self, node: cst.CSTNode):  # CSTNode.visit
-        if type(node).__name__ in self._inert:
-            return node
-        if self.on_visit(node):
-            spec = _children(type(node))
-            if spec is None:
-                updated = node._visit_and_replace_children(self)  # LibCST's own, children via visit()
-            else:
-                changes = None
-                for name, how in spec:
-                    old = getattr(node, name)
-                    if how is _SEQUENCE or how is _BODY:
-                        new = self._walk_sequence(old, how is _BODY)
-                    elif old is None or isinstance(old, cst.MaybeSentinel):
-                        continue  # an absent optional child
-                    else:
-                        new = self._walk(old)
-                        if isinstance(new, cst.FlattenSentinel) or (
-                                isinstance(new, cst.RemovalSentinel) and how is _REQUIRED):
-                            raise TypeError(f"We got a {type(new).__name__} while visiting a "
-                                            f"{type(old).__name__}. This node's parent does not allow it.")
-                        if isinstance(new, cst.RemovalSentinel):
-                            new = None if how is _OPTIONAL else cst.MaybeSentinel.DEFAULT
-                    if new is not old:
-                        if changes is None:
-                            changes = {}
-                        changes[name] = new
-                updated = node if changes is None else node.with_changes(**changes)
-        else:
-            updated = node
-        result = self.on_leave(node, updated)
-        if not isinstance(result, (cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel)):
-            raise cst.CSTValidationError("Expected a node of type CSTNode or a RemovalSentinel, "
-                                         f"but got a return value of {type(result).__name__}")
-        return result
-
-    def _walk_sequence(self, children, body: bool):  # internal.visit_sequence, visit_body_sequence
-        out: list = []
-        changed = False
-        for child in children:
-            new = self._walk(child)
-            if isinstance(new, cst.RemovalSentinel):
-                changed = True
-            elif isinstance(new, cst.FlattenSentinel):
-                changed = True
-                out.extend(n for n in new if not (body and not child._is_removable() and n._is_removable()))
-            elif body and not child._is_removable() and new._is_removable():
-                changed = True  # emptied by a removal below it: dropped
-            else:
-                changed = changed or new is not child
-                out.append(new)
-        return tuple(out) if changed else children
+        """``module.visit(self)``, without copying the nodes nothing changed (cstutil.walk)."""
+        return walk(module, self, self._inert, self._leaving)  # type: ignore[return-value]
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         self.ctx.parents.append(node)  # popped in on_leave, which LibCST calls even when we skip
@@ -171,64 +119,7 @@ class _Driver(cst.CSTTransformer):
         return None
 
 
-_REQUIRED, _OPTIONAL, _SENTINEL, _SEQUENCE, _BODY = "required", "optional", "sentinel", "sequence", "body"
-_HOW = {"visit_required": _REQUIRED, "visit_optional": _OPTIONAL, "visit_sentinel": _SENTINEL,
-        "visit_sequence": _SEQUENCE, "visit_body_sequence": _BODY}
-_CHILDREN: dict[type, list[tuple[str, str]] | None] = {}
-
-
-def _children(cls: type) -> list[tuple[str, str]] | None:
-    """The children LibCST's ``_visit_and_replace_children`` visits, in its order, each with the
-    helper that visits it (required, optional...), read from its source; None when that method
-    does more than ``return Node(field=visit_x(self, "field", self.field, visitor), ...)``."""
-    try:
-        return _CHILDREN[cls]
-    except KeyError:
-        pass
-    spec = None
-    try:
-        spec = _read_children(cls)
-    except Exception:  # noqa: BLE001 - no source, another shape: LibCST's own method
-        spec = None
-    _CHILDREN[cls] = spec
-    return spec
-
-
-def _read_children(cls: type) -> list[tuple[str, str]] | None:
-    import inspect
-    import textwrap
-    from libcst._nodes import internal
-
-    owner = next(c for c in cls.__mro__ if "_visit_and_replace_children" in vars(c))
-    method = vars(owner)["_visit_and_replace_children"]
-    tree = ast.parse(textwrap.dedent(inspect.getsource(method))).body[0]
-    body = [s for s in tree.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]  # type: ignore[attr-defined]
-    if len(body) != 1 or not isinstance(body[0], ast.Return) or not isinstance(body[0].value, ast.Call):
-        return None
-    call = body[0].value
-    ctor = call.func
-    if call.args or not (isinstance(ctor, ast.Name) and ctor.id == owner.__name__
-                         or ast.unparse(ctor) == "self.__class__"):
-        return None
-    names = set(getattr(sys.modules[method.__module__], "__dict__", {}))
-    spec, seen = [], set()
-    for kw in call.keywords:
-        value = kw.value
-        seen.add(kw.arg)
-        if isinstance(value, ast.Attribute) and ast.unparse(value) == f"self.{kw.arg}":
-            continue  # passed through
-        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in _HOW
-                and value.func.id in names
-                and getattr(sys.modules[method.__module__], value.func.id) is getattr(internal, value.func.id)
-                and [ast.unparse(a) for a in value.args] == ["self", repr(kw.arg), f"self.{kw.arg}", "visitor"]
-                and not value.keywords):
-            return None
-        spec.append((kw.arg, _HOW[value.func.id]))
-    if seen != {f.name for f in dataclasses.fields(cls) if f.init} - {"fwt_stand_in"}:
-        return None
-    return spec
-
-
+_CLASS_NAME = re.compile(r"\bclass\s+(\w+)")
 _SELF_ATTR = re.compile(r"\bself\.(\w+)\s*(?::[^=\n]*)?=(?!=)")
 
 
@@ -243,8 +134,8 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> Rew
 
 
 def _rewrite(source: str, path: str, direction: Direction, rules: RuleSet, plan: _Plan | None) -> RewriteResult:
-    """The translation; with a plan, of a tree where framework-free classes and functions are
-    stand-ins (see _plan_stand_ins) that cost next to nothing to parse, skip and emit."""
+    """The translation; with a plan, of a tree where framework-free classes, functions and lines
+    are stand-ins (see _plan_stand_ins) that cost next to nothing to parse, skip and emit."""
     try:
         module = cst.parse_module(source if plan is None else plan.reduced)
     except cst.ParserSyntaxError as exc:
@@ -253,13 +144,14 @@ def _rewrite(source: str, path: str, direction: Direction, rules: RuleSet, plan:
         raise _syntax_error(source, path, exc) from None
     if plan is not None:
         module = _install_stand_ins(module, plan)
+    faults = _fault_count()  # stand-ins emitted out of place from here on: translate whole
     imports = ImportMap.from_module(module, direction.source_roots,
                                     direction.canonical if direction.canonical_prefixes else None)
     if imports.star_modules:
         imports.star_free = free_globals(source)
     star_names = frozenset(rules.calls) | frozenset(rules.attributes) if imports.star_modules else frozenset()
     ctx = Context(path=path, direction=direction, rules=rules, imports=imports, star_names=star_names,
-                  self_attrs=frozenset(_SELF_ATTR.findall(source)))
+                  self_attrs=plan.self_attrs if plan is not None else frozenset(_SELF_ATTR.findall(source)))
     if not imports.framework_imports:
         return RewriteResult(source, [])  # no framework code: unchanged
     ctx.target_imports.update(direction.target_imports)
@@ -267,7 +159,9 @@ def _rewrite(source: str, path: str, direction: Direction, rules: RuleSet, plan:
     ctx.dropped = recognise_support(module, source, direction.name, imports)  # round trips
     passes = PASSES_BY_DIRECTION[direction.name]
     spans = _statement_spans(module, source, plan.tree if plan is not None else None)
-    variable = _variable_attributes(source)
+    if plan is not None:
+        plan.tree = None  # type: ignore[assignment]  # a tree as big as the file's: not kept
+    variable = plan.variable if plan is not None else _variable_attributes(source)
     interesting = _interesting_names(ctx, source, variable)
     # `self.relu(x)` calls a sub-layer, not Tensor.relu: such attributes say nothing
     sublayers = _sublayers(ctx.self_attrs, variable, rules)
@@ -281,7 +175,6 @@ def _rewrite(source: str, path: str, direction: Direction, rules: RuleSet, plan:
         if prepare is not None:
             untouched = untouched - prepare(module)
     untouched = untouched | frozenset(ctx.dropped)  # our own support code: left out whole
-    faults = _fault_count()
     new_module = _Driver(ctx, instances, untouched).walk(module)
     if plan is not None and any(isinstance(s, _StandInClass) and s.name.value in ctx.module_classes
                                 for s in module.body):
@@ -415,36 +308,49 @@ def _untouched_statements(module: cst.Module, source: str, spans: dict[int, tupl
     """
     hits = _Hits(words if words is not None else _Words(source, sublayers), interesting)
     untouched: set[int] = set()
-
-    def check(body) -> None:
-        for stmt in body:
-            span = spans.get(id(stmt))
-            if span is None:
-                continue
-            if not hits.within(*span):
-                untouched.add(id(stmt))
-                continue
-            if isinstance(stmt, cst.ClassDef):
-                hits.add(stmt.name.value)
-            for block in _cst_blocks(stmt):
-                check(block)
-
-    check(module.body)
+    _check_untouched(module.body, spans, hits, untouched)
     return frozenset(untouched)
+
+
+# (module-level recursions, not closures: a closure that calls itself is a reference cycle,
+# which keeps the trees it reaches alive until the next full garbage collection)
+def _check_untouched(body, spans: dict[int, tuple[int, int]], hits: _Hits, untouched: set[int]) -> None:
+    for stmt in body:
+        span = spans.get(id(stmt))
+        if span is None:
+            continue
+        if not hits.within(*span):
+            untouched.add(id(stmt))
+            continue
+        if isinstance(stmt, cst.ClassDef):
+            hits.add(stmt.name.value)
+        for block in _cst_blocks(stmt):
+            _check_untouched(block, spans, hits, untouched)
 
 
 class _Words:
     """The lines where each word of a file's code occurs (docstrings and comments blanked,
-    ``self.<sublayer>`` read as ``self``), lines as ``str.splitlines`` counts them."""
+    ``self.<sublayer>`` read as ``self``), lines as ``str.splitlines`` counts them. Indexed
+    up front: the words of ``vocabulary`` (all when None); any other on demand."""
 
-    def __init__(self, source: str, sublayers: frozenset[str] = frozenset()):
+    def __init__(self, source: str, sublayers: frozenset[str] = frozenset(),
+                 vocabulary: set[str] | None = None):
         code = _CODE_ONLY.sub(_blank, source)
         if sublayers:
             code = _SELF_ATTRIBUTE.sub(lambda m: "self" if m.group(1) in sublayers else m.group(), code)
+        self.code_lines = code.splitlines(keepends=True)
+        self.vocabulary = vocabulary
         self.lines: dict[str, list[int]] = {}
-        for number, line in enumerate(code.splitlines(keepends=True), 1):
-            for word in set(_WORD.findall(line)):
+        for number, line in enumerate(self.code_lines, 1):
+            words = set(_WORD.findall(line))
+            for word in (words if vocabulary is None else words & vocabulary):
                 self.lines.setdefault(word, []).append(number)
+
+    def lines_of(self, word: str) -> list[int]:
+        if self.vocabulary is not None and word not in self.vocabulary:
+            self.vocabulary = self.vocabulary | {word}
+            self.lines[word] = [n for n, line in enumerate(self.code_lines, 1) if word in _WORD.findall(line)]
+        return self.lines.get(word, [])
 
 
 class _Hits:
@@ -452,6 +358,8 @@ class _Hits:
 
     def __init__(self, words: _Words, names: set[str]):
         self.words, self.names = words, names
+        for name in (names - words.vocabulary if words.vocabulary is not None else ()):
+            words.lines_of(name)  # not indexed yet
         found: set[int] = set()
         for name in words.lines.keys() & names:
             found.update(words.lines[name])
@@ -465,24 +373,27 @@ class _Hits:
     def add(self, name: str) -> None:
         if name not in self.names:
             self.names.add(name)
-            for line in self.words.lines.get(name, ()):
+            for line in self.words.lines_of(name):
                 bisect.insort(self.sorted, line)
 
 
 # --- stand-ins ------------------------------------------------------------------------------
-# Framework-free classes and functions (weight enums, helpers) are often a third of a model
-# file; skipping them in the traversal still costs their parse and codegen, as much as the
-# rest of a translation. So the source LibCST parses has each of them replaced by a skeleton
-# of the same kind, name and indentation (`class ResNet18_Weights:` + an indented `pass`), and
-# the tree gets, in the skeleton's place, a node whose code is the original text.
+# Framework-free code (weight enums, helpers, `x = self.block(x)` lines, docstrings) is half of
+# a model file; skipping it in the traversal still costs its parse and codegen, as much as the
+# rest of a translation. So the source LibCST parses has such classes, functions and lines
+# replaced by skeletons of the same kind, name and indentation (`class ResNet18_Weights:` + an
+# indented `pass`; `x = 0` for a line that assigns x), and the tree gets, in each skeleton's
+# place, a node whose code is the original text.
 #
 # Why the output cannot change: a block owns the comment lines after it that start with its
 # indentation, up to the last one (LibCST's footer rule), and the skeleton's block has the
 # original's indentation, so every line outside the stand-in keeps its owner. The first
 # indented block sets the module's default indentation: the skeleton's is the original's.
-# Stand-ins keep the names that imports.py and the scope tracker read; every other access is
-# checked: a stand-in that a pass visits, changes or moves (another indentation), or a stand-in
-# class named like a model class, raises _SpliceError, and the file is translated whole.
+# Stand-ins keep what imports.py and the scope tracker read (names, the names a line binds);
+# no stand-in is where a pass reads more (`with` bodies; module-level lines other than plain
+# assignments). The rest is checked: a stand-in that a pass visits, changes or moves (another
+# indentation), or a stand-in class named like a model class, raises _SpliceError, and the
+# file is translated whole. tests/test_fast_paths.py compares both ways.
 
 
 class _SpliceError(Exception):
@@ -540,73 +451,39 @@ class _Plan:
     words: _Words
     stand_ins: dict[int, tuple]  # id(ast statement) -> (kind, first line, last line, indentation, statements)
     paths: set[int] = field(default_factory=set)  # ids of the ast statements that hold stand-ins
+    self_attrs: frozenset[str] = frozenset()
+    variable: set[str] = field(default_factory=set)
 
 
 def _plan_stand_ins(source: str, direction: Direction, rules: RuleSet, passes) -> _Plan | None:
-    """The stand-ins of a file (None: parse it whole): the classes and functions, at any
-    depth, and the top-level single assignments to names, that hold no name any pass reacts
-    to. The same check as _untouched_statements, on CPython's tree, with every name the
-    framework imports bind (a superset: a statement it finds framework-free is)."""
+    """The stand-ins of a file (None: parse it whole): the classes and functions at any depth,
+    the lines of simple statements in them, and the top-level assignments to plain names, that
+    hold no name any pass reacts to. The same check as _untouched_statements, on CPython's tree,
+    with every name the framework imports bind (a superset: a statement it finds framework-free
+    is), verified on LibCST's tree by _check_stand_ins_untouched."""
     if any(hasattr(p, "prepare") or getattr(p, "whole_tree", False) for p in passes):
         return None  # a pass that reads the whole file needs the whole tree
     if "\r" in source or not source.endswith("\n"):
         return None
     try:
-        tree = ast.parse(source)
+        tree = _parse_acyclic(source)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
     bindings = _framework_names(tree.body, direction.source_roots)
     if not bindings:
         return None  # no framework import (nothing to translate), or a star import
     variable = _variable_attributes(source)
-    words = _Words(source, _sublayers(frozenset(_SELF_ATTR.findall(source)), variable, rules))
-    hits = _Hits(words, bindings | _rule_names(rules) | variable)
+    self_attrs = frozenset(_SELF_ATTR.findall(source))
+    interesting = bindings | _rule_names(rules) | variable
+    # the names the checks may look for: these, and the classes the file defines
+    vocabulary = interesting | set(_CLASS_NAME.findall(source))
+    words = _Words(source, _sublayers(self_attrs, variable, rules), vocabulary)
+    hits = _Hits(words, interesting)
     lines = source.split("\n")
-    plan = _Plan("", tree, lines, words, {})
-    skeletons: list[tuple[int, int, str]] = []
-    path: list[int] = []
-
-    def check(body: list, depth: int, in_def: bool, in_with: bool) -> None:
-        i = 0
-        while i < len(body):
-            node, j = body[i], i + 1
-            if not isinstance(node, _AST_COMPOUND):  # `a = 1; b = 2`: one CST line
-                while (j < len(body) and not isinstance(body[j], _AST_COMPOUND)
-                       and body[j].lineno == body[j - 1].end_lineno):
-                    j += 1
-            group, i = body[i:j], j
-            first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-            last = group[-1].end_lineno or first
-            if hits.within(first, last):
-                if isinstance(node, ast.ClassDef):
-                    hits.add(node.name)
-                path.append(id(node))
-                inner = (in_def or isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)),
-                         in_with or isinstance(node, (ast.With, ast.AsyncWith)))
-                for block in _ast_blocks(node):
-                    check(block, depth + 1, *inner)
-                path.pop()
-                continue
-            if in_with:  # `with torch.no_grad():` moves and rewrites its body
-                continue
-            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-                made = _compound_skeleton(node, first, lines)
-            elif depth == 0:  # imports.py reads top-level assignments to plain names
-                made = ("line", "", " = ".join(t.id for t in node.targets) + " = 0\n") if (  # type: ignore[attr-defined]
-                    len(group) == 1 and isinstance(node, ast.Assign)
-                    and all(isinstance(t, ast.Name) for t in node.targets)) else None
-            elif in_def and not isinstance(node, _AST_COMPOUND):
-                made = _simple_skeleton(group, first, last, lines)
-            else:
-                continue
-            if made is None:
-                continue
-            kind, indent, skeleton = made
-            plan.stand_ins[id(node)] = (kind, first, last, indent, len(group))
-            plan.paths.update(path)
-            skeletons.append((first, last, skeleton))
-
-    check(tree.body, 0, False, False)
+    plan = _Plan("", tree, lines, words, {}, self_attrs=self_attrs, variable=variable)
+    planner = _Planner(plan, hits, lines)
+    planner.check(tree.body, 0, False, False)
+    skeletons = planner.skeletons
     if not skeletons:
         return None
     parts, done = [], 0
@@ -617,6 +494,55 @@ def _plan_stand_ins(source: str, direction: Direction, rules: RuleSet, passes) -
     parts.append("\n".join(lines[done:]))
     plan.reduced = "".join(parts)
     return plan
+
+
+class _Planner:
+    """_plan_stand_ins' walk over CPython's tree, in _untouched_statements' order."""
+
+    def __init__(self, plan: _Plan, hits: _Hits, lines: list[str]):
+        self.plan, self.hits, self.lines = plan, hits, lines
+        self.skeletons: list[tuple[int, int, str]] = []
+        self.path: list[int] = []  # ids of the enclosing statements
+
+    def check(self, body: list, depth: int, in_def: bool, in_with: bool) -> None:
+        i = 0
+        while i < len(body):
+            node, j = body[i], i + 1
+            if not isinstance(node, _AST_COMPOUND):  # `a = 1; b = 2`: one CST line
+                while (j < len(body) and not isinstance(body[j], _AST_COMPOUND)
+                       and body[j].lineno == body[j - 1].end_lineno):
+                    j += 1
+            group, i = body[i:j], j
+            first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+            last = group[-1].end_lineno or first
+            if self.hits.within(first, last):
+                if isinstance(node, ast.ClassDef):
+                    self.hits.add(node.name)
+                self.path.append(id(node))
+                inner = (in_def or isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)),
+                         in_with or isinstance(node, (ast.With, ast.AsyncWith)))
+                for block in _ast_blocks(node):
+                    self.check(block, depth + 1, *inner)
+                self.path.pop()
+                continue
+            if in_with:  # `with torch.no_grad():` moves and rewrites its body
+                continue
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                made = _compound_skeleton(node, first, self.lines)
+            elif depth == 0:  # imports.py reads top-level assignments to plain names
+                made = ("line", "", " = ".join(t.id for t in node.targets) + " = 0\n") if (  # type: ignore[attr-defined]
+                    len(group) == 1 and isinstance(node, ast.Assign)
+                    and all(isinstance(t, ast.Name) for t in node.targets)) else None
+            elif in_def and not isinstance(node, _AST_COMPOUND):
+                made = _simple_skeleton(group, first, last, self.lines)
+            else:
+                continue
+            if made is None:
+                continue
+            kind, indent, skeleton = made
+            self.plan.stand_ins[id(node)] = (kind, first, last, indent, len(group))
+            self.plan.paths.update(self.path)
+            self.skeletons.append((first, last, skeleton))
 
 
 _AST_COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,
@@ -664,6 +590,19 @@ def _indentation(line: str) -> str | None:
     """The spaces and tabs that start a statement's line (None: other whitespace)."""
     indent = line[:len(line) - len(line.lstrip(" \t"))]
     return None if line[len(indent):len(indent) + 1] in ("", " ", "\t", "\f", "\v") else indent
+
+
+def _parse_acyclic(source: str) -> ast.Module:
+    """``ast.parse`` with the cyclic garbage collector paused: CPython's tree has no cycles, and
+    a collector running while it is built (one C call) only scans it, dozens of times per file,
+    and ages it toward a full collection of the process' objects."""
+    if not gc.isenabled():
+        return ast.parse(source)
+    gc.disable()
+    try:
+        return ast.parse(source)
+    finally:
+        gc.enable()
 
 
 def _compound_skeleton(node, first: int, lines: list[str]) -> tuple[str, str, str] | None:
@@ -718,43 +657,50 @@ def _install_stand_ins(module: cst.Module, plan: _Plan) -> cst.Module:
     """The parsed skeletons replaced by stand-in nodes."""
     found: dict[int, cst.CSTNode] = {}
     ancestors: set[int] = set()
-
-    def find(cst_body, ast_body: list) -> None:
-        i = 0
-        for stmt in cst_body:
-            if i >= len(ast_body):
-                break
-            count = len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
-            node = ast_body[i]
-            info = plan.stand_ins.get(id(node))
-            if info is not None:
-                found[id(stmt)] = _stand_in(stmt, info, plan)
-            elif id(node) in plan.paths:
-                ancestors.add(id(stmt))
-                for cst_block, ast_block in zip(_cst_blocks(stmt), _ast_blocks(node)):
-                    find(cst_block, ast_block)
-            i += count
-
-    find(module.body, plan.tree.body)
+    _find_skeletons(module.body, plan.tree.body, plan, found, ancestors)
     if len(found) != len(plan.stand_ins):
         raise _SpliceError("a skeleton was not found")
-
-    class Install(cst.CSTTransformer):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            return id(node) in ancestors or isinstance(node, (cst.IndentedBlock, cst.Else, cst.Finally,
-                                                              cst.ExceptHandler))
-
-        def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):  # type: ignore[override]
-            return found.get(id(original), updated)
-
     body = []
     for stmt in module.body:
         if id(stmt) in found:
             stmt = found[id(stmt)]
         elif id(stmt) in ancestors:
-            stmt = stmt.visit(Install())
+            stmt = walk(stmt, _Install(found, ancestors))
         body.append(stmt)
     return module.with_changes(body=body)
+
+
+def _find_skeletons(cst_body, ast_body: list, plan: _Plan, found: dict[int, cst.CSTNode], ancestors: set[int]) -> None:
+    """The skeletons' nodes (-> their stand-ins) and the statements that hold them."""
+    i = 0
+    for stmt in cst_body:
+        if i >= len(ast_body):
+            break
+        count = len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
+        node = ast_body[i]
+        info = plan.stand_ins.get(id(node))
+        if info is not None:
+            found[id(stmt)] = _stand_in(stmt, info, plan)
+        elif id(node) in plan.paths:
+            ancestors.add(id(stmt))
+            for cst_block, ast_block in zip(_cst_blocks(stmt), _ast_blocks(node)):
+                _find_skeletons(cst_block, ast_block, plan, found, ancestors)
+        i += count
+
+
+class _Install(cst.CSTTransformer):
+    """Puts the stand-ins in their skeletons' places, descending only to them."""
+
+    def __init__(self, found: dict[int, cst.CSTNode], ancestors: set[int]):
+        super().__init__()
+        self.found, self.ancestors = found, ancestors
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return id(node) in self.ancestors or isinstance(node, (cst.IndentedBlock, cst.Else, cst.Finally,
+                                                               cst.ExceptHandler))
+
+    def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):  # type: ignore[override]
+        return self.found.get(id(original), updated)
 
 
 def _stand_in(skeleton: cst.CSTNode, info: tuple, plan: _Plan) -> cst.CSTNode:
@@ -774,16 +720,17 @@ def _stand_in(skeleton: cst.CSTNode, info: tuple, plan: _Plan) -> cst.CSTNode:
 
 def _check_stand_ins_untouched(module: cst.Module, untouched: frozenset[int]) -> None:
     """Every stand-in is skipped by the traversal: it, or a statement holding it, is untouched."""
-    def walk(body) -> None:
-        for stmt in body:
-            if id(stmt) in untouched:
-                continue
-            if isinstance(stmt, _StandIn):
-                raise _SpliceError("a stand-in holds framework code")
-            for block in _cst_blocks(stmt):
-                walk(block)
+    _check_skipped(module.body, untouched)
 
-    walk(module.body)
+
+def _check_skipped(body, untouched: frozenset[int]) -> None:
+    for stmt in body:
+        if id(stmt) in untouched:
+            continue
+        if isinstance(stmt, _StandIn):
+            raise _SpliceError("a stand-in holds framework code")
+        for block in _cst_blocks(stmt):
+            _check_skipped(block, untouched)
 
 
 def _syntax_error(source: str, path: str, exc: cst.ParserSyntaxError) -> TranslationError:

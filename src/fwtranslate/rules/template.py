@@ -22,7 +22,7 @@ from typing import Any, Mapping, Callable
 
 import libcst as cst
 
-from ..cstutil import opaque_types
+from ..cstutil import opaque_types, walk
 from .literals import UNKNOWN, literal_value, to_node
 from .predicates import PREDICATES
 from .signature import BoundArg
@@ -257,9 +257,19 @@ class Renderer(cst.CSTTransformer):
 
 
 @functools.lru_cache(maxsize=None)
-def _renderer_opaque() -> frozenset[str]:
+def _renderer_handled() -> frozenset[str]:
     own = {a for c in Renderer.__mro__[:Renderer.__mro__.index(cst.CSTTransformer)] for a in vars(c)}
-    return opaque_types(frozenset(a.split("_", 1)[1] for a in own if a.startswith(("visit_", "leave_"))))
+    return frozenset(a.split("_", 1)[1] for a in own if a.startswith(("visit_", "leave_")))
+
+
+@functools.lru_cache(maxsize=None)
+def _renderer_opaque() -> frozenset[str]:
+    return opaque_types(_renderer_handled())
+
+
+@functools.lru_cache(maxsize=None)
+def _renderer_inert() -> frozenset[str]:
+    return _renderer_opaque() - _renderer_handled()
 
 
 def _chain(items: list[cst.BaseExpression]) -> cst.BaseExpression:
@@ -340,5 +350,5 @@ def fold(node: cst.BaseExpression) -> cst.BaseExpression:
 
 
 def render(template: cst.BaseExpression, bound: Mapping[str, BoundArg], force: frozenset[str] = frozenset()) -> cst.BaseExpression:
-    out = template.visit(Renderer(bound, force))
+    out = walk(template, Renderer(bound, force), _renderer_inert(), _renderer_handled())  # template.visit(Renderer(...))
     return fold(out)  # type: ignore[arg-type]
