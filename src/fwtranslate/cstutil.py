@@ -131,6 +131,8 @@ class _Walk:
                         new = self.sequence(old, how is _BODY)
                     elif old is None or isinstance(old, cst.MaybeSentinel):
                         continue  # an absent optional child
+                    elif type(old).__name__ in self.inert:
+                        continue  # (what visit() would return: the same node)
                     else:
                         new = self.visit(old)
                         if isinstance(new, cst.FlattenSentinel) or (
@@ -160,7 +162,11 @@ class _Walk:
     def sequence(self, children, body: bool):  # internal.visit_sequence / visit_body_sequence
         out: list = []
         changed = False
+        inert = self.inert
         for child in children:
+            if type(child).__name__ in inert:
+                out.append(child)
+                continue
             new = self.visit(child)
             if isinstance(new, cst.RemovalSentinel):
                 changed = True
