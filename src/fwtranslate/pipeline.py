@@ -773,7 +773,8 @@ def _locate(module: cst.Module, ctx: Context, path: str, spans: dict[int, tuple[
             at = nested.get(id(d))
             if at is None:
                 if positions is None:
-                    alone = module.with_changes(body=[stmt.with_changes(leading_lines=[])], header=[], footer=[])
+                    alone = module.with_changes(body=[_header_only(stmt, found, nested).with_changes(leading_lines=[])],
+                                                header=[], footer=[])
                     positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
                 pos = positions.get(d.node)
                 at = (pos.start.line + offset, pos.start.column + 1) if pos else (offset + 1, 1)
@@ -782,6 +783,17 @@ def _locate(module: cst.Module, ctx: Context, path: str, spans: dict[int, tuple[
         out.extend(Diagnostic(path, 1, 1, d.severity, d.code, d.message) for d in found)
     out.sort(key=lambda d: (d.line, d.col, d.severity != ERROR))
     return out
+
+
+def _header_only(stmt: cst.CSTNode, found: list, nested: dict[int, tuple[int, int]]) -> cst.CSTNode:
+    """A class or function whose diagnostics left to the top-level positions are all in its
+    header (decorators, bases, parameters): without its body, whose code they do not need."""
+    if not isinstance(stmt, (cst.ClassDef, cst.FunctionDef)) or not isinstance(stmt.body, cst.IndentedBlock):
+        return stmt
+    for d in found:
+        if id(d) not in nested and (len(d.path) < 3 or d.path[1] is not stmt or d.path[2] is stmt.body):
+            return stmt
+    return stmt.with_changes(body=cst.IndentedBlock(body=[]))
 
 
 _NEWLINE = re.compile(r"\r\n?|\n")  # LibCST's and CPython's line ends
@@ -805,22 +817,28 @@ def _locate_nested(module: cst.Module, diagnostics: list, spans: dict[int, tuple
         stmt = next((n for n in reversed(d.path[2:]) if id(n) in spans), None)
         if stmt is None or len(d.path) < 2 or d.path[1] is not d.top:
             continue
+        if src_lines is None:
+            src_lines = _NEWLINE.split(source)
+        if d.node is stmt:  # on the statement itself (copied below, so not in its positions)
+            if isinstance(stmt, cst.SimpleStatementLine):  # it starts after its indentation
+                line = spans[id(stmt)][0]
+                text = src_lines[line - 1] if 0 < line <= len(src_lines) else ""
+                indent = text[:len(text) - len(text.lstrip(" \t"))]
+                if text[len(indent):len(indent) + 1] not in ("", " ", "\t", "\f", "\v"):
+                    found[id(d)] = (line, len(indent) + 1)
+            continue
         if id(stmt) not in cache:
             alone = module.with_changes(body=[stmt.with_changes(leading_lines=[])], header=[], footer=[])
             faults = _fault_count()
             positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
             cache[id(stmt)] = (positions, _NEWLINE.split(alone.code))
-            if _fault_count() != faults:  # a stand-in in it, indented otherwise on its own
-                _faults.count = faults
-                cache[id(stmt)] = None
-        if cache[id(stmt)] is None:
-            continue
+            # a stand-in in it is indented otherwise on its own, but has all its lines: the
+            # positions of the other nodes hold (and no diagnostic is on a stand-in's lines)
+            _faults.count = faults
         positions, alone_lines = cache[id(stmt)]
         pos = positions.get(d.node)
         if pos is None:
             continue
-        if src_lines is None:
-            src_lines = _NEWLINE.split(source)
         line = spans[id(stmt)][0] + pos.start.line - 1
         if not 0 < line <= len(src_lines) or pos.start.line > len(alone_lines):
             continue
