@@ -366,3 +366,52 @@ def test_dedent_in_source_and_stand_in_positions():
         ''')
     result = pipeline.rewrite(source, "m.py", DIRECTION, RULES)
     assert [(d.line, d.col, d.code) for d in result.diagnostics] == [(13, 16, "no-rule")]
+
+
+LOCATE = '''
+import torch
+import torch.nn as nn
+
+
+@torch.no_grad()
+def helper(x, y=torch.stft):
+    """Doc."""
+    return torch.stft(x) + \\
+        torch.istft(y)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 4)
+
+    @torch.no_grad()
+    def stats(self, x):
+        if self.training and torch.stft(x):
+            pass
+        elif torch.istft(x):
+            for a in torch.stft(x):
+                y = [torch.istft(b)
+                     for b in a]
+        return {
+            "a": torch.stft(x),  # comment
+            "b": lambda z: torch.istft(z),
+        }
+
+    def forward(self, x):
+        x.add_(1) + 2
+        return torch.stft(self.fc(x))
+
+
+x = torch.stft(torch.ones(3))
+'''
+
+
+def test_inner_statement_positions_are_the_top_level_ones(monkeypatch):
+    source = LOCATE.lstrip("\n")
+    result = pipeline.rewrite(source, "m.py", DIRECTION, RULES)
+    assert len(result.diagnostics) >= 10
+    monkeypatch.setattr(pipeline, "_locate_nested", lambda *args: {})
+    monkeypatch.setattr(pipeline, "_header_only", lambda stmt, *args: stmt)
+    reference = pipeline.rewrite(source, "m.py", DIRECTION, RULES)
+    assert result.diagnostics == reference.diagnostics
