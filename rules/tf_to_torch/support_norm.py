@@ -24,21 +24,30 @@ def keras_weight_shape(axis, shape):
     return tuple(int(shape[a]) for a in axes)
 
 
+def keras_norm_parameter(num_features, value):
+    """A normalization weight of ``num_features`` elements filled with ``value``, or an
+    uninitialized (lazy) one when the size is not known before the first call."""
+    if num_features is None:
+        return nn.UninitializedParameter()
+    return nn.Parameter(torch.full((num_features,), float(value)))
+
+
 class KerasBatchNormalization(nn.modules.lazy.LazyModuleMixin, nn.Module):
     """keras.layers.BatchNormalization over ``axis`` of an input of any rank (statistics over
-    every other axis). ``momentum`` is Keras' (the weight of the old moving value: torch's
+    every other axis); ``num_features`` (the size of that axis) creates the weights now, else
+    on the first call. ``momentum`` is Keras' (the weight of the old moving value: torch's
     momentum is 1 - momentum). In training, the moving variance is updated with the biased
     batch variance, as Keras does (torch's BatchNorm uses the unbiased one). A ``training``
     argument (Keras' call argument) overrides the module's mode: training=False uses the moving
     statistics even while the model trains, as in Keras."""
 
-    def __init__(self, axis=-1, momentum=0.99, eps=1e-3, center=True, scale=True):
+    def __init__(self, num_features=None, axis=-1, momentum=0.99, eps=1e-3, center=True, scale=True):
         super().__init__()
         self.axis, self.momentum, self.eps = axis, momentum, eps
-        self.weight = nn.UninitializedParameter() if scale else None
-        self.bias = nn.UninitializedParameter() if center else None
-        self.register_buffer("running_mean", nn.UninitializedBuffer())
-        self.register_buffer("running_var", nn.UninitializedBuffer())
+        self.weight = keras_norm_parameter(num_features, 1.0) if scale else None
+        self.bias = keras_norm_parameter(num_features, 0.0) if center else None
+        self.register_buffer("running_mean", nn.UninitializedBuffer() if num_features is None else torch.zeros(num_features))
+        self.register_buffer("running_var", nn.UninitializedBuffer() if num_features is None else torch.ones(num_features))
 
     def initialize_parameters(self, x):
         if self.has_uninitialized_params():
@@ -70,13 +79,13 @@ class KerasLayerNormalization(nn.modules.lazy.LazyModuleMixin, nn.Module):
     """keras.layers.LayerNormalization: normalizes over ``axis`` (an int or a list), then scales
     by ``weight`` (gamma) and shifts by ``bias`` (beta), both shaped like the input on those
     axes. ``rms_scaling=True`` (deprecated in Keras) divides by sqrt(variance + eps) without
-    centring and has no bias."""
+    centring and has no bias. ``num_features`` (an int ``axis``' size) creates the weights now."""
 
-    def __init__(self, axis=-1, eps=1e-3, center=True, scale=True, rms_scaling=False):
+    def __init__(self, num_features=None, axis=-1, eps=1e-3, center=True, scale=True, rms_scaling=False):
         super().__init__()
         self.axis, self.eps, self.rms_scaling = axis, eps, rms_scaling
-        self.weight = nn.UninitializedParameter() if (scale or rms_scaling) else None
-        self.bias = nn.UninitializedParameter() if (center and not rms_scaling) else None
+        self.weight = keras_norm_parameter(num_features, 1.0) if (scale or rms_scaling) else None
+        self.bias = keras_norm_parameter(num_features, 0.0) if (center and not rms_scaling) else None
 
     def initialize_parameters(self, x):
         if self.has_uninitialized_params():
@@ -110,13 +119,14 @@ class KerasLayerNormalization(nn.modules.lazy.LazyModuleMixin, nn.Module):
 
 class KerasGroupNormalization(nn.modules.lazy.LazyModuleMixin, nn.Module):
     """keras.layers.GroupNormalization: the channels on ``axis`` (Keras' default: the last one)
-    are split into ``groups``, each normalized over its channels and every non-batch axis."""
+    are split into ``groups``, each normalized over its channels and every non-batch axis.
+    ``num_features`` (the number of channels) creates the weights now, else on the first call."""
 
-    def __init__(self, groups=32, axis=-1, eps=1e-3, center=True, scale=True):
+    def __init__(self, num_features=None, groups=32, axis=-1, eps=1e-3, center=True, scale=True):
         super().__init__()
         self.groups, self.axis, self.eps = groups, axis, eps
-        self.weight = nn.UninitializedParameter() if scale else None
-        self.bias = nn.UninitializedParameter() if center else None
+        self.weight = keras_norm_parameter(num_features, 1.0) if scale else None
+        self.bias = keras_norm_parameter(num_features, 0.0) if center else None
 
     def initialize_parameters(self, x):
         if self.has_uninitialized_params():
@@ -150,12 +160,13 @@ class KerasUnitNormalization(nn.Module):
 
 class KerasRMSNormalization(nn.modules.lazy.LazyModuleMixin, nn.Module):
     """keras.layers.RMSNormalization: x * rsqrt(mean(x ** 2) + eps) over ``axis``, times
-    ``weight`` (Keras' scale, shaped like the input on those axes)."""
+    ``weight`` (Keras' scale, shaped like the input on those axes; ``num_features``, an int
+    ``axis``' size, creates it now)."""
 
-    def __init__(self, axis=-1, eps=1e-6):
+    def __init__(self, num_features=None, axis=-1, eps=1e-6):
         super().__init__()
         self.axis, self.eps = axis, eps
-        self.weight = nn.UninitializedParameter()
+        self.weight = keras_norm_parameter(num_features, 1.0)
 
     def initialize_parameters(self, x):
         if self.has_uninitialized_params():

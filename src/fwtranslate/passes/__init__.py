@@ -5,15 +5,16 @@ from .finish_module import FinishModule
 from .forward_to_call import ForwardToCall
 from .scopes import ScopeTracker
 from .statements import Statements
-from .tf_to_torch import KerasLayerClass, LayerNames, Layout, LayoutWrap
+from .tf_to_torch import KerasLayerClass, LayerNames, Layout, LayoutWrap, StaticSizes
 from .tf_to_torch.export_decorators import KerasExportDecorators
+from .weight_presence import WeightPresence
 
 # Order matters where two passes handle the same node: the scope tracker sees a node first,
 # ForwardToCall renames self.forward before the call rewriter looks at it.
-PASSES = (ScopeTracker, ForwardToCall, SequentialSubclass, CallRewriter, Statements, FinishModule)
+PASSES = (ScopeTracker, ForwardToCall, SequentialSubclass, CallRewriter, WeightPresence, Statements, FinishModule)
 
 # the passes of each direction (rules/<direction>/ holds its rule files)
-TF_TO_TORCH_PASSES = (ScopeTracker, KerasLayerClass, Layout, KerasExportDecorators, CallRewriter, LayerNames,
-                      LayoutWrap, FinishModule)
+TF_TO_TORCH_PASSES = (ScopeTracker, KerasLayerClass, Layout, StaticSizes, KerasExportDecorators, CallRewriter,
+                      LayerNames, LayoutWrap, FinishModule)
 
 PASSES_BY_DIRECTION = {"torch_to_tf": PASSES, "tf_to_torch": TF_TO_TORCH_PASSES}

@@ -64,6 +64,8 @@ class Context:
     skip: set[int] = field(default_factory=set)  # ids of original nodes a pass consumed whole
     inplace: dict[int, cst.BaseExpression] = field(default_factory=dict)  # call id -> receiver
     dropped: set[int] = field(default_factory=set)  # top-level statements the output leaves out
+    # tf_to_torch: constructor call id -> the layer's input feature size (tf_to_torch/static_sizes.py)
+    input_sizes: dict[int, int] = field(default_factory=dict)
     # (original node, rule) -> True when a `# fwtranslate: ignore` comment covers it (suppress.py)
     suppressed: Callable[[cst.CSTNode, str], bool] | None = None
 

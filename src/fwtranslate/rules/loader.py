@@ -14,14 +14,14 @@ from typing import Any, Iterable
 import libcst as cst
 import yaml
 
-from .model import Condition, Example, Rule, Variant, template_params
+from .model import Condition, Example, Rule, SizeSpec, Variant, template_params
 from .signature import Signature, SignatureError
 from .support import SupportLibrary
 
 DIRECTIONS = ("torch_to_tf", "tf_to_torch")
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when PyYAML has it
 _FIELDS = {"class", "signature", "to", "doc", "aliases", "method", "kind", "force", "ignore", "unsupported",
-           "warn", "weights", "imports", "examples", "layout"}
+           "warn", "weights", "imports", "examples", "layout", "size"}
 # how a layer's translation treats the channel axis (tf_to_torch; see passes/tf_to_torch/layout.py)
 LAYOUT_KINDS = ("spatial", "spatial_to_flat", "elementwise", "axis", "merge")
 
@@ -235,6 +235,9 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
         raise RuleFileError(path, name, "to", "required")
     variants = _variants(path, name, spec["to"])
     params = set(signature.names) if signature is not None else set()
+    size = _size(path, name, spec.get("size"), params)
+    if size is not None and size.input is not None:
+        params.add(size.input)  # a template variable, not a helper
     # `modules` the parameter is not `modules` the helper
     variants = tuple(dataclasses.replace(v, helpers=frozenset(support.names_used(v.source) - params)
                                          | _macro_helpers(v.source, support))
@@ -255,7 +258,7 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
     if layout in ("axis",) and (signature is None or "axis" not in signature.names):
         raise RuleFileError(path, name, "layout", "layout 'axis' needs an 'axis' parameter")
     rule = Rule(
-        name=name, kind=kind, file=path, signature=signature, variants=variants, layout=layout,
+        name=name, kind=kind, file=path, signature=signature, variants=variants, layout=layout, size=size,
         doc=str(spec.get("doc", "")).strip(),
         aliases=_str_list(path, name, spec, "aliases"),
         method=bool(spec.get("method", False)),
@@ -276,6 +279,27 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
                     raise RuleFileError(path, name, key, f"{p!r} is not a parameter of {signature.text}")
     rule.handled = frozenset(template_params(rule) | rule.ignore | rule.force)
     return rule
+
+
+def _size(path: Path, name: str, raw: Any, params: set[str]) -> SizeSpec | None:
+    """The ``size`` field: ``keep`` or ``{input?: NAME, output: keep | sum | EXPR, when?: COND}``."""
+    if raw is None:
+        return None
+    if raw == "keep":
+        return SizeSpec()
+    if not isinstance(raw, dict) or "output" not in raw or set(raw) - {"input", "output", "when"}:
+        raise RuleFileError(path, name, "size", "expected 'keep' or {input?: NAME, output: keep | sum | EXPR, when?: COND}")
+    input_name = raw.get("input")
+    if input_name is not None and (not isinstance(input_name, str) or not input_name.isidentifier()
+                                   or input_name in params):
+        raise RuleFileError(path, name, "size.input", f"expected a new template variable name, got {input_name!r}")
+    output = str(raw["output"])
+    if output not in ("keep", "sum"):
+        _python_expr(path, name, "size.output", output)
+    when = raw.get("when")
+    if when is not None:
+        _python_expr(path, name, "size.when", str(when))
+    return SizeSpec(input_name, output, None if when is None else str(when))
 
 
 def _variants(path: Path, name: str, to: Any) -> tuple[Variant, ...]:

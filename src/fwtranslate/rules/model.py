@@ -36,6 +36,23 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class SizeSpec:
+    """The ``size`` field (tf_to_torch): how a layer changes the feature size (the last axis, in
+    Keras' channels-last order), for the static size analysis (passes/tf_to_torch/static_sizes.py).
+
+    ``input``: the name of a template variable set to the input's feature size when the analysis
+    knows it (not given otherwise, so an argument using it is omitted and ``sized(...)`` keeps the
+    Lazy module). ``output``: ``"keep"`` (unchanged; for a list of inputs: all of them, when they
+    agree), ``"sum"`` (a list of inputs concatenated on the last axis) or an expression over the
+    literal parameters and ``input``. ``when``: a condition over the literal parameters; unless it
+    holds, neither size is known."""
+
+    input: str | None = None
+    output: str = "keep"
+    when: str | None = None
+
+
+@dataclass(frozen=True)
 class Example:
     before: str
     after: str  # the expected target expression, or "ERROR[code]"
@@ -64,6 +81,7 @@ class Rule:
     handled: frozenset[str] = field(default=frozenset())  # params some part of the rule uses
     explicit_class: str | None = None  # the `class:` field
     layout: str | None = None  # tf_to_torch: how the translation treats the channel axis (loader.LAYOUT_KINDS)
+    size: SizeSpec | None = None  # tf_to_torch: feature sizes for the static size analysis
 
     @property
     def is_tensor_member(self) -> bool:
@@ -101,9 +119,11 @@ class Outcome:
     messages: list[tuple[str, str, str]] = field(default_factory=list)  # (severity, code, msg)
 
 
-def apply(rule: Rule, args: Sequence[cst.Arg] = (), receiver: cst.BaseExpression | None = None) -> Outcome:
+def apply(rule: Rule, args: Sequence[cst.Arg] = (), receiver: cst.BaseExpression | None = None,
+          input_size: int | None = None) -> Outcome:
     """Translate one use of ``rule``: a call (args), a method call (receiver + args) or an
-    attribute (receiver or nothing)."""
+    attribute (receiver or nothing). ``input_size``: the layer's input feature size when the
+    static analysis knows it (bound to the template variable ``size.input`` names)."""
     out = Outcome(None)
     if rule.signature is None:
         bound: dict[str, BoundArg] = {}
@@ -120,6 +140,10 @@ def apply(rule: Rule, args: Sequence[cst.Arg] = (), receiver: cst.BaseExpression
                 out.messages.append((ERROR, "unsupported-argument",
                                      f"{rule.name}: argument {name!r} has no translation"))
                 return out
+    if rule.size is not None and rule.size.input is not None:
+        bound = dict(bound)
+        bound[rule.size.input] = (BoundArg(cst.Integer(str(input_size)), True, input_size) if input_size is not None
+                                  else BoundArg(cst.Name("None"), False, None))
     for cond in rule.unsupported:
         verdict = evaluate(cond.when, bound)
         if verdict is UNKNOWN:

@@ -298,10 +298,31 @@ def _sequential_of(items: list[cst.BaseExpression]) -> cst.BaseExpression:
     return cst.Call(container, [cst.Arg(cst.Call(cst.Name("without_inputs"), [cst.Arg(value)]), star="*")])
 
 
+def _sized(items: list[cst.BaseExpression]) -> cst.BaseExpression:
+    """``sized(size, nn.LazyX(args))`` (torch target): ``nn.X(size, args)`` when ``size`` is a
+    positive integer literal (torch's Lazy modules are their plain module less the first
+    argument: in_features, in_channels, num_features), else the Lazy module as written. An
+    argument that mentions only a template variable that was not given is omitted: then only
+    the Lazy module is left."""
+    lazy = items[-1]
+    size = literal_value(items[0]) if len(items) == 2 else UNKNOWN
+    if not (isinstance(lazy, cst.Call) and isinstance(size, int) and not isinstance(size, bool) and size > 0):
+        return lazy
+    func = lazy.func
+    attr = func.attr if isinstance(func, cst.Attribute) else func if isinstance(func, cst.Name) else None
+    if attr is None or not attr.value.startswith("Lazy"):
+        return lazy
+    plain = attr.with_changes(value=attr.value[len("Lazy"):])
+    func = func.with_changes(attr=plain) if isinstance(func, cst.Attribute) else plain
+    args = [cst.Arg(to_node(size), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            if lazy.args else cst.Arg(to_node(size)), *lazy.args]
+    return lazy.with_changes(func=func, args=args)
+
+
 # Template functions computed at translation time: name -> (rendered argument nodes) -> node.
 # Directions register their own (rules/loader.py: activation_of for tf_to_torch).
 MACROS: dict[str, Callable[[list[cst.BaseExpression]], cst.BaseExpression]] = {
-    "chain": _chain, "sequential_of": _sequential_of}
+    "chain": _chain, "sequential_of": _sequential_of, "sized": _sized}
 # support definitions a macro may emit (so a rule using the macro copies them when needed)
 MACRO_HELPERS: dict[str, frozenset[str]] = {"sequential_of": frozenset({"without_inputs"})}
 # helpers only a macro's output can need: copied when the rendered call really names them

@@ -2,5 +2,6 @@
 from .layer_class import KerasLayerClass
 from .layer_names import LayerNames
 from .layout import Layout, LayoutWrap
+from .static_sizes import StaticSizes
 
-__all__ = ["KerasLayerClass", "LayerNames", "Layout", "LayoutWrap"]
+__all__ = ["KerasLayerClass", "LayerNames", "Layout", "LayoutWrap", "StaticSizes"]

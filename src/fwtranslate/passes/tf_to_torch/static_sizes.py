@@ -1,0 +1,928 @@
+"""Static input sizes: which Keras layers' input feature size the code makes known.
+
+Keras layers infer their input size on the first call; torch layers are told it, or are Lazy
+modules that take it from the first batch. This analysis finds the feature size (the last axis,
+in Keras' channels-last order) of the values a layer is applied to, where straight-line code
+makes it known, so that the rules can emit ``nn.Linear(4, 8)`` instead of ``nn.LazyLinear(8)``
+(the rule's ``size`` field and the ``sized(...)`` template macro, docs/rules.md).
+
+Sizes come from ``keras.Input`` shape literals (module constants included), the
+``input_shape=`` / ``input_dim=`` of a ``keras.Sequential`` list's first layer and the output
+sizes of layers (rule field ``size``: ``Dense(units)`` -> units, ``keep`` for activations,
+dropout, pooling, normalization, ``sum`` for Concatenate). They flow through a
+``keras.Sequential([...])`` list and through the statements of a function (a builder, a
+layer's ``call``): ``x = layers.Dense(8)(x)``. Conservative everywhere, since a wrong size is
+worse than a Lazy module:
+
+- a variable assigned in a loop is unknown at the loop's start (every iteration sees the
+  sizes found), branches keep only what they agree on, ``try`` bodies forget what they assign;
+- a layer object (``self.fc = layers.Dense(8)`` in a class, ``dense = layers.Dense(8)`` in a
+  function, a ``keras.Sequential`` list) gets a size only when every use of it is a call the
+  analysis saw and all those calls agree; an attribute assigned twice in the module, or by a
+  class that has a subclass in the file, or used otherwise (``self.fc.weight``, a list of
+  layers), stays Lazy;
+- a layer with an explicit ``data_format`` other than channels_last, an unknown rule, or an
+  unknown operation gives up (``size.when`` in the rules).
+
+The result maps constructor calls (``id`` of the original node) to the input size; the call
+rewriter passes it to the rule (``apply(..., input_size=)``).
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import libcst as cst
+
+from ...rules.literals import UNKNOWN, literal_value
+from ...rules.model import Rule
+from ...rules.signature import BindError, bind
+from ...rules.template import evaluate
+from ..base import Pass
+
+_INPUTS = frozenset({"keras.Input"})
+_SEQUENTIAL = "keras.Sequential"
+Size = "int | None"  # a feature size, or None (unknown)
+
+
+class StaticSizes(Pass):
+    """Runs the analysis before the traversal; the call rewriter reads ``ctx.input_sizes``."""
+
+    def prepare(self, module: cst.Module) -> set[int]:
+        try:
+            self.ctx.input_sizes = analyse(module, self.ctx)
+        except RecursionError:  # a pathological file: every layer stays Lazy
+            self.ctx.input_sizes = {}
+        return set()
+
+
+def analyse(module: cst.Module, ctx) -> dict[int, int]:
+    analysis = _Analysis(module, ctx)
+    analysis.run()
+    return analysis.result()
+
+
+class _Analysis:
+    def __init__(self, module: cst.Module, ctx):
+        self.module, self.ctx = module, ctx
+        self.observed: dict[int, list] = {}  # layer constructor id -> the input sizes it was applied to
+        self.rules: dict[int, Rule] = {}  # layer constructor id -> its rule
+        self.closed: set[int] = set()  # constructors whose every application the analysis sees
+        self.bound_attrs: dict[tuple[str, str], cst.Call] = {}  # (class, attribute) -> constructor
+        self.sequential_done: set[int] = set()  # Sequential calls propagated at least once
+        self.constants = _module_constants(module)
+
+    # --- rules ----------------------------------------------------------------------------------
+    def rule_of(self, node: cst.CSTNode) -> Rule | None:
+        if not isinstance(node, cst.Call):
+            return None
+        qual = self.ctx.imports.resolve(node.func)
+        return self.ctx.rules.calls.get(qual) if qual is not None else None
+
+    def bound_args(self, rule: Rule, call: cst.Call):
+        if rule.signature is None:
+            return None
+        try:
+            return bind(rule.signature, call.args)
+        except BindError:
+            return None
+
+    # --- driver ---------------------------------------------------------------------------------
+    def run(self) -> None:
+        for cls in _all(self.module, cst.ClassDef):
+            self.layer_attributes(cls)
+        _Scope(self, self.module.body, params=()).run()
+        for fn, cls in _functions(self.module):
+            scope = _Scope(self, fn.body, params=_param_names(fn))
+            scope.cls = cls
+            scope.run()
+        for call in _all(self.module, cst.Call):  # a Sequential nobody applies (a returned model)
+            if id(call) not in self.sequential_done and self.rule_of(call) is not None \
+                    and self.rule_of(call).name == _SEQUENTIAL:
+                self.sequential(call, None, {})
+
+    def result(self) -> dict[int, int]:
+        out = {}
+        for key, sizes in self.observed.items():
+            if key in self.closed and sizes and all(isinstance(s, int) for s in sizes) and len(set(sizes)) == 1:
+                out[key] = sizes[0]
+        return out
+
+    def observe(self, ctor: cst.Call, rule: Rule, size) -> None:
+        self.observed.setdefault(id(ctor), []).append(size if isinstance(size, int) else None)
+        self.rules[id(ctor)] = rule
+
+    # --- layer objects held by a class -----------------------------------------------------------
+    def layer_attributes(self, cls: cst.ClassDef) -> None:
+        """``self.X = <layer>`` assigned once in the module, in a class no class of the file
+        derives from, and used in the class only as ``self.X(...)``."""
+        name = cls.name.value
+        if any(_base_names(other) & {name} for other in _all(self.module, cst.ClassDef)):
+            return  # a subclass in the file may assign or call the attributes differently
+        if not all(self.ctx.imports.resolve(b.value) is not None for b in cls.bases) or not cls.bases:
+            return  # an inherited method of the user's own base class may call them too
+        assigned = _self_assignments(cls)
+        uses = _self_attribute_uses(cls)
+        elsewhere = _attribute_names_outside(self.module, cls)
+        for attr, values in assigned.items():
+            if len(values) != 1 or values[0] is None or attr in elsewhere:
+                continue
+            value = values[0]
+            rule = self.rule_of(value)
+            if rule is None or not _is_layer_class(rule):
+                continue
+            if all(kind == "call" for kind in uses.get(attr, ())):
+                self.bound_attrs[(name, attr)] = value
+                self.closed.add(id(value))
+
+    # --- applications ---------------------------------------------------------------------------
+    def apply_layer(self, ctor: cst.Call, rule: Rule, size, literals: dict):
+        """The output size of the layer ``ctor`` applied to a value of ``size`` (an int, None, or
+        a list of sizes for merge layers)."""
+        if rule.name == _SEQUENTIAL:
+            return self.sequential(ctor, size if isinstance(size, int) else None, literals)
+        spec = rule.size
+        bound = self.bound_args(rule, ctor)
+        if spec is None or bound is None or (spec.when is not None and evaluate(spec.when, bound) is not True):
+            if spec is not None and spec.input is not None:
+                self.observe(ctor, rule, None)
+            return None
+        if spec.input is not None:
+            self.observe(ctor, rule, size if isinstance(size, int) else None)
+        return _output(spec, bound, size)
+
+    def sequential(self, ctor: cst.Call, size, literals: dict):
+        """Propagate through a ``keras.Sequential([...])`` list; its output size."""
+        self.sequential_done.add(id(ctor))
+        items = _sequential_items(ctor)
+        if items is None:
+            return None
+        for index, element in enumerate(items):
+            if isinstance(element, cst.StarredElement):
+                return None
+            value = element.value
+            rule = self.rule_of(value)
+            if rule is not None and rule.name in _INPUTS:
+                size = self.input_size(value, rule, literals)
+                continue
+            if rule is None or not _is_layer_class(rule):
+                return None
+            if index == 0 or (index == 1 and _is_input(self, items[0].value)):
+                declared = self.declared_input(value, rule)
+                if declared is not None:
+                    size = declared
+            self.closed.add(id(value))
+            size = self.apply_layer(value, rule, size, literals)
+        return size
+
+    def declared_input(self, ctor: cst.Call, rule: Rule):
+        """``input_shape=(4,)`` / ``input_dim=4`` on a Sequential's first layer."""
+        bound = self.bound_args(rule, ctor)
+        if bound is None:
+            return None
+        for name in ("input_shape", "input_dim"):
+            b = bound.get(name)
+            if b is not None and b.given:
+                value = b.value
+                if name == "input_shape":
+                    return _last(value)
+                return value if _positive_int(value) else None
+        return None
+
+    def input_size(self, call: cst.Call, rule: Rule, literals: dict):
+        """``keras.Input(shape=(28, 28, 1))``: 1 (the shape a literal or a constant)."""
+        bound = self.bound_args(rule, call)
+        if bound is None or bound["tensor"].given:
+            return None
+        for name in ("shape", "batch_shape"):
+            b = bound.get(name)
+            if b is not None and b.given:
+                value = b.value
+                if value is UNKNOWN and isinstance(b.node, cst.Name):
+                    value = literals.get(b.node.value, UNKNOWN)
+                return _last(value)
+        return None
+
+
+class _Scope:
+    """One pass over the statements of a function (or the module), in order."""
+
+    def __init__(self, analysis: _Analysis, body, params: Iterable[str]):
+        self.a = analysis
+        self.body = body
+        self.sizes: dict[str, int] = {}
+        self.literals: dict[str, object] = {}
+        self.local_names = _bound_names(body) | set(params)
+        self.layer_vars: dict[str, cst.Call] = {}
+        self.cls: str | None = None
+
+    def run(self) -> None:
+        self.find_layer_variables()
+        self.block(_statements(self.body))
+
+    def find_layer_variables(self) -> None:
+        """``dense = layers.Dense(8)`` bound once, the name used only as ``dense(...)``."""
+        counts = _binding_counts(self.body)
+        uses = _name_uses(self.body)
+        for stmt in _walk_statements(self.body):
+            for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                    name = small.targets[0].target.value
+                    rule = self.a.rule_of(small.value)
+                    if (rule is not None and _is_layer_class(rule) and counts.get(name) == 1
+                            and all(kind == "call" for kind in uses.get(name, ()))):
+                        self.layer_vars[name] = small.value
+                        self.a.closed.add(id(small.value))
+
+    # --- names ------------------------------------------------------------------------------------
+    def lookup_literal(self, name: str):
+        if name in self.literals:
+            return self.literals[name]
+        if name not in self.local_names:
+            return self.a.constants.get(name, UNKNOWN)
+        return UNKNOWN
+
+    def literal_env(self) -> dict:
+        env = {k: v for k, v in self.a.constants.items() if k not in self.local_names}
+        env.update(self.literals)
+        return env
+
+    def assign(self, target: cst.BaseExpression, size, literal=UNKNOWN) -> None:
+        if isinstance(target, cst.Name):
+            self.forget([target.value])
+            if isinstance(size, int):
+                self.sizes[target.value] = size
+            if literal is not UNKNOWN:
+                self.literals[target.value] = literal
+        else:
+            self.ev(target)  # subscripts and attributes: their inner expressions
+            self.forget(_target_names(target))
+
+    def forget(self, names) -> None:
+        for n in names:
+            self.sizes.pop(n, None)
+            self.literals.pop(n, None)
+
+    # --- statements --------------------------------------------------------------------------------
+    def block(self, stmts) -> None:
+        for stmt in stmts:
+            self.statement(stmt)
+
+    def statement(self, stmt) -> None:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                self.small(small)
+        elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            self.forget([stmt.name.value])  # analysed on their own
+        elif isinstance(stmt, cst.If):
+            self.ev(stmt.test)
+            before = self.snapshot()
+            self.block(_statements(stmt.body))
+            after_body = self.snapshot()
+            self.restore(before)
+            if stmt.orelse is not None:
+                self.block(_statements(stmt.orelse.body) if isinstance(stmt.orelse, cst.Else) else [stmt.orelse])
+            self.join(after_body)
+        elif isinstance(stmt, (cst.For, cst.While)):
+            self.forget(_bound_names([stmt]))
+            if isinstance(stmt, cst.For):
+                self.ev(stmt.iter)
+            else:
+                self.ev(stmt.test)
+            before = self.snapshot()
+            self.block(_statements(stmt.body))
+            if stmt.orelse is not None:
+                self.block(_statements(stmt.orelse.body))
+            self.join(before)
+        elif isinstance(stmt, cst.With):
+            for item in stmt.items:
+                self.ev(item.item)
+                if item.asname is not None:
+                    self.forget(_target_names(item.asname.name))
+            self.block(_statements(stmt.body))
+        elif isinstance(stmt, (cst.Try, getattr(cst, "TryStar", cst.Try))):
+            self.forget(_bound_names([stmt]))
+            for suite in _suites(stmt):
+                self.block(_statements(suite))
+                self.forget(_bound_names(_statements(suite)))
+        else:  # match and anything newer: forget what it binds, look at its expressions
+            self.forget(_bound_names([stmt]))
+            for node in _children(stmt):
+                if isinstance(node, cst.BaseExpression):
+                    self.ev(node)
+
+    def small(self, small) -> None:
+        if isinstance(small, cst.Assign):
+            size = self.ev(small.value)
+            literal = literal_value(small.value)
+            for t in small.targets:
+                self.assign(t.target, size if len(small.targets) == 1 else None,
+                            literal if len(small.targets) == 1 else UNKNOWN)
+        elif isinstance(small, cst.AnnAssign):
+            size = self.ev(small.value) if small.value is not None else None
+            self.assign(small.target, size, literal_value(small.value) if small.value is not None else UNKNOWN)
+        elif isinstance(small, cst.AugAssign):
+            size = _combine([self.ev(small.target), self.ev(small.value)],
+                            [small.target, small.value]) if isinstance(
+                small.operator, (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.DivideAssign)) else None
+            self.assign(small.target, size)
+        elif isinstance(small, (cst.Expr, cst.Return)):
+            if small.value is not None:
+                self.ev(small.value)
+        elif isinstance(small, (cst.Global, cst.Nonlocal)):
+            self.forget(n.name.value for n in small.names)
+            self.local_names |= {n.name.value for n in small.names}
+        elif isinstance(small, cst.Del):
+            self.forget(_target_names(small.target))
+        elif isinstance(small, (cst.Import, cst.ImportFrom)):
+            self.forget(_bound_names([cst.SimpleStatementLine([small])]))
+        else:
+            for node in _children(small):
+                if isinstance(node, cst.BaseExpression):
+                    self.ev(node)
+
+    def snapshot(self):
+        return dict(self.sizes), dict(self.literals)
+
+    def restore(self, snap) -> None:
+        self.sizes, self.literals = dict(snap[0]), dict(snap[1])
+
+    def join(self, other) -> None:
+        sizes, literals = other
+        self.sizes = {k: v for k, v in self.sizes.items() if sizes.get(k) == v}
+        self.literals = {k: v for k, v in self.literals.items() if k in literals and literals[k] == v
+                         and type(literals[k]) is type(v)}
+
+    # --- expressions ---------------------------------------------------------------------------------
+    def ev(self, node: cst.BaseExpression):
+        """The feature size of an expression's value (None: unknown). Every layer application
+        inside is recorded on the way."""
+        if isinstance(node, cst.Name):
+            return self.sizes.get(node.value)
+        if isinstance(node, cst.Call):
+            return self.call(node)
+        if isinstance(node, (cst.List, cst.Tuple)):
+            return [self.ev(e.value) if isinstance(e, cst.Element) else self.ev_all(e) for e in node.elements]
+        if isinstance(node, cst.BinaryOperation):
+            sizes = [self.ev(node.left), self.ev(node.right)]
+            if isinstance(node.operator, (cst.Add, cst.Subtract, cst.Multiply, cst.Divide)):
+                return _combine(sizes, [node.left, node.right])
+            return None
+        if isinstance(node, cst.UnaryOperation):
+            size = self.ev(node.expression)
+            return size if isinstance(node.operator, cst.Minus) else None
+        if isinstance(node, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp, cst.Lambda)):
+            self.ev_masked(node)
+            return None
+        self.ev_all(node)
+        return None
+
+    def ev_all(self, node: cst.CSTNode) -> None:
+        for child in _children(node):
+            if isinstance(child, cst.BaseExpression):
+                self.ev(child)
+            else:
+                self.ev_all(child)
+
+    def ev_masked(self, node: cst.CSTNode) -> None:
+        """A comprehension or lambda: its own names are no variables of ours."""
+        names = _comprehension_names(node)
+        saved = self.snapshot()
+        self.forget(names)
+        if isinstance(node, cst.Lambda):  # runs later: the variables may have changed by then
+            self.sizes = {}
+        self.ev_all(node)
+        self.restore(saved)
+
+    def call(self, node: cst.Call):
+        func = node.func
+        args = [a for a in node.args]
+        rule = self.a.rule_of(node)
+        if rule is not None and rule.name in _INPUTS:
+            self.ev_args(node)
+            return self.a.input_size(node, rule, self.literal_env())
+        # a layer applied: Ctor(...)(x), dense(x), self.fc(x)
+        ctor = None
+        if isinstance(func, cst.Call):
+            inner = self.a.rule_of(func)
+            if inner is not None and _is_layer_class(inner):
+                ctor = func
+                self.a.closed.add(id(func))
+                self.ev_args(func)
+        elif isinstance(func, cst.Name) and func.value in self.layer_vars:
+            ctor = self.layer_vars[func.value]
+        elif (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"
+              and self.cls is not None and (self.cls, func.attr.value) in self.a.bound_attrs):
+            ctor = self.a.bound_attrs[(self.cls, func.attr.value)]
+        if ctor is not None:
+            sizes = [self.ev(a.value) for a in args]
+            first = _first_input(args, sizes)
+            return self.a.apply_layer(ctor, self.a.rule_of(ctor), first, self.literal_env())
+        if rule is not None and not _is_layer_class(rule) and rule.size is not None:
+            # a function on tensors: keras.layers.concatenate([a, b]), keras.ops.relu(x)
+            sizes = [self.ev(a.value) for a in args]
+            bound = self.a.bound_args(rule, node)
+            spec = rule.size
+            if bound is None or not args or args[0].keyword is not None or args[0].star:
+                return None
+            if spec.when is not None and evaluate(spec.when, bound) is not True:
+                return None
+            return _output(spec, bound, sizes[0])
+        if rule is not None and _is_layer_class(rule):
+            self.ev_args(node)
+            if rule.name == _SEQUENTIAL and id(node) not in self.a.closed:
+                self.a.sequential(node, None, self.literal_env())
+            return None  # a layer object: not a tensor
+        self.ev(func) if not isinstance(func, (cst.Name, cst.Attribute)) else self.ev_all(func)
+        self.ev_args(node)
+        return None
+
+    def ev_args(self, call: cst.Call) -> None:
+        for a in call.args:
+            self.ev(a.value)
+
+
+def _first_input(args, sizes):
+    for a, s in zip(args, sizes):
+        if a.star:
+            return None
+        if a.keyword is None or a.keyword.value == "inputs":
+            return s
+    return None
+
+
+def _combine(sizes: list, nodes: list):
+    """``a + b``, ``x * 0.5``: the operands' common size (numbers broadcast); else unknown."""
+    known = []
+    for size, node in zip(sizes, nodes):
+        if isinstance(size, int):
+            known.append(size)
+        elif isinstance(literal_value(node), (int, float)) and not isinstance(literal_value(node), bool):
+            continue
+        else:
+            return None
+    return known[0] if known and len(set(known)) == 1 else None
+
+
+def _output(spec, bound, size):
+    if spec.output == "keep":
+        if isinstance(size, list):
+            flat = [s for s in size]
+            return flat[0] if flat and all(isinstance(s, int) for s in flat) and len(set(flat)) == 1 else None
+        return size if isinstance(size, int) else None
+    if spec.output == "sum":
+        if isinstance(size, list) and size and all(isinstance(s, int) for s in size):
+            return sum(size)
+        return None
+    env = dict(bound)
+    if spec.input is not None:
+        from ...rules.signature import BoundArg
+
+        env[spec.input] = BoundArg(cst.Name("None"), isinstance(size, int), size if isinstance(size, int) else UNKNOWN)
+    value = evaluate(spec.output, env)
+    return value if _positive_int(value) else None
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _last(shape):
+    if isinstance(shape, (tuple, list)) and shape and _positive_int(shape[-1]):
+        return shape[-1]
+    if _positive_int(shape):  # keras.Input(4): a shape of one int
+        return shape
+    return None
+
+
+def _is_layer_class(rule: Rule) -> bool:
+    """``keras.layers.Dense`` (a class: called, it makes a layer) rather than a function."""
+    last = rule.name.rsplit(".", 1)[-1]
+    return last[:1].isupper() and rule.kind == "call" and not rule.name.startswith(("Tensor.", "Module."))
+
+
+def _is_input(analysis: _Analysis, node: cst.BaseExpression) -> bool:
+    rule = analysis.rule_of(node)
+    return rule is not None and rule.name in _INPUTS
+
+
+def _sequential_items(call: cst.Call):
+    if not call.args:
+        return None
+    first = call.args[0]
+    if first.star or (first.keyword is not None and first.keyword.value != "layers"):
+        return None
+    if not isinstance(first.value, cst.List):
+        return None
+    return list(first.value.elements)
+
+
+# --- tree helpers ---------------------------------------------------------------------------------
+def _children(node: cst.CSTNode):
+    return node.children
+
+
+def _all(root: cst.CSTNode, kind):
+    found = []
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, node):
+            if isinstance(node, kind):
+                found.append(node)
+            return True
+
+    root.visit(V()) if isinstance(root, cst.Module) else root.visit(V())
+    return found
+
+
+def _statements(suite) -> list:
+    if isinstance(suite, cst.IndentedBlock):
+        return list(suite.body)
+    if isinstance(suite, cst.SimpleStatementSuite):
+        return [cst.SimpleStatementLine(list(suite.body))]
+    if isinstance(suite, (list, tuple)):
+        return list(suite)
+    return list(getattr(suite, "body", []))
+
+
+def _suites(stmt) -> list:
+    out = [stmt.body]
+    for h in getattr(stmt, "handlers", ()):
+        out.append(h.body)
+    for name in ("orelse", "finalbody"):
+        part = getattr(stmt, name, None)
+        if part is not None:
+            out.append(part.body)
+    return out
+
+
+def _walk_statements(body) -> list:
+    """Every simple statement line in a body, at any depth, not inside nested defs/classes."""
+    out = []
+
+    def walk(stmts):
+        for s in stmts:
+            if isinstance(s, cst.SimpleStatementLine):
+                out.append(s)
+            elif isinstance(s, (cst.FunctionDef, cst.ClassDef)):
+                continue
+            else:
+                for child in s.children:
+                    if isinstance(child, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+                        walk(_statements(child))
+                    elif isinstance(child, (cst.Else, cst.ExceptHandler, cst.Finally)) or type(child).__name__ in (
+                            "ExceptStarHandler", "MatchCase"):
+                        walk(_statements(child.body))
+                    elif isinstance(child, cst.If):
+                        walk([child])
+
+    walk(_statements(body))
+    return out
+
+
+class _Bindings(cst.CSTVisitor):
+    """Names bound in a body (not inside nested functions, classes, lambdas, comprehensions)."""
+
+    def __init__(self):
+        super().__init__()
+        self.counts: dict[str, int] = {}
+
+    def add(self, names) -> None:
+        for n in names:
+            self.counts[n] = self.counts.get(n, 0) + 1
+
+    def visit_FunctionDef(self, node):
+        self.add([node.name.value])
+        return False
+
+    def visit_ClassDef(self, node):
+        self.add([node.name.value])
+        return False
+
+    def visit_Lambda(self, node):
+        return False
+
+    def visit_ListComp(self, node):
+        return False
+
+    def visit_SetComp(self, node):
+        return False
+
+    def visit_DictComp(self, node):
+        return False
+
+    def visit_GeneratorExp(self, node):
+        return False
+
+    def visit_AssignTarget(self, node):
+        self.add(_target_names(node.target))
+
+    def visit_AnnAssign(self, node):
+        self.add(_target_names(node.target))
+
+    def visit_AugAssign(self, node):
+        self.add(_target_names(node.target))
+
+    def visit_For(self, node):
+        self.add(_target_names(node.target))
+
+    def visit_AsName(self, node):
+        self.add(_target_names(node.name))
+
+    def visit_NamedExpr(self, node):
+        self.add(_target_names(node.target))
+
+    def visit_ImportAlias(self, node):
+        if node.asname is None:
+            name = node.name
+            while isinstance(name, cst.Attribute):
+                name = name.value
+            if isinstance(name, cst.Name):
+                self.add([name.value])
+
+    def visit_Global(self, node):
+        self.add([n.name.value for n in node.names] * 2)
+
+    def visit_Nonlocal(self, node):
+        self.add([n.name.value for n in node.names] * 2)
+
+
+def _binding_counts(body) -> dict[str, int]:
+    v = _Bindings()
+    for stmt in _statements(body):
+        stmt.visit(v)
+    return v.counts
+
+
+def _bound_names(stmts) -> set[str]:
+    return set(_binding_counts(stmts if isinstance(stmts, (cst.IndentedBlock, cst.SimpleStatementSuite)) else list(stmts)))
+
+
+def _target_names(target: cst.CSTNode) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for e in target.elements for n in _target_names(e.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
+
+
+def _comprehension_names(node: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+
+    class V(cst.CSTVisitor):
+        def visit_CompFor(self, n):
+            names.update(_target_names(n.target))
+
+        def visit_Param(self, n):
+            names.add(n.name.value)
+
+        def visit_NamedExpr(self, n):
+            names.update(_target_names(n.target))
+
+    node.visit(V())
+    return names
+
+
+def _name_uses(body) -> dict[str, list[str]]:
+    """name -> how each load of it is used: "call" (the callee) or "other"; nested functions
+    count (a closure may call the layer on anything)."""
+    uses: dict[str, list[str]] = {}
+
+    class V(cst.CSTVisitor):
+        def __init__(self):
+            super().__init__()
+            self.callees: set[int] = set()
+            self.skip: set[int] = set()
+            self.depth = 0
+
+        def visit_Call(self, n):
+            if isinstance(n.func, cst.Name):
+                self.callees.add(id(n.func))
+
+        def visit_Attribute(self, n):
+            self.skip.add(id(n.attr))
+
+        def visit_Arg(self, n):
+            if n.keyword is not None:
+                self.skip.add(id(n.keyword))
+
+        def visit_AssignTarget(self, n):
+            if isinstance(n.target, cst.Name):
+                self.skip.add(id(n.target))
+
+        def visit_Param(self, n):
+            self.skip.add(id(n.name))
+
+        def visit_FunctionDef(self, n):
+            self.depth += 1
+
+        def leave_FunctionDef(self, n):
+            self.depth -= 1
+
+        def visit_Lambda(self, n):
+            self.depth += 1
+
+        def leave_Lambda(self, n):
+            self.depth -= 1
+
+        def visit_ClassDef(self, n):
+            self.depth += 1
+
+        def leave_ClassDef(self, n):
+            self.depth -= 1
+
+        def visit_Name(self, n):
+            if id(n) in self.skip:
+                return
+            # a use in a nested function is analysed there, where the name is no layer variable
+            call = id(n) in self.callees and not self.depth
+            uses.setdefault(n.value, []).append("call" if call else "other")
+
+    v = V()
+    for stmt in _statements(body):
+        stmt.visit(v)
+    return uses
+
+
+def _param_names(fn: cst.FunctionDef) -> list[str]:
+    p = fn.params
+    names = [x.name.value for x in (*p.posonly_params, *p.params, *p.kwonly_params)]
+    for star in (p.star_arg, p.star_kwarg):
+        if isinstance(star, cst.Param):
+            names.append(star.name.value)
+    return names
+
+
+def _base_names(cls: cst.ClassDef) -> set[str]:
+    out = set()
+    for base in cls.bases:
+        node = base.value
+        while isinstance(node, cst.Attribute):
+            out.add(node.attr.value)
+            node = node.value
+        if isinstance(node, cst.Name):
+            out.add(node.value)
+    return out
+
+
+def _self_assignments(cls: cst.ClassDef) -> dict[str, list[cst.BaseExpression]]:
+    found: dict[str, list] = {}
+
+    class V(cst.CSTVisitor):
+        def visit_AssignTarget(self, n):
+            t = n.target
+            if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name) and t.value.value == "self":
+                found.setdefault(t.attr.value, []).append(self.value)
+            elif isinstance(t, (cst.Tuple, cst.List)):
+                for e in t.elements:
+                    v = e.value
+                    if isinstance(v, cst.Attribute) and isinstance(v.value, cst.Name) and v.value.value == "self":
+                        found.setdefault(v.attr.value, []).extend([None, None])
+
+        def visit_Assign(self, n):
+            self.value = n.value if len(n.targets) == 1 else None
+
+        def visit_AugAssign(self, n):
+            t = n.target
+            if isinstance(t, cst.Attribute):
+                found.setdefault(t.attr.value, []).extend([None, None])
+
+        def visit_AnnAssign(self, n):
+            t = n.target
+            if isinstance(t, cst.Attribute):
+                found.setdefault(t.attr.value, []).extend([None, None])
+
+    cls.visit(V())
+    return found
+
+
+def _self_attribute_uses(cls: cst.ClassDef) -> dict[str, list[str]]:
+    """attribute -> how each load of ``self.X`` in the class is used ("call", "other")."""
+    uses: dict[str, list[str]] = {}
+
+    class V(cst.CSTVisitor):
+        def __init__(self):
+            super().__init__()
+            self.callees: set[int] = set()
+            self.targets: set[int] = set()
+
+        def visit_Call(self, n):
+            self.callees.add(id(n.func))
+
+        def visit_AssignTarget(self, n):
+            self.targets.add(id(n.target))
+
+        def visit_Attribute(self, n):
+            if isinstance(n.value, cst.Name) and n.value.value == "self" and id(n) not in self.targets:
+                uses.setdefault(n.attr.value, []).append("call" if id(n) in self.callees else "other")
+
+    cls.visit(V())
+    return uses
+
+
+def _attribute_names_outside(module: cst.Module, cls: cst.ClassDef) -> set[str]:
+    """Attribute names read outside ``cls`` (``model.fc(...)`` elsewhere), and string
+    constants (``getattr(self, "fc")``) anywhere."""
+    names: set[str] = set()
+
+    class V(cst.CSTVisitor):
+        def visit_ClassDef(self, n):
+            return n is not cls
+
+        def visit_Attribute(self, n):
+            if not (isinstance(n.value, cst.Name) and n.value.value == "self"):
+                names.add(n.attr.value)  # another class's self.X is its own attribute
+
+    class S(cst.CSTVisitor):
+        def visit_Call(self, n):
+            if isinstance(n.func, cst.Name) and n.func.value in ("getattr", "setattr", "delattr", "hasattr"):
+                for a in n.args[1:2]:
+                    value = literal_value(a.value)
+                    names.add(value if isinstance(value, str) else "")
+                    if not isinstance(value, str):
+                        names.add("*")
+
+    module.visit(V())
+    module.visit(S())
+    if "*" in names:  # getattr(self, name) with a computed name: any attribute
+        names |= set(_self_attribute_uses(cls))
+    return names
+
+
+def _functions(module: cst.Module) -> list[tuple[cst.FunctionDef, str | None]]:
+    """Every function at any depth, with the class whose method it is (or is nested in)."""
+    out: list[tuple[cst.FunctionDef, str | None]] = []
+
+    class V(cst.CSTVisitor):
+        def __init__(self):
+            super().__init__()
+            self.classes: list[str | None] = [None]
+
+        def visit_ClassDef(self, n):
+            self.classes.append(n.name.value)
+
+        def leave_ClassDef(self, n):
+            self.classes.pop()
+
+        def visit_FunctionDef(self, n):
+            out.append((n, self.classes[-1]))
+
+    module.visit(V())
+    return out
+
+
+def _module_constants(module: cst.Module) -> dict[str, object]:
+    """Module-level names bound once in the whole file (any scope), to a literal."""
+    counts: dict[str, int] = {}
+
+    class V(cst.CSTVisitor):
+        def add(self, names):
+            for name in names:
+                counts[name] = counts.get(name, 0) + 1
+
+        def visit_AssignTarget(self, n):
+            self.add(_target_names(n.target))
+
+        def visit_AnnAssign(self, n):
+            self.add(_target_names(n.target))
+
+        def visit_AugAssign(self, n):
+            self.add(_target_names(n.target) * 2)
+
+        def visit_For(self, n):
+            self.add(_target_names(n.target))
+
+        def visit_CompFor(self, n):
+            self.add(_target_names(n.target))
+
+        def visit_AsName(self, n):
+            self.add(_target_names(n.name))
+
+        def visit_NamedExpr(self, n):
+            self.add(_target_names(n.target))
+
+        def visit_Param(self, n):
+            self.add([n.name.value])
+
+        def visit_Global(self, n):
+            self.add([x.name.value for x in n.names] * 2)
+
+        def visit_FunctionDef(self, n):
+            self.add([n.name.value])
+
+        def visit_ClassDef(self, n):
+            self.add([n.name.value])
+
+    module.visit(V())
+    out: dict[str, object] = {}
+    for stmt in module.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if (isinstance(small, cst.Assign) and len(small.targets) == 1
+                        and isinstance(small.targets[0].target, cst.Name)):
+                    name = small.targets[0].target.value
+                    value = literal_value(small.value)
+                    if counts.get(name) == 1 and value is not UNKNOWN:
+                        out[name] = value
+    return out
