@@ -120,10 +120,11 @@ class Outcome:
 
 
 def apply(rule: Rule, args: Sequence[cst.Arg] = (), receiver: cst.BaseExpression | None = None,
-          input_size: int | None = None) -> Outcome:
+          input_size: int | str | None = None) -> Outcome:
     """Translate one use of ``rule``: a call (args), a method call (receiver + args) or an
     attribute (receiver or nothing). ``input_size``: the layer's input feature size when the
-    static analysis knows it (bound to the template variable ``size.input`` names)."""
+    static analysis knows it, an int or the name of a variable holding it (bound to the
+    template variable ``size.input`` names)."""
     out = Outcome(None)
     if rule.signature is None:
         bound: dict[str, BoundArg] = {}
@@ -142,8 +143,12 @@ def apply(rule: Rule, args: Sequence[cst.Arg] = (), receiver: cst.BaseExpression
                 return out
     if rule.size is not None and rule.size.input is not None:
         bound = dict(bound)
-        bound[rule.size.input] = (BoundArg(cst.Integer(str(input_size)), True, input_size) if input_size is not None
-                                  else BoundArg(cst.Name("None"), False, None))
+        if isinstance(input_size, str):  # an expression over parameters (`dim`, `(dim * 2)`)
+            bound[rule.size.input] = BoundArg(expression(input_size), True, UNKNOWN)
+        elif input_size is not None:
+            bound[rule.size.input] = BoundArg(cst.Integer(str(input_size)), True, input_size)
+        else:
+            bound[rule.size.input] = BoundArg(cst.Name("None"), False, None)
     for cond in rule.unsupported:
         verdict = evaluate(cond.when, bound)
         if verdict is UNKNOWN:

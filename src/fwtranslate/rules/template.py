@@ -298,15 +298,26 @@ def _sequential_of(items: list[cst.BaseExpression]) -> cst.BaseExpression:
     return cst.Call(container, [cst.Arg(cst.Call(cst.Name("without_inputs"), [cst.Arg(value)]), star="*")])
 
 
+def _arithmetic(node: cst.BaseExpression) -> bool:
+    """Names and integers under + - * // (what the static size analysis passes as a size)."""
+    if isinstance(node, cst.Name):
+        return node.value not in ("True", "False", "None")
+    if isinstance(node, cst.Integer):
+        return True
+    return isinstance(node, cst.BinaryOperation) and isinstance(
+        node.operator, (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide)) and _arithmetic(node.left) and _arithmetic(node.right)
+
+
 def _sized(items: list[cst.BaseExpression]) -> cst.BaseExpression:
     """``sized(size, nn.LazyX(args))`` (torch target): ``nn.X(size, args)`` when ``size`` is a
-    positive integer literal (torch's Lazy modules are their plain module less the first
+    positive integer literal or arithmetic on variables (torch's Lazy modules are their plain module less the first
     argument: in_features, in_channels, num_features), else the Lazy module as written. An
     argument that mentions only a template variable that was not given is omitted: then only
     the Lazy module is left."""
     lazy = items[-1]
     size = literal_value(items[0]) if len(items) == 2 else UNKNOWN
-    if not (isinstance(lazy, cst.Call) and isinstance(size, int) and not isinstance(size, bool) and size > 0):
+    named = len(items) == 2 and size is UNKNOWN and _arithmetic(items[0])  # `dim`, `dim * 2`: variables hold it
+    if not (isinstance(lazy, cst.Call) and (named or (isinstance(size, int) and not isinstance(size, bool) and size > 0))):
         return lazy
     func = lazy.func
     attr = func.attr if isinstance(func, cst.Attribute) else func if isinstance(func, cst.Name) else None
@@ -314,8 +325,9 @@ def _sized(items: list[cst.BaseExpression]) -> cst.BaseExpression:
         return lazy
     plain = attr.with_changes(value=attr.value[len("Lazy"):])
     func = func.with_changes(attr=plain) if isinstance(func, cst.Attribute) else plain
-    args = [cst.Arg(to_node(size), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-            if lazy.args else cst.Arg(to_node(size)), *lazy.args]
+    value = items[0] if named else to_node(size)
+    args = [cst.Arg(value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            if lazy.args else cst.Arg(value), *lazy.args]
     return lazy.with_changes(func=func, args=args)
 
 

@@ -29,19 +29,34 @@ rewriter passes it to the rule (``apply(..., input_size=)``).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterable
 
 import libcst as cst
 
 from ...rules.literals import UNKNOWN, literal_value
 from ...rules.model import Rule
-from ...rules.signature import BindError, bind
+from ...rules.signature import BindError, BoundArg, bind
 from ...rules.template import evaluate
 from ..base import Pass
 
 _INPUTS = frozenset({"keras.Input"})
 _SEQUENTIAL = "keras.Sequential"
-Size = "int | None"  # a feature size, or None (unknown)
+_SENTINEL = 1 << 40  # stand-in values of parameters while an output size is computed
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A size the code names: an expression over parameters of ``scope`` (a function) that the
+    function never rebinds (``def __init__(self, dim): ... Dense(dim)``, ``Dense(dim * 2)``).
+    Valid only in that function."""
+
+    name: str  # the expression's code
+    scope: int  # id of the FunctionDef
+
+
+def _known(size) -> bool:
+    return (isinstance(size, int) and not isinstance(size, bool)) or isinstance(size, Sym)
 
 
 class StaticSizes(Pass):
@@ -70,6 +85,8 @@ class _Analysis:
         self.bound_attrs: dict[tuple[str, str], cst.Call] = {}  # (class, attribute) -> constructor
         self.sequential_done: set[int] = set()  # Sequential calls propagated at least once
         self.constants = _module_constants(module)
+        # call id -> (enclosing function id or None, names comprehensions/lambdas bind there)
+        self.scope_of, self.stable = _call_scopes(module)
 
     # --- rules ----------------------------------------------------------------------------------
     def rule_of(self, node: cst.CSTNode) -> Rule | None:
@@ -100,16 +117,49 @@ class _Analysis:
                     and self.rule_of(call).name == _SEQUENTIAL:
                 self.sequential(call, None, {})
 
-    def result(self) -> dict[int, int]:
-        out = {}
+    def result(self) -> dict[int, int | str]:
+        out: dict[int, int | str] = {}
         for key, sizes in self.observed.items():
-            if key in self.closed and sizes and all(isinstance(s, int) for s in sizes) and len(set(sizes)) == 1:
-                out[key] = sizes[0]
+            if key not in self.closed or not sizes or not all(_known(s) for s in sizes) or len(set(sizes)) != 1:
+                continue
+            size = sizes[0]
+            if isinstance(size, Sym):  # a parameter's name: only where that parameter is in scope
+                scope, shadowed = self.scope_of.get(key, (None, frozenset()))
+                if scope != size.scope or size.name in shadowed:
+                    continue
+                size = size.name
+            out[key] = size
         return out
 
     def observe(self, ctor: cst.Call, rule: Rule, size) -> None:
-        self.observed.setdefault(id(ctor), []).append(size if isinstance(size, int) else None)
+        self.observed.setdefault(id(ctor), []).append(size if _known(size) else None)
         self.rules[id(ctor)] = rule
+
+    def constructor_args(self, rule: Rule, ctor: cst.Call, literals: dict):
+        """The constructor's arguments bound, names with a known literal value replaced by it
+        (``literals``: the variables in scope where the constructor runs, or none), and the
+        stand-in values of the parameters it names (sentinel -> Sym)."""
+        bound = self.bound_args(rule, ctor)
+        if bound is None:
+            return None, {}
+        scope, shadowed = self.scope_of.get(id(ctor), (None, frozenset()))
+        stable = self.stable.get(scope, frozenset())
+        values, symbols = dict(bound), {}
+        for name, b in bound.items():
+            if b.value is not UNKNOWN or b.elements is not None or b.keywords is not None:
+                continue
+            if isinstance(b.node, cst.Name):
+                var = b.node.value
+                literal = literals.get(var, UNKNOWN) if var not in shadowed else UNKNOWN
+                if literal is UNKNOWN and var not in shadowed and var in self.constants:
+                    literal = self.constants[var]
+                if literal is not UNKNOWN:
+                    values[name] = BoundArg(b.node, b.given, literal)
+                    continue
+            names = _arithmetic_names(b.node)
+            if scope is not None and names and all(n in stable and n not in shadowed for n in names):
+                symbols[name] = Sym(_code(b.node), scope)  # dim, dim * mlp_ratio
+        return values, symbols
 
     # --- layer objects held by a class -----------------------------------------------------------
     def layer_attributes(self, cls: cst.ClassDef) -> None:
@@ -139,19 +189,20 @@ class _Analysis:
         """The output size of the layer ``ctor`` applied to a value of ``size`` (an int, None, or
         a list of sizes for merge layers)."""
         if rule.name == _SEQUENTIAL:
-            return self.sequential(ctor, size if isinstance(size, int) else None, literals)
+            return self.sequential(ctor, size if _known(size) else None, literals)
         spec = rule.size
-        bound = self.bound_args(rule, ctor)
+        bound, symbols = self.constructor_args(rule, ctor, literals) if spec is not None else (None, {})
         if spec is None or bound is None or (spec.when is not None and evaluate(spec.when, bound) is not True):
             if spec is not None and spec.input is not None:
                 self.observe(ctor, rule, None)
             return None
         if spec.input is not None:
-            self.observe(ctor, rule, size if isinstance(size, int) else None)
-        return _output(spec, bound, size)
+            self.observe(ctor, rule, size if _known(size) else None)
+        return _output(spec, bound, size, symbols)
 
     def sequential(self, ctor: cst.Call, size, literals: dict):
-        """Propagate through a ``keras.Sequential([...])`` list; its output size."""
+        """Propagate through a ``keras.Sequential([...])`` list; its output size. ``literals``:
+        the variables' values where the list is built (none when it was built elsewhere)."""
         self.sequential_done.add(id(ctor))
         items = _sequential_items(ctor)
         if items is None:
@@ -249,7 +300,7 @@ class _Scope:
     def assign(self, target: cst.BaseExpression, size, literal=UNKNOWN) -> None:
         if isinstance(target, cst.Name):
             self.forget([target.value])
-            if isinstance(size, int):
+            if _known(size):
                 self.sizes[target.value] = size
             if literal is not UNKNOWN:
                 self.literals[target.value] = literal
@@ -401,32 +452,33 @@ class _Scope:
             self.ev_args(node)
             return self.a.input_size(node, rule, self.literal_env())
         # a layer applied: Ctor(...)(x), dense(x), self.fc(x)
-        ctor = None
+        ctor, literals = None, {}
         if isinstance(func, cst.Call):
             inner = self.a.rule_of(func)
             if inner is not None and _is_layer_class(inner):
                 ctor = func
                 self.a.closed.add(id(func))
                 self.ev_args(func)
+                literals = self.literal_env()  # built right here: the variables' values hold
         elif isinstance(func, cst.Name) and func.value in self.layer_vars:
-            ctor = self.layer_vars[func.value]
+            ctor = self.layer_vars[func.value]  # built earlier: its arguments may have changed since
         elif (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"
               and self.cls is not None and (self.cls, func.attr.value) in self.a.bound_attrs):
             ctor = self.a.bound_attrs[(self.cls, func.attr.value)]
         if ctor is not None:
             sizes = [self.ev(a.value) for a in args]
             first = _first_input(args, sizes)
-            return self.a.apply_layer(ctor, self.a.rule_of(ctor), first, self.literal_env())
+            return self.a.apply_layer(ctor, self.a.rule_of(ctor), first, literals)
         if rule is not None and not _is_layer_class(rule) and rule.size is not None:
             # a function on tensors: keras.layers.concatenate([a, b]), keras.ops.relu(x)
             sizes = [self.ev(a.value) for a in args]
-            bound = self.a.bound_args(rule, node)
+            bound, symbols = self.a.constructor_args(rule, node, self.literal_env())
             spec = rule.size
             if bound is None or not args or args[0].keyword is not None or args[0].star:
                 return None
             if spec.when is not None and evaluate(spec.when, bound) is not True:
                 return None
-            return _output(spec, bound, sizes[0])
+            return _output(spec, bound, sizes[0], symbols)
         if rule is not None and _is_layer_class(rule):
             self.ev_args(node)
             if rule.name == _SEQUENTIAL and id(node) not in self.a.closed:
@@ -454,7 +506,7 @@ def _combine(sizes: list, nodes: list):
     """``a + b``, ``x * 0.5``: the operands' common size (numbers broadcast); else unknown."""
     known = []
     for size, node in zip(sizes, nodes):
-        if isinstance(size, int):
+        if _known(size):
             known.append(size)
         elif isinstance(literal_value(node), (int, float)) and not isinstance(literal_value(node), bool):
             continue
@@ -463,23 +515,49 @@ def _combine(sizes: list, nodes: list):
     return known[0] if known and len(set(known)) == 1 else None
 
 
-def _output(spec, bound, size):
+def _output(spec, bound, size, symbols: dict):
+    """The output's feature size (rule field ``size.output``). A parameter that names a size
+    (``symbols``) stands in as a sentinel value: an output that is exactly it is that name."""
     if spec.output == "keep":
         if isinstance(size, list):
-            flat = [s for s in size]
-            return flat[0] if flat and all(isinstance(s, int) for s in flat) and len(set(flat)) == 1 else None
-        return size if isinstance(size, int) else None
+            return size[0] if size and all(_known(s) for s in size) and len(set(size)) == 1 else None
+        return size if _known(size) else None
     if spec.output == "sum":
-        if isinstance(size, list) and size and all(isinstance(s, int) for s in size):
+        if isinstance(size, list) and size and all(isinstance(s, int) and not isinstance(s, Sym) for s in size):
             return sum(size)
         return None
-    env = dict(bound)
+    env, stand_ins = dict(bound), {}
+    for i, (name, sym) in enumerate(sorted(symbols.items())):
+        stand_ins[_SENTINEL * (i + 1)] = sym
+        env[name] = BoundArg(bound[name].node, bound[name].given, _SENTINEL * (i + 1))
     if spec.input is not None:
-        from ...rules.signature import BoundArg
-
-        env[spec.input] = BoundArg(cst.Name("None"), isinstance(size, int), size if isinstance(size, int) else UNKNOWN)
+        value = size
+        if isinstance(size, Sym):
+            value = _SENTINEL * (len(stand_ins) + 1)
+            stand_ins[value] = size
+        env[spec.input] = BoundArg(cst.Name("None"), _known(size), value if _known(size) else UNKNOWN)
     value = evaluate(spec.output, env)
-    return value if _positive_int(value) else None
+    if isinstance(value, int) and value in stand_ins:
+        return stand_ins[value]
+    return value if _positive_int(value) and value < _SENTINEL else None
+
+
+def _arithmetic_names(node: cst.BaseExpression) -> list[str] | None:
+    """The names of ``dim`` / ``dim * mlp_ratio`` / ``2 * width`` (names, integers, + - * //),
+    None for anything else."""
+    if isinstance(node, cst.Name):
+        return None if node.value in ("True", "False", "None") else [node.value]
+    if isinstance(node, cst.Integer):
+        return []
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract, cst.Multiply,
+                                                                            cst.FloorDivide)):
+        left, right = _arithmetic_names(node.left), _arithmetic_names(node.right)
+        return None if left is None or right is None else left + right
+    return None
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)  # (rendering parenthesizes it where it needs to)
 
 
 def _positive_int(value) -> bool:
@@ -848,6 +926,93 @@ def _attribute_names_outside(module: cst.Module, cls: cst.ClassDef) -> set[str]:
     if "*" in names:  # getattr(self, name) with a computed name: any attribute
         names |= set(_self_attribute_uses(cls))
     return names
+
+
+def _call_scopes(module: cst.Module):
+    """(call id -> (the innermost enclosing function's id or None, the names comprehensions and
+    lambdas around the call bind), function id -> its parameters the function never rebinds)."""
+    scope_of: dict[int, tuple[int | None, frozenset]] = {}
+    stable: dict[int, frozenset] = {}
+
+    class V(cst.CSTVisitor):
+        def __init__(self):
+            super().__init__()
+            self.functions: list[int | None] = [None]
+            self.shadows: list[list[set]] = [[]]
+
+        def visit_FunctionDef(self, n):
+            self.functions.append(id(n))
+            self.shadows.append([])
+            counts = _binding_counts(n.body)
+            rebound = _rebound_anywhere(n)
+            params = [x for x in (*n.params.posonly_params, *n.params.params, *n.params.kwonly_params)]
+            stable[id(n)] = frozenset(x.name.value for x in params
+                                      if x.name.value not in counts and x.name.value not in rebound)
+
+        def leave_FunctionDef(self, n):
+            self.functions.pop()
+            self.shadows.pop()
+
+        def _push(self, names):
+            self.shadows[-1].append(set(names))
+
+        def _pop(self):
+            self.shadows[-1].pop()
+
+        def visit_Lambda(self, n):
+            self._push(_comprehension_names(n))
+
+        def leave_Lambda(self, n):
+            self._pop()
+
+        def visit_ListComp(self, n):
+            self._push(_comprehension_names(n))
+
+        def leave_ListComp(self, n):
+            self._pop()
+
+        def visit_SetComp(self, n):
+            self._push(_comprehension_names(n))
+
+        def leave_SetComp(self, n):
+            self._pop()
+
+        def visit_DictComp(self, n):
+            self._push(_comprehension_names(n))
+
+        def leave_DictComp(self, n):
+            self._pop()
+
+        def visit_GeneratorExp(self, n):
+            self._push(_comprehension_names(n))
+
+        def leave_GeneratorExp(self, n):
+            self._pop()
+
+        def visit_Call(self, n):
+            shadowed = frozenset().union(*self.shadows[-1]) if self.shadows[-1] else frozenset()
+            scope_of[id(n)] = (self.functions[-1], shadowed)
+
+    module.visit(V())
+    return scope_of, stable
+
+
+def _rebound_anywhere(fn: cst.FunctionDef) -> set[str]:
+    """Names a nested function rebinds in ``fn`` (``nonlocal``), and names deleted."""
+    found: set[str] = set()
+
+    class V(cst.CSTVisitor):
+        def visit_Nonlocal(self, n):
+            found.update(x.name.value for x in n.names)
+
+        def visit_Global(self, n):
+            found.update(x.name.value for x in n.names)
+
+        def visit_Del(self, n):
+            found.update(_target_names(n.target))
+
+    fn.body.visit(V())
+    return found
 
 
 def _functions(module: cst.Module) -> list[tuple[cst.FunctionDef, str | None]]:
