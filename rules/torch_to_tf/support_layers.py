@@ -46,6 +46,35 @@ class ChannelsFirstConv3D(keras.layers.Conv3D):
         return channels_first_bias(self, self.convolution_op(inputs, self.kernel))
 
 
+def conv_layer_for(rank, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                   padding_mode="zeros"):
+    """torch.nn.Conv{1,2,3}d with arguments known only when the model is built (a conv class
+    passed as a value, ``conv_layer=nn.Conv2d``): the same layers the translation writes for
+    known arguments, chosen at run time. Channels first."""
+    conv = {1: ChannelsFirstConv1D, 2: ChannelsFirstConv2D, 3: ChannelsFirstConv3D}[rank]
+    pad = {1: keras.layers.ZeroPadding1D, 2: keras.layers.ZeroPadding2D, 3: keras.layers.ZeroPadding3D}[rank]
+    ks, ss, ds = as_tuple(kernel_size, rank), as_tuple(stride, rank), as_tuple(dilation, rank)
+    if any(s != 1 for s in ss) and any(d != 1 for d in ds):
+        raise ValueError("Keras convolutions cannot combine a stride > 1 with a dilation > 1")
+    layer = conv(out_channels, kernel_size, strides=stride, dilation_rate=dilation, groups=groups, use_bias=bias,
+                 padding="same" if padding == "same" else "valid", data_format="channels_first")
+    if isinstance(padding, str):
+        if padding_mode != "zeros" and padding == "same":
+            raise ValueError('padding="same" with a padding_mode other than "zeros" is not translated')
+        return layer
+    ps = as_tuple(padding, rank)
+    if all(p == 0 for p in ps):
+        return layer
+    if padding_mode == "zeros":
+        if all(s == 1 and (d * (k - 1)) % 2 == 0 and p == d * (k - 1) // 2 for k, s, p, d in zip(ks, ss, ps, ds)):
+            return conv(out_channels, kernel_size, padding="same", strides=stride, dilation_rate=dilation,
+                        groups=groups, use_bias=bias, data_format="channels_first")
+        widths = ps[0] if rank == 1 else tuple(ps)
+        return keras.Sequential([pad(widths, data_format="channels_first"), layer])
+    flat = tuple(q for p in ps[::-1] for q in (p, p))
+    return keras.Sequential([TorchPad(flat, mode=padding_mode, rank=rank), layer])
+
+
 def conv_transpose_outputs(layer, inputs):
     """The bias-free output of a Keras transposed-convolution layer."""
     return keras.ops.conv_transpose(

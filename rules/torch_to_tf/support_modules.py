@@ -1,4 +1,6 @@
 """Helpers for torch.nn.Module methods and nn.init, copied into translations that use them."""
+import math
+
 import keras
 
 
@@ -16,6 +18,80 @@ _INITIALIZER_ATTRIBUTES = {
     "weight": ("kernel_initializer", "depthwise_initializer", "embeddings_initializer", "gamma_initializer"),
     "bias": ("bias_initializer", "beta_initializer"),
 }
+
+
+def layer_name(layer):
+    """A unique Keras name for a layer whose class name starts with "_" (``_DenseLayer`` ->
+    ``dense_layer_3``): TensorFlow's name scopes must start with a letter or digit."""
+    base = "".join("_" + c.lower() if c.isupper() else c for c in type(layer).__name__).strip("_")
+    return f"{base}_{keras.backend.get_uid(base)}"
+
+
+def in_sequence(sequential, value):
+    """``self.norm = layer`` in an nn.Sequential subclass: torch runs every module assigned to
+    it, in order; a keras.Sequential runs only the layers added to it. Adds ``value`` when it
+    is a layer, and returns it."""
+    if isinstance(value, keras.layers.Layer):
+        sequential.add(value)
+    return value
+
+
+def add_layer(parent, name, layer):
+    """torch's ``parent.add_module(name, layer)``: a keras.Sequential appends the layer (an
+    nn.Sequential runs added modules in order); any other layer gets it as attribute ``name``."""
+    if isinstance(parent, keras.Sequential):
+        parent.add(layer)
+    else:
+        setattr(parent, name, layer)
+
+
+class TorchModuleDict(keras.layers.Layer):
+    """Base of translated nn.ModuleDict subclasses: the layers set as attributes (setattr,
+    add_module), in the order they were set, with torch's dict methods."""
+
+    def __init__(self, modules=None, **kwargs):
+        super().__init__(**kwargs)
+        for name, layer in (modules or {}).items():
+            setattr(self, name, layer)
+
+    def items(self):
+        return [(k, v) for k, v in vars(self).items() if not k.startswith("_") and isinstance(v, keras.layers.Layer)]
+
+    def keys(self):
+        return [k for k, _ in self.items()]
+
+    def values(self):
+        return [v for _, v in self.items()]
+
+    def __getitem__(self, name):
+        return dict(self.items())[name]
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __len__(self):
+        return len(self.items())
+
+    def __contains__(self, name):
+        return name in self.keys()
+
+
+def named_layers(layers):
+    """The layers of ``nn.Sequential(OrderedDict(...))``, in the dict's order (a Keras
+    Sequential has no names for its layers; the weight transfer matches them by position)."""
+    return list(layers.values())
+
+
+def has_weight(layer, name):
+    """torch's ``module.weight is not None`` / ``module.bias is not None`` for a Keras layer,
+    built or not (an unbuilt Keras layer has no variables yet; its flags say what it will have)."""
+    flags = {"bias": ("use_bias", "center"), "weight": ("scale",)}[name]
+    for flag in flags:
+        if hasattr(layer, flag):
+            return bool(getattr(layer, flag))
+    if name == "weight" and layer.__class__.__module__.startswith("keras"):
+        return True  # Keras' own weighted layers always have their kernel/embeddings
+    return getattr(layer, name, None) is not None
 
 
 def initialize(owner, name, initializer):
@@ -38,6 +114,27 @@ def initialize(owner, name, initializer):
                 setattr(owner, attribute, initializer)
             return
     raise AttributeError(f"cannot initialize {name!r} of {owner!r}")
+
+
+class TorchTruncatedNormal(keras.initializers.Initializer):
+    """torch.nn.init.trunc_normal_: a normal(mean, std) truncated at the absolute bounds [a, b],
+    sampled as torch samples it (uniform in the bounds' CDF range, then the inverse CDF).
+    Keras' TruncatedNormal always cuts at mean +- 2 std."""
+
+    def __init__(self, mean=0.0, std=1.0, a=-2.0, b=2.0, seed=None):
+        self.mean, self.std, self.a, self.b, self.seed = mean, std, a, b, seed
+
+    def __call__(self, shape, dtype=None):
+        def cdf(v):
+            return (1.0 + math.erf((v - self.mean) / self.std / math.sqrt(2.0))) / 2.0
+
+        low, high = 2 * cdf(self.a) - 1, 2 * cdf(self.b) - 1
+        u = keras.random.uniform(shape, minval=low, maxval=high, dtype=dtype, seed=self.seed)
+        x = keras.ops.erfinv(u) * (self.std * math.sqrt(2.0)) + self.mean
+        return keras.ops.clip(x, self.a, self.b)
+
+    def get_config(self):
+        return {"mean": self.mean, "std": self.std, "a": self.a, "b": self.b, "seed": self.seed}
 
 
 def calculate_gain(nonlinearity, param=None):

@@ -71,6 +71,9 @@ def _fail(message: str) -> None:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="Processes translating a folder's files (default: one per core).")
 @click.option("--copy-other", is_flag=True, help="For a folder: also copy the files that are not Python (left out by default).")
+@click.option("--with-deps", is_flag=True,
+              help="For a file inside a package: also translate the package's modules that importing it runs "
+                   "(its relative imports and theirs), into -o as a package tree.")
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print one line per file.")
 @click.option("--verify", "do_verify", is_flag=True, help="Verify the translation numerically (imports and runs both files; needs torch and tensorflow).")
@@ -82,7 +85,7 @@ def _fail(message: str) -> None:
 @click.option("--examples", default=20, show_default=True, help="With --verify: Hypothesis examples.")
 def translate_cmd(src: Path, to: str, output: str | None, in_place: bool, stdout: bool, check: bool, diff: bool,
                   rule_files: tuple[Path, ...], report_json: Path | None, jobs: int | None, copy_other: bool,
-                  quiet: bool, verbose: bool, do_verify: bool, entry: str | None, args_json: str, kwargs_json: str,
+                  with_deps: bool, quiet: bool, verbose: bool, do_verify: bool, entry: str | None, args_json: str, kwargs_json: str,
                   input_shape: str | None, input_dtype: str | None, examples: int) -> None:
     """Translate SRC (a file or a folder) to another framework.
 
@@ -101,6 +104,7 @@ def translate_cmd(src: Path, to: str, output: str | None, in_place: bool, stdout
       fwtranslate model.py --to tf --check           # CI: exit 1 if model_tf.py is stale
       fwtranslate src/models --to tf -o out/ -j 4 --report-json report.json
       fwtranslate src/models --to tf -o out/ --diff
+      fwtranslate torchvision/models/resnet.py --to tf --with-deps -o out/   # + the modules it imports
 
     Exit codes: 0 all translated; 1 untranslated constructs, or (--check/--diff) an output
     would change; 2 bad input or usage, nothing written.
@@ -121,7 +125,7 @@ def translate_cmd(src: Path, to: str, output: str | None, in_place: bool, stdout
     opts = Options(to=to, output=Path(output) if output else None, in_place=in_place,
                    output_is_folder=bool(output) and output.endswith(("/", os.sep)), stdout=stdout, check=check, diff=diff,
                    rules=tuple(str(r) for r in rule_files), report_json=report_json, jobs=jobs,
-                   copy_other=copy_other)
+                   copy_other=copy_other, with_deps=with_deps)
     try:
         code, target = run(src, opts, console)
     except UsageFailure as exc:

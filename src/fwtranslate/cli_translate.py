@@ -5,8 +5,10 @@ or untranslated constructs; 2 bad input or usage, with nothing written.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +39,7 @@ class Options:
     report_json: Path | None = None
     jobs: int | None = None
     copy_other: bool = False
+    with_deps: bool = False  # a file inside a package: also the package modules it imports
 
 
 def default_output(src: Path, to: str) -> Path:
@@ -54,8 +57,32 @@ def run(src: Path, opts: Options, out: Console) -> tuple[int, Path | None]:
     if not src.exists():
         raise UsageFailure(f"{src} is a symlink loop or a broken link" if src.is_symlink() else f"{src} does not exist")
     if src.is_dir():
+        if opts.with_deps:
+            raise UsageFailure("--with-deps is for one file inside a package; a folder is translated whole")
         return _folder(src, opts, out), None
+    if opts.with_deps:
+        return _with_deps(src, opts, out)
     return _file(src, opts, out)
+
+
+# --- one file and the package modules it needs ----------------------------------------------------
+def _with_deps(src: Path, opts: Options, out: Console) -> tuple[int, Path]:
+    """Translate the modules of ``src``'s package that importing it runs (fwtranslate.closure),
+    into -o as a package tree with the same dotted names; returns (exit code, src's translation)."""
+    from .closure import ClosureError, closure, stage
+
+    if opts.output is None or opts.in_place or opts.stdout:
+        raise UsageFailure("--with-deps writes a package tree: give -o OUTPUT_FOLDER")
+    try:
+        found = closure(src)
+    except ClosureError as exc:
+        raise UsageFailure(str(exc)) from None
+    with tempfile.TemporaryDirectory(prefix="fwtranslate-deps-") as tmp:
+        stage(found, Path(tmp))
+        out.note(f"{src}: translating {len(found.modules)} module(s) of the {found.start.split('.')[0]!r} "
+                 f"package that importing {found.start} runs")
+        code = _folder(Path(tmp), opts, out, shown_as=found.root)
+    return code, opts.output / src.resolve().relative_to(found.root)
 
 
 # --- one file ------------------------------------------------------------------------------------
@@ -94,7 +121,8 @@ def _file_target(src: Path, opts: Options) -> Path:
 
 
 # --- a folder ------------------------------------------------------------------------------------
-def _folder(src: Path, opts: Options, out: Console) -> int:
+def _folder(src: Path, opts: Options, out: Console, shown_as: Path | None = None) -> int:
+    """``shown_as``: the folder to name in messages instead of ``src`` (a staged copy of it)."""
     if opts.stdout:
         raise UsageFailure("--stdout needs a single file, not a folder")
     if opts.in_place:
@@ -116,6 +144,8 @@ def _folder(src: Path, opts: Options, out: Console) -> int:
     tasks = [(src / rel, rel, opts.to, opts.rules) for rel in python]
     with _progress(out, len(tasks)) as tick:
         outcomes = translate_all(tasks, opts.jobs or os.cpu_count() or 1, tick)
+    if shown_as is not None:
+        outcomes = [_shown_as(o, src, shown_as) for o in outcomes]
     if opts.copy_other and not opts.in_place:
         outcomes += [copy_one(src / rel, rel) for rel in files if rel.suffix != ".py"]
     for o in outcomes:
@@ -141,6 +171,14 @@ def _folder(src: Path, opts: Options, out: Console) -> int:
              + f"; {len([p for p in plans if p.target in written])} written, "
              f"{len([p for p in plans if p.target in current])} already up to date")
     return _code(outcomes)
+
+
+def _shown_as(o: FileOutcome, staged: Path, shown: Path) -> FileOutcome:
+    """An outcome of a staged copy, its paths named as in the original tree."""
+    def rename(path: str) -> str:
+        return path.replace(str(staged), str(shown), 1)
+    return dataclasses.replace(o, path=shown / o.rel, error=rename(o.error), diagnostics=[
+        dataclasses.replace(d, path=rename(d.path)) for d in o.diagnostics])
 
 
 def _describe(o: FileOutcome, dest: Path) -> str:

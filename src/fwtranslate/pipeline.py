@@ -187,7 +187,9 @@ def _rewrite(source: str, path: str, direction: Direction, rules: RuleSet, plan:
 
 
 # names any pass reacts to besides the framework's own and the rules' method/attribute names
-_STRUCTURAL_NAMES = frozenset({"training", "forward", "register_buffer", "register_parameter", "add_module"})
+_STRUCTURAL_NAMES = frozenset({"training", "forward", "register_buffer", "register_parameter", "add_module",
+                               "weight", "bias",  # weight_presence.py: `m.bias is not None`
+                               "super"})  # containers.py: `super().__init__(*layers)` of a Sequential subclass
 
 
 def _interesting_names(ctx: Context, source: str, variable: set[str] | None = None) -> set[str]:

@@ -3,6 +3,7 @@ from .calls import CallRewriter
 from .containers import SequentialSubclass
 from .finish_module import FinishModule
 from .forward_to_call import ForwardToCall
+from .private_names import PrivateLayerNames
 from .scopes import ScopeTracker
 from .statements import Statements
 from .tf_to_torch import KerasLayerClass, LayerNames, Layout, LayoutWrap, StaticSizes
@@ -11,7 +12,8 @@ from .weight_presence import WeightPresence
 
 # Order matters where two passes handle the same node: the scope tracker sees a node first,
 # ForwardToCall renames self.forward before the call rewriter looks at it.
-PASSES = (ScopeTracker, ForwardToCall, SequentialSubclass, CallRewriter, WeightPresence, Statements, FinishModule)
+PASSES = (ScopeTracker, ForwardToCall, SequentialSubclass, PrivateLayerNames, CallRewriter, WeightPresence, Statements,
+          FinishModule)
 
 # the passes of each direction (rules/<direction>/ holds its rule files)
 TF_TO_TORCH_PASSES = (ScopeTracker, KerasLayerClass, Layout, StaticSizes, KerasExportDecorators, CallRewriter,

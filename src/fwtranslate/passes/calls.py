@@ -18,6 +18,7 @@ from ..imports import dotted_name
 from ..report import ERROR
 from ..rules import Rule, apply
 from ..rules.factories import factory_function
+from ..rules.signature import BindError, bind
 from ..rules.template import MACRO_OPTIONAL
 from .base import Pass
 
@@ -50,6 +51,12 @@ class CallRewriter(Pass):
                 ctx.report(original, ERROR, "no-rule", f"{qual} has no translation rule")
                 ctx.keep_framework_name(original.func)
                 return updated
+            if any(a.star for a in updated.args) and not _binds(rule, updated.args):
+                # `nn.Dropout(p, **params)`: the arguments are known only at run time, so the
+                # factory (the source signature, binding at run time) builds the layer
+                name = self._factory(qual, rule)
+                if name is not None:
+                    return updated.with_changes(func=cst.Name(name))
             return self._apply(rule, original, updated, updated.args, None)
         func = original.func
         if isinstance(func, cst.Attribute) and not self._is_submodule_call(func):
@@ -70,6 +77,9 @@ class CallRewriter(Pass):
                 receiver = updated.func.value  # type: ignore[attr-defined]
                 result = self._apply(rule, original, updated, updated.args, receiver)
                 if inplace and result is not updated:
+                    inner = original.func.value  # type: ignore[attr-defined]
+                    if id(inner) in ctx.inplace:  # `img.sub_(a).div_(b)`: both update img
+                        receiver = ctx.inplace.pop(id(inner))
                     ctx.inplace[id(original)] = receiver
                 return result
         return updated
@@ -183,6 +193,8 @@ class CallRewriter(Pass):
             if self._wants_class():
                 target = rule.target_class
                 if target is not None:
+                    if target in ctx.rules.support.files:  # a support class: copied into the output
+                        ctx.helpers_used.add(target)
                     return expression(target)
             else:
                 name = self._factory(qual, rule)
@@ -231,6 +243,17 @@ class CallRewriter(Pass):
             self.ctx.skip.add(id(node))
             return False
         return True
+
+
+def _binds(rule: Rule, args) -> bool:
+    """Can the call's arguments be matched to the rule's signature at translation time?"""
+    if rule.signature is None:
+        return True
+    try:
+        bind(rule.signature, args, None)
+    except BindError:
+        return False
+    return True
 
 
 def _has_newline(*nodes) -> bool:

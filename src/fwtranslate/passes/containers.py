@@ -2,6 +2,9 @@
 
 ``super().__init__(conv, bn, act)`` -> ``super().__init__([conv, bn, act])`` and
 ``self.add_module(name, layer)`` -> ``self.add(layer)`` (the layer joins the sequence).
+``self.norm = nn.BatchNorm2d(c)`` in such a class also joins the sequence in torch (an
+nn.Sequential runs every registered module): ``self.norm = in_sequence(self, ...)``
+(support_modules.py) adds the value when it is a layer.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import libcst as cst
 from .base import Pass
 
 SEQUENTIAL = "torch.nn.Sequential"
+IN_SEQUENCE = "in_sequence"
 
 
 def _is_super_init(func: cst.BaseExpression) -> bool:
@@ -27,7 +31,8 @@ class SequentialSubclass(Pass):
         if not self._in_sequential():
             return updated
         func = updated.func
-        if _is_super_init(func):
+        if _is_super_init(func) and self.ctx.current_class.direct_base:  # type: ignore[union-attr]
+            # (a subclass of a local Sequential subclass calls that class's own __init__)
             positional = [a for a in updated.args if a.keyword is None]
             if not positional or (len(positional) == 1 and positional[0].star == "" and isinstance(
                     positional[0].value, (cst.List, cst.Call))):
@@ -40,3 +45,17 @@ class SequentialSubclass(Pass):
             self.ctx.skip.add(id(original))  # rewritten whole: the Module.add_module rule must not run
             return updated.with_changes(func=func.with_changes(attr=cst.Name("add")), args=[updated.args[1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
         return updated
+
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
+        functions = self.ctx.functions
+        if (not self._in_sequential() or not functions or functions[-1].name != "__init__"
+                or functions[-1].owner is not self.ctx.current_class or len(updated.targets) != 1):
+            return updated
+        target = updated.targets[0].target
+        if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self"
+                and isinstance(updated.value, (cst.Call, cst.Name, cst.Attribute))):
+            return updated
+        self.ctx.helpers_used.add(IN_SEQUENCE)
+        return updated.with_changes(value=cst.Call(cst.Name(IN_SEQUENCE), [
+            cst.Arg(cst.Name("self"), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+            cst.Arg(updated.value)]))

@@ -19,6 +19,7 @@ class ClassInfo:
     assigns: set[str] = field(default_factory=set)  # self.<attr> names assigned in the class
     node: cst.ClassDef | None = None  # the original node, for diagnostics' line:col
     source_base: str | None = None  # the framework class it derives from (torch.nn.Sequential...)
+    direct_base: bool = False  # source_base is one of its own bases (not a local class's base)
 
 
 @dataclass

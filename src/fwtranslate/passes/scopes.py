@@ -21,16 +21,16 @@ class ScopeTracker(Pass):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         ctx = self.ctx
-        is_module = False
+        is_module = direct = False
         source_base = None
         for base in node.bases:
             qual = ctx.resolve(base.value)
             if qual is not None and qual in ctx.direction.model_bases:
-                is_module, source_base = True, qual
+                is_module, source_base, direct = True, qual, True
             elif isinstance(base.value, cst.Name) and base.value.value in ctx.module_classes:
                 is_module = True
                 source_base = ctx.module_classes[base.value.value].source_base
-        info = ClassInfo(node.name.value, is_module, node=node, source_base=source_base)
+        info = ClassInfo(node.name.value, is_module, node=node, source_base=source_base, direct_base=direct)
         if is_module:
             ctx.module_classes[info.name] = info
         ctx.classes.append(info)

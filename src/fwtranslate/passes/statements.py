@@ -39,6 +39,10 @@ class Statements(Pass):
         call = original.value
         if id(call) in self.ctx.inplace:
             receiver = self.ctx.inplace.pop(id(call))
+            if not isinstance(receiver, (cst.Name, cst.Attribute, cst.Subscript)):
+                self.ctx.report(original, WARNING, "inplace-expression",
+                                "an in-place method on a temporary value: nothing is updated")
+                return updated
             if _self_attr(receiver):  # a buffer/parameter: update the variable, don't rebind it
                 return cst.Expr(_assign_call(receiver, updated.value))
             return cst.Assign([cst.AssignTarget(receiver)], updated.value)
@@ -134,7 +138,9 @@ class Statements(Pass):
     # --- marks ------------------------------------------------------------------------------
     def leave_SimpleStatementLine(self, original, updated):
         for call_id in list(self.ctx.inplace):  # in-place calls not used as statements
-            self.ctx.inplace.pop(call_id)
+            receiver = self.ctx.inplace.pop(call_id)
+            if not isinstance(receiver, (cst.Name, cst.Attribute, cst.Subscript)):
+                continue  # `torch.empty(n).normal_()`: a temporary, nobody sees it again
             self.ctx.report(original, WARNING, "inplace-expression",
                             "an in-place method inside an expression: the receiver is not updated")
         if not updated.body:

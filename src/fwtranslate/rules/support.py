@@ -29,11 +29,12 @@ class SupportLibrary:
         for path in paths:
             source = path.read_text(encoding="utf-8")
             for stmt in ast.parse(source, str(path)).body:
-                if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
-                    if stmt.name in lib.files:
-                        raise ValueError(f"{path}: support name {stmt.name!r} is defined twice")
-                    lib.files[stmt.name] = path
-                    lib.names_of[stmt.name] = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+                name = _defined_name(stmt)
+                if name is not None:
+                    if name in lib.files:
+                        raise ValueError(f"{path}: support name {name!r} is defined twice")
+                    lib.files[name] = path
+                    lib.names_of[name] = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)} - {name}
                 elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
                     line = ast.get_source_segment(source, stmt) or ""
                     for alias in stmt.names:
@@ -72,8 +73,24 @@ class SupportLibrary:
         return [n for n in self.files if n in seen]  # file order
 
 
+def _defined_name(stmt: ast.stmt) -> str | None:
+    """The name a support file's top-level statement defines: a function, a class, or a
+    constant (``_TABLE = {...}``) that definitions use."""
+    if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+        return stmt.name
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        return stmt.targets[0].id
+    return None
+
+
 @functools.lru_cache(maxsize=None)
 def _parse_definitions(path: Path) -> dict[str, cst.BaseStatement]:
     module = cst.parse_module(path.read_text(encoding="utf-8"))
-    return {stmt.name.value: stmt.with_changes(leading_lines=[])
-            for stmt in module.body if isinstance(stmt, (cst.FunctionDef, cst.ClassDef))}
+    out: dict[str, cst.BaseStatement] = {}
+    for stmt in module.body:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            out[stmt.name.value] = stmt.with_changes(leading_lines=[])
+        elif (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign)
+              and len(stmt.body[0].targets) == 1 and isinstance(stmt.body[0].targets[0].target, cst.Name)):
+            out[stmt.body[0].targets[0].target.value] = stmt.with_changes(leading_lines=[])
+    return out
