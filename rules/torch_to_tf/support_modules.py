@@ -27,13 +27,15 @@ def layer_name(layer):
     return f"{base}_{keras.backend.get_uid(base)}"
 
 
-def in_sequence(sequential, value):
-    """``self.norm = layer`` in an nn.Sequential subclass: torch runs every module assigned to
-    it, in order; a keras.Sequential runs only the layers added to it. Adds ``value`` when it
-    is a layer, and returns it."""
-    if isinstance(value, keras.layers.Layer):
-        sequential.add(value)
-    return value
+class TorchSequential(keras.Sequential):
+    """Base of translated nn.Sequential subclasses: a layer assigned to a public attribute
+    (``self.norm = ...``) joins the sequence, as torch runs every module registered on an
+    nn.Sequential, in order."""
+
+    def __setattr__(self, name, value):
+        if isinstance(value, keras.layers.Layer) and not name.startswith("_") and hasattr(self, "_layers"):
+            self.add(value)
+        super().__setattr__(name, value)
 
 
 def add_layer(parent, name, layer):

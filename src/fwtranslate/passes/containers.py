@@ -2,18 +2,19 @@
 
 ``super().__init__(conv, bn, act)`` -> ``super().__init__([conv, bn, act])`` and
 ``self.add_module(name, layer)`` -> ``self.add(layer)`` (the layer joins the sequence).
-``self.norm = nn.BatchNorm2d(c)`` in such a class also joins the sequence in torch (an
-nn.Sequential runs every registered module): ``self.norm = in_sequence(self, ...)``
-(support_modules.py) adds the value when it is a layer.
+A module assigned to an attribute (``self.norm = nn.BatchNorm2d(c)``) joins the sequence in
+torch (an nn.Sequential runs every registered module), so such a class derives from
+``TorchSequential`` (support_modules.py), a keras.Sequential that does the same.
 """
 from __future__ import annotations
 
 import libcst as cst
 
+from ..cstutil import code
 from .base import Pass
 
 SEQUENTIAL = "torch.nn.Sequential"
-IN_SEQUENCE = "in_sequence"
+BASE = "TorchSequential"
 
 
 def _is_super_init(func: cst.BaseExpression) -> bool:
@@ -46,16 +47,12 @@ class SequentialSubclass(Pass):
             return updated.with_changes(func=func.with_changes(attr=cst.Name("add")), args=[updated.args[1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
         return updated
 
-    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
-        functions = self.ctx.functions
-        if (not self._in_sequential() or not functions or functions[-1].name != "__init__"
-                or functions[-1].owner is not self.ctx.current_class or len(updated.targets) != 1):
+    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+        cls = self.ctx.current_class
+        if cls is None or cls.source_base != SEQUENTIAL or not cls.direct_base:
             return updated
-        target = updated.targets[0].target
-        if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self"
-                and isinstance(updated.value, (cst.Call, cst.Name, cst.Attribute))):
+        bases = [b.with_changes(value=cst.Name(BASE)) if code(b.value) == "keras.Sequential" else b for b in updated.bases]
+        if bases == list(updated.bases):
             return updated
-        self.ctx.helpers_used.add(IN_SEQUENCE)
-        return updated.with_changes(value=cst.Call(cst.Name(IN_SEQUENCE), [
-            cst.Arg(cst.Name("self"), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
-            cst.Arg(updated.value)]))
+        self.ctx.helpers_used.add(BASE)
+        return updated.with_changes(bases=bases)

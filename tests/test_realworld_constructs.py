@@ -1,0 +1,131 @@
+"""Constructs of real model files (torchvision's, found by benchmarks/corpus.py), translated to
+Keras and verified against torch: conv classes passed as values, calls with **kwargs,
+``m.bias is not None`` on unbuilt layers, ``nn.Sequential(OrderedDict(...))``, modules assigned
+to attributes of an nn.Sequential subclass, a subclass of that subclass, ``add_module`` on a
+Sequential, an nn.ModuleDict subclass iterated with items(), private layer class names, and
+``trunc_normal_`` with absolute bounds."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fwtranslate
+
+MODEL = '''
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+
+class _ConvBN(nn.Sequential):
+    def __init__(self, cin, cout, stride=1, conv_layer=nn.Conv2d, norm_layer=nn.BatchNorm2d):
+        super().__init__()
+        self.conv = conv_layer(cin, cout, 3, stride, 1, bias=False)
+        self.bn = norm_layer(cout)
+        self.act = nn.ReLU()
+        self.out_channels = cout
+
+
+class ConvBNAct(_ConvBN):
+    def __init__(self, cin, cout, stride=1):
+        super().__init__(cin, cout, stride, nn.Conv2d)
+
+
+class _Block(nn.ModuleDict):
+    def __init__(self, c, n):
+        super().__init__()
+        for i in range(n):
+            self.add_module("layer%d" % i, nn.Conv2d(c, c, 3, padding=1))
+
+    def forward(self, x):
+        for name, layer in self.items():
+            x = x + layer(x)
+        return x
+
+
+class Net(nn.Module):
+    def __init__(self, num_classes=5, dropout=0.1):
+        super().__init__()
+        params = {"inplace": False}
+        self.features = nn.Sequential(OrderedDict([("stem", ConvBNAct(3, 8, 2)), ("pool", nn.MaxPool2d(2))]))
+        self.features.add_module("block", _Block(8, 2))
+        self.drop = nn.Dropout(dropout, **params)
+        self.pos = nn.Parameter(torch.empty(1, 8, 1, 1).normal_(std=0.02))
+        self.fc = nn.Linear(8, num_classes)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.trunc_normal_(m.weight, std=0.1, a=-0.15, b=0.2)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+
+    def forward(self, x):
+        x = self.features(x) + self.pos
+        x = x.mean(dim=(2, 3))
+        return self.fc(self.drop(x))
+'''
+
+
+@pytest.fixture(scope="module")
+def translated():
+    return fwtranslate.translate(MODEL, to="tf", path="net.py")
+
+
+def test_translates_completely(translated):
+    assert translated.ok, [d.format() for d in translated.diagnostics]
+    code = translated.code
+    assert "import torch" not in code and "from torch" not in code
+    expected = [
+        "def Conv2d(in_channels, out_channels",  # the conv class as a value: a factory...
+        "return conv_layer_for(2, out_channels",  # ...deciding the padding at run time
+        "class _ConvBN(TorchSequential):",  # attributes join the sequence, as in torch
+        "self.conv = conv_layer(cin, cout, 3, stride, 1, bias=False)",
+        "super().__init__(name=layer_name(self))",  # _ConvBN: Keras would name it "__conv_bn"
+        "super().__init__(cin, cout, stride, Conv2d)",  # ConvBNAct calls _ConvBN's own __init__
+        "class _Block(TorchModuleDict):",
+        "add_layer(self.features, \"block\", _Block(8, 2))",
+        "keras.Sequential(named_layers(OrderedDict([",
+        "self.drop = Dropout(dropout, **params)",
+        "has_weight(m, \"bias\")",
+        "TorchTruncatedNormal(std=0.1, a=-0.15, b=0.2)",
+        "keras.random.normal(",
+    ]
+    for piece in expected:
+        assert piece in code, f"{piece!r} not in\n{code}"
+
+
+def test_verifies_against_torch(translated, tmp_path):
+    src, dst = tmp_path / "net.py", tmp_path / "net_tf.py"
+    src.write_text(MODEL)
+    dst.write_text(translated.code)
+    report = fwtranslate.verify(src, dst, "Net", input_shape=(2, 3, 16, 16), examples=3)
+    assert report.equivalent, report
+    assert {"inference", "training", "gradients"} <= {p.name for p in report.phases if p.ok}
+
+
+def test_initialisation_runs_like_torch(translated, tmp_path):
+    """The translated model's own initialisation (no weight transfer): kernels truncated at
+    torch's absolute bounds [-0.15, 0.2]; the Dense kernel normal with std 0.02 (torch's default
+    bounds, +-2, are 100 std away)."""
+    keras = pytest.importorskip("keras")
+    namespace: dict = {}
+    exec(compile(translated.code, "net_tf.py", "exec"), namespace)  # noqa: S102 - our own translation
+    model = namespace["Net"]()
+    model(np.zeros((1, 3, 16, 16), "float32"))
+    convs = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.Conv2D)]
+    assert len(convs) == 3
+    for conv in convs:
+        kernel = keras.ops.convert_to_numpy(conv.kernel)
+        assert kernel.min() >= -0.15 and kernel.max() <= 0.2
+        assert kernel.std() > 0.05  # really drawn, not a constant
+    dense = keras.ops.convert_to_numpy(model.fc.kernel)
+    assert 0.012 < dense.std() < 0.028 and np.abs(dense).max() < 0.2
+
+
+def test_chained_in_place_methods_update_the_root_receiver():
+    code = fwtranslate.translate("import torch\n\ndef f(img, low, high):\n    img.sub_(low).div_(high - low)\n"
+                                 "    torch.zeros(3).add_(1)\n    return img\n", to="tf").code
+    assert "img = keras.ops.divide(keras.ops.subtract(img, low), high - low)" in code
+    compile(code, "f.py", "exec")  # never an assignment to a call
