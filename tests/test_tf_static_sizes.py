@@ -140,6 +140,41 @@ def test_shared_layer_applied_to_one_size():
     assert "shared = nn.Linear(6, 3)" in code
 
 
+def test_axis_named_by_the_rank_and_the_data_format():
+    code = torch_code("""
+        from keras import backend
+
+        def block(x, filters):
+            if backend.image_data_format() == "channels_last":
+                bn_axis = 3
+            else:
+                bn_axis = 1
+            channel_axis = -1 if backend.image_data_format() == "channels_last" else 1
+            x = layers.Conv2D(filters, 1)(x)
+            x = layers.BatchNormalization(axis=bn_axis)(x)
+            y = layers.Conv2D(8, 3, padding="same")(x)
+            x = layers.Concatenate(axis=3)([x, y])
+            x = layers.BatchNormalization(axis=channel_axis)(x)
+            return layers.Conv2D(4, 1)(x)
+        """)
+    assert "KerasBatchNormalization(filters, axis=1)" in code  # axis 3 of a 4-D tensor: the channels
+    assert 'nn.Conv2d(filters, 8, 3, padding="same")' in code
+    assert "nn.Conv2d(filters + 8, 4, 1)" not in code  # a sum of a name and a number is not tracked
+    assert "nn.LazyConv2d(4, 1)" in code
+
+
+def test_concatenate_on_the_last_axis_by_number():
+    code = torch_code("""
+        def build():
+            a = keras.Input((4, 4, 3))
+            x = layers.Concatenate(axis=3)([a, layers.Conv2D(5, 1)(a)])
+            y = layers.Concatenate(axis=1)([a, a])
+            return keras.Model(a, [layers.Conv2D(2, 1)(x), layers.Conv2D(6, 1)(y)])
+        """)
+    assert "nn.Conv2d(8, 2, 1)" in code
+    assert "nn.LazyConv2d(6, 1)" in code  # concatenated on a spatial axis: the size is unknown
+
+
 # --- Lazy where it is not known ---------------------------------------------------------------------
 def test_builder_parameter_as_input_shape():
     code = torch_code("""
@@ -282,7 +317,8 @@ def cnn(num_classes=4):
     y = layers.Conv2D(8, 1)(x)
     x = layers.Add()([x, y])
     z = layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2)(x)
-    x = layers.Concatenate()([x, z])
+    x = layers.Concatenate(axis=3)([x, z])
+    x = layers.BatchNormalization(axis=3)(x)
     x = layers.SeparableConv2D(12, 3, strides=2, padding="same")(x)
     x = layers.Conv2DTranspose(6, 2, strides=2)(x)
     x = layers.GlobalAveragePooling2D()(x)
@@ -323,6 +359,7 @@ def models(tmp_path_factory) -> tuple[Path, Path]:
     code = result.code
     assert "nn.Linear(6, 16)" in code and "KerasBatchNormalization(16)" in code and "nn.Linear(16, 8)" in code
     assert "nn.Conv2d(3, 8, 3" in code and "nn.Conv2d(8, 8, 1)" in code
+    assert "KerasBatchNormalization(24, axis=1)" in code and "nn.Conv2d(24, 12, 1)" in code
     assert "nn.Linear(dim * ratio, dim)" in code and "self.norm = KerasLayerNormalization(eps=1e-5)" in code
     assert "self.proj = nn.LazyLinear(dim)" in code and "self.head = nn.LazyLinear(2)" in code
     translated = folder / "models_torch.py"

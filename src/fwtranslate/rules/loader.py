@@ -282,13 +282,17 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
 
 
 def _size(path: Path, name: str, raw: Any, params: set[str]) -> SizeSpec | None:
-    """The ``size`` field: ``keep`` or ``{input?: NAME, output: keep | sum | EXPR, when?: COND}``."""
+    """The ``size`` field: ``keep`` or ``{input?: NAME, output: keep | sum | EXPR, when?: COND,
+    rank?: keep | EXPR}``."""
     if raw is None:
         return None
+    if "rank" in params:
+        raise RuleFileError(path, name, "size", "a rule with a parameter named 'rank' cannot have a size field")
     if raw == "keep":
-        return SizeSpec()
-    if not isinstance(raw, dict) or "output" not in raw or set(raw) - {"input", "output", "when"}:
-        raise RuleFileError(path, name, "size", "expected 'keep' or {input?: NAME, output: keep | sum | EXPR, when?: COND}")
+        return SizeSpec(rank="keep")
+    if not isinstance(raw, dict) or "output" not in raw or set(raw) - {"input", "output", "when", "rank"}:
+        raise RuleFileError(path, name, "size", "expected 'keep' or {input?: NAME, output: keep | sum | EXPR, "
+                                                "when?: COND, rank?: keep | EXPR}")
     input_name = raw.get("input")
     if input_name is not None and (not isinstance(input_name, str) or not input_name.isidentifier()
                                    or input_name in params):
@@ -299,7 +303,10 @@ def _size(path: Path, name: str, raw: Any, params: set[str]) -> SizeSpec | None:
     when = raw.get("when")
     if when is not None:
         _python_expr(path, name, "size.when", str(when))
-    return SizeSpec(input_name, output, None if when is None else str(when))
+    rank = raw.get("rank")
+    if rank is not None and str(rank) != "keep":
+        _python_expr(path, name, "size.rank", str(rank))
+    return SizeSpec(input_name, output, None if when is None else str(when), None if rank is None else str(rank))
 
 
 def _variants(path: Path, name: str, to: Any) -> tuple[Variant, ...]:

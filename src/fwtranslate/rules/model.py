@@ -44,12 +44,14 @@ class SizeSpec:
     knows it (not given otherwise, so an argument using it is omitted and ``sized(...)`` keeps the
     Lazy module). ``output``: ``"keep"`` (unchanged; for a list of inputs: all of them, when they
     agree), ``"sum"`` (a list of inputs concatenated on the last axis) or an expression over the
-    literal parameters and ``input``. ``when``: a condition over the literal parameters; unless it
-    holds, neither size is known."""
+    literal parameters and ``input``. ``when``: a condition over the literal parameters and
+    ``rank`` (the input's rank); unless it holds, neither size is known. ``rank``: the output's
+    rank, ``"keep"`` or an expression over the parameters and ``rank`` (None: unknown)."""
 
     input: str | None = None
     output: str = "keep"
     when: str | None = None
+    rank: str | None = None  # the output's rank: "keep" or an expression over parameters and `rank`
 
 
 @dataclass(frozen=True)

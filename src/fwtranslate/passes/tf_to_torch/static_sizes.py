@@ -59,6 +59,34 @@ def _known(size) -> bool:
     return (isinstance(size, int) and not isinstance(size, bool)) or isinstance(size, Sym)
 
 
+@dataclass(frozen=True)
+class V:
+    """What the analysis knows of a tensor: its feature size (the last axis: an int, a Sym or
+    None) and its rank (None: unknown)."""
+
+    size: object = None
+    rank: int | None = None
+
+
+def _v(size=None, rank=None):
+    size = size if _known(size) else None
+    rank = rank if _positive_int(rank) else None
+    return V(size, rank) if size is not None or rank is not None else None
+
+
+def _sizes(value):
+    """The feature size(s) of a value: one, or a list for a list of tensors."""
+    if isinstance(value, list):
+        return [_sizes(v) for v in value]
+    return value.size if isinstance(value, V) else None
+
+
+def _ranks(value):
+    if isinstance(value, list):
+        return [_ranks(v) for v in value]
+    return value.rank if isinstance(value, V) else None
+
+
 class StaticSizes(Pass):
     """Runs the analysis before the traversal; the call rewriter reads ``ctx.input_sizes``."""
 
@@ -185,20 +213,34 @@ class _Analysis:
                 self.closed.add(id(value))
 
     # --- applications ---------------------------------------------------------------------------
-    def apply_layer(self, ctor: cst.Call, rule: Rule, size, literals: dict):
-        """The output size of the layer ``ctor`` applied to a value of ``size`` (an int, None, or
-        a list of sizes for merge layers)."""
+    def apply_layer(self, ctor: cst.Call, rule: Rule, value, literals: dict):
+        """What the layer ``ctor`` applied to ``value`` (a V, None, or a list of them for merge
+        layers) returns."""
         if rule.name == _SEQUENTIAL:
-            return self.sequential(ctor, size if _known(size) else None, literals)
+            return self.sequential(ctor, value if isinstance(value, V) else None, literals)
         spec = rule.size
         bound, symbols = self.constructor_args(rule, ctor, literals) if spec is not None else (None, {})
-        if spec is None or bound is None or (spec.when is not None and evaluate(spec.when, bound) is not True):
-            if spec is not None and spec.input is not None:
+        if spec is None or bound is None:
+            return None
+        return self.through(spec, rule, ctor, bound, symbols, value)
+
+    def through(self, spec, rule: Rule, ctor: cst.Call | None, bound, symbols, value):
+        """The rule's ``size`` field applied: the input size observed (``ctor``), the output."""
+        bound = dict(bound)
+        rank = _ranks(value)
+        common = rank  # the input's rank (a list of inputs: when they agree), for the conditions
+        if isinstance(rank, list):
+            common = rank[0] if rank and all(_positive_int(r) for r in rank) and len(set(rank)) == 1 else None
+        if "rank" not in bound:
+            bound["rank"] = BoundArg(cst.Name("rank"), True, common if _positive_int(common) else UNKNOWN)
+        if spec.when is not None and _evaluate(spec.when, bound) is not True:
+            if spec.input is not None and ctor is not None:
                 self.observe(ctor, rule, None)
             return None
-        if spec.input is not None:
+        size = _sizes(value)
+        if spec.input is not None and ctor is not None:
             self.observe(ctor, rule, size if _known(size) else None)
-        return _output(spec, bound, size, symbols)
+        return _v(_output(spec, bound, size, symbols), _output_rank(spec, bound, rank))
 
     def sequential(self, ctor: cst.Call, size, literals: dict):
         """Propagate through a ``keras.Sequential([...])`` list; its output size. ``literals``:
@@ -210,10 +252,10 @@ class _Analysis:
         for index, element in enumerate(items):
             if isinstance(element, cst.StarredElement):
                 return None
-            value = element.value
+            value = element.value  # (``size`` below: the V flowing through the list)
             rule = self.rule_of(value)
             if rule is not None and rule.name in _INPUTS:
-                size = self.input_size(value, rule, literals)
+                size = self.input_value(value, rule, literals)
                 continue
             if rule is None or not _is_layer_class(rule):
                 return None
@@ -235,12 +277,12 @@ class _Analysis:
             if b is not None and b.given:
                 value = b.value
                 if name == "input_shape":
-                    return _last(value)
-                return value if _positive_int(value) else None
+                    return _shape_value(value, batch=False)
+                return _v(value, 2) if _positive_int(value) else None
         return None
 
-    def input_size(self, call: cst.Call, rule: Rule, literals: dict):
-        """``keras.Input(shape=(28, 28, 1))``: 1 (the shape a literal or a constant)."""
+    def input_value(self, call: cst.Call, rule: Rule, literals: dict):
+        """``keras.Input(shape=(28, 28, 1))``: size 1, rank 4 (the shape a literal or a constant)."""
         bound = self.bound_args(rule, call)
         if bound is None or bound["tensor"].given:
             return None
@@ -250,7 +292,7 @@ class _Analysis:
                 value = b.value
                 if value is UNKNOWN and isinstance(b.node, cst.Name):
                     value = literals.get(b.node.value, UNKNOWN)
-                return _last(value)
+                return _shape_value(value, batch=name == "batch_shape")
         return None
 
 
@@ -292,6 +334,31 @@ class _Scope:
             return self.a.constants.get(name, UNKNOWN)
         return UNKNOWN
 
+    def static(self, node: cst.BaseExpression):
+        """A literal, a variable holding one, or ``A if <image_data_format() test> else B``
+        (Keras' default data format, channels_last, assumed as in the layout pass)."""
+        value = literal_value(node)
+        if value is not UNKNOWN:
+            return value
+        if isinstance(node, cst.Name):
+            return self.lookup_literal(node.value)
+        if isinstance(node, cst.IfExp):
+            test = self.static(node.test)
+            if test is UNKNOWN:
+                return UNKNOWN
+            return self.static(node.body if test else node.orelse)
+        if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+            left, right = self.static(node.left), self.static(node.comparisons[0].comparator)
+            op = node.comparisons[0].operator
+            if left is UNKNOWN or right is UNKNOWN or not isinstance(op, (cst.Equal, cst.NotEqual)):
+                return UNKNOWN
+            return (left == right) if isinstance(op, cst.Equal) else (left != right)
+        if isinstance(node, cst.Call) and not node.args:
+            qual = self.a.ctx.imports.resolve(node.func)
+            if qual in ("keras.backend.image_data_format", "keras.config.image_data_format"):
+                return "channels_last"
+        return UNKNOWN
+
     def literal_env(self) -> dict:
         env = {k: v for k, v in self.a.constants.items() if k not in self.local_names}
         env.update(self.literals)
@@ -300,7 +367,7 @@ class _Scope:
     def assign(self, target: cst.BaseExpression, size, literal=UNKNOWN) -> None:
         if isinstance(target, cst.Name):
             self.forget([target.value])
-            if _known(size):
+            if isinstance(size, V):
                 self.sizes[target.value] = size
             if literal is not UNKNOWN:
                 self.literals[target.value] = literal
@@ -326,6 +393,13 @@ class _Scope:
             self.forget([stmt.name.value])  # analysed on their own
         elif isinstance(stmt, cst.If):
             self.ev(stmt.test)
+            test = self.static(stmt.test)
+            if test is not UNKNOWN:  # `if backend.image_data_format() == "channels_last":`
+                taken = stmt.body if test else stmt.orelse
+                if taken is not None:
+                    self.block(_statements(taken) if not isinstance(taken, (cst.Else, cst.If))
+                               else _statements(taken.body) if isinstance(taken, cst.Else) else [taken])
+                return
             before = self.snapshot()
             self.block(_statements(stmt.body))
             after_body = self.snapshot()
@@ -364,7 +438,7 @@ class _Scope:
     def small(self, small) -> None:
         if isinstance(small, cst.Assign):
             size = self.ev(small.value)
-            literal = literal_value(small.value)
+            literal = self.static(small.value)
             for t in small.targets:
                 self.assign(t.target, size if len(small.targets) == 1 else None,
                             literal if len(small.targets) == 1 else UNKNOWN)
@@ -405,8 +479,8 @@ class _Scope:
 
     # --- expressions ---------------------------------------------------------------------------------
     def ev(self, node: cst.BaseExpression):
-        """The feature size of an expression's value (None: unknown). Every layer application
-        inside is recorded on the way."""
+        """What is known of an expression's value (a V; a list for a list or tuple; None:
+        nothing). Every layer application inside is recorded on the way."""
         if isinstance(node, cst.Name):
             return self.sizes.get(node.value)
         if isinstance(node, cst.Call):
@@ -450,7 +524,7 @@ class _Scope:
         rule = self.a.rule_of(node)
         if rule is not None and rule.name in _INPUTS:
             self.ev_args(node)
-            return self.a.input_size(node, rule, self.literal_env())
+            return self.a.input_value(node, rule, self.literal_env())
         # a layer applied: Ctor(...)(x), dense(x), self.fc(x)
         ctor, literals = None, {}
         if isinstance(func, cst.Call):
@@ -476,9 +550,7 @@ class _Scope:
             spec = rule.size
             if bound is None or not args or args[0].keyword is not None or args[0].star:
                 return None
-            if spec.when is not None and evaluate(spec.when, bound) is not True:
-                return None
-            return _output(spec, bound, sizes[0], symbols)
+            return self.a.through(spec, rule, None, bound, symbols, sizes[0])
         if rule is not None and _is_layer_class(rule):
             self.ev_args(node)
             if rule.name == _SEQUENTIAL and id(node) not in self.a.closed:
@@ -502,17 +574,21 @@ def _first_input(args, sizes):
     return None
 
 
-def _combine(sizes: list, nodes: list):
-    """``a + b``, ``x * 0.5``: the operands' common size (numbers broadcast); else unknown."""
+def _combine(values: list, nodes: list):
+    """``a + b``, ``x * 0.5``: the tensors' common size and rank (numbers broadcast); the size
+    only when every tensor operand's is known and they agree, the rank likewise."""
     known = []
-    for size, node in zip(sizes, nodes):
-        if _known(size):
-            known.append(size)
+    for value, node in zip(values, nodes):
+        if isinstance(value, V):
+            known.append(value)
         elif isinstance(literal_value(node), (int, float)) and not isinstance(literal_value(node), bool):
             continue
         else:
             return None
-    return known[0] if known and len(set(known)) == 1 else None
+    if not known:
+        return None
+    sizes, ranks = {v.size for v in known}, {v.rank for v in known}
+    return _v(known[0].size if len(sizes) == 1 else None, known[0].rank if len(ranks) == 1 else None)
 
 
 def _output(spec, bound, size, symbols: dict):
@@ -536,7 +612,7 @@ def _output(spec, bound, size, symbols: dict):
             value = _SENTINEL * (len(stand_ins) + 1)
             stand_ins[value] = size
         env[spec.input] = BoundArg(cst.Name("None"), _known(size), value if _known(size) else UNKNOWN)
-    value = evaluate(spec.output, env)
+    value = _evaluate(spec.output, env)
     if isinstance(value, int) and value in stand_ins:
         return stand_ins[value]
     return value if _positive_int(value) and value < _SENTINEL else None
@@ -560,16 +636,38 @@ def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)  # (rendering parenthesizes it where it needs to)
 
 
+def _evaluate(expr: str, bound):
+    """A rule's size expression or condition; UNKNOWN where it cannot be computed."""
+    try:
+        return evaluate(expr, bound)
+    except Exception:  # noqa: BLE001 - `target_shape[-1]` of a non-sequence, ...: not known
+        return UNKNOWN
+
+
+def _output_rank(spec, bound, rank):
+    """The output's rank (rule field ``size.rank``: ``keep`` or an expression over the
+    parameters and ``rank``, the input's)."""
+    if spec.rank is None:
+        return None
+    if spec.rank == "keep":
+        if isinstance(rank, list):
+            return rank[0] if rank and all(_positive_int(r) for r in rank) and len(set(rank)) == 1 else None
+        return rank
+    value = _evaluate(spec.rank, bound)
+    return value if _positive_int(value) else None
+
+
+def _shape_value(shape, batch: bool):
+    """A Keras shape (without the batch axis unless ``batch``) as a V."""
+    if isinstance(shape, (tuple, list)):
+        return _v(shape[-1] if shape else None, len(shape) + (0 if batch else 1))
+    if _positive_int(shape) and not batch:  # keras.Input(4): a shape of one int
+        return _v(shape, 2)
+    return None
+
+
 def _positive_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-def _last(shape):
-    if isinstance(shape, (tuple, list)) and shape and _positive_int(shape[-1]):
-        return shape[-1]
-    if _positive_int(shape):  # keras.Input(4): a shape of one int
-        return shape
-    return None
 
 
 def _is_layer_class(rule: Rule) -> bool:
