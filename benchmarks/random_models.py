@@ -1,7 +1,9 @@
-"""Translate and verify N random PyTorch models (tests/model_strategies.py) with a fixed seed.
+"""Translate and verify N random models with a fixed seed: PyTorch models (tests/model_strategies.py)
+translated to Keras, or with --source keras, Keras models (tests/keras_model_strategies.py)
+translated to PyTorch.
 
 Model i is generated from random.Random(SEED * 1_000_003 + i), so a run is reproducible and
-model i can be regenerated alone. Each model is translated to Keras and verified (inference,
+model i can be regenerated alone. Each model is translated and verified (inference,
 training forward, gradients, SGD step). Failures are grouped by category (translation
 diagnostic, or verify phase + first diverging layer) and the shortest failing source of each
 category is reported. --time-budget stops early; the report states the real count.
@@ -13,6 +15,7 @@ with "Cannot allocate memory" and the process segfaults, after ~165 models). A w
 anyway is recorded as a failure of the model it was running, and the run goes on.
 
     .venv/bin/python benchmarks/random_models.py --count 500 --seed 0 --write docs/random_models.md
+    .venv/bin/python benchmarks/random_models.py --source keras --count 500 --seed 0 --write docs/random_models.md
 """
 from __future__ import annotations
 
@@ -32,7 +35,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from common import info_lines, md_table, write_section  # noqa: E402
-from model_strategies import CONSTRUCTS, check, constructs, generate  # noqa: E402
+import keras_model_strategies  # noqa: E402
+import model_strategies  # noqa: E402
+
+SOURCES = {"torch": model_strategies, "keras": keras_model_strategies}  # --source -> generator module
+SECTIONS = {"torch": ("random-models", "Random models: translate + verify"),
+            "keras": ("random-keras-models", "Random Keras models: translate to PyTorch + verify")}
 
 
 def category(stage: str, detail: str) -> str:
@@ -46,8 +54,8 @@ def category(stage: str, detail: str) -> str:
     return f"verify/{phase.group(1) if phase else 'crash'}: " + (layer.group(1) if layer else "?")
 
 
-def model_at(seed: int, i: int):
-    return generate(random.Random(seed * 1_000_003 + i))
+def model_at(seed: int, i: int, source: str = "torch"):
+    return SOURCES[source].generate(random.Random(seed * 1_000_003 + i))
 
 
 def worker(args) -> None:
@@ -59,9 +67,9 @@ def worker(args) -> None:
         for i in range(args.start, args.stop):
             if args.deadline and time.time() > args.deadline:
                 break
-            model = model_at(args.seed, i)
+            model = model_at(args.seed, i, args.source)
             with tempfile.TemporaryDirectory() as workdir:
-                outcome = check(model, workdir, examples=args.examples)
+                outcome = SOURCES[args.source].check(model, workdir, examples=args.examples)
             out.write(json.dumps({"i": i, "stage": outcome.stage, "detail": outcome.detail,
                                   "seconds": outcome.seconds}) + "\n")
             out.flush()
@@ -78,7 +86,7 @@ def run_all(args):
             results_file = Path(tmp) / "results.jsonl"
             results_file.touch()
             proc = subprocess.run([sys.executable, __file__, "--worker", str(results_file), "--seed", str(args.seed),
-                                   "--start", str(i), "--stop", str(stop), "--examples", str(args.examples),
+                                   "--start", str(i), "--stop", str(stop), "--examples", str(args.examples), "--source", args.source,
                                    "--deadline", str(deadline)], stdin=subprocess.DEVNULL,
                                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")})
             results = [json.loads(line) for line in results_file.read_text().splitlines() if line.strip()]
@@ -93,6 +101,8 @@ def run_all(args):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--source", choices=sorted(SOURCES), default="torch",
+                    help="framework of the generated models (translated to the other one)")
     ap.add_argument("--count", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--examples", type=int, default=3, help="verifier examples per model")
@@ -118,20 +128,22 @@ def main() -> None:
     n = 0
     for result in run_all(args):
         i, stage, detail = result["i"], result["stage"], result["detail"]
-        model = model_at(args.seed, i)
+        model = model_at(args.seed, i, args.source)
         n += 1
         if result["seconds"] == result["seconds"]:  # not NaN (a crashed worker has no timing)
             seconds.append(result["seconds"])
         stages[stage] += 1
         families[model.family] += 1
-        for name in constructs(model):
+        for name in SOURCES[args.source].constructs(model):
             uses[name][0] += 1
             uses[name][1] += stage == "ok"
         if stage != "ok":
             failures[category(stage, detail)].append((i, model, detail))
     total = time.perf_counter() - start
 
-    lines = ["## Random models: translate + verify", "",
+    section, title = SECTIONS[args.source]
+    construct_table = SOURCES[args.source].CONSTRUCTS
+    lines = [f"## {title}", "",
              f"{n} models generated (of {args.count} requested; seed {args.seed}): "
              + ", ".join(f"{k} {v}" for k, v in sorted(families.items())) + ".", ""]
     lines += md_table(["outcome", "models"], [["translated and verified equivalent", stages["ok"]],
@@ -145,7 +157,8 @@ def main() -> None:
                   f"({args.per_process} models per worker process, imports included)."]
     lines += ["", "### Constructs covered", "", "Models using each construct (of the generated ones) and how many of those verified:", ""]
     lines += md_table(["construct", "models", "verified"],
-                      [[f"`{name}`" if name.startswith("nn.") else name, *uses[name]] for name in CONSTRUCTS if name in uses])
+                      [[f"`{name}`" if name.startswith(("nn.", "layers.", "Activation(")) else name, *uses[name]]
+                       for name in construct_table if name in uses])
     lines += ["", "### Failure categories", ""]
     if not failures:
         lines += ["None.", ""]
@@ -161,7 +174,7 @@ def main() -> None:
     text = "\n".join(lines)
     print(text)
     if args.write:
-        write_section(args.write, "random-models", text)
+        write_section(args.write, section, text)
 
 
 if __name__ == "__main__":

@@ -93,11 +93,15 @@ class _Conv:
 
 @register("batchnorm")
 class _BatchNorm:
+    """torch weight / bias <-> Keras gamma / beta; either may be absent (Keras' scale=False /
+    center=False: KerasBatchNormalization then has weight or bias None)."""
+
     @staticmethod
     def torch_to_keras(module, layer):
         layer = only_weighted_layer(layer)
         if module.weight is not None:
             assign(layer, "gamma", to_numpy(module.weight))
+        if module.bias is not None:
             assign(layer, "beta", to_numpy(module.bias))
         if module.running_mean is not None:
             assign(layer, "moving_mean", to_numpy(module.running_mean))
@@ -108,6 +112,7 @@ class _BatchNorm:
         layer = only_weighted_layer(layer)
         if module.weight is not None:
             copy_into(module.weight, keras_value(layer, "gamma"), "weight")
+        if module.bias is not None:
             copy_into(module.bias, keras_value(layer, "beta"), "bias")
         if module.running_mean is not None:
             copy_into(module.running_mean, keras_value(layer, "moving_mean"), "running_mean")
@@ -375,6 +380,45 @@ class _DepthwiseConv:
 
 
 # --- converters for Keras originals (``--to torch``): their rules' ``weights:`` names ---------
+@register("separable_conv")
+class _SeparableConv:
+    """Keras SeparableConv1D/2D (original) <-> its torch translation: a depthwise convolution
+    (KerasDepthwiseConv, no bias) then a pointwise 1x1 convolution carrying the bias, in that
+    order inside the translated subtree. depthwise_kernel (*k, in, multiplier) is the depthwise
+    weight (in * multiplier, 1, *k) (as "depthwise_conv"); pointwise_kernel (1.., in * multiplier,
+    filters) the pointwise conv's weight (filters, in * multiplier, 1..) (as "conv")."""
+
+    @staticmethod
+    def _parts(module):
+        weighted = [m for m in module.modules() if any(p is not None for p in m._parameters.values())]
+        if len(weighted) != 2:
+            raise ValueError(f"expected a depthwise and a pointwise convolution inside {type(module).__name__}, "
+                             f"found {len(weighted)} modules with parameters")
+        return weighted
+
+    @staticmethod
+    def keras_to_torch(layer, module):
+        depthwise, pointwise = _SeparableConv._parts(module)
+        k = keras_value(layer, "depthwise_kernel")
+        nd = k.ndim - 2
+        w = k.transpose(nd, nd + 1, *range(nd)).reshape(k.shape[nd] * k.shape[nd + 1], 1, *k.shape[:nd])
+        copy_into(depthwise.weight, w, "depthwise weight")
+        copy_into(pointwise.weight, _conv_kernel_to_torch(keras_value(layer, "pointwise_kernel")), "pointwise weight")
+        if pointwise.bias is not None:
+            copy_into(pointwise.bias, keras_value(layer, "bias"), "bias")
+
+    @staticmethod
+    def torch_to_keras(module, layer):
+        depthwise, pointwise = _SeparableConv._parts(module)
+        shape = tuple(variable(layer, "depthwise_kernel").shape)
+        nd = len(shape) - 2
+        w = to_numpy(depthwise.weight).reshape(shape[nd], shape[nd + 1], *shape[:nd])
+        assign(layer, "depthwise_kernel", w.transpose(*range(2, 2 + nd), 0, 1))
+        assign(layer, "pointwise_kernel", _conv_kernel_to_keras(to_numpy(pointwise.weight)))
+        if pointwise.bias is not None:
+            assign(layer, "bias", to_numpy(pointwise.bias))
+
+
 def _torch_rnn(module):
     """The torch recurrent layer of a translated recurrent layer: an nn.LSTM / nn.GRU / nn.RNN
     itself, or the ``rnn`` a support module (KerasLSTM, KerasGRU, KerasSimpleRNN) holds."""

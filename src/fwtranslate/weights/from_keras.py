@@ -6,7 +6,8 @@ The Keras tree drives the walk (the mirror of tree.py / transfer.py, where torch
   ``keras_model.block.conv`` is ``torch_model.block.conv``; a Python list of layers is an
   ``nn.ModuleList`` (or ``nn.Sequential``), a dict an ``nn.ModuleDict``;
 - ``keras.Sequential([...])`` is ``nn.Sequential(...)`` in the same order (the Input dropped):
-  Keras ``layers[i]`` is torch child ``i``;
+  Keras ``layers[i]`` is torch child ``i``, not counting the ToChannelsFirst / ToChannelsLast
+  modules the layout pass inserted;
 - a functional model's layers (no attribute names) are matched by name (a torch attribute
   called like the Keras layer's ``name``), else by order: the k-th Keras layer that owns
   weights with the k-th child subtree of the torch model that owns parameters;
@@ -41,6 +42,8 @@ FALLBACK_CONVERTERS = {
     "SimpleRNN": "rnn", "Bidirectional": "keras_recurrent", "MultiHeadAttention": "multihead_attention", "DepthwiseConv2D": "depthwise_conv",
     "DepthwiseConv1D": "depthwise_conv", "RMSNormalization": "rms_norm",
 }
+# Modules the layout pass inserts into a translated keras.Sequential: no Keras layer stands for them.
+_LAYOUT_MOVES = ("ToChannelsFirst", "ToChannelsLast")
 # Keras variables that hold no model state (random seeds of dropout-like layers).
 _IGNORED_VARIABLES = ("seed_generator_state",)
 
@@ -161,8 +164,11 @@ def torch_child(module: Any, suffix: str) -> tuple[Any | None, str]:
         return None, suffix.lstrip(".")
     m = re.fullmatch(r"\.layers\[(\d+)\]", suffix)
     if m and isinstance(module, nn.Sequential):
+        # Keras layers[i] is the i-th torch child that is not a layout move the translation
+        # inserted into the list (ToChannelsFirst / ToChannelsLast, support_core.py)
         i = int(m.group(1))
-        return (module[i] if i < len(module) else None), str(i)
+        kept = [j for j, child in enumerate(module) if type(child).__name__ not in _LAYOUT_MOVES]
+        return (module[kept[i]], str(kept[i])) if i < len(kept) else (None, str(i))
     m = re.fullmatch(r"\.(\w+)(?:\[(.+)\])?", suffix)
     if not m:
         return None, suffix
@@ -243,6 +249,12 @@ def _functional_children(node: KNode) -> list[KNode]:
         else:
             unnamed.append((kpath, sub))
     rest = [(n, c) for n, c in candidates if n not in taken]
+    keras_rank, torch_rank = _keras_graph_order(node.layer), _torch_graph_order(node.module)
+    if keras_rank and torch_rank:
+        # both sides in one canonical order of their graphs (Keras' model.layers is sorted by
+        # depth, FunctionalModel's modules by call order: the two differ on branches)
+        unnamed.sort(key=lambda item: keras_rank.get(id(item[1]), len(keras_rank)))
+        rest.sort(key=lambda item: torch_rank.get(item[0], len(torch_rank)))
     if len(rest) == len(unnamed) and all(bool(_keras_variables(s)) == _has_tensors(c)
                                          for (_, s), (_, c) in zip(unnamed, rest)):
         pairs = list(zip(unnamed, rest))
@@ -257,6 +269,87 @@ def _functional_children(node: KNode) -> list[KNode]:
     for kpath, sub in left:
         out.append(KNode(kpath, sub, "", None, "order"))
     return out
+
+
+def _graph_order(outputs, parents, emit) -> dict:
+    """Post-order of a graph walked from ``outputs`` (each node's inputs in argument order):
+    ``emit(node)`` gives the key to rank (or None); returns {key: rank}, first visit wins."""
+    order: dict = {}
+    done: set = set()
+    for out in outputs:
+        stack = [(out, False)]
+        while stack:
+            item, expanded = stack.pop()
+            if item in done and not expanded:
+                continue
+            if expanded:
+                key = emit(item)
+                if key is not None and key not in order:
+                    order[key] = len(order)
+                continue
+            done.add(item)
+            stack.append((item, True))
+            stack.extend((p, False) for p in reversed(parents(item)) if p not in done)
+    return order
+
+
+def _keras_graph_order(model: Any) -> dict:
+    """{id(layer): rank} of a functional Keras model's layers in the canonical graph order."""
+    try:
+        from keras import tree
+
+        nodes: dict = {}
+
+        def node_of(tensor):
+            op, index, _ = tensor._keras_history
+            if op is None:
+                return None
+            node = op._inbound_nodes[index]
+            nodes[id(node)] = node
+            return id(node)
+
+        outputs = [n for n in (node_of(t) for t in tree.flatten(model.outputs)) if n is not None]
+
+        def parents(key):
+            node = nodes[key]
+            if node.is_input:
+                return []
+            return [n for n in (node_of(t) for t in node.input_tensors) if n is not None]
+
+        return _graph_order(outputs, parents, lambda key: id(nodes[key].operation))
+    except Exception:  # noqa: BLE001 - not a graph this walk understands: keep Keras' order
+        return {}
+
+
+def _torch_graph_order(module: Any) -> dict:
+    """{attribute name: rank} of a FunctionalModel's (support_functional.py) modules in the same
+    canonical order (its steps' arguments refer to earlier nodes by ``_Ref``)."""
+    steps = getattr(module, "steps", None)
+    if not isinstance(steps, list) or not hasattr(module, "output_refs"):
+        return {}
+    try:
+        table = {index: (kind, fn, args, kwargs) for index, kind, fn, args, kwargs in steps}
+
+        def refs(value):
+            if isinstance(value, (list, tuple)):
+                return [r for v in value for r in refs(v)]
+            if isinstance(value, dict):
+                return [r for v in value.values() for r in refs(v)]
+            return [value.node] if type(value).__name__ == "_Ref" else []
+
+        outputs = refs(module.output_refs)
+
+        def parents(index):
+            return [r for r in refs(table[index][2:]) if r in table] if index in table else []
+
+        def emit(index):
+            if index in table and table[index][0] == "module":
+                return table[index][1]
+            return None
+
+        return _graph_order(outputs, parents, emit)
+    except Exception:  # noqa: BLE001
+        return {}
 
 
 def _join(prefix: str, name: str) -> str:
