@@ -30,7 +30,8 @@ from fwtranslate.passes.tf_to_torch import static_sizes  # noqa: E402
 _LAZY = re.compile(r"(?<![\w.])nn\.(Lazy\w+)\(")
 _SIZED_SUPPORT = ("KerasBatchNormalization", "KerasLayerNormalization", "KerasGroupNormalization",
                   "KerasRMSNormalization")
-_SUPPORT_CALL = re.compile(r"(?<!class )(?<![\w.])(" + "|".join(_SIZED_SUPPORT) + r")\((\d*)")
+# built without a size: no argument, or keywords only (the size is the first positional argument)
+_SUPPORT_CALL = re.compile(r"(?<!class )(?<![\w.])(" + "|".join(_SIZED_SUPPORT) + r")\((\s*\)|\s*\w+\s*=(?!=))?")
 
 
 def files() -> list[tuple[str, Path]]:
@@ -47,7 +48,7 @@ def lazy_modules(code: str) -> Counter:
     for m in _LAZY.finditer(code):
         found[m.group(1)] += 1
     for m in _SUPPORT_CALL.finditer(code):
-        if not m.group(2):
+        if m.group(2) is not None:
             found[m.group(1)] += 1
     return found
 

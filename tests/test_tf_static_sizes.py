@@ -114,6 +114,28 @@ def test_sizes_named_by_parameters():
     assert 'nn.Conv2d(filters, filters, 3, padding="same")' in code
 
 
+def test_sizes_named_by_locals_bound_once():
+    code = torch_code("""
+        def block(x, alpha):
+            width = int(64 * alpha)
+            x = layers.Conv2D(width, 1)(x)
+            x = layers.BatchNormalization()(x)
+            return layers.Conv2D(8, 1)(x)
+
+        class Late(keras.layers.Layer):
+            def __init__(self, alpha):
+                super().__init__()
+                self.b = layers.Dense(3)
+                width = int(8 * alpha)
+                self.a = layers.Dense(width)
+
+            def call(self, x):
+                return self.b(self.a(x))
+        """)
+    assert "KerasBatchNormalization(width, axis=1)" in code and "nn.Conv2d(width, 8, 1)" in code
+    assert "self.b = nn.LazyLinear(3)" in code  # built before `width` exists
+
+
 def test_local_literal_and_agreeing_branches():
     code = torch_code("""
         def build(flag):

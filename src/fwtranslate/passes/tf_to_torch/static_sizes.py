@@ -53,6 +53,7 @@ class Sym:
 
     name: str  # the expression's code
     scope: int  # id of the FunctionDef
+    after: int = -1  # valid after this top-level statement of the function (the locals' assignments)
 
 
 def _known(size) -> bool:
@@ -114,7 +115,7 @@ class _Analysis:
         self.sequential_done: set[int] = set()  # Sequential calls propagated at least once
         self.constants = _module_constants(module)
         # call id -> (enclosing function id or None, names comprehensions/lambdas bind there)
-        self.scope_of, self.stable = _call_scopes(module)
+        self.scope_of, self.stable, self.position = _call_scopes(module)
 
     # --- rules ----------------------------------------------------------------------------------
     def rule_of(self, node: cst.CSTNode) -> Rule | None:
@@ -153,7 +154,7 @@ class _Analysis:
             size = sizes[0]
             if isinstance(size, Sym):  # a parameter's name: only where that parameter is in scope
                 scope, shadowed = self.scope_of.get(key, (None, frozenset()))
-                if scope != size.scope or size.name in shadowed:
+                if scope != size.scope or size.name in shadowed or self.position.get(key, -1) <= size.after:
                     continue
                 size = size.name
             out[key] = size
@@ -171,7 +172,7 @@ class _Analysis:
         if bound is None:
             return None, {}
         scope, shadowed = self.scope_of.get(id(ctor), (None, frozenset()))
-        stable = self.stable.get(scope, frozenset())
+        stable = self.stable.get(scope, {})
         values, symbols = dict(bound), {}
         for name, b in bound.items():
             if b.value is not UNKNOWN or b.elements is not None or b.keywords is not None:
@@ -186,7 +187,8 @@ class _Analysis:
                     continue
             names = _arithmetic_names(b.node)
             if scope is not None and names and all(n in stable and n not in shadowed for n in names):
-                symbols[name] = Sym(_code(b.node), scope)  # dim, dim * mlp_ratio
+                # dim, dim * mlp_ratio: parameters never rebound, locals assigned once (from then on)
+                symbols[name] = Sym(_code(b.node), scope, max(stable[n] for n in names))
         return values, symbols
 
     # --- layer objects held by a class -----------------------------------------------------------
@@ -1028,9 +1030,12 @@ def _attribute_names_outside(module: cst.Module, cls: cst.ClassDef) -> set[str]:
 
 def _call_scopes(module: cst.Module):
     """(call id -> (the innermost enclosing function's id or None, the names comprehensions and
-    lambdas around the call bind), function id -> its parameters the function never rebinds)."""
+    lambdas around the call bind), function id -> {name: index} of its parameters the function
+    never rebinds (-1) and its locals bound once, by a top-level assignment (that statement's
+    index), call id -> the index of the top-level statement of its function holding it)."""
     scope_of: dict[int, tuple[int | None, frozenset]] = {}
-    stable: dict[int, frozenset] = {}
+    stable: dict[int, dict[str, int]] = {}
+    position: dict[int, int] = {}
 
     class V(cst.CSTVisitor):
         def __init__(self):
@@ -1043,9 +1048,22 @@ def _call_scopes(module: cst.Module):
             self.shadows.append([])
             counts = _binding_counts(n.body)
             rebound = _rebound_anywhere(n)
-            params = [x for x in (*n.params.posonly_params, *n.params.params, *n.params.kwonly_params)]
-            stable[id(n)] = frozenset(x.name.value for x in params
-                                      if x.name.value not in counts and x.name.value not in rebound)
+            params = [x.name.value for x in (*n.params.posonly_params, *n.params.params, *n.params.kwonly_params)]
+            names = {x: -1 for x in params if x not in counts and x not in rebound}
+            others = {x.name.value for x in (n.params.star_arg, n.params.star_kwarg) if isinstance(x, cst.Param)}
+            body = _statements(n.body)
+            for i, stmt in enumerate(body):
+                for call in _calls_here(stmt):
+                    position[id(call)] = i
+                if isinstance(stmt, cst.SimpleStatementLine):
+                    for small in stmt.body:
+                        if (isinstance(small, cst.Assign) and len(small.targets) == 1
+                                and isinstance(small.targets[0].target, cst.Name)):
+                            var = small.targets[0].target.value
+                            if (counts.get(var) == 1 and var not in rebound and var not in params
+                                    and var not in others):
+                                names[var] = i
+            stable[id(n)] = names
 
         def leave_FunctionDef(self, n):
             self.functions.pop()
@@ -1092,7 +1110,25 @@ def _call_scopes(module: cst.Module):
             scope_of[id(n)] = (self.functions[-1], shadowed)
 
     module.visit(V())
-    return scope_of, stable
+    return scope_of, stable, position
+
+
+def _calls_here(stmt: cst.CSTNode) -> list[cst.Call]:
+    """The calls in a statement, not in the functions and classes it defines."""
+    found: list[cst.Call] = []
+
+    class V(cst.CSTVisitor):
+        def visit_FunctionDef(self, n):
+            return False
+
+        def visit_ClassDef(self, n):
+            return False
+
+        def visit_Call(self, n):
+            found.append(n)
+
+    stmt.visit(V())
+    return found
 
 
 def _rebound_anywhere(fn: cst.FunctionDef) -> set[str]:
