@@ -151,6 +151,19 @@ def test_local_literal_and_agreeing_branches():
     assert "nn.Linear(32, 2)" in code
 
 
+def test_chained_assignment_and_walrus():
+    code = torch_code("""
+        def build():
+            x = inputs = keras.Input((4,))
+            y = (x := layers.Dense(8)(x))
+            w = layers.Dense(5)(inputs) if y is not None else layers.Dense(6)(x)
+            return keras.Model(inputs, [layers.Dense(3)(x), layers.Dense(2)(w)])
+        """)
+    assert "nn.Linear(4, 8)" in code and "nn.Linear(8, 3)" in code  # x rebound by the walrus
+    assert "nn.Linear(4, 5)" in code and "nn.Linear(8, 6)" in code
+    assert "nn.LazyLinear(2)" in code  # 5 or 6
+
+
 def test_shared_layer_applied_to_one_size():
     code = torch_code("""
         def build():

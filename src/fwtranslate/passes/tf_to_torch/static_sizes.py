@@ -441,9 +441,8 @@ class _Scope:
         if isinstance(small, cst.Assign):
             size = self.ev(small.value)
             literal = self.static(small.value)
-            for t in small.targets:
-                self.assign(t.target, size if len(small.targets) == 1 else None,
-                            literal if len(small.targets) == 1 else UNKNOWN)
+            for t in small.targets:  # x = inputs = keras.Input(...): one value, every name
+                self.assign(t.target, size, literal)
         elif isinstance(small, cst.AnnAssign):
             size = self.ev(small.value) if small.value is not None else None
             self.assign(small.target, size, literal_value(small.value) if small.value is not None else UNKNOWN)
@@ -499,6 +498,16 @@ class _Scope:
             return size if isinstance(node.operator, cst.Minus) else None
         if isinstance(node, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp, cst.Lambda)):
             self.ev_masked(node)
+            return None
+        if isinstance(node, cst.NamedExpr):  # (x := layers.Dense(8)(x)) rebinds x
+            value = self.ev(node.value)
+            self.assign(node.target, value, self.static(node.value))
+            return value
+        if isinstance(node, (cst.IfExp, cst.BooleanOperation)):  # either operand, evaluated or not
+            before = self.snapshot()
+            self.ev_all(node)
+            self.forget([n for n in _walrus_names(node)])
+            self.join(before)
             return None
         self.ev_all(node)
         return None
@@ -843,6 +852,17 @@ def _target_names(target: cst.CSTNode) -> list[str]:
     if isinstance(target, cst.StarredElement):
         return _target_names(target.value)
     return []
+
+
+def _walrus_names(node: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+
+    class V(cst.CSTVisitor):
+        def visit_NamedExpr(self, n):
+            names.update(_target_names(n.target))
+
+    node.visit(V())
+    return names
 
 
 def _comprehension_names(node: cst.CSTNode) -> set[str]:
