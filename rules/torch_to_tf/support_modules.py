@@ -79,9 +79,10 @@ class TorchModuleDict(keras.layers.Layer):
 
 
 def named_layers(layers):
-    """The layers of ``nn.Sequential(OrderedDict(...))``, in the dict's order (a Keras
-    Sequential has no names for its layers; the weight transfer matches them by position)."""
-    return list(layers.values())
+    """The layers of ``nn.Sequential(OrderedDict(...))`` in the dict's order (a Keras Sequential
+    has no names for its layers; the weight transfer matches them by position); given one layer
+    (``nn.Sequential(block)``), that layer."""
+    return list(layers.values()) if isinstance(layers, dict) else [layers]
 
 
 def has_weight(layer, name):

@@ -149,6 +149,23 @@ def torch_layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     return x if bias is None else x + bias
 
 
+class TorchLayerNorm(keras.layers.Layer):
+    """nn.LayerNorm as a base class (``class LayerNorm2d(nn.LayerNorm)``): torch's constructor
+    and attributes (``normalized_shape``, ``eps``, ``weight``, ``bias``); normalizes over the
+    last ``len(normalized_shape)`` axes, as torch_layer_norm does."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape, self.eps = shape, eps
+        self.weight = keras.Variable(keras.ops.ones(shape), name="weight") if elementwise_affine else None
+        self.bias = keras.Variable(keras.ops.zeros(shape), name="bias") if elementwise_affine and bias else None
+
+    def call(self, x):
+        return torch_layer_norm(x, self.normalized_shape, weight=self.weight, bias=self.bias, eps=self.eps)
+
+
 def torch_group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     """F.group_norm on channels-first input (N, C, *): normalize each group of C / num_groups
     channels, then scale and shift per channel."""

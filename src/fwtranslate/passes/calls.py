@@ -190,8 +190,9 @@ class CallRewriter(Pass):
         rule = ctx.rules.calls.get(qual)
         if rule is not None:
             # a class or function used as a value, not called here
-            if self._wants_class():
-                target = rule.target_class
+            use = self._class_use()
+            if use is not None:
+                target = rule.subclass_base if use == "base" and rule.subclass_base else rule.target_class
                 if target is not None:
                     if target in ctx.rules.support.files:  # a support class: copied into the output
                         ctx.helpers_used.add(target)
@@ -204,23 +205,23 @@ class CallRewriter(Pass):
         ctx.keep_framework_name(original)
         return updated
 
-    def _wants_class(self) -> bool:
-        """Is the reference being left a class test (``isinstance(m, (nn.Conv2d, ...))``) or a
-        base class, where the target class itself is meant rather than a factory?"""
+    def _class_use(self) -> str | None:
+        """"base" or "isinstance" when the reference being left is a base class or a class test
+        (``isinstance(m, (nn.Conv2d, ...))``), where a class is meant rather than a factory."""
         parents = self.ctx.parents
         for i in range(len(parents) - 2, max(len(parents) - 5, -1), -1):
             node = parents[i]
             if isinstance(node, cst.Arg) and i > 0:
                 owner = parents[i - 1]
                 if isinstance(owner, cst.ClassDef):
-                    return True
+                    return "base"
                 if isinstance(owner, cst.Call) and isinstance(owner.func, cst.Name) and owner.func.value in (
                         "isinstance", "issubclass") and len(owner.args) > 1 and owner.args[1] is node:
-                    return True
-                return False
+                    return "isinstance"
+                return None
             if not isinstance(node, (cst.Tuple, cst.Element)):
-                return False
-        return False
+                return None
+        return None
 
     def _factory(self, qual: str, rule: Rule) -> str | None:
         ctx = self.ctx

@@ -131,6 +131,10 @@ class Statements(Pass):
     def leave_AnnAssign(self, original: cst.AnnAssign, updated: cst.AnnAssign):
         if id(original.annotation) not in self.ctx.skip:
             return updated
+        if self.ctx.classes and not self.ctx.functions:
+            # a class-level `block: Callable[..., nn.Module]` is a field (dataclasses,
+            # NamedTuple): keep it, typed `object`
+            return updated.with_changes(annotation=cst.Annotation(cst.Name("object")))
         if updated.value is None:
             return cst.RemoveFromParent()
         return cst.Assign([cst.AssignTarget(updated.target)], updated.value)

@@ -20,7 +20,7 @@ from .support import SupportLibrary
 
 DIRECTIONS = ("torch_to_tf", "tf_to_torch")
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when PyYAML has it
-_FIELDS = {"class", "signature", "to", "doc", "aliases", "method", "kind", "force", "ignore", "unsupported",
+_FIELDS = {"class", "base", "signature", "to", "doc", "aliases", "method", "kind", "force", "ignore", "unsupported",
            "warn", "weights", "imports", "examples", "layout", "size"}
 # how a layer's translation treats the channel axis (tf_to_torch; see passes/tf_to_torch/layout.py)
 LAYOUT_KINDS = ("spatial", "spatial_to_flat", "elementwise", "axis", "merge")
@@ -271,6 +271,7 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
         examples=tuple(examples),
         helpers=frozenset(helpers),
         explicit_class=spec.get("class"),
+        subclass_base=spec.get("base"),
     )
     if signature is not None:
         for key in ("force", "ignore"):

@@ -110,6 +110,7 @@ def _evaluate(node: ast.expr, source: str | None, bound: Mapping[str, BoundArg])
             env[name] = value
     env["given"] = lambda name: bound[name].given
     env["source"] = lambda name: _source(bound[name])
+    env["starred"] = lambda name: any(isinstance(e, cst.StarredElement) for e in bound[name].elements or ())
     code = _CODE.get(id(node))
     if code is None:
         code = _CODE[id(node)] = compile(ast.Expression(node), "<rule condition>", "eval")

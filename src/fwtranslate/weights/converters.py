@@ -126,10 +126,11 @@ class _AffineNorm:
     @staticmethod
     def torch_to_keras(module, layer):
         layer = only_weighted_layer(layer)
+        torch_named = not hasattr(layer, "gamma")  # TorchLayerNorm keeps torch's names
         if getattr(module, "weight", None) is not None:
-            assign(layer, "gamma", to_numpy(module.weight))
+            assign(layer, "weight" if torch_named else "gamma", to_numpy(module.weight))
         if getattr(module, "bias", None) is not None:
-            assign(layer, "beta", to_numpy(module.bias))
+            assign(layer, "bias" if torch_named else "beta", to_numpy(module.bias))
 
     @staticmethod
     def keras_to_torch(layer, module):
