@@ -99,10 +99,94 @@ class StaticSizes(Pass):
         return set()
 
 
-def analyse(module: cst.Module, ctx) -> dict[int, int]:
-    analysis = _Analysis(module, ctx)
-    analysis.run()
-    return analysis.result()
+def analyse(module: cst.Module, ctx) -> dict[int, int | str]:
+    global _TREE
+    _TREE = _Tree(module)  # the many walks below read one pre-order list of the tree
+    try:
+        analysis = _Analysis(module, ctx)
+        analysis.run()
+        return analysis.result()
+    finally:
+        _TREE = None
+
+
+class _Tree:
+    """The module's nodes in pre-order, each subtree a slice: one LibCST traversal instead of
+    one per walk (a LibCST visit of a large file costs about as much as parsing it)."""
+
+    def __init__(self, module: cst.Module):
+        order: list[cst.CSTNode] = []
+        start: dict[int, int] = {}
+        end: dict[int, int] = {}
+        kids: dict[int, list] = {}
+        stack: list[cst.CSTNode] = []
+
+        class Build(cst.CSTVisitor):
+            def on_visit(self, node):
+                if stack:
+                    kids.setdefault(id(stack[-1]), []).append(node)
+                start[id(node)] = len(order)
+                order.append(node)
+                stack.append(node)
+                return True
+
+            def on_leave(self, node):
+                stack.pop()
+                end[id(node)] = len(order)
+
+            def on_visit_attribute(self, node, attribute):
+                return None
+
+            def on_leave_attribute(self, node, attribute):
+                return None
+
+        module.visit(Build())
+        self.order, self.start, self.end, self.kids = order, start, end, kids
+
+
+_TREE: _Tree | None = None
+
+
+def _visit(root: cst.CSTNode, visitor: cst.CSTVisitor) -> None:
+    """``root.visit(visitor)`` for a read-only visitor (visit_X / leave_X / on_visit), over the
+    pre-order list when ``root`` is in it."""
+    tree = _TREE
+    if tree is None or id(root) not in tree.start or tree.order[tree.start[id(root)]] is not root:
+        root.visit(visitor)
+        return
+    order, end = tree.order, tree.end
+    i, stop = tree.start[id(root)], tree.end[id(root)]
+    cls = type(visitor)
+    custom_visit = cls.on_visit is not cst.CSTVisitor.on_visit
+    custom_leave = cls.on_leave is not cst.CSTVisitor.on_leave
+    visits: dict[type, object] = {}
+    leaves: dict[type, object] = {}
+    pending: list[tuple[int, object, cst.CSTNode]] = []
+    while i < stop:
+        while pending and pending[-1][0] <= i:
+            _, leave, done = pending.pop()
+            leave(done)
+        node = order[i]
+        kind = type(node)
+        if custom_visit:
+            go = visitor.on_visit(node)
+        else:
+            method = visits.get(kind, 0)
+            if method == 0:
+                method = visits[kind] = getattr(visitor, f"visit_{kind.__name__}", None)
+            go = True if method is None else method(node) is not False
+        if custom_leave:
+            pending.append((end[id(node)], visitor.on_leave, node))
+        else:
+            leave = leaves.get(kind, 0)
+            if leave == 0:
+                leave = leaves[kind] = getattr(visitor, f"leave_{kind.__name__}", None)
+            if leave is not None:
+                pending.append((end[id(node)], leave, node))
+        i = i + 1 if go else end[id(node)]
+    while pending:
+        _, leave, done = pending.pop()
+        leave(done)
 
 
 class _Analysis:
@@ -116,13 +200,21 @@ class _Analysis:
         self.constants = _module_constants(module)
         # call id -> (enclosing function id or None, names comprehensions/lambdas bind there)
         self.scope_of, self.stable, self.position = _call_scopes(module)
+        self._rules_of: dict[int, Rule | None] = {}
+        self.classes = _all(module, cst.ClassDef)
+        self.base_names = set().union(*(_base_names(c) for c in self.classes)) if self.classes else set()
+        self.attribute_reads, self.dynamic_names = _attribute_reads(module)
 
     # --- rules ----------------------------------------------------------------------------------
     def rule_of(self, node: cst.CSTNode) -> Rule | None:
         if not isinstance(node, cst.Call):
             return None
+        key = id(node)
+        if key in self._rules_of:
+            return self._rules_of[key]
         qual = self.ctx.imports.resolve(node.func)
-        return self.ctx.rules.calls.get(qual) if qual is not None else None
+        rule = self._rules_of[key] = self.ctx.rules.calls.get(qual) if qual is not None else None
+        return rule
 
     def bound_args(self, rule: Rule, call: cst.Call):
         if rule.signature is None:
@@ -134,7 +226,7 @@ class _Analysis:
 
     # --- driver ---------------------------------------------------------------------------------
     def run(self) -> None:
-        for cls in _all(self.module, cst.ClassDef):
+        for cls in self.classes:
             self.layer_attributes(cls)
         _Scope(self, self.module.body, params=()).run()
         for fn, cls in _functions(self.module):
@@ -196,13 +288,17 @@ class _Analysis:
         """``self.X = <layer>`` assigned once in the module, in a class no class of the file
         derives from, and used in the class only as ``self.X(...)``."""
         name = cls.name.value
-        if any(_base_names(other) & {name} for other in _all(self.module, cst.ClassDef)):
+        if name in self.base_names:
             return  # a subclass in the file may assign or call the attributes differently
         if not all(self.ctx.imports.resolve(b.value) is not None for b in cls.bases) or not cls.bases:
             return  # an inherited method of the user's own base class may call them too
         assigned = _self_assignments(cls)
         uses = _self_attribute_uses(cls)
-        elsewhere = _attribute_names_outside(self.module, cls)
+        # attribute names read outside the class (``model.fc(...)`` elsewhere; another class's
+        # self.X is its own attribute), or named as strings to getattr/setattr anywhere
+        elsewhere = {a for a, owners in self.attribute_reads.items() if owners - {id(cls)}} | self.dynamic_names
+        if "*" in self.dynamic_names:  # getattr(self, name) with a computed name: any attribute
+            elsewhere |= set(uses)
         for attr, values in assigned.items():
             if len(values) != 1 or values[0] is None or attr in elsewhere:
                 continue
@@ -705,6 +801,9 @@ def _sequential_items(call: cst.Call):
 
 # --- tree helpers ---------------------------------------------------------------------------------
 def _children(node: cst.CSTNode):
+    tree = _TREE
+    if tree is not None and id(node) in tree.start and tree.order[tree.start[id(node)]] is node:
+        return tree.kids.get(id(node), [])
     return node.children
 
 
@@ -717,7 +816,7 @@ def _all(root: cst.CSTNode, kind):
                 found.append(node)
             return True
 
-    root.visit(V()) if isinstance(root, cst.Module) else root.visit(V())
+    _visit(root, V())
     return found
 
 
@@ -753,7 +852,7 @@ def _walk_statements(body) -> list:
             elif isinstance(s, (cst.FunctionDef, cst.ClassDef)):
                 continue
             else:
-                for child in s.children:
+                for child in _children(s):
                     if isinstance(child, (cst.IndentedBlock, cst.SimpleStatementSuite)):
                         walk(_statements(child))
                     elif isinstance(child, (cst.Else, cst.ExceptHandler, cst.Finally)) or type(child).__name__ in (
@@ -836,7 +935,7 @@ class _Bindings(cst.CSTVisitor):
 def _binding_counts(body) -> dict[str, int]:
     v = _Bindings()
     for stmt in _statements(body):
-        stmt.visit(v)
+        _visit(stmt, v)
     return v.counts
 
 
@@ -861,8 +960,22 @@ def _walrus_names(node: cst.CSTNode) -> set[str]:
         def visit_NamedExpr(self, n):
             names.update(_target_names(n.target))
 
-    node.visit(V())
+    _visit(node, V())
     return names
+
+
+def _names_in(node: cst.CSTNode) -> list[str]:
+    tree = _TREE
+    if tree is not None and id(node) in tree.start and tree.order[tree.start[id(node)]] is node:
+        return [n.value for n in tree.order[tree.start[id(node)]:tree.end[id(node)]] if type(n) is cst.Name]
+    found: list[str] = []
+
+    class V(cst.CSTVisitor):
+        def visit_Name(self, n):
+            found.append(n.value)
+
+    node.visit(V())
+    return found
 
 
 def _comprehension_names(node: cst.CSTNode) -> set[str]:
@@ -878,7 +991,7 @@ def _comprehension_names(node: cst.CSTNode) -> set[str]:
         def visit_NamedExpr(self, n):
             names.update(_target_names(n.target))
 
-    node.visit(V())
+    _visit(node, V())
     return names
 
 
@@ -892,7 +1005,6 @@ def _name_uses(body) -> dict[str, list[str]]:
             super().__init__()
             self.callees: set[int] = set()
             self.skip: set[int] = set()
-            self.depth = 0
 
         def visit_Call(self, n):
             if isinstance(n.func, cst.Name):
@@ -912,34 +1024,22 @@ def _name_uses(body) -> dict[str, list[str]]:
         def visit_Param(self, n):
             self.skip.add(id(n.name))
 
-        def visit_FunctionDef(self, n):
-            self.depth += 1
+        def nested(self, n):
+            # a use in a nested function is analysed there, where the name is no layer variable
+            for name in _names_in(n):
+                uses.setdefault(name, []).append("other")
+            return False
 
-        def leave_FunctionDef(self, n):
-            self.depth -= 1
-
-        def visit_Lambda(self, n):
-            self.depth += 1
-
-        def leave_Lambda(self, n):
-            self.depth -= 1
-
-        def visit_ClassDef(self, n):
-            self.depth += 1
-
-        def leave_ClassDef(self, n):
-            self.depth -= 1
+        visit_FunctionDef = visit_Lambda = visit_ClassDef = nested
 
         def visit_Name(self, n):
             if id(n) in self.skip:
                 return
-            # a use in a nested function is analysed there, where the name is no layer variable
-            call = id(n) in self.callees and not self.depth
-            uses.setdefault(n.value, []).append("call" if call else "other")
+            uses.setdefault(n.value, []).append("call" if id(n) in self.callees else "other")
 
     v = V()
     for stmt in _statements(body):
-        stmt.visit(v)
+        _visit(stmt, v)
     return uses
 
 
@@ -991,7 +1091,7 @@ def _self_assignments(cls: cst.ClassDef) -> dict[str, list[cst.BaseExpression]]:
             if isinstance(t, cst.Attribute):
                 found.setdefault(t.attr.value, []).extend([None, None])
 
-    cls.visit(V())
+    _visit(cls, V())
     return found
 
 
@@ -1015,37 +1115,39 @@ def _self_attribute_uses(cls: cst.ClassDef) -> dict[str, list[str]]:
             if isinstance(n.value, cst.Name) and n.value.value == "self" and id(n) not in self.targets:
                 uses.setdefault(n.attr.value, []).append("call" if id(n) in self.callees else "other")
 
-    cls.visit(V())
+    _visit(cls, V())
     return uses
 
 
-def _attribute_names_outside(module: cst.Module, cls: cst.ClassDef) -> set[str]:
-    """Attribute names read outside ``cls`` (``model.fc(...)`` elsewhere), and string
-    constants (``getattr(self, "fc")``) anywhere."""
-    names: set[str] = set()
+def _attribute_reads(module: cst.Module) -> tuple[dict[str, set], set[str]]:
+    """(attribute name -> ids of the classes, or None for module level, where ``<not self>.X`` is
+    read, names given to getattr/setattr/delattr/hasattr as strings, "*" for a computed one)."""
+    reads: dict[str, set] = {}
+    dynamic: set[str] = set()
 
     class V(cst.CSTVisitor):
+        def __init__(self):
+            super().__init__()
+            self.classes: list[int | None] = [None]
+
         def visit_ClassDef(self, n):
-            return n is not cls
+            self.classes.append(id(n))
+
+        def leave_ClassDef(self, n):
+            self.classes.pop()
 
         def visit_Attribute(self, n):
             if not (isinstance(n.value, cst.Name) and n.value.value == "self"):
-                names.add(n.attr.value)  # another class's self.X is its own attribute
+                reads.setdefault(n.attr.value, set()).add(self.classes[-1])
 
-    class S(cst.CSTVisitor):
         def visit_Call(self, n):
             if isinstance(n.func, cst.Name) and n.func.value in ("getattr", "setattr", "delattr", "hasattr"):
                 for a in n.args[1:2]:
                     value = literal_value(a.value)
-                    names.add(value if isinstance(value, str) else "")
-                    if not isinstance(value, str):
-                        names.add("*")
+                    dynamic.add(value if isinstance(value, str) else "*")
 
-    module.visit(V())
-    module.visit(S())
-    if "*" in names:  # getattr(self, name) with a computed name: any attribute
-        names |= set(_self_attribute_uses(cls))
-    return names
+    _visit(module, V())
+    return reads, dynamic
 
 
 def _call_scopes(module: cst.Module):
@@ -1129,7 +1231,7 @@ def _call_scopes(module: cst.Module):
             shadowed = frozenset().union(*self.shadows[-1]) if self.shadows[-1] else frozenset()
             scope_of[id(n)] = (self.functions[-1], shadowed)
 
-    module.visit(V())
+    _visit(module, V())
     return scope_of, stable, position
 
 
@@ -1147,7 +1249,7 @@ def _calls_here(stmt: cst.CSTNode) -> list[cst.Call]:
         def visit_Call(self, n):
             found.append(n)
 
-    stmt.visit(V())
+    _visit(stmt, V())
     return found
 
 
@@ -1165,7 +1267,7 @@ def _rebound_anywhere(fn: cst.FunctionDef) -> set[str]:
         def visit_Del(self, n):
             found.update(_target_names(n.target))
 
-    fn.body.visit(V())
+    _visit(fn.body, V())
     return found
 
 
@@ -1187,7 +1289,7 @@ def _functions(module: cst.Module) -> list[tuple[cst.FunctionDef, str | None]]:
         def visit_FunctionDef(self, n):
             out.append((n, self.classes[-1]))
 
-    module.visit(V())
+    _visit(module, V())
     return out
 
 
@@ -1233,7 +1335,7 @@ def _module_constants(module: cst.Module) -> dict[str, object]:
         def visit_ClassDef(self, n):
             self.add([n.name.value])
 
-    module.visit(V())
+    _visit(module, V())
     out: dict[str, object] = {}
     for stmt in module.body:
         if isinstance(stmt, cst.SimpleStatementLine):
