@@ -155,3 +155,9 @@ def calculate_gain(nonlinearity, param=None):
     if nonlinearity == "selu":
         return 3.0 / 4
     raise ValueError(f"unsupported nonlinearity {nonlinearity}")
+
+
+def variable_value(x):
+    """A keras.Variable's value (libraries such as einops take tensors, not Keras variables);
+    anything else as it is."""
+    return x.value if isinstance(x, keras.Variable) else x
