@@ -86,7 +86,7 @@ def test_translates_completely(translated):
         "super().__init__(cin, cout, stride, Conv2d)",  # ConvBNAct calls _ConvBN's own __init__
         "class _Block(TorchModuleDict):",
         "add_layer(self.features, \"block\", _Block(8, 2))",
-        "keras.Sequential(named_layers(OrderedDict([",
+        "named_sequential(OrderedDict([",
         "self.drop = Dropout(dropout, **params)",
         "has_weight(m, \"bias\")",
         "TorchTruncatedNormal(std=0.1, a=-0.15, b=0.2)",

@@ -24,6 +24,16 @@ class ChannelsLast(nn.Module):
         return self.module(x.movedim(-1, 1)).movedim(1, -1)
 
 
+def build_layer(layer, *input_shapes):
+    """Keras' ``layer.build(shape)``: runs the build() of a translated layer that has one and is
+    not built yet; torch modules need no build (parameters exist, or Lazy ones appear on the first
+    call)."""
+    build = getattr(layer, "build", None)
+    if callable(build) and not getattr(layer, "built", False):
+        build(*input_shapes)
+        layer.built = True
+
+
 def without_inputs(layers):
     """The layers of a keras.Sequential list, less the keras.Input that only declared a shape."""
     return [layer for layer in layers if not isinstance(layer, torch.Tensor)]

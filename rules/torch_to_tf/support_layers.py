@@ -26,28 +26,52 @@ def channels_first_bias(layer, outputs):
 
 
 class ChannelsFirstConv1D(keras.layers.Conv1D):
-    """keras.layers.Conv1D whose bias is always added on the channel axis (see channels_first_bias)."""
+    """keras.layers.Conv1D whose bias is always added on the channel axis (see channels_first_bias).
+    ``in_channels``: torch's attribute, known before the layer is built (weight-init code reads it)."""
+
+    def __init__(self, *args, in_channels=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.in_channels = in_channels
+
+    def get_config(self):
+        return {**super().get_config(), "in_channels": self.in_channels}
 
     def call(self, inputs):
         return channels_first_bias(self, self.convolution_op(inputs, self.kernel))
 
 
 class ChannelsFirstConv2D(keras.layers.Conv2D):
-    """keras.layers.Conv2D whose bias is always added on the channel axis (see channels_first_bias)."""
+    """keras.layers.Conv2D whose bias is always added on the channel axis (see channels_first_bias).
+    ``in_channels``: torch's attribute, known before the layer is built (weight-init code reads it)."""
+
+    def __init__(self, *args, in_channels=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.in_channels = in_channels
+
+    def get_config(self):
+        return {**super().get_config(), "in_channels": self.in_channels}
 
     def call(self, inputs):
         return channels_first_bias(self, self.convolution_op(inputs, self.kernel))
 
 
 class ChannelsFirstConv3D(keras.layers.Conv3D):
-    """keras.layers.Conv3D whose bias is always added on the channel axis (see channels_first_bias)."""
+    """keras.layers.Conv3D whose bias is always added on the channel axis (see channels_first_bias).
+    ``in_channels``: torch's attribute, known before the layer is built (weight-init code reads it)."""
+
+    def __init__(self, *args, in_channels=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.in_channels = in_channels
+
+    def get_config(self):
+        return {**super().get_config(), "in_channels": self.in_channels}
 
     def call(self, inputs):
         return channels_first_bias(self, self.convolution_op(inputs, self.kernel))
 
 
 def conv_layer_for(rank, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                   padding_mode="zeros"):
+                   padding_mode="zeros", in_channels=None):
     """torch.nn.Conv{1,2,3}d with arguments known only when the model is built (a conv class
     passed as a value, ``conv_layer=nn.Conv2d``): the same layers the translation writes for
     known arguments, chosen at run time. Channels first."""
@@ -57,7 +81,8 @@ def conv_layer_for(rank, out_channels, kernel_size, stride=1, padding=0, dilatio
     if any(s != 1 for s in ss) and any(d != 1 for d in ds):
         raise ValueError("Keras convolutions cannot combine a stride > 1 with a dilation > 1")
     layer = conv(out_channels, kernel_size, strides=stride, dilation_rate=dilation, groups=groups, use_bias=bias,
-                 padding="same" if padding == "same" else "valid", data_format="channels_first")
+                 padding="same" if padding == "same" else "valid", in_channels=in_channels,
+                 data_format="channels_first")
     if isinstance(padding, str):
         if padding_mode != "zeros" and padding == "same":
             raise ValueError('padding="same" with a padding_mode other than "zeros" is not translated')
@@ -68,7 +93,7 @@ def conv_layer_for(rank, out_channels, kernel_size, stride=1, padding=0, dilatio
     if padding_mode == "zeros":
         if all(s == 1 and (d * (k - 1)) % 2 == 0 and p == d * (k - 1) // 2 for k, s, p, d in zip(ks, ss, ps, ds)):
             return conv(out_channels, kernel_size, padding="same", strides=stride, dilation_rate=dilation,
-                        groups=groups, use_bias=bias, data_format="channels_first")
+                        groups=groups, use_bias=bias, in_channels=in_channels, data_format="channels_first")
         widths = ps[0] if rank == 1 else tuple(ps)
         return keras.Sequential([pad(widths, data_format="channels_first"), layer])
     flat = tuple(q for p in ps[::-1] for q in (p, p))

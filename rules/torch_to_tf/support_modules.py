@@ -78,11 +78,32 @@ class TorchModuleDict(keras.layers.Layer):
         return name in self.keys()
 
 
-def named_layers(layers):
-    """The layers of ``nn.Sequential(OrderedDict(...))`` in the dict's order (a Keras Sequential
-    has no names for its layers; the weight transfer matches them by position); given one layer
-    (``nn.Sequential(block)``), that layer."""
-    return list(layers.values()) if isinstance(layers, dict) else [layers]
+def named_sequential(layers):
+    """``nn.Sequential(OrderedDict(...))``: a keras.Sequential of the dict's layers in order (the
+    weight transfer matches them by position), each also reachable under its name (``seq.head``)
+    as in torch. Given one layer (``nn.Sequential(block)``), a Sequential of that layer."""
+    if not isinstance(layers, dict):
+        return keras.Sequential([layers])
+    sequential = keras.Sequential(list(layers.values()))
+    for name, layer in layers.items():
+        if not hasattr(type(sequential), name):
+            object.__setattr__(sequential, name, layer)  # not tracked twice: it is in the sequence
+    return sequential
+
+
+def layer_attribute(layer, name):
+    """torch's ``layer.out_features`` / ``in_features`` / ``out_channels`` / ``in_channels`` on a
+    Keras layer: the attribute itself where the layer has it (support layers keep torch's
+    names), else Keras' ``units`` / ``filters``, or the input size read from the built kernel."""
+    if hasattr(layer, name):
+        value = getattr(layer, name)
+        if value is not None or not isinstance(layer, keras.layers.Layer):
+            return value
+    if name in ("out_features", "out_channels"):
+        return layer.units if hasattr(layer, "units") else layer.filters
+    if getattr(layer, "built", False) and hasattr(layer, "kernel"):
+        return layer.kernel.shape[0] if name == "in_features" else layer.kernel.shape[-2] * getattr(layer, "groups", 1)
+    raise AttributeError(f"{layer.name}.{name} is known only once the layer is built (Keras infers input sizes)")
 
 
 def has_weight(layer, name):

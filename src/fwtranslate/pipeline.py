@@ -189,7 +189,8 @@ def _rewrite(source: str, path: str, direction: Direction, rules: RuleSet, plan:
 # names any pass reacts to besides the framework's own and the rules' method/attribute names
 _STRUCTURAL_NAMES = frozenset({"training", "forward", "register_buffer", "register_parameter", "add_module",
                                "weight", "bias",  # weight_presence.py: `m.bias is not None`
-                               "super"})  # containers.py: `super().__init__(*layers)` of a Sequential subclass
+                               "super",  # containers.py: `super().__init__(*layers)` of a Sequential subclass
+                               "in_features", "out_features", "in_channels", "out_channels"})  # torch_attributes.py
 
 
 def _interesting_names(ctx: Context, source: str, variable: set[str] | None = None) -> set[str]:

@@ -8,12 +8,13 @@ from .scopes import ScopeTracker
 from .statements import Statements
 from .tf_to_torch import KerasLayerClass, LayerNames, Layout, LayoutWrap, StaticSizes
 from .tf_to_torch.export_decorators import KerasExportDecorators
+from .torch_attributes import TorchAttributes
 from .weight_presence import WeightPresence
 
 # Order matters where two passes handle the same node: the scope tracker sees a node first,
 # ForwardToCall renames self.forward before the call rewriter looks at it.
-PASSES = (ScopeTracker, ForwardToCall, SequentialSubclass, PrivateLayerNames, CallRewriter, WeightPresence, Statements,
-          FinishModule)
+PASSES = (ScopeTracker, ForwardToCall, SequentialSubclass, PrivateLayerNames, CallRewriter, WeightPresence,
+          TorchAttributes, Statements, FinishModule)
 
 # the passes of each direction (rules/<direction>/ holds its rule files)
 TF_TO_TORCH_PASSES = (ScopeTracker, KerasLayerClass, Layout, StaticSizes, KerasExportDecorators, CallRewriter,

@@ -64,6 +64,8 @@ class CallRewriter(Pass):
             rule = ctx.rules.methods.get(name)
             if rule is not None and not rule.is_module_member and not self._may_be_tensor(func.value):
                 return updated
+            if rule is not None and _is_super(func.value):
+                return updated  # `super().build(...)`: the base class's method, the structural passes' business
             if rule is None and not self._may_be_tensor(func.value):
                 return updated
             inplace = False
@@ -244,6 +246,10 @@ class CallRewriter(Pass):
             self.ctx.skip.add(id(node))
             return False
         return True
+
+
+def _is_super(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "super"
 
 
 def _binds(rule: Rule, args) -> bool:

@@ -16,6 +16,13 @@ def _param_names(params: cst.Parameters) -> frozenset[str]:
     return frozenset(names)
 
 
+def _has_base_rule(ctx, qual: str) -> bool:
+    """A framework layer class whose rule names a base for subclasses (``class
+    LayerNorm2d(nn.LayerNorm)``): the subclass is a layer too (its forward becomes call)."""
+    rule = ctx.rules.calls.get(qual)
+    return rule is not None and rule.subclass_base is not None
+
+
 class ScopeTracker(Pass):
     """Runs first on visit and last on leave, so other passes see the enclosing scopes."""
 
@@ -25,7 +32,7 @@ class ScopeTracker(Pass):
         source_base = None
         for base in node.bases:
             qual = ctx.resolve(base.value)
-            if qual is not None and qual in ctx.direction.model_bases:
+            if qual is not None and (qual in ctx.direction.model_bases or _has_base_rule(ctx, qual)):
                 is_module, source_base, direct = True, qual, True
             elif isinstance(base.value, cst.Name) and base.value.value in ctx.module_classes:
                 is_module = True

@@ -135,10 +135,11 @@ class _AffineNorm:
     @staticmethod
     def keras_to_torch(layer, module):
         layer = only_weighted_layer(layer)
+        torch_named = not hasattr(layer, "gamma")
         if getattr(module, "weight", None) is not None:
-            copy_into(module.weight, keras_value(layer, "gamma"), "weight")
+            copy_into(module.weight, keras_value(layer, "weight" if torch_named else "gamma"), "weight")
         if getattr(module, "bias", None) is not None:
-            copy_into(module.bias, keras_value(layer, "beta"), "bias")
+            copy_into(module.bias, keras_value(layer, "bias" if torch_named else "beta"), "bias")
 
 
 def _weight_as(keras_name: str):

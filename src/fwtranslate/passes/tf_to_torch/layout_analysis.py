@@ -328,24 +328,22 @@ class _Function:
     def if_(self, stmt: cst.If, state: dict[str, int]) -> dict[str, int]:
         self.consume(stmt.test, state)
         state = dict(state)
-        body_state = self.block(stmt.body, dict(state))
         orelse = stmt.orelse
         if orelse is None:
-            else_state = dict(state)
-            suites = [(stmt.body, body_state)]
-        else:
-            inner = orelse.body if isinstance(orelse, cst.Else) else None
-            if inner is None:  # elif: analyse as a nested if in the else branch
-                self.stmt = orelse
-                self.names_in_stmt = _name_counts(orelse)
-                else_state = self.if_(orelse, dict(state))
-                self.close_block_vars(orelse, body_state, else_state, stmt, after_elif=True)
-                return _join(body_state, else_state)
-            else_state = self.block(inner, dict(state))
-            suites = [(stmt.body, body_state), (inner, else_state)]
+            return self.if_without_else(stmt, state)
+        body_state = self.block(stmt.body, dict(state))
+        inner = orelse.body if isinstance(orelse, cst.Else) else None
+        if inner is None:  # elif: analyse as a nested if in the else branch
+            self.stmt = orelse
+            self.names_in_stmt = _name_counts(orelse)
+            else_state = self.if_(orelse, dict(state))
+            self.close_block_vars(orelse, body_state, else_state, stmt, after_elif=True)
+            return _join(body_state, else_state)
+        else_state = self.block(inner, dict(state))
+        suites = [(stmt.body, body_state), (inner, else_state)]
         # a branch that returns (or raises) never reaches the join: the other one decides
         body_ends = _ends_flow_block(stmt.body)
-        else_ends = orelse is not None and _ends_flow_block(orelse.body)
+        else_ends = _ends_flow_block(orelse.body)
         if body_ends and not else_ends:
             joined = else_state
         elif else_ends and not body_ends:
@@ -354,10 +352,32 @@ class _Function:
             joined = _join(body_state, else_state)
         for suite, end in suites:
             self.close_block(suite, {v: r for v, r in end.items() if joined.get(v) != r})
-        if orelse is None and not body_ends:  # the fall-through path: convert before the if what the body changed
-            for var, rank in state.items():
-                if joined.get(var) != rank:
-                    self.plan.before.setdefault(id(stmt), []).append((var, TO_LAST))
+        return joined
+
+    def if_without_else(self, stmt: cst.If, state: dict[str, int]) -> dict[str, int]:
+        """An ``if`` whose body changes a variable's layout: the fall-through path must agree, so
+        the variable goes back to Keras' order before the ``if``, and the body is analysed
+        again with it in that order (as loop bodies are), until the entry layouts hold."""
+        saved = (set(self.a.forced), {k: set(v) for k, v in self.a.modes.items()})
+        ends = _ends_flow_block(stmt.body)
+        entry = dict(state)
+        for _ in range(4):
+            self.a.forced, self.a.modes = set(saved[0]), {k: set(v) for k, v in saved[1].items()}
+            scratch, real = Plan(), self.plan
+            self.plan = scratch
+            body_state = self.block(stmt.body, dict(entry))
+            self.plan = real
+            changed = {v for v, r in entry.items() if body_state.get(v) != r}
+            if ends or not changed:
+                break
+            entry = {v: r for v, r in entry.items() if v not in changed}
+        self.a._merge_into(self.plan, scratch)
+        self.stmt = stmt
+        joined = dict(state) if ends else _join(body_state, entry)  # a body that returns never joins
+        self.close_block(stmt.body, {v: r for v, r in body_state.items() if joined.get(v) != r})
+        for var in state:
+            if var not in entry:
+                self.plan.before.setdefault(id(stmt), []).append((var, TO_LAST))
         return joined
 
     def close_block_vars(self, orelse, body_state, else_state, stmt, after_elif=False) -> None:
