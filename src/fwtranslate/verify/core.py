@@ -15,6 +15,7 @@ from .backend import frameworks, torch_threads
 from .diagnose import short, transfer_failed, translation_crashed
 from .execution import KerasExecutor
 from .loading import LoadError
+from .compare import NOISE_FACTOR
 from .phases import GRAD_ATOL_FACTOR, phase_inference, phase_training
 from .report import EQUIVALENT, ERROR, NOT_EQUIVALENT, PhaseResult, VerifyReport
 from .search import NothingRuns
@@ -32,7 +33,8 @@ def verify(original, translated, entry: str, args=(), kwargs=None, input_shape=N
     Keras translation ``translated``. Never raises for a model problem: see the report's status."""
     rtol = DEFAULT_TOL[float64][0] if rtol is None else rtol
     atol = DEFAULT_TOL[float64][1] if atol is None else atol
-    report = VerifyReport(tolerances={"rtol": rtol, "atol": atol, "gradient_atol": atol * GRAD_ATOL_FACTOR},
+    report = VerifyReport(tolerances={"rtol": rtol, "atol": atol, "gradient_atol": atol * GRAD_ATOL_FACTOR,
+                                      **({} if float64 else {"rounding_factor": NOISE_FACTOR})},
                           precision="float64" if float64 else "float32")
     clock = _Clock(report.timings)
     try:
@@ -57,6 +59,7 @@ def verify(original, translated, entry: str, args=(), kwargs=None, input_shape=N
         report.timings["torch_model"] = s.trun.model_time
         report.timings["keras_model"] = s.executor.run_time
         report.timings["keras_compile"] = s.executor.compile_time
+        report.timings["float64_reference"] = s.reference_time  # measuring both models' rounding
         report.keras_execution = _execution_modes(s.executor)
         report.notes += s.executor.fallbacks
     except TranslationCrashed as exc:

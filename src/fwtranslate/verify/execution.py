@@ -97,3 +97,18 @@ def _first_line(exc: Exception) -> str:
 
 def _to_numpy(t):
     return t.numpy() if hasattr(t, "numpy") else np.asarray(t)
+
+
+class ReferenceExecutor(KerasExecutor):
+    """For the float64 copy of a Keras model (session.references()), run once or twice per
+    example: graph mode first (no XLA compilation, which for a ResNet50 training step costs a
+    minute), XLA when graph mode has no kernel (channels_first convolutions on CPU), eager last."""
+
+    def __init__(self, device: Device):
+        super().__init__(device)
+        self.first_mode = "graph"
+
+    def _next_mode(self, mode: str, exc: Exception) -> str | None:
+        if mode == "graph":
+            return "xla" if self.device.use_xla else "eager"
+        return "eager" if mode == "xla" else None

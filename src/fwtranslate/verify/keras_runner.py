@@ -183,6 +183,21 @@ class KerasRunner:
             v.assign(value)
 
 
+class KerasReferenceRunner(KerasRunner):
+    """A float64 copy of the Keras model, run like a TorchRunner (session.references()):
+    inference without recording, ``train_step(arrays, lr, seed, projections)``."""
+
+    def __init__(self, model: Any, executor: KerasExecutor, shadow: Any, to_torch=None):
+        super().__init__(model, executor, shadow, recorder=False, to_torch=to_torch)
+
+    def _recorded_inference(self, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
+        return self.executor.run(("forward", False),
+                                 lambda *xs: flatten(self.model(*xs, training=False), keras_leaf), *arrays)
+
+    def train_step(self, arrays, lr, seed=0, projections=None) -> TrainResult:  # noqa: D102 - TorchRunner's order
+        return super().train_step(arrays, projections, lr, seed)
+
+
 def _signature(xs) -> tuple:
     """What tf.function retraces on: the inputs' shapes and dtypes."""
     return tuple((tuple(x.shape), str(getattr(x.dtype, "name", x.dtype))) for x in xs)

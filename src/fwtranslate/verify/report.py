@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .compare import Diff
+from .compare import NOISE_FACTOR, Diff
 
 EQUIVALENT, NOT_EQUIVALENT, ERROR = "equivalent", "not_equivalent", "error"
 
@@ -17,6 +17,9 @@ class PhaseResult:
     examples: int = 0
     diffs: list[Diff] = field(default_factory=list)  # the worst example's, per output/tensor
     message: str = ""
+    # the original's own float32 rounding error, measured when rtol/atol alone were not met
+    # (phases.NoiseLog.summary); None when the phase does not use it (float64, transfer)
+    noise: dict[str, Any] | None = None
 
     @property
     def max_abs(self) -> float:
@@ -32,7 +35,34 @@ class PhaseResult:
         return {"name": self.name, "ok": self.ok, "examples": self.examples,
                 "max_abs_error": _num(self.max_abs), "max_rel_error": _num(self.max_rel),
                 "mismatches": len(bad), "compared": len(self.diffs),
-                "results": [_clean(d.to_dict()) for d in shown], "message": self.message}
+                "results": [_clean(d.to_dict()) for d in shown], "message": self.message,
+                **({"rounding_noise": _clean(self.noise)} if self.noise is not None else {})}
+
+    def noise_lines(self) -> list[str]:
+        """The text report's account of the allowance for both models' float32 rounding."""
+        n = self.noise
+        if not n or not n.get("measured_on"):
+            return [f"       float32 rounding not measured: {n['unavailable']}"] if n and n.get("unavailable") else []
+        o, t = n["largest_original_rounding_error"], n["largest_translation_rounding_error"]
+        lines = [f"       own float32 error vs a float64 run, measured on {n['measured_on']} of {n['examples']} "
+                 f"examples: original up to {o['value']:.3g} ({o['tensor']}), translation up to {t['value']:.3g} "
+                 f"({t['tensor']}); float64 runs within {n.get('largest_float64_disagreement', 0.0):.3g} of each "
+                 f"other; {n['passed_thanks_to_it']} tensors within rtol/atol + {_factor(n['factor'])}(both "
+                 f"errors) but not rtol/atol alone"]
+        for d in n.get("tensors", [])[:3]:
+            lines.append(f"       {d['path']}: abs {d['max_abs_error']:.3g} allowed {d['allowed_abs_error']:.3g} = "
+                         f"rtol/atol {d['rtol_atol_allowance']:.3g} + {_factor(n['factor'])}(original's own "
+                         f"float32 error {d['original_rounding_error']:.3g} + translation's "
+                         f"{d['translation_rounding_error']:.3g})")
+        r = n.get("translation_vs_original_rounding") or {}
+        if r.get("max_ratio", 0) > 10:
+            lines.append(f"       the translation's float32 arithmetic is the less accurate one: up to "
+                         f"{r['max_ratio']:.3g}x the original's error ({r['tensor']})")
+        return lines
+
+
+def _factor(f: float) -> str:
+    return "" if f == 1 else f"{f:g} x "
 
 
 @dataclass
@@ -93,7 +123,11 @@ class VerifyReport:
             lines.append(f"  {mark} {p.name:10s} examples {p.examples:3d}  max abs {p.max_abs:.3g}  max rel {p.max_rel:.3g}"
                          + (f"  {p.message}" if p.message else ""))
             for d in [d for d in p.diffs if not d.ok][:5]:
-                lines.append(f"       {d.path}: abs {d.max_abs:.3g} rel {d.max_rel:.3g} {d.message}".rstrip())
+                allowed = (f" allowed {d.allowed:.3g} (incl. {_factor(NOISE_FACTOR)}(original's own float32 error "
+                           f"{d.noise:.3g} + translation's {d.noise_translation or 0.0:.3g}))"
+                           if d.noise is not None and math.isfinite(d.max_abs) else "")
+                lines.append(f"       {d.path}: abs {d.max_abs:.3g} rel {d.max_rel:.3g}{allowed} {d.message}".rstrip())
+            lines += p.noise_lines()
         if self.diverging_layer:
             dl = self.diverging_layer
             classes = (dl.get("original_class") or dl["torch_class"], dl.get("translation_class") or dl["keras_class"])

@@ -13,12 +13,12 @@ import numpy as np
 
 from ..weights.transfer import TransferError, torch_to_keras
 from .backend import choose_device, floatx, frameworks
-from .execution import KerasExecutor
+from .execution import KerasExecutor, ReferenceExecutor
 from .infer import infer_spec
-from .keras_runner import KerasRunner
+from .keras_runner import KerasReferenceRunner, KerasRunner
 from .loading import build_entry
 from .localize import class_names
-from .randomize import randomize
+from .randomize import dropout_off, keras_dropout_off, randomize
 from .spec import InputSpec, parse_shape, with_precision
 from .strategies import Case, realise
 from .torch_runner import TorchRunner
@@ -43,7 +43,11 @@ class Session:
         self.classes = classes if classes is not None else class_names(torch_model, keras_model)
         self.paths: dict[str, str] = {}  # torch path -> Keras path (a Keras original's layers)
         self.lossy: set[str] = set()  # tensors the Keras side stores merged (LSTM's two biases)
-        self.exact: TorchRunner | None = None  # the original in float64, to measure its rounding
+        self._references = None  # both models in float64 (references()), to measure their rounding
+        self.reference_error: str | None = None  # why they could not be built or run
+        self.reference_time = 0.0  # seconds building and running them
+        self.dropout_is_off = False  # the training phases switched dropout off: the copies too
+        self.keras_build: tuple | None = None  # (file, entry, args, kwargs, sample): to rebuild the Keras model
         self.transferred: dict[str, int] = {}
 
     @property
@@ -55,11 +59,62 @@ class Session:
     def translation(self):
         return self.trun if self.keras_original else self.krun
 
-    def enable_exact(self) -> None:
+    def references(self):
+        """(original, translation), each in float64 with the weights of its float32 model: the
+        torch model cast to double, the Keras model rebuilt under floatx float64 (as ``--float64``
+        builds it) and given the float32 model's variables. Built on first use; None in a float64
+        session, or when they cannot be built (``reference_error`` says why). Both run like a
+        TorchRunner (``forward(arrays, training)``, ``train_step(arrays, lr, seed, projections)``),
+        results in torch names and layouts; arrays and projections in float64."""
+        if self._references is None and self.reference_error is None and not self.is_float64():
+            try:
+                torch64 = TorchRunner(copy.deepcopy(self.torch).double(), self.device.torch)
+                keras64 = self._keras_float64()
+                self._references = (keras64, torch64) if self.keras_original else (torch64, keras64)
+            except Exception as exc:  # noqa: BLE001 - the comparison goes on, held to rtol/atol only
+                text = str(exc).strip().splitlines()
+                self.reference_error = (f"the float64 copies could not be built: {type(exc).__name__}: "
+                                        f"{text[0][:300] if text else ''}")
+        if self._references is not None and self.dropout_is_off:
+            for r in self._references:
+                (keras_dropout_off if isinstance(r, KerasReferenceRunner) else dropout_off)(r.model)
+        return self._references
+
+    def is_float64(self) -> bool:
         import torch
 
-        if next(iter(self.torch.state_dict().values()), torch.zeros(0)).dtype != torch.float64:
-            self.exact = TorchRunner(copy.deepcopy(self.torch).double(), self.device.torch)
+        return any(v.dtype == torch.float64 for v in self.torch.state_dict().values())
+
+    def keras_transfer(self):
+        """Keras values -> torch names and layouts, for the float64 Keras copy (its shadow)."""
+        return None  # the translation's converters (keras_to_torch)
+
+    def _keras_float64(self) -> KerasReferenceRunner:
+        _, _, keras = frameworks()
+        path, entry, args, kwargs, sample = self.keras_build
+        device = self.device
+
+        def scope64():
+            stack = contextlib.ExitStack()
+            stack.enter_context(floatx("float64"))
+            stack.enter_context(device.scope())
+            return stack
+
+        with scope64():
+            model = build_entry(path, entry, args, kwargs, before_build=scope64)
+        if not isinstance(model, keras.layers.Layer):
+            raise SetupError(f"{entry} built a {type(model).__name__} the second time")
+        runner = KerasReferenceRunner(model, ReferenceExecutor(device), copy.deepcopy(self.torch).double(),
+                                      to_torch=self.keras_transfer())
+        with device.scope(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*does not have a `build\\(\\)` method.*")
+            runner.forward([a.astype(np.float64) if a.dtype.kind == "f" else a for a in sample], training=False)
+        ours, theirs = list(self.keras.variables), list(model.variables)
+        if [tuple(v.shape) for v in ours] != [tuple(v.shape) for v in theirs]:
+            raise SetupError("the float64 rebuild of the Keras model has other variables than the float32 one")
+        for v32, v64 in zip(ours, theirs):
+            v64.assign(np.asarray(v32.numpy()).astype(v64.dtype))
+        return runner
 
     def find_lossy(self) -> set[str]:
         """Tensors that do not survive torch -> Keras -> torch: the translation merges them (an
@@ -150,6 +205,7 @@ def build_session(report, original, translated, entry, args, kwargs, input_shape
             plan = torch_to_keras(tmodel, kmodel)
         except TransferError as exc:
             raise TransferFailed(session, exc) from exc
+    session.keras_build = (translated, entry, args, kwargs, sample)
     session.find_lossy()
     session.transferred = {"tensors": plan.tensor_count, "steps": len(plan.steps),
                            "elements": int(sum(p.numel() for p in tmodel.state_dict().values()))}

@@ -61,6 +61,9 @@ class KerasOriginalSession(Session):
                                           rtol=1e-6, atol=1e-7)}
         return self.lossy
 
+    def keras_transfer(self):
+        return _CachedTransfer()
+
 
 class _CachedTransfer:
     """keras -> shadow through one plan (the shadow is always the same object)."""
@@ -112,6 +115,7 @@ def build_keras_session(report, original, translated, entry, args, kwargs, input
     session = KerasOriginalSession(tmodel, kmodel, spec, device, executor, seed, rtol, atol, krun=krun,
                                    classes=classes)
     session.paths = {n.torch_path: n.keras_path for n in pairs}
+    session.keras_build = (original, entry, args, kwargs, sample)
     with device.scope():
         try:
             with warnings.catch_warnings():
