@@ -450,8 +450,9 @@ class KerasNormalization(nn.Module):
             raise ValueError("Normalization without mean and variance needs adapt(): not translated")
         self.axis = () if axis is None else (tuple(axis) if isinstance(axis, (tuple, list)) else (axis,))
         self.invert = invert
-        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
-        self.register_buffer("variance", torch.as_tensor(variance, dtype=torch.float32))
+        # constants of the model's code, as in Keras (not weights: a checkpoint does not hold them)
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32), persistent=False)
+        self.register_buffer("variance", torch.as_tensor(variance, dtype=torch.float32), persistent=False)
 
     def _aligned(self, value, x):
         keep = sorted(a % x.dim() for a in self.axis)

@@ -158,8 +158,8 @@ class CallRewriter(Pass):
         if qual is not None:
             return self._reference(qual, original, updated)
         rule = ctx.rules.members.get(original.attr.value)
-        if rule is not None and self._may_be_tensor(original.value) and not (
-                isinstance(original.value, cst.Name) and original.value.value == "self"):
+        if rule is not None and (rule.is_module_member or self._may_be_tensor(original.value) and not (
+                isinstance(original.value, cst.Name) and original.value.value == "self")):
             if isinstance(parent, (cst.AssignTarget, cst.AugAssign)):
                 return updated
             return self._apply(rule, original, updated, (), updated.value)

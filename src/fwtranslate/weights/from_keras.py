@@ -78,7 +78,7 @@ def converter_for_keras(layer: Any) -> str | None:
     for klass in type(layer).__mro__:
         if klass in (keras.layers.Layer, keras.Model, object):
             break
-        if not klass.__module__.startswith("keras"):
+        if not _is_keras_module(klass.__module__):
             continue  # a user subclass: only Keras' own classes have rules
         for name in (f"keras.layers.{klass.__name__}", f"keras.{klass.__name__}"):
             rule = ruleset.calls.get(name) if ruleset is not None else None
@@ -117,8 +117,17 @@ def only_weighted_module(module: Any) -> Any:
     return only_weighted_module(weighted[0])
 
 
+def _constant_buffers(module: Any) -> list[str]:
+    """Non-persistent buffers (KerasRescaling's scale, KerasNormalization's given mean): constants
+    of the model's code, as in Keras, where they are no variables either."""
+    return [f"{name}.{b}" if name else b for name, sub in module.named_modules(remove_duplicate=False)
+            for b in sub._non_persistent_buffers_set if sub._buffers.get(b) is not None]
+
+
 def _has_tensors(module: Any) -> bool:
-    return any(True for _ in module.parameters()) or any(True for _ in module.buffers())
+    """Parameters or persistent buffers: a constant buffer (KerasRescaling's scale, not saved
+    in a state dict) is not a weight to transfer."""
+    return any(True for _ in module.parameters()) or bool(module.state_dict(keep_vars=True))
 
 
 # --- the walk ---------------------------------------------------------------------------------
@@ -150,7 +159,7 @@ def keras_children(layer: Any) -> list[tuple[str, Any]]:
 def is_functional(layer: Any) -> bool:
     from keras.src.models.functional import Functional
 
-    return isinstance(layer, Functional) and type(layer).__module__.startswith("keras")
+    return isinstance(layer, Functional) and _is_keras_module(type(layer).__module__)
 
 
 def torch_child(module: Any, suffix: str) -> tuple[Any | None, str]:
@@ -428,7 +437,8 @@ def plan_from_keras(keras_obj: Any, torch_module: Any) -> TransferPlan:
         raise TransferError(f"{len(left)} Keras variable(s) not transferred: {', '.join(left[:6])}", "", "")
     moved = {n for s in result.steps for n in s.tensors}
     every = _named_tensors(torch_module, "")
-    untouched = [n for n in every if n not in moved]
+    constants = set(_constant_buffers(torch_module))
+    untouched = [n for n in every if n not in moved and n not in constants]
     if untouched:
         raise TransferError(f"{len(untouched)} torch tensor(s) of the translation have no Keras counterpart: "
                             f"{', '.join(untouched[:6])}", untouched[0], "")
@@ -440,8 +450,13 @@ def _how(node: KNode) -> str:
             "name": "torch attribute named like the Keras layer", "order": "k-th weighted layer"}[node.how]
 
 
+def _is_keras_module(name: str) -> bool:
+    """Keras' own code (``keras.src.layers...``), not a library built on it (``keras_hub``)."""
+    return name == "keras" or name.startswith("keras.")
+
+
 def _is_builtin(layer: Any) -> bool:
-    return type(layer).__module__.startswith("keras")
+    return _is_keras_module(type(layer).__module__)
 
 
 def _is_container(layer: Any) -> bool:
