@@ -146,6 +146,8 @@ def build_random_net():
 """,
     # Keras sorts a functional model's layers by depth, the translation keeps call order: the
     # projection called after the branch was paired with the branch's BatchNormalization
+    # (before the fix: "'kerasbatchnormalization_3' -> 'layers[4]' (conv): weight: torch shape
+    # (4,) != converted Keras shape (4, 1, 1, 1)")
     "functional_branch_order": """
 import keras
 from keras import layers
@@ -155,9 +157,9 @@ def build_random_net():
     inputs = keras.Input(shape=(8, 6, 1))
     x = inputs
     y = layers.Conv2D(8, 1)(x)
-    y = layers.BatchNormalization(center=False)(y)
+    y = layers.BatchNormalization()(y)
     y = layers.Conv2D(4, 3, padding="same", use_bias=False)(y)
-    y = layers.BatchNormalization(scale=False)(y)
+    y = layers.BatchNormalization()(y)
     x = layers.Add()([layers.Conv2D(4, 1)(x), y])
     x = layers.GlobalAveragePooling2D()(x)
     return keras.Model(inputs, layers.Dense(3)(x))
