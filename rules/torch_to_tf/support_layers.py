@@ -27,7 +27,7 @@ def channels_first_bias(layer, outputs):
 
 class ChannelsFirstConv1D(keras.layers.Conv1D):
     """keras.layers.Conv1D whose bias is always added on the channel axis (see channels_first_bias).
-    ``in_channels``: torch's attribute, known before the layer is built (weight-init code reads it)."""
+    ``in_channels``: the input size the source layer was given, known before the layer is built."""
 
     def __init__(self, *args, in_channels=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -42,7 +42,7 @@ class ChannelsFirstConv1D(keras.layers.Conv1D):
 
 class ChannelsFirstConv2D(keras.layers.Conv2D):
     """keras.layers.Conv2D whose bias is always added on the channel axis (see channels_first_bias).
-    ``in_channels``: torch's attribute, known before the layer is built (weight-init code reads it)."""
+    ``in_channels``: the input size the source layer was given, known before the layer is built."""
 
     def __init__(self, *args, in_channels=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -57,7 +57,7 @@ class ChannelsFirstConv2D(keras.layers.Conv2D):
 
 class ChannelsFirstConv3D(keras.layers.Conv3D):
     """keras.layers.Conv3D whose bias is always added on the channel axis (see channels_first_bias).
-    ``in_channels``: torch's attribute, known before the layer is built (weight-init code reads it)."""
+    ``in_channels``: the input size the source layer was given, known before the layer is built."""
 
     def __init__(self, *args, in_channels=None, **kwargs):
         super().__init__(*args, **kwargs)
