@@ -62,6 +62,16 @@ def install() -> None:
     subprocess.run(pip + ["--no-deps"] + NO_DEPS_PACKAGES, check=True)
 
 
+def _fetch_module():
+    """The team lead's ``fetch.py`` (it downloaded the archives; it also knows their names)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("corpus_fetch", SHARED_CORPUS / "fetch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
 def unpack_package(entry: dict, corpus_dir: Path) -> Path:
     """The entry's whole package, unpacked (Python files only) from its downloaded archive;
     returns the folder holding the top-level package."""
@@ -69,10 +79,7 @@ def unpack_package(entry: dict, corpus_dir: Path) -> Path:
     top = entry["path_in_archive"].split("/")[0]
     if (dest / top).is_dir():
         return dest
-    archives = corpus_dir / "archives"
-    norm = lambda s: s.lower().replace("-", "_").replace(".", "_")  # noqa: E731 - fetch.py's rule
-    prefix = norm(f"{entry['package']}-{entry['version']}")
-    [archive] = [p for p in archives.iterdir() if norm(p.name).startswith(prefix)]
+    archive = _fetch_module().find_archive(corpus_dir / "archives", entry["package"], entry["version"])
     tmp = dest.with_name(dest.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     if archive.suffix == ".whl":

@@ -46,7 +46,7 @@ class Closure:
             if package in self.whole:
                 out[rel] = (self.root / rel).read_text(encoding="utf-8")
             elif package in self.names:
-                out[rel] = PRUNED_HEADER + _pruned_init(self.root / rel, package, self.names[package], self)
+                out[rel] = PRUNED_HEADER + _pruned_init(package, self.names[package], self)
             else:
                 out[rel] = EMPTIED_HEADER
         for module in sorted(self.whole - self.packages):
@@ -233,36 +233,31 @@ def _binding_statements(body: list[ast.stmt], package: str, name: str, walker: _
     found: list[ast.stmt] = []
     for stmt in body:
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            for alias in stmt.names:
-                if alias.name == "*":
-                    target = resolve(stmt, package) if isinstance(stmt, ast.ImportFrom) else None
-                    if target and walker.provides(target, name):
-                        found.append(stmt)
-                elif (alias.asname or alias.name).split(".")[0] == name:
-                    found.append(stmt)
+            if any(_binds(stmt, alias, package, {name}, walker) for alias in stmt.names):
+                found.append(stmt)
         elif name in bound_names([stmt]):
             return None
     return found or None
 
 
-def _pruned_init(file: Path, package: str, names: set[str], found: Closure) -> str:
-    """The import statements of ``file`` that bind ``names``, each trimmed to those names."""
-    tree = ast.parse(file.read_text(encoding="utf-8"))
+def _binds(stmt: ast.Import | ast.ImportFrom, alias: ast.alias, package: str, names: set[str],
+           walker: _Walker) -> bool:
+    """Does this alias of an import in ``package``'s __init__ bind one of ``names``? (A star
+    import does when its module provides one.)"""
+    if alias.name == "*":
+        target = resolve(stmt, package) if isinstance(stmt, ast.ImportFrom) else None
+        return target is not None and any(walker.provides(target, n) for n in names)
+    return (alias.asname or alias.name).split(".")[0] in names
+
+
+def _pruned_init(package: str, names: set[str], found: Closure) -> str:
+    """The import statements of ``package``'s __init__ that bind ``names``, each trimmed to those names."""
     walker = _Walker(found)
-    walker._trees[package] = tree
     kept: list[ast.stmt] = []
-    for stmt in tree.body:
+    for stmt in walker.tree(package).body:
         if not isinstance(stmt, (ast.Import, ast.ImportFrom)):
             continue
-        aliases = []
-        for alias in stmt.names:
-            bound = (alias.asname or alias.name).split(".")[0]
-            if alias.name == "*":
-                target = resolve(stmt, package) if isinstance(stmt, ast.ImportFrom) else None
-                if target and any(walker.provides(target, n) for n in names):
-                    aliases.append(alias)
-            elif bound in names:
-                aliases.append(alias)
+        aliases = [alias for alias in stmt.names if _binds(stmt, alias, package, names, walker)]
         if aliases:
             kept.append(type(stmt)(**{**{f: getattr(stmt, f) for f in stmt._fields}, "names": aliases}))
     return "".join(ast.unparse(ast.fix_missing_locations(s)) + "\n" for s in kept)

@@ -31,6 +31,8 @@ from .passes import PASSES_BY_DIRECTION
 from .passes.context import Context
 from .roundtrip import recognise_support
 from .passes.scopes import ScopeTracker
+from .passes.torch_attributes import TORCH_ATTRIBUTES
+from .passes.weight_presence import WEIGHT_NAMES
 from .report import ERROR, Diagnostic
 from .rules import RuleSet
 
@@ -188,9 +190,8 @@ def _rewrite(source: str, path: str, direction: Direction, rules: RuleSet, plan:
 
 # names any pass reacts to besides the framework's own and the rules' method/attribute names
 _STRUCTURAL_NAMES = frozenset({"training", "forward", "register_buffer", "register_parameter", "add_module",
-                               "weight", "bias",  # weight_presence.py: `m.bias is not None`
-                               "super",  # containers.py: `super().__init__(*layers)` of a Sequential subclass
-                               "in_features", "out_features", "in_channels", "out_channels"})  # torch_attributes.py
+                               "super"}  # containers.py: `super().__init__(*layers)` of a Sequential subclass
+                              | WEIGHT_NAMES | TORCH_ATTRIBUTES)  # `m.bias is not None`, `m.out_features`
 
 
 def _interesting_names(ctx: Context, source: str, variable: set[str] | None = None) -> set[str]:

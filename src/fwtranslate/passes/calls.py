@@ -132,7 +132,7 @@ class CallRewriter(Pass):
                 and dotted_name(receiver) is not None
                 and not any(root.value in scope for scope in self.ctx.scopes)):
             return False  # `import mylib.functional as F`: F.relu(x) is that module's function
-        if isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Name) and receiver.func.value == "super":
+        if _is_super(receiver):
             return False
         if self.ctx.resolve(receiver) is not None:
             return False  # a framework module or class, not a tensor

@@ -306,6 +306,18 @@ class _Function:
         entry = {v: r for v, r in state.items() if v in live}
         if isinstance(stmt, cst.For):
             entry = _without(entry, _bound(stmt.target))
+        entry, end = self.stable_entry(stmt, entry)
+        for var in state:
+            if var in live and var not in entry:
+                self.plan.before.setdefault(id(stmt), []).append((var, TO_LAST))
+        self.close_block(stmt.body, {v: r for v, r in end.items() if entry.get(v) != r})
+        return dict(entry)
+
+    def stable_entry(self, stmt, entry: dict[str, int], once: bool = False) -> tuple[dict[str, int], dict[str, int]]:
+        """Analyse ``stmt``'s body from ``entry``; while the body ends with a variable in another
+        layout than it started with, drop that variable from the entry (it comes in in Keras'
+        order) and analyse again (at most 4 times; ``once``: no second pass). Only the last
+        analysis goes into the plan. Returns (the entry that holds, the layouts at the end)."""
         saved = (set(self.a.forced), {k: set(v) for k, v in self.a.modes.items()})
         for _ in range(4):
             self.a.forced, self.a.modes = set(saved[0]), {k: set(v) for k, v in saved[1].items()}
@@ -314,16 +326,12 @@ class _Function:
             end = self.block(stmt.body, dict(entry))
             self.plan = real
             changed = {v for v, r in entry.items() if end.get(v) != r}
-            if not changed:
+            if once or not changed:
                 break
             entry = {v: r for v, r in entry.items() if v not in changed}
         self.a._merge_into(self.plan, scratch)
         self.stmt = stmt
-        for var in state:
-            if var in live and var not in entry:
-                self.plan.before.setdefault(id(stmt), []).append((var, TO_LAST))
-        self.close_block(stmt.body, {v: r for v, r in end.items() if entry.get(v) != r})
-        return dict(entry)
+        return entry, end
 
     def if_(self, stmt: cst.If, state: dict[str, int]) -> dict[str, int]:
         self.consume(stmt.test, state)
@@ -358,21 +366,8 @@ class _Function:
         """An ``if`` whose body changes a variable's layout: the fall-through path must agree, so
         the variable goes back to Keras' order before the ``if``, and the body is analysed
         again with it in that order (as loop bodies are), until the entry layouts hold."""
-        saved = (set(self.a.forced), {k: set(v) for k, v in self.a.modes.items()})
         ends = _ends_flow_block(stmt.body)
-        entry = dict(state)
-        for _ in range(4):
-            self.a.forced, self.a.modes = set(saved[0]), {k: set(v) for k, v in saved[1].items()}
-            scratch, real = Plan(), self.plan
-            self.plan = scratch
-            body_state = self.block(stmt.body, dict(entry))
-            self.plan = real
-            changed = {v for v, r in entry.items() if body_state.get(v) != r}
-            if ends or not changed:
-                break
-            entry = {v: r for v, r in entry.items() if v not in changed}
-        self.a._merge_into(self.plan, scratch)
-        self.stmt = stmt
+        entry, body_state = self.stable_entry(stmt, dict(state), once=ends)
         joined = dict(state) if ends else _join(body_state, entry)  # a body that returns never joins
         self.close_block(stmt.body, {v: r for v, r in body_state.items() if joined.get(v) != r})
         for var in state:
