@@ -13,6 +13,14 @@ twice as fast as LibCST's own parse + codegen does on the same files. tests/test
 uses ``make_source`` to check that a 50k-line file translates correctly (no timing there).
 
 usage: python benchmarks/robustness_scaling.py [--sizes 10000,50000] [--write docs/robustness.md]
+
+``--memory`` measures peak memory instead: each size is translated in a fresh process (the
+peak resident set of the child, ``getrusage(RUSAGE_CHILDREN).ru_maxrss``, less that of a
+child that only imports fwtranslate, loads the rules and builds the source), with its time,
+for 1k to 200k lines and one line of about 1 MB of calls (``--long-line``; it is refused
+above guard.MAX_LINE characters, which is measured too: what the refusal costs).
+
+usage: python benchmarks/robustness_scaling.py --memory [--sizes 1000,10000,50000,100000,200000]
 """
 from __future__ import annotations
 
@@ -55,6 +63,66 @@ def make_source(lines: int) -> str:
     return HEADER + "".join(BLOCK.format(i=i) for i in range(blocks))
 
 
+def make_long_line(chars: int = 1_000_000) -> str:
+    """A torch file whose one long line holds about ``chars`` characters of calls."""
+    call = "torch.relu(x), "
+    return "import torch\n\n\ny = [" + call * (chars // len(call)) + "x]\n"
+
+
+_CHILD = """
+import os, resource, sys, time
+sys.path[:0] = [{src!r}, {bench!r}]
+import fwtranslate
+from fwtranslate.rules import load_rules
+from robustness_scaling import make_long_line, make_source
+load_rules("torch_to_tf")
+kind, size, run = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "run"
+source = make_source(size) if kind == "lines" else make_long_line(size)
+if run:
+    start = time.perf_counter()
+    try:
+        fwtranslate.translate(source, to="tf")
+        outcome = "translated"
+    except fwtranslate.TranslationError as exc:
+        outcome = "refused: " + str(exc)
+    print(time.perf_counter() - start, outcome, source.count(chr(10)), sep="|")
+"""
+
+
+def _child(kind: str, size: int, run: bool) -> tuple[int, str]:
+    """(peak RSS in bytes, stdout) of a fresh process translating one source."""
+    import resource
+    import subprocess
+
+    here = Path(__file__).resolve().parent
+    code = _CHILD.format(src=str(here.parent / "src"), bench=str(here))
+    # RUSAGE_CHILDREN keeps the largest child's peak of a process' life: each child is measured
+    # by a fresh parent of its own
+    parent = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:]); "
+              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if done.returncode == 0 else -1)")
+    done = subprocess.run([sys.executable, "-c", parent, sys.executable, "-c", code, kind, str(size),
+                           "run" if run else "base"], capture_output=True, text=True, check=True)
+    *out, peak = done.stdout.strip().split("\n")
+    if int(peak) < 0:
+        raise RuntimeError(f"the {kind} {size} child failed")
+    return int(peak) * 1024, "\n".join(out)  # ru_maxrss is in KiB on Linux
+
+
+def measure_memory(sizes: list[int], long_line: int) -> list[tuple[str, int, float, float, str]]:
+    """(what, lines, seconds, bytes per line above the baseline, outcome, bytes) per source."""
+    rows = []
+    for kind, size in [("lines", n) for n in sizes] + ([("long", long_line)] if long_line else []):
+        base, _ = _child(kind, size, False)
+        peak, out = _child(kind, size, True)
+        seconds, outcome, lines = out.rsplit("\n", 1)[-1].split("|")
+        what = f"{size:,} lines" if kind == "lines" else f"one line of {size:,} characters"
+        extra = max(peak - base, 0)
+        rows.append((what, int(lines), float(seconds), extra / int(lines), outcome, extra))
+        print(f"{what:>32}: {float(seconds):7.2f} s, peak {extra / 2**20:8.1f} MiB above the baseline "
+              f"({extra / int(lines):8.0f} B/line), {outcome}", flush=True)
+    return rows
+
+
 def _time(fn, source: str) -> float:
     gc.collect()
     start = time.perf_counter()
@@ -66,8 +134,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,50000")
     parser.add_argument("--write", type=Path, help="put the results between the <!-- scaling: --> markers of this file")
+    parser.add_argument("--memory", action="store_true", help="peak memory per size, each in a fresh process")
+    parser.add_argument("--long-line", type=int, default=1_000_000, help="with --memory: one line of this many "
+                        "characters of calls (0: none)")
     args = parser.parse_args()
+    if args.memory and args.sizes == "10000,50000":
+        args.sizes = "1000,10000,50000,100000,200000"
     sizes = [int(s) for s in args.sizes.split(",")]
+    if args.memory:
+        measure_memory(sizes, args.long_line)
+        return 0
 
     import libcst
 

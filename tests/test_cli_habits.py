@@ -162,11 +162,15 @@ def test_tree_translates_copies_skips_and_reports(tree, tmp_path):
     assert set(files(tmp_path / "all")) == {"net.py", "blocks/partial.py", "blocks/plain.py", "README.md"}
 
 
-def test_an_output_folder_inside_the_input_is_left_out(tree, tmp_path):
-    assert cli(tree, "--to", "tf", "-o", tree / "tf", cwd=tmp_path).returncode == 1
-    first = files(tree / "tf")
-    assert cli(tree, "--to", "tf", "-o", tree / "tf", cwd=tmp_path).returncode == 1
-    assert files(tree / "tf") == first and "tf" not in {p.name for p in (tree / "tf").iterdir()}
+def test_an_output_folder_inside_the_input_is_refused(tree, tmp_path):
+    """Leaving it out of the walk was not enough: -o tree/sub wrote tree/a.py's translation over
+    the input tree/sub/a.py (issue 15)."""
+    before = files(tree)
+    proc = cli(tree, "--to", "tf", "-o", tree / "tf", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == ["fwtranslate: error: the output folder is inside the input folder; "
+                                        "the input is never overwritten (give an output folder outside it)"]
+    assert files(tree) == before and not (tree / "tf").exists()
 
 
 def test_parallel_jobs_give_the_same_output_in_the_same_order(tmp_path):

@@ -4,16 +4,15 @@ from __future__ import annotations
 import codecs
 import errno
 import io
-import os
 import re
 import stat
-import tempfile
 import tokenize
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Iterable
 
+from .atomic import new_file_mode, write_atomic
 from .directions import direction_for
 from .pipeline import TranslationError, rewrite
 from .report import ERROR, Diagnostic, FileStats
@@ -156,38 +155,5 @@ def translate_file(path: str | Path, to: str = "tf", *, output: str | Path | Non
     check_parsable(source, str(path))  # TranslationError, not a crash, for pathological nesting
     result = translate(source, to, path=str(path), rules=rules)
     if output is not None:
-        write_atomic(Path(output), result.code)
+        write_atomic(Path(output), result.code, new_file_mode(Path(path), Path(output)))
     return result
-
-
-def write_atomic(path: Path, text: str | bytes) -> None:
-    """Write via a temporary file in the same folder and a rename, so that an interrupted or
-    failed write leaves the old file (or no file), never a half-written one. A symlink is
-    written through (the link stays a link); an existing file keeps its permissions."""
-    path = Path(path)
-    if path.is_symlink():
-        path = path.resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        mode = 0o666 & ~_umask()  # what open() would have created
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)  # mkstemp makes 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)  # the only way to read it is to set it
-    os.umask(mask)
-    return mask

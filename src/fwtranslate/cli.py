@@ -237,20 +237,27 @@ def _model_options(shape_help: str):
 @click.option("--atol", type=float, default=None)
 @click.option("--device", default="auto", show_default=True, help="cpu, gpu or auto (GPU when present).")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object on stdout (what the verified code printed: its \"output\").")
+@click.option("--timeout", type=float, default=600, show_default=True,
+              help="Seconds for the whole run (importing, building, every phase); 0: no limit.")
 def verify_cmd(original: str, translated: str, entry: str, args_json: str, kwargs_json: str,
                input_shape: str | None, input_dtype: str | None, input_range: str | None, examples: int,
-               float64: bool, rtol: float | None, atol: float | None, device: str, seed: int, as_json: bool) -> None:
+               float64: bool, rtol: float | None, atol: float | None, device: str, seed: int, as_json: bool,
+               timeout: float) -> None:
     """Check numerically that TRANSLATED computes what ORIGINAL computes.
 
     This imports and runs both files (and the packages they import): only run it on code
-    you trust. Exit 0 equivalent, 1 not equivalent, 2 could not run.
+    you trust. They run in a child process, killed after --timeout seconds; what they print
+    goes to stderr, labelled (with --json: into the JSON object), never into the report.
+    Exit 0 equivalent, 1 not equivalent, 2 could not run (an error, sys.exit, a crash or
+    the timeout in the models' code: the reason is one line on stderr).
     """
     from .verify.cli_support import run_verify_cli
 
     sys.exit(run_verify_cli(original, translated, entry, args_json, kwargs_json, input_shape, input_dtype,
                             examples, input_range=input_range, float64=float64, rtol=rtol, atol=atol,
-                            device=device, seed=seed, as_json=as_json))
+                            device=device, seed=seed, as_json=as_json, timeout=timeout))
 
 
 @main.command("weights")
@@ -286,6 +293,11 @@ def weights_cmd(original: str, translated: str, entry: str, args_json: str, kwar
                                   input_shape, input_dtype, input_range)
     except (CheckpointError, LoadError, SpecError, TransferError) as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        Console().error("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the models' code or a framework: one line, no traceback
+        _fail(f"could not convert {source}: {type(exc).__name__}: {exc}")
     click.echo(f"wrote {done.describe()}", err=True)
     sys.exit(0)
 

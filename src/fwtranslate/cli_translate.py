@@ -54,6 +54,8 @@ def run(src: Path, opts: Options, out: Console) -> tuple[int, Path | None]:
         raise UsageFailure("--stdout prints the translation; --check and --diff compare it with a file")
     if opts.report_json is not None and opts.report_json.is_dir():
         raise UsageFailure(f"--report-json {opts.report_json} is a directory; give a file path")
+    if opts.report_json is not None and opts.report_json.exists() and not opts.report_json.is_file():
+        raise UsageFailure(f"--report-json {opts.report_json} is not a regular file; give a file path")
     if not src.exists():
         raise UsageFailure(f"{src} is a symlink loop or a broken link" if src.is_symlink() else f"{src} does not exist")
     if src.is_dir():
@@ -100,13 +102,13 @@ def _file(src: Path, opts: Options, out: Console) -> tuple[int, Path]:
     plans = [Planned(target, outcome.data, src)]
     reports = _report_plans(opts, [outcome])
     if opts.stdout:
-        _write_reports(reports)
+        _write_reports(reports, [src])
         click.echo(outcome.data.decode("utf-8"), nl=False)
         return _code([outcome]), target
     if opts.check or opts.diff:
-        _write_reports(reports)
+        _write_reports(reports, [src])
         return max(_compare(plans, opts, out), _code([outcome])), target
-    written, _ = _write(plans + reports)
+    written, _ = _write(plans + reports, inputs=[] if opts.in_place else [src])
     skipped = " (no framework code: copied unchanged)" if outcome.status == SKIPPED else ""
     out.note(f"wrote {target}{skipped}" if target in written else f"{target} is up to date{skipped}")
     return _code([outcome]), target
@@ -135,7 +137,12 @@ def _folder(src: Path, opts: Options, out: Console, shown_as: Path | None = None
             raise UsageFailure("the output folder is the input folder; the input is never overwritten "
                                "(--in-place replaces its files)")
         if dest.exists() and not dest.is_dir():
-            raise UsageFailure(f"-o {dest} is a file; a folder's translation needs an output folder")
+            raise UsageFailure(f"-o {dest} is a file; a folder's translation needs an output folder"
+                               if dest.is_file() else f"-o {dest} is not a folder; a folder's translation "
+                               "needs an output folder")
+        if _inside(dest, src):
+            raise UsageFailure("the output folder is inside the input folder; the input is never overwritten "
+                               "(give an output folder outside it)")
     try:
         files = walk(src, skip=[] if opts.in_place else [dest])
     except TreeError as exc:
@@ -147,7 +154,7 @@ def _folder(src: Path, opts: Options, out: Console, shown_as: Path | None = None
     if shown_as is not None:
         outcomes = [_shown_as(o, src, shown_as) for o in outcomes]
     if opts.copy_other and not opts.in_place:
-        outcomes += [copy_one(src / rel, rel) for rel in files if rel.suffix != ".py"]
+        outcomes += [copy_one(src / rel, rel) for rel in files if rel.suffix != ".py" and _copyable(src, rel)]
     for o in outcomes:
         for d in o.diagnostics:
             out.diagnostic(d)
@@ -157,14 +164,15 @@ def _folder(src: Path, opts: Options, out: Console, shown_as: Path | None = None
             _print_failure(o, out)
         out.error(f"{len(failed)} of {len(outcomes)} file(s) could not be translated; nothing written")
         return 2
-    plans = [Planned(dest / o.rel, o.data, o.path) for o in outcomes]
+    plans = [Planned(dest / o.rel, o.data, o.path, root=dest) for o in outcomes]
     reports = _report_plans(opts, [o for o in outcomes if o.stats is not None])
     if opts.check or opts.diff:
-        _write_reports(reports)
+        _write_reports(reports, [src / rel for rel in files])
         return max(_compare(plans, opts, out), _code(outcomes))
     for o in outcomes:
         out.detail(_describe(o, dest))
-    written, current = _write(plans + reports)
+    inputs = [] if opts.in_place else [src / rel for rel in files]
+    written, current = _write(plans + reports, inputs=inputs, tree=dest)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("translated", SKIPPED, COPIED)}
     out.note(f"{dest}: {counts['translated']} translated, {counts[SKIPPED]} skipped (no framework code, "
              f"copied unchanged)" + (f", {counts[COPIED]} other file(s) copied" if opts.copy_other else "")
@@ -202,18 +210,20 @@ def _progress(out: Console, total: int) -> Iterator:
 
 
 # --- shared ------------------------------------------------------------------------------------------
-def _write(plans: list[Planned]) -> tuple[list[Path], list[Path]]:
+def _write(plans: list[Planned], inputs: list[Path] = (), tree: Path | None = None) -> tuple[list[Path], list[Path]]:
+    """Check every output, then write: a folder's outputs (inside ``tree``) all together. No
+    output may land on one of ``inputs``."""
     try:
-        preflight(plans)
-        written, current = write_all(plans)
+        preflight(plans, inputs)
+        written, current = write_all(plans, tree)
     except OutputError as exc:
         raise UsageFailure(str(exc)) from None
     return written, current
 
 
-def _write_reports(reports: list[Planned]) -> None:
+def _write_reports(reports: list[Planned], inputs: list[Path] = ()) -> None:
     if reports:
-        _write(reports)
+        _write(reports, inputs)
 
 
 def _report_plans(opts: Options, outcomes: list[FileOutcome]) -> list[Planned]:
@@ -221,7 +231,7 @@ def _report_plans(opts: Options, outcomes: list[FileOutcome]) -> list[Planned]:
         return []
     diags = [d for o in outcomes for d in o.diagnostics]
     text = render_json(diags, [o.stats for o in outcomes if o.stats is not None])
-    return [Planned(opts.report_json, text.encode("utf-8"), opts.report_json)]
+    return [Planned(opts.report_json, text.encode("utf-8"), None)]
 
 
 def _compare(plans: list[Planned], opts: Options, out: Console) -> int:
@@ -245,6 +255,25 @@ def _print_failure(o: FileOutcome, out: Console) -> None:
         out.located_error(str(o.path), o.line, o.col, o.error)
     else:
         out.error(o.error)
+
+
+def _copyable(src: Path, rel: Path) -> bool:
+    """--copy-other copies files of the tree only: one that a symlink leads to outside the
+    folder (``notes.txt -> /etc/shadow``) is skipped with a warning, never copied."""
+    path = src / rel
+    if _inside(path, src):
+        return True
+    click.echo(f"fwtranslate: warning: not copying {path}: a symbolic link leads outside {src}", err=True)
+    return False
+
+
+def _inside(a: Path, b: Path) -> bool:
+    """``a`` is ``b`` or below it, symlinks resolved."""
+    try:
+        a, b = a.resolve(), b.resolve()
+    except (OSError, RuntimeError):
+        return False
+    return a == b or b in a.parents
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -78,7 +78,10 @@ def closure(path: Path) -> Closure:
     """What importing ``path`` (a module of a package) executes inside its own package."""
     root, start = package_of(path)
     found = Closure(root, start)
-    _Walker(found).need_module(start)
+    try:
+        _Walker(found).need_module(start)
+    except (RecursionError, MemoryError):  # deep trees in ast.walk/literal_eval, long import chains
+        raise ClosureError(f"{path}: the package's modules are nested too deeply to follow") from None
     return found
 
 
@@ -115,7 +118,10 @@ class _Walker:
             try:
                 self._trees[module] = ast.parse(file.read_text(encoding="utf-8"), str(file))  # type: ignore[union-attr]
             except (SyntaxError, UnicodeDecodeError) as exc:
-                raise ClosureError(f"{file}: cannot parse: {exc}") from exc
+                raise ClosureError(f"{file}: cannot parse: {exc}") from None
+            except (RecursionError, MemoryError, ValueError) as exc:  # pathological nesting, null bytes
+                what = "null bytes" if isinstance(exc, ValueError) else "code nested too deeply"
+                raise ClosureError(f"{file}: cannot parse: {what}") from None
         return self._trees[module]
 
     # -- requests

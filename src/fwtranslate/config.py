@@ -108,7 +108,10 @@ def load(pyproject: Path | None = None, start: Path | None = None) -> Config:
         raise ConfigError(f"cannot read {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    table = data.get("tool", {}).get("fwtranslate", {})
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: [tool] must be a table (found tool = {tool!r})")
+    table = tool.get("fwtranslate", {})
     root = Path(path).resolve().parent
     return _parse(table, root, Path(path))
 
@@ -138,8 +141,49 @@ def _parse(table: object, root: Path, path: Path) -> Config:
         raise ConfigError(f"{where}: mirrors: two sources write {duplicate!r}")
     rules = _string_list(table, "rules", where)
     ignore = _string_list(table, "ignore", where)
+    _check_mirror_places(mirrors, root, path, [root / r for r in rules], where)
     return Config(root=root, to=to, mirrors=mirrors, rules=tuple(root / r for r in rules),
                   ignore=frozenset(ignore), path=path)
+
+
+def _check_mirror_places(mirrors: dict[str, str], root: Path, path: Path, rules: list[Path], where: str) -> None:
+    """Mirrors are written: each must stay inside the project folder (no ``..``, no absolute
+    path, no symlinked folder leading out) and must not be a configured source, inside a
+    source folder, pyproject.toml or a rule file."""
+    top = root.resolve()
+
+    def real(rel: str) -> Path:
+        return (root / rel).resolve()
+
+    for rel in (*mirrors, *mirrors.values()):
+        if not _inside(real(rel), top):
+            linked = not Path(rel).is_absolute() and ".." not in Path(rel).parts
+            raise ConfigError(f"{where}: mirrors: {rel!r} " + ("leads outside the project folder (a symbolic link)"
+                              if linked else "is outside the project folder (the folder holding pyproject.toml)"))
+    files = {real(s): s for s in mirrors if not s.endswith("/")}
+    folders = {real(s): s for s in mirrors if s.endswith("/")}
+    settings = {Path(path).resolve(): Path(path).name, **{r.resolve(): f"the rule file {r.name}" for r in rules}}
+    for src, dst in mirrors.items():
+        mirror = real(dst)
+        clash = f"{where}: mirrors: {src!r} -> {dst!r}:"
+        for place, other in folders.items():
+            if dst.endswith("/") and (_inside(mirror, place) or _inside(place, mirror)):
+                raise ConfigError(f"{clash} the mirror folder overlaps the source folder {other!r}; "
+                                  "a source is never overwritten")
+            if not dst.endswith("/") and _inside(mirror, place):
+                raise ConfigError(f"{clash} the mirror is inside the source folder {other!r}; "
+                                  "a source is never overwritten")
+        for place, other in files.items():
+            if mirror == place or (dst.endswith("/") and _inside(place, mirror)):
+                raise ConfigError(f"{clash} the mirror would overwrite the source {other!r}; "
+                                  "a source is never overwritten")
+        for place, name in settings.items():
+            if mirror == place or (dst.endswith("/") and _inside(place, mirror) and place.suffix == ".py"):
+                raise ConfigError(f"{clash} the mirror would overwrite {name}")
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
 
 
 def _string_list(table: dict, key: str, where: str) -> list[str]:

@@ -8,7 +8,8 @@
   ``path:line:col: severity [RULE] message``. Constructs already committed do not block.
 
 Exit codes: 0 nothing to do; 1 a mirror was rewritten or a construct was added; 2 bad
-configuration.
+configuration, or a mirror that may not be written (outside the project, a symlink, a
+device, a source or a settings file in its place), with nothing written.
 """
 from __future__ import annotations
 
@@ -23,21 +24,26 @@ import click
 from .api import translate
 from .config import Config, ConfigError, load
 from .console import Console
+from .directions import direction_for
 from .guard import check_parsable
 from .outputs import OutputError, Planned, preflight, write_all
 from .pipeline import TranslationError
 from .report import ERROR, Diagnostic
+from .rules import RuleFileError, load_rules
 from .tree import FAILED, translate_one
 
 _CONFIG_HELP = "The pyproject.toml to read (default: the nearest one above the current folder)."
 
 
 def _load(pyproject: Path | None, out: Console) -> Config:
+    """The configuration, its rule files loaded once up front: a bad one is exit 2, not a traceback."""
     try:
-        return load(pyproject)
-    except ConfigError as exc:
+        cfg = load(pyproject)
+        load_rules(direction_for(cfg.to).name, tuple(map(str, cfg.rules)))
+    except (ConfigError, RuleFileError, OSError) as exc:
         out.error(str(exc))
         sys.exit(2)
+    return cfg
 
 
 def _shown(path: Path) -> str:
@@ -46,6 +52,14 @@ def _shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def _unresolved(path: Path) -> Path:
+    """Like _shown, but a symlink in the path is kept, not followed (to be refused)."""
+    try:
+        return path.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
 
 
 # --- fwtranslate-mirror ---------------------------------------------------------------------------
@@ -69,6 +83,7 @@ def mirror_main(files: tuple[Path, ...], pyproject: Path | None, refresh_all: bo
         sys.exit(2)
     failed = False
     rewritten = []
+    plans: list[Planned] = []
     for source in _sources(cfg, files, refresh_all):
         mirror = cfg.mirror_of(source)
         if mirror is None:
@@ -83,18 +98,27 @@ def mirror_main(files: tuple[Path, ...], pyproject: Path | None, refresh_all: bo
             _print_failure(outcome.error, outcome.path, outcome.line, outcome.col, out)
             failed = True
             continue
-        plan = Planned(mirror, outcome.data, source)
-        if not plan.stale:
-            continue
+        # a mirror stays inside the project and is a regular file: a symlink in its place is
+        # refused, never written through (it could lead onto any file)
+        plan = Planned(_unresolved(mirror), outcome.data, source, root=cfg.root, links=False)
+        if plan.stale or mirror.is_symlink():
+            plans.append(plan)
+    if plans:  # every mirror is checked before any is written: a refused one writes nothing
+        protected = [*cfg.all_sources(), *cfg.rules, *([cfg.path] if cfg.path else [])]
         try:
-            preflight([plan])
+            preflight(plans, protected)
+        except OutputError as exc:
+            out.error(str(exc))
+            sys.exit(2)
+    for plan in plans:
+        try:
             write_all([plan])
         except OutputError as exc:
             out.error(str(exc))
             failed = True
             continue
         rewritten.append(plan)
-        out.note(f"fwtranslate-mirror: rewrote {_shown(mirror)} (translated from {_shown(source)})")
+        out.note(f"fwtranslate-mirror: rewrote {plan.target} (translated from {_shown(plan.source)})")
     if rewritten:
         out.note("fwtranslate-mirror: stage the rewritten mirror(s) and commit again")
     sys.exit(1 if failed or rewritten else 0)

@@ -56,10 +56,12 @@ class RewriteResult:
 class _Driver(cst.CSTTransformer):
     """Dispatches each visit/leave to the passes' handlers, in pass order."""
 
-    def __init__(self, ctx: Context, passes: Iterable, untouched: frozenset[int] = frozenset()):
+    def __init__(self, ctx: Context, passes: Iterable, untouched: frozenset[int] = frozenset(),
+                 record: dict[int, object] | None = None):
         super().__init__()
         self.ctx = ctx
         self.untouched = untouched  # ids of statements with nothing to translate: not visited
+        self.record = record  # id(node) -> its result, for the ids it holds (see _unparsable_spans)
         self._visit: dict[str, list[Callable]] = {}
         self._leave: dict[str, list[Callable]] = {}
         for p in passes:
@@ -102,6 +104,8 @@ class _Driver(cst.CSTTransformer):
         kind = type(original).__name__
         if kind not in self._leaving or id(original) in self.untouched:
             self.ctx.parents.pop()
+            if self.record is not None and id(original) in self.record:
+                self.record[id(original)] = updated
             return updated
         result = updated
         for handler in self._leave.get(kind, ()):
@@ -111,6 +115,8 @@ class _Driver(cst.CSTTransformer):
         for handler in self._scope_leave.get(kind, ()):
             handler(original, original)
         self.ctx.parents.pop()
+        if self.record is not None and id(original) in self.record:
+            self.record[id(original)] = result
         return result
 
     # attribute-level hooks are unused: skip LibCST's per-attribute getattr dispatch
@@ -126,6 +132,30 @@ _SELF_ATTR = re.compile(r"\bself\.(\w+)\s*(?::[^=\n]*)?=(?!=)")
 
 
 def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> RewriteResult:
+    """The translation of ``source``. Every entry (the API, the command, folders, hooks,
+    --with-deps) comes here: the input guard (guard.py) runs first, and the output is checked
+    to parse. A statement whose translation does not parse (201 chained ``.view(-1)`` become
+    201 nested calls, over CPython's limit of 200) is left unconverted, with an
+    ``output-syntax`` error; an output that still does not parse raises TranslationError."""
+    from . import guard
+
+    if source.startswith("\ufeff"):
+        source = source[1:]  # a byte-order mark (decoded as utf-8, not utf-8-sig): CPython refuses it
+    guard.check_parsable(source, path)
+    try:
+        result = _translate(source, path, direction, rules)
+        if result.code != source:
+            error = _output_error(result.code, path)
+            if error is not None:
+                result = _keep_unparsable(source, path, direction, rules, error)
+        return result
+    except SyntaxError as err:  # LibCST parsed what CPython does not (the spans come from CPython)
+        raise TranslationError(f"syntax error: {err.msg}", err.lineno or 0, err.offset or 1) from None
+    finally:
+        guard.forget()
+
+
+def _translate(source: str, path: str, direction: Direction, rules: RuleSet) -> RewriteResult:
     plan = _plan_stand_ins(source, direction, rules, PASSES_BY_DIRECTION.get(direction.name, ()))
     if plan is not None:
         try:
@@ -135,7 +165,45 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> Rew
     return _rewrite(source, path, direction, rules, None)
 
 
-def _rewrite(source: str, path: str, direction: Direction, rules: RuleSet, plan: _Plan | None) -> RewriteResult:
+def _output_error(code: str, path: str) -> tuple[str, int] | None:
+    """(message, line) when ``code`` is no Python that CPython parses; None when it is."""
+    try:
+        compile(code, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as err:
+        return err.msg, err.lineno or 0
+    except (RecursionError, MemoryError):
+        return "the code is nested too deeply", 0
+    except ValueError as err:
+        return str(err), 0
+    return None
+
+
+def _keep_unparsable(source: str, path: str, direction: Direction, rules: RuleSet,
+                     error: tuple[str, int]) -> RewriteResult:
+    """The translation again, with the innermost statements whose translation does not parse on
+    its own left as they are (and an error on each); TranslationError when that does not help."""
+    spans = _unparsable_spans(source, path, direction, rules)
+    if spans:
+        result = _rewrite(source, path, direction, rules, None, keep=(spans, error[0]))
+        if _output_error(result.code, path) is None:
+            return result
+        error = _output_error(result.code, path) or error
+    where = f" (line {error[1]} of the output)" if error[1] else ""
+    raise TranslationError(f"[output-syntax] the translation is not valid Python: {error[0]}{where}; "
+                           "nothing written")
+
+
+def _unparsable_spans(source: str, path: str, direction: Direction, rules: RuleSet) -> set[tuple[int, int]]:
+    """The spans of the innermost statements whose translation alone does not parse."""
+    found: list[tuple[int, int]] = []
+    _rewrite(source, path, direction, rules, None, found=found)
+    found.sort(key=lambda span: (span[0], -span[1]))
+    return {s for s in found if not any(o != s and s[0] <= o[0] and o[1] <= s[1] for o in found)}
+
+
+def _rewrite(source: str, path: str, direction: Direction, rules: RuleSet, plan: _Plan | None,
+             keep: tuple[set[tuple[int, int]], str] | None = None,
+             found: list[tuple[int, int]] | None = None) -> RewriteResult:
     """The translation; with a plan, of a tree where framework-free classes, functions and lines
     are stand-ins (see _plan_stand_ins) that cost next to nothing to parse, skip and emit."""
     try:
@@ -177,15 +245,74 @@ def _rewrite(source: str, path: str, direction: Direction, rules: RuleSet, plan:
         if prepare is not None:
             untouched = untouched - prepare(module)
     untouched = untouched | frozenset(ctx.dropped)  # our own support code: left out whole
-    new_module = _Driver(ctx, instances, untouched).walk(module)
+    kept: list[cst.CSTNode] = []
+    if keep is not None:  # statements whose translation would not parse: as they are
+        kept = _kept_statements(module, spans, keep[0])
+        untouched = untouched | frozenset(id(s) for s in kept)
+        names = set(imports.bindings)
+        for first, last in keep[0]:  # their framework names keep their imports
+            ctx.still_used.update(names.intersection(_WORD.findall("\n".join(source.splitlines()[first - 1:last]))))
+    record = None if found is None else dict.fromkeys(spans)
+    new_module = _Driver(ctx, instances, untouched, record).walk(module)
+    if found is not None:
+        found.extend(_failing_spans(module, spans, record))  # type: ignore[arg-type]
     if plan is not None and any(isinstance(s, _StandInClass) and s.name.value in ctx.module_classes
                                 for s in module.body):
         raise _SpliceError("a stand-in class shares its name with a model class")
     diagnostics = _locate(module, ctx, path, spans, source)
+    if kept:
+        new_module, extra = _mark_kept(new_module, kept, spans, source, path, keep[1])  # type: ignore[index]
+        diagnostics = sorted(diagnostics + extra, key=lambda d: (d.line, d.col, d.severity != ERROR))
     code = new_module.code
     if plan is not None and _fault_count() != faults:
         raise _SpliceError("a stand-in was moved or changed")
     return RewriteResult(code, diagnostics, set(imports.bindings), set(ctx.still_used))
+
+
+def _kept_statements(module: cst.Module, spans: dict[int, tuple[int, int]], keep: set) -> list[cst.CSTNode]:
+    found: list[cst.CSTNode] = []
+    stack = list(module.body)
+    while stack:
+        stmt = stack.pop()
+        if spans.get(id(stmt)) in keep:
+            found.append(stmt)
+            continue
+        for block in _cst_blocks(stmt):
+            stack.extend(block)
+    return found
+
+
+def _failing_spans(module: cst.Module, spans: dict[int, tuple[int, int]], record: dict) -> list[tuple[int, int]]:
+    """The spans of the statements whose translation (in ``record``) does not parse alone."""
+    out = []
+    stack = list(module.body)
+    while stack:
+        stmt = stack.pop()
+        result = record.get(id(stmt))
+        if result is None or result is stmt:
+            continue  # not visited, or unchanged: parsed as the source did
+        stack.extend(s for block in _cst_blocks(stmt) for s in block)
+        parts = result.nodes if isinstance(result, cst.FlattenSentinel) else (
+            [] if isinstance(result, cst.RemovalSentinel) else [result])
+        code = "".join(module.code_for_node(p) for p in parts)
+        if _output_error(code, "<statement>") is not None:
+            out.append(spans[id(stmt)])
+    return out
+
+
+def _mark_kept(module: cst.Module, kept: list, spans: dict[int, tuple[int, int]], source: str, path: str,
+               message: str) -> tuple[cst.Module, list[Diagnostic]]:
+    """The kept statements with an ``unconverted`` marker above them, and their diagnostics."""
+    lines = source.splitlines()
+    text = f"its translation is not valid Python ({message}); left as it is"
+    out = []
+    for stmt in kept:
+        first = spans[id(stmt)][0]
+        line = lines[first - 1] if 0 < first <= len(lines) else ""
+        out.append(Diagnostic(path, first, len(line) - len(line.lstrip(" \t")) + 1, ERROR, "output-syntax", text))
+        marker = cst.EmptyLine(comment=cst.Comment(f"# fwtranslate: unconverted [output-syntax] {text}"))
+        module = module.deep_replace(stmt, stmt.with_changes(leading_lines=[*stmt.leading_lines, marker]))
+    return module, out
 
 
 # names any pass reacts to besides the framework's own and the rules' method/attribute names
@@ -549,8 +676,9 @@ class _Planner:
             self.skeletons.append((first, last, skeleton))
 
 
+_TRY_STAR = (ast.TryStar,) if hasattr(ast, "TryStar") else ()  # Python 3.11+
 _AST_COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,
-                 ast.With, ast.AsyncWith, ast.Try, ast.TryStar, ast.Match)
+                 ast.With, ast.AsyncWith, ast.Try, *_TRY_STAR, ast.Match)
 # simple statements a stand-in may replace; the names they bind are all the scope tracker reads
 _AST_BINDING = (ast.Assign, ast.AugAssign, ast.AnnAssign)
 _AST_INERT = (ast.Expr, ast.Return, ast.Pass, ast.Break, ast.Continue, ast.Raise, ast.Assert, ast.Delete)

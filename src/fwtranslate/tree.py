@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,8 +63,11 @@ def translate_one(path: Path, rel: Path, to: str, rules: tuple[str, ...]) -> Fil
 
 
 def copy_one(path: Path, rel: Path) -> FileOutcome:
-    """A non-Python file (with --copy-other): its bytes, unchanged."""
+    """A non-Python file (with --copy-other): its bytes, unchanged. Only a regular file is read
+    (a device or a pipe would block or never end)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return FileOutcome(path, rel, FAILED, error=f"{path} is not a regular file")
         return FileOutcome(path, rel, COPIED, path.read_bytes())
     except OSError as exc:
         return FileOutcome(path, rel, FAILED, error=f"cannot read {path}: {exc.strerror}")

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 import libcst as cst
 import yaml
 
+from . import expressions
 from .model import Condition, Example, Rule, SizeSpec, Variant, template_params
 from .signature import Signature, SignatureError
 from .support import SupportLibrary
@@ -24,6 +25,12 @@ _FIELDS = {"class", "base", "signature", "to", "doc", "aliases", "method", "kind
            "warn", "weights", "imports", "examples", "layout", "size"}
 # how a layer's translation treats the channel axis (tf_to_torch; see passes/tf_to_torch/layout.py)
 LAYOUT_KINDS = ("spatial", "spatial_to_flat", "elementwise", "axis", "merge")
+
+
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+# one plain import statement: rule files add imports, they do not run statements
+_IMPORT = re.compile(r"(import [A-Za-z_][\w.]*( as \w+)?|from \.*[A-Za-z_][\w.]* import \w+( as \w+)?"
+                     r"(, \w+( as \w+)?)*)")
 
 
 class RuleFileError(ValueError):
@@ -244,19 +251,38 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
                      for v in variants)
     helpers = set().union(*(v.helpers for v in variants))
     examples = []
-    for raw in spec.get("examples", []) or []:
+    raw_examples = spec.get("examples", []) or []
+    if not isinstance(raw_examples, list):
+        raise RuleFileError(path, name, "examples", "expected a list of 'before => after' strings")
+    for raw in raw_examples:
         if not isinstance(raw, str) or "=>" not in raw:
             raise RuleFileError(path, name, "examples", f"expected 'before => after', got {raw!r}")
         before, after = (s.strip() for s in raw.split("=>", 1))
         examples.append(Example(before, after))
     weights = spec.get("weights")
-    if weights is not None and not isinstance(weights, str):
+    if weights is not None and not (isinstance(weights, str) and weights.isidentifier()):
         raise RuleFileError(path, name, "weights", "expected the name of a weight converter")
     layout = spec.get("layout")
     if layout is not None and layout not in LAYOUT_KINDS:
         raise RuleFileError(path, name, "layout", f"expected one of: {', '.join(LAYOUT_KINDS)}")
     if layout in ("axis",) and (signature is None or "axis" not in signature.names):
         raise RuleFileError(path, name, "layout", "layout 'axis' needs an 'axis' parameter")
+    for key in ("class", "base"):
+        value = spec.get(key)
+        if value is not None and not (isinstance(value, str) and _DOTTED.fullmatch(value)):
+            raise RuleFileError(path, name, key, f"expected a class name such as keras.layers.Layer, got {value!r}")
+    for key in ("method",):
+        if key in spec and not isinstance(spec[key], bool):
+            raise RuleFileError(path, name, key, f"expected true or false, got {spec[key]!r}")
+    if "doc" in spec and not isinstance(spec["doc"], str):
+        raise RuleFileError(path, name, "doc", "expected a string")
+    for alias in _str_list(path, name, spec, "aliases"):
+        if not _DOTTED.fullmatch(alias):
+            raise RuleFileError(path, name, "aliases", f"expected a dotted name, got {alias!r}")
+    for statement in _str_list(path, name, spec, "imports"):
+        if not _IMPORT.fullmatch(statement):
+            raise RuleFileError(path, name, "imports", "expected 'import a.b [as c]' or 'from a.b import c [as d]', "
+                                                       f"got {statement!r}")
     rule = Rule(
         name=name, kind=kind, file=path, signature=signature, variants=variants, layout=layout, size=size,
         doc=str(spec.get("doc", "")).strip(),
@@ -278,8 +304,38 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
             for p in getattr(rule, key):
                 if p not in signature.names:
                     raise RuleFileError(path, name, key, f"{p!r} is not a parameter of {signature.text}")
+    _check_expressions(path, rule, params)
     rule.handled = frozenset(template_params(rule) | rule.ignore | rule.force)
     return rule
+
+
+def _check_expressions(path: Path, rule: Rule, params: set[str]) -> None:
+    """Every condition and ``static(...)`` is checked against the interpreter's grammar now, so
+    that a rule file that tries anything else is refused with its file, rule and field."""
+    import ast
+
+    checks: list[tuple[str, str, set[str]]] = []
+    for v in rule.variants:
+        for key, cond in (("to.when", v.when), ("to.when_known", v.when_known)):
+            if cond is not None:
+                checks.append((key, cond, params))
+        for call in ast.walk(ast.parse(v.source, mode="eval")):
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "static":
+                if len(call.args) != 1 or call.keywords:
+                    raise RuleFileError(path, rule.name, "to", "static() takes one expression")
+                checks.append(("to", ast.unparse(call.args[0]), params))
+    for key, conds in (("unsupported", rule.unsupported), ("warn", rule.warn)):
+        checks.extend((f"{key}.when", c.when, params) for c in conds)
+    if rule.size is not None:
+        for key, expr in (("size.when", rule.size.when), ("size.output", rule.size.output),
+                          ("size.rank", rule.size.rank)):
+            if expr is not None and expr not in ("keep", "sum"):
+                checks.append((key, expr, params | {"rank"}))
+    for key, expr, names in checks:
+        try:
+            expressions.check(ast.parse(expr, mode="eval").body, names)
+        except expressions.ExpressionError as exc:
+            raise RuleFileError(path, rule.name, key, f"{expr!r}: {exc}") from None
 
 
 def _size(path: Path, name: str, raw: Any, params: set[str]) -> SizeSpec | None:

@@ -12,7 +12,7 @@ from ..cstutil import expression
 from ..report import ERROR, WARNING
 from .literals import UNKNOWN, literal_value
 from .signature import BindError, BoundArg, Signature, bind
-from .template import evaluate, referenced_params, render
+from .template import RuleExpressionError, evaluate, referenced_params, render
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,16 @@ def apply(rule: Rule, args: Sequence[cst.Arg] = (), receiver: cst.BaseExpression
     """Translate one use of ``rule``: a call (args), a method call (receiver + args) or an
     attribute (receiver or nothing). ``input_size``: the layer's input feature size when the
     static analysis knows it, an int or the name of a variable holding it (bound to the
-    template variable ``size.input`` names)."""
+    template variable ``size.input`` names). A rule expression that fails leaves the use
+    untranslated and reported, never half-translated."""
+    try:
+        return _apply(rule, args, receiver, input_size)
+    except RuleExpressionError as exc:
+        return Outcome(None, messages=[(ERROR, "rule-error", f"{rule.name} ({rule.file}): {exc}")])
+
+
+def _apply(rule: Rule, args: Sequence[cst.Arg], receiver: cst.BaseExpression | None,
+           input_size: int | str | None) -> Outcome:
     out = Outcome(None)
     if rule.signature is None:
         bound: dict[str, BoundArg] = {}

@@ -24,7 +24,7 @@ import libcst as cst
 
 from ..cstutil import opaque_types, walk
 from .literals import UNKNOWN, literal_value, to_node
-from .predicates import PREDICATES
+from . import expressions
 from .signature import BoundArg
 
 _NEEDS_PARENS = (cst.BinaryOperation, cst.BooleanOperation, cst.Comparison, cst.UnaryOperation,
@@ -83,18 +83,30 @@ def evaluate(expr_source: str, bound: Mapping[str, BoundArg]) -> Any:
     ``and`` / ``or`` / ``not`` are three-valued: ``stride != 1 and dilation != 1`` is False when
     dilation is the literal 1, whatever the (unknown) stride.
     """
-    return _evaluate(_parse_condition(expr_source), expr_source, bound)
+    try:
+        return _evaluate(_parse_condition(expr_source), expr_source, bound)
+    except RuleExpressionError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever a rule's expression raises is the rule's fault
+        raise RuleExpressionError(expr_source, exc) from None
+
+
+class RuleExpressionError(Exception):
+    """A rule's condition or ``static(...)`` failed on one call (a TypeError, a size limit...)."""
+
+    def __init__(self, source: str, cause: BaseException):
+        self.source, self.cause = source, cause
+        super().__init__(f"the rule expression {source!r} failed: {type(cause).__name__}: {cause}")
 
 
 @functools.lru_cache(maxsize=None)
 def _parse_condition(source: str) -> ast.expr:
-    return ast.parse(source, mode="eval").body
+    return expressions.parse(source)  # checked against the whitelist; rule files never reach eval
 
 
-# conditions are evaluated for every call a rule translates: their names and code objects are
-# computed once per (cached, long-lived) ast node
+# conditions are evaluated for every call a rule translates: the names of each (cached,
+# long-lived) ast node are computed once
 _NAMES: dict[int, frozenset[str]] = {}
-_CODE: dict[int, Any] = {}
 
 
 def _evaluate(node: ast.expr, source: str | None, bound: Mapping[str, BoundArg]) -> Any:
@@ -108,13 +120,12 @@ def _evaluate(node: ast.expr, source: str | None, bound: Mapping[str, BoundArg])
             if value is UNKNOWN:
                 return _evaluate_logic(node, bound)
             env[name] = value
-    env["given"] = lambda name: bound[name].given
-    env["source"] = lambda name: _source(bound[name])
-    env["starred"] = lambda name: any(isinstance(e, cst.StarredElement) for e in bound[name].elements or ())
-    code = _CODE.get(id(node))
-    if code is None:
-        code = _CODE[id(node)] = compile(ast.Expression(node), "<rule condition>", "eval")
-    return eval(code, {"__builtins__": {}, **PREDICATES}, env)  # noqa: S307 - rule files are code the user chose to load
+    binding = {
+        "given": lambda name: bound[name].given,
+        "source": lambda name: _source(bound[name]),
+        "starred": lambda name: any(isinstance(e, cst.StarredElement) for e in bound[name].elements or ()),
+    }
+    return expressions.interpret(node, env, expressions.functions_for(binding))
 
 
 def _evaluate_logic(node: ast.expr, bound: Mapping[str, BoundArg]) -> Any:

@@ -1,12 +1,20 @@
 """``fwtranslate verify`` (and ``--verify``): argument decoding, output and exit code.
 
 Exit 0 equivalent, 1 not equivalent, 2 could not run (the reason is printed).
+
+The models always run in a child process (isolation.py), killed after ``timeout`` seconds. The
+report goes to stdout (with --json: exactly one JSON object, the code's prints in its "output");
+a reason for exit 2 goes to stderr as one line, and in text mode what the verified code printed
+follows on stderr in a labelled block, never mixed with the report.
 """
 from __future__ import annotations
 
 import json
 import sys
 from typing import Any
+
+DEFAULT_TIMEOUT = 600.0  # seconds for a whole run: importing the frameworks, both models, every phase
+SHOWN_OUTPUT_LINES = 20
 
 
 def parse_json_args(args_json: str | None, kwargs_json: str | None) -> tuple[tuple, dict]:
@@ -26,7 +34,8 @@ def run_verify_cli(original: str, translated: str, entry: str, args_json: str | 
                    input_shape: str | None, input_dtype: str | None, examples: int, *, to: str = "tf",
                    input_range: str | None = None, float64: bool = False, rtol: float | None = None,
                    atol: float | None = None, device: str = "auto", seed: int = 0, as_json: bool = False,
-                   out=None) -> int:
+                   timeout: float | None = DEFAULT_TIMEOUT, out=None) -> int:
+    """``timeout``: seconds for the whole run; None or 0: no limit (the run is isolated all the same)."""
     out = out or sys.stdout
     if to not in ("tf", "torch", None):
         return _could_not_run(f"verification supports --to tf and --to torch, not {to!r}", as_json, out)
@@ -40,14 +49,44 @@ def run_verify_cli(original: str, translated: str, entry: str, args_json: str | 
     except ImportError as exc:
         return _could_not_run(f"verification needs torch, tensorflow, keras and hypothesis "
                               f"(pip install 'fwtranslate[verify]'): {exc}", as_json, out)
-    report = verify(original, translated, entry, args=args, kwargs=kwargs, input_shape=input_shape,
-                    input_dtype=input_dtype, input_range=input_range, examples=examples, float64=float64,
-                    rtol=rtol, atol=atol, device=device, seed=seed)
+    if timeout is not None and timeout < 0:
+        return _could_not_run(f"--timeout must be positive (0: no limit), not {timeout:g}", as_json, out)
+    try:
+        report = verify(original, translated, entry, args=args, kwargs=kwargs, input_shape=input_shape,
+                        input_dtype=input_dtype, input_range=input_range, examples=examples, float64=float64,
+                        rtol=rtol, atol=atol, device=device, seed=seed, timeout=timeout or None, isolate=True)
+    except KeyboardInterrupt:  # Ctrl-C: the child was killed on the way out
+        print("fwtranslate: interrupted", file=sys.stderr)
+        return 130
     if as_json:
         print(json.dumps(report.to_dict()), file=out)
+        return report.exit_code
+    if report.exit_code == 2:
+        print(f"fwtranslate: could not verify: {_one_line(report.reason)}", file=sys.stderr)
+        for note in report.notes:
+            if "\n" not in note.strip():  # a traceback (an internal error) is in --json's notes
+                print(f"  note: {note}", file=sys.stderr)
     else:
         print(report.format_text(), file=out)
+    _show_output(report.output)
     return report.exit_code
+
+
+def _one_line(text: str, limit: int = 1000) -> str:
+    text = " ".join((text or "unknown reason").split())
+    return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _show_output(output: str) -> None:
+    """What the verified code printed, on stderr, labelled and indented: never taken for the report."""
+    lines = output.splitlines()
+    if not lines:
+        return
+    shown = lines[-SHOWN_OUTPUT_LINES:]
+    print("fwtranslate: output of the verified code" + (f" (last {len(shown)} lines)" if len(shown) < len(lines)
+                                                         else "") + ":", file=sys.stderr)
+    for line in shown:
+        print(f"  | {line}", file=sys.stderr)
 
 
 def _could_not_run(reason: str, as_json: bool, out: Any) -> int:

@@ -3,6 +3,9 @@
 Phases (phases.py), each on Hypothesis-drawn inputs, stopping at the first that fails:
 inference, then training (outputs, gradients, one SGD step). A failure is shrunk to a minimal
 input, then localised to the first diverging submodule (diagnose.py).
+
+With ``timeout`` (or ``isolate=True``; the command line always) all of it runs in a child
+process (isolation.py): user code that exits, hangs or crashes cannot end or block the caller.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import traceback
 from .backend import frameworks, torch_threads
 from .diagnose import short, transfer_failed, translation_crashed
 from .execution import KerasExecutor
+from . import progress
 from .loading import LoadError
 from .compare import NOISE_FACTOR
 from .phases import GRAD_ATOL_FACTOR, phase_inference, phase_training
@@ -28,9 +32,23 @@ DEFAULT_TOL = {False: (1e-4, 1e-5), True: (1e-10, 1e-10)}  # float64 -> (rtol, a
 def verify(original, translated, entry: str, args=(), kwargs=None, input_shape=None, input_dtype=None,
            input_range=None, examples: int = 20, float64: bool = False, rtol=None, atol=None,
            device: str = "auto", seed: int = 0, check_training: bool = True,
-           check_gradients: bool = True) -> VerifyReport:
+           check_gradients: bool = True, timeout: float | None = None, isolate: bool | None = None) -> VerifyReport:
     """Numerically compare ``entry`` of the torch file ``original`` with the same entry of its
-    Keras translation ``translated``. Never raises for a model problem: see the report's status."""
+    Keras translation ``translated``. Never raises for a model problem: see the report's status.
+
+    ``timeout`` (seconds, for the whole run) runs it in a child process, killed when the time is
+    up (status "error", the reason says in which stage); ``isolate=True`` does so without a limit.
+    In a child, nothing the user's code does (sys.exit, os._exit, a crash, prints) reaches the
+    caller; ``report.output`` holds what it printed. In-process, a SystemExit raised by the user's
+    code is still reported as "could not run" (status "error"), never passed on."""
+    if isolate or (isolate is None and timeout is not None):
+        from .isolation import run_isolated
+
+        request = dict(original=str(original), translated=str(translated), entry=entry, args=tuple(args or ()),
+                       kwargs=dict(kwargs or {}), input_shape=input_shape, input_dtype=input_dtype,
+                       input_range=input_range, examples=examples, float64=float64, rtol=rtol, atol=atol,
+                       device=device, seed=seed, check_training=check_training, check_gradients=check_gradients)
+        return run_isolated(request, timeout)
     rtol = DEFAULT_TOL[float64][0] if rtol is None else rtol
     atol = DEFAULT_TOL[float64][1] if atol is None else atol
     report = VerifyReport(tolerances={"rtol": rtol, "atol": atol, "gradient_atol": atol * GRAD_ATOL_FACTOR,
@@ -38,6 +56,7 @@ def verify(original, translated, entry: str, args=(), kwargs=None, input_shape=N
                           precision="float64" if float64 else "float32")
     clock = _Clock(report.timings)
     try:
+        progress.stage(progress.FRAMEWORKS, progress.FRAMEWORKS)
         with clock("import"):
             frameworks()
         with torch_threads(), clock("setup"):
@@ -49,9 +68,11 @@ def verify(original, translated, entry: str, args=(), kwargs=None, input_shape=N
         report.transferred = s.transferred
         report.phases.append(PhaseResult("transfer", True, message=f"{s.transferred['tensors']} tensors"))
         report.timings["keras_compile_in_setup"] = s.executor.compile_time  # the dry run's
+        progress.stage("running the inference phase")
         with torch_threads(), clock("inference"), s.device.scope():
             ok = phase_inference(report, s, examples)
         if ok and check_training:
+            progress.stage("running the training phase")
             with torch_threads(), clock("training"), s.device.scope():
                 phase_training(report, s, max(2, examples // 4), check_gradients)
         if report.status != NOT_EQUIVALENT:
@@ -68,6 +89,12 @@ def verify(original, translated, entry: str, args=(), kwargs=None, input_shape=N
         transfer_failed(report, exc.session, exc.error)
     except (LoadError, SpecError, SetupError, NothingRuns) as exc:
         report.status, report.reason = ERROR, str(exc)
+    except SystemExit as exc:  # the user's code called sys.exit(): could not run, never a pass
+        report.status, report.reason = ERROR, progress.current().blame(progress.describe_exit(exc))
+    except KeyboardInterrupt as exc:
+        if not progress.in_child:
+            raise  # in the caller's own process: the caller's Ctrl-C
+        report.status, report.reason = ERROR, progress.current().blame(progress.describe_exit(exc))
     except Exception as exc:  # noqa: BLE001 - a verifier that cannot run says why, it does not crash
         report.status, report.reason = ERROR, f"internal error: {type(exc).__name__}: {short(exc)}"
         report.notes.append(traceback.format_exc(limit=-6))

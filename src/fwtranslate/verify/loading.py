@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any, Iterator
 
+from .progress import describe_exit, stage
+
 
 class LoadError(Exception):
     """The file could not be imported or the entry could not be built."""
@@ -33,11 +35,15 @@ def package_root(path: Path) -> tuple[Path, str]:
 
 @contextlib.contextmanager
 def isolated_import(path: Path) -> Iterator[Any]:
-    """Import ``path`` and yield the module; on exit forget every module loaded from its tree."""
+    """Import ``path`` and yield the module; on exit forget every module loaded from its tree.
+    Errors name the file as it was given (``orig.py``), never the internal module name."""
+    shown = str(path)
     path = Path(path).resolve()
     root, dotted = package_root(path)
     before = set(sys.modules)
+    bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ in the user's folders
     sys.path.insert(0, str(root))
+    stage(f"importing {shown}", shown, at_import=True)
     try:
         if dotted:
             module = importlib.import_module(dotted)
@@ -46,9 +52,12 @@ def isolated_import(path: Path) -> Iterator[Any]:
         yield module
     except LoadError:
         raise
+    except SystemExit as exc:  # sys.exit() at import: never the verifier's own exit (nor a pass)
+        raise LoadError(f"{shown} raised {describe_exit(exc)} at import") from None
     except Exception as exc:  # noqa: BLE001 - any import-time failure of user code
-        raise LoadError(f"cannot import {path}: {type(exc).__name__}: {exc}") from exc
+        raise LoadError(f"cannot import {shown}: {type(exc).__name__}: {exc}") from exc
     finally:
+        sys.dont_write_bytecode = bytecode
         with contextlib.suppress(ValueError):
             sys.path.remove(str(root))
         for name in set(sys.modules) - before:
@@ -82,15 +91,18 @@ def _is_site_package(file: Path) -> bool:
     return "site-packages" in file.parts or "dist-packages" in file.parts
 
 
-def resolve_entry(module: Any, entry: str) -> Any:
-    """``Net`` or ``EfficientNet.from_name``: attribute lookups from the module."""
+def resolve_entry(module: Any, entry: str, shown: str | None = None) -> Any:
+    """``Net`` or ``EfficientNet.from_name``: attribute lookups from the module (``shown``: the
+    file's name for messages)."""
+    shown = shown or str(getattr(module, "__file__", None) or module.__name__)
     obj = module
     for i, part in enumerate(entry.split(".")):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            where = ".".join(entry.split(".")[:i]) or module.__name__
-            raise LoadError(f"{getattr(module, '__file__', module)}: {where} has no attribute {part!r}") from None
+            if i == 0:
+                raise LoadError(f"{shown} has no {part!r} (--entry {entry})") from None
+            raise LoadError(f"{shown}: {'.'.join(entry.split('.')[:i])} has no attribute {part!r}") from None
     if not callable(obj):
         raise LoadError(f"entry {entry!r} is not callable")
     return obj
@@ -100,12 +112,16 @@ def build_entry(path: str | Path, entry: str, args: tuple = (), kwargs: dict | N
                 before_build=None) -> Any:
     """Import ``path`` and call its entry with ``args``/``kwargs``; ``before_build`` is a
     context manager factory entered around the call (Keras float64, device scope)."""
-    with isolated_import(Path(path)) as module:
-        factory = resolve_entry(module, entry)
+    shown = str(path)
+    with isolated_import(path) as module:
+        factory = resolve_entry(module, entry, shown)
         scope = before_build() if before_build else contextlib.nullcontext()
+        call = f"{entry}(*{list(args)!r}, **{kwargs or {}!r})"
+        stage(f"building {entry} from {shown}", f"{shown}: {call}")
         try:
             with scope:
                 return factory(*args, **(kwargs or {}))
+        except SystemExit as exc:
+            raise LoadError(f"{shown}: {call} raised {describe_exit(exc)}") from None
         except Exception as exc:  # noqa: BLE001 - the user's constructor
-            raise LoadError(f"{Path(path).name}: {entry}(*{list(args)!r}, **{kwargs or {}!r}) raised "
-                            f"{type(exc).__name__}: {exc}") from exc
+            raise LoadError(f"{Path(path).name}: {call} raised {type(exc).__name__}: {exc}") from exc

@@ -80,6 +80,7 @@ class VerifyReport:
     transferred: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    output: str = ""  # what the verified code printed (an isolated run: its last lines), never the report's
 
     @property
     def equivalent(self) -> bool:
@@ -105,10 +106,14 @@ class VerifyReport:
             "failing_input": self.failing_input, "diverging_layer": self.diverging_layer,
             "input_spec": self.input_spec, "tolerances": self.tolerances, "precision": self.precision,
             "device": self.device, "keras_execution": self.keras_execution, "transferred": self.transferred,
-            "timings": {k: round(v, 4) for k, v in self.timings.items()}, "notes": self.notes})
+            "timings": {k: round(v, 4) for k, v in self.timings.items()}, "notes": self.notes,
+            "output": self.output})
 
     def format_text(self) -> str:
-        head = {EQUIVALENT: "EQUIVALENT", NOT_EQUIVALENT: "NOT EQUIVALENT"}.get(self.status, "COULD NOT VERIFY")
+        if self.status not in (EQUIVALENT, NOT_EQUIVALENT):  # nothing was compared: no error figures
+            return "\n".join([f"COULD NOT VERIFY: {self.reason or 'unknown reason'}"]
+                             + [f"  note: {note}" for note in self.notes])
+        head = {EQUIVALENT: "EQUIVALENT", NOT_EQUIVALENT: "NOT EQUIVALENT"}[self.status]
         lines = [f"{head}: max abs error {self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g} "
                  f"({self.precision}, rtol {self.tolerances.get('rtol')}, atol {self.tolerances.get('atol')}, {self.device})"]
         if self.reason:

@@ -17,6 +17,7 @@ from .execution import KerasExecutor, ReferenceExecutor
 from .infer import infer_spec
 from .keras_runner import KerasReferenceRunner, KerasRunner
 from .loading import build_entry
+from .progress import stage
 from .localize import class_names
 from .randomize import dropout_off, keras_dropout_off, randomize
 from .spec import InputSpec, parse_shape, with_precision
@@ -174,6 +175,7 @@ def build_session(report, original, translated, entry, args, kwargs, input_shape
     report.input_spec = spec.to_dict()
     sample = realise(spec, _sample_case(spec))
     trun = TorchRunner(tmodel, device.torch)
+    stage(f"running {entry} from {original} on a sample input", f"{original}: {entry}")
     _materialise_lazy(tmodel, trun, sample)
     randomize(tmodel, seed)
     try:
@@ -194,6 +196,7 @@ def build_session(report, original, translated, entry, args, kwargs, input_shape
             raise SetupError(f"{entry} in {translated} built a {type(kmodel).__name__}, not a Keras layer or model")
         executor = KerasExecutor(device)
         session = Session(tmodel, kmodel, spec, device, executor, seed, rtol, atol)
+        stage(f"running {entry} from {translated} on a sample input", f"{translated}: {entry}")
         try:
             with warnings.catch_warnings():
                 # "build() was called on a layer without build()": this call is what builds it

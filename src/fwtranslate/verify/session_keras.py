@@ -25,6 +25,7 @@ from .execution import KerasExecutor
 from .keras_runner import KerasRunner
 from .loading import build_entry
 from .localize import KerasRecorder
+from .progress import stage
 from .randomize import randomize, randomize_keras
 from .session import Session, SetupError, TransferFailed, TranslationCrashed, _sample_case
 from .spec import BATCH_RANGE, Dim, InputSpec, SpecError, TensorSpec, parse_shape, with_precision
@@ -116,6 +117,7 @@ def build_keras_session(report, original, translated, entry, args, kwargs, input
                                    classes=classes)
     session.paths = {n.torch_path: n.keras_path for n in pairs}
     session.keras_build = (original, entry, args, kwargs, sample)
+    stage(f"running {entry} from {original} on a sample input", f"{original}: {entry}")
     with device.scope():
         try:
             with warnings.catch_warnings():
@@ -125,6 +127,7 @@ def build_keras_session(report, original, translated, entry, args, kwargs, input
             raise SetupError(f"the original Keras model raised on a sample input of shape "
                              f"{[list(a.shape) for a in sample]}: {type(exc).__name__}: {exc}") from exc
         randomize_keras(kmodel, seed)
+    stage(f"running {entry} from {translated} on a sample input", f"{translated}: {entry}")
     try:
         # materialises the Lazy modules (they are created in torch's default float32)
         session.trun.forward([a.astype(np.float32) if a.dtype == np.float64 else a for a in sample], training=False)

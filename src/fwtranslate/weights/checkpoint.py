@@ -6,6 +6,7 @@ nothing of the checkpoint is executed (torch.load with weights_only=True).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,7 @@ def convert_checkpoint(original: str | Path, translated: str | Path, entry: str,
             plan = torch_to_keras(tmodel, kmodel)
             _save_keras(kmodel, Path(destination))
         else:
-            _load_keras(kmodel, Path(source))
+            _load_keras(kmodel, Path(source), f"{entry} in {translated}")
             plan = keras_to_torch(kmodel, tmodel)
             Path(destination).parent.mkdir(parents=True, exist_ok=True)
             torch.save(tmodel.state_dict(), str(destination))
@@ -123,7 +124,7 @@ def _convert_keras_original(original, translated, entry, source, destination, ar
             plan = torch_to_keras_model(tmodel, kmodel)
             _save_keras(kmodel, Path(destination))
         else:
-            _load_keras(kmodel, Path(source))
+            _load_keras(kmodel, Path(source), f"{entry} in {original}")
             plan = keras_to_torch_model(kmodel, tmodel)
             Path(destination).parent.mkdir(parents=True, exist_ok=True)
             torch.save(tmodel.state_dict(), str(destination))
@@ -143,10 +144,15 @@ def _torch_dry_run(tmodel: Any, sample: list) -> None:
 def _load_state_dict(path: Path) -> dict:
     import torch
 
+    if not path.is_file():
+        raise CheckpointError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
     try:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - corrupt file, pickled objects...
-        raise CheckpointError(f"cannot read {path} as a torch state_dict: {exc}") from exc
+        if "weights_only" in str(exc) or "Weights only load failed" in str(exc):
+            raise CheckpointError(f"{path} holds pickled Python objects, not only tensors: it is not read "
+                                  f"(save model.state_dict() instead)") from None
+        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (truncated or corrupt)") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]  # common training-checkpoint wrapper
     if not isinstance(state, dict):
@@ -161,9 +167,55 @@ def _save_keras(kmodel: Any, path: Path) -> None:
     saving_lib.save_weights_only(kmodel, str(path))  # Model.save_weights does this; a Layer has none
 
 
-def _load_keras(kmodel: Any, path: Path) -> None:
+def _load_keras(kmodel: Any, path: Path, what: str) -> None:
+    """``what``: the model, for messages ("Net in net_tf.py")."""
     from keras.src.saving import saving_lib
 
     if not path.is_file():
         raise CheckpointError(f"{path} does not exist")
-    saving_lib.load_weights_only(kmodel, str(path))
+    try:
+        saving_lib.load_weights_only(kmodel, str(path))
+    except ValueError as exc:  # Keras: layers the file has no weights for, shapes that differ
+        text = str(exc)
+        listed = text.rsplit("could not be loaded:", 1)[-1] if "could not be loaded" in text else ""
+        names = re.findall(r"<(\w+) name=([^,>]+)", listed)
+        if names:
+            paths = _layer_paths(kmodel)
+            missing = ", ".join(f"{paths.get(name, name)} ({cls})" for cls, name in names[:8])
+            raise CheckpointError(f"{path} does not fit {what}: it has no weights for {len(names)} layer(s): "
+                                  f"{missing}{' ...' if len(names) > 8 else ''}") from None
+        lines = [line for line in text.splitlines() if line.strip()]
+        raise CheckpointError(f"{path} does not fit {what}: {lines[0] if lines else type(exc).__name__}") from None
+    except Exception as exc:  # noqa: BLE001 - h5py/zip: not a weights file, truncated...
+        raise CheckpointError(f"{path} is not a readable Keras weights file (truncated or corrupt): "
+                              f"{type(exc).__name__}") from None
+
+
+def _layer_paths(kmodel: Any) -> dict[str, str]:
+    """Keras layer name ("dense_1") -> the attribute path that holds it ("head.out")."""
+    import keras
+
+    found: dict[str, str] = {}
+    seen: set[int] = set()
+
+    def visit(obj: Any, path: str) -> None:
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, keras.layers.Layer):
+            if path:
+                found.setdefault(obj.name, path)
+            children = [(k, v) for k, v in vars(obj).items() if not k.startswith("_")]
+            if not children and hasattr(obj, "layers"):
+                children = [(f"layers[{i}]", v) for i, v in enumerate(obj.layers)]
+            for key, value in children:
+                visit(value, f"{path}.{key}" if path else key)
+        elif isinstance(obj, (list, tuple)):
+            for i, value in enumerate(obj):
+                visit(value, f"{path}[{i}]")
+        elif isinstance(obj, dict):
+            for key, value in obj.items():
+                visit(value, f"{path}[{key!r}]")
+
+    visit(kmodel, "")
+    return found
