@@ -48,7 +48,7 @@ def torch_nn_files() -> list[tuple[str, Path]]:
     spec = importlib.util.find_spec("torch")
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("torch is not installed in this environment (needed for --stress)")
-    root = Path(list(spec.submodule_search_locations)[0])
+    root = Path(next(iter(spec.submodule_search_locations)))
     return [(str(p.relative_to(root.parent)), p) for p in sorted((root / "nn").rglob("*.py"))]
 
 

@@ -38,9 +38,8 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import corpus_files, info_lines, md_table, write_section  # noqa: E402
-
-import fwtranslate  # noqa: E402
+import fwtranslate
+from common import corpus_files, info_lines, md_table, write_section
 
 MARKER = "# fwtranslate: unconverted"
 ROOT_MODULES = ("torch",)  # the source framework; --direction tf2pt: keras / tensorflow / tf_keras
@@ -187,8 +186,8 @@ def report(rows: list[dict], crashes: list[tuple[str, str]], untranslated: Count
     mean = sum(share(r["in"], r["left"]) for r in rows) / len(rows) if rows else 0.0
     out += ["",
             f"- files: {len(rows)} translated, {len(crashes)} crashed",
-            f"- overall converted share (sum-based, lines): {share(tot['in'], tot['left']):.1%} "
-            f"({tot['in'] - tot['left']} of {tot['in']} torch lines)",
+            (f"- overall converted share (sum-based, lines): {share(tot['in'], tot['left']):.1%} "
+            f"({tot['in'] - tot['left']} of {tot['in']} torch lines)"),
             f"- overall converted share (mean per file, lines): {mean:.1%}",
             f"- overall converted share (sum-based, name tokens): {share(tot['refs_in'], tot['refs_left']):.1%}",
             f"- diagnostics: {tot['errors']} errors, {tot['warnings']} warnings, {tot['infos']} infos"]
@@ -199,8 +198,8 @@ def report(rows: list[dict], crashes: list[tuple[str, str]], untranslated: Count
             out.append(f"- {r['file']}: has a `from torch... import *` (its names are not counted)")
     for name, err in crashes:
         out.append(f"- CRASH {name}: {err}")
-    out += ["", f"Top {min(30, len(untranslated))} untranslated API names (`no-rule` diagnostics, "
-            f"{sum(untranslated.values())} in all, {len(untranslated)} distinct):", ""]
+    out += ["", (f"Top {min(30, len(untranslated))} untranslated API names (`no-rule` diagnostics, "
+            f"{sum(untranslated.values())} in all, {len(untranslated)} distinct):"), ""]
     out += md_table(["API", "count"], [[f"`{n}`", c] for n, c in untranslated.most_common(30)])
     return "\n".join(out)
 

@@ -34,9 +34,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from common import info_lines, md_table, write_section  # noqa: E402
-import keras_model_strategies  # noqa: E402
-import model_strategies  # noqa: E402
+import keras_model_strategies
+import model_strategies
+from common import info_lines, md_table, write_section
 
 SOURCES = {"torch": model_strategies, "keras": keras_model_strategies}  # --source -> generator module
 SECTIONS = {"torch": ("random-models", "Random models: translate + verify"),
@@ -152,9 +152,9 @@ def main() -> None:
                                               ["worker process crashed", stages["crash"]]])
     if seconds:
         ordered = sorted(seconds)
-        lines += ["", f"Time per model (translate + verify, {args.examples} verifier examples): "
+        lines += ["", (f"Time per model (translate + verify, {args.examples} verifier examples): "
                   f"median {ordered[len(ordered) // 2]:.2f}s, max {ordered[-1]:.2f}s; total {total:.0f}s wall "
-                  f"({args.per_process} models per worker process, imports included)."]
+                  f"({args.per_process} models per worker process, imports included).")]
     lines += ["", "### Constructs covered", "", "Models using each construct (of the generated ones) and how many of those verified:", ""]
     lines += md_table(["construct", "models", "verified"],
                       [[f"`{name}`" if name.startswith(("nn.", "layers.", "Activation(")) else name, *uses[name]]
@@ -164,11 +164,14 @@ def main() -> None:
         lines += ["None.", ""]
     for cat, items in sorted(failures.items(), key=lambda kv: -len(kv[1])):
         i, model, detail = min(items, key=lambda it: len(it[1].source))
-        detail = "\n".join(l for l in detail.splitlines() if "timings:" not in l)
+        detail = "\n".join(line for line in detail.splitlines() if "timings:" not in line)
         lines += [f"#### {cat} ({len(items)} models: {', '.join(str(it[0]) for it in items)})", "",
                   f"Shortest failing source (model {i}, input shape {model.input_shape}):", "",
                   "```python", model.source.rstrip(), "```", "", "```", detail.rstrip(), "```", ""]
-    import hypothesis, keras, tensorflow, torch  # noqa: E401 - versions for the report
+    import hypothesis
+    import keras
+    import tensorflow
+    import torch
     extra = {m.__name__: m.__version__ for m in (torch, tensorflow, keras, hypothesis)}
     lines += ["### Run", ""] + info_lines({**extra, "seed": str(args.seed), "models": str(n)})
     text = "\n".join(lines)

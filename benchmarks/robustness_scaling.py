@@ -91,7 +91,6 @@ if run:
 
 def _child(kind: str, size: int, run: bool) -> tuple[int, str]:
     """(peak RSS in bytes, stdout) of a fresh process translating one source."""
-    import resource
     import subprocess
 
     here = Path(__file__).resolve().parent
@@ -178,16 +177,16 @@ def _write(doc: Path, rows, size_factor: float, ours_factor: float, base_factor:
     from common import info_lines, md_table
 
     try:
-        load = "%.1f %.1f %.1f" % __import__("os").getloadavg()
+        load = " ".join(f"{x:.1f}" for x in __import__("os").getloadavg())
     except OSError:
         load = "unknown"
     table = md_table(["lines", "LibCST parse + codegen (s)", "translate (s)", "translate lines/s", "ratio"],
                      [[n, f"{b:.2f}", f"{t:.2f}", f"{n / t:.0f}", f"{t / b:.2f}"] for n, b, t in rows])
     verdict = "linear" if linear else "NOT linear"
     text = "\n".join([*table, "",
-                      f"File size x{size_factor:.1f}: translation time x{ours_factor:.2f}, LibCST's own time "
+                      (f"File size x{size_factor:.1f}: translation time x{ours_factor:.2f}, LibCST's own time "
                       f"x{base_factor:.2f} ({verdict}). One run each, wall clock; other work on the machine "
-                      f"moves these figures (load average at the end: {load}).", "",
+                      f"moves these figures (load average at the end: {load})."), "",
                       *info_lines()])
     body = doc.read_text(encoding="utf-8")
     head, rest = body.split("<!-- scaling: start -->", 1)

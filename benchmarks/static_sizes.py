@@ -23,8 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from fwtranslate import translate  # noqa: E402
-from fwtranslate.passes.tf_to_torch import static_sizes  # noqa: E402
+from fwtranslate import translate
+from fwtranslate.passes.tf_to_torch import static_sizes
 
 # a module built without its input size (the support classes' own definitions excluded)
 _LAZY = re.compile(r"(?<![\w.])nn\.(Lazy\w+)\(")

@@ -33,14 +33,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, corpus_files, info_lines, md_table, torch_nn_files, write_section  # noqa: E402
+import libcst
 
-import libcst  # noqa: E402
-
-import fwtranslate  # noqa: E402
-from fwtranslate.directions import direction_for  # noqa: E402
-from fwtranslate.pipeline import TranslationError  # noqa: E402
-from fwtranslate.rules import load_rules  # noqa: E402
+import fwtranslate
+from common import REPO, corpus_files, info_lines, md_table, torch_nn_files, write_section
+from fwtranslate.directions import direction_for
+from fwtranslate.errors import TranslationError
+from fwtranslate.rules import load_rules
 
 COLD_CHILD = """
 import json, sys, time
@@ -62,7 +61,7 @@ print(json.dumps({"import": t1 - t0, "rules": t2 - t1, "first_pass": t3 - t2}))
 
 
 def baseline(src: str, path: str) -> None:
-    libcst.parse_module(src).code
+    _ = libcst.parse_module(src).code  # parse + codegen
 
 
 def translation(src: str, path: str) -> None:
@@ -154,8 +153,8 @@ def main() -> int:
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else ["?"]
     what = "torch/nn/**/*.py of the installed torch (--stress)" if args.stress else "the pt2tf corpus"
     out = info_lines({"load average at the end (1/5/15 min)": " ".join(load)})
-    out += ["", f"Input: {len(sources)} files of {what}, {lines} lines, {size / 1e6:.2f} MB; "
-            f"{args.repeat} timed rounds after one warm-up round.", ""]
+    out += ["", (f"Input: {len(sources)} files of {what}, {lines} lines, {size / 1e6:.2f} MB; "
+            f"{args.repeat} timed rounds after one warm-up round."), ""]
     out += md_table(["", "min s", "median s", "lines/s (min)"], [
         ["(a) libcst parse + codegen", f"{a_min:.3f}", f"{a_med:.3f}", f"{lines / a_min:,.0f}"],
         ["(b) fwtranslate.translate (rules preloaded)", f"{b_min:.3f}", f"{b_med:.3f}", f"{lines / b_min:,.0f}"],
@@ -163,9 +162,9 @@ def main() -> int:
         ["ratio b / a in process CPU time", f"{min(cpu['b']) / min(cpu['a']):.2f}",
          f"{statistics.median(cpu['b']) / statistics.median(cpu['a']):.2f}", ""],
     ])
-    out += ["", f"Cold start (fresh interpreter): import fwtranslate {cold['import']:.2f} s, load rules "
+    out += ["", (f"Cold start (fresh interpreter): import fwtranslate {cold['import']:.2f} s, load rules "
             f"{cold['rules']:.3f} s, first translation of all files {cold['first_pass']:.3f} s; "
-            f"whole process {cold['process']:.2f} s."]
+            f"whole process {cold['process']:.2f} s.")]
     if rejected:
         out.append(f"Left out (TranslationError): {', '.join(rejected)}")
     # per file: min over rounds; the worst ratios first

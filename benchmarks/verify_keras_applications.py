@@ -29,7 +29,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import corpus_files, info_lines, md_table, write_section  # noqa: E402
+from common import corpus_files, info_lines, md_table, write_section
 
 MODELS = {  # entry -> corpus file
     "VGG16": "keras/vgg16.py", "ResNet50": "keras/resnet.py", "MobileNetV2": "keras/mobilenet_v2.py",
@@ -152,11 +152,11 @@ def main() -> int:
     kept = {m: [row.get(h, "not run") for h in HEADER] for m, row in old_rows(args.write).items() if m not in table}
     order = list(MODELS) + sorted((set(kept) | set(table)) - set(MODELS))
     merged = [table.get(m) or kept[m] for m in order if m in table or m in kept]
-    lines = info_lines() + ["", "Max abs errors (weights randomised in Keras and transferred; Hypothesis inputs). "
+    lines = info_lines() + ["", ("Max abs errors (weights randomised in Keras and transferred; Hypothesis inputs). "
                             "float32 all phases: a tensor may differ by rtol/atol plus the original's and the "
                             "translation's own float32 errors (each against its float64 run); \"needing the "
                             "allowance\": tensors outside rtol/atol alone. Rows of models not run this time "
-                            "keep their measurements (\"run\": when; \"not run\": a column added since).", ""]
+                            "keep their measurements (\"run\": when; \"not run\": a column added since)."), ""]
     lines += md_table(HEADER, merged)
     text = "\n".join(lines)
     print(text)

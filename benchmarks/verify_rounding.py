@@ -33,14 +33,16 @@ def main() -> int:
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     from fwtranslate.verify.backend import torch_threads
+    from fwtranslate.verify.core import open_session
     from fwtranslate.verify.randomize import dropout_off, keras_dropout_off
     from fwtranslate.verify.report import VerifyReport
-    from fwtranslate.verify.session import build_session
+    from fwtranslate.verify.session import SessionRequest
 
     shape = tuple(int(x) for x in args.input_shape.split(","))
     with torch_threads():
-        s = build_session(VerifyReport(), args.original, args.translation, args.entry, (), json.loads(args.kwargs),
-                          shape, None, None, False, "cpu", 0, 1e-4, 1e-5)
+        s = open_session(VerifyReport(), SessionRequest(
+            original=args.original, translated=args.translation, entry=args.entry, kwargs=json.loads(args.kwargs),
+            input_shape=shape, device="cpu", rtol=1e-4, atol=1e-5))
         if not s.keras_original:
             raise SystemExit("the original must be the Keras file")
         dropout_off(s.torch)

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, info_lines, md_table, write_section  # noqa: E402
+from common import REPO, info_lines, md_table, write_section
 
 CHILD = r'''
 import json, sys, time
@@ -99,14 +99,14 @@ def main() -> None:
                      f"{verifier:.1f}", f"{100 * (1 - model_s / wall):.1f}%"])
         walls.append(wall)
     walls.sort()
-    lines = [f"Verification of `{Path(args.model).name}` (`{args.entry}`, {params:,} parameters, input "
+    lines = [(f"Verification of `{Path(args.model).name}` (`{args.entry}`, {params:,} parameters, input "
              f"`{args.input_shape}`), {args.examples} examples, CPU, one subprocess per run; median wall "
-             f"{walls[len(walls) // 2]:.1f} s.", ""]
+             f"{walls[len(walls) // 2]:.1f} s."), ""]
     lines += md_table(header, rows)
-    lines += ["", "Setup: building both models, randomising the weights, the Keras dry run (its XLA "
+    lines += ["", ("Setup: building both models, randomising the weights, the Keras dry run (its XLA "
               "compilation) and the weight transfer. \"Keras compile\": the later calls that traced and "
               "compiled a new input shape. \"Verifier\": the rest (drawing and shrinking inputs, comparing, "
-              "saving and restoring state, localising).", ""]
+              "saving and restoring state, localising)."), ""]
     lines += info_lines({f"{k} version": v for k, v in versions().items()})
     text = "\n".join(lines)
     print(text)

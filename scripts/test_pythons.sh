@@ -20,7 +20,7 @@ for version in 3.10 3.12 3.13; do
     venv=".venv-py$version"
     if [ ! -x "$venv/bin/python" ]; then
         "$python" -m venv "$venv"
-        "$venv/bin/python" -m pip install -q --disable-pip-version-check -e . pytest hypothesis
+        "$venv/bin/python" -m pip install -q --disable-pip-version-check -e . "libcst==1.9.0" pytest hypothesis
     fi
     echo "test_pythons: $("$venv/bin/python" --version)"
     if ! FWTRANSLATE_FUZZ_EXAMPLES="${FWTRANSLATE_FUZZ_EXAMPLES:-40}" \

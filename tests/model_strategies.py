@@ -24,8 +24,8 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from hypothesis import strategies as st
 
@@ -258,7 +258,7 @@ def check(model: RandomModel, workdir, examples: int = 3, check_training: bool =
     src.write_text(model.source)
     try:
         result = fwtranslate.translate_file(src, "tf", output=dst, rules=rules)
-    except Exception as exc:  # a translator crash is a translation failure
+    except Exception as exc:  # noqa: BLE001 - a translator crash is a translation failure
         return Outcome("translate", f"translator crashed: {type(exc).__name__}: {exc}", time.perf_counter() - start)
     if not result.ok or TORCH_IMPORT.search(result.code):
         detail = "\n".join(d.format() for d in result.diagnostics) or "torch still imported in output"
@@ -266,7 +266,7 @@ def check(model: RandomModel, workdir, examples: int = 3, check_training: bool =
     try:
         report = fwtranslate.verify(src, dst, "RandomNet", input_shape=model.input_shape, examples=examples,
                                     check_training=check_training, check_gradients=check_training)
-    except Exception as exc:  # a crash is a verification failure too
+    except Exception as exc:  # noqa: BLE001 - a crash is a verification failure too
         return Outcome("verify", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
     stage = "ok" if report.equivalent else "verify"
     return Outcome(stage, report.format_text(), time.perf_counter() - start, tuple(p.name for p in report.phases))

@@ -4,7 +4,8 @@ from __future__ import annotations
 import codecs
 
 from fwtranslate import translate
-from robustness_support import GOOD, SYNTAX, Case, tree_files as _tree
+from robustness_support import GOOD, SYNTAX, Case
+from robustness_support import tree_files as _tree
 
 VIEWS = "import torch\n\n\ndef f(x):\n    y = x" + ".view(-1)" * 201 + "\n    return torch.relu(y)\n"
 
@@ -87,7 +88,7 @@ CASES: list[Case] = [
     Case("Folder output is the input folder", _tree(), ("tree", "--to", "tf", "-o", "tree/sub/.."), 2,
          "fwtranslate: error: the output folder is the input folder; the input is never overwritten "
          "(--in-place replaces its files)"),
-    Case("Folder output is a file", _tree(**{"out": "x"}), ("tree", "--to", "tf", "-o", "out"), 2,
+    Case("Folder output is a file", _tree(out="x"), ("tree", "--to", "tf", "-o", "out"), 2,
          "fwtranslate: error: -o out is a file; a folder's translation needs an output folder"),
     Case("--stdout with a folder", _tree(), ("tree", "--to", "tf", "--stdout"), 2,
          "fwtranslate: error: --stdout needs a single file, not a folder"),

@@ -7,10 +7,9 @@ tests/test_output_safety.py.
 """
 from __future__ import annotations
 
+from fwtranslate import translate
 from robustness_support import GOOD, Case
 from robustness_support import tree_files as _tree
-
-from fwtranslate import translate
 
 TRANSLATED = translate(GOOD).code.encode()
 NET = {"proj/models/net.py": GOOD}

@@ -16,7 +16,7 @@ pytest.importorskip("torch")
 pytest.importorskip("tensorflow")
 pytest.importorskip("hypothesis")
 
-from fwtranslate.verify import verify  # noqa: E402
+from fwtranslate.verify import verify
 
 TORCH = '''
 import torch

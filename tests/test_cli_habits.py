@@ -168,8 +168,8 @@ def test_an_output_folder_inside_the_input_is_refused(tree, tmp_path):
     before = files(tree)
     proc = cli(tree, "--to", "tf", "-o", tree / "tf", cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.splitlines() == ["fwtranslate: error: the output folder is inside the input folder; "
-                                        "the input is never overwritten (give an output folder outside it)"]
+    assert proc.stderr.splitlines() == [("fwtranslate: error: the output folder is inside the input folder; "
+                                        "the input is never overwritten (give an output folder outside it)")]
     assert files(tree) == before and not (tree / "tf").exists()
 
 

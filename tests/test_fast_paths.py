@@ -1,4 +1,4 @@
-"""The translator's shortcuts (pipeline.py) change nothing but the time it takes.
+"""The translator's shortcuts (stand_ins.py, untouched.py, locate.py) change nothing but the time it takes.
 
 - stand-ins: framework-free classes, functions and lines are parsed as one-line skeletons and
   emitted as their original text; the output must be the bytes a whole-tree translation gives,
@@ -16,15 +16,16 @@ from textwrap import dedent
 import libcst as cst
 import pytest
 
-from fwtranslate import cstutil, pipeline
+from fwtranslate import cstutil, driver, locate, pipeline, stand_ins
 from fwtranslate.directions import direction_for
-from fwtranslate.passes import PASSES_BY_DIRECTION
+from fwtranslate.imports import ImportMap
+from fwtranslate.passes.context import Context
 from fwtranslate.rules import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 DIRECTION = direction_for("tf")
 RULES = load_rules(DIRECTION.name)
-PASSES = PASSES_BY_DIRECTION[DIRECTION.name]
+PASSES = DIRECTION.passes
 
 NET = '''
 class Net(nn.Module):
@@ -243,7 +244,7 @@ def make():
 
 
 def _both(source: str):
-    plan = pipeline._plan_stand_ins(source, DIRECTION, RULES, PASSES)
+    plan = stand_ins.plan_stand_ins(source, DIRECTION, RULES, PASSES)
 
     def run(p):
         result = pipeline._rewrite(source, "m.py", DIRECTION, RULES, p)
@@ -268,9 +269,9 @@ def test_stand_ins_change_nothing(name):
 def test_stand_in_needed_after_all_falls_back(name):
     source = FALLBACKS[name].lstrip("\n")
     whole = pipeline._rewrite(source, "m.py", DIRECTION, RULES, None)
-    plan = pipeline._plan_stand_ins(source, DIRECTION, RULES, PASSES)
+    plan = stand_ins.plan_stand_ins(source, DIRECTION, RULES, PASSES)
     if plan is not None:
-        with pytest.raises(pipeline._SpliceError):
+        with pytest.raises(stand_ins.SpliceError):
             pipeline._rewrite(source, "m.py", DIRECTION, RULES, plan)
     result = pipeline.rewrite(source, "m.py", DIRECTION, RULES)
     assert (result.code, result.diagnostics) == (whole.code, whole.diagnostics)
@@ -292,14 +293,13 @@ def test_walk_is_libcst_visit():
         for walk in (True, False):
             calls: list[tuple[str, str]] = []
             module = cst.parse_module(source)
-            ctx = pipeline.Context(path="m.py", direction=DIRECTION, rules=RULES,
-                                   imports=pipeline.ImportMap.from_module(module, DIRECTION.source_roots),
-                                   star_names=frozenset())
-            driver = pipeline._Driver(ctx, [p(ctx) for p in PASSES])
-            for table in (driver._visit, driver._leave, driver._scope_leave):
+            ctx = Context(path="m.py", direction=DIRECTION, rules=RULES,
+                          imports=ImportMap.from_module(module, DIRECTION.source_roots), star_names=frozenset())
+            dispatch = driver.Driver(ctx, [p(ctx) for p in PASSES])
+            for table in (dispatch._visit, dispatch._leave, dispatch._scope_leave):
                 for kind, handlers in table.items():
                     handlers[:] = [_logged(h, kind, calls) for h in handlers]
-            new = driver.walk(module) if walk else module.visit(driver)
+            new = dispatch.walk(module) if walk else module.visit(dispatch)
             runs.append((new.code, calls))
         assert runs[0] == runs[1], path.name
 
@@ -411,7 +411,23 @@ def test_inner_statement_positions_are_the_top_level_ones(monkeypatch):
     source = LOCATE.lstrip("\n")
     result = pipeline.rewrite(source, "m.py", DIRECTION, RULES)
     assert len(result.diagnostics) >= 10
-    monkeypatch.setattr(pipeline, "_locate_nested", lambda *args: {})
-    monkeypatch.setattr(pipeline, "_header_only", lambda stmt, *args: stmt)
+    monkeypatch.setattr(locate, "_locate_nested", lambda *args: {})
+    monkeypatch.setattr(locate, "_header_only", lambda stmt, *args: stmt)
     reference = pipeline.rewrite(source, "m.py", DIRECTION, RULES)
     assert result.diagnostics == reference.diagnostics
+
+
+def test_the_fast_path_runs_on_the_libcst_ci_installs():
+    """The stand-ins override LibCST internals: a LibCST release they are not tested on turns
+    them off (stand_ins.TESTED_LIBCST); CI must test the release it installs."""
+    assert stand_ins.ENABLED, "LibCST's version is not in stand_ins.TESTED_LIBCST: run this file and add it"
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parent.parent / "samples" / "torch").glob("*.py")),
+                         ids=lambda p: p.name)
+def test_without_the_fast_path_the_output_is_the_same(path, monkeypatch):
+    source = path.read_text()
+    fast = pipeline.rewrite(source, path.name, DIRECTION, RULES)
+    monkeypatch.setattr(stand_ins, "ENABLED", False)
+    whole = pipeline.rewrite(source, path.name, DIRECTION, RULES)
+    assert (whole.code, whole.diagnostics) == (fast.code, fast.diagnostics)

@@ -16,15 +16,15 @@ import os
 os.environ["KERAS_BACKEND"] = "tensorflow"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 torch = pytest.importorskip("torch")
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-import fwtranslate  # noqa: E402
-from fwtranslate.weights import registry  # noqa: E402
+import fwtranslate
+from fwtranslate.weights import registry
 
 PRELUDE = "import torch\nimport torch.nn as nn\n"
 ATOL, RTOL = 1e-5, 1e-4
@@ -43,7 +43,7 @@ def translate_layer(src: str):
     result = fwtranslate.translate(f"{PRELUDE}{setup}\nlayer = {expr}\n")
     assert result.ok, "\n".join(d.format() for d in result.diagnostics) + "\n" + result.code
     namespace: dict = {}
-    exec(compile(result.code, "<translation>", "exec"), namespace)  # noqa: S102 - our own output
+    exec(compile(result.code, "<translation>", "exec"), namespace)
     return namespace["layer"], result.code
 
 
@@ -63,9 +63,9 @@ def randomise(module, seed: int) -> None:
 def build_torch(src: str, seed: int = 0):
     setup, expr = split_source(src)
     namespace = {"torch": torch, "nn": torch.nn, "F": torch.nn.functional}
-    exec(setup, namespace)  # noqa: S102
+    exec(setup, namespace)
     torch.manual_seed(seed)
-    module = eval(expr, namespace)  # noqa: S307
+    module = eval(expr, namespace)
     randomise(module, seed)
     return module.eval()
 

@@ -10,17 +10,17 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import ast  # noqa: E402
-import functools  # noqa: E402
+import ast
+import functools
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 torch = pytest.importorskip("torch")
 keras = pytest.importorskip("keras")
 einops = pytest.importorskip("einops")
 
-from fwtranslate import translate  # noqa: E402
+from fwtranslate import translate
 
 PRELUDE = ("import math\nimport torch\nimport torch.nn.functional as F\nimport einops\n"
            "from einops import rearrange, reduce, repeat\n")
@@ -56,7 +56,7 @@ def _make(spec, rng):
 
 
 # --- running both sides ---------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _translated(expr: str, args: tuple[str, ...]):
     source = f"{PRELUDE}def f({', '.join(args)}):\n    return {expr}\n"
     result = translate(source)
@@ -72,16 +72,16 @@ def _translated(expr: str, args: tuple[str, ...]):
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     assert not names & {"torch", "F"}, result.code
     namespace: dict = {}
-    exec(compile(result.code, "<translated>", "exec"), namespace)  # noqa: S102 - our own output
+    exec(compile(result.code, "<translated>", "exec"), namespace)
     return namespace["f"], result.code
 
 
 def _torch_fn(expr: str, args: tuple[str, ...]):
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     namespace = {"torch": torch, "F": F, "math": __import__("math"), "einops": einops,
                  "rearrange": einops.rearrange, "reduce": einops.reduce, "repeat": einops.repeat}
-    exec(f"def f({', '.join(args)}):\n    return {expr}\n", namespace)  # noqa: S102
+    exec(f"def f({', '.join(args)}):\n    return {expr}\n", namespace)
     return namespace["f"]
 
 
@@ -426,7 +426,7 @@ def test_dropout_follows_the_training_flag():
     result = translate(source)
     assert result.ok, [d.format() for d in result.diagnostics]
     namespace: dict = {}
-    exec(compile(result.code, "<translated>", "exec"), namespace)  # noqa: S102
+    exec(compile(result.code, "<translated>", "exec"), namespace)
     layer = namespace["M"]()
     x = np.ones((50, 10), "float32")
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(layer(x, training=False)), x)
@@ -440,7 +440,7 @@ def test_values_indices_pair_is_a_keras_structure():
     result = translate(source)
     assert result.ok, [d.format() for d in result.diagnostics]
     namespace: dict = {}
-    exec(compile(result.code, "<translated>", "exec"), namespace)  # noqa: S102
+    exec(compile(result.code, "<translated>", "exec"), namespace)
     inputs = keras.Input((3, 4))
     values, indices = namespace["M"]()(inputs)
     model = keras.Model(inputs, [values, indices])
@@ -461,7 +461,7 @@ def test_einops_layers_become_keras_layers():
     assert result.ok, [d.format() for d in result.diagnostics]
     assert "einops.layers.keras" in result.code and "torch" not in result.code.replace("einops.layers.torch", "")
     namespace: dict = {}
-    exec(compile(result.code, "<translated>", "exec"), namespace)  # noqa: S102
+    exec(compile(result.code, "<translated>", "exec"), namespace)
     x = np.random.default_rng(0).standard_normal((2, 3, 4, 5)).astype("float32")
     got = keras.ops.convert_to_numpy(namespace["M"]()(x))
     want = einops.reduce(einops.rearrange(x, "b c (h p) w -> b (h w) (p c)", p=2), "b n d -> b d", "mean")
@@ -508,12 +508,12 @@ class M(nn.Module):
     result = translate(source)
     assert result.ok, [d.format() for d in result.diagnostics]
     namespace: dict = {}
-    exec(compile(result.code, "<translated>", "exec"), namespace)  # noqa: S102
+    exec(compile(result.code, "<translated>", "exec"), namespace)
     inputs = keras.Input((3, 4))
     model = keras.Model(inputs, namespace["M"]()(inputs))
     x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype("float32")
     torch_namespace: dict = {}
-    exec(source, torch_namespace)  # noqa: S102
+    exec(source, torch_namespace)
     want = torch_namespace["M"]()(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x)), want, atol=ATOL, rtol=RTOL)
 

@@ -12,20 +12,21 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from robustness_support import GOOD, cli
 
 from fwtranslate import atomic, translate
+from robustness_support import GOOD, cli
 
 TRANSLATED = translate(GOOD).code.encode()
 
 
 def _ours(folder: Path) -> list[Path]:
     """Our temporary files and staging folders anywhere below ``folder``."""
-    return [p for p in folder.rglob(".fwtranslate-*")]
+    return list(folder.rglob(".fwtranslate-*"))
 
 
 def _command() -> list[str]:
@@ -218,7 +219,18 @@ def test_an_interrupt_while_staging_leaves_the_outputs_as_they_were(tmp_path, mo
     assert not _ours(tmp_path)
 
 
-def test_an_interrupt_during_the_moves_waits_for_them(tmp_path, monkeypatch):
+@pytest.fixture(params=[0, 4], ids=["one thread", "with other threads"])
+def other_threads(request):
+    """Threads that may receive a process-wide signal (a framework's pool, a progress bar)."""
+    stop = threading.Event()
+    threads = [threading.Thread(target=stop.wait, daemon=True) for _ in range(request.param)]
+    for t in threads:
+        t.start()
+    yield
+    stop.set()
+
+
+def test_an_interrupt_during_the_moves_waits_for_them(tmp_path, monkeypatch, other_threads):
     root = tmp_path / "out"
     root.mkdir()
     real = os.replace

@@ -76,7 +76,7 @@ def test_random_keras_model_verifies(i, tmp_path):
     outcome = check(model, tmp_path, examples=3)
     assert outcome.stage == "ok", f"model {i} (seed {CI_SEED}), input {model.input_shape}: {outcome.stage} failed\n" \
                                   f"--- generated source ---\n{model.source}\n--- report ---\n{outcome.detail}"
-    assert PHASES <= set(outcome.phases), outcome.detail
+    assert set(outcome.phases) >= PHASES, outcome.detail
 
 
 WRONG_LEAKY_RELU = """
@@ -174,7 +174,7 @@ def test_weight_transfer_regression(name, tmp_path):
     model = KerasRandomModel(REGRESSIONS[name], REGRESSION_SHAPES[name], "regression")
     outcome = check(model, tmp_path, examples=2)
     assert outcome.stage == "ok", outcome.detail
-    assert PHASES <= set(outcome.phases), outcome.detail
+    assert set(outcome.phases) >= PHASES, outcome.detail
 
 
 def test_localiser_aligns_a_tensor_with_as_many_channels_as_pixels():

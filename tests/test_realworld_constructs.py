@@ -111,7 +111,7 @@ def test_initialisation_runs_like_torch(translated, tmp_path):
     bounds, +-2, are 100 std away)."""
     keras = pytest.importorskip("keras")
     namespace: dict = {}
-    exec(compile(translated.code, "net_tf.py", "exec"), namespace)  # noqa: S102 - our own translation
+    exec(compile(translated.code, "net_tf.py", "exec"), namespace)
     model = namespace["Net"]()
     model(np.zeros((1, 3, 16, 16), "float32"))
     convs = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.Conv2D)]

@@ -34,7 +34,7 @@ ENTRIES = {Path(e["file"]).stem: e for e in json.loads((SAMPLES / "samples.json"
 NAMES = sorted(ENTRIES)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _support_names() -> frozenset[str]:
     """The PyTorch->Keras support definitions, which a round trip must not carry back."""
     names = set()
@@ -44,12 +44,12 @@ def _support_names() -> frozenset[str]:
     return frozenset(names)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _out_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="fwtranslate-roundtrip-"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def round_trip(name: str):
     """(Keras translation, PyTorch translation of it, path of the final file)."""
     keras_file, torch_file = _out_dir() / f"{name}_tf.py", _out_dir() / f"{name}_rt.py"

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib.util
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -82,3 +86,39 @@ def test_rule_example(direction, rule, example):
         f"  expected: {example.after}\n  got:      {ast.unparse(values[0])}")
     names = {n.id for n in ast.walk(values[0]) if isinstance(n, ast.Name)}
     assert not names & SOURCE_NAMES[direction], ast.unparse(values[0])  # (helpers may be named torch_*)
+
+
+@pytest.mark.parametrize("direction", list(PRELUDE))
+def test_support_files_import_what_they_borrow(direction):
+    """A support definition that uses one of another support file imports it from that file by
+    name, so that each file imports and lints on its own; the translation copies the definition
+    instead, and never the import."""
+    support = load_rules(direction).support
+    folder = builtin_rules_dir() / direction
+    imported: dict[str, set[str]] = {}  # file stem -> the names it imports from its siblings
+    for path in sorted(folder.glob("support*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("support"):
+                imported.setdefault(path.stem, set()).update(a.name for a in node.names)
+    for name, path in support.files.items():
+        for used in support.depends[name]:
+            if support.files[used] != path:
+                assert used in imported.get(path.stem, set()), f"{path.name}: {name} uses {used} unimported"
+    assert not [line for line in support.import_of.values() if "support" in line]
+    if direction == "tf_to_torch":  # add_weight's helper takes its fan and orthogonal helpers along
+        needed = support.closure({"keras_initializer"})
+        assert {"_fans", "_keras_orthogonal"} <= set(needed)
+        assert not [line for line in support.imports_for(needed) if "support" in line]
+
+
+@pytest.mark.parametrize("direction", list(PRELUDE))
+def test_support_files_import_on_their_own(direction):
+    framework = {"torch_to_tf": "keras", "tf_to_torch": "torch"}[direction]
+    if importlib.util.find_spec(framework) is None:
+        pytest.skip(f"{framework} is not installed")
+    folder = builtin_rules_dir() / direction
+    modules = ", ".join(sorted(p.stem for p in folder.glob("support*.py")))
+    env = {**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, sys.argv[1]); import {modules}",
+                           str(folder)], capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]

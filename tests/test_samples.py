@@ -49,14 +49,14 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _out_dir() -> Path:
     import tempfile
 
     return Path(tempfile.mkdtemp(prefix="fwtranslate-samples-"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def translate_sample(name: str) -> Run:
     src = SAMPLES / f"{name}.py"
     out = _out_dir() / f"{name}_tf.py"
@@ -131,7 +131,7 @@ def test_input_file_unchanged(name):
     assert run.input_before == run.input_after
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def translate_folder_again() -> Path:
     """All samples once more, as a folder, in one process with another hash seed."""
     out = _out_dir() / "again"

@@ -18,17 +18,17 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import ast  # noqa: E402
-import functools  # noqa: E402
-import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
+import ast
+import functools
+import warnings
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 torch = pytest.importorskip("torch")
 
-from fwtranslate import translate  # noqa: E402
+from fwtranslate import translate
 
 CORPUS = Path(__file__).resolve().parent.parent / ".corpus" / "files" / "keras"
 
@@ -66,11 +66,11 @@ def _no_framework_imports(code: str) -> None:
 
 def _exec(code: str) -> dict:
     namespace: dict = {}
-    exec(compile(code, "<translated>", "exec"), namespace)  # noqa: S102 - our own output
+    exec(compile(code, "<translated>", "exec"), namespace)
     return namespace
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _translated_file(name: str):
     path = CORPUS / f"{name}.py"
     if not path.exists():
@@ -332,10 +332,10 @@ def test_registration_decorators_are_removed():
     'layers.MaxPooling2D(2, padding="VALID")',
 ])
 def test_upper_case_padding_matches_keras(expr):
-    keras = pytest.importorskip("keras")
+    pytest.importorskip("keras")
     from keras import layers
 
-    layer = eval(expr, {"layers": layers})  # noqa: S307 - our own test expressions
+    layer = eval(expr, {"layers": layers})
     x = np.random.default_rng(0).standard_normal((2, 7, 9, 3)).astype("float32")
     expected = np.asarray(layer(x))
     ns = _translate_snippet(f"from keras import layers\nlayer = {expr}\n")

@@ -14,16 +14,16 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import ast  # noqa: E402
+import ast
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 torch = pytest.importorskip("torch")
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-from fwtranslate import translate  # noqa: E402
+from fwtranslate import translate
 
 PRELUDE = ("import keras\nfrom keras import layers, initializers\nimport tensorflow as tf\n")
 ATOL, RTOL = 1e-5, 1e-4
@@ -45,13 +45,13 @@ def _torch_namespace(source: str) -> dict:
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             assert not any(n.split(".")[0] in ("keras", "tensorflow") for n in names), result.code
     namespace: dict = {}
-    exec(compile(result.code, "<translated>", "exec"), namespace)  # noqa: S102 - our own output
+    exec(compile(result.code, "<translated>", "exec"), namespace)
     return namespace
 
 
 def _keras_namespace(source: str) -> dict:
     namespace = {"keras": keras, "layers": keras.layers, "initializers": keras.initializers, "tf": tf}
-    exec(source, namespace)  # noqa: S102
+    exec(source, namespace)
     return namespace
 
 

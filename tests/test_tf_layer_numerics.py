@@ -20,15 +20,15 @@ import os
 os.environ["KERAS_BACKEND"] = "tensorflow"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 torch = pytest.importorskip("torch")
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-import fwtranslate  # noqa: E402
-from fwtranslate.rules import load_rules  # noqa: E402
+import fwtranslate
+from fwtranslate.rules import load_rules
 
 PRELUDE = "import keras\nfrom keras import layers, activations\nimport tensorflow as tf\n"
 ATOL, RTOL = 1e-5, 1e-4
@@ -122,7 +122,7 @@ def translate(src):
     result = fwtranslate.translate(f"{PRELUDE}{setup}\nlayer = {expr}\n", to="torch")
     assert result.ok, "\n".join(d.format() for d in result.diagnostics) + "\n" + result.code
     namespace: dict = {}
-    exec(compile(result.code, "<translation>", "exec"), namespace)  # noqa: S102 - our own output
+    exec(compile(result.code, "<translation>", "exec"), namespace)
     return namespace["layer"], result.code
 
 
@@ -157,8 +157,8 @@ def check_layer(src, shapes, jit=False, seed=0, inputs=None, atol=ATOL, rtol=RTO
         x = inputs(rng)
     setup, expr = split_source(src)
     namespace = keras_namespace()
-    exec(setup, namespace)  # noqa: S102
-    layer = eval(expr, namespace)  # noqa: S307
+    exec(setup, namespace)
+    layer = eval(expr, namespace)
     if jit:
         spec = [keras.KerasTensor(a.shape, dtype="float32") for a in (x if isinstance(x, list) else [x])]
         layer(spec if isinstance(x, list) else spec[0])
@@ -376,11 +376,11 @@ def test_functional_merge(expr, _id):
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal((2, 3, 4)).astype(np.float32) for _ in range(2))
     ns = keras_namespace()
-    expected = np.asarray(eval(expr, {**ns, "a": tf.constant(a), "b": tf.constant(b)}))  # noqa: S307
+    expected = np.asarray(eval(expr, {**ns, "a": tf.constant(a), "b": tf.constant(b)}))
     result = fwtranslate.translate(f"{PRELUDE}def f(a, b):\n    return {expr}\n", to="torch")
     assert result.ok, [d.format() for d in result.diagnostics]
     namespace: dict = {}
-    exec(compile(result.code, "<translation>", "exec"), namespace)  # noqa: S102
+    exec(compile(result.code, "<translation>", "exec"), namespace)
     got = namespace["f"](torch.from_numpy(a), torch.from_numpy(b)).numpy()
     assert_close(expected, got, f"{expr}\n{result.code}")
 
@@ -455,11 +455,11 @@ ACTIVATION_FUNCTIONS = [
 @pytest.mark.parametrize("expr", ACTIVATION_FUNCTIONS)
 def test_activation_function(expr):
     x = (np.random.default_rng(1).standard_normal((3, 4, 6)) * 3).astype(np.float32)
-    expected = np.asarray(eval(expr, {**keras_namespace(), "x": tf.constant(x)}))  # noqa: S307
+    expected = np.asarray(eval(expr, {**keras_namespace(), "x": tf.constant(x)}))
     result = fwtranslate.translate(f"{PRELUDE}def f(x):\n    return {expr}\n", to="torch")
     assert result.ok, [d.format() for d in result.diagnostics]
     namespace: dict = {}
-    exec(compile(result.code, "<translation>", "exec"), namespace)  # noqa: S102
+    exec(compile(result.code, "<translation>", "exec"), namespace)
     got = namespace["f"](torch.from_numpy(x)).numpy()
     assert_close(expected, got, f"{expr}\n{result.code}")
 
@@ -492,7 +492,7 @@ def test_regularization_training_distribution(src, mean, std):
     """In training mode the translated layer draws the same noise distribution as Keras."""
     x = np.ones((200, 500), np.float32)
     ns = keras_namespace()
-    keras_out = np.asarray(eval(src, ns)(x, training=True))  # noqa: S307
+    keras_out = np.asarray(eval(src, ns)(x, training=True))
     module, _ = translate(src)
     torch_out = module.train()(torch.from_numpy(x)).detach().numpy()
     for out in (keras_out, torch_out):

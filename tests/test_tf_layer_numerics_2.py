@@ -18,16 +18,16 @@ import os
 os.environ["KERAS_BACKEND"] = "tensorflow"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 torch = pytest.importorskip("torch")
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 
-import fwtranslate  # noqa: E402
-from fwtranslate.rules import load_rules  # noqa: E402
-from fwtranslate.weights import registry  # noqa: E402
+import fwtranslate
+from fwtranslate.rules import load_rules
+from fwtranslate.weights import registry
 
 PRELUDE = "import keras\nfrom keras import layers\n"
 ATOL, RTOL = 1e-5, 1e-4
@@ -136,7 +136,7 @@ def translate_module(expr: str):
     result = fwtranslate.translate(f"{PRELUDE}layer = {expr}\n", to="torch")
     assert result.ok, "\n".join(d.format() for d in result.diagnostics) + "\n" + result.code
     namespace: dict = {}
-    exec(compile(result.code, "<translation>", "exec"), namespace)  # noqa: S102 - our own output
+    exec(compile(result.code, "<translation>", "exec"), namespace)
     return namespace["layer"], result.code
 
 
@@ -183,7 +183,7 @@ def check(expr, make_inputs, kwargs=None, seed=0, training=False, atol=ATOL, rto
     rng = np.random.default_rng(seed)
     args = make_inputs(rng)
     kwargs = kwargs(rng) if callable(kwargs) else dict(kwargs or {})
-    layer = eval(expr, {"keras": keras, "layers": keras.layers})  # noqa: S307
+    layer = eval(expr, {"keras": keras, "layers": keras.layers})
     layer(*convert(args, "tf"), **convert(kwargs, "tf"))  # builds the weights
     randomise_keras(layer, seed)
     module, code = translate_module(expr)

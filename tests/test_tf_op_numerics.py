@@ -11,18 +11,18 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import ast  # noqa: E402
-import functools  # noqa: E402
+import ast
+import functools
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 torch = pytest.importorskip("torch")
 tf = pytest.importorskip("tensorflow")
 keras = pytest.importorskip("keras")
 einops = pytest.importorskip("einops")
 
-from fwtranslate import translate  # noqa: E402
+from fwtranslate import translate
 
 PRELUDE = ("import math\nimport numpy as np\nimport keras\nfrom keras import ops\nimport tensorflow as tf\nimport einops\n"
            "from einops import rearrange, reduce, repeat\n")
@@ -61,7 +61,7 @@ def _make(spec, rng):
 
 
 # --- running both sides ---------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _translated(expr: str, args: tuple[str, ...]):
     source = f"{PRELUDE}def f({', '.join(args)}):\n    return {expr}\n"
     result = translate(source, to="torch")
@@ -77,14 +77,14 @@ def _translated(expr: str, args: tuple[str, ...]):
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
     assert not names & SOURCE_NAMES, result.code
     namespace: dict = {}
-    exec(compile(result.code, "<translated>", "exec"), namespace)  # noqa: S102 - our own output
+    exec(compile(result.code, "<translated>", "exec"), namespace)
     return namespace["f"], result.code
 
 
 def _keras_fn(expr: str, args: tuple[str, ...]):
     namespace = {"keras": keras, "ops": keras.ops, "tf": tf, "np": np, "math": __import__("math"), "einops": einops,
                  "rearrange": einops.rearrange, "reduce": einops.reduce, "repeat": einops.repeat}
-    exec(f"def f({', '.join(args)}):\n    return {expr}\n", namespace)  # noqa: S102
+    exec(f"def f({', '.join(args)}):\n    return {expr}\n", namespace)
     return namespace["f"]
 
 
@@ -143,7 +143,7 @@ AB = {"a": F32(2, 3, 4), "b": F32(3, 4)}
 M = {"a": F32(3, 4), "b": F32(4, 5)}
 P = {"p": POS(2, 3, 4)}
 MB = {"m": BOOL(2, 3, 4)}
-I = {"i": INT(2, 3, low=-9, high=9), "j": INT(2, 3, low=1, high=4)}
+IJ = {"i": INT(2, 3, low=-9, high=9), "j": INT(2, 3, low=1, high=4)}
 
 UNARY = ["relu", "relu6", "sigmoid", "tanh", "silu", "swish", "selu", "softplus", "softsign", "hard_sigmoid",
          "hard_silu", "hard_swish", "log_sigmoid", "hard_tanh", "tanh_shrink", "exp", "expm1", "abs", "absolute",
@@ -166,9 +166,9 @@ KERAS_BINARY = (
                                               "not_equal", "greater", "greater_equal", "less", "less_equal",
                                               "maximum", "minimum", "arctan2", "logaddexp")]
     + [("ops.add(a, b)", AB), ("ops.add(x, 1.5)", X), ("ops.multiply(2, x)", X), ("ops.subtract(1.0, x)", X),
-       ("ops.divide(i, j)", I), ("ops.floor_divide(i, j)", I), ("ops.mod(i, j)", I), ("ops.mod(x, 0.7)", X),
+       ("ops.divide(i, j)", IJ), ("ops.floor_divide(i, j)", IJ), ("ops.mod(i, j)", IJ), ("ops.mod(x, 0.7)", X),
        ("ops.floor_divide(x, 0.3)", X), ("ops.power(p, 2)", P), ("ops.power(p, 0.5)", P), ("ops.power(2.0, x)", X),
-       ("ops.power(i, 2)", I), ("ops.maximum(x, 0.0)", X), ("ops.maximum(0.0, x)", X), ("ops.minimum(x, 0.5)", X),
+       ("ops.power(i, 2)", IJ), ("ops.maximum(x, 0.0)", X), ("ops.maximum(0.0, x)", X), ("ops.minimum(x, 0.5)", X),
        ("ops.minimum(-0.5, x)", X), ("ops.maximum(a, b)", AB),
        ("ops.logical_and(m, n)", {"m": BOOL(3, 4), "n": BOOL(3, 4)}),
        ("ops.logical_or(m, n)", {"m": BOOL(3, 4), "n": BOOL(3, 4)}),
@@ -240,7 +240,7 @@ KERAS_SHAPES = [
 
 KERAS_CREATION = [
     ("ops.zeros((2, 3))", {}), ("ops.zeros((2,), dtype='int32')", {}), ("ops.ones((2, 3))", {}), ("ops.ones(4)", {}),
-    ("ops.ones((2, 2), dtype='bool')", {}), ("ops.full((2, 3), 7)", {}), 
+    ("ops.ones((2, 2), dtype='bool')", {}), ("ops.full((2, 3), 7)", {}),
     ("ops.full((2,), 1, dtype='int32')", {}), ("ops.zeros_like(x)", X), ("ops.ones_like(x, dtype='bool')", X),
     ("ops.full_like(x, 2.5)", X), ("ops.full_like(x, 1, dtype='int32')", X),
     ("ops.arange(5)", {}), ("ops.arange(2, 9)", {}), ("ops.arange(0, 10, 3)", {}), ("ops.arange(0.0, 1.0, 0.25)", {}),
@@ -250,7 +250,7 @@ KERAS_CREATION = [
     ("ops.convert_to_tensor(x)", X), ("ops.convert_to_tensor([1.0, 2.5])", {}),
     ("ops.convert_to_tensor([1, 2], dtype='float32')", {}),
     ("ops.cast(x, 'float32')", X), ("ops.cast(x, 'int32')", X), ("ops.cast(x, 'float64')", X),
-    ("ops.cast(x, 'float16')", X), ("ops.cast(x, 'bool')", X), ("ops.cast(x, 'int64')", X), ("ops.cast(i, 'float32')", I),
+    ("ops.cast(x, 'float16')", X), ("ops.cast(x, 'bool')", X), ("ops.cast(x, 'int64')", X), ("ops.cast(i, 'float32')", IJ),
     ("ops.cast(x, 'uint8')", {"x": POS(3, 4)}), ("ops.cast(x, keras.backend.floatx())", {"x": INT(3)}),
     ("ops.cast(ops.shape(x)[1], 'float32')", X), ("ops.cast(x, x.dtype)", X),
     ("ops.shape(x)", X), ("ops.shape(x)[-1]", X), ("ops.ndim(x)", X), ("ops.size(x)", X),
@@ -315,7 +315,7 @@ TF_BINARY = (
                                           "tf.math.truediv", "tf.truediv", "tf.maximum", "tf.minimum",
                                           "tf.math.squared_difference", "tf.equal", "tf.not_equal", "tf.greater",
                                           "tf.greater_equal", "tf.less", "tf.less_equal")]
-    + [("tf.add(a, b)", AB), ("tf.multiply(x, 2.0)", X), ("tf.math.floordiv(i, j)", I), ("tf.math.floormod(i, j)", I),
+    + [("tf.add(a, b)", AB), ("tf.multiply(x, 2.0)", X), ("tf.math.floordiv(i, j)", IJ), ("tf.math.floormod(i, j)", IJ),
        ("tf.math.mod(x, 0.7)", X), ("tf.pow(p, 2.0)", P), ("tf.math.pow(p, 0.5)", P),
        ("tf.logical_and(m, n)", {"m": BOOL(3, 4), "n": BOOL(3, 4)}),
        ("tf.math.logical_or(m, n)", {"m": BOOL(3, 4), "n": BOOL(3, 4)}),
@@ -400,7 +400,7 @@ TF_CREATION = [
     ("tf.range(0, 10, 3, dtype=tf.float32)", {}), ("tf.range(4, dtype=tf.float32)", {}), ("tf.range(tf.shape(x)[1])", X),
     ("tf.eye(3)", {}), ("tf.eye(2, 4)", {}), ("tf.linalg.eye(3, dtype=tf.int32)", {}),
     ("tf.cast(x, tf.float32)", X), ("tf.cast(x, tf.int32)", X), ("tf.cast(x, 'float64')", X), ("tf.cast(x, tf.bool)", X),
-    ("tf.dtypes.cast(x, tf.float16)", X), ("tf.cast(i, tf.float32)", I), ("tf.cast(x * 9, tf.uint8)", {"x": POS(3, 4)}),
+    ("tf.dtypes.cast(x, tf.float16)", X), ("tf.cast(i, tf.float32)", IJ), ("tf.cast(x * 9, tf.uint8)", {"x": POS(3, 4)}),
     ("tf.cast(x, keras.backend.floatx())", {"x": INT(3)}),
     ("tf.math.sqrt(tf.cast(tf.shape(x)[-1], tf.float32))", X),
     ("tf.constant([1.0, 2.0])", {}), ("tf.constant([[1, 2], [3, 4]])", {}), ("tf.constant(0.5, dtype=tf.float32)", {}),
@@ -455,29 +455,29 @@ def test_keras_pad_matches_numpy(pad_width, mode):
     ("einops.layers.keras.Rearrange('b (h p) c -> b h p c', p=2)", (2, 6, 5)),
 ])
 def test_einops_layers_match(expr, shape):
-    import einops.layers.keras  # noqa: F401
+    import einops.layers.keras
 
     source = f"{PRELUDE}import einops.layers.keras\nlayer = {expr}\n"
     result = translate(source, to="torch")
     assert result.ok, [d.format() for d in result.diagnostics]
     assert "einops.layers.torch" in result.code and "keras" not in result.code.replace("einops.layers.keras", ""), result.code
     namespace: dict = {}
-    exec(compile(result.code, "<translated>", "exec"), namespace)  # noqa: S102
+    exec(compile(result.code, "<translated>", "exec"), namespace)
     x = np.random.default_rng(0).standard_normal(shape).astype("float32")
-    want = eval(expr, {"einops": einops})(tf.convert_to_tensor(x))  # noqa: S307
+    want = eval(expr, {"einops": einops})(tf.convert_to_tensor(x))
     got = namespace["layer"](torch.from_numpy(x))
     _compare(_to_numpy(got), _to_numpy(want), result.code)
 
 
 def test_einmix_weights_copy_one_to_one():
-    import einops.layers.keras  # noqa: F401
+    import einops.layers.keras
 
     expr = "einops.layers.keras.EinMix('b t c -> b t d', weight_shape='c d', bias_shape='d', c=4, d=6)"
     result = translate(f"{PRELUDE}import einops.layers.keras\nlayer = {expr}\n", to="torch")
     assert result.ok, [d.format() for d in result.diagnostics]
     namespace: dict = {}
-    exec(compile(result.code, "<translated>", "exec"), namespace)  # noqa: S102
-    k_layer = eval(expr, {"einops": einops})  # noqa: S307
+    exec(compile(result.code, "<translated>", "exec"), namespace)
+    k_layer = eval(expr, {"einops": einops})
     x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype("float32")
     want = k_layer(tf.convert_to_tensor(x))
     t_layer = namespace["layer"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -11,8 +12,8 @@ pytest.importorskip("torch")
 pytest.importorskip("tensorflow")
 pytest.importorskip("hypothesis")
 
-from fwtranslate import translate  # noqa: E402
-from fwtranslate.verify import verify  # noqa: E402
+from fwtranslate import translate
+from fwtranslate.verify import verify
 
 MLP = '''
 import torch
@@ -220,7 +221,7 @@ def test_cli_json_and_exit_codes(tmp_path):
     assert out["equivalent"] is True and isinstance(out["max_abs_error"], float)
 
     bad = tmp_path / "bad_tf.py"
-    bad.write_text(open(trans).read().replace("* self.scale + self.shift", "* self.scale - self.shift"))
+    bad.write_text(Path(trans).read_text().replace("* self.scale + self.shift", "* self.scale - self.shift"))
     res = _cli(orig, str(bad), "--entry", "Net", "--input-shape", "2,8", "--examples", "3", "--json")
     assert res.exit_code == 1, res.output
     out = json.loads(res.output)

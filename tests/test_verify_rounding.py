@@ -13,10 +13,10 @@ pytest.importorskip("torch")
 pytest.importorskip("tensorflow")
 pytest.importorskip("hypothesis")
 
-import fwtranslate  # noqa: E402
-from fwtranslate.verify import verify  # noqa: E402
-from fwtranslate.verify.compare import compare_arrays, compare_trees  # noqa: E402
-from fwtranslate.verify.core import dumps  # noqa: E402
+import fwtranslate
+from fwtranslate.verify import verify
+from fwtranslate.verify.compare import compare_arrays, compare_trees
+from fwtranslate.verify.core import dumps
 
 ROOT = Path(__file__).resolve().parent.parent
 DEEP = ROOT / "tests" / "fixtures" / "tf_pairs" / "deep_resnet_keras.py"

@@ -9,11 +9,10 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("tensorflow")
 
-from fwtranslate import translate  # noqa: E402
-from fwtranslate.verify.backend import frameworks  # noqa: E402
-from fwtranslate.verify.loading import build_entry  # noqa: E402
-from fwtranslate.weights.transfer import (TransferError, build_by_dry_run, keras_to_torch, plan,  # noqa: E402
-                                          torch_to_keras)
+from fwtranslate import translate
+from fwtranslate.verify.backend import frameworks
+from fwtranslate.verify.loading import build_entry
+from fwtranslate.weights.transfer import TransferError, build_by_dry_run, keras_to_torch, plan, torch_to_keras
 
 torch, tf, keras = frameworks()
 

@@ -14,6 +14,9 @@ import warnings
 
 import torch
 
+from support_functional import KerasTensor, _leaves, _needed, _Ref, _Trace
+
+
 def keras_pretrained_help():
     """What to do instead of loading Keras' pretrained weights (the error messages' advice)."""
     return (

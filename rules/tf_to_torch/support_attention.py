@@ -8,8 +8,10 @@ call, when the input sizes are known (torch's lazy-module mechanism).
 import math
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
+
+from support_core import keras_initializer
 
 
 def keras_masked_softmax(scores, mask):

@@ -7,8 +7,10 @@ translated code says otherwise.
 import math
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
+
+from support_initializers import _fans, _keras_orthogonal
 
 
 class ChannelsLast(nn.Module):
@@ -81,17 +83,6 @@ def keras_initializer(initializer, shape):
     if name == "orthogonal":  # Keras flattens all axes but the last (torch: all but the first)
         return _keras_orthogonal(shape)
     raise ValueError(f"unknown Keras initializer {initializer!r}")
-
-
-def _fans(shape):
-    """Keras' fan-in / fan-out: the last axis is the output, the one before the input, and the
-    rest is the receptive field (kernels are (..., in, out) in Keras)."""
-    if len(shape) < 1:
-        return 1.0, 1.0
-    if len(shape) == 1:
-        return float(shape[0]), float(shape[0])
-    receptive = math.prod(shape[:-2]) if len(shape) > 2 else 1
-    return float(shape[-2] * receptive), float(shape[-1] * receptive)
 
 
 class KerasActivation(nn.Module):

@@ -12,6 +12,8 @@ import math
 import torch
 from torch import nn
 
+from support_ops import keras_dtype
+
 
 class KerasInitializer:
     """A Keras initializer: ``KerasInitializer("random_normal", mean=0.0, stddev=0.05)``;
@@ -73,6 +75,17 @@ class KerasInitializer:
         else:
             raise ValueError(f"unknown Keras initializer {kind!r}")
         return out if dtype is None else out.to(keras_dtype(dtype))
+
+
+def _fans(shape):
+    """Keras' fan-in / fan-out: the last axis is the output, the one before the input, and the
+    rest is the receptive field (kernels are (..., in, out) in Keras)."""
+    if len(shape) < 1:
+        return 1.0, 1.0
+    if len(shape) == 1:
+        return float(shape[0]), float(shape[0])
+    receptive = math.prod(shape[:-2]) if len(shape) > 2 else 1
+    return float(shape[-2] * receptive), float(shape[-1] * receptive)
 
 
 def _variance_scaling(shape, scale, mode, distribution, input_axes=None, output_axes=None):

@@ -9,8 +9,10 @@ ChannelsLast (support_core.py) for Keras' default channels_last layout.
 import math
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
+
+from support_core import keras_initializer
 
 
 def keras_tuple(value, n):

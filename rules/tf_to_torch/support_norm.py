@@ -7,8 +7,8 @@ shapes and torch's names (``weight`` = gamma / scale, ``bias`` = beta).
 """
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 def keras_norm_axes(axis, ndim):

@@ -8,6 +8,8 @@ match Keras in distribution (shape, dtype, bounds, moments), never sample by sam
 import torch
 from torch import nn
 
+from support_ops import keras_dtype
+
 
 def _keras_shape(shape):
     """A Keras shape argument (tuple/list of ints or 0-d tensors, a torch.Size, an int) as a

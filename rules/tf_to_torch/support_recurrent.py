@@ -7,8 +7,8 @@ sequence, followed by the final states when return_state=True. Keras' single bia
 bias_ih (bias_hh = 0); a Keras GRU (reset_after=True) is torch's GRU with the gates reordered.
 """
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 
 class KerasRecurrent(nn.Module):

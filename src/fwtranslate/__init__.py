@@ -1,6 +1,6 @@
 """fwtranslate: translate model source between PyTorch and TensorFlow/Keras, and verify it."""
 from .api import Translation, translate, translate_file
-from .pipeline import TranslationError
+from .errors import TranslationError
 
 __version__ = "0.1.0"
 
@@ -12,4 +12,4 @@ def verify(*args, **kwargs):
     return _verify(*args, **kwargs)
 
 
-__all__ = ["Translation", "TranslationError", "translate", "translate_file", "verify", "__version__"]
+__all__ = ["Translation", "TranslationError", "__version__", "translate", "translate_file", "verify"]

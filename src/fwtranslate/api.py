@@ -7,14 +7,15 @@ import io
 import re
 import stat
 import tokenize
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable
 
 from .atomic import new_file_mode, write_atomic
 from .directions import direction_for
-from .pipeline import TranslationError, rewrite
+from .errors import TranslationError
+from .pipeline import rewrite
 from .report import ERROR, Diagnostic, FileStats
 from .rules import load_rules
 

@@ -219,16 +219,24 @@ def _alive(pid: int) -> bool:
 
 @contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold SIGINT, SIGTERM and SIGHUP back (delivered when the block ends)."""
-    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} if hasattr(signal, "SIGHUP") else {signal.SIGINT}
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
-        yield
+    """Hold SIGINT, SIGTERM and SIGHUP back: delivered again when the block ends.
+
+    Python-level handlers, not a signal mask: a mask holds a signal back from one thread only,
+    and the OS may hand a process-wide signal to any thread (a pool's, a framework's), whereas
+    Python always runs its handlers in the main thread."""
+    held = [s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers can only be set from the main thread
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    received: list[int] = []
+    previous = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in held}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if received:
+            signal.raise_signal(received[0])  # now, with the handler that was there before
 
 
 def _same_path(a: Path, b: Path) -> bool:

@@ -15,10 +15,8 @@ import click
 
 from . import __version__
 from .console import Console
+from .directions import TARGETS, direction_for
 from .rules import RuleFileError, load_rules
-
-TARGETS = ("tf", "torch")
-_DIRECTION_OF = {"tf": "torch_to_tf", "torch": "tf_to_torch"}
 
 
 class _DefaultGroup(click.Group):
@@ -117,13 +115,13 @@ def translate_cmd(src: Path, to: str, output: str | None, in_place: bool, stdout
     if to not in TARGETS:
         _fail(f"unknown --to {to!r} (choose from: {', '.join(TARGETS)})")
     try:
-        load_rules(_DIRECTION_OF[to], tuple(str(r) for r in rule_files))
+        load_rules(direction_for(to), tuple(str(r) for r in rule_files))
     except (RuleFileError, OSError) as exc:
         _fail(str(exc))
     if do_verify and (not entry or src.is_dir() or stdout or check or diff):
         _fail("--verify needs --entry and a single file that is written (not --stdout/--check/--diff)")
     opts = Options(to=to, output=Path(output) if output else None, in_place=in_place,
-                   output_is_folder=bool(output) and output.endswith(("/", os.sep)), stdout=stdout, check=check, diff=diff,
+                   output_is_folder=bool(output and output.endswith(("/", os.sep))), stdout=stdout, check=check, diff=diff,
                    rules=tuple(str(r) for r in rule_files), report_json=report_json, jobs=jobs,
                    copy_other=copy_other, with_deps=with_deps)
     try:
@@ -136,7 +134,7 @@ def translate_cmd(src: Path, to: str, output: str | None, in_place: bool, stdout
     if do_verify and code != 2:
         from .verify.cli_support import run_verify_cli
 
-        sys.exit(run_verify_cli(str(src), str(target), entry, args_json, kwargs_json, input_shape,
+        sys.exit(run_verify_cli(str(src), str(target), entry or "", args_json, kwargs_json, input_shape,
                                 input_dtype, examples, to=to))
     sys.exit(code)
 
@@ -158,7 +156,7 @@ def _ruleset(to: str, rule_files: tuple[Path, ...]):
     if to not in TARGETS:
         _fail(f"unknown --to {to!r} (choose from: {', '.join(TARGETS)})")
     try:
-        return load_rules(_DIRECTION_OF[to], tuple(str(r) for r in rule_files))
+        return load_rules(direction_for(to), tuple(str(r) for r in rule_files))
     except (RuleFileError, OSError) as exc:
         _fail(str(exc))
 
@@ -282,9 +280,9 @@ def weights_cmd(original: str, translated: str, entry: str, args_json: str, kwar
 
     try:
         args, kwargs = parse_json_args(args_json, kwargs_json)
-        from .weights.checkpoint import CheckpointError, convert_checkpoint
         from .verify.loading import LoadError
         from .verify.spec import SpecError
+        from .weights.checkpoint import CheckpointError, convert_checkpoint
         from .weights.transfer import TransferError
     except (ValueError, ImportError) as exc:
         _fail(str(exc))

@@ -9,10 +9,10 @@ import dataclasses
 import os
 import sys
 import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import click
 
@@ -210,7 +210,7 @@ def _progress(out: Console, total: int) -> Iterator:
 
 
 # --- shared ------------------------------------------------------------------------------------------
-def _write(plans: list[Planned], inputs: list[Path] = (), tree: Path | None = None) -> tuple[list[Path], list[Path]]:
+def _write(plans: list[Planned], inputs: Iterable[Path] = (), tree: Path | None = None) -> tuple[list[Path], list[Path]]:
     """Check every output, then write: a folder's outputs (inside ``tree``) all together. No
     output may land on one of ``inputs``."""
     try:
@@ -221,7 +221,7 @@ def _write(plans: list[Planned], inputs: list[Path] = (), tree: Path | None = No
     return written, current
 
 
-def _write_reports(reports: list[Planned], inputs: list[Path] = ()) -> None:
+def _write_reports(reports: list[Planned], inputs: Iterable[Path] = ()) -> None:
     if reports:
         _write(reports, inputs)
 

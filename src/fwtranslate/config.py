@@ -14,15 +14,16 @@ Paths are relative to the folder holding pyproject.toml. Unknown keys are errors
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+else:  # Python 3.10
+    import tomli as tomllib
 
-from .directions import DIRECTIONS
+from .directions import TARGETS
 
 KEYS = ("to", "mirrors", "rules", "ignore")
 
@@ -124,8 +125,8 @@ def _parse(table: object, root: Path, path: Path) -> Config:
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(KEYS)})")
     to = table.get("to", "tf")
-    if to not in DIRECTIONS:
-        raise ConfigError(f"{where}: to = {to!r} is not a target (choose from: {', '.join(DIRECTIONS)})")
+    if to not in TARGETS:
+        raise ConfigError(f"{where}: to = {to!r} is not a target (choose from: {', '.join(TARGETS)})")
     mirrors = table.get("mirrors", {})
     if not isinstance(mirrors, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mirrors.items()):
         raise ConfigError(f'{where}: mirrors must map paths to paths: {{"models/net.py" = "models_tf/net.py"}}')

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO
+from typing import IO, Any
 
 import click
 
 from .report import ERROR, INFO, WARNING, Diagnostic
 
-_SEVERITY_STYLE = {ERROR: {"fg": "red", "bold": True}, WARNING: {"fg": "yellow", "bold": True},
-                   INFO: {"fg": "cyan"}}
+_SEVERITY_STYLE: dict[str, dict[str, Any]] = {ERROR: {"fg": "red", "bold": True}, WARNING: {"fg": "yellow", "bold": True},
+                                              INFO: {"fg": "cyan"}}
 
 
 def color_enabled(stream: IO | None = None) -> bool:

@@ -23,7 +23,7 @@ def expression(source: str) -> cst.BaseExpression:
 
 
 @functools.lru_cache(maxsize=1024)
-def statement(source: str) -> cst.BaseStatement:
+def statement(source: str) -> cst.SimpleStatementLine | cst.BaseCompoundStatement:
     return cst.parse_statement(source)
 
 
@@ -32,7 +32,7 @@ def code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def opaque_types(handled: frozenset[str]) -> frozenset[str]:
     """Names of the LibCST node types none of whose possible descendants is in ``handled``
     (the node types some pass has a handler for), from the types of the nodes' fields.
@@ -69,7 +69,7 @@ def opaque_types(handled: frozenset[str]) -> frozenset[str]:
     return frozenset(c.__name__ for c in classes if c.__name__ not in dirty_names)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _concrete_subclasses(cls: type) -> tuple[type, ...]:
     found, stack, seen = [], [cls], set()
     while stack:
@@ -216,12 +216,15 @@ def _read_children(cls: type) -> list[tuple[str, str]] | None:
     call = body[0].value
     ctor = call.func
     # the copy must be of the node's own class, as with_changes makes it
-    if call.args or not (isinstance(ctor, ast.Name) and ctor.id == cls.__name__ and owner.__name__ == cls.__name__
+    if call.args or not ((isinstance(ctor, ast.Name) and ctor.id == cls.__name__ and owner.__name__ == cls.__name__)
                          or ast.unparse(ctor) == "self.__class__"):
         return None
     module = sys.modules[method.__module__]
-    spec, seen = [], set()
+    spec: list[tuple[str, str]] = []
+    seen = set()
     for kw in call.keywords:
+        if kw.arg is None:  # `**kwargs`: not the plain shape
+            return None
         value = kw.value
         seen.add(kw.arg)
         if isinstance(value, ast.Attribute) and ast.unparse(value) == f"self.{kw.arg}":

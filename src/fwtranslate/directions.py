@@ -1,7 +1,14 @@
-"""What distinguishes one translation direction from the other, in one place."""
+"""What distinguishes one translation direction from the other, in one place.
+
+The registry of directions: ``direction_for(to="tf")`` (by target) and ``Direction.by_name(
+"torch_to_tf")`` (by name, the rules folder) are the only lookups; the rest of the package asks a
+``Direction`` rather than comparing names.
+"""
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -9,6 +16,8 @@ class Direction:
     name: str  # the rules folder: rules/<name>/
     source: str  # "torch" | "tf"
     target: str
+    opposite_name: str  # the direction translating back (``opposite``)
+    passes_attr: str  # fwtranslate.passes.<passes_attr>: its structural passes (``passes``)
     source_roots: tuple[str, ...]  # top-level packages whose names are framework code
     model_bases: frozenset[str]  # classes whose subclasses are models/layers
     layer_base: str  # the target base class for a nested model class
@@ -22,6 +31,34 @@ class Direction:
     canonical_prefixes: tuple[tuple[str, str], ...] = ()
     # names a rule template may start with -> the import that binds it in the output
     template_imports: tuple[tuple[str, str], ...] = ()
+    # the ``keras.layers.Activation`` rule doubles as the ``activation_of(a)`` template macro
+    # (rules/loader.py registers it once the direction's rules are loaded)
+    activation_macro: bool = False
+
+    _by_name: ClassVar[dict[str, Direction]] = {}
+
+    @classmethod
+    def by_name(cls, name: str) -> Direction:
+        """The direction called ``name`` ("torch_to_tf"); ValueError names the known ones."""
+        try:
+            return cls._by_name[name]
+        except KeyError:
+            raise ValueError(f"unknown direction {name!r} (known: {', '.join(cls._by_name)})") from None
+
+    @property
+    def rules_folder(self) -> str:
+        """The folder of its shipped rules and support code, under rules/."""
+        return self.name
+
+    @property
+    def opposite(self) -> Direction:
+        return Direction.by_name(self.opposite_name)
+
+    @property
+    def passes(self) -> tuple[type, ...]:
+        """Its structural passes, in order. Resolved on use: the passes import this module (a
+        pass reads ``ctx.direction``), so this module names them instead of importing them."""
+        return getattr(importlib.import_module(".passes", __package__), self.passes_attr)
 
     def canonical(self, qualified: str) -> str:
         for prefix, canonical in self.canonical_prefixes:
@@ -34,6 +71,8 @@ TORCH_TO_TF = Direction(
     name="torch_to_tf",
     source="torch",
     target="tf",
+    opposite_name="tf_to_torch",
+    passes_attr="PASSES",
     source_roots=("torch", "einops"),
     model_bases=frozenset({"torch.nn.Module", "torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"}),
     layer_base="keras.layers.Layer",
@@ -48,6 +87,9 @@ TF_TO_TORCH = Direction(
     name="tf_to_torch",
     source="tf",
     target="torch",
+    opposite_name="torch_to_tf",
+    passes_attr="TF_TO_TORCH_PASSES",
+    activation_macro=True,
     source_roots=("keras", "tensorflow", "tf_keras", "einops"),
     model_bases=frozenset({"keras.layers.Layer", "keras.Layer", "keras.layers.layer.Layer", "keras.engine.base_layer.Layer",
                            "keras.Model", "keras.models.Model",
@@ -65,11 +107,15 @@ TF_TO_TORCH = Direction(
                       ("einops", "import einops")),
 )
 
-DIRECTIONS = {"tf": TORCH_TO_TF, "torch": TF_TO_TORCH}
+ALL = (TORCH_TO_TF, TF_TO_TORCH)
+Direction._by_name.update((d.name, d) for d in ALL)
+BY_NAME = Direction._by_name  # name -> Direction
+TARGETS = tuple(d.target for d in ALL)  # what ``--to`` / ``to=`` accept: "tf", "torch"
 
 
 def direction_for(to: str) -> Direction:
-    try:
-        return DIRECTIONS[to]
-    except KeyError:
-        raise ValueError(f"unknown target {to!r} (supported: {', '.join(sorted(DIRECTIONS))})") from None
+    """The direction translating to ``to`` ("tf" | "torch")."""
+    for direction in ALL:
+        if direction.target == to:
+            return direction
+    raise ValueError(f"unknown target {to!r} (supported: {', '.join(sorted(TARGETS))})")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import threading
 
-from .pipeline import TranslationError
+from .errors import TranslationError
 
 MAX_LINE = 100_000  # characters in one line
 

@@ -18,6 +18,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -25,9 +26,9 @@ from .api import translate
 from .config import Config, ConfigError, load
 from .console import Console
 from .directions import direction_for
+from .errors import TranslationError
 from .guard import check_parsable
 from .outputs import OutputError, Planned, preflight, write_all
-from .pipeline import TranslationError
 from .report import ERROR, Diagnostic
 from .rules import RuleFileError, load_rules
 from .tree import FAILED, translate_one
@@ -118,7 +119,7 @@ def mirror_main(files: tuple[Path, ...], pyproject: Path | None, refresh_all: bo
             failed = True
             continue
         rewritten.append(plan)
-        out.note(f"fwtranslate-mirror: rewrote {plan.target} (translated from {_shown(plan.source)})")
+        out.note(f"fwtranslate-mirror: rewrote {plan.target} (translated from {_shown(cast(Path, plan.source))})")
     if rewritten:
         out.note("fwtranslate-mirror: stage the rewritten mirror(s) and commit again")
     sys.exit(1 if failed or rewritten else 0)
@@ -197,7 +198,7 @@ def _errors_at_head(path: Path, cfg: Config, rules: tuple[str, ...]) -> list[Dia
     """The file's errors as committed at HEAD; none for a new file or outside a git repository."""
     try:
         rel = Path(os.path.relpath(path)).as_posix()  # "HEAD:./x" is relative to the current folder
-        proc = subprocess.run(["git", "show", f"HEAD:./{rel}"], capture_output=True, timeout=60)
+        proc = subprocess.run(["git", "show", f"HEAD:./{rel}"], capture_output=True, timeout=60)  # noqa: S607 - the git on PATH, as pre-commit runs it
     except (OSError, subprocess.SubprocessError):
         return []
     if proc.returncode != 0:

@@ -9,8 +9,8 @@ as framework code, however it is spelled.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
 
 import libcst as cst
 
@@ -28,7 +28,7 @@ def dotted_name(node: cst.BaseExpression) -> str | None:
 
 
 def _module_name(node: cst.BaseExpression | None) -> str:
-    return dotted_name(node) if node is not None else ""
+    return (dotted_name(node) or "") if node is not None else ""
 
 
 @dataclass
@@ -55,7 +55,7 @@ class ImportMap:
 
     @classmethod
     def from_module(cls, module: cst.Module, roots: Iterable[str],
-                    canonical: Callable[[str], str] | None = None) -> "ImportMap":
+                    canonical: Callable[[str], str] | None = None) -> ImportMap:
         imap = cls(tuple(roots), canonical=canonical)
         for stmt in _top_level_statements(module.body):
             if isinstance(stmt, cst.SimpleStatementLine):
@@ -104,7 +104,9 @@ class ImportMap:
             self.star_modules.append(self.canonical(module) if self.canonical is not None else module)
             return True
         for alias in node.names:
-            name = alias.name.value  # type: ignore[union-attr]
+            if not isinstance(alias.name, cst.Name):  # `from m import a.b` does not parse
+                continue
+            name = alias.name.value
             local = alias.asname.name.value if alias.asname is not None else name  # type: ignore[union-attr]
             self.bindings[local] = f"{module}.{name}"
         return True

@@ -84,7 +84,10 @@ def write_all(plans: list[Planned], tree: Path | None = None) -> tuple[list[Path
     ``tree`` (a folder's output folder) are written together by ``write_tree``: an interrupt
     before their final moves leaves none of them written. A new output gets its source's
     permissions (less the umask); an existing one keeps its own."""
-    written, current, staged, single = [], [], [], []
+    written: list[Path] = []
+    current: list[Path] = []
+    staged: list[Planned] = []
+    single: list[Planned] = []
     for plan in plans:
         if not plan.stale:
             current.append(plan.target)
@@ -92,7 +95,7 @@ def write_all(plans: list[Planned], tree: Path | None = None) -> tuple[list[Path
             staged.append(plan)
         else:
             single.append(plan)
-    if staged:
+    if staged and tree is not None:  # (staged only inside a tree)
         try:
             items = []
             for plan in staged:

@@ -16,32 +16,32 @@ from pathlib import Path
 
 import libcst as cst
 
+from .directions import Direction
 from .imports import ImportMap
 
 PREFIX = "fwtranslate.support"
-_OPPOSITE = {"torch_to_tf": "tf_to_torch", "tf_to_torch": "torch_to_tf"}
 
 
 @functools.lru_cache(maxsize=4)
-def _shipped_definitions(direction: str) -> dict[str, str]:
-    """Name -> ``ast.dump`` of every support definition shipped for ``direction``."""
+def _shipped_definitions(rules_folder: str) -> dict[str, str]:
+    """Name -> ``ast.dump`` of every support definition shipped in ``rules/<rules_folder>``."""
     from .rules.loader import builtin_rules_dir
 
     out: dict[str, str] = {}
-    for path in sorted(Path(builtin_rules_dir() / direction).glob("support*.py")):
+    for path in sorted(Path(builtin_rules_dir() / rules_folder).glob("support*.py")):
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 out[node.name] = ast.dump(node)
     return out
 
 
-def recognise_support(module: cst.Module, source: str, direction: str, imports: ImportMap) -> set[int]:
+def recognise_support(module: cst.Module, source: str, direction: Direction | str, imports: ImportMap) -> set[int]:
     """Bind the other direction's support definitions found in ``module`` to ``PREFIX.<Name>``;
-    return the ids of their statements (to drop from the output)."""
-    opposite = _OPPOSITE.get(direction)
-    if opposite is None:
-        return set()
-    shipped = _shipped_definitions(opposite)
+    return the ids of their statements (to drop from the output). ``direction``: the one
+    translating ``module`` (or its name)."""
+    if isinstance(direction, str):
+        direction = Direction.by_name(direction)
+    shipped = _shipped_definitions(direction.opposite.rules_folder)
     candidates = [s for s in module.body if isinstance(s, (cst.FunctionDef, cst.ClassDef)) and s.name.value in shipped]
     if not candidates:
         return set()

@@ -8,14 +8,14 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from .api import read_source, translate
+from .errors import TranslationError
 from .guard import check_parsable
-from .pipeline import TranslationError
 from .report import ERROR, Diagnostic, FileStats
 
 TRANSLATED, SKIPPED, COPIED, FAILED = "translated", "skipped", "copied", "failed"

@@ -16,8 +16,6 @@ from .weight_presence import WeightPresence
 PASSES = (ScopeTracker, ForwardToCall, SequentialSubclass, PrivateLayerNames, CallRewriter, WeightPresence,
           TorchAttributes, Statements, FinishModule)
 
-# the passes of each direction (rules/<direction>/ holds its rule files)
+# the passes of each direction (directions.Direction.passes names its tuple here)
 TF_TO_TORCH_PASSES = (ScopeTracker, KerasLayerClass, Layout, StaticSizes, KerasExportDecorators, CallRewriter,
                       LayerNames, LayoutWrap, FinishModule)
-
-PASSES_BY_DIRECTION = {"torch_to_tf": PASSES, "tf_to_torch": TF_TO_TORCH_PASSES}

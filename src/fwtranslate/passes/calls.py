@@ -134,9 +134,7 @@ class CallRewriter(Pass):
             return False  # `import mylib.functional as F`: F.relu(x) is that module's function
         if _is_super(receiver):
             return False
-        if self.ctx.resolve(receiver) is not None:
-            return False  # a framework module or class, not a tensor
-        return True
+        return self.ctx.resolve(receiver) is None  # else a framework module or class, not a tensor
 
     def _is_submodule_call(self, node: cst.Attribute) -> bool:
         """``self.block.norm(x)``: a call of a sub-layer that happens to share a Tensor method's
@@ -158,8 +156,8 @@ class CallRewriter(Pass):
         if qual is not None:
             return self._reference(qual, original, updated)
         rule = ctx.rules.members.get(original.attr.value)
-        if rule is not None and (rule.is_module_member or self._may_be_tensor(original.value) and not (
-                isinstance(original.value, cst.Name) and original.value.value == "self")):
+        if rule is not None and (rule.is_module_member or (self._may_be_tensor(original.value) and not (
+                isinstance(original.value, cst.Name) and original.value.value == "self"))):
             if isinstance(parent, (cst.AssignTarget, cst.AugAssign)):
                 return updated
             return self._apply(rule, original, updated, (), updated.value)

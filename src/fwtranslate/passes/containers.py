@@ -17,7 +17,7 @@ SEQUENTIAL = "torch.nn.Sequential"
 BASE = "TorchSequential"
 
 
-def _is_super_init(func: cst.BaseExpression) -> bool:
+def is_super_init(func: cst.BaseExpression) -> bool:
     return (isinstance(func, cst.Attribute) and func.attr.value == "__init__"
             and isinstance(func.value, cst.Call) and isinstance(func.value.func, cst.Name)
             and func.value.func.value == "super")
@@ -32,7 +32,7 @@ class SequentialSubclass(Pass):
         if not self._in_sequential():
             return updated
         func = updated.func
-        if _is_super_init(func) and self.ctx.current_class.direct_base:  # type: ignore[union-attr]
+        if is_super_init(func) and self.ctx.current_class.direct_base:  # type: ignore[union-attr]
             # (a subclass of a local Sequential subclass calls that class's own __init__)
             positional = [a for a in updated.args if a.keyword is None]
             if not positional or (len(positional) == 1 and positional[0].star == "" and isinstance(

@@ -1,8 +1,8 @@
 """State shared by the passes during one traversal of one file."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import libcst as cst
 

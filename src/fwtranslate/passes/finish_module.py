@@ -16,11 +16,13 @@ from ..report import INFO
 from .base import Pass
 
 
-
 def _import_sort_key(line: str) -> tuple[int, int, str]:
     framework = "keras" in line or "tensorflow" in line or "torch" in line
     # import torch / from torch import nn / import torch.nn.functional as F
     return (1 if framework else 0, 0 if line == "import torch" else 1 if line.startswith("from") else 2, line)
+
+
+_Statement = cst.SimpleStatementLine | cst.BaseCompoundStatement  # what a module's body holds
 
 
 class FinishModule(Pass):
@@ -33,7 +35,7 @@ class FinishModule(Pass):
         return updated.with_changes(body=body)
 
     # --- Layer vs Model --------------------------------------------------------------------
-    def _promote_top_level_model(self, stmt: cst.BaseStatement) -> cst.BaseStatement:
+    def _promote_top_level_model(self, stmt: _Statement) -> _Statement:
         ctx = self.ctx
         if not isinstance(stmt, cst.ClassDef):
             return stmt
@@ -51,10 +53,10 @@ class FinishModule(Pass):
         return stmt.with_changes(bases=bases)
 
     # --- imports ------------------------------------------------------------------------------
-    def _fix_imports(self, body: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+    def _fix_imports(self, body: list[_Statement]) -> list[_Statement]:
         ctx = self.ctx
         framework = {id(n) for n in ctx.imports.framework_imports}
-        out: list[cst.BaseStatement] = []
+        out: list[_Statement] = []
         insert_at: int | None = None
         header: list[cst.EmptyLine] = []  # comments above the first removed import
         carry: list[cst.EmptyLine] = []  # comments above later removed imports
@@ -104,7 +106,9 @@ class FinishModule(Pass):
         lib = self.ctx.rules.support
         return lib.imports_for(lib.closure(self.ctx.helpers_used))
 
-    def _prune(self, node: cst.Import | cst.ImportFrom):
+    def _prune(self, node: cst.BaseSmallStatement):
+        if not isinstance(node, (cst.Import, cst.ImportFrom)):  # (only imports are framework imports)
+            return node
         """Drop the aliases of an import whose names the output no longer uses."""
         used = self.ctx.still_used
         if isinstance(node, cst.ImportFrom) and isinstance(node.names, cst.ImportStar):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import libcst as cst
 
 from .base import Pass
-from .containers import _is_super_init
+from .containers import is_super_init
 
 HELPER = "layer_name"
 
@@ -19,9 +19,9 @@ class PrivateLayerNames(Pass):
         function = self.ctx.functions[-1] if self.ctx.functions else None
         if (cls is None or not cls.is_module or not cls.direct_base or not cls.name.startswith("_")
                 or function is None or function.name != "__init__" or function.owner is not cls
-                or not _is_super_init(updated.func)):
+                or not is_super_init(updated.func)):
             return updated
-        if any(a.keyword is not None and a.keyword.value == "name" or a.star == "**" for a in updated.args):
+        if any((a.keyword is not None and a.keyword.value == "name") or a.star == "**" for a in updated.args):
             return updated
         self.ctx.helpers_used.add(HELPER)
         args = list(updated.args)

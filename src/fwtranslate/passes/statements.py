@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..cstutil import code, expression
+from ..cstutil import expression
 from ..imports import dotted_name
 from ..report import WARNING
 from .base import Pass
@@ -206,7 +206,7 @@ def _name_variable(assign: cst.Assign) -> cst.Assign:
     return assign
 
 
-_AUG_TO_BINARY = {cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,
+_AUG_TO_BINARY: dict[type, type[cst.Add | cst.Subtract | cst.Multiply | cst.Divide]] = {cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,
                   cst.DivideAssign: cst.Divide}
 
 
@@ -219,7 +219,7 @@ def _kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
     return cst.Arg(value, keyword=cst.Name(name), equal=tight)
 
 
-def _stop_gradient(stmt: cst.BaseStatement) -> cst.BaseStatement:
+def _stop_gradient(stmt: cst.BaseStatement):
     if not isinstance(stmt, cst.SimpleStatementLine):
         return stmt
     body = []

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import ast
 import operator
-from typing import Any, Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any
 
 from .predicates import PREDICATES
 
@@ -185,7 +186,7 @@ def interpret(node: ast.expr, values: Mapping[str, Any], functions: Mapping[str,
     return _eval(node, _Env(values, functions))
 
 
-def _eval(node: ast.expr, env: _Env) -> Any:  # noqa: C901 - one branch per node type reads best
+def _eval(node: ast.expr, env: _Env) -> Any:
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import libcst as cst
 
 from .literals import UNKNOWN, to_node
-from .model import Rule, _choose
+from .model import Rule, choose_variant
 from .signature import REQUIRED, BoundArg, Opaque
 
 
@@ -26,7 +26,10 @@ def factory_function(rule: Rule, name: str) -> cst.FunctionDef | None:
     """``def <name>(<source signature>): return <target>``, or None if the rule can't make one."""
     if rule.signature is None:
         return None
-    params, kwonly, star, star_kw = [], [], cst.MaybeSentinel.DEFAULT, None
+    params: list[cst.Param] = []
+    kwonly: list[cst.Param] = []
+    star: cst.Param | cst.ParamStar | cst.MaybeSentinel = cst.MaybeSentinel.DEFAULT
+    star_kw: cst.Param | None = None
     bound: dict[str, BoundArg] = {}
     for p in rule.signature.params:
         ref = cst.Name(p.name)
@@ -46,7 +49,7 @@ def factory_function(rule: Rule, name: str) -> cst.FunctionDef | None:
                                      keywords=(cst.Arg(ref, star="**"),))
     if kwonly and star is cst.MaybeSentinel.DEFAULT:
         star = cst.ParamStar()
-    body = _choose(rule, rule.variants, bound)
+    body = choose_variant(rule, rule.variants, bound)
     if body is None:
         return None
     doc = f'"""{rule.name} as a factory: PyTorch\'s arguments, the Keras layer."""'

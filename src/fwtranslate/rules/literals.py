@@ -62,7 +62,8 @@ def literal_value(node: cst.BaseExpression) -> Any:
 def to_node(value: Any) -> cst.BaseExpression:
     """A CST expression for a Python literal value (nodes are immutable: cached and shared)."""
     try:
-        return _to_node_cached(type(value), value)
+        kind: type = type(value)
+        return _to_node_cached(kind, value)
     except TypeError:  # unhashable (a list)
         return _to_node(value)
 
@@ -79,8 +80,8 @@ def _to_node(value: Any) -> cst.BaseExpression:
         node: cst.BaseExpression = cst.Integer(str(abs(value)))
         return cst.UnaryOperation(cst.Minus(), node) if value < 0 else node
     if isinstance(value, float) and value == value and abs(value) != float("inf"):
-        node = cst.Float(repr(abs(value))) if "e" not in repr(value) and "." in repr(value) else None
-        if node is not None:
+        if "e" not in repr(value) and "." in repr(value):
+            node = cst.Float(repr(abs(value)))
             return cst.UnaryOperation(cst.Minus(), node) if repr(value).startswith("-") else node
     if isinstance(value, float) and value != value:  # NaN
         return cst.parse_expression('float("nan")')
@@ -91,7 +92,7 @@ def _to_node(value: Any) -> cst.BaseExpression:
     if isinstance(value, tuple) and len(value) == 1:
         return cst.Tuple([cst.Element(to_node(value[0]))])
     if isinstance(value, (tuple, list)):
-        elements = [cst.Element(to_node(v)) for v in value]  # noqa: recursion through the cache
+        elements = [cst.Element(to_node(v)) for v in value]  # recursion through the cache
         return cst.Tuple(elements) if isinstance(value, tuple) else cst.List(elements)
     return cst.parse_expression(repr(value))
 

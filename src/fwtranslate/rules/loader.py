@@ -7,19 +7,20 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import libcst as cst
 import yaml
 
+from ..directions import Direction
 from . import expressions
 from .model import Condition, Example, Rule, SizeSpec, Variant, template_params
 from .signature import Signature, SignatureError
 from .support import SupportLibrary
 
-DIRECTIONS = ("torch_to_tf", "tf_to_torch")
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when PyYAML has it
 _FIELDS = {"class", "base", "signature", "to", "doc", "aliases", "method", "kind", "force", "ignore", "unsupported",
            "warn", "weights", "imports", "examples", "layout", "size"}
@@ -90,26 +91,27 @@ class RuleSet:
                 self.methods[name.rsplit(".", 1)[1]] = rule
 
 
-def load_rules(direction: str, extra: Iterable[Path | str] = ()) -> RuleSet:
-    return _load(direction, tuple(str(p) for p in extra))
+def load_rules(direction: str | Direction, extra: Iterable[Path | str] = ()) -> RuleSet:
+    """The rules of ``direction`` (a ``Direction`` or its name, "torch_to_tf"), then ``extra``."""
+    name = direction.name if isinstance(direction, Direction) else direction
+    return _load(name, tuple(str(p) for p in extra))
 
 
 @functools.lru_cache(maxsize=8)
-def _load(direction: str, extra: tuple[str, ...]) -> RuleSet:
-    if direction not in DIRECTIONS:
-        raise ValueError(f"unknown direction {direction!r}")
-    folder = builtin_rules_dir() / direction
-    ruleset = RuleSet(direction)
+def _load(name: str, extra: tuple[str, ...]) -> RuleSet:
+    direction = Direction.by_name(name)
+    folder = builtin_rules_dir() / direction.rules_folder
+    ruleset = RuleSet(direction.name)
     ruleset.support = SupportLibrary.from_files(sorted(folder.glob("support*.py")))
     files = sorted(folder.glob("*.yaml")) + [Path(p) for p in extra]
-    heads = _template_imports(direction)
+    heads = dict(direction.template_imports)
     for path in files:
         for rule in parse_rule_file(path, ruleset.support):
             if heads:
                 rule.imports = _with_template_imports(rule, heads)
             ruleset.add(rule)  # later files (user rules) override earlier ones
         ruleset.files.append(path)
-    if direction == "tf_to_torch":
+    if direction.activation_macro:
         _register_activation_macro(ruleset)
     return ruleset
 
@@ -142,15 +144,6 @@ def _register_activation_macro(ruleset: RuleSet) -> None:
             rule.imports = tuple(dict.fromkeys((*rule.imports, *activation.imports)))
 
 
-def _template_imports(direction: str) -> dict[str, str]:
-    from ..directions import DIRECTIONS as TARGETS
-
-    for target in TARGETS.values():
-        if target.name == direction:
-            return dict(target.template_imports)
-    return {}
-
-
 _HEAD = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.")
 
 
@@ -167,7 +160,7 @@ def parse_rule_file(path: Path, support: SupportLibrary | None = None) -> list[R
     except OSError as exc:
         raise RuleFileError(path, None, None, f"cannot read: {exc.strerror}") from None
     try:
-        data = yaml.load(text, Loader=_YamlLoader)
+        data = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a SafeLoader (CSafeLoader or SafeLoader)
     except yaml.YAMLError as exc:
         raise RuleFileError(path, None, None, f"not valid YAML: {exc}") from None
     if data is None:

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import libcst as cst
 
@@ -173,7 +173,7 @@ def _apply(rule: Rule, args: Sequence[cst.Arg], receiver: cst.BaseExpression | N
         verdict = evaluate(cond.when, bound)
         if verdict is UNKNOWN or verdict:
             out.messages.append((WARNING, "semantics", f"{rule.name}: {cond.message}"))
-    out.node = _choose(rule, rule.variants, bound, out.variants)
+    out.node = choose_variant(rule, rule.variants, bound, out.variants)
     if out.node is None:
         out.messages.append((ERROR, "no-variant", f"{rule.name}: no translation applies to these arguments"))
     return out
@@ -192,7 +192,7 @@ def _simple(node: cst.BaseExpression) -> bool:
     return isinstance(node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString))
 
 
-def _choose(rule: Rule, variants: Sequence[Variant], bound, used: list | None = None) -> cst.BaseExpression | None:
+def choose_variant(rule: Rule, variants: Sequence[Variant], bound, used: list | None = None) -> cst.BaseExpression | None:
     """The chosen variant(s) rendered; ``used`` collects the variants that went into it."""
     used = [] if used is None else used
     for i, v in enumerate(variants):
@@ -209,7 +209,7 @@ def _choose(rule: Rule, variants: Sequence[Variant], bound, used: list | None = 
             return render(v.template, bound, rule.force)
         verdict = evaluate(v.when, bound)
         if verdict is UNKNOWN:
-            rest = _choose(rule, variants[i + 1:], bound, used)
+            rest = choose_variant(rule, variants[i + 1:], bound, used)
             if rest is None:
                 return None
             cond = render(expression(v.when), bound, rule.force)

@@ -7,8 +7,9 @@ rule's template only ever talks about parameter names.
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import libcst as cst
 
@@ -39,12 +40,13 @@ class Signature:
     text: str
 
     @classmethod
-    def parse(cls, text: str) -> "Signature":
+    def parse(cls, text: str) -> Signature:
         try:
             fn = ast.parse(f"def _{text.strip()}: pass").body[0]
         except SyntaxError as exc:
             raise SignatureError(f"not a Python parameter list: {text!r} ({exc.msg})") from None
-        assert isinstance(fn, ast.FunctionDef)
+        if not isinstance(fn, ast.FunctionDef):  # `x): pass\nclass C(`: something else parsed
+            raise SignatureError(f"not a Python parameter list: {text!r}")
         a = fn.args
         params: list[Param] = []
         positional = [*a.posonlyargs, *a.args]
@@ -129,8 +131,8 @@ def bind(sig: Signature, args: Sequence[cst.Arg], receiver: cst.BaseExpression |
             extra_kw.append(arg)
         else:
             name = arg.keyword.value  # type: ignore[union-attr]
-            p = sig.param(name)
-            if p is None or p.kind in ("varargs", "varkw"):
+            named = sig.param(name)
+            if named is None or named.kind in ("varargs", "varkw"):
                 if varkw is not None:
                     extra_kw.append(arg)  # collected by **kwargs of the source signature
                     continue

@@ -5,6 +5,11 @@ They live as ordinary, testable Python in ``rules/<direction>/support*.py`` and 
 the output, only those used (with what they depend on), so the output never imports fwtranslate.
 Names and dependencies come from CPython's parser; the LibCST trees that get copied are parsed
 only when a translation first needs one.
+
+A definition may use one of another support file of the same folder: that file imports it by
+name (``from support_core import keras_initializer``), so that each file imports, runs and lints
+on its own (with its folder on ``sys.path``). Such an import is not copied: the definition it
+names is, with its own file's imports.
 """
 from __future__ import annotations
 
@@ -24,8 +29,10 @@ class SupportLibrary:
     names_of: dict[str, set[str]] = field(default_factory=dict)  # definition -> names it uses
 
     @classmethod
-    def from_files(cls, paths: list[Path]) -> "SupportLibrary":
+    def from_files(cls, paths: list[Path]) -> SupportLibrary:
         lib = cls()
+        siblings = {path.stem: path for path in paths}
+        borrowed: list[tuple[Path, str, Path]] = []  # (file, name, the sibling it imports it from)
         for path in paths:
             source = path.read_text(encoding="utf-8")
             for stmt in ast.parse(source, str(path)).body:
@@ -35,18 +42,26 @@ class SupportLibrary:
                         raise ValueError(f"{path}: support name {name!r} is defined twice")
                     lib.files[name] = path
                     lib.names_of[name] = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)} - {name}
+                elif isinstance(stmt, ast.ImportFrom) and stmt.level == 0 and stmt.module in siblings:
+                    for alias in stmt.names:  # a sibling's definition: copied itself, never imported
+                        if alias.asname not in (None, alias.name):
+                            raise ValueError(f"{path}: support name {alias.name!r} imported under another name")
+                        borrowed.append((path, alias.name, siblings[stmt.module]))
                 elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
                     line = ast.get_source_segment(source, stmt) or ""
                     for alias in stmt.names:
                         lib.import_of[(alias.asname or alias.name).split(".", 1)[0]] = line
+        for path, name, sibling in borrowed:
+            if lib.files.get(name) != sibling:
+                raise ValueError(f"{path}: {sibling.name} defines no support name {name!r}")
         for name, used in lib.names_of.items():
             lib.depends[name] = frozenset(used & set(lib.files) - {name})
         return lib
 
     @property
-    def definitions(self) -> dict[str, cst.BaseStatement]:
+    def definitions(self) -> dict[str, cst.SimpleStatementLine | cst.BaseCompoundStatement]:
         """Name -> the definition's CST (parsed once, on first use)."""
-        out: dict[str, cst.BaseStatement] = {}
+        out: dict[str, cst.SimpleStatementLine | cst.BaseCompoundStatement] = {}
         for path in dict.fromkeys(self.files.values()):
             out.update(_parse_definitions(path))
         return out
@@ -83,10 +98,10 @@ def _defined_name(stmt: ast.stmt) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
-def _parse_definitions(path: Path) -> dict[str, cst.BaseStatement]:
+@functools.cache
+def _parse_definitions(path: Path) -> dict[str, cst.SimpleStatementLine | cst.BaseCompoundStatement]:
     module = cst.parse_module(path.read_text(encoding="utf-8"))
-    out: dict[str, cst.BaseStatement] = {}
+    out: dict[str, cst.SimpleStatementLine | cst.BaseCompoundStatement] = {}
     for stmt in module.body:
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
             out[stmt.name.value] = stmt.with_changes(leading_lines=[])

@@ -18,13 +18,14 @@ from __future__ import annotations
 import ast
 import functools
 import operator
-from typing import Any, Mapping, Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import libcst as cst
 
 from ..cstutil import opaque_types, walk
-from .literals import UNKNOWN, literal_value, to_node
 from . import expressions
+from .literals import UNKNOWN, literal_value, to_node
 from .signature import BoundArg
 
 _NEEDS_PARENS = (cst.BinaryOperation, cst.BooleanOperation, cst.Comparison, cst.UnaryOperation,
@@ -99,7 +100,7 @@ class RuleExpressionError(Exception):
         super().__init__(f"the rule expression {source!r} failed: {type(cause).__name__}: {cause}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parse_condition(source: str) -> ast.expr:
     return expressions.parse(source)  # checked against the whitelist; rule files never reach eval
 
@@ -171,7 +172,7 @@ class Renderer(cst.CSTTransformer):
             return False  # nothing below it to substitute (whitespace, commas, a Name's parens)
         return super().on_visit(node)
 
-    def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):  # type: ignore[override]
+    def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):
         self._parents.pop()
         return super().on_leave(original, updated)
 
@@ -268,18 +269,18 @@ class Renderer(cst.CSTTransformer):
         return node if owner else cst.Name("None")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _renderer_handled() -> frozenset[str]:
     own = {a for c in Renderer.__mro__[:Renderer.__mro__.index(cst.CSTTransformer)] for a in vars(c)}
     return frozenset(a.split("_", 1)[1] for a in own if a.startswith(("visit_", "leave_")))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _renderer_opaque() -> frozenset[str]:
     return opaque_types(_renderer_handled())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _renderer_inert() -> frozenset[str]:
     return _renderer_opaque() - _renderer_handled()
 
@@ -396,4 +397,4 @@ def fold(node: cst.BaseExpression) -> cst.BaseExpression:
 
 def render(template: cst.BaseExpression, bound: Mapping[str, BoundArg], force: frozenset[str] = frozenset()) -> cst.BaseExpression:
     out = walk(template, Renderer(bound, force), _renderer_inert(), _renderer_handled())  # template.visit(Renderer(...))
-    return fold(out)  # type: ignore[arg-type]
+    return fold(out)

@@ -9,7 +9,7 @@ from .backend import frameworks  # noqa: F401  (sets KERAS_BACKEND before anythi
 from .core import verify
 from .report import VerifyReport
 
-__all__ = ["verify", "VerifyReport"]
+__all__ = ["VerifyReport", "verify"]
 
 
 class _CallableModule(types.ModuleType):

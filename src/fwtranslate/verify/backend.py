@@ -25,6 +25,14 @@ def frameworks():
     return torch, tf, keras
 
 
+def keras_leaf(v):
+    """A Keras output's array (``flatten``'s leaf test): a tensor, a Variable's value, else None."""
+    _, tf, keras = frameworks()
+    if isinstance(v, keras.Variable):
+        return v.value
+    return v if tf.is_tensor(v) else None
+
+
 @dataclass(frozen=True)
 class Device:
     """Where both frameworks run. ``gpu``: TF32 is switched off on both sides, since it alone

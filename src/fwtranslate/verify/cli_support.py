@@ -13,6 +13,8 @@ import json
 import sys
 from typing import Any
 
+from ..directions import TARGETS
+
 DEFAULT_TIMEOUT = 600.0  # seconds for a whole run: importing the frameworks, both models, every phase
 SHOWN_OUTPUT_LINES = 20
 
@@ -37,8 +39,9 @@ def run_verify_cli(original: str, translated: str, entry: str, args_json: str | 
                    timeout: float | None = DEFAULT_TIMEOUT, out=None) -> int:
     """``timeout``: seconds for the whole run; None or 0: no limit (the run is isolated all the same)."""
     out = out or sys.stdout
-    if to not in ("tf", "torch", None):
-        return _could_not_run(f"verification supports --to tf and --to torch, not {to!r}", as_json, out)
+    if to is not None and to not in TARGETS:
+        return _could_not_run(f"verification supports {' and '.join(f'--to {t}' for t in TARGETS)}, not {to!r}",
+                              as_json, out)
     # the direction itself is read from the files (verify/direction.py): --to only has to be known
     try:
         args, kwargs = parse_json_args(args_json, kwargs_json)

@@ -59,7 +59,7 @@ def _flatten(obj, to_array, path, out):
         out[path or "output"] = leaf
         return
     if isinstance(obj, Mapping):
-        for k in obj.keys():
+        for k in obj:
             _flatten(obj[k], to_array, f"{path}[{k!r}]", out)
     elif hasattr(obj, "_fields") and isinstance(obj, tuple):  # named tuple
         for k in obj._fields:

@@ -14,16 +14,27 @@ import json
 import time
 import traceback
 
-from .backend import frameworks, torch_threads
-from .diagnose import short, transfer_failed, translation_crashed
-from .execution import KerasExecutor
+from ..directions import TF_TO_TORCH
 from . import progress
-from .loading import LoadError
+from .backend import frameworks, torch_threads
 from .compare import NOISE_FACTOR
+from .diagnose import short, transfer_failed, translation_crashed
+from .direction import detect_direction
+from .execution import KerasExecutor
+from .loading import LoadError
 from .phases import GRAD_ATOL_FACTOR, phase_inference, phase_training
 from .report import EQUIVALENT, ERROR, NOT_EQUIVALENT, PhaseResult, VerifyReport
 from .search import NothingRuns
-from .session import SetupError, TransferFailed, TranslationCrashed, build_session, sample_inputs  # noqa: F401
+from .session import (  # noqa: F401
+    Session,
+    SessionRequest,
+    SetupError,
+    TransferFailed,
+    TranslationCrashed,
+    build_session,
+    choose_session_device,
+    sample_inputs,
+)
 from .spec import SpecError
 
 DEFAULT_TOL = {False: (1e-4, 1e-5), True: (1e-10, 1e-10)}  # float64 -> (rtol, atol)
@@ -44,10 +55,10 @@ def verify(original, translated, entry: str, args=(), kwargs=None, input_shape=N
     if isolate or (isolate is None and timeout is not None):
         from .isolation import run_isolated
 
-        request = dict(original=str(original), translated=str(translated), entry=entry, args=tuple(args or ()),
-                       kwargs=dict(kwargs or {}), input_shape=input_shape, input_dtype=input_dtype,
-                       input_range=input_range, examples=examples, float64=float64, rtol=rtol, atol=atol,
-                       device=device, seed=seed, check_training=check_training, check_gradients=check_gradients)
+        request = {"original": str(original), "translated": str(translated), "entry": entry, "args": tuple(args or ()),
+                       "kwargs": dict(kwargs or {}), "input_shape": input_shape, "input_dtype": input_dtype,
+                       "input_range": input_range, "examples": examples, "float64": float64, "rtol": rtol, "atol": atol,
+                       "device": device, "seed": seed, "check_training": check_training, "check_gradients": check_gradients}
         return run_isolated(request, timeout)
     rtol = DEFAULT_TOL[float64][0] if rtol is None else rtol
     atol = DEFAULT_TOL[float64][1] if atol is None else atol
@@ -60,8 +71,10 @@ def verify(original, translated, entry: str, args=(), kwargs=None, input_shape=N
         with clock("import"):
             frameworks()
         with torch_threads(), clock("setup"):
-            s = build_session(report, original, translated, entry, tuple(args or ()), dict(kwargs or {}),
-                              input_shape, input_dtype, input_range, float64, device, seed, rtol, atol)
+            s = open_session(report, SessionRequest(
+                original=original, translated=translated, entry=entry, args=tuple(args or ()),
+                kwargs=dict(kwargs or {}), input_shape=input_shape, input_dtype=input_dtype,
+                input_range=input_range, float64=float64, device=device, seed=seed, rtol=rtol, atol=atol))
         if s.lossy:
             report.notes.append("not compared one to one after the step (merged in Keras): "
                                 + ", ".join(sorted(s.lossy)))
@@ -102,6 +115,17 @@ def verify(original, translated, entry: str, args=(), kwargs=None, input_shape=N
         report.timings["total"] = sum(v for k, v in report.timings.items()
                                       if k in ("import", "setup", "inference", "training"))
     return report
+
+
+def open_session(report: VerifyReport, request: SessionRequest) -> Session:
+    """Both models built, the weights transferred: the original's framework (verify/direction.py)
+    decides which way (session.py: a torch original; session_keras.py: a Keras one)."""
+    device = choose_session_device(report, request)
+    if detect_direction(request.original, request.translated) is TF_TO_TORCH:
+        from .session_keras import build_keras_session
+
+        return build_keras_session(report, request, device)
+    return build_session(report, request, device)
 
 
 def _execution_modes(executor: KerasExecutor) -> str:

@@ -12,7 +12,6 @@ from .report import NOT_EQUIVALENT, PhaseResult, VerifyReport
 from .search import Mismatch
 
 
-
 def short(exc: Exception) -> str:
     """The first line of an exception's message, for reports."""
     text = str(exc).strip().splitlines()
@@ -167,9 +166,9 @@ def _crash_site_keras_original(s, sample, exc: Exception) -> dict[str, Any] | No
 
 
 def _crash_divergence_keras_original(s, krec, trec, exc: Exception) -> dict[str, Any] | None:
-    from .localize import Call
-
     import numpy as np
+
+    from .localize import Call
 
     got = [Call(c.path, c.index, c.caller, [tuple(np.shape(t)) for t in c.inputs],
                 [tuple(np.shape(t)) for t in c.outputs]) for c in trec.calls]

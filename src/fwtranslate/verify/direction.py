@@ -11,7 +11,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-TORCH_TO_TF, TF_TO_TORCH = "torch_to_tf", "tf_to_torch"
+from ..directions import TF_TO_TORCH, TORCH_TO_TF, Direction
+
 _TORCH = ("torch",)
 _KERAS = ("keras", "tensorflow", "tf_keras")
 
@@ -36,7 +37,7 @@ def framework_of(path: str | Path) -> str | None:
     return None
 
 
-def detect_direction(original: str | Path, translated: str | Path) -> str:
+def detect_direction(original: str | Path, translated: str | Path) -> Direction:
     orig = framework_of(original)
     if orig == "keras":
         return TF_TO_TORCH

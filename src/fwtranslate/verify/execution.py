@@ -8,7 +8,8 @@ tf.function retraces per input shape and keeps each trace, so a shape seen befor
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ class KerasExecutor:
                 try:
                     out = compiled(*args)
                     elapsed = time.perf_counter() - start
-                    if _tracing_count(compiled) != traces or mode == "eager" and key not in self._functions:
+                    if _tracing_count(compiled) != traces or (mode == "eager" and key not in self._functions):
                         self.compile_time += elapsed
                     else:
                         self.run_time += elapsed

@@ -11,7 +11,6 @@ saying what it was doing: never a pass.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -87,7 +86,7 @@ def _command(fd: int) -> list[str]:
     code = ("import sys\n"
             "if sys.path and sys.path[0] == '': del sys.path[0]  # not the user's folder: it may shadow modules\n"
             f"sys.path.append({root!r})\n"
-            "from fwtranslate.verify.isolation import child_main\n"
+            "from fwtranslate.verify.isolation_child import child_main\n"
             f"child_main({fd})\n")
     return [sys.executable, "-c", code]
 
@@ -135,36 +134,3 @@ def _tail(log: BinaryIO) -> str:
     log.seek(max(0, size - OUTPUT_BYTES))
     text = log.read().decode("utf-8", errors="replace")
     return "\n".join(text.splitlines()[-OUTPUT_LINES:])
-
-
-# --- the child ---------------------------------------------------------------------------------
-def child_main(fd: int) -> None:
-    """Run the request read from ``fd``, send stages and the report there, and exit at once
-    (TensorFlow's teardown at interpreter exit takes seconds and matters to no one)."""
-    conn = Connection(fd)
-    progress.in_child = True
-    request = conn.recv()
-
-    def forward(stage: progress.Stage) -> None:
-        try:
-            conn.send(("stage", stage))
-        except OSError:
-            os._exit(3)  # the parent is gone: nobody waits for the result
-
-    progress.listen(forward)
-    try:
-        from .core import verify
-
-        report = verify(**request, isolate=False)
-    except BaseException as exc:  # noqa: BLE001 - whatever escaped the verifier: the child reports it
-        report = VerifyReport(status=ERROR, reason=progress.current().blame(progress.describe_exit(exc)))
-    progress.listen(None)
-    try:
-        conn.send(("report", report))
-    except Exception as exc:  # noqa: BLE001 - an object in it does not pickle: send its summary
-        conn.send(("report", VerifyReport(status=ERROR, reason=f"the report could not be sent back: "
-                                                               f"{type(exc).__name__}: {exc}")))
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(0)

@@ -10,19 +10,12 @@ from typing import Any
 import numpy as np
 
 from ..weights.transfer import keras_to_torch
-from .backend import frameworks
+from .backend import frameworks, keras_leaf
 from .compare import flatten
 from .execution import KerasExecutor
 from .torch_runner import TrainResult
 
 _fresh = itertools.count()
-
-
-def keras_leaf(v):
-    _, tf, keras = frameworks()
-    if isinstance(v, keras.Variable):
-        return v.value
-    return v if tf.is_tensor(v) else None
 
 
 class KerasRunner:
@@ -194,7 +187,7 @@ class KerasReferenceRunner(KerasRunner):
         return self.executor.run(("forward", False),
                                  lambda *xs: flatten(self.model(*xs, training=False), keras_leaf), *arrays)
 
-    def train_step(self, arrays, lr, seed=0, projections=None) -> TrainResult:  # noqa: D102 - TorchRunner's order
+    def train_step(self, arrays, lr, seed=0, projections=None) -> TrainResult:
         return super().train_step(arrays, projections, lr, seed)
 
 

@@ -12,8 +12,9 @@ import hashlib
 import importlib
 import importlib.util
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .progress import describe_exit, stage
 
@@ -54,7 +55,7 @@ def isolated_import(path: Path) -> Iterator[Any]:
         raise
     except SystemExit as exc:  # sys.exit() at import: never the verifier's own exit (nor a pass)
         raise LoadError(f"{shown} raised {describe_exit(exc)} at import") from None
-    except Exception as exc:  # noqa: BLE001 - any import-time failure of user code
+    except Exception as exc:
         raise LoadError(f"cannot import {shown}: {type(exc).__name__}: {exc}") from exc
     finally:
         sys.dont_write_bytecode = bytecode
@@ -68,7 +69,7 @@ def isolated_import(path: Path) -> Iterator[Any]:
 
 def _import_standalone(path: Path) -> Any:
     # A unique name per file content: the same file name on both sides (model.py) never collides.
-    digest = hashlib.sha1(str(path).encode() + path.read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha1(str(path).encode() + path.read_bytes(), usedforsecurity=False).hexdigest()[:12]
     name = f"_fwtranslate_verify_{path.stem}_{digest}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
@@ -123,5 +124,5 @@ def build_entry(path: str | Path, entry: str, args: tuple = (), kwargs: dict | N
                 return factory(*args, **(kwargs or {}))
         except SystemExit as exc:
             raise LoadError(f"{shown}: {call} raised {describe_exit(exc)}") from None
-        except Exception as exc:  # noqa: BLE001 - the user's constructor
+        except Exception as exc:
             raise LoadError(f"{Path(path).name}: {call} raised {type(exc).__name__}: {exc}") from exc

@@ -118,7 +118,7 @@ class KerasRecorder:
 
     @contextlib.contextmanager
     def patched(self):
-        from .keras_runner import keras_leaf
+        from .backend import keras_leaf
 
         is_leaf = lambda v: keras_leaf(v) is not None  # noqa: E731
         stack: list[Call] = []

@@ -41,7 +41,7 @@ def phase_inference(report: VerifyReport, s: Session, examples: int) -> bool:
         ref = _torch_or_reject(lambda: s.original.forward(arrays, training=False))
         try:
             got = s.translation.forward(arrays, training=False)
-        except Exception as exc:  # noqa: BLE001 - a translation that crashes on some input
+        except Exception as exc:
             raise Mismatch("inference", [], f"the translation raised {type(exc).__name__}: {short(exc)}") from exc
         diffs = _with_noise(s, log, lambda exact: {"inference": compare_trees(ref, got, s.rtol, s.atol, exact=(
                                 exact or {}).get("inference"))},
@@ -125,7 +125,7 @@ class NoiseLog:
         self.measured = 0  # examples on which the float64 reference ran
         # per phase, per tensor: the largest rounding error measured, the original's and the translation's
         self.noise: dict[str, tuple[dict[str, float], dict[str, float]]] = {n: ({}, {}) for n in names}
-        self.gap: dict[str, float] = {n: 0.0 for n in names}  # per phase: the largest float64 disagreement
+        self.gap: dict[str, float] = dict.fromkeys(names, 0.0)  # per phase: the largest float64 disagreement
         self.needed: dict[str, dict[str, Diff]] = {n: {} for n in names}  # the worst such Diff per tensor
 
     def record(self, diffs: dict[str, list[Diff]]) -> None:
@@ -240,14 +240,14 @@ def _run_phase(report, s: Session, name: str, spec, examples: int, check, worst,
 def _torch_or_reject(fn):
     try:
         return fn()
-    except Exception as exc:  # noqa: BLE001 - the original does not accept this input
+    except Exception as exc:
         raise Rejected(f"the original model raised {type(exc).__name__}: {short(exc)}") from exc
 
 
 def _keras_or_mismatch(phase: str, fn):
     try:
         return fn()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise Mismatch(phase, [], f"the translation raised {type(exc).__name__}: {short(exc)}") from exc
 
 

@@ -29,7 +29,7 @@ START = Stage("starting")
 FRAMEWORKS = "importing torch and tensorflow"
 _current = START
 _listener: Callable[[Stage], None] | None = None
-in_child = False  # set by isolation.child_main: KeyboardInterrupt is then the user code's own
+in_child = False  # set by isolation_child.child_main: KeyboardInterrupt is then the user code's own
 
 
 def stage(doing: str, culprit: str = "the verified code", at_import: bool = False) -> None:

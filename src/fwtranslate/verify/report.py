@@ -44,11 +44,11 @@ class PhaseResult:
         if not n or not n.get("measured_on"):
             return [f"       float32 rounding not measured: {n['unavailable']}"] if n and n.get("unavailable") else []
         o, t = n["largest_original_rounding_error"], n["largest_translation_rounding_error"]
-        lines = [f"       own float32 error vs a float64 run, measured on {n['measured_on']} of {n['examples']} "
+        lines = [(f"       own float32 error vs a float64 run, measured on {n['measured_on']} of {n['examples']} "
                  f"examples: original up to {o['value']:.3g} ({o['tensor']}), translation up to {t['value']:.3g} "
                  f"({t['tensor']}); float64 runs within {n.get('largest_float64_disagreement', 0.0):.3g} of each "
                  f"other; {n['passed_thanks_to_it']} tensors within rtol/atol + {_factor(n['factor'])}(both "
-                 f"errors) but not rtol/atol alone"]
+                 f"errors) but not rtol/atol alone")]
         for d in n.get("tensors", [])[:3]:
             lines.append(f"       {d['path']}: abs {d['max_abs_error']:.3g} allowed {d['allowed_abs_error']:.3g} = "
                          f"rtol/atol {d['rtol_atol_allowance']:.3g} + {_factor(n['factor'])}(original's own "
@@ -114,8 +114,8 @@ class VerifyReport:
             return "\n".join([f"COULD NOT VERIFY: {self.reason or 'unknown reason'}"]
                              + [f"  note: {note}" for note in self.notes])
         head = {EQUIVALENT: "EQUIVALENT", NOT_EQUIVALENT: "NOT EQUIVALENT"}[self.status]
-        lines = [f"{head}: max abs error {self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g} "
-                 f"({self.precision}, rtol {self.tolerances.get('rtol')}, atol {self.tolerances.get('atol')}, {self.device})"]
+        lines = [(f"{head}: max abs error {self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g} "
+                 f"({self.precision}, rtol {self.tolerances.get('rtol')}, atol {self.tolerances.get('atol')}, {self.device})")]
         if self.reason:
             lines.append(f"  reason: {self.reason}")
         if self.input_spec:

@@ -5,8 +5,9 @@ minimal one last, so the last failing case recorded is the shrunk one.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .spec import InputSpec
 from .strategies import Case, cases

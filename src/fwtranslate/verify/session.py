@@ -8,17 +8,20 @@ from __future__ import annotations
 import contextlib
 import copy
 import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..weights.transfer import TransferError, torch_to_keras
-from .backend import choose_device, floatx, frameworks
+from .backend import Device, choose_device, floatx, frameworks
 from .execution import KerasExecutor, ReferenceExecutor
 from .infer import infer_spec
 from .keras_runner import KerasReferenceRunner, KerasRunner
 from .loading import build_entry
-from .progress import stage
 from .localize import class_names
+from .progress import stage
 from .randomize import dropout_off, keras_dropout_off, randomize
 from .spec import InputSpec, parse_shape, with_precision
 from .strategies import Case, realise
@@ -131,7 +134,7 @@ class Session:
 class TranslationCrashed(Exception):
     """The translation raised during its dry run (not equivalent: it does not run)."""
 
-    def __init__(self, session: "Session", sample: list, error: Exception):
+    def __init__(self, session: Session, sample: list, error: Exception):
         super().__init__(str(error))
         self.session, self.sample, self.error = session, sample, error
 
@@ -139,30 +142,52 @@ class TranslationCrashed(Exception):
 class TransferFailed(Exception):
     """The weights do not fit the translation (not equivalent)."""
 
-    def __init__(self, session: "Session", error: TransferError):
+    def __init__(self, session: Session, error: TransferError):
         super().__init__(str(error))
         self.session, self.error = session, error
 
 
 # --- setup ----------------------------------------------------------------------------------
-def build_session(report, original, translated, entry, args, kwargs, input_shape, input_dtype, input_range,
-                  float64, device_request, seed, rtol, atol) -> Session:
-    """Raises SetupError / LoadError / SpecError (cannot run), TranslationCrashed or
-    TransferFailed (not equivalent)."""
-    torch, _, keras = frameworks()
+@dataclass(frozen=True, kw_only=True)
+class SessionRequest:
+    """What to build and compare: ``verify``'s arguments, tolerances resolved."""
+
+    original: str | Path
+    translated: str | Path
+    entry: str
+    args: tuple = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    input_shape: str | None = None
+    input_dtype: str | None = None
+    input_range: str | None = None
+    float64: bool = False
+    device: str = "auto"  # what was asked for ("auto", "cpu", "gpu"): choose_session_device decides
+    seed: int = 0
+    rtol: float
+    atol: float
+
+
+def choose_session_device(report, request: SessionRequest) -> Device:
+    """The device both models run on (recorded in the report); seeds torch."""
+    torch, _, _ = frameworks()
     try:
-        device = choose_device(device_request)
+        device = choose_device(request.device)
     except ValueError as exc:
         raise SetupError(str(exc)) from None
     report.device = device.kind
-    torch.manual_seed(seed)
-    from .direction import TF_TO_TORCH, detect_direction
+    torch.manual_seed(request.seed)
+    return device
 
-    if detect_direction(original, translated) == TF_TO_TORCH:
-        from .session_keras import build_keras_session
 
-        return build_keras_session(report, original, translated, entry, args, kwargs, input_shape, input_dtype,
-                                   input_range, float64, device, seed, rtol, atol)
+def build_session(report, request: SessionRequest, device: Device) -> Session:
+    """The torch original and its Keras translation (session_keras.py: the other way round).
+    Raises SetupError / LoadError / SpecError (cannot run), TranslationCrashed or
+    TransferFailed (not equivalent)."""
+    torch, _, keras = frameworks()
+    original, translated, entry, args, kwargs = (request.original, request.translated, request.entry,
+                                                 request.args, request.kwargs)
+    input_shape, input_dtype, input_range = request.input_shape, request.input_dtype, request.input_range
+    float64, seed, rtol, atol = request.float64, request.seed, request.rtol, request.atol
     tmodel = build_entry(original, entry, args, kwargs)
     if not isinstance(tmodel, torch.nn.Module):
         raise SetupError(f"{entry} in {original} built a {type(tmodel).__name__}, not a torch.nn.Module")
@@ -173,14 +198,14 @@ def build_session(report, original, translated, entry, args, kwargs, input_shape
     spec = parse_shape(input_shape, input_dtype, input_range) if input_shape else infer_spec(tmodel)
     spec = with_precision(spec, float64)
     report.input_spec = spec.to_dict()
-    sample = realise(spec, _sample_case(spec))
+    sample = realise(spec, sample_case(spec))
     trun = TorchRunner(tmodel, device.torch)
     stage(f"running {entry} from {original} on a sample input", f"{original}: {entry}")
     _materialise_lazy(tmodel, trun, sample)
     randomize(tmodel, seed)
     try:
         trun.forward(sample, training=False)
-    except Exception as exc:  # noqa: BLE001 - the user's model
+    except Exception as exc:
         raise SetupError(f"the original model raised on a sample input of shape "
                          f"{[list(a.shape) for a in sample]}: {type(exc).__name__}: {exc}") from exc
 
@@ -202,7 +227,7 @@ def build_session(report, original, translated, entry, args, kwargs, input_shape
                 # "build() was called on a layer without build()": this call is what builds it
                 warnings.filterwarnings("ignore", message=".*does not have a `build\\(\\)` method.*")
                 session.krun.forward(sample, training=False)  # compiled once, reused by the phases
-        except Exception as exc:  # noqa: BLE001 - the translation crashed: not equivalent
+        except Exception as exc:
             raise TranslationCrashed(session, sample, exc) from exc
         try:
             plan = torch_to_keras(tmodel, kmodel)
@@ -219,10 +244,11 @@ def sample_inputs(torch_model, input_shape=None, input_dtype=None, input_range=N
     """One deterministic input for a dry run: from the shape given, or inferred from the model."""
     spec = parse_shape(input_shape, input_dtype, input_range) if input_shape else infer_spec(torch_model)
     spec = with_precision(spec, float64)
-    return realise(spec, _sample_case(spec))
+    return realise(spec, sample_case(spec))
 
 
-def _sample_case(spec: InputSpec) -> Case:
+def sample_case(spec: InputSpec) -> Case:
+    """The fixed case of a dry run: the smallest sizes allowed (at least 2), fixed seeds."""
     sizes = tuple((name, min(max(low, 2), high)) for name, (low, high) in spec.free_dims().items())
     return Case(sizes, tuple(("uniform", 1234 + i, 0.5) for i in range(len(spec.tensors))))
 
@@ -233,7 +259,7 @@ def _materialise_lazy(tmodel, trun: TorchRunner, sample) -> None:
     if any(isinstance(m, LazyModuleMixin) and m.has_uninitialized_params() for m in tmodel.modules()):
         try:
             trun.forward(sample, training=False)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise SetupError(f"the torch dry run that materialises lazy modules failed: {exc}") from exc
 
 

@@ -19,15 +19,15 @@ import warnings
 import numpy as np
 
 from ..weights.from_keras import MissingConverter, layer_pairs, plan_from_keras
-from ..weights.transfer import TransferError
-from .backend import floatx, frameworks
+from ..weights.transfer import TransferError, run_step
+from .backend import Device, floatx, frameworks
 from .execution import KerasExecutor
 from .keras_runner import KerasRunner
 from .loading import build_entry
 from .localize import KerasRecorder
 from .progress import stage
 from .randomize import randomize, randomize_keras
-from .session import Session, SetupError, TransferFailed, TranslationCrashed, _sample_case
+from .session import Session, SessionRequest, SetupError, TransferFailed, TranslationCrashed, sample_case
 from .spec import BATCH_RANGE, Dim, InputSpec, SpecError, TensorSpec, parse_shape, with_precision
 from .strategies import realise
 
@@ -80,9 +80,13 @@ class _CachedTransfer:
             step.to_torch()
 
 
-def build_keras_session(report, original, translated, entry, args, kwargs, input_shape, input_dtype, input_range,
-                        float64, device, seed, rtol, atol) -> Session:
+def build_keras_session(report, request: SessionRequest, device: Device) -> Session:
+    """The Keras original and its torch translation (session.build_session: the other way round)."""
     torch, _, keras = frameworks()
+    original, translated, entry, args, kwargs = (request.original, request.translated, request.entry,
+                                                 request.args, request.kwargs)
+    input_shape, input_dtype, input_range = request.input_shape, request.input_dtype, request.input_range
+    float64, seed, rtol, atol = request.float64, request.seed, request.rtol, request.atol
 
     def keras_scope():
         stack = contextlib.ExitStack()
@@ -104,7 +108,7 @@ def build_keras_session(report, original, translated, entry, args, kwargs, input
     spec = parse_shape(input_shape, input_dtype, input_range) if input_shape else infer_keras_spec(kmodel)
     spec = with_precision(spec, float64)
     report.input_spec = spec.to_dict()
-    sample = realise(spec, _sample_case(spec))
+    sample = realise(spec, sample_case(spec))
 
     pairs = layer_pairs(kmodel, tmodel)
     classes = {n.torch_path: (type(n.module).__name__, type(n.layer).__name__) for n in pairs}
@@ -123,7 +127,7 @@ def build_keras_session(report, original, translated, entry, args, kwargs, input
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*does not have a `build\\(\\)` method.*")
                 krun.forward(sample, training=False)  # builds the variables; compiled once for the phases
-        except Exception as exc:  # noqa: BLE001 - the user's model
+        except Exception as exc:
             raise SetupError(f"the original Keras model raised on a sample input of shape "
                              f"{[list(a.shape) for a in sample]}: {type(exc).__name__}: {exc}") from exc
         randomize_keras(kmodel, seed)
@@ -131,14 +135,14 @@ def build_keras_session(report, original, translated, entry, args, kwargs, input
     try:
         # materialises the Lazy modules (they are created in torch's default float32)
         session.trun.forward([a.astype(np.float32) if a.dtype == np.float64 else a for a in sample], training=False)
-    except Exception as exc:  # noqa: BLE001 - the translation crashed: not equivalent
+    except Exception as exc:
         raise TranslationCrashed(session, sample, exc) from exc
     if float64:
         tmodel.double()
     try:
         plan = plan_from_keras(kmodel, tmodel)
         for step in plan.steps:
-            _run(step)
+            run_step(step, step.to_torch)
     except MissingConverter as exc:
         raise SetupError(f"cannot transfer the weights: {exc}") from exc
     except TransferError as exc:
@@ -149,12 +153,6 @@ def build_keras_session(report, original, translated, entry, args, kwargs, input
                            "elements": int(sum(int(np.prod(v.shape)) for v in kmodel.variables
                                                if v.name != "seed_generator_state"))}
     return session
-
-
-def _run(step) -> None:
-    from ..weights.transfer import _run as run
-
-    run(step, step.to_torch)
 
 
 def infer_keras_spec(model) -> InputSpec:

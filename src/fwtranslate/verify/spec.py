@@ -72,7 +72,7 @@ class InputSpec:
         return [tuple(d.fixed if d.fixed is not None else sizes[d.name or f"_{i}_{j}"]
                       for j, d in enumerate(t.dims)) for i, t in enumerate(self.tensors)]
 
-    def with_batch_at_least(self, low: int) -> "InputSpec":
+    def with_batch_at_least(self, low: int) -> InputSpec:
         """Training mode: BatchNorm needs more than one value per channel."""
         tensors = tuple(TensorSpec(tuple(Dim(d.fixed, d.name, max(d.low, low), max(d.high, low))
                                          if d.name == "B" else d for d in t.dims), t.dtype, t.low, t.high)

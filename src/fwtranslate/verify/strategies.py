@@ -73,7 +73,7 @@ def _array(t: TensorSpec, shape: tuple[int, ...], pattern: str, seed: int, const
 def summary(spec: InputSpec, case: Case, arrays: list[np.ndarray]) -> dict[str, Any]:
     """The failing input, for the report: shapes, statistics and the first values."""
     out = []
-    for t, a, (pattern, seed, constant) in zip(spec.tensors, arrays, case.patterns):
+    for _t, a, (pattern, seed, _constant) in zip(spec.tensors, arrays, case.patterns):
         flat = a.reshape(-1)
         out.append({"shape": list(a.shape), "dtype": str(a.dtype), "pattern": pattern, "seed": seed,
                     "min": _num(flat.min()) if flat.size else None, "max": _num(flat.max()) if flat.size else None,

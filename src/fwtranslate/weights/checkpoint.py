@@ -44,16 +44,16 @@ def convert_checkpoint(original: str | Path, translated: str | Path, entry: str,
                        destination: str | Path, args: tuple = (), kwargs: dict | None = None,
                        input_shape: str | None = None, input_dtype: str | None = None,
                        input_range: str | None = None) -> Converted:
+    from ..directions import TF_TO_TORCH
     from ..verify.backend import choose_device, frameworks
     from ..verify.core import sample_inputs
+    from ..verify.direction import detect_direction
     from ..verify.execution import KerasExecutor
     from ..verify.loading import build_entry
     from .transfer import build_by_dry_run, keras_to_torch, torch_to_keras
 
-    from ..verify.direction import TF_TO_TORCH, detect_direction
-
     direction = direction_of(source, destination)
-    if detect_direction(original, translated) == TF_TO_TORCH:
+    if detect_direction(original, translated) is TF_TO_TORCH:
         return _convert_keras_original(original, translated, entry, source, destination, args, kwargs,
                                        input_shape, input_dtype, input_range, direction)
     torch, _, keras = frameworks()
@@ -92,9 +92,9 @@ def _convert_keras_original(original, translated, entry, source, destination, ar
     from ..verify.backend import choose_device, frameworks
     from ..verify.execution import KerasExecutor
     from ..verify.loading import build_entry
+    from ..verify.session import sample_case
     from ..verify.session_keras import infer_keras_spec
     from ..verify.spec import parse_shape
-    from ..verify.session import _sample_case
     from ..verify.strategies import realise
     from .from_keras import keras_to_torch_model, torch_to_keras_model
     from .transfer import build_by_dry_run
@@ -110,7 +110,7 @@ def _convert_keras_original(original, translated, entry, source, destination, ar
         raise CheckpointError(f"{entry} in {translated} is not a torch.nn.Module")
     tmodel.eval()
     spec = parse_shape(input_shape, input_dtype, input_range) if input_shape else infer_keras_spec(kmodel)
-    sample = realise(spec, _sample_case(spec))
+    sample = realise(spec, sample_case(spec))
     with device.scope():
         build_by_dry_run(kmodel, sample, KerasExecutor(device))
         with torch.no_grad():  # always: Lazy modules and parameters a build() makes on the first call

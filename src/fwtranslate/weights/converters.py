@@ -1,4 +1,4 @@
-"""Weight converters, one per layer kind (see registry.py for the contract).
+"""Weight converters, one per layer kind (see contract.py for the contract).
 
 Layouts: torch Linear weight is (out, in), Keras Dense kernel (in, out); torch conv weight is
 (out, in/groups, *kernel), Keras (*kernel, in/groups, out); a torch transposed-conv weight is
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .registry import only_weighted_layer, register
+from .contract import only_weighted_layer, register
 
 
 def to_numpy(t) -> np.ndarray:

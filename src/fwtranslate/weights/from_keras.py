@@ -24,12 +24,13 @@ for: anything that has nowhere to go is a TransferError naming both paths.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
+from ..directions import TF_TO_TORCH
 from . import registry
 from .transfer import Step, TransferError, TransferPlan
 
@@ -93,7 +94,7 @@ def _ruleset():
     try:
         from ..rules import load_rules
 
-        return load_rules("tf_to_torch")
+        return load_rules(TF_TO_TORCH)
     except Exception:  # noqa: BLE001 - rules being written: the fallback table still works
         return None
 
@@ -192,7 +193,7 @@ def torch_child(module: Any, suffix: str) -> tuple[Any | None, str]:
         i = int(key)
         return (obj[i] if i < len(obj) else None), f"{name}.{i}"
     if isinstance(obj, (nn.ModuleDict, nn.ParameterDict)):
-        return (obj[key] if key in obj else None), f"{name}.{key}"
+        return (obj[key] if key in obj else None), f"{name}.{key}"  # noqa: SIM401 - nn.ModuleDict has no get()
     return None, f"{name}.{key}"
 
 
@@ -392,9 +393,9 @@ def plan_from_keras(keras_obj: Any, torch_module: Any) -> TransferPlan:
     variable or a torch tensor that has nowhere to go."""
     import keras
 
-    from .transfer import _check_materialised, _named_tensors
+    from .transfer import check_materialised, named_tensors
 
-    _check_materialised(torch_module)
+    check_materialised(torch_module)
     result = TransferPlan()
     keras_done: set[int] = set()
     missing_converter: list[str] = []
@@ -418,10 +419,8 @@ def plan_from_keras(keras_obj: Any, torch_module: Any) -> TransferPlan:
             raise TransferError(f"Keras layer '{node.label}' ({type(node.layer).__name__}) owns "
                                 f"{', '.join(v.path for v in variables[:4])} but the translation has nothing "
                                 f"at '{node.torch_path or '<root>'}' ({_how(node)})", node.torch_path, node.keras_path)
-        tensors = _named_tensors(node.module, node.torch_path)
-        if name not in registry.CONVERTERS:
-            registry.get("dense")  # registers the built-in converters
-        if name not in registry.CONVERTERS:
+        tensors = named_tensors(node.module, node.torch_path)
+        if name not in registry.CONVERTERS:  # importing registry registered the built-in ones
             missing_converter.append(f"'{node.label}' ({rule_name_for(node.layer)}: its rule names the converter "
                                      f"{name!r}, which is not registered yet)")
             keras_done |= {id(v) for v in node.layer.variables}
@@ -430,13 +429,14 @@ def plan_from_keras(keras_obj: Any, torch_module: Any) -> TransferPlan:
         keras_done |= {id(v) for v in node.layer.variables}
     if missing_converter:
         raise MissingConverter("no weight converter for " + ", ".join(missing_converter)
-                               + ": their tf_to_torch rules have no `weights:` converter (and no fallback exists)",
+                               + f": their {TF_TO_TORCH.name} rules have no `weights:` converter (and no fallback "
+                                 f"exists)",
                                "", "")
     left = [v.path for v in keras_obj.variables if id(v) not in keras_done and not _ignored(v)]
     if left:
         raise TransferError(f"{len(left)} Keras variable(s) not transferred: {', '.join(left[:6])}", "", "")
     moved = {n for s in result.steps for n in s.tensors}
-    every = _named_tensors(torch_module, "")
+    every = named_tensors(torch_module, "")
     constants = set(_constant_buffers(torch_module))
     untouched = [n for n in every if n not in moved and n not in constants]
     if untouched:
@@ -512,10 +512,10 @@ def _variable_step(node: KNode) -> Step:
 
 
 def _run_all(p: TransferPlan, attr: str) -> TransferPlan:
-    from .transfer import _run
+    from .transfer import run_step
 
     for step in p.steps:
-        _run(step, getattr(step, attr))
+        run_step(step, getattr(step, attr))
     return p
 
 

@@ -1,51 +1,22 @@
-"""Per-layer weight converters, looked up by the name a rule's ``weights:`` field gives.
-
-A converter moves the parameters (and buffers: BatchNorm running statistics...) of ONE torch
-module into the Keras object that the translation put at the same attribute path, and back.
-That Keras object is whatever the rule's template built: usually the layer itself, sometimes
-a wrapper (``keras.Sequential([ZeroPadding2D, Conv2D])`` for explicit padding, or a support
-layer); a converter looks inside with ``only_weighted_layer``.
-
-The Keras object is built (a dry run has been made) before a converter runs.
-"""
+"""Per-layer weight converters, looked up by the name a rule's ``weights:`` field gives
+(the contract a converter fulfils: contract.py; the built-in ones: converters.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-Convert = Callable[[Any, Any], None]  # (source, destination) -> None
-
-
-@dataclass(frozen=True)
-class Converter:
-    name: str
-    torch_to_keras: Convert  # (torch module, keras layer)
-    keras_to_torch: Convert  # (keras layer, torch module)
-
-
-CONVERTERS: dict[str, Converter] = {}
-
-
-def register(name: str):
-    """Class decorator: ``@register("dense") class _: def torch_to_keras(m, l) ...; def keras_to_torch(l, m) ...``"""
-
-    def wrap(cls):
-        CONVERTERS[name] = Converter(name, cls.torch_to_keras, cls.keras_to_torch)
-        return cls
-
-    return wrap
+from ..directions import TORCH_TO_TF, Direction
+from . import converters  # noqa: F401  (registers the built-in converters)
+from .contract import CONVERTERS, Convert, Converter, only_weighted_layer, register  # noqa: F401  (the API)
 
 
 def get(name: str) -> Converter:
-    from . import converters  # noqa: F401  (registers the built-in converters)
-
     try:
         return CONVERTERS[name]
     except KeyError:
         raise KeyError(f"no weight converter named {name!r} (known: {', '.join(sorted(CONVERTERS))})") from None
 
 
-def converter_name_for(torch_module: Any, direction: str = "torch_to_tf") -> str | None:
+def converter_name_for(torch_module: Any, direction: Direction | str = TORCH_TO_TF) -> str | None:
     """The ``weights:`` name of the rule that translates this module's class (torch.nn.<Class>)."""
     from ..rules import load_rules
 
@@ -56,15 +27,3 @@ def converter_name_for(torch_module: Any, direction: str = "torch_to_tf") -> str
         if rule is not None and rule.weights:
             return rule.weights
     return None
-
-
-def only_weighted_layer(layer: Any) -> Any:
-    """The single sub-layer that owns weights inside a wrapper (e.g. padding + conv)."""
-    import keras
-
-    if not isinstance(layer, keras.Sequential):
-        return layer
-    weighted = [sub for sub in layer.layers if sub.weights]
-    if len(weighted) != 1:
-        raise ValueError(f"expected one weighted layer inside {layer.name}, found {len(weighted)}")
-    return only_weighted_layer(weighted[0])

@@ -9,14 +9,15 @@ nothing transfers is an error, never a silent skip.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
+from ..directions import TORCH_TO_TF, Direction
 from . import registry
 from .tree import Node, join, walk
-
 
 # Used only when no rule names a converter for the class (the rules are the source of truth):
 # the converters of the layers every model has, so weights move while their rules are written.
@@ -60,9 +61,9 @@ class TransferPlan:
         return None
 
 
-def plan(torch_module: Any, keras_obj: Any, direction: str = "torch_to_tf") -> TransferPlan:
+def plan(torch_module: Any, keras_obj: Any, direction: Direction | str = TORCH_TO_TF) -> TransferPlan:
     """What moves where; raises TransferError for anything that has nowhere to go."""
-    _check_materialised(torch_module)
+    check_materialised(torch_module)
     result = TransferPlan()
     covered: list[str] = []  # subtrees a converter handles whole
     for node in walk(torch_module, keras_obj):
@@ -84,7 +85,7 @@ def plan(torch_module: Any, keras_obj: Any, direction: str = "torch_to_tf") -> T
     return result
 
 
-def converter_for(module: Any, direction: str = "torch_to_tf") -> str | None:
+def converter_for(module: Any, direction: Direction | str = TORCH_TO_TF) -> str | None:
     """The converter name the rules give the module's class, else the fallback table's."""
     import torch.nn as nn
 
@@ -103,7 +104,7 @@ def torch_to_keras(torch_module: Any, keras_obj: Any) -> TransferPlan:
     """Copy every parameter and buffer of ``torch_module`` into the built ``keras_obj``."""
     p = plan(torch_module, keras_obj)
     for step in p.steps:
-        _run(step, step.to_keras)
+        run_step(step, step.to_keras)
     return p
 
 
@@ -111,7 +112,7 @@ def keras_to_torch(keras_obj: Any, torch_module: Any) -> TransferPlan:
     """Copy the Keras weights back into ``torch_module`` (torch layouts)."""
     p = plan(torch_module, keras_obj)
     for step in p.steps:
-        _run(step, step.to_torch)
+        run_step(step, step.to_torch)
     return p
 
 
@@ -123,10 +124,9 @@ def build_by_dry_run(keras_obj: Any, sample_inputs: Sequence[Any], executor=None
     The call is cached under the same key as the verifier's forward pass, so the compilation
     made here serves the comparisons that follow.
     """
-    from ..verify.backend import choose_device
+    from ..verify.backend import choose_device, keras_leaf
     from ..verify.compare import flatten
     from ..verify.execution import KerasExecutor
-    from ..verify.keras_runner import keras_leaf
 
     executor = executor or KerasExecutor(choose_device("cpu"))
     with warnings.catch_warnings():
@@ -172,12 +172,12 @@ def _variable_step(node: Node, attr: str, tensor: Any, kind: str) -> Step:
     return Step(tpath, kpath, "variable", [tpath], to_keras, to_torch)
 
 
-def _run(step: Step, action: Callable[[], None]) -> None:
+def run_step(step: Step, action: Callable[[], None]) -> None:
     try:
         action()
     except TransferError:
         raise
-    except Exception as exc:  # noqa: BLE001 - converters raise ValueError/KeyError/IndexError...
+    except Exception as exc:
         raise TransferError(f"'{step.torch_path or '<root>'}' -> '{step.keras_path or '<root>'}' "
                             f"({step.what}): {exc}", step.torch_path, step.keras_path) from exc
 
@@ -191,7 +191,7 @@ def _need_counterpart(node: Node, tensors: list[str]) -> None:
             f"'{node.keras_path or '<root>'}'", node.torch_path, node.keras_path)
 
 
-def _check_materialised(torch_module: Any) -> None:
+def check_materialised(torch_module: Any) -> None:
     from torch.nn.parameter import UninitializedParameter
 
     for name, p in [*torch_module.named_parameters(), *torch_module.named_buffers()]:
@@ -202,7 +202,7 @@ def _check_materialised(torch_module: Any) -> None:
 
 def _check_all_accounted(torch_module: Any, result: TransferPlan) -> None:
     moved = {n for s in result.steps for n in s.tensors}
-    every = _named_tensors(torch_module, "")
+    every = named_tensors(torch_module, "")
     missing = [n for n in every if n not in moved]
     if missing:
         raise TransferError(f"{len(missing)} torch tensor(s) not transferred: {', '.join(missing[:6])}",
@@ -218,14 +218,14 @@ def _direct_tensors(module: Any):
             yield name, b, "buffer"
 
 
-def _named_tensors(module: Any, prefix: str) -> list[str]:
+def named_tensors(module: Any, prefix: str) -> list[str]:
     names = [join(prefix, n) for n, _ in module.named_parameters(remove_duplicate=False)]
     names += [join(prefix, n) for n, _ in module.named_buffers(remove_duplicate=False)]
     return names
 
 
 def _subtree_tensors(node: Node) -> list[str]:
-    return _named_tensors(node.module, node.torch_path)
+    return named_tensors(node.module, node.torch_path)
 
 
 def _is_variable(obj: Any) -> bool:

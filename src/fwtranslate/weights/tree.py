@@ -7,9 +7,9 @@ dict. A torch attribute that keras.Model reserves (``layers``...) may be renamed
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 # Attributes keras.Model / keras.Layer define themselves: a translation stores a torch
 # attribute of that name with a trailing underscore.

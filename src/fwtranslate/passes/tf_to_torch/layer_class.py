@@ -205,7 +205,8 @@ class KerasLayerClass(Pass):
             return updated
         small = original.body[0]
         if isinstance(small, cst.Expr) and _is_super_call(small.value, "build"):
-            return updated.with_changes(body=[cst.parse_statement("self.built = True").body[0]])
+            built = cst.Assign([cst.AssignTarget(cst.Attribute(cst.Name("self"), cst.Name("built")))], cst.Name("True"))
+            return updated.with_changes(body=[built])
         return updated
 
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from ...rules.literals import UNKNOWN, literal_value
 from ...rules.model import Rule
 from ...rules.signature import BindError, bind
-from ...rules.literals import UNKNOWN, literal_value
 
 TO_FIRST, TO_LAST = "first", "last"
 _RANK = re.compile(r"([123])D(?:Transpose)?$")
@@ -401,7 +401,7 @@ class _Function:
         return {}
 
     # --- liveness: a variable nobody reads again is never converted --------------------------------------
-    def setup(self, body) -> "_Function":
+    def setup(self, body) -> _Function:
         order: list[cst.BaseStatement] = []
 
         def walk(stmts):
@@ -726,10 +726,7 @@ def _children(node: cst.CSTNode):
     for child in node.children:
         if isinstance(child, cst.BaseExpression):
             yield child
-        elif isinstance(child, (cst.Arg, cst.Element, cst.StarredElement, cst.DictElement, cst.Index,
-                                cst.SubscriptElement, cst.Slice, cst.ComparisonTarget, cst.FormattedStringExpression)):
-            yield from _children(child)
-        elif isinstance(child, cst.BaseSmallStatement):
+        elif isinstance(child, (cst.Arg, cst.Element, cst.StarredElement, cst.DictElement, cst.Index, cst.SubscriptElement, cst.Slice, cst.ComparisonTarget, cst.FormattedStringExpression, cst.BaseSmallStatement)):
             yield from _children(child)
 
 

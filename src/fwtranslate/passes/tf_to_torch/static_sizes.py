@@ -29,8 +29,8 @@ rewriter passes it to the rule (``apply(..., input_size=)``).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import libcst as cst
 
@@ -602,7 +602,7 @@ class _Scope:
         if isinstance(node, (cst.IfExp, cst.BooleanOperation)):  # either operand, evaluated or not
             before = self.snapshot()
             self.ev_all(node)
-            self.forget([n for n in _walrus_names(node)])
+            self.forget(list(_walrus_names(node)))
             self.join(before)
             return None
         self.ev_all(node)
@@ -627,7 +627,7 @@ class _Scope:
 
     def call(self, node: cst.Call):
         func = node.func
-        args = [a for a in node.args]
+        args = list(node.args)
         rule = self.a.rule_of(node)
         if rule is not None and rule.name in _INPUTS:
             self.ev_args(node)
