@@ -4,6 +4,7 @@ Standard library only. The corpus (real third-party model files) is described by
 ``<repo>/../shared/corpus/public.json`` and fetched with its ``fetch.py`` into ``<repo>/.corpus``
 (git-ignored): its code is test material and is never committed.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,7 @@ def corpus_files(direction: str = "pt2tf", corpus_dir: Path | None = None) -> li
     if not all(p.is_file() for _, p in files):
         fetch = SHARED_CORPUS / "fetch.py"
         print(f"fetching the corpus into {corpus_dir} ...", file=sys.stderr, flush=True)
-        subprocess.run([sys.executable, str(fetch), str(manifest), str(corpus_dir)], check=True,
-                       stdout=sys.stderr)
+        subprocess.run([sys.executable, str(fetch), str(manifest), str(corpus_dir)], check=True, stdout=sys.stderr)
     return files
 
 
@@ -100,10 +100,15 @@ def command_line() -> str:
 def repo_state() -> str:
     """The commit measured (read-only git calls), and whether the tree had uncommitted changes."""
     try:
-        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return head + (" + uncommitted changes" if dirty else "")
@@ -118,8 +123,10 @@ def info_lines(extra: dict[str, str] | None = None) -> list[str]:
 
 
 def md_table(header: list[str], rows: list[list]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |",
-           "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    out = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|",
+    ]
     out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return out
 

@@ -26,6 +26,7 @@ the translator's own ``stats``:
 usage: python benchmarks/corpus_conversion.py [--corpus-dir DIR] [--write docs/benchmarks.md]
 Exits non-zero only when the translator (or this script) crashes on a file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -110,7 +111,7 @@ def top_level_bound(tree: ast.Module) -> set[str]:
         if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             bound.add(n.name)
         elif isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            for t in (n.targets if isinstance(n, ast.Assign) else [n.target]):
+            for t in n.targets if isinstance(n, ast.Assign) else [n.target]:
                 bound |= {x.id for x in ast.walk(t) if isinstance(x, ast.Name)}
         elif isinstance(n, (ast.Import, ast.ImportFrom)):
             bound |= {(a.asname or a.name).split(".")[0] for a in n.names}
@@ -171,26 +172,69 @@ def share(done_in: int, left: int) -> float:
 
 def report(rows: list[dict], crashes: list[tuple[str, str]], untranslated: Counter) -> str:
     out = [f"Per file ({SOURCE} lines/refs: see the definitions in `benchmarks/corpus_conversion.py`):", ""]
-    header = ["file", "lines", f"{SOURCE} lines in", f"{SOURCE} lines left", "converted share",
-              f"{SOURCE} refs in", f"{SOURCE} refs left", "parses", "names kept", "errors", "warnings"]
-    table = [[r["file"], r["lines"], r["in"], r["left"], f"{share(r['in'], r['left']):.1%}",
-              r["refs_in"], r["refs_left"], "yes" if r["parses"] else "**no**", r["names_kept"],
-              r["errors"], r["warnings"]] for r in rows]
-    tot = {k: sum(r[k] for r in rows) for k in ("lines", "in", "left", "refs_in", "refs_left", "errors", "warnings", "infos")}
+    header = [
+        "file",
+        "lines",
+        f"{SOURCE} lines in",
+        f"{SOURCE} lines left",
+        "converted share",
+        f"{SOURCE} refs in",
+        f"{SOURCE} refs left",
+        "parses",
+        "names kept",
+        "errors",
+        "warnings",
+    ]
+    table = [
+        [
+            r["file"],
+            r["lines"],
+            r["in"],
+            r["left"],
+            f"{share(r['in'], r['left']):.1%}",
+            r["refs_in"],
+            r["refs_left"],
+            "yes" if r["parses"] else "**no**",
+            r["names_kept"],
+            r["errors"],
+            r["warnings"],
+        ]
+        for r in rows
+    ]
+    tot = {
+        k: sum(r[k] for r in rows)
+        for k in ("lines", "in", "left", "refs_in", "refs_left", "errors", "warnings", "infos")
+    }
     kept = sum(int(r["names_kept"].split("/")[0]) for r in rows)
     defs = sum(int(r["names_kept"].split("/")[1]) for r in rows)
-    table.append(["**total**", tot["lines"], tot["in"], tot["left"], f"{share(tot['in'], tot['left']):.1%}",
-                  tot["refs_in"], tot["refs_left"], f"{sum(r['parses'] for r in rows)}/{len(rows)}",
-                  f"{kept}/{defs}", tot["errors"], tot["warnings"]])
+    table.append(
+        [
+            "**total**",
+            tot["lines"],
+            tot["in"],
+            tot["left"],
+            f"{share(tot['in'], tot['left']):.1%}",
+            tot["refs_in"],
+            tot["refs_left"],
+            f"{sum(r['parses'] for r in rows)}/{len(rows)}",
+            f"{kept}/{defs}",
+            tot["errors"],
+            tot["warnings"],
+        ]
+    )
     out += md_table(header, table)
     mean = sum(share(r["in"], r["left"]) for r in rows) / len(rows) if rows else 0.0
-    out += ["",
-            f"- files: {len(rows)} translated, {len(crashes)} crashed",
-            (f"- overall converted share (sum-based, lines): {share(tot['in'], tot['left']):.1%} "
-            f"({tot['in'] - tot['left']} of {tot['in']} torch lines)"),
-            f"- overall converted share (mean per file, lines): {mean:.1%}",
-            f"- overall converted share (sum-based, name tokens): {share(tot['refs_in'], tot['refs_left']):.1%}",
-            f"- diagnostics: {tot['errors']} errors, {tot['warnings']} warnings, {tot['infos']} infos"]
+    out += [
+        "",
+        f"- files: {len(rows)} translated, {len(crashes)} crashed",
+        (
+            f"- overall converted share (sum-based, lines): {share(tot['in'], tot['left']):.1%} "
+            f"({tot['in'] - tot['left']} of {tot['in']} torch lines)"
+        ),
+        f"- overall converted share (mean per file, lines): {mean:.1%}",
+        f"- overall converted share (sum-based, name tokens): {share(tot['refs_in'], tot['refs_left']):.1%}",
+        f"- diagnostics: {tot['errors']} errors, {tot['warnings']} warnings, {tot['infos']} infos",
+    ]
     for r in rows:
         if r["missing"]:
             out.append(f"- {r['file']}: top-level names lost: {', '.join(r['missing'])}")
@@ -198,8 +242,14 @@ def report(rows: list[dict], crashes: list[tuple[str, str]], untranslated: Count
             out.append(f"- {r['file']}: has a `from torch... import *` (its names are not counted)")
     for name, err in crashes:
         out.append(f"- CRASH {name}: {err}")
-    out += ["", (f"Top {min(30, len(untranslated))} untranslated API names (`no-rule` diagnostics, "
-            f"{sum(untranslated.values())} in all, {len(untranslated)} distinct):"), ""]
+    out += [
+        "",
+        (
+            f"Top {min(30, len(untranslated))} untranslated API names (`no-rule` diagnostics, "
+            f"{sum(untranslated.values())} in all, {len(untranslated)} distinct):"
+        ),
+        "",
+    ]
     out += md_table(["API", "count"], [[f"`{n}`", c] for n, c in untranslated.most_common(30)])
     return "\n".join(out)
 
@@ -208,9 +258,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus-dir", type=Path, help="where the corpus is (or is fetched); default <repo>/.corpus")
     ap.add_argument("--write", type=Path, metavar="DOC", help="update the corpus_conversion section of DOC")
-    ap.add_argument("--direction", choices=sorted(DIRECTIONS), default="pt2tf",
-                    help="pt2tf: the PyTorch files (source: torch); tf2pt: the Keras files (source: keras, "
-                         "tensorflow, tf_keras)")
+    ap.add_argument(
+        "--direction",
+        choices=sorted(DIRECTIONS),
+        default="pt2tf",
+        help="pt2tf: the PyTorch files (source: torch); tf2pt: the Keras files (source: keras, tensorflow, tf_keras)",
+    )
     args = ap.parse_args()
     global ROOT_MODULES, TARGET, SOURCE
     ROOT_MODULES, TARGET, SOURCE = DIRECTIONS[args.direction]

@@ -7,6 +7,7 @@ parse), with the first failing inputs written to --failures.
 
 usage: python benchmarks/fuzz.py [--seconds 300] [--count N] [--failures fuzz-failures.txt]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,13 @@ def main() -> int:
     class Done(Exception):
         pass
 
-    @settings(max_examples=args.count or 10**9, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=args.count or 10**9,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(test_fuzz.sources())
     def run(source: str) -> None:
         if time.monotonic() > deadline:
@@ -55,8 +61,10 @@ def main() -> int:
         run()
     except Done:
         pass
-    print(f"inputs {counts['inputs']} (x2 targets): refused {counts['refused']}, outputs parsed {counts['parsed']}, "
-          f"returned unchanged, invalid as given {counts['unchanged-invalid']}, failures {counts['failures']}")
+    print(
+        f"inputs {counts['inputs']} (x2 targets): refused {counts['refused']}, outputs parsed {counts['parsed']}, "
+        f"returned unchanged, invalid as given {counts['unchanged-invalid']}, failures {counts['failures']}"
+    )
     if failures:
         args.failures.write_text("\n\n".join(failures), encoding="utf-8")
         print(f"failing inputs: {args.failures}")

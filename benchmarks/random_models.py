@@ -17,6 +17,7 @@ anyway is recorded as a failure of the model it was running, and the run goes on
     .venv/bin/python benchmarks/random_models.py --count 500 --seed 0 --write docs/random_models.md
     .venv/bin/python benchmarks/random_models.py --source keras --count 500 --seed 0 --write docs/random_models.md
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,10 @@ import model_strategies
 from common import info_lines, md_table, write_section
 
 SOURCES = {"torch": model_strategies, "keras": keras_model_strategies}  # --source -> generator module
-SECTIONS = {"torch": ("random-models", "Random models: translate + verify"),
-            "keras": ("random-keras-models", "Random Keras models: translate to PyTorch + verify")}
+SECTIONS = {
+    "torch": ("random-models", "Random models: translate + verify"),
+    "keras": ("random-keras-models", "Random Keras models: translate to PyTorch + verify"),
+}
 
 
 def category(stage: str, detail: str) -> str:
@@ -70,8 +73,10 @@ def worker(args) -> None:
             model = model_at(args.seed, i, args.source)
             with tempfile.TemporaryDirectory() as workdir:
                 outcome = SOURCES[args.source].check(model, workdir, examples=args.examples)
-            out.write(json.dumps({"i": i, "stage": outcome.stage, "detail": outcome.detail,
-                                  "seconds": outcome.seconds}) + "\n")
+            out.write(
+                json.dumps({"i": i, "stage": outcome.stage, "detail": outcome.detail, "seconds": outcome.seconds})
+                + "\n"
+            )
             out.flush()
             print(f"{i:4d} {model.family:4s} {outcome.stage:9s} {outcome.seconds:6.2f}s", file=sys.stderr, flush=True)
 
@@ -85,24 +90,50 @@ def run_all(args):
         with tempfile.TemporaryDirectory() as tmp:
             results_file = Path(tmp) / "results.jsonl"
             results_file.touch()
-            proc = subprocess.run([sys.executable, __file__, "--worker", str(results_file), "--seed", str(args.seed),
-                                   "--start", str(i), "--stop", str(stop), "--examples", str(args.examples), "--source", args.source,
-                                   "--deadline", str(deadline)], stdin=subprocess.DEVNULL,
-                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")})
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    str(results_file),
+                    "--seed",
+                    str(args.seed),
+                    "--start",
+                    str(i),
+                    "--stop",
+                    str(stop),
+                    "--examples",
+                    str(args.examples),
+                    "--source",
+                    args.source,
+                    "--deadline",
+                    str(deadline),
+                ],
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")},
+            )
             results = [json.loads(line) for line in results_file.read_text().splitlines() if line.strip()]
         yield from results
         done = results[-1]["i"] + 1 if results else i
         if proc.returncode != 0 and done < stop:
-            yield {"i": done, "stage": "crash", "seconds": float("nan"),
-                   "detail": f"the worker process died (exit status {proc.returncode}) while checking this model"}
+            yield {
+                "i": done,
+                "stage": "crash",
+                "seconds": float("nan"),
+                "detail": f"the worker process died (exit status {proc.returncode}) while checking this model",
+            }
             done += 1
         i = done
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--source", choices=sorted(SOURCES), default="torch",
-                    help="framework of the generated models (translated to the other one)")
+    ap.add_argument(
+        "--source",
+        choices=sorted(SOURCES),
+        default="torch",
+        help="framework of the generated models (translated to the other one)",
+    )
     ap.add_argument("--count", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--examples", type=int, default=3, help="verifier examples per model")
@@ -143,35 +174,73 @@ def main() -> None:
 
     section, title = SECTIONS[args.source]
     construct_table = SOURCES[args.source].CONSTRUCTS
-    lines = [f"## {title}", "",
-             f"{n} models generated (of {args.count} requested; seed {args.seed}): "
-             + ", ".join(f"{k} {v}" for k, v in sorted(families.items())) + ".", ""]
-    lines += md_table(["outcome", "models"], [["translated and verified equivalent", stages["ok"]],
-                                              ["translation failed", stages["translate"]],
-                                              ["verification failed", stages["verify"]],
-                                              ["worker process crashed", stages["crash"]]])
+    lines = [
+        f"## {title}",
+        "",
+        f"{n} models generated (of {args.count} requested; seed {args.seed}): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(families.items()))
+        + ".",
+        "",
+    ]
+    lines += md_table(
+        ["outcome", "models"],
+        [
+            ["translated and verified equivalent", stages["ok"]],
+            ["translation failed", stages["translate"]],
+            ["verification failed", stages["verify"]],
+            ["worker process crashed", stages["crash"]],
+        ],
+    )
     if seconds:
         ordered = sorted(seconds)
-        lines += ["", (f"Time per model (translate + verify, {args.examples} verifier examples): "
-                  f"median {ordered[len(ordered) // 2]:.2f}s, max {ordered[-1]:.2f}s; total {total:.0f}s wall "
-                  f"({args.per_process} models per worker process, imports included).")]
-    lines += ["", "### Constructs covered", "", "Models using each construct (of the generated ones) and how many of those verified:", ""]
-    lines += md_table(["construct", "models", "verified"],
-                      [[f"`{name}`" if name.startswith(("nn.", "layers.", "Activation(")) else name, *uses[name]]
-                       for name in construct_table if name in uses])
+        lines += [
+            "",
+            (
+                f"Time per model (translate + verify, {args.examples} verifier examples): "
+                f"median {ordered[len(ordered) // 2]:.2f}s, max {ordered[-1]:.2f}s; total {total:.0f}s wall "
+                f"({args.per_process} models per worker process, imports included)."
+            ),
+        ]
+    lines += [
+        "",
+        "### Constructs covered",
+        "",
+        "Models using each construct (of the generated ones) and how many of those verified:",
+        "",
+    ]
+    lines += md_table(
+        ["construct", "models", "verified"],
+        [
+            [f"`{name}`" if name.startswith(("nn.", "layers.", "Activation(")) else name, *uses[name]]
+            for name in construct_table
+            if name in uses
+        ],
+    )
     lines += ["", "### Failure categories", ""]
     if not failures:
         lines += ["None.", ""]
     for cat, items in sorted(failures.items(), key=lambda kv: -len(kv[1])):
         i, model, detail = min(items, key=lambda it: len(it[1].source))
         detail = "\n".join(line for line in detail.splitlines() if "timings:" not in line)
-        lines += [f"#### {cat} ({len(items)} models: {', '.join(str(it[0]) for it in items)})", "",
-                  f"Shortest failing source (model {i}, input shape {model.input_shape}):", "",
-                  "```python", model.source.rstrip(), "```", "", "```", detail.rstrip(), "```", ""]
+        lines += [
+            f"#### {cat} ({len(items)} models: {', '.join(str(it[0]) for it in items)})",
+            "",
+            f"Shortest failing source (model {i}, input shape {model.input_shape}):",
+            "",
+            "```python",
+            model.source.rstrip(),
+            "```",
+            "",
+            "```",
+            detail.rstrip(),
+            "```",
+            "",
+        ]
     import hypothesis
     import keras
     import tensorflow
     import torch
+
     extra = {m.__name__: m.__version__ for m in (torch, tensorflow, keras, hypothesis)}
     lines += ["### Run", ""] + info_lines({**extra, "seed": str(args.seed), "models": str(n)})
     text = "\n".join(lines)

@@ -22,6 +22,7 @@ above guard.MAX_LINE characters, which is measured too: what the refusal costs).
 
 usage: python benchmarks/robustness_scaling.py --memory [--sizes 1000,10000,50000,100000,200000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -97,10 +98,16 @@ def _child(kind: str, size: int, run: bool) -> tuple[int, str]:
     code = _CHILD.format(src=str(here.parent / "src"), bench=str(here))
     # RUSAGE_CHILDREN keeps the largest child's peak of a process' life: each child is measured
     # by a fresh parent of its own
-    parent = ("import resource, subprocess, sys; done = subprocess.run(sys.argv[1:]); "
-              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if done.returncode == 0 else -1)")
-    done = subprocess.run([sys.executable, "-c", parent, sys.executable, "-c", code, kind, str(size),
-                           "run" if run else "base"], capture_output=True, text=True, check=True)
+    parent = (
+        "import resource, subprocess, sys; done = subprocess.run(sys.argv[1:]); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if done.returncode == 0 else -1)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", parent, sys.executable, "-c", code, kind, str(size), "run" if run else "base"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     *out, peak = done.stdout.strip().split("\n")
     if int(peak) < 0:
         raise RuntimeError(f"the {kind} {size} child failed")
@@ -117,8 +124,11 @@ def measure_memory(sizes: list[int], long_line: int) -> list[tuple[str, int, flo
         what = f"{size:,} lines" if kind == "lines" else f"one line of {size:,} characters"
         extra = max(peak - base, 0)
         rows.append((what, int(lines), float(seconds), extra / int(lines), outcome, extra))
-        print(f"{what:>32}: {float(seconds):7.2f} s, peak {extra / 2**20:8.1f} MiB above the baseline "
-              f"({extra / int(lines):8.0f} B/line), {outcome}", flush=True)
+        print(
+            f"{what:>32}: {float(seconds):7.2f} s, peak {extra / 2**20:8.1f} MiB above the baseline "
+            f"({extra / int(lines):8.0f} B/line), {outcome}",
+            flush=True,
+        )
     return rows
 
 
@@ -134,8 +144,12 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,50000")
     parser.add_argument("--write", type=Path, help="put the results between the <!-- scaling: --> markers of this file")
     parser.add_argument("--memory", action="store_true", help="peak memory per size, each in a fresh process")
-    parser.add_argument("--long-line", type=int, default=1_000_000, help="with --memory: one line of this many "
-                        "characters of calls (0: none)")
+    parser.add_argument(
+        "--long-line",
+        type=int,
+        default=1_000_000,
+        help="with --memory: one line of this many characters of calls (0: none)",
+    )
     args = parser.parse_args()
     if args.memory and args.sizes == "10000,50000":
         args.sizes = "1000,10000,50000,100000,200000"
@@ -158,8 +172,11 @@ def main() -> int:
         base = _time(lambda s: libcst.parse_module(s).code, source)
         ours = _time(lambda s: fwtranslate.translate(s), source)
         rows.append((n, base, ours))
-        print(f"{n:>7} lines: libcst parse+codegen {base:7.2f} s ({n / base:7.0f} lines/s)   "
-              f"translate {ours:7.2f} s ({n / ours:7.0f} lines/s)   ratio {ours / base:.2f}", flush=True)
+        print(
+            f"{n:>7} lines: libcst parse+codegen {base:7.2f} s ({n / base:7.0f} lines/s)   "
+            f"translate {ours:7.2f} s ({n / ours:7.0f} lines/s)   ratio {ours / base:.2f}",
+            flush=True,
+        )
     (n0, b0, t0), (n1, b1, t1) = rows[0], rows[-1]
     size_factor, ours_factor, base_factor = n1 / n0, t1 / t0, b1 / b0
     print(f"size x{size_factor:.1f}: translate time x{ours_factor:.2f}, libcst time x{base_factor:.2f}")
@@ -180,14 +197,24 @@ def _write(doc: Path, rows, size_factor: float, ours_factor: float, base_factor:
         load = " ".join(f"{x:.1f}" for x in __import__("os").getloadavg())
     except OSError:
         load = "unknown"
-    table = md_table(["lines", "LibCST parse + codegen (s)", "translate (s)", "translate lines/s", "ratio"],
-                     [[n, f"{b:.2f}", f"{t:.2f}", f"{n / t:.0f}", f"{t / b:.2f}"] for n, b, t in rows])
+    table = md_table(
+        ["lines", "LibCST parse + codegen (s)", "translate (s)", "translate lines/s", "ratio"],
+        [[n, f"{b:.2f}", f"{t:.2f}", f"{n / t:.0f}", f"{t / b:.2f}"] for n, b, t in rows],
+    )
     verdict = "linear" if linear else "NOT linear"
-    text = "\n".join([*table, "",
-                      (f"File size x{size_factor:.1f}: translation time x{ours_factor:.2f}, LibCST's own time "
-                      f"x{base_factor:.2f} ({verdict}). One run each, wall clock; other work on the machine "
-                      f"moves these figures (load average at the end: {load})."), "",
-                      *info_lines()])
+    text = "\n".join(
+        [
+            *table,
+            "",
+            (
+                f"File size x{size_factor:.1f}: translation time x{ours_factor:.2f}, LibCST's own time "
+                f"x{base_factor:.2f} ({verdict}). One run each, wall clock; other work on the machine "
+                f"moves these figures (load average at the end: {load})."
+            ),
+            "",
+            *info_lines(),
+        ]
+    )
     body = doc.read_text(encoding="utf-8")
     head, rest = body.split("<!-- scaling: start -->", 1)
     _, tail = rest.split("<!-- scaling: end -->", 1)

@@ -11,6 +11,7 @@ without a size; in the output with it, those that are left. The difference becam
 
 Translation only: no framework is imported.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,12 @@ from fwtranslate.passes.tf_to_torch import static_sizes
 
 # a module built without its input size (the support classes' own definitions excluded)
 _LAZY = re.compile(r"(?<![\w.])nn\.(Lazy\w+)\(")
-_SIZED_SUPPORT = ("KerasBatchNormalization", "KerasLayerNormalization", "KerasGroupNormalization",
-                  "KerasRMSNormalization")
+_SIZED_SUPPORT = (
+    "KerasBatchNormalization",
+    "KerasLayerNormalization",
+    "KerasGroupNormalization",
+    "KerasRMSNormalization",
+)
 # built without a size: no argument, or keywords only (the size is the first positional argument)
 _SUPPORT_CALL = re.compile(r"(?<!class )(?<![\w.])(" + "|".join(_SIZED_SUPPORT) + r")\((\s*\)|\s*\w+\s*=(?!=))?")
 
@@ -75,13 +80,27 @@ def main() -> int:
         total_before += lazy_before
         total_after += lazy_after
         b, a = sum(lazy_before.values()), sum(lazy_after.values())
-        rows.append({"file": name, "lazy_before": b, "lazy_after": a, "static": b - a,
-                     "ok_before": before.ok, "ok_after": after.ok})
-        print(f"{name:45s} Lazy without the analysis {b:4d}  still Lazy {a:4d}  static {b - a:4d}"
-              f"{'' if after.ok == before.ok else '  (translation outcome changed!)'}")
+        rows.append(
+            {
+                "file": name,
+                "lazy_before": b,
+                "lazy_after": a,
+                "static": b - a,
+                "ok_before": before.ok,
+                "ok_after": after.ok,
+            }
+        )
+        print(
+            f"{name:45s} Lazy without the analysis {b:4d}  still Lazy {a:4d}  static {b - a:4d}"
+            f"{'' if after.ok == before.ok else '  (translation outcome changed!)'}"
+        )
     b, a = sum(total_before.values()), sum(total_after.values())
-    print(f"\n{'total':45s} Lazy without the analysis {b:4d}  still Lazy {a:4d}  static {b - a:4d}"
-          f" ({100 * (b - a) / b:.0f}%)" if b else "")
+    print(
+        f"\n{'total':45s} Lazy without the analysis {b:4d}  still Lazy {a:4d}  static {b - a:4d}"
+        f" ({100 * (b - a) / b:.0f}%)"
+        if b
+        else ""
+    )
     for kind in sorted(total_before):
         print(f"  {kind:28s} {total_before[kind]:4d} -> {total_after[kind]:4d} still Lazy")
     for group in ("samples/tf/", ".corpus/"):
@@ -89,8 +108,9 @@ def main() -> int:
         ga = sum(r["lazy_after"] for r in rows if r["file"].startswith(group))
         print(f"  {group:28s} {gb - ga} of {gb} static")
     if args.json:
-        args.json.write_text(json.dumps({"files": rows, "before": dict(total_before),
-                                         "after": dict(total_after)}, indent=1) + "\n")
+        args.json.write_text(
+            json.dumps({"files": rows, "before": dict(total_before), "after": dict(total_after)}, indent=1) + "\n"
+        )
     return 0
 
 

@@ -18,6 +18,7 @@ own time. Files that translate() rejects (TranslationError) are left out of both
 usage: python benchmarks/translate_speed.py [--stress] [--repeat N] [--profile] [--corpus-dir DIR]
                                             [--write docs/benchmarks.md]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -82,8 +83,9 @@ def one_round(fn, sources) -> tuple[float, float, list[float]]:
 
 def cold_start(paths: list[Path]) -> dict:
     t = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", COLD_CHILD, *map(str, paths)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", COLD_CHILD, *map(str, paths)], capture_output=True, text=True, check=True
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["process"] = time.perf_counter() - t
     return result
@@ -108,10 +110,18 @@ def profile(sources, top: int) -> list[str]:
     out = []
     for key, title in ((3, "cumulative"), (2, "own (tottime)")):
         rows = sorted(stats.items(), key=lambda kv: kv[1][key], reverse=True)[:top]
-        out += ["", f"Top {top} functions by {title} time, one profiled round ({total:.2f} s of own time under cProfile):", ""]
-        out += md_table(["function", "calls", "own s", "cumulative s"],
-                        [[f"`{short(f)}:{line}({fn})`" if line else f"`{fn}`", v[1], f"{v[2]:.3f}", f"{v[3]:.3f}"]
-                         for (f, line, fn), v in rows])
+        out += [
+            "",
+            f"Top {top} functions by {title} time, one profiled round ({total:.2f} s of own time under cProfile):",
+            "",
+        ]
+        out += md_table(
+            ["function", "calls", "own s", "cumulative s"],
+            [
+                [f"`{short(f)}:{line}({fn})`" if line else f"`{fn}`", v[1], f"{v[2]:.3f}", f"{v[3]:.3f}"]
+                for (f, line, fn), v in rows
+            ],
+        )
     return out
 
 
@@ -153,18 +163,36 @@ def main() -> int:
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else ["?"]
     what = "torch/nn/**/*.py of the installed torch (--stress)" if args.stress else "the pt2tf corpus"
     out = info_lines({"load average at the end (1/5/15 min)": " ".join(load)})
-    out += ["", (f"Input: {len(sources)} files of {what}, {lines} lines, {size / 1e6:.2f} MB; "
-            f"{args.repeat} timed rounds after one warm-up round."), ""]
-    out += md_table(["", "min s", "median s", "lines/s (min)"], [
-        ["(a) libcst parse + codegen", f"{a_min:.3f}", f"{a_med:.3f}", f"{lines / a_min:,.0f}"],
-        ["(b) fwtranslate.translate (rules preloaded)", f"{b_min:.3f}", f"{b_med:.3f}", f"{lines / b_min:,.0f}"],
-        ["**ratio b / a** (requirement <= 2.0)", f"**{b_min / a_min:.2f}**", f"**{b_med / a_med:.2f}**", ""],
-        ["ratio b / a in process CPU time", f"{min(cpu['b']) / min(cpu['a']):.2f}",
-         f"{statistics.median(cpu['b']) / statistics.median(cpu['a']):.2f}", ""],
-    ])
-    out += ["", (f"Cold start (fresh interpreter): import fwtranslate {cold['import']:.2f} s, load rules "
+    out += [
+        "",
+        (
+            f"Input: {len(sources)} files of {what}, {lines} lines, {size / 1e6:.2f} MB; "
+            f"{args.repeat} timed rounds after one warm-up round."
+        ),
+        "",
+    ]
+    out += md_table(
+        ["", "min s", "median s", "lines/s (min)"],
+        [
+            ["(a) libcst parse + codegen", f"{a_min:.3f}", f"{a_med:.3f}", f"{lines / a_min:,.0f}"],
+            ["(b) fwtranslate.translate (rules preloaded)", f"{b_min:.3f}", f"{b_med:.3f}", f"{lines / b_min:,.0f}"],
+            ["**ratio b / a** (requirement <= 2.0)", f"**{b_min / a_min:.2f}**", f"**{b_med / a_med:.2f}**", ""],
+            [
+                "ratio b / a in process CPU time",
+                f"{min(cpu['b']) / min(cpu['a']):.2f}",
+                f"{statistics.median(cpu['b']) / statistics.median(cpu['a']):.2f}",
+                "",
+            ],
+        ],
+    )
+    out += [
+        "",
+        (
+            f"Cold start (fresh interpreter): import fwtranslate {cold['import']:.2f} s, load rules "
             f"{cold['rules']:.3f} s, first translation of all files {cold['first_pass']:.3f} s; "
-            f"whole process {cold['process']:.2f} s.")]
+            f"whole process {cold['process']:.2f} s."
+        ),
+    ]
     if rejected:
         out.append(f"Left out (TranslationError): {', '.join(rejected)}")
     # per file: min over rounds; the worst ratios first
@@ -175,9 +203,17 @@ def main() -> int:
         rows.append((fb / fa, name, len(src.splitlines()), fa, fb))
     rows.sort(reverse=True)
     shown = rows if len(rows) <= 15 else rows[:10]
-    out += ["", "Per file (min over rounds)" + ("" if shown is rows else f", the {len(shown)} worst ratios of {len(rows)}") + ":", ""]
-    out += md_table(["file", "lines", "(a) ms", "(b) ms", "b / a"],
-                    [[n, ln, f"{fa * 1e3:.1f}", f"{fb * 1e3:.1f}", f"{r:.2f}"] for r, n, ln, fa, fb in shown])
+    out += [
+        "",
+        "Per file (min over rounds)"
+        + ("" if shown is rows else f", the {len(shown)} worst ratios of {len(rows)}")
+        + ":",
+        "",
+    ]
+    out += md_table(
+        ["file", "lines", "(a) ms", "(b) ms", "b / a"],
+        [[n, ln, f"{fa * 1e3:.1f}", f"{fb * 1e3:.1f}", f"{r:.2f}"] for r, n, ln, fa, fb in shown],
+    )
     if args.profile:
         out += profile(sources, args.top)
     text = "\n".join(out)

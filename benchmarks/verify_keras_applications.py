@@ -17,6 +17,7 @@ column says when they were measured), so models can be run one at a time.
 
     .venv/bin/python benchmarks/verify_keras_applications.py [--models VGG16,ResNet50] [--write docs/verification.md]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import corpus_files, info_lines, md_table, write_section
 
 MODELS = {  # entry -> corpus file
-    "VGG16": "keras/vgg16.py", "ResNet50": "keras/resnet.py", "MobileNetV2": "keras/mobilenet_v2.py",
-    "DenseNet121": "keras/densenet.py", "EfficientNetB0": "keras/efficientnet.py",
+    "VGG16": "keras/vgg16.py",
+    "ResNet50": "keras/resnet.py",
+    "MobileNetV2": "keras/mobilenet_v2.py",
+    "DenseNet121": "keras/densenet.py",
+    "EfficientNetB0": "keras/efficientnet.py",
     "ConvNeXtTiny": "keras/convnext.py",
 }
 
@@ -47,12 +51,14 @@ def run(entry: str, path: Path, out: Path) -> dict:
     row["translate_s"] = time.perf_counter() - start
     row["errors"] = sum(d.severity == "error" for d in result.diagnostics)
     if row["errors"]:
-        row["status"] = "translation errors: " + "; ".join(d.format() for d in result.diagnostics
-                                                          if d.severity == "error")[:300]
+        row["status"] = (
+            "translation errors: " + "; ".join(d.format() for d in result.diagnostics if d.severity == "error")[:300]
+        )
         return row
     start = time.perf_counter()
-    r32 = fwtranslate.verify(path, out, entry, kwargs={"weights": None}, input_shape=(1, 224, 224, 3),
-                             examples=2, check_training=False)
+    r32 = fwtranslate.verify(
+        path, out, entry, kwargs={"weights": None}, input_shape=(1, 224, 224, 3), examples=2, check_training=False
+    )
     row["f32_s"] = time.perf_counter() - start
     row["f32"] = r32
     small = {"weights": None, "input_shape": [64, 64, 3], "classes": 10}
@@ -64,8 +70,7 @@ def run(entry: str, path: Path, out: Path) -> dict:
     r64 = fwtranslate.verify(path, out, entry, kwargs=small, input_shape=(2, 64, 64, 3), examples=2, float64=True)
     row["f64_s"] = time.perf_counter() - start
     row["f64"] = r64
-    row["status"] = ("equivalent" if r32.equivalent and r32all.equivalent and r64.equivalent else
-                     "NOT equivalent")
+    row["status"] = "equivalent" if r32.equivalent and r32all.equivalent and r64.equivalent else "NOT equivalent"
     return row
 
 
@@ -90,23 +95,42 @@ def noise(report, name: str) -> str:
 
 def used(report) -> str:
     """The largest share of its allowance any tensor used (1 = at the bound)."""
-    shares = [d.max_abs / d.allowed for p in report.phases for d in p.diffs
-              if p.name in ("inference", "training", "gradients", "step") and d.allowed > 0]
+    shares = [
+        d.max_abs / d.allowed
+        for p in report.phases
+        for d in p.diffs
+        if p.name in ("inference", "training", "gradients", "step") and d.allowed > 0
+    ]
     return f"{max(shares, default=0.0):.2f}"
 
 
-HEADER = ["model", "file", "result", "float32 inference (1,224,224,3)", "float32 gradients (2,64,64,3)",
-          "float32 SGD step", "gradients: tensors needing the allowance; largest own error, Keras / torch",
-          "largest share of allowance used", "float64 inference (2,64,64,3)", "float64 gradients",
-          "float64 SGD step", "translate s", "verify f32 s", "verify f32 all phases s", "verify f64 s", "run"]
+HEADER = [
+    "model",
+    "file",
+    "result",
+    "float32 inference (1,224,224,3)",
+    "float32 gradients (2,64,64,3)",
+    "float32 SGD step",
+    "gradients: tensors needing the allowance; largest own error, Keras / torch",
+    "largest share of allowance used",
+    "float64 inference (2,64,64,3)",
+    "float64 gradients",
+    "float64 SGD step",
+    "translate s",
+    "verify f32 s",
+    "verify f32 all phases s",
+    "verify f64 s",
+    "run",
+]
 
 
 def old_rows(doc: Path) -> dict[str, dict[str, str]]:
     """The table rows already in the doc's section, per model, by column name."""
     if not doc or not doc.exists():
         return {}
-    m = re.search(r"<!-- verify_keras_applications:start -->(.*?)<!-- verify_keras_applications:end -->",
-                  doc.read_text(), re.S)
+    m = re.search(
+        r"<!-- verify_keras_applications:start -->(.*?)<!-- verify_keras_applications:end -->", doc.read_text(), re.S
+    )
     if not m:
         return {}
     lines = [ln for ln in m.group(1).splitlines() if ln.startswith("|")]
@@ -136,27 +160,44 @@ def main() -> int:
         for entry in args.models.split(","):
             row = run(entry, files[MODELS[entry]], Path(tmp) / Path(MODELS[entry]).name)
             rows.append(row)
-            print(json.dumps({k: (v if not hasattr(v, "status") else v.status) for k, v in row.items()}),
-                  file=sys.stderr, flush=True)
+            print(
+                json.dumps({k: (v if not hasattr(v, "status") else v.status) for k, v in row.items()}),
+                file=sys.stderr,
+                flush=True,
+            )
     now = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     table = {}
     for r in rows:
         f32, f32all, f64 = r.get("f32"), r.get("f32all"), r.get("f64")
-        table[r["model"]] = [r["model"], r["file"], r["status"],
-                             phase(f32, "inference") if f32 else "-",
-                             *(phase(f32all, p) if f32all else "-" for p in ("gradients", "step")),
-                             noise(f32all, "gradients") if f32all else "-", used(f32all) if f32all else "-",
-                             *(phase(f64, p) if f64 else "-" for p in ("inference", "gradients", "step")),
-                             f"{r['translate_s']:.1f}", f"{r.get('f32_s', 0):.0f}", f"{r.get('f32all_s', 0):.0f}",
-                             f"{r.get('f64_s', 0):.0f}", now]
+        table[r["model"]] = [
+            r["model"],
+            r["file"],
+            r["status"],
+            phase(f32, "inference") if f32 else "-",
+            *(phase(f32all, p) if f32all else "-" for p in ("gradients", "step")),
+            noise(f32all, "gradients") if f32all else "-",
+            used(f32all) if f32all else "-",
+            *(phase(f64, p) if f64 else "-" for p in ("inference", "gradients", "step")),
+            f"{r['translate_s']:.1f}",
+            f"{r.get('f32_s', 0):.0f}",
+            f"{r.get('f32all_s', 0):.0f}",
+            f"{r.get('f64_s', 0):.0f}",
+            now,
+        ]
     kept = {m: [row.get(h, "not run") for h in HEADER] for m, row in old_rows(args.write).items() if m not in table}
     order = list(MODELS) + sorted((set(kept) | set(table)) - set(MODELS))
     merged = [table.get(m) or kept[m] for m in order if m in table or m in kept]
-    lines = info_lines() + ["", ("Max abs errors (weights randomised in Keras and transferred; Hypothesis inputs). "
-                            "float32 all phases: a tensor may differ by rtol/atol plus the original's and the "
-                            "translation's own float32 errors (each against its float64 run); \"needing the "
-                            "allowance\": tensors outside rtol/atol alone. Rows of models not run this time "
-                            "keep their measurements (\"run\": when; \"not run\": a column added since)."), ""]
+    lines = info_lines() + [
+        "",
+        (
+            "Max abs errors (weights randomised in Keras and transferred; Hypothesis inputs). "
+            "float32 all phases: a tensor may differ by rtol/atol plus the original's and the "
+            "translation's own float32 errors (each against its float64 run); \"needing the "
+            'allowance": tensors outside rtol/atol alone. Rows of models not run this time '
+            'keep their measurements ("run": when; "not run": a column added since).'
+        ),
+        "",
+    ]
     lines += md_table(HEADER, merged)
     text = "\n".join(lines)
     print(text)

@@ -11,6 +11,7 @@ float32 and float64; prints per parameter the largest gradient, each model's own
         --kwargs '{"weights": null, "input_shape": [64, 64, 3], "classes": 10}' --input-shape 2,64,64,3 \\
         --seed 1 --tensors conv1_conv.weight,conv5_block1_0_conv.weight
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,9 +41,19 @@ def main() -> int:
 
     shape = tuple(int(x) for x in args.input_shape.split(","))
     with torch_threads():
-        s = open_session(VerifyReport(), SessionRequest(
-            original=args.original, translated=args.translation, entry=args.entry, kwargs=json.loads(args.kwargs),
-            input_shape=shape, device="cpu", rtol=1e-4, atol=1e-5))
+        s = open_session(
+            VerifyReport(),
+            SessionRequest(
+                original=args.original,
+                translated=args.translation,
+                entry=args.entry,
+                kwargs=json.loads(args.kwargs),
+                input_shape=shape,
+                device="cpu",
+                rtol=1e-4,
+                atol=1e-5,
+            ),
+        )
         if not s.keras_original:
             raise SystemExit("the original must be the Keras file")
         dropout_off(s.torch)
@@ -63,11 +74,21 @@ def main() -> int:
 
     rows = []
     for n in k32.param_grads:
-        rows.append((n, float(np.abs(k64.param_grads[n]).max()), gap(k32.param_grads[n], k64.param_grads[n]),
-                     gap(t32.param_grads[n], t64.param_grads[n]), gap(k32.param_grads[n], t32.param_grads[n]),
-                     gap(k64.param_grads[n], t64.param_grads[n])))
-    chosen = args.tensors.split(",") if args.tensors else [
-        r[0] for r in sorted(rows, key=lambda r: -max(r[2], r[3]) / max(min(r[2], r[3]), 1e-30))[:8]]
+        rows.append(
+            (
+                n,
+                float(np.abs(k64.param_grads[n]).max()),
+                gap(k32.param_grads[n], k64.param_grads[n]),
+                gap(t32.param_grads[n], t64.param_grads[n]),
+                gap(k32.param_grads[n], t32.param_grads[n]),
+                gap(k64.param_grads[n], t64.param_grads[n]),
+            )
+        )
+    chosen = (
+        args.tensors.split(",")
+        if args.tensors
+        else [r[0] for r in sorted(rows, key=lambda r: -max(r[2], r[3]) / max(min(r[2], r[3]), 1e-30))[:8]]
+    )
     print(f"input: uniform(-2, 2) seed {args.seed}, shape {shape}; gradients of sum(outputs * projection)")
     print("| tensor | max abs gradient | Keras own error | torch own error | Keras32 vs torch32 | Keras64 vs torch64 |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -75,8 +96,10 @@ def main() -> int:
         if r[0] in chosen:
             print(f"| {r[0]} | " + " | ".join(f"{v:.3g}" for v in r[1:]) + " |")
     worst = max(rows, key=lambda r: r[4] / (r[2] + r[3]) if r[2] + r[3] > 0 else 0.0)
-    print(f"largest (Keras32 vs torch32) / (Keras own + torch own error): {worst[4] / (worst[2] + worst[3]):.3f} "
-          f"({worst[0]}); largest float64 disagreement: {max(r[5] for r in rows):.3g}")
+    print(
+        f"largest (Keras32 vs torch32) / (Keras own + torch own error): {worst[4] / (worst[2] + worst[3]):.3f} "
+        f"({worst[0]}); largest float64 disagreement: {max(r[5] for r in rows):.3g}"
+    )
     return 0
 
 

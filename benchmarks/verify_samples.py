@@ -8,6 +8,7 @@ Each sample is translated with the real translator into a temporary folder, then
 fwtranslate.verify (weights randomised, BatchNorm statistics made non-trivial, Hypothesis-drawn
 inputs). The figures are max abs errors over all drawn examples.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,9 +36,17 @@ def verify_sample(sample: dict, out_dir: Path, examples: int, float64: bool):
     result = fwtranslate.translate_file(src, "tf", output=dst)
     assert result.ok, [d.format() for d in result.diagnostics]
     shape = tuple(int(n) for n in sample["input_shape"].split(","))
-    return fwtranslate.verify(src, dst, sample["entry"], input_shape=shape,
-                              input_dtype=sample.get("input_dtype"), input_range=sample.get("input_range"),
-                              examples=examples, float64=float64, check_training=not float64)
+    return fwtranslate.verify(
+        src,
+        dst,
+        sample["entry"],
+        input_shape=shape,
+        input_dtype=sample.get("input_dtype"),
+        input_range=sample.get("input_range"),
+        examples=examples,
+        float64=float64,
+        check_training=not float64,
+    )
 
 
 def phase(report, name: str) -> str:
@@ -65,10 +74,12 @@ def main() -> int:
             r64 = verify_sample(sample, Path(tmp), args.examples, float64=True)
             t2 = time.perf_counter()
             all_ok &= r32.equivalent and r64.equivalent
-            rows.append(f"| {sample['file']} | `{sample['entry']}` | {sample['input_shape']} | "
-                        f"{'yes' if r32.equivalent else 'NO'} | {phase(r32, 'inference')} | {phase(r32, 'training')} | "
-                        f"{phase(r32, 'gradients')} | {phase(r32, 'step')} | {'yes' if r64.equivalent else 'NO'} | "
-                        f"{phase(r64, 'inference')} | {t1 - t0:.0f} s | {t2 - t1:.0f} s |")
+            rows.append(
+                f"| {sample['file']} | `{sample['entry']}` | {sample['input_shape']} | "
+                f"{'yes' if r32.equivalent else 'NO'} | {phase(r32, 'inference')} | {phase(r32, 'training')} | "
+                f"{phase(r32, 'gradients')} | {phase(r32, 'step')} | {'yes' if r64.equivalent else 'NO'} | "
+                f"{phase(r64, 'inference')} | {t1 - t0:.0f} s | {t2 - t1:.0f} s |"
+            )
             print(rows[-1], flush=True)
     lines = [
         f"- command: `.venv/bin/python benchmarks/verify_samples.py --examples {args.examples}`",

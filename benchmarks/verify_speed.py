@@ -11,6 +11,7 @@ drawing, comparing, restoring state, shrinking). The "outside the models" share 
     .venv/bin/python benchmarks/verify_speed.py --model samples/torch/mlp.py --entry MLP --input-shape B,784
     .venv/bin/python benchmarks/verify_speed.py --write docs/benchmarks.md
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, info_lines, md_table, write_section
 
-CHILD = r'''
+CHILD = r"""
 import json, sys, time
 start = time.perf_counter()
 from fwtranslate.verify import verify
@@ -32,7 +33,7 @@ report = verify(sys.argv[1], sys.argv[2], sys.argv[3], input_shape=sys.argv[4] o
                 examples=int(sys.argv[5]), device="cpu", seed=0)
 d = report.to_dict()
 print(json.dumps({"in_process_s": time.perf_counter() - start, "report": d}))
-'''
+"""
 
 
 def versions() -> dict[str, str]:
@@ -48,16 +49,22 @@ def versions() -> dict[str, str]:
 
 
 def count_params(model: str, entry: str) -> int:
-    code = ("import sys; from fwtranslate.verify.loading import build_entry; "
-            "m = build_entry(sys.argv[1], sys.argv[2]); print(sum(p.numel() for p in m.parameters()))")
-    return int(subprocess.run([sys.executable, "-c", code, model, entry], capture_output=True, text=True,
-                              check=True).stdout.strip())
+    code = (
+        "import sys; from fwtranslate.verify.loading import build_entry; "
+        "m = build_entry(sys.argv[1], sys.argv[2]); print(sum(p.numel() for p in m.parameters()))"
+    )
+    return int(
+        subprocess.run(
+            [sys.executable, "-c", code, model, entry], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
 
 
 def run_once(model: str, translated: str, entry: str, shape: str, examples: int) -> dict:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHILD, model, translated, entry, shape, str(examples)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, model, translated, entry, shape, str(examples)], capture_output=True, text=True
+    )
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"verification failed to run:\n{proc.stderr[-3000:]}")
@@ -83,8 +90,18 @@ def main() -> None:
     translate_file(args.model, "tf", output=translated)
     params = count_params(args.model, args.entry)
 
-    header = ["run", "result", "wall s", "imports s", "setup s", "Keras compile s", "torch model s",
-              "Keras model s", "verifier s", "outside the models"]
+    header = [
+        "run",
+        "result",
+        "wall s",
+        "imports s",
+        "setup s",
+        "Keras compile s",
+        "torch model s",
+        "Keras model s",
+        "verifier s",
+        "outside the models",
+    ]
     rows, walls = [], []
     for i in range(args.repeat):
         r = run_once(args.model, str(translated), args.entry, args.input_shape, args.examples)
@@ -94,19 +111,41 @@ def main() -> None:
         compile_s = t.get("keras_compile", 0.0) - t.get("keras_compile_in_setup", 0.0)
         imports = t.get("import", 0.0) + (wall - r["in_process_s"])  # interpreter start + fwtranslate + both frameworks
         verifier = max(0.0, wall - imports - t.get("setup", 0.0) - compile_s - model_s)
-        rows.append([i + 1, rep["status"], f"{wall:.1f}", f"{imports:.1f}", f"{t.get('setup', 0):.1f}",
-                     f"{compile_s:.1f}", f"{t.get('torch_model', 0):.2f}", f"{t.get('keras_model', 0):.2f}",
-                     f"{verifier:.1f}", f"{100 * (1 - model_s / wall):.1f}%"])
+        rows.append(
+            [
+                i + 1,
+                rep["status"],
+                f"{wall:.1f}",
+                f"{imports:.1f}",
+                f"{t.get('setup', 0):.1f}",
+                f"{compile_s:.1f}",
+                f"{t.get('torch_model', 0):.2f}",
+                f"{t.get('keras_model', 0):.2f}",
+                f"{verifier:.1f}",
+                f"{100 * (1 - model_s / wall):.1f}%",
+            ]
+        )
         walls.append(wall)
     walls.sort()
-    lines = [(f"Verification of `{Path(args.model).name}` (`{args.entry}`, {params:,} parameters, input "
-             f"`{args.input_shape}`), {args.examples} examples, CPU, one subprocess per run; median wall "
-             f"{walls[len(walls) // 2]:.1f} s."), ""]
+    lines = [
+        (
+            f"Verification of `{Path(args.model).name}` (`{args.entry}`, {params:,} parameters, input "
+            f"`{args.input_shape}`), {args.examples} examples, CPU, one subprocess per run; median wall "
+            f"{walls[len(walls) // 2]:.1f} s."
+        ),
+        "",
+    ]
     lines += md_table(header, rows)
-    lines += ["", ("Setup: building both models, randomising the weights, the Keras dry run (its XLA "
-              "compilation) and the weight transfer. \"Keras compile\": the later calls that traced and "
-              "compiled a new input shape. \"Verifier\": the rest (drawing and shrinking inputs, comparing, "
-              "saving and restoring state, localising)."), ""]
+    lines += [
+        "",
+        (
+            "Setup: building both models, randomising the weights, the Keras dry run (its XLA "
+            'compilation) and the weight transfer. "Keras compile": the later calls that traced and '
+            'compiled a new input shape. "Verifier": the rest (drawing and shrinking inputs, comparing, '
+            "saving and restoring state, localising)."
+        ),
+        "",
+    ]
     lines += info_lines({f"{k} version": v for k, v in versions().items()})
     text = "\n".join(lines)
     print(text)

@@ -29,6 +29,7 @@ element of a list; earlier options are "simpler", which is what Hypothesis shrin
 `generate(random.Random(seed))` gives reproducible models for benchmarks/random_models.py
 --source keras.
 """
+
 from __future__ import annotations
 
 import math
@@ -42,10 +43,22 @@ from hypothesis import strategies as st
 from model_strategies import Outcome, Pick, RandomModel
 
 # activation layers (after a conv / dense) and activation= strings (on a Conv2D / Dense)
-ACTIVATION_LAYERS = ["ReLU()", 'Activation("gelu")', 'Activation("swish")', 'Activation("tanh")',
-                     'Activation("sigmoid")', "ReLU(max_value=6.0)", "LeakyReLU(negative_slope=0.1)", "ELU()",
-                     'Activation("relu")', 'Activation("hard_sigmoid")', 'Activation("selu")',
-                     'Activation("softplus")', 'Activation("leaky_relu")', 'Activation("mish")']
+ACTIVATION_LAYERS = [
+    "ReLU()",
+    'Activation("gelu")',
+    'Activation("swish")',
+    'Activation("tanh")',
+    'Activation("sigmoid")',
+    "ReLU(max_value=6.0)",
+    "LeakyReLU(negative_slope=0.1)",
+    "ELU()",
+    'Activation("relu")',
+    'Activation("hard_sigmoid")',
+    'Activation("selu")',
+    'Activation("softplus")',
+    'Activation("leaky_relu")',
+    'Activation("mish")',
+]
 ACTIVATION_ARGS = ["relu", "gelu", "swish", "tanh", "sigmoid", "elu", "relu6", "silu"]
 
 FRAMEWORK_IMPORT = re.compile(r"^\s*(import|from)\s+(keras|tensorflow|tf_keras)\b", re.MULTILINE)
@@ -55,6 +68,7 @@ STYLES = ("functional", "sequential", "subclass")
 @dataclass(frozen=True)
 class KerasRandomModel(RandomModel):
     """`input_shape` includes the batch (2, ...); `entry` is what verify() builds."""
+
     entry: str = "build_random_net"
     style: str = "functional"
 
@@ -98,16 +112,21 @@ class _Builder:
             return head + f"def build_random_net():\n    return keras.Sequential([\n{body}    ])\n"
         if style == "subclass":
             init = "".join(f"        self.layer{i} = layers.{e}\n" for i, e in enumerate(self.exprs))
-            call = "".join(f"        {self._sub(line, lambda i: f'self.layer{i}', ', training=training')}\n"
-                           for line in self.lines)
-            return (head + "class RandomNet(keras.Model):\n    def __init__(self, **kwargs):\n"
-                    f"        super().__init__(**kwargs)\n{init}\n    def call(self, x, training=None):\n"
-                    f"{call}        return x\n")
+            call = "".join(
+                f"        {self._sub(line, lambda i: f'self.layer{i}', ', training=training')}\n" for line in self.lines
+            )
+            return (
+                head + "class RandomNet(keras.Model):\n    def __init__(self, **kwargs):\n"
+                f"        super().__init__(**kwargs)\n{init}\n    def call(self, x, training=None):\n"
+                f"{call}        return x\n"
+            )
         body = "".join(f"    {self._sub(line, lambda i: f'layers.{self.exprs[i]}', '')}\n" for line in self.lines)
         keyword = pick([False, True])
         ret = 'keras.Model(inputs=inputs, outputs=x, name="random_net")' if keyword else "keras.Model(inputs, x)"
-        return (head + f"def build_random_net():\n    inputs = keras.Input(shape={shape})\n    x = inputs\n"
-                f"{body}    return {ret}\n")
+        return (
+            head + f"def build_random_net():\n    inputs = keras.Input(shape={shape})\n    x = inputs\n"
+            f"{body}    return {ret}\n"
+        )
 
     @staticmethod
     def _sub(line: str, name, training: str) -> str:
@@ -118,8 +137,9 @@ def _act_layer(pick: Pick) -> str:
     return pick(ACTIVATION_LAYERS)
 
 
-def _conv(pick: Pick, b: _Builder, c: int, hw: tuple[int, int], var: str = "x", out: str = "x",
-          keep_size: bool = False) -> tuple[int, tuple[int, int]]:
+def _conv(
+    pick: Pick, b: _Builder, c: int, hw: tuple[int, int], var: str = "x", out: str = "x", keep_size: bool = False
+) -> tuple[int, tuple[int, int]]:
     """One convolution (+ optional BatchNormalization and activation); returns (channels, (h, w))."""
     m = min(hw)
     k = pick([3, 1, 5]) if m >= 5 else pick([1, 3]) if m >= 3 else 1
@@ -149,8 +169,14 @@ def _conv(pick: Pick, b: _Builder, c: int, hw: tuple[int, int], var: str = "x", 
         args += f', activation="{pick(ACTIVATION_ARGS)}"'
     b.apply(f"{kind}({args})", var, out)
     if pick([True, False]):
-        bn = pick(["BatchNormalization()", "BatchNormalization(momentum=0.9, epsilon=1e-05)",
-                   "BatchNormalization(axis=-1, center=False)", "BatchNormalization(axis=3, scale=False)"])
+        bn = pick(
+            [
+                "BatchNormalization()",
+                "BatchNormalization(momentum=0.9, epsilon=1e-05)",
+                "BatchNormalization(axis=-1, center=False)",
+                "BatchNormalization(axis=3, scale=False)",
+            ]
+        )
         b.apply(bn, out, out, training=pick([False, True]))
     if pick([True, False]):
         b.apply(_act_layer(pick), out, out)
@@ -245,8 +271,10 @@ def _mlp_model(pick: Pick) -> KerasRandomModel:
             b.apply(f"Dense({args})")
             f = out
         elif kind == "norm":
-            b.apply(pick(["LayerNormalization()", "LayerNormalization(epsilon=1e-05)", "BatchNormalization()"]),
-                    training=pick([False, True]))
+            b.apply(
+                pick(["LayerNormalization()", "LayerNormalization(epsilon=1e-05)", "BatchNormalization()"]),
+                training=pick([False, True]),
+            )
         elif kind == "act":
             b.apply(_act_layer(pick))
         elif kind == "dropout":
@@ -275,13 +303,31 @@ def models(draw) -> KerasRandomModel:
     return generate(lambda options: draw(st.sampled_from(list(options))))
 
 
-_LAYERS = ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "BatchNormalization", "MaxPooling2D",
-           "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Dropout", "Flatten", "Dense",
-           "LayerNormalization", "Add", "Concatenate", "ReLU", "LeakyReLU", "ELU")
+_LAYERS = (
+    "Conv2D",
+    "DepthwiseConv2D",
+    "SeparableConv2D",
+    "BatchNormalization",
+    "MaxPooling2D",
+    "AveragePooling2D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D",
+    "Dropout",
+    "Flatten",
+    "Dense",
+    "LayerNormalization",
+    "Add",
+    "Concatenate",
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+)
 CONSTRUCTS = {  # name -> pattern in the generated source, for coverage counts
     **{f"layers.{m}": re.compile(rf"layers\.{m}\(") for m in _LAYERS},
-    **{f'Activation("{a}")': re.compile(rf'Activation\("{a}"\)')
-       for a in sorted({e.split('"')[1] for e in ACTIVATION_LAYERS if e.startswith("Activation")})},
+    **{
+        f'Activation("{a}")': re.compile(rf'Activation\("{a}"\)')
+        for a in sorted({e.split('"')[1] for e in ACTIVATION_LAYERS if e.startswith("Activation")})
+    },
     "activation= argument": re.compile(r"activation="),
     "ReLU(max_value=6.0)": re.compile(r"ReLU\(max_value="),
     "Conv2D strides=2": re.compile(r"Conv2D\([^)]*strides=2"),
@@ -304,8 +350,9 @@ def constructs(model: RandomModel) -> list[str]:
     return [name for name, pattern in CONSTRUCTS.items() if pattern.search(model.source)]
 
 
-def check(model: KerasRandomModel, workdir, examples: int = 3, check_training: bool = True,
-          rules: Sequence = ()) -> Outcome:
+def check(
+    model: KerasRandomModel, workdir, examples: int = 3, check_training: bool = True, rules: Sequence = ()
+) -> Outcome:
     """Translate `model` to PyTorch and verify it numerically against the Keras original, writing
     files under `workdir`. `rules`: extra rule files (the tests use a deliberately wrong one)."""
     import time
@@ -324,8 +371,15 @@ def check(model: KerasRandomModel, workdir, examples: int = 3, check_training: b
         detail = "\n".join(d.format() for d in result.diagnostics) or "keras/tensorflow still imported in output"
         return Outcome("translate", detail, time.perf_counter() - start)
     try:
-        report = fwtranslate.verify(src, dst, model.entry, input_shape=model.input_shape, examples=examples,
-                                    check_training=check_training, check_gradients=check_training)
+        report = fwtranslate.verify(
+            src,
+            dst,
+            model.entry,
+            input_shape=model.input_shape,
+            examples=examples,
+            check_training=check_training,
+            check_gradients=check_training,
+        )
     except Exception as exc:  # noqa: BLE001 - a crash is a verification failure too
         return Outcome("verify", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
     stage = "ok" if report.equivalent else "verify"

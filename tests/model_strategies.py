@@ -19,6 +19,7 @@ list; earlier options are "simpler", which is what Hypothesis shrinks toward). `
 it with Hypothesis draws; `generate(random.Random(seed))` backs it with a seeded RNG, which the
 benchmark (benchmarks/random_models.py) uses for reproducible runs outside Hypothesis.
 """
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,7 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-ACTIVATIONS = ["ReLU()", "ReLU6()", "LeakyReLU(0.1)", "GELU()", "SiLU()", "Tanh()", "Sigmoid()",
-               "Hardswish()", "ELU()"]
+ACTIVATIONS = ["ReLU()", "ReLU6()", "LeakyReLU(0.1)", "GELU()", "SiLU()", "Tanh()", "Sigmoid()", "Hardswish()", "ELU()"]
 
 TORCH_IMPORT = re.compile(r"^\s*(import|from)\s+torch\b", re.MULTILINE)
 Pick = Callable[[Sequence], object]
@@ -77,13 +77,16 @@ class _Builder:
     def source(self, doc: str) -> str:
         init = "\n".join("        " + line for line in self.init)
         fwd = "\n".join("        " + line for line in self.fwd)
-        return (f'"""{doc}"""\nimport torch\nimport torch.nn as nn\n\n\n'
-                f"class RandomNet(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-                f"{init}\n\n    def forward(self, x):\n{fwd}\n        return x\n")
+        return (
+            f'"""{doc}"""\nimport torch\nimport torch.nn as nn\n\n\n'
+            f"class RandomNet(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            f"{init}\n\n    def forward(self, x):\n{fwd}\n        return x\n"
+        )
 
 
-def _conv(pick: Pick, b: _Builder, cin: int, h: int, var: str = "x", out: str = "x",
-          keep_size: bool = False) -> tuple[int, int]:
+def _conv(
+    pick: Pick, b: _Builder, cin: int, h: int, var: str = "x", out: str = "x", keep_size: bool = False
+) -> tuple[int, int]:
     """One Conv2d (+ optional BatchNorm2d and activation); returns (channels, size)."""
     k = pick([3, 1, 5]) if h >= 5 else pick([1, 3]) if h >= 3 else 1
     stride = 1 if keep_size else pick([1, 2])
@@ -216,8 +219,19 @@ def models(draw) -> RandomModel:
 
 
 CONSTRUCTS = {  # name -> pattern in the generated source, for coverage counts
-    **{f"nn.{m}": re.compile(rf"nn\.{m}\(") for m in ("Conv2d", "BatchNorm2d", "MaxPool2d", "AvgPool2d",
-                                                        "AdaptiveAvgPool2d", "Dropout", "Linear", "LayerNorm")},
+    **{
+        f"nn.{m}": re.compile(rf"nn\.{m}\(")
+        for m in (
+            "Conv2d",
+            "BatchNorm2d",
+            "MaxPool2d",
+            "AvgPool2d",
+            "AdaptiveAvgPool2d",
+            "Dropout",
+            "Linear",
+            "LayerNorm",
+        )
+    },
     **{f"nn.{a.split('(')[0]}": re.compile(rf"nn\.{a.split('(')[0]}\(") for a in ACTIVATIONS},
     "Conv2d stride 2": re.compile(r"nn\.Conv2d\([^)]*stride=2"),
     "Conv2d dilation": re.compile(r"nn\.Conv2d\([^)]*dilation="),
@@ -244,8 +258,7 @@ class Outcome:
     phases: tuple[str, ...] = ()  # the verifier phases that ran (inference, training, gradients, step)
 
 
-def check(model: RandomModel, workdir, examples: int = 3, check_training: bool = True,
-          rules: Sequence = ()) -> Outcome:
+def check(model: RandomModel, workdir, examples: int = 3, check_training: bool = True, rules: Sequence = ()) -> Outcome:
     """Translate `model` to Keras and verify it numerically, writing files under `workdir`.
     `rules`: extra rule files (the tests use a deliberately wrong one to show a failure is caught)."""
     import time
@@ -264,8 +277,15 @@ def check(model: RandomModel, workdir, examples: int = 3, check_training: bool =
         detail = "\n".join(d.format() for d in result.diagnostics) or "torch still imported in output"
         return Outcome("translate", detail, time.perf_counter() - start)
     try:
-        report = fwtranslate.verify(src, dst, "RandomNet", input_shape=model.input_shape, examples=examples,
-                                    check_training=check_training, check_gradients=check_training)
+        report = fwtranslate.verify(
+            src,
+            dst,
+            "RandomNet",
+            input_shape=model.input_shape,
+            examples=examples,
+            check_training=check_training,
+            check_gradients=check_training,
+        )
     except Exception as exc:  # noqa: BLE001 - a crash is a verification failure too
         return Outcome("verify", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
     stage = "ok" if report.equivalent else "verify"

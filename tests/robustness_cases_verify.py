@@ -3,6 +3,7 @@
 Each runs the models in verify's child process: a tiny torch model and its Keras translation,
 with something at the top of the original (the frameworks' import dominates the time).
 """
+
 from __future__ import annotations
 
 import io
@@ -31,10 +32,12 @@ class Net(keras.Model):
     def call(self, x):
         return self.fc(x)
 """
-TWO_LAYERS_TF = MODEL_TF.replace("self.fc = keras.layers.Dense(3)", "self.fc = keras.layers.Dense(3)\n"
-                                 "        self.out = keras.layers.Dense(2)").replace("self.fc(x)", "self.out(self.fc(x))")
-TWO_LAYERS = MODEL.replace("self.fc = nn.Linear(4, 3)", "self.fc = nn.Linear(4, 3)\n        self.out = nn.Linear(3, 2)"
-                           ).replace("self.fc(x)", "self.out(self.fc(x))")
+TWO_LAYERS_TF = MODEL_TF.replace(
+    "self.fc = keras.layers.Dense(3)", "self.fc = keras.layers.Dense(3)\n        self.out = keras.layers.Dense(2)"
+).replace("self.fc(x)", "self.out(self.fc(x))")
+TWO_LAYERS = MODEL.replace(
+    "self.fc = nn.Linear(4, 3)", "self.fc = nn.Linear(4, 3)\n        self.out = nn.Linear(3, 2)"
+).replace("self.fc(x)", "self.out(self.fc(x))")
 HELLO = 'print("hello from the model")\n'
 # a .pt (a zip archive) cut short: its central directory is missing
 TRUNCATED_PT = b"PK\x03\x04\x14\x00\x00\x00\x00\x00" + b"\x00" * 40
@@ -66,34 +69,104 @@ def _weights_h5(layers: dict[str, list[tuple[int, ...]]]) -> bytes:
 
 
 CASES: list[Case] = [
-    Case("verify: the original calls sys.exit(0) at import", _pair("import sys\nsys.exit(0)\n"),
-         _verify("net.py"), 2, "fwtranslate: could not verify: net.py raised SystemExit(0) at import"),
-    Case("verify: the original loops forever at import", _pair("while True:\n    pass\n"),
-         _verify("net.py", "--timeout", "3"), 2,
-         "fwtranslate: could not verify: timed out after 3 s while importing net.py"),
-    Case("verify: the original raises KeyboardInterrupt at import", _pair("raise KeyboardInterrupt\n"),
-         _verify("net.py"), 2, "fwtranslate: could not verify: net.py raised KeyboardInterrupt at import"),
-    Case("verify: the original segfaults at import", _pair("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n"),
-         _verify("net.py"), 2, "fwtranslate: could not verify: the process running net.py was killed by SIGSEGV "
-                                "at import"),
-    Case("verify: the original calls os._exit(0) at import", _pair("import os\nos._exit(0)\n"),
-         _verify("net.py"), 2, "fwtranslate: could not verify: net.py ended the process (exit status 0, without a "
-                                "result) at import"),
-    Case("verify --json: the original prints, then sys.exit(1) in its constructor",
-         {"net.py": HELLO + MODEL.replace("super().__init__()", "super().__init__()\n        raise SystemExit(1)"),
-          "net_tf.py": MODEL_TF}, _verify("net.py", "--json"), 2, "", stdout_json=True),
-    Case("verify: the original prints at import (equivalent)", _pair(HELLO), _verify("net.py"), 0,
-         "  | hello from the model"),
-    Case("verify --json: the original prints at import (equivalent)", _pair(HELLO), _verify("net.py", "--json"), 0,
-         "", stdout_json=True),
-    Case("weights: a truncated .pt", {"net.py": MODEL, "net_tf.py": MODEL_TF, "net.pt": TRUNCATED_PT},
-         ("weights", "net.py", "net_tf.py", "--entry", "Net", "--input-shape", "2,4", "--from", "net.pt",
-          "--to", "net.weights.h5"), 2,
-         "fwtranslate: error: net.pt is not a readable PyTorch checkpoint (truncated or corrupt)"),
-    Case("weights: an .h5 missing a layer",
-         {"net.py": TWO_LAYERS, "net_tf.py": TWO_LAYERS_TF, "one.weights.h5": _weights_h5({"fc": [(4, 3), (3,)]})},
-         ("weights", "net.py", "net_tf.py", "--entry", "Net", "--input-shape", "2,4", "--from", "one.weights.h5",
-          "--to", "net.pt"), 2,
-         "fwtranslate: error: one.weights.h5 does not fit Net in net_tf.py: it has no weights for 1 layer(s): "
-         "out (Dense)"),
+    Case(
+        "verify: the original calls sys.exit(0) at import",
+        _pair("import sys\nsys.exit(0)\n"),
+        _verify("net.py"),
+        2,
+        "fwtranslate: could not verify: net.py raised SystemExit(0) at import",
+    ),
+    Case(
+        "verify: the original loops forever at import",
+        _pair("while True:\n    pass\n"),
+        _verify("net.py", "--timeout", "3"),
+        2,
+        "fwtranslate: could not verify: timed out after 3 s while importing net.py",
+    ),
+    Case(
+        "verify: the original raises KeyboardInterrupt at import",
+        _pair("raise KeyboardInterrupt\n"),
+        _verify("net.py"),
+        2,
+        "fwtranslate: could not verify: net.py raised KeyboardInterrupt at import",
+    ),
+    Case(
+        "verify: the original segfaults at import",
+        _pair("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n"),
+        _verify("net.py"),
+        2,
+        "fwtranslate: could not verify: the process running net.py was killed by SIGSEGV at import",
+    ),
+    Case(
+        "verify: the original calls os._exit(0) at import",
+        _pair("import os\nos._exit(0)\n"),
+        _verify("net.py"),
+        2,
+        "fwtranslate: could not verify: net.py ended the process (exit status 0, without a result) at import",
+    ),
+    Case(
+        "verify --json: the original prints, then sys.exit(1) in its constructor",
+        {
+            "net.py": HELLO + MODEL.replace("super().__init__()", "super().__init__()\n        raise SystemExit(1)"),
+            "net_tf.py": MODEL_TF,
+        },
+        _verify("net.py", "--json"),
+        2,
+        "",
+        stdout_json=True,
+    ),
+    Case(
+        "verify: the original prints at import (equivalent)",
+        _pair(HELLO),
+        _verify("net.py"),
+        0,
+        "  | hello from the model",
+    ),
+    Case(
+        "verify --json: the original prints at import (equivalent)",
+        _pair(HELLO),
+        _verify("net.py", "--json"),
+        0,
+        "",
+        stdout_json=True,
+    ),
+    Case(
+        "weights: a truncated .pt",
+        {"net.py": MODEL, "net_tf.py": MODEL_TF, "net.pt": TRUNCATED_PT},
+        (
+            "weights",
+            "net.py",
+            "net_tf.py",
+            "--entry",
+            "Net",
+            "--input-shape",
+            "2,4",
+            "--from",
+            "net.pt",
+            "--to",
+            "net.weights.h5",
+        ),
+        2,
+        "fwtranslate: error: net.pt is not a readable PyTorch checkpoint (truncated or corrupt)",
+    ),
+    Case(
+        "weights: an .h5 missing a layer",
+        {"net.py": TWO_LAYERS, "net_tf.py": TWO_LAYERS_TF, "one.weights.h5": _weights_h5({"fc": [(4, 3), (3,)]})},
+        (
+            "weights",
+            "net.py",
+            "net_tf.py",
+            "--entry",
+            "Net",
+            "--input-shape",
+            "2,4",
+            "--from",
+            "one.weights.h5",
+            "--to",
+            "net.pt",
+        ),
+        2,
+        "fwtranslate: error: one.weights.h5 does not fit Net in net_tf.py: it has no weights for 1 layer(s): "
+        "out (Dense)",
+    ),
 ]

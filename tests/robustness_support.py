@@ -3,6 +3,7 @@
 Cases live in ``tests/robustness_cases_*.py`` (one module per theme, each a ``CASES`` list);
 ``tests/test_robustness.py`` runs them all and renders them as the table of docs/robustness.md.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,11 +37,9 @@ def tree_files(**extra) -> dict[str, bytes | str]:
 
 def cli(*args, cwd: Path, program: str = "fwtranslate") -> subprocess.CompletedProcess:
     bindir = Path(sys.executable).parent
-    command = [str(bindir / program)] if (bindir / program).is_file() else \
-        [sys.executable, "-m", "fwtranslate.cli"]
+    command = [str(bindir / program)] if (bindir / program).is_file() else [sys.executable, "-m", "fwtranslate.cli"]
     env = {**os.environ, "NO_COLOR": "1"}
-    return subprocess.run([*command, *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, env=env)
+    return subprocess.run([*command, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
 
 
 def snapshot(folder: Path) -> dict[str, object]:
@@ -74,5 +73,3 @@ def make(folder: Path, case: Case) -> None:
     for rel, mode in case.modes.items():
         if (folder / rel).exists():
             (folder / rel).chmod(mode)
-
-

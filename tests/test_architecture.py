@@ -13,6 +13,7 @@
   of the package asks the registry (``direction_for(to=...)``, ``Direction.by_name(...)``).
   Docstrings may name them (rules/<name>/ paths), string literals may not.
 """
+
 from __future__ import annotations
 
 import ast
@@ -56,7 +57,8 @@ MODULES = _modules()
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _parse(module: str) -> ast.Module:
@@ -69,7 +71,7 @@ def _from_target(module: str, node: ast.ImportFrom) -> str:
     here = module.split(".") if MODULES[module][1] else module.split(".")[:-1]
     if not node.level:
         return node.module or ""
-    base = here[:len(here) - (node.level - 1)]
+    base = here[: len(here) - (node.level - 1)]
     return ".".join(base + ([node.module] if node.module else []))
 
 
@@ -196,8 +198,7 @@ def test_known_cycles_still_exist():
 
 
 def test_no_module_level_cycles_at_all():
-    module_level = {m: {i.target for i in found if i.target != m and not i.in_function}
-                    for m, found in IMPORTS.items()}
+    module_level = {m: {i.target for i in found if i.target != m and not i.in_function} for m, found in IMPORTS.items()}
     assert _cycles(module_level) == []
 
 
@@ -214,19 +215,30 @@ def _module_names(module: str, tree: ast.Module) -> dict[str, str]:
             out.update((a.asname, a.name) for a in node.names if a.asname and a.name in MODULES)
         elif isinstance(node, ast.ImportFrom):
             target = _from_target(module, node)
-            out.update((a.asname or a.name, f"{target}.{a.name}") for a in node.names
-                       if f"{target}.{a.name}" in MODULES)
+            out.update(
+                (a.asname or a.name, f"{target}.{a.name}") for a in node.names if f"{target}.{a.name}" in MODULES
+            )
     return {local: target for local, target in out.items() if target != module}
 
 
 def _private_uses(module: str, tree: ast.Module) -> list[str]:
     """``from .x import _y`` and ``x._y`` (``x`` an imported fwtranslate module) in ``module``."""
-    bad = [f"{module}:{i.line}: from {i.target} import {n}"
-           for i in _imports(module, tree) if i.target != module for n in i.names if _private(n)]
+    bad = [
+        f"{module}:{i.line}: from {i.target} import {n}"
+        for i in _imports(module, tree)
+        if i.target != module
+        for n in i.names
+        if _private(n)
+    ]
     bound = _module_names(module, tree)
-    bad += [f"{module}:{node.lineno}: {bound[node.value.id]}.{node.attr}" for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound
-            and _private(node.attr)]
+    bad += [
+        f"{module}:{node.lineno}: {bound[node.value.id]}.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in bound
+        and _private(node.attr)
+    ]
     return bad
 
 
@@ -236,12 +248,16 @@ def test_no_private_names_of_other_modules():
 
 
 def test_private_uses_are_found():
-    source = ("from . import transfer\nfrom .transfer import _run, run_step\nfrom . import registry as r\n"
-              "def f():\n    return transfer._check(), r._table, transfer.__name__\n")
+    source = (
+        "from . import transfer\nfrom .transfer import _run, run_step\nfrom . import registry as r\n"
+        "def f():\n    return transfer._check(), r._table, transfer.__name__\n"
+    )
     uses = _private_uses("fwtranslate.weights.from_keras", ast.parse(source))
     assert sorted(u.split(": ", 1)[1] for u in uses) == [
-        "from fwtranslate.weights.transfer import _run", "fwtranslate.weights.registry._table",
-        "fwtranslate.weights.transfer._check"]
+        "from fwtranslate.weights.transfer import _run",
+        "fwtranslate.weights.registry._table",
+        "fwtranslate.weights.transfer._check",
+    ]
 
 
 # --- directions ---------------------------------------------------------------------------------
@@ -264,22 +280,33 @@ def test_direction_names_are_written_in_directions_py_only():
         tree = _parse(module)
         docs = _docstrings(tree)
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs
-                    and any(name in node.value for name in names)):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in docs
+                and any(name in node.value for name in names)
+            ):
                 bad.append(f"{module}:{node.lineno}: {node.value[:60]!r}")
     assert not bad, "direction names outside directions.py (use the Direction registry):\n" + "\n".join(bad)
 
 
 def test_no_other_direction_tables():
     """The representations the registry replaced stay gone."""
-    gone = {"fwtranslate.cli": ("_DIRECTION_OF",), "fwtranslate.roundtrip": ("_OPPOSITE",),
-            "fwtranslate.rules.loader": ("DIRECTIONS",), "fwtranslate.passes": ("PASSES_BY_DIRECTION",),
-            "fwtranslate.verify.direction": ("TORCH_TO_TF", "TF_TO_TORCH")}
+    gone = {
+        "fwtranslate.cli": ("_DIRECTION_OF",),
+        "fwtranslate.roundtrip": ("_OPPOSITE",),
+        "fwtranslate.rules.loader": ("DIRECTIONS",),
+        "fwtranslate.passes": ("PASSES_BY_DIRECTION",),
+        "fwtranslate.verify.direction": ("TORCH_TO_TF", "TF_TO_TORCH"),
+    }
     bad = []
     for module, names in gone.items():
         for node in _parse(module).body:
-            targets = node.targets if isinstance(node, ast.Assign) else (
-                [node.target] if isinstance(node, ast.AnnAssign) else [])
+            targets = (
+                node.targets
+                if isinstance(node, ast.Assign)
+                else ([node.target] if isinstance(node, ast.AnnAssign) else [])
+            )
             for target in targets:
                 for n in ast.walk(target):
                     if isinstance(n, ast.Name) and n.id in names:

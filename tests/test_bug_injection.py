@@ -6,6 +6,7 @@ data_format="channels_first", explicit symmetric padding, torch's BatchNorm cons
 conv, norm, pooling, dropout, GELU and softmax rules are not in the rule files yet. The LSTM
 gate-order bug needs the LSTM rule and its support layer (not there yet), so it is not here.
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -138,26 +139,48 @@ class Net(keras.Model):
 BUGS = {
     "same_padding_stride2": (
         'keras.Sequential([keras.layers.ZeroPadding2D(1, data_format="channels_first"), keras.layers.Conv2D(6, 3, strides=2, data_format="channels_first")])',
-        'keras.layers.Conv2D(6, 3, strides=2, padding="same", data_format="channels_first")', "stem", False),
+        'keras.layers.Conv2D(6, 3, strides=2, padding="same", data_format="channels_first")',
+        "stem",
+        False,
+    ),
     "bn_momentum": ("momentum=0.9", "momentum=0.99", "block.bn1", True),
     "bn_eps": ("epsilon=1e-05", "epsilon=1e-03", "block.bn1", False),
-    "untransposed_linear_weight": ("keras.ops.matmul(x, keras.ops.transpose(self.weight))",
-                                   "keras.ops.matmul(x, self.weight)", "proj", False),
+    "untransposed_linear_weight": (
+        "keras.ops.matmul(x, keras.ops.transpose(self.weight))",
+        "keras.ops.matmul(x, self.weight)",
+        "proj",
+        False,
+    ),
     "wrong_dense_units": ("self.fc = keras.layers.Dense(8)", "self.fc = keras.layers.Dense(9)", "fc", False),
     "gelu_tanh_approximation": ("approximate=False", "approximate=True", "act", False),
     "softmax_axis": ("keras.layers.Softmax(axis=1)", "keras.layers.Softmax(axis=-1)", "softmax", False),
-    "nhwc_flatten_order": ("flat = keras.ops.reshape(x, keras.ops.shape(x)[:1] + (-1,))",
-                           "flat = keras.ops.reshape(keras.ops.transpose(x, (0, 2, 3, 1)), keras.ops.shape(x)[:1] + (-1,))",
-                           "<root>", False),
-    "ceil_mode_dropped": ('keras.layers.MaxPooling2D(2, padding="same", data_format="channels_first")',
-                          'keras.layers.MaxPooling2D(2, data_format="channels_first")', "pool", False),
-    "dropout_on_in_inference": ("h = self.drop(self.fc(flat))", "h = self.drop(self.fc(flat), training=True)",
-                                "drop", False),
+    "nhwc_flatten_order": (
+        "flat = keras.ops.reshape(x, keras.ops.shape(x)[:1] + (-1,))",
+        "flat = keras.ops.reshape(keras.ops.transpose(x, (0, 2, 3, 1)), keras.ops.shape(x)[:1] + (-1,))",
+        "<root>",
+        False,
+    ),
+    "ceil_mode_dropped": (
+        'keras.layers.MaxPooling2D(2, padding="same", data_format="channels_first")',
+        'keras.layers.MaxPooling2D(2, data_format="channels_first")',
+        "pool",
+        False,
+    ),
+    "dropout_on_in_inference": (
+        "h = self.drop(self.fc(flat))",
+        "h = self.drop(self.fc(flat), training=True)",
+        "drop",
+        False,
+    ),
     "off_by_one_slice": ("[x[:, :, 1:], x[:, :, :1]]", "[x[:, :, 2:], x[:, :, :2]]", "shift", False),
     "wrong_residual": ("return x + self.conv2(y)", "return y + self.conv2(y)", "block", False),
     "missing_relu": ("y = keras.ops.relu(self.bn1(self.conv1(x)))", "y = self.bn1(self.conv1(x))", "block", False),
-    "conv_dilation_dropped": ("keras.layers.Conv2D(c, 3, dilation_rate=2,", "keras.layers.Conv2D(c, 3,",
-                              "block.conv2", False),
+    "conv_dilation_dropped": (
+        "keras.layers.Conv2D(c, 3, dilation_rate=2,",
+        "keras.layers.Conv2D(c, 3,",
+        "block.conv2",
+        False,
+    ),
 }
 
 
@@ -171,8 +194,7 @@ def files(tmp_path_factory):
 
 def _verify(original, translated, training: bool):
     # one fixed input shape: one compilation per function, the suite stays fast
-    return verify(str(original), str(translated), "Net", input_shape="2!,3,10,10", examples=4,
-                  check_training=training)
+    return verify(str(original), str(translated), "Net", input_shape="2!,3,10,10", examples=4, check_training=training)
 
 
 def test_the_correct_translation_is_equivalent(files):
@@ -198,7 +220,7 @@ def test_injected_bug_is_caught_and_localised(files, name):
     assert d["equivalent"] is False and d["diverging_layer"]["path"] == where
 
 
-LSTM_MODEL = '''
+LSTM_MODEL = """
 import torch.nn as nn
 
 
@@ -211,7 +233,7 @@ class Tagger(nn.Module):
     def forward(self, x):
         y, _ = self.lstm(x)
         return self.out(y)
-'''
+"""
 
 
 def test_lstm_translation_and_dropped_batch_first(tmp_path):
@@ -225,12 +247,24 @@ def test_lstm_translation_and_dropped_batch_first(tmp_path):
     (tmp_path / "tagger.py").write_text(LSTM_MODEL)
     (tmp_path / "tagger_tf.py").write_text(result.code)
     # (training mode is left out: compiling the recurrent gradient under XLA takes ~10 s)
-    report = verify(str(tmp_path / "tagger.py"), str(tmp_path / "tagger_tf.py"), "Tagger", input_shape="2!,3,4",
-                    examples=3, check_training=False)
+    report = verify(
+        str(tmp_path / "tagger.py"),
+        str(tmp_path / "tagger_tf.py"),
+        "Tagger",
+        input_shape="2!,3,4",
+        examples=3,
+        check_training=False,
+    )
     assert report.equivalent, report.format_text()
     assert any("bias_hh_l0" in n for n in report.notes)
     assert result.code.count(", batch_first=True)") == 1
     (tmp_path / "tagger_bug.py").write_text(result.code.replace(", batch_first=True)", ")"))
-    report = verify(str(tmp_path / "tagger.py"), str(tmp_path / "tagger_bug.py"), "Tagger", input_shape="2!,3,4",
-                    examples=3, check_training=False)
+    report = verify(
+        str(tmp_path / "tagger.py"),
+        str(tmp_path / "tagger_bug.py"),
+        "Tagger",
+        input_shape="2!,3,4",
+        examples=3,
+        check_training=False,
+    )
     assert report.status == "not_equivalent" and report.diverging_layer["path"] == "lstm", report.format_text()

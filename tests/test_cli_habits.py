@@ -1,6 +1,7 @@
 """Everyday command-line habits, through the real CLI: --check, --diff, -o, --in-place, --quiet,
 --verbose, colour and progress on a terminal only, trees across processes, suppressions,
 ``rules list|show``, --version and help. (Exit codes of single files: tests/test_passes.py.)"""
+
 from __future__ import annotations
 
 import os
@@ -27,16 +28,27 @@ def command() -> list[str]:
 
 
 def cli(*args, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*command(), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [*command(), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def on_terminal(*args, cwd: Path, env: dict | None = None) -> tuple[int, str]:
     """Run with stdout and stderr on a pseudo-terminal, as in an interactive shell."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen([*command(), *map(str, args)], cwd=cwd, stdin=slave, stdout=slave, stderr=slave,
-                            env={k: v for k, v in {**os.environ, "TERM": "xterm", **(env or {})}.items()
-                                 if v is not None})
+    proc = subprocess.Popen(
+        [*command(), *map(str, args)],
+        cwd=cwd,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={k: v for k, v in {**os.environ, "TERM": "xterm", **(env or {})}.items() if v is not None},
+    )
     os.close(slave)
     chunks = []
     while True:
@@ -149,15 +161,18 @@ def test_tree_translates_copies_skips_and_reports(tree, tmp_path):
     out = tmp_path / "out"
     proc = cli(tree, "--to", "tf", "-o", out, "--verbose", cwd=tmp_path)
     assert proc.returncode == 1
-    assert files(out) == {"net.py": translate(GOOD).code.encode(),
-                          "blocks/partial.py": translate(PARTIAL).code.encode(),
-                          "blocks/plain.py": PLAIN.encode()}  # no README (no --copy-other), no hidden
+    assert files(out) == {
+        "net.py": translate(GOOD).code.encode(),
+        "blocks/partial.py": translate(PARTIAL).code.encode(),
+        "blocks/plain.py": PLAIN.encode(),
+    }  # no README (no --copy-other), no hidden
     lines = proc.stderr.splitlines()
     assert f"{tree}/blocks/partial.py:4:5: error [no-rule] torch.no_such_op has no translation rule" in lines
     assert f"skipped {tree}/blocks/plain.py (no framework code: copied unchanged)" in lines
     assert f"translated {tree}/net.py -> {out}/net.py (0 error(s), 0 warning(s))" in lines
-    assert lines[-1] == (f"{out}: 2 translated, 1 skipped (no framework code, copied unchanged); "
-                         "3 written, 0 already up to date")
+    assert lines[-1] == (
+        f"{out}: 2 translated, 1 skipped (no framework code, copied unchanged); 3 written, 0 already up to date"
+    )
     proc = cli(tree, "--to", "tf", "-o", tmp_path / "all", "--copy-other", cwd=tmp_path)
     assert set(files(tmp_path / "all")) == {"net.py", "blocks/partial.py", "blocks/plain.py", "README.md"}
 
@@ -168,8 +183,12 @@ def test_an_output_folder_inside_the_input_is_refused(tree, tmp_path):
     before = files(tree)
     proc = cli(tree, "--to", "tf", "-o", tree / "tf", cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.splitlines() == [("fwtranslate: error: the output folder is inside the input folder; "
-                                        "the input is never overwritten (give an output folder outside it)")]
+    assert proc.stderr.splitlines() == [
+        (
+            "fwtranslate: error: the output folder is inside the input folder; "
+            "the input is never overwritten (give an output folder outside it)"
+        )
+    ]
     assert files(tree) == before and not (tree / "tf").exists()
 
 
@@ -183,8 +202,12 @@ def test_parallel_jobs_give_the_same_output_in_the_same_order(tmp_path):
     assert one.returncode == two.returncode == 1
     assert files(tmp_path / "one") == files(tmp_path / "two")
     assert one.stderr.replace("one", "X") == two.stderr.replace("two", "X")  # same diagnostics, same order
-    assert [line.split(":")[0] for line in one.stderr.splitlines()[:4]] == \
-        [f"{src}/m00.py", f"{src}/m03.py", f"{src}/m06.py", f"{src}/m09.py"]
+    assert [line.split(":")[0] for line in one.stderr.splitlines()[:4]] == [
+        f"{src}/m00.py",
+        f"{src}/m03.py",
+        f"{src}/m06.py",
+        f"{src}/m09.py",
+    ]
 
 
 def test_report_json_of_a_tree_has_every_python_file(tree, tmp_path):
@@ -193,8 +216,11 @@ def test_report_json_of_a_tree_has_every_python_file(tree, tmp_path):
     proc = cli(tree, "--to", "tf", "-o", tmp_path / "out", "--report-json", tmp_path / "r.json", cwd=tmp_path)
     assert proc.returncode == 1
     report = json.loads((tmp_path / "r.json").read_text())
-    assert [f["path"] for f in report["files"]] == [f"{tree}/blocks/partial.py", f"{tree}/blocks/plain.py",
-                                                   f"{tree}/net.py"]
+    assert [f["path"] for f in report["files"]] == [
+        f"{tree}/blocks/partial.py",
+        f"{tree}/blocks/plain.py",
+        f"{tree}/net.py",
+    ]
     assert report["totals"]["errors"] == 1
 
 
@@ -229,17 +255,21 @@ def test_progress_bar_on_a_terminal_only(tree, tmp_path):
 
 # --- suppressions ----------------------------------------------------------------------------------------
 def test_ignore_comments_drop_the_diagnostic_and_the_marker_and_keep_the_construct(tmp_path):
-    source = ("import torch\n\n"
-              "a = torch.no_such_op(x)  # fwtranslate: ignore[no-rule]\n"
-              "b = torch.no_such_op(x)  # fwtranslate: ignore\n"
-              "c = torch.no_such_op(  # fwtranslate: ignore[other-rule, no-rule]\n    x)\n"
-              "d = torch.no_such_op(x)  # fwtranslate: ignore[other-rule]\n"
-              "e = '# fwtranslate: ignore'; f = torch.no_such_op(x)\n")
+    source = (
+        "import torch\n\n"
+        "a = torch.no_such_op(x)  # fwtranslate: ignore[no-rule]\n"
+        "b = torch.no_such_op(x)  # fwtranslate: ignore\n"
+        "c = torch.no_such_op(  # fwtranslate: ignore[other-rule, no-rule]\n    x)\n"
+        "d = torch.no_such_op(x)  # fwtranslate: ignore[other-rule]\n"
+        "e = '# fwtranslate: ignore'; f = torch.no_such_op(x)\n"
+    )
     (tmp_path / "model.py").write_text(source)
     proc = cli("model.py", "--to", "tf", "--stdout", cwd=tmp_path)
     assert proc.returncode == 1
-    assert proc.stderr.splitlines() == ["model.py:7:5: error [no-rule] torch.no_such_op has no translation rule",
-                                        "model.py:8:34: error [no-rule] torch.no_such_op has no translation rule"]
+    assert proc.stderr.splitlines() == [
+        "model.py:7:5: error [no-rule] torch.no_such_op has no translation rule",
+        "model.py:8:34: error [no-rule] torch.no_such_op has no translation rule",
+    ]
     out = proc.stdout
     assert out.count("# fwtranslate: unconverted") == 2
     assert "a = torch.no_such_op(x)  # fwtranslate: ignore[no-rule]\nb = torch.no_such_op(x)" in out
@@ -251,8 +281,11 @@ def test_ignore_comments_drop_the_diagnostic_and_the_marker_and_keep_the_constru
 # --- rules, version, help ----------------------------------------------------------------------------------
 def test_rules_list_filter_and_show_with_suggestions(tmp_path):
     proc = cli("rules", "list", "conv2d", cwd=tmp_path)
-    assert proc.returncode == 0 and proc.stdout and all("conv2d" in line.lower().split()[0]
-                                                      for line in proc.stdout.splitlines())
+    assert (
+        proc.returncode == 0
+        and proc.stdout
+        and all("conv2d" in line.lower().split()[0] for line in proc.stdout.splitlines())
+    )
     proc = cli("rules", "show", "Conv2d", cwd=tmp_path)
     assert proc.returncode == 0 and proc.stdout.startswith("torch.nn.Conv2d") and "example:" in proc.stdout
     proc = cli("rules", "show", "Conv2", cwd=tmp_path)

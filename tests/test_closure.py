@@ -1,6 +1,7 @@
 """fwtranslate.closure and `--with-deps`: the modules a file inside a package needs, staged
 and translated on their own (a synthetic package shaped like torchvision: a heavy top-level
 __init__, a models/ file importing ..utils, ._helpers and a re-exported class of ..ops)."""
+
 from __future__ import annotations
 
 import ast
@@ -87,13 +88,24 @@ def test_closure_keeps_only_what_importing_the_file_runs(package):
     assert found.root == package.resolve()
     assert found.start == "vision.models.net"
     # whole modules: the file, its helpers; the ops package only for the name it gives
-    assert found.modules == ["vision.models._helpers", "vision.models.net", "vision.ops", "vision.ops.block",
-                             "vision.utils"]
+    assert found.modules == [
+        "vision.models._helpers",
+        "vision.models.net",
+        "vision.ops",
+        "vision.ops.block",
+        "vision.utils",
+    ]
     assert found.names == {"vision.ops": {"Block"}}
     files = found.files()
-    assert set(files) == {"vision/__init__.py", "vision/models/__init__.py", "vision/ops/__init__.py",
-                          "vision/models/net.py", "vision/models/_helpers.py", "vision/ops/block.py",
-                          "vision/utils.py"}
+    assert set(files) == {
+        "vision/__init__.py",
+        "vision/models/__init__.py",
+        "vision/ops/__init__.py",
+        "vision/models/net.py",
+        "vision/models/_helpers.py",
+        "vision/ops/block.py",
+        "vision/utils.py",
+    }
     assert files["vision/__init__.py"] == EMPTIED_HEADER  # datasets, compiled ops: not needed
     assert files["vision/models/__init__.py"] == EMPTIED_HEADER
     assert files["vision/ops/__init__.py"] == PRUNED_HEADER + "from .block import Block\n"
@@ -116,7 +128,9 @@ def test_staged_closure_imports_without_the_rest_of_the_package(package, tmp_pat
     assert run.returncode == 0, run.stderr
     assert "torch.Size([1, 2])" in run.stdout
     # the original package itself cannot be imported: the closure is what makes it usable
-    run = subprocess.run([sys.executable, "-c", "import vision.models.net"], cwd=package, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-c", "import vision.models.net"], cwd=package, capture_output=True, text=True
+    )
     assert run.returncode != 0
 
 
@@ -127,8 +141,13 @@ def test_not_in_a_package(tmp_path):
 
 
 def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "fwtranslate.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    return subprocess.run(
+        [sys.executable, "-m", "fwtranslate.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
 
 
 def test_with_deps_translates_the_closure_as_a_package_tree(package, tmp_path):
@@ -136,8 +155,15 @@ def test_with_deps_translates_the_closure_as_a_package_tree(package, tmp_path):
     run = _cli(package / "vision/models/net.py", "--to", "tf", "--with-deps", "-o", out)
     assert run.returncode == 0, run.stderr
     written = sorted(str(p.relative_to(out)) for p in out.rglob("*.py"))
-    assert written == ["vision/__init__.py", "vision/models/__init__.py", "vision/models/_helpers.py",
-                       "vision/models/net.py", "vision/ops/__init__.py", "vision/ops/block.py", "vision/utils.py"]
+    assert written == [
+        "vision/__init__.py",
+        "vision/models/__init__.py",
+        "vision/models/_helpers.py",
+        "vision/models/net.py",
+        "vision/ops/__init__.py",
+        "vision/ops/block.py",
+        "vision/utils.py",
+    ]
     net = (out / "vision/models/net.py").read_text()
     assert "import torch" not in net and "from ..ops import Block" in net and "keras.layers.Dense" in net
     assert "keras" in (out / "vision/ops/block.py").read_text()
@@ -155,10 +181,13 @@ def test_with_deps_diagnostics_name_the_original_files(package, tmp_path):
     assert "fwtranslate-deps-" not in run.stderr  # never the staging folder
 
 
-@pytest.mark.parametrize("extra, message", [
-    ([], "--with-deps writes a package tree"),
-    (["--stdout"], "--with-deps writes a package tree"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ([], "--with-deps writes a package tree"),
+        (["--stdout"], "--with-deps writes a package tree"),
+    ],
+)
 def test_with_deps_usage_errors(package, tmp_path, extra, message):
     run = _cli(package / "vision/models/net.py", "--to", "tf", "--with-deps", *extra)
     assert run.returncode == 2 and message in run.stderr

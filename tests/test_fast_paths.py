@@ -8,6 +8,7 @@
   LibCST's ``module.visit``, without rebuilding unchanged nodes;
 - the children LibCST visits, read from its source (``_children``), in LibCST's order.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,7 +28,7 @@ DIRECTION = direction_for("tf")
 RULES = load_rules(DIRECTION.name)
 PASSES = DIRECTION.passes
 
-NET = '''
+NET = """
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
@@ -36,10 +37,10 @@ class Net(nn.Module):
     def forward(self, x):
         y = self.fc(x)
         return torch.relu(y) + torch.stft(y)
-'''
+"""
 
 CASES = {
-    "comments after blocks, at every indentation": '''
+    "comments after blocks, at every indentation": """
 import torch
 import torch.nn as nn
 
@@ -54,15 +55,17 @@ class Plain:
 # top comment
 
     # indented after a top-level comment
-''' + NET + '''
+"""
+    + NET
+    + """
 
 class Last:
     def g(self):
         return 2
         # trailing, indented
     # trailing
-''',
-    "two-space blocks first (the module's default indentation)": '''
+""",
+    "two-space blocks first (the module's default indentation)": """
 import torch
 import torch.nn as nn
 
@@ -70,7 +73,8 @@ import torch.nn as nn
 class Plain:
   def f(self):
     return 1
-''' + NET,
+"""
+    + NET,
     "tabs": "import torch\nimport torch.nn as nn\n\n\ndef helper(a):\n\tb = a\n\treturn b + 1\n" + NET,
     "decorators, comments between them, one-line bodies": '''
 import functools
@@ -100,7 +104,7 @@ class Net(nn.Module):
         n += 1
         return torch.relu(self.fc(x)) + torch.stft(x)
 ''',
-    "headers over several lines, a backslash": '''
+    "headers over several lines, a backslash": """
 import torch
 import torch.nn as nn
 
@@ -118,7 +122,8 @@ def suite(a,
 def backslash(a) \\
         -> int:
     return a
-''' + NET,
+"""
+    + NET,
     "non-ASCII text before a body": '''
 import torch
 import torch.nn as nn
@@ -130,8 +135,9 @@ class Plain:
 
 
 def g(x="漢字"): return 1
-''' + NET,
-    "module-level assignments": '''
+'''
+    + NET,
+    "module-level assignments": """
 import torch
 import torch.nn as nn
 
@@ -141,8 +147,9 @@ _META = {
 }
 x = y = {"k": 2};  # trailing
 a, b = 1, 2
-''' + NET,
-    "suppression comments (positions on the whole file)": '''
+"""
+    + NET,
+    "suppression comments (positions on the whole file)": """
 import torch
 import torch.nn as nn
 
@@ -159,10 +166,10 @@ class Net(nn.Module):
     def other(self, x):
         z = x * 2
         return torch.istft(z)
-''',
+""",
     "whitespace-only lines": "import torch\nimport torch.nn as nn\n\n\nclass Plain:\n    def f(self):\n"
-                             "        return 1\n        \n    \n  \n" + NET + "    \n",
-    "guarded imports": '''
+    "        return 1\n        \n    \n  \n" + NET + "    \n",
+    "guarded imports": """
 try:
     import torch
     import torch.nn as nn
@@ -175,8 +182,9 @@ if True:
     class Plain:
         def f(self):
             return 1
-''' + NET,
-    "names a function binds, in skipped lines": '''
+"""
+    + NET,
+    "names a function binds, in skipped lines": """
 import torch
 import torch.nn as nn
 import mylib.functional as F
@@ -186,8 +194,9 @@ def build(n):
     F = n
     y = F.relu(n)
     return torch.zeros(n)
-''' + NET,
-    "a class derived from a translated one": '''
+"""
+    + NET,
+    "a class derived from a translated one": """
 import torch
 import torch.nn as nn
 
@@ -205,13 +214,13 @@ class Child(Base):
 class Plain:
     def f(self):
         return Child()
-''',
+""",
     "no trailing newline": "import torch\nimport torch.nn as nn\n\n\nclass Plain:\n    pass\n" + NET.rstrip("\n"),
 }
 
 # a stand-in would be moved (no_grad) or changed (a model class of the same name): whole tree
 FALLBACKS = {
-    "a function in a no_grad block": '''
+    "a function in a no_grad block": """
 import torch
 import torch.nn as nn
 
@@ -223,8 +232,8 @@ class Net(nn.Module):
                 return a + 1
             y = inner(x)
         return torch.relu(y)
-''',
-    "a class named like a nested model class": '''
+""",
+    "a class named like a nested model class": """
 import torch
 import torch.nn as nn
 
@@ -239,7 +248,7 @@ def make():
         def forward(self, x):
             return torch.relu(x)
     return Block()
-''',
+""",
 }
 
 
@@ -293,8 +302,13 @@ def test_walk_is_libcst_visit():
         for walk in (True, False):
             calls: list[tuple[str, str]] = []
             module = cst.parse_module(source)
-            ctx = Context(path="m.py", direction=DIRECTION, rules=RULES,
-                          imports=ImportMap.from_module(module, DIRECTION.source_roots), star_names=frozenset())
+            ctx = Context(
+                path="m.py",
+                direction=DIRECTION,
+                rules=RULES,
+                imports=ImportMap.from_module(module, DIRECTION.source_roots),
+                star_names=frozenset(),
+            )
             dispatch = driver.Driver(ctx, [p(ctx) for p in PASSES])
             for table in (dispatch._visit, dispatch._leave, dispatch._scope_leave):
                 for kind, handlers in table.items():
@@ -308,6 +322,7 @@ def _logged(handler, kind, calls):
     def call(*args):
         calls.append((kind, handler.__name__))
         return handler(*args)
+
     call.__self__ = handler.__self__  # the driver sorts the scope tracker's handlers by owner
     call.__name__ = handler.__name__
     return call
@@ -349,7 +364,7 @@ def test_children_follow_libcst_order():
 
 def test_dedent_in_source_and_stand_in_positions():
     """Diagnostics inside a class with stand-ins keep their line:col."""
-    source = dedent('''\
+    source = dedent("""\
         import torch
         import torch.nn as nn
 
@@ -363,7 +378,7 @@ def test_dedent_in_source_and_stand_in_positions():
             def forward(self, x):
                 y = x + 1
                 return torch.stft(y)
-        ''')
+        """)
     result = pipeline.rewrite(source, "m.py", DIRECTION, RULES)
     assert [(d.line, d.col, d.code) for d in result.diagnostics] == [(13, 16, "no-rule")]
 
@@ -423,8 +438,9 @@ def test_the_fast_path_runs_on_the_libcst_ci_installs():
     assert stand_ins.ENABLED, "LibCST's version is not in stand_ins.TESTED_LIBCST: run this file and add it"
 
 
-@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parent.parent / "samples" / "torch").glob("*.py")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted((Path(__file__).resolve().parent.parent / "samples" / "torch").glob("*.py")), ids=lambda p: p.name
+)
 def test_without_the_fast_path_the_output_is_the_same(path, monkeypatch):
     source = path.read_text()
     fast = pipeline.rewrite(source, path.name, DIRECTION, RULES)

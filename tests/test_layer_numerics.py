@@ -9,6 +9,7 @@ torch module returns in eval mode on the same random input. Keras runs under XLA
 format (convolutions); ``keras_to_torch`` is checked by moving the weights back into a freshly
 initialised torch module.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,7 +33,7 @@ ATOL, RTOL = 1e-5, 1e-4
 
 # --- shared helpers -----------------------------------------------------------------------------
 def split_source(src: str) -> tuple[str, str]:
-    """"setup lines\\nexpression" -> (setup, expression)."""
+    """ "setup lines\\nexpression" -> (setup, expression)."""
     *setup, expr = src.strip().split("\n")
     return "\n".join(setup), expr
 
@@ -131,8 +132,9 @@ def transfer(module, layer) -> str | None:
     return name
 
 
-def check_layer(src: str, make_inputs, jit: bool = False, grad: bool = False, atol: float = ATOL,
-                rtol: float = RTOL, seed: int = 0):
+def check_layer(
+    src: str, make_inputs, jit: bool = False, grad: bool = False, atol: float = ATOL, rtol: float = RTOL, seed: int = 0
+):
     """Translate ``src``, move the weights, compare eval outputs (and input gradients)."""
     rng = np.random.default_rng(seed)
     args, kwargs = make_inputs(rng)
@@ -351,8 +353,11 @@ def test_batchnorm_training_step():
     assert_close(expected, got, "training-mode output")
     assert_close(module.running_mean, layer.moving_mean.numpy(), "moving mean after one step")
     n = x.size // x.shape[1]
-    assert_close(module.running_var, layer.moving_variance.numpy()
-                 + 0.3 * np.var(x, axis=(0, 2, 3)) * (n / (n - 1) - 1), "moving variance after one step")
+    assert_close(
+        module.running_var,
+        layer.moving_variance.numpy() + 0.3 * np.var(x, axis=(0, 2, 3)) * (n / (n - 1) - 1),
+        "moving variance after one step",
+    )
 
 
 # --- activations --------------------------------------------------------------------------------
@@ -384,7 +389,9 @@ ACTIVATION_CASES = [
     case("nn.Hardshrink()", randn(2, 3, 4)),
     case("nn.Softshrink()", randn(2, 3, 4)),
     case("nn.Softplus()", lambda rng: ((rng.standard_normal((2, 8)).astype(np.float32) * 15,), {})),
-    case("nn.Softplus(beta=2.0, threshold=5.0)", lambda rng: ((rng.standard_normal((2, 8)).astype(np.float32) * 5,), {})),
+    case(
+        "nn.Softplus(beta=2.0, threshold=5.0)", lambda rng: ((rng.standard_normal((2, 8)).astype(np.float32) * 5,), {})
+    ),
     case("nn.Softmax(dim=-1)", randn(2, 3, 4), grad=True),
     case("nn.Softmax(1)", randn(2, 3, 4)),
     case("nn.Softmax2d()", randn(2, 3, 4, 5)),
@@ -457,11 +464,14 @@ def test_misc_layer(src, inputs, options):
     check_layer(src, inputs, **options)
 
 
-@pytest.mark.parametrize("src,shape,channel_axes", [
-    ("nn.Dropout1d(0.5)", (4, 16, 32), (0, 1)),
-    ("nn.Dropout2d(0.5)", (4, 16, 6, 6), (0, 1)),
-    ("nn.Dropout3d(0.5)", (4, 16, 3, 3, 3), (0, 1)),
-])
+@pytest.mark.parametrize(
+    "src,shape,channel_axes",
+    [
+        ("nn.Dropout1d(0.5)", (4, 16, 32), (0, 1)),
+        ("nn.Dropout2d(0.5)", (4, 16, 6, 6), (0, 1)),
+        ("nn.Dropout3d(0.5)", (4, 16, 3, 3, 3), (0, 1)),
+    ],
+)
 def test_channel_dropout_training(src, shape, channel_axes):
     """In training, whole (batch, channel) slices are dropped and the rest scaled by 1 / (1 - p)."""
     layer, _ = translate_layer(src)
@@ -476,6 +486,7 @@ def test_channel_dropout_training(src, shape, channel_axes):
 # --- recurrent layers ---------------------------------------------------------------------------
 def sequence(*shape, state=None):
     """A random input, and an initial state of the given shapes (a tuple for LSTM's (h, c))."""
+
     def make(rng):
         x = rng.standard_normal(shape).astype(np.float32)
         if state is None:
@@ -483,6 +494,7 @@ def sequence(*shape, state=None):
         if isinstance(state[0], tuple):
             return (x, tuple(rng.standard_normal(s).astype(np.float32) for s in state)), {}
         return (x, rng.standard_normal(state).astype(np.float32)), {}
+
     return make
 
 
@@ -517,11 +529,13 @@ def attention_inputs(L, S, N, E, batch_first=False, kdim=None, vdim=None, **kwar
         def seq(length, dim):
             shape = (N, length, dim) if batch_first else (length, N, dim)
             return rng.standard_normal(shape if N else (length, dim)).astype(np.float32)
+
         args = (seq(L, E), seq(S, kdim or E), seq(S, vdim or E))
         extra = {}
         for name, value in kwargs.items():
             extra[name] = value(rng) if callable(value) else value
         return args, extra
+
     return make
 
 
@@ -537,15 +551,29 @@ ATTENTION_CASES = [
     case("nn.MultiheadAttention(8, 2)", attention_inputs(4, 6, 3, 8, average_attn_weights=False)),
     case("nn.MultiheadAttention(8, 2)", attention_inputs(4, 6, 3, 8, need_weights=False)),
     case("nn.MultiheadAttention(8, 2)", attention_inputs(4, 6, 3, 8, key_padding_mask=padding_mask(3, 6))),
-    case("nn.MultiheadAttention(8, 2)", attention_inputs(
-        4, 6, 3, 8, key_padding_mask=lambda rng: rng.standard_normal((3, 6)).astype(np.float32))),
-    case("nn.MultiheadAttention(8, 2, batch_first=True)", attention_inputs(
-        5, 5, 2, 8, batch_first=True, attn_mask=np.triu(np.ones((5, 5), bool), 1))),
-    case("nn.MultiheadAttention(8, 2, batch_first=True)", attention_inputs(
-        5, 5, 2, 8, batch_first=True, attn_mask=np.triu(np.ones((5, 5), bool), 1), is_causal=True)),
-    case("nn.MultiheadAttention(8, 2)", attention_inputs(
-        4, 5, 2, 8, attn_mask=lambda rng: rng.standard_normal((4, 4, 5)).astype(np.float32),
-        key_padding_mask=padding_mask(2, 5))),
+    case(
+        "nn.MultiheadAttention(8, 2)",
+        attention_inputs(4, 6, 3, 8, key_padding_mask=lambda rng: rng.standard_normal((3, 6)).astype(np.float32)),
+    ),
+    case(
+        "nn.MultiheadAttention(8, 2, batch_first=True)",
+        attention_inputs(5, 5, 2, 8, batch_first=True, attn_mask=np.triu(np.ones((5, 5), bool), 1)),
+    ),
+    case(
+        "nn.MultiheadAttention(8, 2, batch_first=True)",
+        attention_inputs(5, 5, 2, 8, batch_first=True, attn_mask=np.triu(np.ones((5, 5), bool), 1), is_causal=True),
+    ),
+    case(
+        "nn.MultiheadAttention(8, 2)",
+        attention_inputs(
+            4,
+            5,
+            2,
+            8,
+            attn_mask=lambda rng: rng.standard_normal((4, 4, 5)).astype(np.float32),
+            key_padding_mask=padding_mask(2, 5),
+        ),
+    ),
     case("nn.MultiheadAttention(8, 2)", attention_inputs(4, 5, 0, 8)),  # unbatched
 ]
 
@@ -556,33 +584,39 @@ def test_multihead_attention(src, inputs, options):
 
 
 # --- what must not translate --------------------------------------------------------------------
-@pytest.mark.parametrize("src", [
-    "nn.Conv2d(3, 8, 3, stride=2, dilation=2)",
-    "nn.ConvTranspose2d(4, 4, 3, groups=2)",
-    "nn.BatchNorm2d(4, momentum=None)",
-    "nn.BatchNorm2d(4, track_running_stats=False)",
-    "nn.InstanceNorm2d(4, track_running_stats=True)",
-    "nn.MaxPool2d(2, dilation=2)",
-    "nn.MaxPool2d(2, return_indices=True)",
-    "nn.Embedding(10, 4, max_norm=1.0)",
-    "nn.Softmax()",
-    "nn.LSTM(4, 5, proj_size=2)",
-    "nn.MultiheadAttention(8, 2, add_bias_kv=True)",
-    "nn.Upsample(scale_factor=2, mode='bicubic')",
-    "nn.RMSNorm(8, elementwise_affine=False)",
-    "nn.Conv2d(3, 8, 3, padding='same', padding_mode='reflect')",
-])
+@pytest.mark.parametrize(
+    "src",
+    [
+        "nn.Conv2d(3, 8, 3, stride=2, dilation=2)",
+        "nn.ConvTranspose2d(4, 4, 3, groups=2)",
+        "nn.BatchNorm2d(4, momentum=None)",
+        "nn.BatchNorm2d(4, track_running_stats=False)",
+        "nn.InstanceNorm2d(4, track_running_stats=True)",
+        "nn.MaxPool2d(2, dilation=2)",
+        "nn.MaxPool2d(2, return_indices=True)",
+        "nn.Embedding(10, 4, max_norm=1.0)",
+        "nn.Softmax()",
+        "nn.LSTM(4, 5, proj_size=2)",
+        "nn.MultiheadAttention(8, 2, add_bias_kv=True)",
+        "nn.Upsample(scale_factor=2, mode='bicubic')",
+        "nn.RMSNorm(8, elementwise_affine=False)",
+        "nn.Conv2d(3, 8, 3, padding='same', padding_mode='reflect')",
+    ],
+)
 def test_untranslatable_arguments_are_errors(src):
     setup, expr = split_source(src)
     result = fwtranslate.translate(f"{PRELUDE}{setup}\nlayer = {expr}\n")
     assert not result.ok, result.code
 
 
-@pytest.mark.parametrize("src", [
-    "s = 2\nnn.Conv2d(3, 8, 3, stride=s, padding=1)",  # dilation is 1: no stride/dilation clash
-    "k = 3\nnn.Conv2d(3, 8, k, padding=k // 2)",  # padding_mode is "zeros"
-    "nn.BatchNorm2d(8)",
-])
+@pytest.mark.parametrize(
+    "src",
+    [
+        "s = 2\nnn.Conv2d(3, 8, 3, stride=s, padding=1)",  # dilation is 1: no stride/dilation clash
+        "k = 3\nnn.Conv2d(3, 8, k, padding=k // 2)",  # padding_mode is "zeros"
+        "nn.BatchNorm2d(8)",
+    ],
+)
 def test_no_spurious_diagnostics(src):
     """Conditions that a known argument decides (and/or with an unknown one) raise no warning."""
     setup, expr = split_source(src)
@@ -591,16 +625,19 @@ def test_no_spurious_diagnostics(src):
 
 
 # --- support layers serialize ------------------------------------------------------------------
-@pytest.mark.parametrize("src,shape", [
-    ("nn.ConvTranspose2d(4, 3, 4, stride=2, padding=1)", (1, 4, 3, 3)),
-    ("nn.MaxPool2d(3, 2, 1, ceil_mode=True)", (1, 2, 5, 5)),
-    ("nn.AvgPool2d(3, 2, 1, count_include_pad=False)", (1, 2, 5, 5)),
-    ("nn.AdaptiveAvgPool2d((None, 2))", (1, 2, 5, 5)),
-    ("nn.Upsample(scale_factor=2, mode='bilinear', align_corners=True)", (1, 2, 3, 3)),
-    ("nn.PReLU(2)", (1, 2, 3)),
-    ("nn.GRU(3, 4, 2, bidirectional=True)", (5, 1, 3)),
-    ("nn.RNN(3, 4, nonlinearity='relu')", (5, 1, 3)),
-])
+@pytest.mark.parametrize(
+    "src,shape",
+    [
+        ("nn.ConvTranspose2d(4, 3, 4, stride=2, padding=1)", (1, 4, 3, 3)),
+        ("nn.MaxPool2d(3, 2, 1, ceil_mode=True)", (1, 2, 5, 5)),
+        ("nn.AvgPool2d(3, 2, 1, count_include_pad=False)", (1, 2, 5, 5)),
+        ("nn.AdaptiveAvgPool2d((None, 2))", (1, 2, 5, 5)),
+        ("nn.Upsample(scale_factor=2, mode='bilinear', align_corners=True)", (1, 2, 3, 3)),
+        ("nn.PReLU(2)", (1, 2, 3)),
+        ("nn.GRU(3, 4, 2, bidirectional=True)", (5, 1, 3)),
+        ("nn.RNN(3, 4, nonlinearity='relu')", (5, 1, 3)),
+    ],
+)
 def test_support_layer_config_round_trip(src, shape):
     """get_config carries every constructor argument: from_config rebuilds the same layer."""
     layer, _ = translate_layer(src)

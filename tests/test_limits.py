@@ -1,5 +1,6 @@
 """Input and output limits, at every entry: nesting (guard.py), line length, outputs that
 would not parse, and --with-deps on a module CPython cannot hold. No framework needed."""
+
 from __future__ import annotations
 
 import ast
@@ -19,8 +20,9 @@ VIEWS = "import torch\n\n\ndef f(x):\n    y = x" + ".view(-1)" * 201 + "\n    re
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     program = Path(sys.executable).parent / "fwtranslate"
     command = [str(program)] if program.is_file() else [sys.executable, "-m", "fwtranslate.cli"]
-    return subprocess.run([*command, *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "NO_COLOR": "1"})
+    return subprocess.run(
+        [*command, *args], cwd=cwd, capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"}
+    )
 
 
 def test_api_refuses_deep_nesting_instead_of_crashing():

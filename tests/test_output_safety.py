@@ -5,6 +5,7 @@ killed run, and fwtranslate.atomic's staging directly.
 The table's cases (tests/robustness_cases_paths.py) cover what fits "run the CLI once in a
 temporary folder"; these need root, a signal at the right moment, or a second run.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,11 @@ def _ours(folder: Path) -> list[Path]:
 
 def _command() -> list[str]:
     bindir = Path(sys.executable).parent
-    return [str(bindir / "fwtranslate")] if (bindir / "fwtranslate").is_file() else [
-        sys.executable, "-m", "fwtranslate.cli"]
+    return (
+        [str(bindir / "fwtranslate")]
+        if (bindir / "fwtranslate").is_file()
+        else [sys.executable, "-m", "fwtranslate.cli"]
+    )
 
 
 def _limited() -> None:
@@ -44,8 +48,16 @@ def _limited() -> None:
 
 
 def _run(*args, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([*_command(), *map(str, args)], check=False, cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "NO_COLOR": "1"}, preexec_fn=_limited)
+    return subprocess.run(
+        [*_command(), *map(str, args)],
+        check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "NO_COLOR": "1"},
+        preexec_fn=_limited,
+    )
 
 
 # --- device nodes and special files -------------------------------------------------------------
@@ -64,8 +76,10 @@ def test_a_device_node_is_never_replaced_as_root(tmp_path):
     for args, message in [
         (("m.py", "--to", "tf", "-o", "dev.py"), "fwtranslate: error: cannot write dev.py: it is not a regular file"),
         (("m.py", "--to", "tf", "-o", "link.py"), "fwtranslate: error: cannot write link.py: it is not a regular file"),
-        (("m.py", "--to", "tf", "--report-json", "dev.json"),
-         "fwtranslate: error: --report-json dev.json is not a regular file; give a file path"),
+        (
+            ("m.py", "--to", "tf", "--report-json", "dev.json"),
+            "fwtranslate: error: --report-json dev.json is not a regular file; give a file path",
+        ),
         (("tree", "--to", "tf", "-o", "out"), "fwtranslate: error: cannot write out/a.py: it is not a regular file"),
     ]:
         proc = _run(*args, cwd=tmp_path)
@@ -121,9 +135,14 @@ def _big_tree(root: Path, python: int, other: int, size: int = 1 << 20) -> int:
 def _start_and_catch_the_write_phase(tmp_path: Path, *args) -> subprocess.Popen:
     """Start ``fwtranslate tree --to tf -o out ...`` and return once it is writing: our staging
     folder (or, with a writer that does not stage, ``out``) has appeared with a file in it."""
-    proc = subprocess.Popen([*_command(), "tree", "--to", "tf", "-o", "out", "--copy-other", *args],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "NO_COLOR": "1"})
+    proc = subprocess.Popen(
+        [*_command(), "tree", "--to", "tf", "-o", "out", "--copy-other", *args],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -175,8 +194,9 @@ def test_a_killed_tree_write_leaves_nothing_in_place_and_the_next_run_cleans_up(
 
 
 def test_a_killed_runs_temporary_file_is_removed_by_the_next_write(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True).stdout.strip()  # a process that has ended
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    ).stdout.strip()  # a process that has ended
     stale = tmp_path / f".fwtranslate-{dead}-abc123_x.tmp"
     live = tmp_path / f".fwtranslate-{os.getpid()}-abc123_x.tmp"  # a running process's: kept
     other = tmp_path / ".fwtranslate-notes.tmp"  # not named like ours: kept

@@ -6,6 +6,7 @@ the command line promises (exit codes, nothing written on bad input, --report-js
 Rules that only the structure needs are given as test rules (``--rules``); a few tests use the
 shipped rules of tensor methods (``.to``, ``.size``...) and say so.
 """
+
 from __future__ import annotations
 
 import ast
@@ -59,93 +60,120 @@ def codes(result) -> list[str]:
 
 # --- import forms -----------------------------------------------------------------------------
 def test_import_torch():
-    check("""\
+    check(
+        """\
         import torch
         x = torch.cat([a, b], 1)
-        """, """\
+        """,
+        """\
         import keras
         x = keras.ops.concatenate([a, b], axis=1)
-        """)
+        """,
+    )
 
 
 def test_import_torch_nn_as_nn():
-    check("""\
+    check(
+        """\
         import torch.nn as nn
         layer = nn.Linear(8, 4)
-        """, """\
+        """,
+        """\
         import keras
         layer = keras.layers.Dense(4)
-        """)
+        """,
+    )
 
 
 def test_from_torch_import_nn():
-    check("""\
+    check(
+        """\
         from torch import nn
         layer = nn.Linear(8, 4, bias=False)
-        """, """\
+        """,
+        """\
         import keras
         layer = keras.layers.Dense(4, use_bias=False)
-        """)
+        """,
+    )
 
 
 def test_import_torch_nn_dotted():
-    check("""\
+    check(
+        """\
         import torch.nn
         layer = torch.nn.Linear(8, 4)
-        """, """\
+        """,
+        """\
         import keras
         layer = keras.layers.Dense(4)
-        """)
+        """,
+    )
 
 
 def test_import_functional_as_F(test_rules):
-    check("""\
+    check(
+        """\
         import torch.nn.functional as F
         y = F.my_op(x, scale=2.0)
-        """, """\
+        """,
+        """\
         import keras
         y = keras.ops.my_op(x, 2.0)
-        """, rules=[test_rules])
+        """,
+        rules=[test_rules],
+    )
 
 
 def test_from_torch_nn_import_as():
-    check("""\
+    check(
+        """\
         from torch.nn import Linear as L
         layer = L(in_features=8, out_features=n)
-        """, """\
+        """,
+        """\
         import keras
         layer = keras.layers.Dense(n)
-        """)
+        """,
+    )
 
 
 def test_star_import():
-    check("""\
+    check(
+        """\
         from torch.nn import *
         layer = Linear(8, 4)
-        """, """\
+        """,
+        """\
         import keras
         layer = keras.layers.Dense(4)
-        """)
+        """,
+    )
 
 
 def test_star_import_of_an_api_without_rule_is_reported_and_kept():
-    result = check("""\
+    result = check(
+        """\
         from torch.nn import *
         layer = Linear(8, 4)
         other = NoSuchLayer(3)
-        """, """\
+        """,
+        """\
         import keras
         from torch.nn import *
         layer = keras.layers.Dense(4)
         # fwtranslate: unconverted [no-rule] torch.nn.NoSuchLayer has no translation rule
         other = NoSuchLayer(3)
-        """)
+        """,
+    )
     assert [d.format() for d in result.diagnostics] == [
-        "<string>:3:9: error [no-rule] torch.nn.NoSuchLayer has no translation rule"]
+        "<string>:3:9: error [no-rule] torch.nn.NoSuchLayer has no translation rule"
+    ]
 
 
 def test_star_import_does_not_claim_names_the_file_defines():
-    check("""\
+    check(
+        """\
         from torch.nn import *
         import numpy as np
 
@@ -155,7 +183,8 @@ def test_star_import_does_not_claim_names_the_file_defines():
         layer = Linear(8, 4)
         y = helper(np.zeros(3))
         print(len([1]))
-        """, """\
+        """,
+        """\
         import keras
         import numpy as np
 
@@ -165,17 +194,21 @@ def test_star_import_does_not_claim_names_the_file_defines():
         layer = keras.layers.Dense(4)
         y = helper(np.zeros(3))
         print(len([1]))
-        """)
+        """,
+    )
 
 
-@pytest.mark.parametrize("header,conv", [
-    ("import torch.nn as nn", "nn.Conv2d"),
-    ("from torch import nn", "nn.Conv2d"),
-    ("import torch", "torch.nn.Conv2d"),
-    ("from torch.nn import Conv2d as C", "C"),
-    ("from torch.nn import Conv2d", "Conv2d"),
-    ("from torch.nn import *", "Conv2d"),
-])
+@pytest.mark.parametrize(
+    "header,conv",
+    [
+        ("import torch.nn as nn", "nn.Conv2d"),
+        ("from torch import nn", "nn.Conv2d"),
+        ("import torch", "torch.nn.Conv2d"),
+        ("from torch.nn import Conv2d as C", "C"),
+        ("from torch.nn import Conv2d", "Conv2d"),
+        ("from torch.nn import *", "Conv2d"),
+    ],
+)
 def test_every_import_form_translates_alike(header, conv):
     """The same API call translates the same whatever the import form (shipped Conv2d rule)."""
     body = f"layer = {conv}(3, 8, kernel_size=3, padding=1)\n"
@@ -188,7 +221,8 @@ def test_every_import_form_translates_alike(header, conv):
 
 # --- names not bound to torch are never rewritten ------------------------------------------------
 def test_parameters_named_like_torch_modules_are_not_rewritten():
-    check("""\
+    check(
+        """\
         import torch
         import torch.nn as nn
         import torch.nn.functional as F
@@ -198,7 +232,8 @@ def test_parameters_named_like_torch_modules_are_not_rewritten():
 
         g = lambda nn: nn.Linear(2)
         layer = nn.Linear(2, 3)
-        """, """\
+        """,
+        """\
         import keras
 
         def build(nn, F):
@@ -206,11 +241,13 @@ def test_parameters_named_like_torch_modules_are_not_rewritten():
 
         g = lambda nn: nn.Linear(2)
         layer = keras.layers.Dense(3)
-        """)
+        """,
+    )
 
 
 def test_local_module_named_nn():
-    check("""\
+    check(
+        """\
         import torch
         import mylib.nn as nn
         import mylib.functional as F
@@ -219,7 +256,8 @@ def test_local_module_named_nn():
         layer = nn.Linear(2, 3)
         y = F.relu(torch.cat([a, b]))
         z = F.view(y, 2)
-        """, """\
+        """,
+        """\
         import keras
         import mylib.nn as nn
         import mylib.functional as F
@@ -228,23 +266,28 @@ def test_local_module_named_nn():
         layer = nn.Linear(2, 3)
         y = F.relu(keras.ops.concatenate([a, b]))
         z = F.view(y, 2)
-        """)
+        """,
+    )
 
 
 def test_a_later_import_rebinds_the_name():
-    check("""\
+    check(
+        """\
         import torch.nn as nn
         import mylib.nn as nn
         layer = nn.Linear(2, 3)
-        """, """\
+        """,
+        """\
         import keras
         import mylib.nn as nn
         layer = nn.Linear(2, 3)
-        """)
+        """,
+    )
 
 
 def test_local_variables_and_comprehension_variables_shadow_imports():
-    result = check("""\
+    result = check(
+        """\
         import torch.nn as nn
         import torch.nn.functional as F
 
@@ -260,7 +303,8 @@ def test_local_variables_and_comprehension_variables_shadow_imports():
             return [nn.Linear(1, 2) for nn in items], {F.relu(2) for F in items}
 
         layer = nn.Linear(2, 3)
-        """, """\
+        """,
+        """\
         import keras
 
         def f(x):
@@ -275,31 +319,36 @@ def test_local_variables_and_comprehension_variables_shadow_imports():
             return [nn.Linear(1, 2) for nn in items], {F.relu(2) for F in items}
 
         layer = keras.layers.Dense(3)
-        """)
+        """,
+    )
     assert result.diagnostics == []
 
 
 def test_attributes_strings_and_comments_named_like_torch_are_untouched():
-    check("""\
+    check(
+        """\
         import torch
         # torch.cat joins tensors
         name = "torch.cat"
         y = self.torch.cat(x)
         z = obj.nn.Linear(3)
         w = torch.cat([a, b])
-        """, """\
+        """,
+        """\
         import keras
         # torch.cat joins tensors
         name = "torch.cat"
         y = self.torch.cat(x)
         z = obj.nn.Linear(3)
         w = keras.ops.concatenate([a, b])
-        """)
+        """,
+    )
 
 
 # --- model classes ------------------------------------------------------------------------------
 def test_nested_layers_and_top_level_model():
-    result = check('''\
+    result = check(
+        '''\
         import torch
         import torch.nn as nn
 
@@ -331,7 +380,8 @@ def test_nested_layers_and_top_level_model():
         class NotAModel:
             def forward(self, x):
                 return x
-        ''', '''\
+        ''',
+        '''\
         import keras
 
 
@@ -362,12 +412,14 @@ def test_nested_layers_and_top_level_model():
         class NotAModel:
             def forward(self, x):
                 return x
-        ''')
+        ''',
+    )
     assert result.ok and result.diagnostics == []
 
 
 def test_subclass_of_a_model_class_and_super_forward():
-    check("""\
+    check(
+        """\
         import torch.nn as nn
 
         class Base(nn.Module):
@@ -385,7 +437,8 @@ def test_subclass_of_a_model_class_and_super_forward():
 
             def forward(self, x):
                 return self.inner(x)
-        """, """\
+        """,
+        """\
         import keras
 
         class Base(keras.Model):
@@ -403,33 +456,39 @@ def test_subclass_of_a_model_class_and_super_forward():
 
             def call(self, x):
                 return self.inner(x)
-        """)
+        """,
+    )
 
 
 def test_top_level_class_with_a_reserved_attribute_stays_a_layer():
-    result = check("""\
+    result = check(
+        """\
         import torch.nn as nn
 
         class Net(nn.Module):
             def __init__(self):
                 super().__init__()
                 self.layers = nn.ModuleList()
-        """, """\
+        """,
+        """\
         import keras
 
         class Net(keras.layers.Layer):
             def __init__(self):
                 super().__init__()
                 self.layers = []
-        """)
+        """,
+    )
     assert [d.format() for d in result.diagnostics] == [
-        "<string>:3:1: info [reserved-attribute] Net stays a keras.layers.Layer: keras.Model reserves self.layers"]
+        "<string>:3:1: info [reserved-attribute] Net stays a keras.layers.Layer: keras.Model reserves self.layers"
+    ]
     assert result.ok
 
 
 # --- containers, parameters, buffers -----------------------------------------------------------
 def test_containers():
-    check("""\
+    check(
+        """\
         import torch.nn as nn
 
         class Net(nn.Module):
@@ -441,7 +500,8 @@ def test_containers():
                 self.empty = nn.ModuleList()
                 self.heads = nn.ModuleDict({"a": nn.Linear(4, 2)})
                 self.none = nn.ModuleDict()
-        """, """\
+        """,
+        """\
         import keras
 
         class Net(keras.Model):
@@ -453,11 +513,13 @@ def test_containers():
                 self.empty = []
                 self.heads = dict({"a": keras.layers.Dense(2)})
                 self.none = {}
-        """)
+        """,
+    )
 
 
 def test_parameter_becomes_a_named_variable():
-    check("""\
+    check(
+        """\
         import torch
         import torch.nn as nn
 
@@ -469,7 +531,8 @@ def test_parameter_becomes_a_named_variable():
 
             def forward(self, x):
                 return x * self.scale
-        """, """\
+        """,
+        """\
         import keras
 
         class Net(keras.Model):
@@ -480,11 +543,13 @@ def test_parameter_becomes_a_named_variable():
 
             def call(self, x):
                 return x * self.scale
-        """)
+        """,
+    )
 
 
 def test_register_buffer_becomes_a_non_trainable_variable():
-    check("""\
+    check(
+        """\
         import torch
         import torch.nn as nn
 
@@ -494,7 +559,8 @@ def test_register_buffer_becomes_a_non_trainable_variable():
                 self.register_buffer("mask", torch.zeros(2, 2))
                 self.register_buffer('offset', torch.zeros(2))
                 self.register_parameter("bias", nn.Parameter(torch.zeros(2)))
-        """, """\
+        """,
+        """\
         import keras
 
         class Net(keras.Model):
@@ -503,12 +569,14 @@ def test_register_buffer_becomes_a_non_trainable_variable():
                 self.mask = keras.Variable(keras.ops.zeros((2, 2)), trainable=False, name="mask")
                 self.offset = keras.Variable(keras.ops.zeros((2,)), trainable=False, name='offset')
                 self.bias = keras.Variable(keras.ops.zeros((2,)), name="bias")
-        """)
+        """,
+    )
 
 
 # --- self.training -----------------------------------------------------------------------------
 def test_self_training_becomes_the_training_argument():
-    result = check("""\
+    result = check(
+        """\
         import torch.nn as nn
 
         class Noise(nn.Module):
@@ -524,7 +592,8 @@ def test_self_training_becomes_the_training_argument():
 
             def forward(self, x, training=None):
                 return self.noise(x) if self.training else x
-        """, """\
+        """,
+        """\
         import keras
 
         class Noise(keras.layers.Layer):
@@ -540,28 +609,33 @@ def test_self_training_becomes_the_training_argument():
 
             def call(self, x, training=None):
                 return self.noise(x) if training else x
-        """)
+        """,
+    )
     assert result.ok
 
 
 def test_forward_without_self_training_gets_no_training_argument():
-    check("""\
+    check(
+        """\
         import torch.nn as nn
 
         class Net(nn.Module):
             def forward(self, x):
                 return x
-        """, """\
+        """,
+        """\
         import keras
 
         class Net(keras.Model):
             def call(self, x):
                 return x
-        """)
+        """,
+    )
 
 
 def test_self_training_outside_forward_is_reported():
-    result = check("""\
+    result = check(
+        """\
         import torch.nn as nn
 
         class Net(nn.Module):
@@ -572,7 +646,8 @@ def test_self_training_outside_forward_is_reported():
                 def inner(y):
                     return y if self.training else -y
                 return inner(self.helper(x))
-        """, """\
+        """,
+        """\
         import keras
 
         class Net(keras.Model):
@@ -584,14 +659,16 @@ def test_self_training_outside_forward_is_reported():
                 def inner(y):
                     return y if training else -y
                 return inner(self.helper(x))
-        """)
+        """,
+    )
     assert [(d.line, d.col, d.code) for d in result.diagnostics] == [(5, 21, "training-flag")]
     assert not result.ok
 
 
 # --- torch.no_grad ------------------------------------------------------------------------------
 def test_no_grad_block():
-    result = check("""\
+    result = check(
+        """\
         import torch
         import torch.nn as nn
 
@@ -605,7 +682,8 @@ def test_no_grad_block():
                     n = m  # copy
                     print(n)
                 return x
-        """, """\
+        """,
+        """\
         import keras
 
         class Net(keras.Model):
@@ -617,30 +695,35 @@ def test_no_grad_block():
                 n = keras.ops.stop_gradient(m)  # copy
                 print(n)
                 return x
-        """)
+        """,
+    )
     assert result.ok
 
 
 def test_no_grad_decorator_is_dropped_with_a_warning():
-    result = check("""\
+    result = check(
+        """\
         import torch
 
         @torch.no_grad()
         def predict(model, x):
             return model(x)
-        """, """\
+        """,
+        """\
         import keras
 
         def predict(model, x):
             return model(x)
-        """)
+        """,
+    )
     assert codes(result) == ["no-grad-decorator"]
     assert result.ok  # a warning, not an error
 
 
 # --- device moves and layout no-ops (shipped tensor-method rules) -------------------------------
-@pytest.mark.parametrize("expr", ["x.to(device)", "x.to('cpu')", "x.cuda()", "x.contiguous()",
-                                  "x.to(device).contiguous()"])
+@pytest.mark.parametrize(
+    "expr", ["x.to(device)", "x.to('cpu')", "x.cuda()", "x.contiguous()", "x.to(device).contiguous()"]
+)
 def test_device_and_layout_calls_are_removed(expr):
     result = translate(f"import torch\n\ndef f(x, device):\n    y = {expr}\n    return y\n")
     assert result.ok, [d.format() for d in result.diagnostics]
@@ -649,40 +732,47 @@ def test_device_and_layout_calls_are_removed(expr):
 
 # --- shapes --------------------------------------------------------------------------------------
 def test_shape_attribute():
-    check("""\
+    check(
+        """\
         import torch
 
         def f(x):
             b, c = x.shape[0], x.shape[1]
             return x.shape
-        """, """\
+        """,
+        """\
         import keras
 
         def f(x):
             b, c = keras.ops.shape(x)[0], keras.ops.shape(x)[1]
             return keras.ops.shape(x)
-        """)
+        """,
+    )
 
 
 def test_size_method():
     """x.size(i) / x.size() / x.size(dim=-1) mean the shape (shipped Tensor.size rule)."""
-    result = check("""\
+    result = check(
+        """\
         import torch
 
         def f(x):
             return x.size(0), x.size(1), x.size(), x.size(dim=-1)
-        """, """\
+        """,
+        """\
         import keras
 
         def f(x):
             return keras.ops.shape(x)[0], keras.ops.shape(x)[1], keras.ops.shape(x), keras.ops.shape(x)[-1]
-        """)
+        """,
+    )
     assert result.ok
 
 
 # --- in-place operations ----------------------------------------------------------------------------
 def test_augmented_assignment_and_inplace_flag():
-    check("""\
+    check(
+        """\
         import torch.nn as nn
 
         class Net(nn.Module):
@@ -694,7 +784,8 @@ def test_augmented_assignment_and_inplace_flag():
                 x += y
                 x *= 2
                 return self.act(x)
-        """, """\
+        """,
+        """\
         import keras
 
         class Net(keras.Model):
@@ -706,11 +797,13 @@ def test_augmented_assignment_and_inplace_flag():
                 x += y
                 x *= 2
                 return self.act(x)
-        """)
+        """,
+    )
 
 
 def test_inplace_method_statement_rebinds_the_receiver(test_rules):
-    result = check("""\
+    result = check(
+        """\
         import torch
 
         def f(x, y, state):
@@ -718,7 +811,8 @@ def test_inplace_method_statement_rebinds_the_receiver(test_rules):
             state.total.my_add_(x)
             z = x.my_add_(y)
             return x.my_add(y)
-        """, """\
+        """,
+        """\
         import keras
 
         def f(x, y, state):
@@ -726,7 +820,9 @@ def test_inplace_method_statement_rebinds_the_receiver(test_rules):
             state.total = keras.ops.add(state.total, x)
             z = keras.ops.add(x, y)
             return keras.ops.add(x, y)
-        """, rules=[test_rules])
+        """,
+        rules=[test_rules],
+    )
     # as an expression the receiver is not updated: said so
     assert [(d.line, d.severity, d.code) for d in result.diagnostics] == [(6, "warning", "inplace-expression")]
 
@@ -750,7 +846,8 @@ def test_functional_inplace_flag_is_dropped():
 
 # --- formatting survives -----------------------------------------------------------------------------
 def test_comments_docstrings_blank_lines_and_names_survive():
-    check('''\
+    check(
+        '''\
         #!/usr/bin/env python
         """Module docstring."""
         from __future__ import annotations
@@ -780,7 +877,8 @@ def test_comments_docstrings_blank_lines_and_names_survive():
                 hidden = self.proj_layer(inputs)
 
                 return hidden  # done
-        ''', '''\
+        ''',
+        '''\
         #!/usr/bin/env python
         """Module docstring."""
         from __future__ import annotations
@@ -809,11 +907,13 @@ def test_comments_docstrings_blank_lines_and_names_survive():
                 hidden = self.proj_layer(inputs)
 
                 return hidden  # done
-        ''')
+        ''',
+    )
 
 
 def test_comments_inside_a_rewritten_call_are_kept():
-    check("""\
+    check(
+        """\
         import torch.nn as nn
 
         body = nn.Sequential(
@@ -821,17 +921,20 @@ def test_comments_inside_a_rewritten_call_are_kept():
             # then squash
             nn.ReLU(),
         )
-        """, """\
+        """,
+        """\
         import keras
 
         # expand
         # then squash
         body = keras.Sequential([keras.layers.Dense(8), keras.layers.ReLU()])
-        """)
+        """,
+    )
 
 
 def test_framework_annotations_are_dropped_others_kept():
-    check("""\
+    check(
+        """\
         import torch
         import torch.nn as nn
         from typing import Optional
@@ -841,7 +944,8 @@ def test_framework_annotations_are_dropped_others_kept():
             z: int = n
             w: "torch.Tensor"
             return y
-        """, """\
+        """,
+        """\
         import keras
         from typing import Optional
 
@@ -849,12 +953,14 @@ def test_framework_annotations_are_dropped_others_kept():
             y = x
             z: int = n
             return y
-        """)
+        """,
+    )
 
 
 # --- imports -------------------------------------------------------------------------------------
 def test_torch_imports_removed_when_unused_and_keras_added_once():
-    check("""\
+    check(
+        """\
         import keras
         import torch
         import torch.nn as nn
@@ -862,34 +968,40 @@ def test_torch_imports_removed_when_unused_and_keras_added_once():
 
         x = torch.cat([a, b])
         layer = keras.layers.Dense(3)
-        """, """\
+        """,
+        """\
         import keras
 
         x = keras.ops.concatenate([a, b])
         layer = keras.layers.Dense(3)
-        """)
+        """,
+    )
 
 
 def test_other_imports_in_the_same_statement_are_kept():
-    check("""\
+    check(
+        """\
         import os, torch
         import torch.nn.functional as F, numpy as np
         from torch.nn import Linear, Conv2d as NotUsedEither
 
         x = torch.cat([os.sep, np.pi])
         layer = Linear(2, 3)
-        """, """\
+        """,
+        """\
         import keras
         import os
         import numpy as np
 
         x = keras.ops.concatenate([os.sep, np.pi])
         layer = keras.layers.Dense(3)
-        """)
+        """,
+    )
 
 
 def test_imports_kept_for_an_unconverted_construct():
-    result = check("""\
+    result = check(
+        """\
         \"\"\"Doc.\"\"\"
         import torch
         import torch.nn as nn
@@ -898,7 +1010,8 @@ def test_imports_kept_for_an_unconverted_construct():
         x = torch.cat([a, b])
         y = torch.no_such_op(x)
         layer = Linear(2, 3)
-        """, """\
+        """,
+        """\
         \"\"\"Doc.\"\"\"
         import keras
         import torch
@@ -907,7 +1020,8 @@ def test_imports_kept_for_an_unconverted_construct():
         # fwtranslate: unconverted [no-rule] torch.no_such_op has no translation rule
         y = torch.no_such_op(x)
         layer = keras.layers.Dense(3)
-        """)
+        """,
+    )
     assert result.kept_locals == {"torch"}
 
 
@@ -919,7 +1033,8 @@ def test_no_torch_means_no_change():
 
 # --- unconverted constructs ------------------------------------------------------------------------
 def test_unconverted_call_is_marked_and_located():
-    result = check("""\
+    result = check(
+        """\
         import torch
 
         def f(x):
@@ -929,7 +1044,8 @@ def test_unconverted_call_is_marked_and_located():
                     x,
                     torch.other_missing(y))
             return y
-        """, """\
+        """,
+        """\
         import keras
         import torch
 
@@ -943,7 +1059,9 @@ def test_unconverted_call_is_marked_and_located():
                     x,
                     torch.other_missing(y))
             return y
-        """, path="model.py")
+        """,
+        path="model.py",
+    )
     assert [d.format() for d in result.diagnostics] == [
         "model.py:5:8: error [no-rule] torch.no_such_test has no translation rule",
         "model.py:6:16: error [no-rule] torch.no_such_op has no translation rule",
@@ -956,13 +1074,15 @@ def test_unconverted_call_is_marked_and_located():
 
 
 def test_unsupported_argument_is_an_error_not_dropped(test_rules):
-    result = check("""\
+    result = check(
+        """\
         import torch.nn as nn
         import torch.nn.functional as F
 
         layer = nn.Linear(2, 3, dtype="float64")
         y = F.my_op(x, scale=2.0, colour="red")
-        """, """\
+        """,
+        """\
         import keras
         import torch.nn as nn
         import torch.nn.functional as F
@@ -971,7 +1091,9 @@ def test_unsupported_argument_is_an_error_not_dropped(test_rules):
         layer = nn.Linear(2, 3, dtype="float64")
         # fwtranslate: unconverted [unbindable-call] torch.nn.functional.my_op: unexpected keyword argument 'colour'
         y = F.my_op(x, scale=2.0, colour="red")
-        """, rules=[test_rules])
+        """,
+        rules=[test_rules],
+    )
     assert codes(result) == ["unsupported-argument", "unbindable-call"]
 
 
@@ -1027,8 +1149,9 @@ def cli(*args, cwd: Path, process: bool = False) -> CliResult:
     """Run the command line: in a new process (the installed console script) when ``process``,
     else in this one through click's runner (same command, no interpreter start-up)."""
     if process:
-        proc = subprocess.run([*fwtranslate_command(), *map(str, args)], capture_output=True, text=True,
-                              cwd=cwd, timeout=120)
+        proc = subprocess.run(
+            [*fwtranslate_command(), *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=120
+        )
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
     from click.testing import CliRunner
 
@@ -1077,8 +1200,18 @@ def test_cli_stdout(tmp_path):
     assert listing(tmp_path) == {"model.py": GOOD.encode()}
 
 
-@pytest.mark.parametrize("case", ["syntax", "missing", "directory", "unknown-target", "output-is-input",
-                                  "output-is-input-spelled-differently", "binary"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "syntax",
+        "missing",
+        "directory",
+        "unknown-target",
+        "output-is-input",
+        "output-is-input-spelled-differently",
+        "binary",
+    ],
+)
 def test_cli_exit_2_on_bad_input_writes_nothing(tmp_path, case):
     (tmp_path / "model.py").write_text(GOOD)
     (tmp_path / "bad.py").write_text("import torch\n\ndef f(:\n    pass\n")
@@ -1091,8 +1224,10 @@ def test_cli_exit_2_on_bad_input_writes_nothing(tmp_path, case):
         "directory": (["pkg", "--to", "tf"], "needs -o"),
         "unknown-target": (["model.py", "--to", "jax"], "unknown --to 'jax'"),
         "output-is-input": (["model.py", "--to", "tf", "-o", "model.py"], "the output path is the input file"),
-        "output-is-input-spelled-differently": (["model.py", "--to", "tf", "-o", "pkg/../model.py"],
-                                                "the output path is the input file"),
+        "output-is-input-spelled-differently": (
+            ["model.py", "--to", "tf", "-o", "pkg/../model.py"],
+            "the output path is the input file",
+        ),
         "binary": (["blob.py", "--to", "tf"], "binary"),
     }[case]
     proc = cli(*args, cwd=tmp_path, process=case == "syntax")
@@ -1106,8 +1241,16 @@ def test_cli_report_json(tmp_path):
     proc = cli("model.py", "--to", "tf", "-o", "model_tf.py", "--report-json", "report.json", cwd=tmp_path)
     assert proc.returncode == 1
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["diagnostics"] == [{"path": "model.py", "line": 4, "col": 5, "severity": "error",
-                                      "code": "no-rule", "message": "torch.no_such_op has no translation rule"}]
+    assert report["diagnostics"] == [
+        {
+            "path": "model.py",
+            "line": 4,
+            "col": 5,
+            "severity": "error",
+            "code": "no-rule",
+            "message": "torch.no_such_op has no translation rule",
+        }
+    ]
     [entry] = report["files"]
     assert entry["path"] == "model.py"
     assert entry["lines"] == 4
@@ -1150,20 +1293,27 @@ def test_user_rules_add_and_override(tmp_path):
     (tmp_path / "mine.yaml").write_text(USER_RULES)
     proc = cli("model.py", "--to", "tf", "--rules", "mine.yaml", "--stdout", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == ("import keras\n\nx = keras.ops.concatenate([a, b], axis=1)\n"
-                           "y = keras.ops.negative(x)\nlayer = keras.layers.Dense(units=3)\n")
+    assert proc.stdout == (
+        "import keras\n\nx = keras.ops.concatenate([a, b], axis=1)\n"
+        "y = keras.ops.negative(x)\nlayer = keras.layers.Dense(units=3)\n"
+    )
     # the shipped rules are unchanged for everyone else
-    assert translate("import torch.nn as nn\nlayer = nn.Linear(2, 3)\n").code == \
-        "import keras\nlayer = keras.layers.Dense(3)\n"
+    assert (
+        translate("import torch.nn as nn\nlayer = nn.Linear(2, 3)\n").code
+        == "import keras\nlayer = keras.layers.Dense(3)\n"
+    )
 
 
-@pytest.mark.parametrize("text,where", [
-    ("torch.nn.Linear:\n  signature: (a, b\n  to: x\n", "rule 'torch.nn.Linear', field 'signature'"),
-    ("torch.foo:\n  signature: (x)\n  to: keras.ops.(x\n", "rule 'torch.foo', field 'to'"),
-    ("torch.foo:\n  signature: (x)\n  to: keras.ops.foo(x)\n  colour: red\n", "rule 'torch.foo', field 'colour'"),
-    ("torch.foo:\n  to: keras.ops.foo(x)\n", "rule 'torch.foo', field 'signature'"),
-    ("torch.foo: [1, 2\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text,where",
+    [
+        ("torch.nn.Linear:\n  signature: (a, b\n  to: x\n", "rule 'torch.nn.Linear', field 'signature'"),
+        ("torch.foo:\n  signature: (x)\n  to: keras.ops.(x\n", "rule 'torch.foo', field 'to'"),
+        ("torch.foo:\n  signature: (x)\n  to: keras.ops.foo(x)\n  colour: red\n", "rule 'torch.foo', field 'colour'"),
+        ("torch.foo:\n  to: keras.ops.foo(x)\n", "rule 'torch.foo', field 'signature'"),
+        ("torch.foo: [1, 2\n", "not valid YAML"),
+    ],
+)
 def test_malformed_rule_file_is_exit_2_naming_file_rule_and_field(tmp_path, text, where):
     (tmp_path / "model.py").write_text(GOOD)
     (tmp_path / "broken.yaml").write_text(text)

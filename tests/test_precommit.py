@@ -5,6 +5,7 @@ repository; a second temporary git repository uses it through .pre-commit-config
 user's project would. pre-commit builds the hooks' virtualenv from that clone (installing
 libcst, click and pyyaml from PyPI), so the first commit takes a while.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,9 @@ from fwtranslate import translate
 
 REPO = Path(__file__).resolve().parent.parent
 
-pytest.importorskip("pre_commit", reason="pre-commit is not installed (it is in the test extra: "
-                                         "pip install -e '.[test]')")
+pytest.importorskip(
+    "pre_commit", reason="pre-commit is not installed (it is in the test extra: pip install -e '.[test]')"
+)
 if shutil.which("git") is None:
     pytest.skip("git is not installed: pre-commit needs it", allow_module_level=True)
 
@@ -52,9 +54,16 @@ PYPROJECT = dedent("""\
 
 def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@example.com", GIT_CONFIG_NOSYSTEM="1",
-               GIT_CONFIG_GLOBAL=os.devnull, PRE_COMMIT_HOME=str(home), NO_COLOR="1")
+    env.update(
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.com",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.com",
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_CONFIG_GLOBAL=os.devnull,
+        PRE_COMMIT_HOME=str(home),
+        NO_COLOR="1",
+    )
     return env
 
 
@@ -99,14 +108,16 @@ def test_mirror_and_check_hooks_on_real_commits(hook_repo, tmp_path):
     (user / "models").mkdir(parents=True)
     (user / "models" / "net.py").write_text(NET)
     (user / "pyproject.toml").write_text(PYPROJECT)
-    (user / ".pre-commit-config.yaml").write_text(dedent(f"""\
+    (user / ".pre-commit-config.yaml").write_text(
+        dedent(f"""\
         repos:
           - repo: {hooks_root}
             rev: {sha}
             hooks:
               - id: fwtranslate-mirror
               - id: fwtranslate-check
-        """))
+        """)
+    )
     git("init", "-q", cwd=user, env=env)
     proc = run(sys.executable, "-m", "pre_commit", "install", cwd=user, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -157,8 +168,9 @@ def test_mirror_and_check_hooks_on_real_commits(hook_repo, tmp_path):
     assert commits() == 3
 
     # 5. a second untranslatable construct is new: blocked again
-    (user / "models" / "net.py").write_text("# a comment\n" + NET + UNTRANSLATABLE
-                                            + "\n\ndef other(x):\n    return torch.no_such_op(x + 1)\n")
+    (user / "models" / "net.py").write_text(
+        "# a comment\n" + NET + UNTRANSLATABLE + "\n\ndef other(x):\n    return torch.no_such_op(x + 1)\n"
+    )
     proc = commit("another")
     assert proc.returncode != 0
     assert "error [no-rule] torch.no_such_op has no translation rule" in proc.stdout + proc.stderr
@@ -168,8 +180,11 @@ def test_mirror_and_check_hooks_on_real_commits(hook_repo, tmp_path):
 # --- the entry points on their own (no pre-commit, same code) ---------------------------------------
 def hook(name: str, *args, cwd: Path) -> subprocess.CompletedProcess:
     bindir = Path(sys.executable).parent
-    command = [str(bindir / name)] if (bindir / name).is_file() else \
-        [sys.executable, "-c", f"from fwtranslate.hooks import {name.split('-')[1]}_main as m; m()"]
+    command = (
+        [str(bindir / name)]
+        if (bindir / name).is_file()
+        else [sys.executable, "-c", f"from fwtranslate.hooks import {name.split('-')[1]}_main as m; m()"]
+    )
     return subprocess.run([*command, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
@@ -190,16 +205,19 @@ def test_mirror_hook_maps_folders_and_refreshes_all_when_the_config_changes(tmp_
     assert proc.returncode == 1 and (tmp_path / "tf" / "blocks" / "a.py").read_text().startswith("import keras")
 
 
-@pytest.mark.parametrize("table,message", [
-    ('mirror = {"a.py" = "b.py"}', "unknown key 'mirror'"),
-    ('to = "jax"\nmirrors = {"a.py" = "b.py"}', "to = 'jax' is not a target"),
-    ('mirrors = {"a.py" = "./a.py"}', "'a.py' is its own mirror"),
-    ('mirrors = {"a/" = "b.py"}', "map a folder (ending in /) to a folder"),
-    ('mirrors = {"a.py" = "c.py", "b.py" = "c.py"}', "two sources write 'c.py'"),
-    ('mirrors = {"a.py" = "b.py"}\nignore = "no-rule"', "ignore must be a list of strings"),
-    ("mirrors = [", "not valid TOML"),
-    ("", "no mirrors configured"),
-])
+@pytest.mark.parametrize(
+    "table,message",
+    [
+        ('mirror = {"a.py" = "b.py"}', "unknown key 'mirror'"),
+        ('to = "jax"\nmirrors = {"a.py" = "b.py"}', "to = 'jax' is not a target"),
+        ('mirrors = {"a.py" = "./a.py"}', "'a.py' is its own mirror"),
+        ('mirrors = {"a/" = "b.py"}', "map a folder (ending in /) to a folder"),
+        ('mirrors = {"a.py" = "c.py", "b.py" = "c.py"}', "two sources write 'c.py'"),
+        ('mirrors = {"a.py" = "b.py"}\nignore = "no-rule"', "ignore must be a list of strings"),
+        ("mirrors = [", "not valid TOML"),
+        ("", "no mirrors configured"),
+    ],
+)
 def test_bad_configuration_is_exit_2_with_the_reason(tmp_path, table, message):
     (tmp_path / "a.py").write_text("import torch\n")
     (tmp_path / "pyproject.toml").write_text(f"[tool.fwtranslate]\n{table}\n")
@@ -223,9 +241,11 @@ def test_check_hook_honours_ignore_comments_and_skips_mirrors(tmp_path):
 def test_hooks_use_the_configured_rule_files_and_target(tmp_path):
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "mine.yaml").write_text(
-        "torch.no_such_op:\n  signature: (input)\n  to: keras.ops.negative(input)\n")
+        "torch.no_such_op:\n  signature: (input)\n  to: keras.ops.negative(input)\n"
+    )
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.fwtranslate]\nto = "tf"\nrules = ["rules/mine.yaml"]\nmirrors = {"m.py" = "tf/m.py"}\n')
+        '[tool.fwtranslate]\nto = "tf"\nrules = ["rules/mine.yaml"]\nmirrors = {"m.py" = "tf/m.py"}\n'
+    )
     (tmp_path / "m.py").write_text("import torch\n\ny = torch.no_such_op(x)\n")
     assert hook("fwtranslate-check", "m.py", cwd=tmp_path).returncode == 0
     proc = hook("fwtranslate-mirror", "rules/mine.yaml", cwd=tmp_path)  # a rule file changed: all mirrors

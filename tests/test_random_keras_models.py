@@ -17,6 +17,7 @@
   keras.Sequential whose translation has layout moves inserted, and a functional model whose
   layers Keras orders differently from the call order.
 """
+
 from __future__ import annotations
 
 import ast
@@ -45,8 +46,7 @@ def _entry_kept(tree: ast.Module, model: KerasRandomModel) -> bool:
     return any(isinstance(n, ast.FunctionDef) and n.name == model.entry for n in tree.body)
 
 
-@settings(max_examples=50, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(model=models())
 def test_random_keras_model_translates_completely(model):
     with tempfile.TemporaryDirectory() as workdir:
@@ -74,8 +74,10 @@ def test_the_ci_models_cover_every_style_and_family():
 def test_random_keras_model_verifies(i, tmp_path):
     model = _model(i)
     outcome = check(model, tmp_path, examples=3)
-    assert outcome.stage == "ok", f"model {i} (seed {CI_SEED}), input {model.input_shape}: {outcome.stage} failed\n" \
-                                  f"--- generated source ---\n{model.source}\n--- report ---\n{outcome.detail}"
+    assert outcome.stage == "ok", (
+        f"model {i} (seed {CI_SEED}), input {model.input_shape}: {outcome.stage} failed\n"
+        f"--- generated source ---\n{model.source}\n--- report ---\n{outcome.detail}"
+    )
     assert set(outcome.phases) >= PHASES, outcome.detail
 
 
@@ -165,8 +167,12 @@ def build_random_net():
     return keras.Model(inputs, layers.Dense(3)(x))
 """,
 }
-REGRESSION_SHAPES = {"separable_conv": (2, 9, 9, 3), "batchnorm_center_scale_off": (2, 6, 6, 2),
-                     "sequential_with_layout_moves": (2, 7, 7, 1), "functional_branch_order": (2, 8, 6, 1)}
+REGRESSION_SHAPES = {
+    "separable_conv": (2, 9, 9, 3),
+    "batchnorm_center_scale_off": (2, 6, 6, 2),
+    "sequential_with_layout_moves": (2, 7, 7, 1),
+    "functional_branch_order": (2, 8, 6, 1),
+}
 
 
 @pytest.mark.parametrize("name", sorted(REGRESSIONS))

@@ -11,6 +11,7 @@
 * A deliberately wrong rule (LeakyReLU without torch's slope: Keras' default 0.3) makes the same
   check fail, so the verification half can fail.
 """
+
 from __future__ import annotations
 
 import ast
@@ -29,8 +30,7 @@ CI_COUNT = 30
 PHASES = {"inference", "training", "gradients", "step"}
 
 
-@settings(max_examples=50, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(model=models())
 def test_random_model_translates_completely(model):
     with tempfile.TemporaryDirectory() as workdir:
@@ -55,8 +55,10 @@ def _model(i: int):
 def test_random_model_verifies(i, tmp_path):
     model = _model(i)
     outcome = check(model, tmp_path, examples=3)
-    assert outcome.stage == "ok", f"model {i} (seed {CI_SEED}), input {model.input_shape}: {outcome.stage} failed\n" \
-                                  f"--- generated source ---\n{model.source}\n--- report ---\n{outcome.detail}"
+    assert outcome.stage == "ok", (
+        f"model {i} (seed {CI_SEED}), input {model.input_shape}: {outcome.stage} failed\n"
+        f"--- generated source ---\n{model.source}\n--- report ---\n{outcome.detail}"
+    )
     assert set(outcome.phases) >= PHASES, outcome.detail
 
 

@@ -4,6 +4,7 @@ Keras and verified against torch: conv classes passed as values, calls with **kw
 to attributes of an nn.Sequential subclass, a subclass of that subclass, ``add_module`` on a
 Sequential, an nn.ModuleDict subclass iterated with items(), private layer class names, and
 ``trunc_normal_`` with absolute bounds."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 
 import fwtranslate
 
-MODEL = '''
+MODEL = """
 from collections import OrderedDict
 
 import torch
@@ -65,7 +66,7 @@ class Net(nn.Module):
         x = self.features(x) + self.pos
         x = x.mean(dim=(2, 3))
         return self.fc(self.drop(x))
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -85,10 +86,10 @@ def test_translates_completely(translated):
         "super().__init__(name=layer_name(self))",  # _ConvBN: Keras would name it "__conv_bn"
         "super().__init__(cin, cout, stride, Conv2d)",  # ConvBNAct calls _ConvBN's own __init__
         "class _Block(TorchModuleDict):",
-        "add_layer(self.features, \"block\", _Block(8, 2))",
+        'add_layer(self.features, "block", _Block(8, 2))',
         "named_sequential(OrderedDict([",
         "self.drop = Dropout(dropout, **params)",
-        "has_weight(m, \"bias\")",
+        'has_weight(m, "bias")',
         "TorchTruncatedNormal(std=0.1, a=-0.15, b=0.2)",
         "keras.random.normal(",
     ]
@@ -125,7 +126,10 @@ def test_initialisation_runs_like_torch(translated, tmp_path):
 
 
 def test_chained_in_place_methods_update_the_root_receiver():
-    code = fwtranslate.translate("import torch\n\ndef f(img, low, high):\n    img.sub_(low).div_(high - low)\n"
-                                 "    torch.zeros(3).add_(1)\n    return img\n", to="tf").code
+    code = fwtranslate.translate(
+        "import torch\n\ndef f(img, low, high):\n    img.sub_(low).div_(high - low)\n"
+        "    torch.zeros(3).add_(1)\n    return img\n",
+        to="tf",
+    ).code
     assert "img = keras.ops.divide(keras.ops.subtract(img, low), high - low)" in code
     compile(code, "f.py", "exec")  # never an assignment to a call

@@ -4,6 +4,7 @@ CASES is also the table in docs/robustness.md: ``test_doc_table_matches_the_case
 when they differ, and ``FWTRANSLATE_WRITE_DOCS=1 pytest tests/test_robustness.py`` (or
 ``python tests/test_robustness.py --regen``) rewrites the table from CASES.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,12 @@ REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "robustness.md"
 START, END = "<!-- cases: start (generated from tests/test_robustness.py) -->", "<!-- cases: end -->"
 
-CASES: list[Case] = [*robustness_cases_input.CASES, *robustness_cases_rules.CASES, *robustness_cases_paths.CASES,
-                     *robustness_cases_verify.CASES]
+CASES: list[Case] = [
+    *robustness_cases_input.CASES,
+    *robustness_cases_rules.CASES,
+    *robustness_cases_paths.CASES,
+    *robustness_cases_verify.CASES,
+]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.what for c in CASES])
@@ -98,21 +103,25 @@ def test_a_50k_line_file_translates(tmp_path):
     assert out.count("keras.ops.concatenate(") == source.count("torch.cat(") > 2000
     assert out.count("(keras.Model):") == source.count("(nn.Module):")
     assert out.count("def call(") == source.count("def forward(")
-    assert out.endswith(source[source.rindex("def helper_"):])  # the last lines, plain Python, untouched
+    assert out.endswith(source[source.rindex("def helper_") :])  # the last lines, plain Python, untouched
 
 
 def test_translation_never_imports_or_runs_the_users_code(tmp_path):
-    evil = ("import torch\nimport module_that_does_not_exist\nprint('SIDE EFFECT')\n"
-            "open('pwned', 'w').write('x')\nraise SystemExit(3)\nx = torch.cat([a, b], 1)\n")
+    evil = (
+        "import torch\nimport module_that_does_not_exist\nprint('SIDE EFFECT')\n"
+        "open('pwned', 'w').write('x')\nraise SystemExit(3)\nx = torch.cat([a, b], 1)\n"
+    )
     (tmp_path / "evil.py").write_text(evil)
     proc = cli("evil.py", "--to", "tf", "--stdout", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "SIDE EFFECT" not in proc.stderr and proc.stdout.count("SIDE EFFECT") == 1  # only as code
     assert not (tmp_path / "pwned").exists()
     # neither the user's module nor the framework it names is imported by translating
-    check = ("import sys, fwtranslate; fwtranslate.translate_file('evil.py', output='evil_tf.py'); "
-             "bad = {'torch', 'evil', 'module_that_does_not_exist', 'tensorflow', 'keras'} & set(sys.modules); "
-             "assert not bad, bad")
+    check = (
+        "import sys, fwtranslate; fwtranslate.translate_file('evil.py', output='evil_tf.py'); "
+        "bad = {'torch', 'evil', 'module_that_does_not_exist', 'tensorflow', 'keras'} & set(sys.modules); "
+        "assert not bad, bad"
+    )
     proc = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "pwned").exists() and "SIDE EFFECT" not in proc.stdout

@@ -12,6 +12,7 @@ round-trip model (by name where names and shapes match, then in order) and repor
 tensors matched and the largest output difference; every tensor of the round-trip model must
 get a value and the outputs must agree within 1e-5. Run with ``-s`` to see the report.
 """
+
 from __future__ import annotations
 
 import ast
@@ -39,8 +40,11 @@ def _support_names() -> frozenset[str]:
     """The PyTorch->Keras support definitions, which a round trip must not carry back."""
     names = set()
     for path in (builtin_rules_dir() / "torch_to_tf").glob("support*.py"):
-        names |= {n.name for n in ast.parse(path.read_text(encoding="utf-8")).body
-                  if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        names |= {
+            n.name
+            for n in ast.parse(path.read_text(encoding="utf-8")).body
+            if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+        }
     return frozenset(names)
 
 
@@ -148,8 +152,11 @@ def _randomise(model, seed: int) -> None:
     with torch.no_grad():
         for key, tensor in model.state_dict().items():
             if tensor.is_floating_point():
-                values = torch.rand(tensor.shape, generator=generator) + 0.5 if key.endswith("running_var") \
+                values = (
+                    torch.rand(tensor.shape, generator=generator) + 0.5
+                    if key.endswith("running_var")
                     else torch.randn(tensor.shape, generator=generator) * 0.2
+                )
                 tensor.copy_(values.to(tensor.dtype))
 
 
@@ -169,25 +176,40 @@ def compare_numerics(name: str) -> dict:
     rest_target = [k for k in target if k not in by_name.values() and not k.endswith("num_batches_tracked")]
     by_order = {}
     if len(rest_source) == len(rest_target) and all(
-            source[a].shape == target[b].shape for a, b in zip(rest_source, rest_target)):
+        source[a].shape == target[b].shape for a, b in zip(rest_source, rest_target)
+    ):
         by_order = dict(zip(rest_source, rest_target))
     mapping = {**by_name, **by_order}
     again.load_state_dict({mapping[k]: source[k] for k in mapping}, strict=False)
     with torch.no_grad():
         expected, got = _outputs(model(x)), _outputs(again(x))
-    error = max((float((a.double() - b.double()).abs().max()) for a, b in zip(expected, got)
-                 if a.shape == b.shape and a.is_floating_point()), default=float("nan"))
-    return {"by_name": len(by_name), "by_order": len(by_order), "original": len(source),
-            "roundtrip": len(target), "unmatched_roundtrip": sorted(set(target) - set(mapping.values())),
-            "unmatched_original": sorted(set(source) - set(mapping)), "max_abs_error": error}
+    error = max(
+        (
+            float((a.double() - b.double()).abs().max())
+            for a, b in zip(expected, got)
+            if a.shape == b.shape and a.is_floating_point()
+        ),
+        default=float("nan"),
+    )
+    return {
+        "by_name": len(by_name),
+        "by_order": len(by_order),
+        "original": len(source),
+        "roundtrip": len(target),
+        "unmatched_roundtrip": sorted(set(target) - set(mapping.values())),
+        "unmatched_original": sorted(set(source) - set(mapping)),
+        "max_abs_error": error,
+    }
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_roundtrip_numerics(name):
     result = compare_numerics(name)
-    print(f"{name}: {result['by_name']} tensors matched by name + {result['by_order']} in order, of "
-          f"{result['original']} (original) / {result['roundtrip']} (round trip); max abs error "
-          f"{result['max_abs_error']:.3g}; round-trip tensors left: {result['unmatched_roundtrip']}")
+    print(
+        f"{name}: {result['by_name']} tensors matched by name + {result['by_order']} in order, of "
+        f"{result['original']} (original) / {result['roundtrip']} (round trip); max abs error "
+        f"{result['max_abs_error']:.3g}; round-trip tensors left: {result['unmatched_roundtrip']}"
+    )
     # every tensor of the round trip got the original's value (so nothing agrees by chance) ...
     assert not result["unmatched_roundtrip"], result
     # ... and the round trip computes what the original computes
@@ -196,32 +218,45 @@ def test_roundtrip_numerics(name):
 
 # --- the support names in other positions ---------------------------------------------------------
 
+
 def _with_support(names: list[str], code: str) -> str:
     """A Keras file that carries the named support definitions, as a translation does."""
     sources = {}
     for path in sorted((builtin_rules_dir() / "torch_to_tf").glob("support*.py")):
         text = path.read_text(encoding="utf-8")
-        sources |= {n.name: ast.get_source_segment(text, n) for n in ast.parse(text).body
-                    if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        sources |= {
+            n.name: ast.get_source_segment(text, n)
+            for n in ast.parse(text).body
+            if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+        }
     return "import keras\n\n\n" + "".join(f"{sources[n]}\n\n\n" for n in names) + code
 
 
 def test_channels_first_convolutions_are_keras_convolutions():
     src = _with_support(
-        ["channels_first_bias", "conv_transpose_outputs", "ChannelsFirstConv1D", "ChannelsFirstConv2D",
-         "ChannelsFirstConv3D", "ChannelsFirstConv2DTranspose"],
+        [
+            "channels_first_bias",
+            "conv_transpose_outputs",
+            "ChannelsFirstConv1D",
+            "ChannelsFirstConv2D",
+            "ChannelsFirstConv3D",
+            "ChannelsFirstConv2DTranspose",
+        ],
         'a = ChannelsFirstConv2D(8, 3, padding="same", data_format="channels_first")\n'
         'b = ChannelsFirstConv1D(8, 3, strides=2, groups=4, use_bias=False, data_format="channels_first")\n'
         'c = ChannelsFirstConv3D(4, 3, data_format="channels_first")\n'
-        'd = ChannelsFirstConv2DTranspose(4, 2, strides=2, data_format="channels_first")\n')
+        'd = ChannelsFirstConv2DTranspose(4, 2, strides=2, data_format="channels_first")\n',
+    )
     result = translate(src, to="torch")
     assert result.ok, _errors(result)
     assert "class ChannelsFirst" not in result.code and "def channels_first_bias" not in result.code
     values = {n.targets[0].id: ast.unparse(n.value) for n in ast.parse(result.code).body if isinstance(n, ast.Assign)}
-    assert values == {"a": "nn.LazyConv2d(8, 3, padding='same')",
-                      "b": "nn.LazyConv1d(8, 3, stride=2, groups=4, bias=False)",
-                      "c": "nn.LazyConv3d(4, 3)",
-                      "d": "nn.LazyConvTranspose2d(4, 2, stride=2)"}
+    assert values == {
+        "a": "nn.LazyConv2d(8, 3, padding='same')",
+        "b": "nn.LazyConv1d(8, 3, stride=2, groups=4, bias=False)",
+        "c": "nn.LazyConv3d(4, 3)",
+        "d": "nn.LazyConvTranspose2d(4, 2, stride=2)",
+    }
 
 
 def test_exact_gelu_as_a_value():

@@ -1,4 +1,5 @@
 """Every example carried by every shipped rule is run: the rule files are their own tests."""
+
 from __future__ import annotations
 
 import ast
@@ -18,11 +19,15 @@ from fwtranslate.rules.loader import builtin_rules_dir
 # what an example's `before` side may use, and the source names its `after` side must not
 PRELUDE = {
     "torch_to_tf": "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nimport einops\n",
-    "tf_to_torch": ("import keras\nfrom keras import layers, ops, activations, initializers\n"
-                    "import tensorflow as tf\nimport einops\nimport einops.layers.keras\n"),
+    "tf_to_torch": (
+        "import keras\nfrom keras import layers, ops, activations, initializers\n"
+        "import tensorflow as tf\nimport einops\nimport einops.layers.keras\n"
+    ),
 }
-SOURCE_NAMES = {"torch_to_tf": {"torch", "nn", "F"},
-                "tf_to_torch": {"keras", "layers", "ops", "tf", "activations", "initializers"}}
+SOURCE_NAMES = {
+    "torch_to_tf": {"torch", "nn", "F"},
+    "tf_to_torch": {"keras", "layers", "ops", "tf", "activations", "initializers"},
+}
 TARGET = {"torch_to_tf": "tf", "tf_to_torch": "torch"}
 RESULT = "__result__"
 
@@ -78,12 +83,16 @@ def test_rule_example(direction, rule, example):
         return
     assert result.ok, [d.format() for d in result.diagnostics]
     tree = ast.parse(result.code)
-    values = [n.value for n in tree.body if isinstance(n, ast.Assign)
-              and isinstance(n.targets[0], ast.Name) and n.targets[0].id == RESULT]
+    values = [
+        n.value
+        for n in tree.body
+        if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name) and n.targets[0].id == RESULT
+    ]
     assert len(values) == 1, result.code
     assert ast.dump(values[0]) == _normal(example.after), (
         f"\n  rule:     {rule.name} ({rule.file.name})\n  before:   {example.before}\n"
-        f"  expected: {example.after}\n  got:      {ast.unparse(values[0])}")
+        f"  expected: {example.after}\n  got:      {ast.unparse(values[0])}"
+    )
     names = {n.id for n in ast.walk(values[0]) if isinstance(n, ast.Name)}
     assert not names & SOURCE_NAMES[direction], ast.unparse(values[0])  # (helpers may be named torch_*)
 
@@ -119,6 +128,12 @@ def test_support_files_import_on_their_own(direction):
     folder = builtin_rules_dir() / direction
     modules = ", ".join(sorted(p.stem for p in folder.glob("support*.py")))
     env = {**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "tensorflow"), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, sys.argv[1]); import {modules}",
-                           str(folder)], capture_output=True, text=True, env=env, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", f"import sys; sys.path.insert(0, sys.argv[1]); import {modules}", str(folder)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]

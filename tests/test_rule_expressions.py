@@ -1,4 +1,5 @@
 """The rule-expression interpreter: what it refuses, what it computes, and that nothing reaches eval."""
+
 from __future__ import annotations
 
 import ast
@@ -62,8 +63,16 @@ def test_unknown_names_are_refused_at_load():
     check(ast.parse("all(s == 1 for s in ntuple(stride, 2))", mode="eval").body, {"stride"})
 
 
-@pytest.mark.parametrize("source", ["'x' * 10 ** 9", "10 ** 10 ** 10", "(2 ** 256) ** 256", "list(range(10 ** 9))",
-                                    "[a for a in range(1000) for b in range(1000)]"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "'x' * 10 ** 9",
+        "10 ** 10 ** 10",
+        "(2 ** 256) ** 256",
+        "list(range(10 ** 9))",
+        "[a for a in range(1000) for b in range(1000)]",
+    ],
+)
 def test_sizes_are_bounded(source):
     with pytest.raises(ExpressionError):
         run(source)
@@ -105,8 +114,9 @@ _leaf = st.one_of(st.integers(-5, 5).map(str), _names, st.sampled_from(["None", 
 
 
 def _grow(inner):
-    binary = st.tuples(inner, st.sampled_from(["+", "-", "*", "//", "%", "==", "!=", "<", " in ", " is ", " and ",
-                                                " or "]), inner).map(lambda t: f"({t[0]}{t[1]}{t[2]})")
+    binary = st.tuples(
+        inner, st.sampled_from(["+", "-", "*", "//", "%", "==", "!=", "<", " in ", " is ", " and ", " or "]), inner
+    ).map(lambda t: f"({t[0]}{t[1]}{t[2]})")
     return st.one_of(
         binary,
         inner.map(lambda e: f"(not {e})"),
@@ -166,14 +176,35 @@ def test_every_shipped_expression_is_in_the_grammar():
 
 def test_the_escape_is_refused_with_file_rule_and_field(tmp_path):
     path = tmp_path / "evil.yaml"
-    path.write_text("torch.cat:\n  signature: (tensors, dim=0)\n  to: keras.ops.concatenate(tensors, axis=dim)\n"
-                    "  warn:\n    - when: ().__class__.__base__.__subclasses__()\n      message: hi\n")
-    with pytest.raises(RuleFileError, match=r"evil.yaml: rule 'torch.cat', field 'warn.when': .*is not allowed in a rule expression"):
+    path.write_text(
+        "torch.cat:\n  signature: (tensors, dim=0)\n  to: keras.ops.concatenate(tensors, axis=dim)\n"
+        "  warn:\n    - when: ().__class__.__base__.__subclasses__()\n      message: hi\n"
+    )
+    with pytest.raises(
+        RuleFileError, match=r"evil.yaml: rule 'torch.cat', field 'warn.when': .*is not allowed in a rule expression"
+    ):
         parse_rule_file(path)
 
 
 def test_functions_table_holds_no_dangerous_builtin():
-    dangerous = {"eval", "exec", "compile", "open", "getattr", "setattr", "type", "vars", "globals", "locals",
-                 "__import__", "input", "breakpoint", "object", "super", "memoryview", "help"}
+    dangerous = {
+        "eval",
+        "exec",
+        "compile",
+        "open",
+        "getattr",
+        "setattr",
+        "type",
+        "vars",
+        "globals",
+        "locals",
+        "__import__",
+        "input",
+        "breakpoint",
+        "object",
+        "super",
+        "memoryview",
+        "help",
+    }
     assert not dangerous & set(functions_for({}))
     assert not dangerous & expressions.FUNCTIONS

@@ -5,6 +5,7 @@ and function (and the docstrings) survives, the input file is untouched, transla
 gives the same bytes, and the translated model runs and returns the PyTorch model's output
 shape (``test_translation_runs``, the slow one: it imports TensorFlow and compiles with XLA).
 """
+
 from __future__ import annotations
 
 import ast
@@ -62,17 +63,24 @@ def translate_sample(name: str) -> Run:
     out = _out_dir() / f"{name}_tf.py"
     report = _out_dir() / f"{name}.json"
     before = _sha(src)
-    proc = subprocess.run([*fwtranslate_command(), str(src), "--to", "tf", "-o", str(out),
-                           "--report-json", str(report)],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    proc = subprocess.run(
+        [*fwtranslate_command(), str(src), "--to", "tf", "-o", str(out), "--report-json", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     code = out.read_text(encoding="utf-8") if out.exists() else ""
     data = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
     return Run(proc.returncode, proc.stderr, code, data, before, _sha(src))
 
 
 def _top_level_names(tree: ast.Module) -> dict[str, str | None]:
-    return {n.name: ast.get_docstring(n) for n in tree.body
-            if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))}
+    return {
+        n.name: ast.get_docstring(n)
+        for n in tree.body
+        if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+    }
 
 
 def _torch_imports(tree: ast.Module) -> list[str]:
@@ -80,8 +88,12 @@ def _torch_imports(tree: ast.Module) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found += [a.name for a in node.names if a.name.split(".")[0] == "torch"]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
-                and node.module.split(".")[0] == "torch":
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.level == 0
+            and node.module
+            and node.module.split(".")[0] == "torch"
+        ):
             found.append(node.module)
     return found
 
@@ -136,8 +148,14 @@ def translate_folder_again() -> Path:
     """All samples once more, as a folder, in one process with another hash seed."""
     out = _out_dir() / "again"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    subprocess.run([*fwtranslate_command(), str(SAMPLES), "--to", "tf", "-o", str(out), "-q"],
-                   capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    subprocess.run(
+        [*fwtranslate_command(), str(SAMPLES), "--to", "tf", "-o", str(out), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env=env,
+    )
     return out
 
 
@@ -196,8 +214,7 @@ def _input(shape, dtype, high):
     return rng.standard_normal(shape).astype(dtype)
 
 
-@pytest.mark.parametrize("name,entry,kwargs,shape,dtype,high", RUNS,
-                         ids=[f"{r[0]}-{r[1]}" for r in RUNS])
+@pytest.mark.parametrize("name,entry,kwargs,shape,dtype,high", RUNS, ids=[f"{r[0]}-{r[1]}" for r in RUNS])
 def test_translation_runs(name, entry, kwargs, shape, dtype, high):
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     torch = pytest.importorskip("torch")

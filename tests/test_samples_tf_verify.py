@@ -5,6 +5,7 @@ mode, gradients and one SGD step within the verifier's tolerances; float64 withi
 Real Keras (TensorFlow backend) and torch; one entry per file, a few Hypothesis examples each,
 to keep CI short (benchmarks/verify_samples.py --to torch runs all entries with more).
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,15 @@ def translated(tmp_path_factory) -> Path:
 
 def _verify(case: dict, out: Path, **kwargs):
     shape = tuple(int(n) for n in case["input_shape"].split(","))
-    return fwtranslate.verify(SAMPLES / case["file"], out / case["file"], case["entry"], input_shape=shape,
-                              input_dtype=case.get("input_dtype"), input_range=case.get("input_range"), **kwargs)
+    return fwtranslate.verify(
+        SAMPLES / case["file"],
+        out / case["file"],
+        case["entry"],
+        input_shape=shape,
+        input_dtype=case.get("input_dtype"),
+        input_range=case.get("input_range"),
+        **kwargs,
+    )
 
 
 def _phase(report, name: str):
@@ -54,7 +62,6 @@ def test_keras_sample_verifies_in_float64(case, translated):
     # TensorFlow's own float64 functions are not all exact to 1e-10 (erfc, used by Keras' exact
     # gelu, differs from torch's by up to 4e-9): such a sample says so in samples.json
     tolerance = case.get("float64_tolerance", 1e-10)
-    report = _verify(case, translated, examples=2, float64=True, check_training=False, rtol=tolerance,
-                     atol=tolerance)
+    report = _verify(case, translated, examples=2, float64=True, check_training=False, rtol=tolerance, atol=tolerance)
     assert report.equivalent, report.format_text()
     assert _phase(report, "inference").max_abs <= tolerance, report.format_text()

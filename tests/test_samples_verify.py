@@ -4,6 +4,7 @@ gradients/SGD step within the verifier's tolerances; float64 inference within 1e
 Real torch and TensorFlow; a few Hypothesis examples per sample to keep CI short
 (benchmarks/verify_samples.py runs more and writes docs/verification.md).
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,15 @@ def translated(tmp_path_factory) -> Path:
 
 def _verify(case: dict, out: Path, **kwargs):
     shape = tuple(int(n) for n in case["input_shape"].split(","))
-    return fwtranslate.verify(SAMPLES / case["file"], out / case["file"], case["entry"], input_shape=shape,
-                              input_dtype=case.get("input_dtype"), input_range=case.get("input_range"), **kwargs)
+    return fwtranslate.verify(
+        SAMPLES / case["file"],
+        out / case["file"],
+        case["entry"],
+        input_shape=shape,
+        input_dtype=case.get("input_dtype"),
+        input_range=case.get("input_range"),
+        **kwargs,
+    )
 
 
 def _phase(report, name: str):

@@ -11,6 +11,7 @@ are checked against Keras itself (preprocess_input numerically, the shape logic 
 The corpus is fetched with ``python3 ../shared/corpus/fetch.py ../shared/corpus/public.json
 .corpus``; without it the model tests are skipped.
 """
+
 from __future__ import annotations
 
 import os
@@ -74,8 +75,10 @@ def _exec(code: str) -> dict:
 def _translated_file(name: str):
     path = CORPUS / f"{name}.py"
     if not path.exists():
-        pytest.skip(f"the public corpus is not fetched ({path} missing): "
-                    "python3 ../shared/corpus/fetch.py ../shared/corpus/public.json .corpus")
+        pytest.skip(
+            f"the public corpus is not fetched ({path} missing): "
+            "python3 ../shared/corpus/fetch.py ../shared/corpus/public.json .corpus"
+        )
     return translate(path.read_text(encoding="utf-8"), to="torch", path=str(path))
 
 
@@ -116,7 +119,8 @@ def test_application_builds_and_runs(name, builder, keras_count):
     assert torch.isfinite(y).all()
     torch.testing.assert_close(y.sum(dim=1), torch.ones(1))  # softmax classifier
     count = sum(p.numel() for p in model.parameters()) + sum(
-        b.numel() for n, b in model.named_buffers() if not n.endswith("num_batches_tracked"))
+        b.numel() for n, b in model.named_buffers() if not n.endswith("num_batches_tracked")
+    )
     if count != keras_count and builder in LAYOUT_BUGS:
         pytest.xfail(f"{LAYOUT_BUGS[builder]} ({count} weights, Keras {keras_count})")
     assert count == keras_count
@@ -144,23 +148,31 @@ def test_application_helpers_of_the_file():
 
 
 # --- imagenet_utils against Keras -------------------------------------------------------------------
-PREPROCESS = "from keras.src.applications import imagenet_utils\n" \
-             "def f(x, data_format, mode):\n" \
-             "    return imagenet_utils.preprocess_input(x, data_format=data_format, mode=mode)\n"
+PREPROCESS = (
+    "from keras.src.applications import imagenet_utils\n"
+    "def f(x, data_format, mode):\n"
+    "    return imagenet_utils.preprocess_input(x, data_format=data_format, mode=mode)\n"
+)
 
 
 @pytest.mark.parametrize("mode", ["caffe", "tf", "torch"])
-@pytest.mark.parametrize("data_format,shape", [
-    (None, (2, 5, 4, 3)), ("channels_last", (5, 4, 3)), ("channels_first", (2, 3, 5, 4)),
-    ("channels_first", (3, 5, 4)),
-])
+@pytest.mark.parametrize(
+    "data_format,shape",
+    [
+        (None, (2, 5, 4, 3)),
+        ("channels_last", (5, 4, 3)),
+        ("channels_first", (2, 3, 5, 4)),
+        ("channels_first", (3, 5, 4)),
+    ],
+)
 def test_preprocess_input_matches_keras(mode, data_format, shape):
     keras = pytest.importorskip("keras")
     from keras.src.applications import imagenet_utils
 
     x = np.random.default_rng(0).uniform(0, 255, shape).astype("float32")
-    expected = np.asarray(imagenet_utils.preprocess_input(keras.ops.convert_to_tensor(x), data_format=data_format,
-                                                          mode=mode))
+    expected = np.asarray(
+        imagenet_utils.preprocess_input(keras.ops.convert_to_tensor(x), data_format=data_format, mode=mode)
+    )
     f = _translate_snippet(PREPROCESS)["f"]
     got = f(torch.from_numpy(x.copy()), data_format, mode)
     assert got.dtype == torch.float32
@@ -178,11 +190,13 @@ def test_preprocess_input_rejects_what_keras_rejects():
     assert y.dtype == torch.float32 and torch.equal(y, torch.ones(1, 2, 2, 3))
 
 
-OBTAIN = "from keras.src.applications import imagenet_utils\n" \
-         "def f(shape, default_size, min_size, data_format, flatten, weights):\n" \
-         "    return imagenet_utils.obtain_input_shape(shape, default_size=default_size, min_size=min_size,\n" \
-         "                                             data_format=data_format, require_flatten=flatten,\n" \
-         "                                             weights=weights)\n"
+OBTAIN = (
+    "from keras.src.applications import imagenet_utils\n"
+    "def f(shape, default_size, min_size, data_format, flatten, weights):\n"
+    "    return imagenet_utils.obtain_input_shape(shape, default_size=default_size, min_size=min_size,\n"
+    "                                             data_format=data_format, require_flatten=flatten,\n"
+    "                                             weights=weights)\n"
+)
 
 OBTAIN_CASES = [
     (None, 224, 32, "channels_last", True, "imagenet"),
@@ -229,14 +243,17 @@ def test_correct_pad_matches_keras(shape, kernel):
     from keras.src.applications import imagenet_utils
 
     expected = imagenet_utils.correct_pad(keras.Input(shape), kernel)
-    f = _translate_snippet("from keras.src.applications import imagenet_utils\n"
-                           "def f(x, k):\n    return imagenet_utils.correct_pad(x, k)\n")["f"]
+    f = _translate_snippet(
+        "from keras.src.applications import imagenet_utils\ndef f(x, k):\n    return imagenet_utils.correct_pad(x, k)\n"
+    )["f"]
     assert f(torch.zeros(1, *shape), kernel) == expected
 
 
 def test_validate_activation():
-    f = _translate_snippet("from keras.src.applications import imagenet_utils\n"
-                           "def f(a, w):\n    return imagenet_utils.validate_activation(a, w)\n")["f"]
+    f = _translate_snippet(
+        "from keras.src.applications import imagenet_utils\n"
+        "def f(a, w):\n    return imagenet_utils.validate_activation(a, w)\n"
+    )["f"]
     f("relu", None)
     f("softmax", "imagenet")
     f(None, "imagenet")
@@ -250,7 +267,8 @@ def test_downloads_and_weight_files_raise():
         "import keras\nfrom keras.src.utils import file_utils\n"
         "def fetch():\n    return file_utils.get_file('w.h5', 'https://x/w.h5', cache_subdir='models')\n"
         "def load(model, path):\n    model.load_weights(path)\n"
-        "def exists(path):\n    return file_utils.exists(path)\n")
+        "def exists(path):\n    return file_utils.exists(path)\n"
+    )
     with pytest.raises(NotImplementedError, match="not fetched by the translation"):
         ns["fetch"]()
     with pytest.raises(NotImplementedError, match="fwtranslate weights"):
@@ -259,12 +277,11 @@ def test_downloads_and_weight_files_raise():
 
 
 def test_get_uid_counts_per_prefix():
-    ns = _translate_snippet("from keras.src import backend\n"
-                            "def f(p):\n    return backend.get_uid(p)\n")
+    ns = _translate_snippet("from keras.src import backend\ndef f(p):\n    return backend.get_uid(p)\n")
     assert [ns["f"]("a"), ns["f"]("a"), ns["f"]("b"), ns["f"]("a")] == [1, 2, 1, 3]
 
 
-BUILDER = '''
+BUILDER = """
 import keras
 from keras.src import backend, layers
 from keras.src.ops import operation_utils
@@ -281,7 +298,7 @@ def build(input_tensor=None):
     x = layers.MaxPooling2D(2, padding="VALID")(x)
     inputs = img if input_tensor is None else operation_utils.get_source_inputs(input_tensor)
     return keras.Model(inputs, x)
-'''
+"""
 
 
 def test_builder_with_input_tensor():
@@ -313,7 +330,8 @@ def test_registration_decorators_are_removed():
         "@keras_export('keras.utils.helper')\n@functools.lru_cache(maxsize=None)\n"
         "def helper(n):\n    return n + 1\n\n\n"
         "@keras.saving.register_keras_serializable(package='x')\n"
-        "class Block(keras.layers.Layer):\n    def call(self, x):\n        return x\n")
+        "class Block(keras.layers.Layer):\n    def call(self, x):\n        return x\n"
+    )
     result = translate(source, to="torch")
     assert result.ok and not result.diagnostics, [d.format() for d in result.diagnostics]
     assert "keras_export" not in result.code and "register_keras_serializable" not in result.code
@@ -324,13 +342,16 @@ def test_registration_decorators_are_removed():
 
 
 # --- upper-case padding (Keras lowercases it) -------------------------------------------------------
-@pytest.mark.parametrize("expr", [
-    'layers.Conv2D(4, 3, padding="SAME")',
-    'layers.Conv2D(4, 3, strides=2, padding="Same")',
-    'layers.MaxPooling2D(3, strides=2, padding="SAME")',
-    'layers.AveragePooling2D(3, strides=2, padding="SAME")',
-    'layers.MaxPooling2D(2, padding="VALID")',
-])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        'layers.Conv2D(4, 3, padding="SAME")',
+        'layers.Conv2D(4, 3, strides=2, padding="Same")',
+        'layers.MaxPooling2D(3, strides=2, padding="SAME")',
+        'layers.AveragePooling2D(3, strides=2, padding="SAME")',
+        'layers.MaxPooling2D(2, padding="VALID")',
+    ],
+)
 def test_upper_case_padding_matches_keras(expr):
     pytest.importorskip("keras")
     from keras import layers

@@ -5,6 +5,7 @@ to PyTorch and verified against Keras: a squeeze-and-excitation branch under an 
 ``keras.src.layers.layer.Layer`` whose constructor passes ``**kwargs`` on (ConvNeXt's
 LayerScale), and keras-hub's habits: sub-layers built explicitly in ``build()`` and
 ``dtype=self.dtype_policy``."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,7 +15,7 @@ import fwtranslate
 pytest.importorskip("torch")
 pytest.importorskip("tensorflow")
 
-MODEL = '''
+MODEL = """
 import keras
 from keras import layers, ops
 from keras.src.layers.layer import Layer
@@ -73,7 +74,7 @@ def build_net(se_ratio=0.25):
     x = layers.GlobalAveragePooling2D()(x)
     x = MLPBlock(8, name="mlp")(x)
     return keras.Model(inputs, layers.Dense(4)(x))
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +86,12 @@ def test_translates_completely(translated):
     assert translated.ok, [d.format() for d in translated.diagnostics]
     code = translated.code
     assert "import keras" not in code and "from keras" not in code
-    for piece in ["class LayerScale(nn.Module):", "def forward(self, x):",
-                  "build_layer(self.dense_1, input_shape)", "dtype=None"]:
+    for piece in [
+        "class LayerScale(nn.Module):",
+        "def forward(self, x):",
+        "build_layer(self.dense_1, input_shape)",
+        "dtype=None",
+    ]:
         assert piece in code, f"{piece!r} not in\n{code}"
     assert "super().__init__(**kwargs)" not in code  # nn.Module takes no name=
     assert "dtype_policy" not in code
@@ -97,7 +102,14 @@ def test_verifies_against_keras(translated, tmp_path, se_ratio):
     src, dst = tmp_path / "net_keras.py", tmp_path / "net_torch.py"
     src.write_text(MODEL)
     dst.write_text(translated.code)
-    report = fwtranslate.verify(src, dst, "build_net", kwargs={"se_ratio": se_ratio}, input_shape=(2, 12, 12, 3),
-                                input_range="0,255", examples=3)
+    report = fwtranslate.verify(
+        src,
+        dst,
+        "build_net",
+        kwargs={"se_ratio": se_ratio},
+        input_shape=(2, 12, 12, 3),
+        input_range="0,255",
+        examples=3,
+    )
     assert report.equivalent, report
     assert {"inference", "training", "gradients"} <= {p.name for p in report.phases if p.ok}

@@ -7,6 +7,7 @@ results are compared value by value (atol 1e-5 / rtol 1e-4); random ones (initia
 keras.random, dropout in training) by shape, dtype, bounds and moments on large samples, since
 seeds are not translated.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,7 @@ keras = pytest.importorskip("keras")
 
 from fwtranslate import translate
 
-PRELUDE = ("import keras\nfrom keras import layers, initializers\nimport tensorflow as tf\n")
+PRELUDE = "import keras\nfrom keras import layers, initializers\nimport tensorflow as tf\n"
 ATOL, RTOL = 1e-5, 1e-4
 
 
@@ -116,12 +117,20 @@ def test_random_initializer_distribution(expr, shape):
     _moments_match(got, want, expr)
 
 
-@pytest.mark.parametrize("expr, shape", [
-    ("initializers.Zeros()", (4, 5)), ("initializers.Ones()", (3,)), ("tf.zeros_initializer()", (2, 2)),
-    ("tf.ones_initializer()", (2, 3)), ("initializers.Constant(0.25)", (2, 3, 4)), ("initializers.Constant()", (5,)),
-    ("initializers.Constant([1.0, 2.0, 3.0])", (2, 3)), ("initializers.Identity(gain=2.0)", (4, 6)),
-    ("initializers.identity()", (3, 3)),
-])
+@pytest.mark.parametrize(
+    "expr, shape",
+    [
+        ("initializers.Zeros()", (4, 5)),
+        ("initializers.Ones()", (3,)),
+        ("tf.zeros_initializer()", (2, 2)),
+        ("tf.ones_initializer()", (2, 3)),
+        ("initializers.Constant(0.25)", (2, 3, 4)),
+        ("initializers.Constant()", (5,)),
+        ("initializers.Constant([1.0, 2.0, 3.0])", (2, 3)),
+        ("initializers.Identity(gain=2.0)", (4, 6)),
+        ("initializers.identity()", (3, 3)),
+    ],
+)
 def test_deterministic_initializer(expr, shape):
     k, t = both(f"init = {expr}\n")
     want, got = _np(k["init"](shape)), _np(t["init"](shape))
@@ -139,13 +148,15 @@ def test_orthogonal_initializer(shape, gain):
         assert value.shape == shape and value.dtype == np.float32
         flat = value.reshape(-1, shape[-1])
         gram = flat.T @ flat if flat.shape[0] >= flat.shape[1] else flat @ flat.T
-        np.testing.assert_allclose(gram, gain ** 2 * np.eye(gram.shape[0]), atol=1e-4)
+        np.testing.assert_allclose(gram, gain**2 * np.eye(gram.shape[0]), atol=1e-4)
 
 
 def test_keras_initializer_orthogonal_string_flattens_like_keras():
     """support_core.keras_initializer("orthogonal") (add_weight with the string) too."""
-    ns = _torch_namespace("class L(keras.layers.Layer):\n    def build(self, s):\n"
-                          "        self.w = self.add_weight(shape=(3, 3, 4, 8), initializer='orthogonal')\n")
+    ns = _torch_namespace(
+        "class L(keras.layers.Layer):\n    def build(self, s):\n"
+        "        self.w = self.add_weight(shape=(3, 3, 4, 8), initializer='orthogonal')\n"
+    )
     value = ns["keras_initializer"]("orthogonal", (3, 3, 4, 8)).numpy().reshape(-1, 8)
     np.testing.assert_allclose(value.T @ value, np.eye(8), atol=1e-4)
 
@@ -225,12 +236,15 @@ def test_random_uniform_shape_from_tensor_shape():
     assert abs((got[:, 0, 0, 0] == 0).mean() - (want[:, 0, 0, 0] == 0).mean()) < 0.05
 
 
-@pytest.mark.parametrize("expr", [
-    "keras.random.dropout(x, 0.3)",
-    "keras.random.dropout(x, rate=0.5, seed=4)",
-    "keras.random.dropout(x, 0.25, noise_shape=(None, 1, 1))",
-    "keras.random.dropout(x, 0.4, noise_shape=(1, None, 1))",
-])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "keras.random.dropout(x, 0.3)",
+        "keras.random.dropout(x, rate=0.5, seed=4)",
+        "keras.random.dropout(x, 0.25, noise_shape=(None, 1, 1))",
+        "keras.random.dropout(x, 0.4, noise_shape=(1, None, 1))",
+    ],
+)
 def test_random_dropout(expr):
     k, t = both(f"def f(x):\n    return {expr}\n")
     x = np.random.default_rng(1).uniform(1.0, 2.0, (2000, 4, 5)).astype("float32")
@@ -254,7 +268,7 @@ def test_random_dropout(expr):
 
 # --- layers: Dropout(noise_shape), Normalization without statistics ----------------------------
 def _per_sample_property(value, x, rate):
-    per_sample = (value.reshape(len(value), -1) != 0)
+    per_sample = value.reshape(len(value), -1) != 0
     assert np.all(per_sample.all(1) == per_sample.any(1))  # each sample dropped or kept whole
     kept = per_sample.all(1)
     np.testing.assert_allclose(value[kept], x[kept] / (1 - rate), rtol=1e-5)
@@ -311,13 +325,16 @@ def _stats_keras_to_torch(layer, module):
             buffer.copy_(torch.from_numpy(values[name]))
 
 
-@pytest.mark.parametrize("expr, shape", [
-    ("layers.Normalization(axis=3)", (4, 5, 5, 3)),
-    ("layers.Normalization()", (6, 7)),
-    ("layers.Normalization(axis=(1, 2))", (3, 4, 5)),
-    ("layers.Normalization(axis=-1, invert=True)", (4, 3)),
-    ("layers.Normalization(axis=None)", (4, 3)),
-])
+@pytest.mark.parametrize(
+    "expr, shape",
+    [
+        ("layers.Normalization(axis=3)", (4, 5, 5, 3)),
+        ("layers.Normalization()", (6, 7)),
+        ("layers.Normalization(axis=(1, 2))", (3, 4, 5)),
+        ("layers.Normalization(axis=-1, invert=True)", (4, 3)),
+        ("layers.Normalization(axis=None)", (4, 3)),
+    ],
+)
 def test_normalization_without_statistics(expr, shape):
     k, t = both(f"layer = {expr}\n")
     rng = np.random.default_rng(3)

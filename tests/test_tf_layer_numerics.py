@@ -13,6 +13,7 @@ The weight moves are local functions (``keras_to_torch_*``) named after the rule
 field; those not yet in src/fwtranslate/weights/converters.py are listed in the module's
 CONVERTERS_NEEDED.
 """
+
 from __future__ import annotations
 
 import os
@@ -94,8 +95,12 @@ def keras_to_torch_prelu(layer, module):
     put(prelu.weight, kvalue(layer, "alpha"))
 
 
-MOVES = {"conv": keras_to_torch_conv, "depthwise_conv": keras_to_torch_depthwise_conv,
-         "separable_conv": keras_to_torch_separable_conv, "prelu": keras_to_torch_prelu}
+MOVES = {
+    "conv": keras_to_torch_conv,
+    "depthwise_conv": keras_to_torch_depthwise_conv,
+    "separable_conv": keras_to_torch_separable_conv,
+    "prelu": keras_to_torch_prelu,
+}
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -221,7 +226,9 @@ CONV_CASES = [
     case(f"layers.DepthwiseConv2D(3, strides=2, padding='same', depth_multiplier=3, {CF})", (2, 3, 8, 9), jit=True),
     case("layers.SeparableConv1D(5, 3, padding='same')", (2, 9, 4)),
     case("layers.SeparableConv2D(6, 3)", (2, 7, 8, 3)),
-    case("layers.SeparableConv2D(6, 3, strides=2, padding='same', depth_multiplier=2, activation='relu')", (2, 8, 9, 3)),
+    case(
+        "layers.SeparableConv2D(6, 3, strides=2, padding='same', depth_multiplier=2, activation='relu')", (2, 8, 9, 3)
+    ),
     case(f"layers.SeparableConv2D(6, 3, padding='same', {CF})", (2, 3, 7, 9), jit=True),
     case("layers.Conv1DTranspose(3, 3, strides=2)", (2, 6, 4)),
     case("layers.Conv1DTranspose(3, 4, strides=2, padding='same')", (2, 6, 4)),
@@ -364,10 +371,16 @@ def test_merging(src, shapes, options):
 
 
 FUNCTIONAL_MERGES = [
-    ("layers.add([a, b])", "add"), ("layers.subtract([a, b])", "sub"), ("layers.multiply([a, b])", "mul"),
-    ("layers.average([a, b])", "avg"), ("layers.maximum([a, b])", "max"), ("layers.minimum([a, b])", "min"),
-    ("layers.concatenate([a, b])", "cat"), ("layers.concatenate([a, b], axis=1)", "cat1"),
-    ("layers.dot([a, b], axes=2)", "dot"), ("layers.dot([a, b], axes=2, normalize=True)", "dotn"),
+    ("layers.add([a, b])", "add"),
+    ("layers.subtract([a, b])", "sub"),
+    ("layers.multiply([a, b])", "mul"),
+    ("layers.average([a, b])", "avg"),
+    ("layers.maximum([a, b])", "max"),
+    ("layers.minimum([a, b])", "min"),
+    ("layers.concatenate([a, b])", "cat"),
+    ("layers.concatenate([a, b], axis=1)", "cat1"),
+    ("layers.dot([a, b], axes=2)", "dot"),
+    ("layers.dot([a, b], axes=2, normalize=True)", "dotn"),
 ]
 
 
@@ -390,10 +403,35 @@ def wide(*shape, scale=4.0):
     return lambda rng: (rng.standard_normal(shape) * scale).astype(np.float32)
 
 
-ACTIVATION_NAMES = ["relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "gelu", "silu", "swish",
-                    "elu", "selu", "softplus", "softsign", "mish", "hard_sigmoid", "hard_silu", "hard_swish",
-                    "leaky_relu", "celu", "hard_tanh", "hard_shrink", "soft_shrink", "tanh_shrink",
-                    "log_sigmoid", "glu", "linear", "exponential"]
+ACTIVATION_NAMES = [
+    "relu",
+    "relu6",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "gelu",
+    "silu",
+    "swish",
+    "elu",
+    "selu",
+    "softplus",
+    "softsign",
+    "mish",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "leaky_relu",
+    "celu",
+    "hard_tanh",
+    "hard_shrink",
+    "soft_shrink",
+    "tanh_shrink",
+    "log_sigmoid",
+    "glu",
+    "linear",
+    "exponential",
+]
 ACTIVATION_CASES = [case(f"layers.Activation('{n}')", None, inputs=wide(2, 3, 6, scale=3.0)) for n in ACTIVATION_NAMES]
 ACTIVATION_CASES += [
     case("a = 'gelu'\nlayers.Activation(a)", None, inputs=wide(2, 3, 6)),
@@ -435,20 +473,48 @@ def test_activation_layer(src, shapes, options):
 
 
 ACTIVATION_FUNCTIONS = [
-    "activations.relu(x)", "activations.relu(x, max_value=6.0)",
+    "activations.relu(x)",
+    "activations.relu(x, max_value=6.0)",
     "activations.relu(x, negative_slope=0.1, max_value=2.0, threshold=-0.5)",
-    "activations.relu(x, threshold=1.0)", "activations.relu(x, negative_slope=0.2)",
+    "activations.relu(x, threshold=1.0)",
+    "activations.relu(x, negative_slope=0.2)",
     "activations.relu(x, max_value=6, negative_slope=0.1)",
-    "activations.relu6(x)", "activations.sigmoid(x)", "activations.tanh(x)", "activations.softmax(x)",
-    "activations.softmax(x, axis=1)", "activations.log_softmax(x)", "activations.log_softmax(x, axis=0)",
-    "activations.gelu(x)", "activations.gelu(x, approximate=True)", "activations.silu(x)", "activations.swish(x)",
-    "activations.elu(x)", "activations.elu(x, alpha=0.3)", "activations.selu(x)", "activations.softplus(x)",
-    "activations.softsign(x)", "activations.mish(x)", "activations.hard_sigmoid(x)", "activations.hard_silu(x)",
-    "activations.hard_swish(x)", "activations.leaky_relu(x)", "activations.leaky_relu(x, negative_slope=0.1)",
-    "activations.exponential(x)", "activations.linear(x)", "activations.celu(x)", "activations.celu(x, alpha=2.0)",
-    "activations.glu(x)", "activations.glu(x, axis=1)", "activations.hard_tanh(x)", "activations.hard_shrink(x)",
-    "activations.hard_shrink(x, threshold=1.0)", "activations.soft_shrink(x)", "activations.soft_shrink(x, threshold=0.2)",
-    "activations.tanh_shrink(x)", "activations.log_sigmoid(x)", "activations.threshold(x, 0.5, -1.0)",
+    "activations.relu6(x)",
+    "activations.sigmoid(x)",
+    "activations.tanh(x)",
+    "activations.softmax(x)",
+    "activations.softmax(x, axis=1)",
+    "activations.log_softmax(x)",
+    "activations.log_softmax(x, axis=0)",
+    "activations.gelu(x)",
+    "activations.gelu(x, approximate=True)",
+    "activations.silu(x)",
+    "activations.swish(x)",
+    "activations.elu(x)",
+    "activations.elu(x, alpha=0.3)",
+    "activations.selu(x)",
+    "activations.softplus(x)",
+    "activations.softsign(x)",
+    "activations.mish(x)",
+    "activations.hard_sigmoid(x)",
+    "activations.hard_silu(x)",
+    "activations.hard_swish(x)",
+    "activations.leaky_relu(x)",
+    "activations.leaky_relu(x, negative_slope=0.1)",
+    "activations.exponential(x)",
+    "activations.linear(x)",
+    "activations.celu(x)",
+    "activations.celu(x, alpha=2.0)",
+    "activations.glu(x)",
+    "activations.glu(x, axis=1)",
+    "activations.hard_tanh(x)",
+    "activations.hard_shrink(x)",
+    "activations.hard_shrink(x, threshold=1.0)",
+    "activations.soft_shrink(x)",
+    "activations.soft_shrink(x, threshold=0.2)",
+    "activations.tanh_shrink(x)",
+    "activations.log_sigmoid(x)",
+    "activations.threshold(x, 0.5, -1.0)",
 ]
 
 
@@ -483,11 +549,14 @@ def test_regularization_eval(src, shapes, options):
     check_layer(src, shapes, **options)
 
 
-@pytest.mark.parametrize("src,mean,std", [
-    ("layers.Dropout(0.5)", 1.0, 1.0),  # kept values scaled by 2: mean 1, variance 1
-    ("layers.GaussianNoise(0.5)", 1.0, 0.5),
-    ("layers.GaussianDropout(0.2)", 1.0, 0.5),  # sqrt(0.2 / 0.8)
-])
+@pytest.mark.parametrize(
+    "src,mean,std",
+    [
+        ("layers.Dropout(0.5)", 1.0, 1.0),  # kept values scaled by 2: mean 1, variance 1
+        ("layers.GaussianNoise(0.5)", 1.0, 0.5),
+        ("layers.GaussianDropout(0.2)", 1.0, 0.5),  # sqrt(0.2 / 0.8)
+    ],
+)
 def test_regularization_training_distribution(src, mean, std):
     """In training mode the translated layer draws the same noise distribution as Keras."""
     x = np.ones((200, 500), np.float32)
@@ -515,8 +584,11 @@ PREPROCESSING_CASES = [
     case("layers.Normalization(axis=None, mean=3.0, variance=4.0)", (2, 4, 3)),
     case("layers.Normalization(mean=[0.5, 0.4, 0.3], variance=[0.25, 0.09, 4.0], invert=True)", (2, 4, 3)),
     case("layers.Normalization(axis=1, mean=[1.0, 2.0, 3.0, 4.0], variance=[1.0, 2.0, 0.5, 0.0])", (2, 4, 3)),
-    case("layers.Normalization(axis=(1, 2), mean=[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0], [9.0, 10.0, 11.0]], "
-         "variance=[[1.0, 2.0, 3.0]] * 4)", (2, 4, 3)),
+    case(
+        "layers.Normalization(axis=(1, 2), mean=[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0], [9.0, 10.0, 11.0]], "
+        "variance=[[1.0, 2.0, 3.0]] * 4)",
+        (2, 4, 3),
+    ),
     case("layers.Normalization(axis=(1, 2), mean=[1.0, 2.0, 3.0], variance=[1.0, 4.0, 9.0])", (2, 4, 3)),
     case("layers.Resizing(8, 10)", (2, 4, 5, 3)),
     case("layers.Resizing(3, 4)", (2, 7, 9, 3)),

@@ -11,6 +11,7 @@ Converters the rules name that src/fwtranslate/weights/converters.py does not ha
 only for the other direction's support layers) are written here as plain functions
 (``KERAS_TO_TORCH``); the registry's own converter is used for the others.
 """
+
 from __future__ import annotations
 
 import os
@@ -271,7 +272,6 @@ def test_batch_normalization_lazy_load_state_dict():
     assert torch.equal(fresh.eval()(x), module(x))
 
 
-
 def test_batch_normalization_training_argument():
     """bn(x, training=False) inside a training model uses the moving statistics, as in Keras."""
     x = np.random.default_rng(3).standard_normal((4, 3, 5)).astype(np.float32)
@@ -281,6 +281,7 @@ def test_batch_normalization_training_argument():
         got = module(torch.from_numpy(x), training=False)
     assert_close(layer(tf.constant(x), training=False), got, "training=False")
     assert_close(_value(layer, "moving_mean"), module.running_mean, "running_mean unchanged")
+
 
 # --- embedding ----------------------------------------------------------------------------------
 def token_ids(*shape, vocab=10):
@@ -320,7 +321,9 @@ for _kind in ("LSTM", "GRU", "SimpleRNN"):
         case(f"layers.Bidirectional(layers.{_kind}(4))", SEQ),
         case(f"layers.Bidirectional(layers.{_kind}(4, return_sequences=True))", SEQ),
         case(f"layers.Bidirectional(layers.{_kind}(4, return_state=True))", SEQ),
-        case(f"layers.Bidirectional(layers.{_kind}(4, return_sequences=True, return_state=True), merge_mode='sum')", SEQ),
+        case(
+            f"layers.Bidirectional(layers.{_kind}(4, return_sequences=True, return_state=True), merge_mode='sum')", SEQ
+        ),
     ]
 RNN_CASES += [
     case("layers.SimpleRNN(4, activation='relu', return_sequences=True)", SEQ),
@@ -329,7 +332,10 @@ RNN_CASES += [
     case("layers.Bidirectional(layers.LSTM(4, return_sequences=True), merge_mode=None)", SEQ),
     case("layers.Bidirectional(layers.GRU(3, return_state=True), merge_mode=None)", SEQ),
     case("layers.Bidirectional(layers.LSTM(4), backward_layer=layers.LSTM(4, go_backwards=True))", SEQ),
-    case("layers.Bidirectional(layers.GRU(4, return_sequences=True), backward_layer=layers.GRU(4, go_backwards=True, return_sequences=True, use_bias=False))", SEQ),
+    case(
+        "layers.Bidirectional(layers.GRU(4, return_sequences=True), backward_layer=layers.GRU(4, go_backwards=True, return_sequences=True, use_bias=False))",
+        SEQ,
+    ),
 ]
 
 
@@ -400,21 +406,41 @@ MHA_CASES = [
     case("layers.MultiHeadAttention(2, 4, dropout=0.3)", qkv()),
     case("layers.MultiHeadAttention(2, 4)", qkv(), kwargs={"return_attention_scores": True}),
     case("layers.MultiHeadAttention(2, 4)", self_attention(), kwargs={"use_causal_mask": True}),
-    case("layers.MultiHeadAttention(2, 4)", self_attention(),
-         kwargs={"use_causal_mask": True, "return_attention_scores": True}),
+    case(
+        "layers.MultiHeadAttention(2, 4)",
+        self_attention(),
+        kwargs={"use_causal_mask": True, "return_attention_scores": True},
+    ),
     case("layers.MultiHeadAttention(2, 4)", qkv(tq=6, tk=6), kwargs={"use_causal_mask": True}),
     case("layers.MultiHeadAttention(2, 4)", qkv(), kwargs=random_mask(2, 5, 6)),
-    case("layers.MultiHeadAttention(4, 2, value_dim=3)", qkv(dk=5),
-         kwargs=lambda rng: {**random_mask(2, 5, 6)(rng), "return_attention_scores": True}),
-    case("layers.MultiHeadAttention(2, 4)", self_attention(t=6),
-         kwargs=lambda rng: {**random_mask(2, 6, 6)(rng), "use_causal_mask": True}),
-    case("layers.MultiHeadAttention(2, 4)", qkv(),
-         kwargs=lambda rng: {"value_mask": np.array([[True] * 6, [True] * 3 + [False] * 3])}),
-    case("layers.MultiHeadAttention(2, 4, sliding_window=2)", self_attention(t=7),
-         kwargs={"return_attention_scores": True}),
-    case("layers.MultiHeadAttention(2, 4)", lambda rng: (rng.standard_normal((2, 3, 4, 8)).astype(np.float32),
-                                                        rng.standard_normal((2, 2, 5, 8)).astype(np.float32)),
-         kwargs={"return_attention_scores": True}),
+    case(
+        "layers.MultiHeadAttention(4, 2, value_dim=3)",
+        qkv(dk=5),
+        kwargs=lambda rng: {**random_mask(2, 5, 6)(rng), "return_attention_scores": True},
+    ),
+    case(
+        "layers.MultiHeadAttention(2, 4)",
+        self_attention(t=6),
+        kwargs=lambda rng: {**random_mask(2, 6, 6)(rng), "use_causal_mask": True},
+    ),
+    case(
+        "layers.MultiHeadAttention(2, 4)",
+        qkv(),
+        kwargs=lambda rng: {"value_mask": np.array([[True] * 6, [True] * 3 + [False] * 3])},
+    ),
+    case(
+        "layers.MultiHeadAttention(2, 4, sliding_window=2)",
+        self_attention(t=7),
+        kwargs={"return_attention_scores": True},
+    ),
+    case(
+        "layers.MultiHeadAttention(2, 4)",
+        lambda rng: (
+            rng.standard_normal((2, 3, 4, 8)).astype(np.float32),
+            rng.standard_normal((2, 2, 5, 8)).astype(np.float32),
+        ),
+        kwargs={"return_attention_scores": True},
+    ),
 ]
 
 
@@ -440,15 +466,23 @@ def attention_masks(rng):
 
 
 ATTENTION_CASES = []
-for _layer in ("layers.Attention()", "layers.Attention(use_scale=True)", "layers.Attention(score_mode='concat')",
-               "layers.Attention(use_scale=True, score_mode='concat', dropout=0.2)", "layers.AdditiveAttention()",
-               "layers.AdditiveAttention(use_scale=False)"):
+for _layer in (
+    "layers.Attention()",
+    "layers.Attention(use_scale=True)",
+    "layers.Attention(score_mode='concat')",
+    "layers.Attention(use_scale=True, score_mode='concat', dropout=0.2)",
+    "layers.AdditiveAttention()",
+    "layers.AdditiveAttention(use_scale=False)",
+):
     ATTENTION_CASES += [
         case(_layer, attention_inputs()),
         case(_layer, attention_inputs(with_key=True), kwargs={"return_attention_scores": True}),
         case(_layer, attention_inputs(), kwargs=attention_masks),
-        case(_layer, lambda rng: ([rng.standard_normal((2, 5, 4)).astype(np.float32)] * 2,),
-             kwargs={"use_causal_mask": True, "return_attention_scores": True}),
+        case(
+            _layer,
+            lambda rng: ([rng.standard_normal((2, 5, 4)).astype(np.float32)] * 2,),
+            kwargs={"use_causal_mask": True, "return_attention_scores": True},
+        ),
     ]
 
 

@@ -5,6 +5,7 @@ passes (passes/tf_to_torch/) and not the shipped rules: subclassed layers and mo
 forward, training, build/add_weight, super() calls, names resolved through every Keras
 spelling, and where the layout pass moves the channel axis.
 """
+
 from __future__ import annotations
 
 import ast
@@ -84,7 +85,7 @@ def method(code: str, cls: str, name: str) -> str:
         if isinstance(node, ast.ClassDef) and node.name == cls:
             for fn in node.body:
                 if isinstance(fn, ast.FunctionDef) and fn.name == name:
-                    lines = code.splitlines()[fn.lineno:fn.end_lineno]
+                    lines = code.splitlines()[fn.lineno : fn.end_lineno]
                     return dedent("\n".join(lines)).strip()
     raise AssertionError(f"{cls}.{name} not in:\n{code}")
 
@@ -93,7 +94,7 @@ def function(code: str, name: str) -> str:
     tree = ast.parse(code)
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == name:
-            return dedent("\n".join(code.splitlines()[node.lineno:node.end_lineno])).strip()
+            return dedent("\n".join(code.splitlines()[node.lineno : node.end_lineno])).strip()
     raise AssertionError(f"{name} not in:\n{code}")
 
 
@@ -103,7 +104,8 @@ TO_LAST = "# channels first -> last: Keras' order again"
 
 # --- classes ---------------------------------------------------------------------------------------
 def test_layer_and_model_become_modules_and_call_becomes_forward(rules):
-    result = to_torch("""
+    result = to_torch(
+        """
         class Block(layers.Layer):
             def call(self, x):
                 return x
@@ -116,7 +118,9 @@ def test_layer_and_model_become_modules_and_call_becomes_forward(rules):
 
             def call(self, inputs, training=None, mask=None):
                 return self.block(inputs)
-        """, rules)
+        """,
+        rules,
+    )
     assert "class Block(nn.Module):" in result.code
     assert "class Net(nn.Module):" in result.code
     assert method(result.code, "Net", "forward") == "return self.block(inputs)"
@@ -127,7 +131,8 @@ def test_layer_and_model_become_modules_and_call_becomes_forward(rules):
 
 
 def test_training_flag_becomes_the_modules_own(rules):
-    result = to_torch("""
+    result = to_torch(
+        """
         def helper(x, training=False):
             return x
 
@@ -142,7 +147,9 @@ def test_training_flag_becomes_the_modules_own(rules):
                 if training:
                     x = helper(x, training=training)
                 return x
-        """, rules)
+        """,
+        rules,
+    )
     assert method(result.code, "Net", "forward") == dedent("""\
         x = self.act(x)
         if self.training:
@@ -152,7 +159,8 @@ def test_training_flag_becomes_the_modules_own(rules):
 
 
 def test_build_and_add_weight_make_parameters_on_the_first_call(rules):
-    result = to_torch("""
+    result = to_torch(
+        """
         class Scale(layers.Layer):
             def __init__(self, **kwargs):
                 super().__init__(**kwargs)
@@ -167,7 +175,9 @@ def test_build_and_add_weight_make_parameters_on_the_first_call(rules):
             def get_config(self):
                 config = super().get_config()
                 return config
-        """, rules)
+        """,
+        rules,
+    )
     assert method(result.code, "Scale", "__init__") == dedent("""\
         super().__init__()
         self.built = False  # build() runs on the first call""")
@@ -184,26 +194,32 @@ def test_build_and_add_weight_make_parameters_on_the_first_call(rules):
 
 
 def test_super_init_arguments_are_reported(rules):
-    result = to_torch("""
+    result = to_torch(
+        """
         class Net(keras.Model):
             def __init__(self):
                 super().__init__(name="net")
 
             def call(self, x):
                 return x
-        """, rules)
+        """,
+        rules,
+    )
     assert [d.code for d in result.diagnostics] == ["super-init-arguments"]
     assert method(result.code, "Net", "__init__") == "super().__init__()"
 
 
-@pytest.mark.parametrize("imports,name", [
-    ("import tensorflow as tf", "tf.keras.layers.MyAct"),
-    ("import tensorflow", "tensorflow.keras.layers.MyAct"),
-    ("from tensorflow.keras import layers as L", "L.MyAct"),
-    ("from keras.src import layers as L", "L.MyAct"),
-    ("from tensorflow import keras as K", "K.layers.MyAct"),
-    ("import tf_keras", "tf_keras.layers.MyAct"),
-])
+@pytest.mark.parametrize(
+    "imports,name",
+    [
+        ("import tensorflow as tf", "tf.keras.layers.MyAct"),
+        ("import tensorflow", "tensorflow.keras.layers.MyAct"),
+        ("from tensorflow.keras import layers as L", "L.MyAct"),
+        ("from keras.src import layers as L", "L.MyAct"),
+        ("from tensorflow import keras as K", "K.layers.MyAct"),
+        ("import tf_keras", "tf_keras.layers.MyAct"),
+    ],
+)
 def test_every_keras_spelling_reaches_the_rule(rules, imports, name):
     result = translate(f"{imports}\n\nlayer = {name}()\n", to="torch", rules=[rules])
     assert "layer = nn.MyAct()" in result.code, result.code
@@ -240,7 +256,8 @@ def layout_forward(body: str, rules: Path) -> tuple[str, str]:
 
 
 def test_one_move_in_and_one_move_out_around_a_run_of_layers(rules):
-    forward, init = layout_forward("""
+    forward, init = layout_forward(
+        """
         x = self.conv1(x)
         x = self.norm(x)
         x = self.act(x)
@@ -248,7 +265,9 @@ def test_one_move_in_and_one_move_out_around_a_run_of_layers(rules):
         x = self.merge([x, y])
         x = self.flat(x)
         return x
-        """, rules)
+        """,
+        rules,
+    )
     assert forward == dedent(f"""\
         x = x.movedim(-1, 1)  {TO_FIRST}
         x = self.conv1(x)
@@ -266,18 +285,24 @@ def test_one_move_in_and_one_move_out_around_a_run_of_layers(rules):
 
 
 def test_returning_a_channels_first_value_moves_it_back(rules):
-    forward, _ = layout_forward("""
+    forward, _ = layout_forward(
+        """
         return self.act(self.conv1(x))
-        """, rules)
+        """,
+        rules,
+    )
     assert forward == f"x = x.movedim(-1, 1)  {TO_FIRST}\nreturn self.act(self.conv1(x)).movedim(1, -1)"
 
 
 def test_unknown_operations_get_keras_order(rules):
-    forward, _ = layout_forward("""
+    forward, _ = layout_forward(
+        """
         x = self.conv1(x)
         x = postprocess(x)
         return x
-        """, rules)
+        """,
+        rules,
+    )
     assert forward == dedent(f"""\
         x = x.movedim(-1, 1)  {TO_FIRST}
         x = self.conv1(x)
@@ -287,38 +312,51 @@ def test_unknown_operations_get_keras_order(rules):
 
 
 def test_branches_join_and_loops_start_in_keras_order(rules):
-    forward, _ = layout_forward("""
+    forward, _ = layout_forward(
+        """
         x = self.conv1(x)
         if x is None:
             x = self.flat(x)
         for _ in range(2):
             x = self.conv2(x)
         return x
-        """, rules)
+        """,
+        rules,
+    )
     lines = forward.splitlines()
     # the if's body needs Keras' order, the fall-through path is converted before the test
-    assert lines[:4] == [f"x = x.movedim(-1, 1)  {TO_FIRST}", "x = self.conv1(x)",
-                         f"x = x.movedim(1, -1)  {TO_LAST}", "if x is None:"]
+    assert lines[:4] == [
+        f"x = x.movedim(-1, 1)  {TO_FIRST}",
+        "x = self.conv1(x)",
+        f"x = x.movedim(1, -1)  {TO_LAST}",
+        "if x is None:",
+    ]
     assert "    x = self.conv2(x)" in forward.replace("        x = self.conv2", "    x = self.conv2")
     assert forward.count(".movedim(-1, 1)") == 2 and forward.count(".movedim(1, -1)") == 2
 
 
 def test_a_layer_used_outside_call_keeps_its_own_moves(rules):
-    forward, init = layout_forward("""
+    forward, init = layout_forward(
+        """
         self.helper = self.conv1
         x = self.conv1(x)
         return x
-        """, rules)
+        """,
+        rules,
+    )
     assert "self.conv1 = ChannelsLast(nn.MySpatial(8))" in init
     assert ".movedim" not in forward
 
 
 def test_an_axis_layer_meeting_both_layouts_stays_in_keras_order(rules):
-    forward, init = layout_forward("""
+    forward, init = layout_forward(
+        """
         y = self.norm(x)
         x = self.norm(self.conv1(x))
         return x + y
-        """, rules)
+        """,
+        rules,
+    )
     assert "self.norm = nn.MyNorm(axis=-1)" in init
     assert "self.conv1 = nn.MySpatial(8)" in init  # still channels first, moved around
     assert forward == dedent(f"""\
@@ -329,7 +367,8 @@ def test_an_axis_layer_meeting_both_layouts_stays_in_keras_order(rules):
 
 
 def test_sequential_lists_move_the_axis_at_the_run_boundaries(rules):
-    result = to_torch("""
+    result = to_torch(
+        """
         model = keras.Sequential([
             keras.Input((8, 8, 3)),
             layers.MySpatial2D(4),
@@ -338,22 +377,31 @@ def test_sequential_lists_move_the_axis_at_the_run_boundaries(rules):
             layers.MySpatial2D(4),
             layers.MyFlat(),
         ])
-        """, rules)
-    assert "model = nn.Sequential(ToChannelsFirst(), nn.MySpatial(4), nn.MyAct(), nn.MyNorm(axis=1), " \
-           "nn.MySpatial(4), ToChannelsLast(), nn.MyFlat())" in " ".join(result.code.split()).replace("( ", "(").replace(" )", ")")
+        """,
+        rules,
+    )
+    assert (
+        "model = nn.Sequential(ToChannelsFirst(), nn.MySpatial(4), nn.MyAct(), nn.MyNorm(axis=1), "
+        "nn.MySpatial(4), ToChannelsLast(), nn.MyFlat())"
+        in " ".join(result.code.split()).replace("( ", "(").replace(" )", ")")
+    )
     assert "class ToChannelsFirst(nn.Module):" in result.code
 
 
 def test_global_pooling_ends_the_run(rules):
-    result = to_torch("""
+    result = to_torch(
+        """
         model = keras.Sequential([layers.MySpatial2D(4), layers.MyGlobalPool2D(), layers.MyFlat()])
-        """, rules)
+        """,
+        rules,
+    )
     assert "model = nn.Sequential(ToChannelsFirst(), nn.MySpatial(4), nn.MyPool(), nn.MyFlat())" in result.code
 
 
 # --- functional builders -------------------------------------------------------------------------------
 def test_a_functional_builder_keeps_its_code_and_helpers_stay_channels_first(rules):
-    result = to_torch('''
+    result = to_torch(
+        """
         def block(x, filters):
             bn_axis = 3 if keras.backend.image_data_format() == "channels_last" else 1
             x = layers.MySpatial2D(filters)(x)
@@ -367,26 +415,29 @@ def test_a_functional_builder_keeps_its_code_and_helpers_stay_channels_first(rul
                 x = block(x, filters)
             x = layers.MyFlat()(x)
             return keras.Model(inputs, x)
-        ''', rules)
+        """,
+        rules,
+    )
     # the helper takes and returns channels-first tensors: no move inside it
-    assert function(result.code, "block") == dedent('''\
+    assert function(result.code, "block") == dedent("""\
         bn_axis = 3 if "channels_last" == "channels_last" else 1
         x = nn.MySpatial(filters)(x)
-        return nn.MyNorm(axis=1)(x)''')
+        return nn.MyNorm(axis=1)(x)""")
     # one move in (the input itself is never rebound: it is the model's input), one move out
-    assert function(result.code, "build") == dedent(f'''\
+    assert function(result.code, "build") == dedent(f"""\
         inputs = KerasInput(input_shape)
         x = block(inputs.movedim(-1, 1), 8)
         for filters in (16, 32):
             x = block(x, filters)
         x = x.movedim(1, -1)  {TO_LAST}
         x = nn.MyFlat()(x)
-        return FunctionalModel(inputs, x)''')
+        return FunctionalModel(inputs, x)""")
     assert "class FunctionalModel(nn.Module):" in result.code
 
 
 def test_a_helper_passed_around_keeps_keras_order(rules):
-    result = to_torch('''
+    result = to_torch(
+        """
         def block(x):
             return layers.MySpatial2D(4)(x)
 
@@ -394,26 +445,34 @@ def test_a_helper_passed_around_keeps_keras_order(rules):
         def build(stack_fn=block):
             inputs = keras.Input(shape=(8, 8, 3))
             return keras.Model(inputs, stack_fn(inputs))
-        ''', rules)
-    assert function(result.code, "block") == f"x = x.movedim(-1, 1)  {TO_FIRST}\nreturn nn.MySpatial(4)(x).movedim(1, -1)"
+        """,
+        rules,
+    )
+    assert (
+        function(result.code, "block") == f"x = x.movedim(-1, 1)  {TO_FIRST}\nreturn nn.MySpatial(4)(x).movedim(1, -1)"
+    )
 
 
 def test_a_branch_that_returns_does_not_move_the_axis_twice(rules):
-    result = to_torch('''
+    result = to_torch(
+        """
         def build(residual):
             inputs = keras.Input((6, 6, 8))
             x = layers.MySpatial2D(8)(inputs)
             if residual:
                 return keras.Model(inputs, layers.MyFlat()(x))
             return keras.Model(inputs, x)
-        ''', rules)
+        """,
+        rules,
+    )
     body = function(result.code, "build")
     assert body.count(".movedim(1, -1)") == 2, body  # one per return path, none before the if
     assert body.splitlines()[2] == "if residual:", body
 
 
 def test_shapes_read_in_a_constructor_follow_the_moved_axis(rules):
-    result = to_torch('''
+    result = to_torch(
+        """
         def block(x):
             x = layers.MySpatial2D(x.shape[3] * 2)(x)
             return layers.MySpatial2D(x.shape[-1] // 2)(x)
@@ -422,7 +481,9 @@ def test_shapes_read_in_a_constructor_follow_the_moved_axis(rules):
         def build():
             inputs = keras.Input((8, 8, 4))
             return keras.Model(inputs, block(block(inputs)))
-        ''', rules)
-    assert function(result.code, "block") == dedent('''\
+        """,
+        rules,
+    )
+    assert function(result.code, "block") == dedent("""\
         x = nn.MySpatial(x.shape[1] * 2)(x)
-        return nn.MySpatial(x.shape[1] // 2)(x)''')
+        return nn.MySpatial(x.shape[1] // 2)(x)""")

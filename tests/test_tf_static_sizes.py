@@ -2,6 +2,7 @@
 plain torch modules (nn.Linear(4, 8), nn.Conv2d(1, 8, 3), sized norm layers) where the code
 makes the input size known, Lazy modules where it does not; and translated models with both
 verify against Keras."""
+
 from __future__ import annotations
 
 import textwrap
@@ -39,7 +40,9 @@ def test_sequential_with_input_shape_on_the_first_layer():
 
 
 def test_sequential_without_input_knows_the_layers_after_the_first():
-    code = torch_code("model = keras.Sequential([layers.Dense(8), layers.ReLU(), layers.Dropout(0.1), layers.Dense(3)])\n")
+    code = torch_code(
+        "model = keras.Sequential([layers.Dense(8), layers.ReLU(), layers.Dropout(0.1), layers.Dense(3)])\n"
+    )
     assert "nn.LazyLinear(8)" in code and "nn.Linear(8, 3)" in code
 
 
@@ -335,7 +338,7 @@ def test_rebound_parameter_is_no_size():
 
 
 # --- numeric verification against Keras ------------------------------------------------------------
-MODELS = '''
+MODELS = """
 import keras
 from keras import layers
 
@@ -381,7 +384,7 @@ class Net(keras.Model):
 
     def call(self, x):
         return self.head(self.block(self.proj(x)))
-'''
+"""
 
 
 @pytest.fixture(scope="module")

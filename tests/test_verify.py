@@ -1,5 +1,6 @@
 """The numeric verifier on small models: equivalent translations, nested outputs, float64,
 input inference, packages, and the CLI's JSON and exit codes."""
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ pytest.importorskip("hypothesis")
 from fwtranslate import translate
 from fwtranslate.verify import verify
 
-MLP = '''
+MLP = """
 import torch
 import torch.nn as nn
 
@@ -38,9 +39,9 @@ class Net(nn.Module):
         for layer in self.layers:
             x = layer(x)
         return self.head(x) * self.scale + self.shift
-'''
+"""
 
-NESTED = '''
+NESTED = """
 import torch.nn as nn
 
 
@@ -64,11 +65,11 @@ class Net(nn.Module):
         h = self.body(x)
         a, a2 = self.heads["a"](h)
         return {"a": a, "pair": (a2, self.heads["b"](h)[0]), "h": h}
-'''
+"""
 
 # Layers whose rules are not in the rule files yet: the translation written by hand, in the
 # translator's style (NCHW kept, explicit symmetric padding, torch's BatchNorm constants).
-CONV = '''
+CONV = """
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -84,8 +85,8 @@ class Net(nn.Module):
     def forward(self, x):
         x = F.relu(self.bn(self.conv(x)))
         return self.fc(torch.flatten(x, 1))
-'''
-CONV_TF = '''
+"""
+CONV_TF = """
 import keras
 
 
@@ -100,9 +101,9 @@ class Net(keras.Model):
     def call(self, x):
         x = keras.ops.relu(self.bn(self.conv(x)))
         return self.fc(keras.ops.reshape(x, keras.ops.shape(x)[:1] + (-1,)))
-'''
+"""
 
-TOKENS = '''
+TOKENS = """
 import torch.nn as nn
 
 
@@ -114,8 +115,8 @@ class Net(nn.Module):
 
     def forward(self, ids):
         return self.out(self.emb(ids)).mean(1)
-'''
-TOKENS_TF = '''
+"""
+TOKENS_TF = """
 import keras
 
 
@@ -127,7 +128,7 @@ class Net(keras.Model):
 
     def call(self, ids):
         return keras.ops.mean(self.out(self.emb(ids)), 1)
-'''
+"""
 
 
 def _pair(tmp_path, src: str, tf_src: str | None = None, name: str = "model"):
@@ -182,8 +183,16 @@ def test_nested_outputs_compared_element_by_element(tmp_path):
 
 def test_token_inputs_and_dotted_entry(tmp_path):
     orig, trans = _pair(tmp_path, TOKENS, TOKENS_TF)
-    report = verify(orig, trans, "Net", input_shape="B,T=2..5", input_dtype="int64", input_range="0,50",
-                    examples=5, check_training=False)
+    report = verify(
+        orig,
+        trans,
+        "Net",
+        input_shape="B,T=2..5",
+        input_dtype="int64",
+        input_range="0,50",
+        examples=5,
+        check_training=False,
+    )
     assert report.equivalent, report.format_text()
     assert report.input_spec["inputs"][0]["dtype"] == "int64"
     orig, trans = _pair(tmp_path, MLP, name="mlp")
@@ -199,8 +208,14 @@ def test_package_with_relative_imports(tmp_path):
         (pkg / "__init__.py").write_text("")
         (pkg / "blocks.py").write_text(textwrap.dedent(code))
         (pkg / "model.py").write_text("from .blocks import Net\n")
-    report = verify(str(tmp_path / "orig/pkg/model.py"), str(tmp_path / "trans/pkg/model.py"), "Net",
-                    input_shape="2!,3,8,8", examples=3, check_training=False)
+    report = verify(
+        str(tmp_path / "orig/pkg/model.py"),
+        str(tmp_path / "trans/pkg/model.py"),
+        "Net",
+        input_shape="2!,3,8,8",
+        examples=3,
+        check_training=False,
+    )
     assert report.equivalent, report.format_text()
 
 

@@ -1,5 +1,6 @@
 """verify() in a child process (``timeout=``/``isolate=True``; the CLI always): user code that
 exits, hangs, crashes or prints reaches neither the caller's process nor the report."""
+
 from __future__ import annotations
 
 import time
@@ -72,10 +73,13 @@ def test_isolated_not_equivalent_report_comes_back_whole(tmp_path):
 
 def test_timeout_kills_a_hanging_model_and_what_it_started(tmp_path):
     pidfile = tmp_path / "sleeper.pid"
-    orig, trans = _pair(tmp_path, "import subprocess\n"
-                                  "p = subprocess.Popen(['sleep', '300'])\n"
-                                  f"open({str(pidfile)!r}, 'w').write(str(p.pid))\n"
-                                  "while True:\n    pass\n")
+    orig, trans = _pair(
+        tmp_path,
+        "import subprocess\n"
+        "p = subprocess.Popen(['sleep', '300'])\n"
+        f"open({str(pidfile)!r}, 'w').write(str(p.pid))\n"
+        "while True:\n    pass\n",
+    )
     start = time.monotonic()
     report = verify(orig, trans, "Net", timeout=2, **FAST)
     assert time.monotonic() - start < 120

@@ -1,6 +1,7 @@
 """The float32 allowance for rounding (compare.py): when a tensor fails rtol/atol, both models are
 run again in float64 and the tensor may differ by the original's own float32 error plus the
 translation's. A correct translation then passes at any depth, and a bug still fails."""
+
 from __future__ import annotations
 
 import json
@@ -89,8 +90,10 @@ def test_deep_keras_original_gradient_bug_is_caught(deep, tmp_path):
     old = 'named(nn.ReLU(), f"b{i}_out")'
     assert code.count(old) == 1
     code = code.replace(old, 'named(_StraightThroughReLU() if i == depth - 1 else nn.ReLU(), f"b{i}_out")')
-    code += ('\n\nclass _StraightThroughReLU(nn.Module):\n    def forward(self, x):\n'
-             '        return x + (torch.relu(x) - x).detach()\n')
+    code += (
+        "\n\nclass _StraightThroughReLU(nn.Module):\n    def forward(self, x):\n"
+        "        return x + (torch.relu(x) - x).detach()\n"
+    )
     bad = tmp_path / "deep_torch_ste.py"
     bad.write_text(code)
     report = _deep(bad)
@@ -106,8 +109,11 @@ def test_deep_keras_original_momentum_bug_is_caught(deep, tmp_path):
     old = 'named(KerasBatchNormalization(width, axis=1), f"b{i}_bn2")'
     assert code.count(old) == 1
     bad = tmp_path / "deep_torch_momentum.py"
-    bad.write_text(code.replace(old, 'named(KerasBatchNormalization(width, axis=1, momentum=0.9 if i == depth - 1 '
-                                     'else 0.99), f"b{i}_bn2")'))
+    bad.write_text(
+        code.replace(
+            old, 'named(KerasBatchNormalization(width, axis=1, momentum=0.9 if i == depth - 1 else 0.99), f"b{i}_bn2")'
+        )
+    )
     report = _deep(bad)
     assert report.status == "not_equivalent", report.format_text()
     assert [p.name for p in report.phases if not p.ok] == ["step"], report.format_text()
@@ -124,8 +130,9 @@ def lenet(tmp_path_factory):
 def test_torch_original_passes_with_tolerances_below_float32(lenet):
     """rtol = atol = 1e-9: below float32's resolution, so every phase relies on the measured
     rounding of both models (the torch original and its Keras translation, rebuilt in float64)."""
-    report = verify(SAMPLES_TORCH / "lenet.py", lenet, "LeNet", input_shape="2!,1,28,28", examples=2,
-                    rtol=1e-9, atol=1e-9)
+    report = verify(
+        SAMPLES_TORCH / "lenet.py", lenet, "LeNet", input_shape="2!,1,28,28", examples=2, rtol=1e-9, atol=1e-9
+    )
     assert report.equivalent, report.format_text()
     for name in ("inference", "training", "gradients", "step"):
         p = next(p for p in report.phases if p.name == name)
@@ -140,11 +147,14 @@ def test_torch_original_bug_is_caught_with_the_allowance(lenet, tmp_path):
     assert code.count(old) == 1, code
     bad = tmp_path / "lenet_tf_bad.py"
     bad.write_text(code.replace(old, old.replace("1e-05", "1e-03")))
-    report = verify(SAMPLES_TORCH / "lenet.py", bad, "LeNet", input_shape="2!,1,28,28", examples=2,
-                    rtol=1e-9, atol=1e-9)
+    report = verify(
+        SAMPLES_TORCH / "lenet.py", bad, "LeNet", input_shape="2!,1,28,28", examples=2, rtol=1e-9, atol=1e-9
+    )
     assert report.status == "not_equivalent", report.format_text()
     failed = next(p for p in report.phases if not p.ok)
     assert failed.name == "inference", report.format_text()
     bad_diffs = [d for d in failed.diffs if not d.ok]
-    assert bad_diffs and all(d.noise is not None and d.max_abs > 10 * d.allowed for d in bad_diffs), report.format_text()
+    assert bad_diffs and all(d.noise is not None and d.max_abs > 10 * d.allowed for d in bad_diffs), (
+        report.format_text()
+    )
     assert "translation's" in report.format_text()

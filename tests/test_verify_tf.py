@@ -2,6 +2,7 @@
 (``fwtranslate x.py --to torch``): hand-written torch counterparts in tests/fixtures/tf_pairs/
 (Lazy modules, ChannelsLast / x.movedim, nn.Sequential(layer, activation)), injected bugs, the
 converters for Keras layers, checkpoint conversion, and the Keras samples (samples/tf/)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -134,8 +135,11 @@ def test_wrong_batchnorm_momentum_fails_the_step(tmp_path):
 
 def test_translation_crash_is_not_equivalent(tmp_path):
     bad = tmp_path / "mlp_torch_crash.py"
-    bad.write_text((PAIRS / "mlp_torch.py").read_text().replace(
-        "nn.LazyLinear(num_classes),", "nn.Unflatten(1, (3, -1)), nn.LazyLinear(num_classes),"))
+    bad.write_text(
+        (PAIRS / "mlp_torch.py")
+        .read_text()
+        .replace("nn.LazyLinear(num_classes),", "nn.Unflatten(1, (3, -1)), nn.LazyLinear(num_classes),")
+    )
     report = _verify("mlp_keras.py", bad, "build", (2, 8))
     assert report.status == "not_equivalent", report.format_text()
     assert "raised" in report.reason
@@ -156,11 +160,15 @@ def test_keras_layer_without_converter_is_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(from_keras, "_ruleset", lambda: None)
     monkeypatch.setitem(from_keras.FALLBACK_CONVERTERS, "PReLU", None)
     orig = tmp_path / "prelu_keras.py"
-    orig.write_text("import keras\n\n\ndef build():\n"
-                    "    return keras.Sequential([keras.Input((4,)), keras.layers.PReLU(), keras.layers.Dense(2)])\n")
+    orig.write_text(
+        "import keras\n\n\ndef build():\n"
+        "    return keras.Sequential([keras.Input((4,)), keras.layers.PReLU(), keras.layers.Dense(2)])\n"
+    )
     trans = tmp_path / "prelu_torch.py"
-    trans.write_text("import torch\nfrom torch import nn\n\n\ndef build():\n"
-                     "    return nn.Sequential(nn.PReLU(4), nn.LazyLinear(2))\n")
+    trans.write_text(
+        "import torch\nfrom torch import nn\n\n\ndef build():\n"
+        "    return nn.Sequential(nn.PReLU(4), nn.LazyLinear(2))\n"
+    )
     report = verify(orig, trans, "build", input_shape=(2, 4), examples=2)
     assert report.status == "error", report.format_text()
     assert "keras.layers.PReLU" in report.reason and "layers[0]" in report.reason
@@ -174,13 +182,34 @@ def test_subclassed_model_without_input_shape_says_so():
 
 def test_cli_json_and_exit_codes_for_keras_original():
     out = io.StringIO()
-    code = run_verify_cli(str(PAIRS / "mlp_keras.py"), str(PAIRS / "mlp_torch.py"), "build", None, None, "2,8",
-                          None, 3, to="torch", as_json=True, out=out)
+    code = run_verify_cli(
+        str(PAIRS / "mlp_keras.py"),
+        str(PAIRS / "mlp_torch.py"),
+        "build",
+        None,
+        None,
+        "2,8",
+        None,
+        3,
+        to="torch",
+        as_json=True,
+        out=out,
+    )
     data = json.loads(out.getvalue())
     assert code == 0 and data["equivalent"], data
     out = io.StringIO()
-    code = run_verify_cli(str(PAIRS / "mlp_keras.py"), str(PAIRS / "mlp_torch_bad_activation.py"), "build", None,
-                          None, "2,8", None, 3, as_json=True, out=out)
+    code = run_verify_cli(
+        str(PAIRS / "mlp_keras.py"),
+        str(PAIRS / "mlp_torch_bad_activation.py"),
+        "build",
+        None,
+        None,
+        "2,8",
+        None,
+        3,
+        as_json=True,
+        out=out,
+    )
     data = json.loads(out.getvalue())
     assert code == 1 and data["diverging_layer"]["path"] == "layers[2]", data
 
@@ -284,8 +313,7 @@ def test_checkpoint_conversion_keras_original(tmp_path):
     h5 = tmp_path / "cnn.weights.h5"
     kmodel.save_weights(str(h5))
     pt = tmp_path / "cnn.pt"
-    done = convert_checkpoint(PAIRS / "cnn_keras.py", PAIRS / "cnn_torch.py", "CNN", h5, pt,
-                              input_shape="2,9,9,3")
+    done = convert_checkpoint(PAIRS / "cnn_keras.py", PAIRS / "cnn_torch.py", "CNN", h5, pt, input_shape="2,9,9,3")
     assert done.direction == "keras_to_torch" and done.tensors == 6
     tmodel = build_entry(PAIRS / "cnn_torch.py", "CNN")
     with torch.no_grad():
@@ -295,8 +323,7 @@ def test_checkpoint_conversion_keras_original(tmp_path):
     np.testing.assert_allclose(got, kmodel(x).numpy(), rtol=1e-4, atol=1e-5)
     # and back: torch state_dict -> Keras weights
     h5_back = tmp_path / "back.weights.h5"
-    back = convert_checkpoint(PAIRS / "cnn_keras.py", PAIRS / "cnn_torch.py", "CNN", pt, h5_back,
-                              input_shape="2,9,9,3")
+    back = convert_checkpoint(PAIRS / "cnn_keras.py", PAIRS / "cnn_torch.py", "CNN", pt, h5_back, input_shape="2,9,9,3")
     assert back.direction == "torch_to_keras"
     kmodel2 = build_entry(PAIRS / "cnn_keras.py", "CNN")
     kmodel2(x)
@@ -327,16 +354,20 @@ def test_keras_sample_builds_and_runs(case):
 
 
 # --- the translator's own output (--to torch), while its rules are being written --------------
-@pytest.mark.parametrize("file,entry,shape,dtype,value_range", [
-    ("cnn.py", "build_cnn", "2,28,28,1", None, None),  # functional -> FunctionalModel, matched by order
-    ("seq_tagger.py", "build_tagger", "2,12", "int64", "0,1000"),  # Bidirectional(LSTM) -> support modules
-])
+@pytest.mark.parametrize(
+    "file,entry,shape,dtype,value_range",
+    [
+        ("cnn.py", "build_cnn", "2,28,28,1", None, None),  # functional -> FunctionalModel, matched by order
+        ("seq_tagger.py", "build_tagger", "2,12", "int64", "0,1000"),  # Bidirectional(LSTM) -> support modules
+    ],
+)
 def test_translated_keras_sample_verifies(tmp_path, file, entry, shape, dtype, value_range):
     import fwtranslate
 
     out = tmp_path / file
     result = fwtranslate.translate_file(SAMPLES_TF / file, "torch", output=out)
     assert result.ok and out.exists(), [str(d) for d in result.diagnostics]  # every sample translates fully
-    report = verify(SAMPLES_TF / file, out, entry, input_shape=shape, input_dtype=dtype, input_range=value_range,
-                    examples=2)
+    report = verify(
+        SAMPLES_TF / file, out, entry, input_shape=shape, input_dtype=dtype, input_range=value_range, examples=2
+    )
     assert report.equivalent, report.format_text()

@@ -1,4 +1,5 @@
 """Model-level weight transfer (fwtranslate.weights.transfer) and checkpoint conversion."""
+
 from __future__ import annotations
 
 import textwrap
@@ -16,7 +17,7 @@ from fwtranslate.weights.transfer import TransferError, build_by_dry_run, keras_
 
 torch, tf, keras = frameworks()
 
-MLP = '''
+MLP = """
 import torch
 import torch.nn as nn
 
@@ -46,10 +47,10 @@ class Net(nn.Module):
             x = layer(x)
         x = self.body(x)
         return self.heads["a"](x) + self.heads["b"](x) + self.shift
-'''
+"""
 
 # Conv and BatchNorm, written the way the translation writes them (NCHW kept, explicit padding).
-CONV = '''
+CONV = """
 import torch
 import torch.nn as nn
 
@@ -62,8 +63,8 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.fc(torch.flatten(self.features(x), 1))
-'''
-CONV_TF = '''
+"""
+CONV_TF = """
 import keras
 
 
@@ -80,7 +81,7 @@ class Net(keras.Model):
     def call(self, x):
         x = self.features(x)
         return self.fc(keras.ops.reshape(x, keras.ops.shape(x)[:1] + (-1,)))
-'''
+"""
 
 
 def _write(tmp_path, name: str, code: str):
@@ -151,7 +152,8 @@ def test_conv_batchnorm_round_trip(tmp_path):
 
 def test_missing_keras_layer_names_both_paths(tmp_path):
     broken = CONV_TF.replace("self.fc = keras.layers.Dense(4)", "self.head = keras.layers.Dense(4)").replace(
-        "return self.fc(", "return self.head(")
+        "return self.fc(", "return self.head("
+    )
     t, k = _models(tmp_path, CONV, broken)
     build_by_dry_run(k, [np.zeros((1, 3, 5, 5), "float32")])
     with pytest.raises(TransferError) as err:
@@ -171,8 +173,9 @@ def test_shape_mismatch_names_both_paths(tmp_path):
 
 def test_parameter_without_variable_is_an_error(tmp_path):
     src = MLP
-    tf_src = translate(src).code.replace('self.gain = keras.Variable(keras.ops.ones((1, n)), name="gain")',
-                                         "self.gain = 1.0")
+    tf_src = translate(src).code.replace(
+        'self.gain = keras.Variable(keras.ops.ones((1, n)), name="gain")', "self.gain = 1.0"
+    )
     assert "self.gain = 1.0" in tf_src
     t, k = _models(tmp_path, src, tf_src)
     build_by_dry_run(k, [np.zeros((1, 8), "float32")])
@@ -182,7 +185,7 @@ def test_parameter_without_variable_is_an_error(tmp_path):
 
 
 def test_lazy_module_after_torch_dry_run(tmp_path):
-    src = '''
+    src = """
 import torch.nn as nn
 
 
@@ -193,8 +196,8 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.fc(x)
-'''
-    tf_src = '''
+"""
+    tf_src = """
 import keras
 
 
@@ -205,7 +208,7 @@ class Net(keras.Model):
 
     def call(self, x):
         return self.fc(x)
-'''
+"""
     t, k = _models(tmp_path, src, tf_src)
     x = np.ones((2, 7), "float32")
     build_by_dry_run(k, [x])
@@ -228,11 +231,13 @@ def test_weights_cli_round_trip(tmp_path):
     torch.save(model.state_dict(), tmp_path / "net.pt")
     runner = CliRunner()
     common = [str(orig), str(trans), "--entry", "Net", "--input-shape", "2,3,5,5"]
-    res = runner.invoke(main, ["weights", *common, "--from", str(tmp_path / "net.pt"),
-                               "--to", str(tmp_path / "net.weights.h5")])
+    res = runner.invoke(
+        main, ["weights", *common, "--from", str(tmp_path / "net.pt"), "--to", str(tmp_path / "net.weights.h5")]
+    )
     assert res.exit_code == 0, res.output
-    res = runner.invoke(main, ["weights", *common, "--from", str(tmp_path / "net.weights.h5"),
-                               "--to", str(tmp_path / "back.pt")])
+    res = runner.invoke(
+        main, ["weights", *common, "--from", str(tmp_path / "net.weights.h5"), "--to", str(tmp_path / "back.pt")]
+    )
     assert res.exit_code == 0, res.output
     a, b = torch.load(tmp_path / "net.pt"), torch.load(tmp_path / "back.pt")
     for name in a:

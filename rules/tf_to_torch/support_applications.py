@@ -10,6 +10,7 @@ backend / utility functions the model builders call.
   NotImplementedError instead: the translation never fetches Keras files. Build the model with
   ``weights=None`` and convert a Keras checkpoint with ``fwtranslate weights``.
 """
+
 import warnings
 
 import torch
@@ -135,10 +136,9 @@ def keras_obtain_input_shape(input_shape, default_size, min_size, data_format, r
         if input_shape[channels] != 3 and weights == "imagenet":
             raise ValueError(f"The input must have 3 channels; Received `input_shape={input_shape}`")
         if (input_shape[rows] is not None and input_shape[rows] < min_size) or (
-                input_shape[cols] is not None and input_shape[cols] < min_size):
-            raise ValueError(
-                f"Input size must be at least {min_size}x{min_size}; Received: input_shape={input_shape}"
-            )
+            input_shape[cols] is not None and input_shape[cols] < min_size
+        ):
+            raise ValueError(f"Input size must be at least {min_size}x{min_size}; Received: input_shape={input_shape}")
     else:
         if require_flatten:
             input_shape = default_shape

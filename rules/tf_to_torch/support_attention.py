@@ -5,6 +5,7 @@ what Keras computes. Their weights have Keras' shapes (the per-head projection k
 MultiHeadAttention included), so they transfer without reshaping; they are created on the first
 call, when the input sizes are known (torch's lazy-module mechanism).
 """
+
 import math
 
 import torch
@@ -41,8 +42,9 @@ class KerasMultiHeadAttention(nn.modules.lazy.LazyModuleMixin, nn.Module):
     output_weight (heads, value_dim, *output_shape), output_bias (*output_shape,)
     (output_shape defaults to dq)."""
 
-    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
-                 output_shape=None, sliding_window=None):
+    def __init__(
+        self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None, sliding_window=None
+    ):
         super().__init__()
         self.num_heads, self.key_dim = num_heads, key_dim
         self.value_dim = value_dim if value_dim else key_dim
@@ -82,8 +84,19 @@ class KerasMultiHeadAttention(nn.modules.lazy.LazyModuleMixin, nn.Module):
         bias = getattr(self, f"{name}_bias")
         return y if bias is None else y + bias
 
-    def forward(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
-                attention_mask=None, return_attention_scores=False, use_causal_mask=False, training=None):
+    def forward(
+        self,
+        query,
+        value,
+        key=None,
+        query_mask=None,
+        value_mask=None,
+        key_mask=None,
+        attention_mask=None,
+        return_attention_scores=False,
+        use_causal_mask=False,
+        training=None,
+    ):
         key = value if key is None else key
         batch, q_axes, k_axes = query.shape[0], tuple(query.shape[1:-1]), tuple(key.shape[1:-1])
         q_len, k_len = math.prod(q_axes), math.prod(k_axes)

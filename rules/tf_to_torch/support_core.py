@@ -4,6 +4,7 @@ A translation copies the definitions it uses into its output, so they are plain 
 need nothing else. Tensors keep Keras' layout (channels last) unless a comment in the
 translated code says otherwise.
 """
+
 import math
 
 import torch
@@ -90,12 +91,25 @@ class KerasActivation(nn.Module):
     one statically (``activation=act`` with ``act`` a variable)."""
 
     _NAMED = {
-        "relu": F.relu, "relu6": F.relu6, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
-        "softmax": lambda x: torch.softmax(x, dim=-1), "log_softmax": lambda x: torch.log_softmax(x, dim=-1),
-        "gelu": F.gelu, "silu": F.silu, "swish": F.silu, "elu": F.elu,
-        "selu": F.selu, "softplus": F.softplus, "softsign": F.softsign, "mish": F.mish,
-        "hard_sigmoid": F.hardsigmoid, "hard_silu": F.hardswish, "hard_swish": F.hardswish,
-        "leaky_relu": lambda x: F.leaky_relu(x, 0.2), "exponential": torch.exp,
+        "relu": F.relu,
+        "relu6": F.relu6,
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "softmax": lambda x: torch.softmax(x, dim=-1),
+        "log_softmax": lambda x: torch.log_softmax(x, dim=-1),
+        "gelu": F.gelu,
+        "silu": F.silu,
+        "swish": F.silu,
+        "elu": F.elu,
+        "selu": F.selu,
+        "softplus": F.softplus,
+        "softsign": F.softsign,
+        "mish": F.mish,
+        "hard_sigmoid": F.hardsigmoid,
+        "hard_silu": F.hardswish,
+        "hard_swish": F.hardswish,
+        "leaky_relu": lambda x: F.leaky_relu(x, 0.2),
+        "exponential": torch.exp,
         "linear": lambda x: x,
     }
 

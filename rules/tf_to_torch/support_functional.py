@@ -11,6 +11,7 @@ Limits: the graph is recorded once, so Python decisions taken on tensor *values*
 shapes they are fine: the placeholder has the declared shape, batch 2), and a module called with
 a tensor keyword argument inside the builder is replayed with the keyword's recorded value.
 """
+
 import torch
 from torch import nn
 
@@ -203,8 +204,9 @@ def _wrap_outputs(result, index):
     if isinstance(result, torch.Tensor):
         return KerasTensor(result.detach(), (index, None))
     if isinstance(result, (list, tuple)):
-        items = [KerasTensor(r.detach(), (index, i)) if isinstance(r, torch.Tensor) else r
-                 for i, r in enumerate(result)]
+        items = [
+            KerasTensor(r.detach(), (index, i)) if isinstance(r, torch.Tensor) else r for i, r in enumerate(result)
+        ]
         return type(result)(*items) if hasattr(result, "_fields") else type(result)(items)
     return result
 

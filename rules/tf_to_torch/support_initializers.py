@@ -7,6 +7,7 @@ computation), so ``keras_initializer(init, shape)`` (support_core.py, the transl
 add_weight) and any code calling ``init(shape)`` work unchanged. Seeds are not translated:
 torch's global generator is used (``torch.manual_seed``).
 """
+
 import math
 
 import torch
@@ -69,8 +70,9 @@ class KerasInitializer:
         elif kind == "orthogonal":
             out = _keras_orthogonal(shape, c.get("gain", 1.0))
         elif kind == "variance_scaling" or kind in self._PRESETS:
-            scale, mode, distribution = self._PRESETS.get(kind, (
-                c.get("scale", 1.0), c.get("mode", "fan_in"), c.get("distribution", "truncated_normal")))
+            scale, mode, distribution = self._PRESETS.get(
+                kind, (c.get("scale", 1.0), c.get("mode", "fan_in"), c.get("distribution", "truncated_normal"))
+            )
             out = _variance_scaling(shape, scale, mode, distribution, c.get("input_axes"), c.get("output_axes"))
         else:
             raise ValueError(f"unknown Keras initializer {kind!r}")
@@ -172,5 +174,7 @@ def keras_input_from_tensor(tensor):
     """keras.Input(tensor=...) (core.yaml) where the tensor is not None at run time: Keras wraps an
     existing tensor as the model's input, which a translated builder cannot do; it raises
     instead of silently building on a placeholder."""
-    raise NotImplementedError("keras.Input(tensor=...) is not translated: build the model from a shape "
-                              "(keras.Input(shape=...)) and call it on the tensor")
+    raise NotImplementedError(
+        "keras.Input(tensor=...) is not translated: build the model from a shape "
+        "(keras.Input(shape=...)) and call it on the tensor"
+    )

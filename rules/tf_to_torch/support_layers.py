@@ -6,6 +6,7 @@ A translation copies the definitions it uses into its output, so they are plain 
 modules here are channels first (N, C, *spatial), like torch's own; the rules wrap them in
 ChannelsLast (support_core.py) for Keras' default channels_last layout.
 """
+
 import math
 
 import torch
@@ -26,8 +27,9 @@ def keras_same_pads(sizes, kernel_size, strides, dilation_rate=1):
     smaller half before. Returned as F.pad's list (last axis first)."""
     n = len(sizes)
     pads = []
-    for size, k, s, d in reversed(list(zip(sizes, keras_tuple(kernel_size, n), keras_tuple(strides, n),
-                                           keras_tuple(dilation_rate, n)))):
+    for size, k, s, d in reversed(
+        list(zip(sizes, keras_tuple(kernel_size, n), keras_tuple(strides, n), keras_tuple(dilation_rate, n)))
+    ):
         total = max((math.ceil(size / s) - 1) * s + d * (k - 1) + 1 - size, 0)
         pads += [total // 2, total - total // 2]
     return pads
@@ -42,8 +44,9 @@ class KerasSamePad1d(nn.Module):
         self.kernel_size, self.strides, self.dilation_rate, self.value = kernel_size, strides, dilation_rate, value
 
     def forward(self, x):
-        return F.pad(x, keras_same_pads(x.shape[2:], self.kernel_size, self.strides, self.dilation_rate),
-                     value=self.value)
+        return F.pad(
+            x, keras_same_pads(x.shape[2:], self.kernel_size, self.strides, self.dilation_rate), value=self.value
+        )
 
 
 class KerasSamePad3d(KerasSamePad1d):
@@ -70,8 +73,9 @@ class KerasDepthwiseConv(nn.modules.lazy.LazyModuleMixin, nn.Module):
 
     cls_to_become = None
 
-    def __init__(self, rank, kernel_size, strides=1, padding="valid", depth_multiplier=1, dilation_rate=1,
-                 use_bias=True):
+    def __init__(
+        self, rank, kernel_size, strides=1, padding="valid", depth_multiplier=1, dilation_rate=1, use_bias=True
+    ):
         super().__init__()
         self.rank = rank
         self.kernel_size = keras_tuple(kernel_size, rank)
@@ -114,8 +118,17 @@ class KerasConvTranspose(nn.modules.lazy.LazyModuleMixin, nn.Module):
 
     cls_to_become = None
 
-    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", output_padding=None,
-                 dilation_rate=1, use_bias=True):
+    def __init__(
+        self,
+        rank,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        output_padding=None,
+        dilation_rate=1,
+        use_bias=True,
+    ):
         super().__init__()
         self.rank, self.filters, self.padding = rank, filters, padding
         self.kernel_size = keras_tuple(kernel_size, rank)
@@ -503,7 +516,7 @@ class KerasCenterCrop(nn.Module):
         if h < self.height or w < self.width:
             raise ValueError("CenterCrop of an input smaller than the target (Keras resizes it) is not translated")
         top, left = (h - self.height) // 2, (w - self.width) // 2
-        return x[..., top:top + self.height, left:left + self.width].to(torch.float32)
+        return x[..., top : top + self.height, left : left + self.width].to(torch.float32)
 
 
 def keras_padding_to_torch(padding, rank):

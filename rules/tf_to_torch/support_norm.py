@@ -46,8 +46,12 @@ class KerasBatchNormalization(nn.modules.lazy.LazyModuleMixin, nn.Module):
         self.axis, self.momentum, self.eps = axis, momentum, eps
         self.weight = keras_norm_parameter(num_features, 1.0) if scale else None
         self.bias = keras_norm_parameter(num_features, 0.0) if center else None
-        self.register_buffer("running_mean", nn.UninitializedBuffer() if num_features is None else torch.zeros(num_features))
-        self.register_buffer("running_var", nn.UninitializedBuffer() if num_features is None else torch.ones(num_features))
+        self.register_buffer(
+            "running_mean", nn.UninitializedBuffer() if num_features is None else torch.zeros(num_features)
+        )
+        self.register_buffer(
+            "running_var", nn.UninitializedBuffer() if num_features is None else torch.ones(num_features)
+        )
 
     def initialize_parameters(self, x):
         if self.has_uninitialized_params():
@@ -176,6 +180,8 @@ class KerasRMSNormalization(nn.modules.lazy.LazyModuleMixin, nn.Module):
 
     def forward(self, x):
         axes = keras_norm_axes(self.axis, x.dim())
-        if axes == list(range(x.dim() - len(axes), x.dim())) and self.weight.shape == keras_weight_shape(self.axis, x.shape):
+        if axes == list(range(x.dim() - len(axes), x.dim())) and self.weight.shape == keras_weight_shape(
+            self.axis, x.shape
+        ):
             return F.rms_norm(x, tuple(self.weight.shape), self.weight, self.eps)
         return x * torch.rsqrt(torch.mean(x * x, dim=axes, keepdim=True) + self.eps) * self.weight

@@ -5,6 +5,7 @@ equivalent (a reduction over several axes or all of them, numpy-style ``split`` 
 ``take``, TensorFlow's ``transpose_a`` / ``exclusive`` flags, ...). A translation copies the
 definitions it uses into its output: they are plain PyTorch and need nothing else.
 """
+
 import torch
 import torch.nn.functional as F
 
@@ -105,7 +106,7 @@ def keras_take(x, indices, axis=None):
     n = x.shape[axis]
     flat = torch.where(indices < 0, indices + n, indices).reshape(-1)
     picked = torch.index_select(x, axis, flat)
-    return picked.reshape(x.shape[:axis] + indices.shape + x.shape[axis + 1:])
+    return picked.reshape(x.shape[:axis] + indices.shape + x.shape[axis + 1 :])
 
 
 def keras_repeat(x, repeats, axis=None):
@@ -252,8 +253,9 @@ def keras_resize(images, size, interpolation="bilinear", data_format=None):
     x = images.unsqueeze(0) if single else images
     if data_format != "channels_first":
         x = x.movedim(-1, 1)
-    y = F.interpolate(x, size=tuple(int(s) for s in size), mode=mode,
-                      **({"align_corners": False} if mode == "bilinear" else {}))
+    y = F.interpolate(
+        x, size=tuple(int(s) for s in size), mode=mode, **({"align_corners": False} if mode == "bilinear" else {})
+    )
     if data_format != "channels_first":
         y = y.movedim(1, -1)
     return y.squeeze(0) if single else y

@@ -5,6 +5,7 @@ Keras' seeds (``seed=``, SeedGenerator) are not translated: these draw from torc
 generator, so ``torch.manual_seed`` makes a translated model reproducible, and the numbers
 match Keras in distribution (shape, dtype, bounds, moments), never sample by sample.
 """
+
 import torch
 from torch import nn
 

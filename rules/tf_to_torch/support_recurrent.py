@@ -6,6 +6,7 @@ load_state_dict), and return what the Keras layer returns: the last output or th
 sequence, followed by the final states when return_state=True. Keras' single bias is torch's
 bias_ih (bias_hh = 0); a Keras GRU (reset_after=True) is torch's GRU with the gates reordered.
 """
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -16,11 +17,26 @@ class KerasRecurrent(nn.Module):
 
     rnn_class = nn.RNN
 
-    def __init__(self, units, use_bias=True, return_sequences=False, return_state=False,
-                 go_backwards=False, dropout=0.0, **rnn_kwargs):
+    def __init__(
+        self,
+        units,
+        use_bias=True,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        dropout=0.0,
+        **rnn_kwargs,
+    ):
         super().__init__()
-        self.config = dict(units=units, use_bias=use_bias, return_sequences=return_sequences,
-                           return_state=return_state, go_backwards=go_backwards, dropout=dropout, **rnn_kwargs)
+        self.config = dict(
+            units=units,
+            use_bias=use_bias,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            dropout=dropout,
+            **rnn_kwargs,
+        )
         self.units, self.use_bias, self.dropout = units, use_bias, dropout
         self.return_sequences, self.return_state, self.go_backwards = return_sequences, return_state, go_backwards
         self.rnn_kwargs = rnn_kwargs
@@ -28,8 +44,15 @@ class KerasRecurrent(nn.Module):
 
     def build(self, input_size, device=None, dtype=None):
         """Creates ``self.rnn`` for inputs of ``input_size`` features."""
-        self.rnn = self.rnn_class(int(input_size), self.units, bias=self.use_bias, batch_first=True,
-                                  device=device, dtype=dtype, **self.rnn_kwargs)
+        self.rnn = self.rnn_class(
+            int(input_size),
+            self.units,
+            bias=self.use_bias,
+            batch_first=True,
+            device=device,
+            dtype=dtype,
+            **self.rnn_kwargs,
+        )
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         weight = state_dict.get(prefix + "rnn.weight_ih_l0")
@@ -79,10 +102,25 @@ class KerasSimpleRNN(KerasRecurrent):
 
     rnn_class = nn.RNN
 
-    def __init__(self, units, use_bias=True, return_sequences=False, return_state=False,
-                 go_backwards=False, dropout=0.0, nonlinearity="tanh"):
-        super().__init__(units, use_bias=use_bias, return_sequences=return_sequences, return_state=return_state,
-                         go_backwards=go_backwards, dropout=dropout, nonlinearity=nonlinearity)
+    def __init__(
+        self,
+        units,
+        use_bias=True,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        dropout=0.0,
+        nonlinearity="tanh",
+    ):
+        super().__init__(
+            units,
+            use_bias=use_bias,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            dropout=dropout,
+            nonlinearity=nonlinearity,
+        )
 
 
 class KerasBidirectional(nn.Module):

@@ -5,6 +5,7 @@ equivalent. Data stays in PyTorch's layout: channels first (N, C, ...), and sequ
 (seq, batch, features) unless ``batch_first=True``. A translation copies the definitions it
 uses into its output, so they are plain Keras 3 and need nothing else.
 """
+
 import keras
 
 
@@ -70,8 +71,18 @@ class ChannelsFirstConv3D(keras.layers.Conv3D):
         return channels_first_bias(self, self.convolution_op(inputs, self.kernel))
 
 
-def conv_layer_for(rank, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                   padding_mode="zeros", in_channels=None):
+def conv_layer_for(
+    rank,
+    out_channels,
+    kernel_size,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups=1,
+    bias=True,
+    padding_mode="zeros",
+    in_channels=None,
+):
     """torch.nn.Conv{1,2,3}d with arguments known only when the model is built (a conv class
     passed as a value, ``conv_layer=nn.Conv2d``): the same layers the translation writes for
     known arguments, chosen at run time. Channels first."""
@@ -80,9 +91,17 @@ def conv_layer_for(rank, out_channels, kernel_size, stride=1, padding=0, dilatio
     ks, ss, ds = as_tuple(kernel_size, rank), as_tuple(stride, rank), as_tuple(dilation, rank)
     if any(s != 1 for s in ss) and any(d != 1 for d in ds):
         raise ValueError("Keras convolutions cannot combine a stride > 1 with a dilation > 1")
-    layer = conv(out_channels, kernel_size, strides=stride, dilation_rate=dilation, groups=groups, use_bias=bias,
-                 padding="same" if padding == "same" else "valid", in_channels=in_channels,
-                 data_format="channels_first")
+    layer = conv(
+        out_channels,
+        kernel_size,
+        strides=stride,
+        dilation_rate=dilation,
+        groups=groups,
+        use_bias=bias,
+        padding="same" if padding == "same" else "valid",
+        in_channels=in_channels,
+        data_format="channels_first",
+    )
     if isinstance(padding, str):
         if padding_mode != "zeros" and padding == "same":
             raise ValueError('padding="same" with a padding_mode other than "zeros" is not translated')
@@ -92,8 +111,17 @@ def conv_layer_for(rank, out_channels, kernel_size, stride=1, padding=0, dilatio
         return layer
     if padding_mode == "zeros":
         if all(s == 1 and (d * (k - 1)) % 2 == 0 and p == d * (k - 1) // 2 for k, s, p, d in zip(ks, ss, ps, ds)):
-            return conv(out_channels, kernel_size, padding="same", strides=stride, dilation_rate=dilation,
-                        groups=groups, use_bias=bias, in_channels=in_channels, data_format="channels_first")
+            return conv(
+                out_channels,
+                kernel_size,
+                padding="same",
+                strides=stride,
+                dilation_rate=dilation,
+                groups=groups,
+                use_bias=bias,
+                in_channels=in_channels,
+                data_format="channels_first",
+            )
         widths = ps[0] if rank == 1 else tuple(ps)
         return keras.Sequential([pad(widths, data_format="channels_first"), layer])
     flat = tuple(q for p in ps[::-1] for q in (p, p))
@@ -103,9 +131,14 @@ def conv_layer_for(rank, out_channels, kernel_size, stride=1, padding=0, dilatio
 def conv_transpose_outputs(layer, inputs):
     """The bias-free output of a Keras transposed-convolution layer."""
     return keras.ops.conv_transpose(
-        inputs, layer.kernel, strides=list(layer.strides), padding=layer.padding,
-        output_padding=layer.output_padding, dilation_rate=layer.dilation_rate,
-        data_format=layer.data_format)
+        inputs,
+        layer.kernel,
+        strides=list(layer.strides),
+        padding=layer.padding,
+        output_padding=layer.output_padding,
+        dilation_rate=layer.dilation_rate,
+        data_format=layer.data_format,
+    )
 
 
 class ChannelsFirstConv1DTranspose(keras.layers.Conv1DTranspose):
@@ -146,20 +179,34 @@ class TorchConvTranspose(keras.layers.Layer):
     Channels first; ``rank`` is the number of spatial axes.
     """
 
-    def __init__(self, filters, kernel_size, strides=1, padding=0, output_padding=0,
-                 dilation_rate=1, use_bias=True, rank=2, **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding=0,
+        output_padding=0,
+        dilation_rate=1,
+        use_bias=True,
+        rank=2,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.filters, self.kernel_size, self.strides = filters, kernel_size, strides
         self.padding, self.output_padding = padding, output_padding
         self.dilation_rate, self.use_bias, self.rank = dilation_rate, use_bias, rank
         pads, extras = as_tuple(padding, rank), as_tuple(output_padding, rank)
         self.cropping = tuple((p, max(p - e, 0)) for p, e in zip(pads, extras))
-        conv = {1: ChannelsFirstConv1DTranspose, 2: ChannelsFirstConv2DTranspose,
-                3: ChannelsFirstConv3DTranspose}[rank]
-        self.conv = conv(filters, kernel_size, strides=strides,
-                         output_padding=tuple(max(e - p, 0) for p, e in zip(pads, extras)),
-                         dilation_rate=dilation_rate, use_bias=use_bias,
-                         data_format="channels_first")
+        conv = {1: ChannelsFirstConv1DTranspose, 2: ChannelsFirstConv2DTranspose, 3: ChannelsFirstConv3DTranspose}[rank]
+        self.conv = conv(
+            filters,
+            kernel_size,
+            strides=strides,
+            output_padding=tuple(max(e - p, 0) for p, e in zip(pads, extras)),
+            dilation_rate=dilation_rate,
+            use_bias=use_bias,
+            data_format="channels_first",
+        )
 
     def call(self, inputs):
         outputs = self.conv(inputs)
@@ -167,10 +214,17 @@ class TorchConvTranspose(keras.layers.Layer):
         return outputs[(slice(None), slice(None)) + crop]
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
-                "strides": self.strides, "padding": self.padding,
-                "output_padding": self.output_padding, "dilation_rate": self.dilation_rate,
-                "use_bias": self.use_bias, "rank": self.rank}
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "output_padding": self.output_padding,
+            "dilation_rate": self.dilation_rate,
+            "use_bias": self.use_bias,
+            "rank": self.rank,
+        }
 
 
 def pool_output_size(size, kernel, stride, padding, ceil_mode):
@@ -202,14 +256,22 @@ class TorchMaxPool(keras.layers.Layer):
     def call(self, inputs):
         kernel = as_tuple(self.pool_size, self.rank)
         stride = as_tuple(self.strides if self.strides is not None else self.pool_size, self.rank)
-        pads = [pool_window_padding(n, k, s, p, self.ceil_mode) for n, k, s, p in zip(
-            inputs.shape[2:], kernel, stride, as_tuple(self.padding, self.rank))]
+        pads = [
+            pool_window_padding(n, k, s, p, self.ceil_mode)
+            for n, k, s, p in zip(inputs.shape[2:], kernel, stride, as_tuple(self.padding, self.rank))
+        ]
         x = keras.ops.pad(inputs, [(0, 0), (0, 0)] + pads, constant_values=float("-inf"))
         return keras.ops.max_pool(x, kernel, stride, padding="valid", data_format="channels_first")
 
     def get_config(self):
-        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
-                "padding": self.padding, "ceil_mode": self.ceil_mode, "rank": self.rank}
+        return {
+            **super().get_config(),
+            "pool_size": self.pool_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "ceil_mode": self.ceil_mode,
+            "rank": self.rank,
+        }
 
 
 class TorchAvgPool(keras.layers.Layer):
@@ -221,8 +283,17 @@ class TorchAvgPool(keras.layers.Layer):
     past the padding never count the overhang. Channels first; spatial sizes must be known.
     """
 
-    def __init__(self, pool_size, strides=None, padding=0, ceil_mode=False,
-                 count_include_pad=True, divisor_override=None, rank=2, **kwargs):
+    def __init__(
+        self,
+        pool_size,
+        strides=None,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
+        rank=2,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.pool_size, self.strides, self.padding = pool_size, strides, padding
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
@@ -232,8 +303,7 @@ class TorchAvgPool(keras.layers.Layer):
         kernel = as_tuple(self.pool_size, self.rank)
         stride = as_tuple(self.strides if self.strides is not None else self.pool_size, self.rank)
         pads, divisor = [], None
-        for axis, (n, k, s, p) in enumerate(zip(inputs.shape[2:], kernel, stride,
-                                                as_tuple(self.padding, self.rank))):
+        for axis, (n, k, s, p) in enumerate(zip(inputs.shape[2:], kernel, stride, as_tuple(self.padding, self.rank))):
             pads.append(pool_window_padding(n, k, s, p, self.ceil_mode))
             counts = []
             for i in range(pool_output_size(n, k, s, p, self.ceil_mode)):
@@ -255,10 +325,16 @@ class TorchAvgPool(keras.layers.Layer):
         return mean * float(window) / divisor
 
     def get_config(self):
-        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
-                "padding": self.padding, "ceil_mode": self.ceil_mode,
-                "count_include_pad": self.count_include_pad,
-                "divisor_override": self.divisor_override, "rank": self.rank}
+        return {
+            **super().get_config(),
+            "pool_size": self.pool_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "ceil_mode": self.ceil_mode,
+            "count_include_pad": self.count_include_pad,
+            "divisor_override": self.divisor_override,
+            "rank": self.rank,
+        }
 
 
 class TorchAdaptivePool(keras.layers.Layer):
@@ -288,8 +364,7 @@ class TorchAdaptivePool(keras.layers.Layer):
         return x
 
     def get_config(self):
-        return {**super().get_config(), "output_size": self.output_size, "mode": self.mode,
-                "rank": self.rank}
+        return {**super().get_config(), "output_size": self.output_size, "mode": self.mode, "rank": self.rank}
 
 
 class TorchFlatten(keras.layers.Layer):
@@ -303,7 +378,7 @@ class TorchFlatten(keras.layers.Layer):
         rank = len(inputs.shape)
         start, end = self.start_dim % rank, self.end_dim % rank
         shape = keras.ops.shape(inputs)
-        return keras.ops.reshape(inputs, (*shape[:start], -1, *shape[end + 1:]))
+        return keras.ops.reshape(inputs, (*shape[:start], -1, *shape[end + 1 :]))
 
     def get_config(self):
         return {**super().get_config(), "start_dim": self.start_dim, "end_dim": self.end_dim}
@@ -319,7 +394,7 @@ class TorchUnflatten(keras.layers.Layer):
     def call(self, inputs):
         dim = self.dim % len(inputs.shape)
         shape = keras.ops.shape(inputs)
-        return keras.ops.reshape(inputs, (*shape[:dim], *self.unflattened_size, *shape[dim + 1:]))
+        return keras.ops.reshape(inputs, (*shape[:dim], *self.unflattened_size, *shape[dim + 1 :]))
 
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "unflattened_size": self.unflattened_size}
@@ -343,8 +418,9 @@ class TorchUpsample(keras.layers.Layer):
     ``in / out``). Spatial sizes must be known.
     """
 
-    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                 recompute_scale_factor=None, **kwargs):
+    def __init__(
+        self, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None, **kwargs
+    ):
         super().__init__(**kwargs)
         self.size, self.scale_factor, self.mode = size, scale_factor, mode
         self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
@@ -364,8 +440,7 @@ class TorchUpsample(keras.layers.Layer):
     def resize_axis(self, x, axis, n, out, scale_factor):
         if self.mode in ("nearest", "nearest-exact"):
             # PyTorch computes floor((i + offset) * scale) in float32: so do we.
-            scale = keras.ops.convert_to_tensor(1.0 / scale_factor if scale_factor else n / out,
-                                                "float32")
+            scale = keras.ops.convert_to_tensor(1.0 / scale_factor if scale_factor else n / out, "float32")
             offset = 0.5 if self.mode == "nearest-exact" else 0.0
             index = keras.ops.floor((keras.ops.arange(out, dtype="float32") + offset) * scale)
             index = keras.ops.minimum(keras.ops.cast(index, "int32"), n - 1)
@@ -375,15 +450,19 @@ class TorchUpsample(keras.layers.Layer):
         high = [min(i + 1, n - 1) for i in low]
         shape = [1] * len(x.shape)
         shape[axis] = out
-        weight = keras.ops.reshape(
-            keras.ops.convert_to_tensor([s - i for s, i in zip(source, low)], x.dtype), shape)
+        weight = keras.ops.reshape(keras.ops.convert_to_tensor([s - i for s, i in zip(source, low)], x.dtype), shape)
         x_low, x_high = keras.ops.take(x, low, axis=axis), keras.ops.take(x, high, axis=axis)
         return x_low * (1.0 - weight) + x_high * weight
 
     def get_config(self):
-        return {**super().get_config(), "size": self.size, "scale_factor": self.scale_factor,
-                "mode": self.mode, "align_corners": self.align_corners,
-                "recompute_scale_factor": self.recompute_scale_factor}
+        return {
+            **super().get_config(),
+            "size": self.size,
+            "scale_factor": self.scale_factor,
+            "mode": self.mode,
+            "align_corners": self.align_corners,
+            "recompute_scale_factor": self.recompute_scale_factor,
+        }
 
 
 class TorchPixelShuffle(keras.layers.Layer):
@@ -457,8 +536,13 @@ class TorchPad(keras.layers.Layer):
         return x
 
     def get_config(self):
-        return {**super().get_config(), "padding": self.padding, "mode": self.mode,
-                "value": self.value, "rank": self.rank}
+        return {
+            **super().get_config(),
+            "padding": self.padding,
+            "mode": self.mode,
+            "value": self.value,
+            "rank": self.rank,
+        }
 
 
 class TorchPReLU(keras.layers.Layer):
@@ -470,8 +554,9 @@ class TorchPReLU(keras.layers.Layer):
         self.num_parameters, self.init = num_parameters, init
 
     def build(self, input_shape):
-        self.alpha = self.add_weight(shape=(self.num_parameters,), name="alpha",
-                                     initializer=keras.initializers.Constant(self.init))
+        self.alpha = self.add_weight(
+            shape=(self.num_parameters,), name="alpha", initializer=keras.initializers.Constant(self.init)
+        )
 
     def call(self, inputs):
         alpha = self.alpha
@@ -562,15 +647,27 @@ class TorchRecurrent(keras.layers.Layer):
 
     num_states = 1
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, **kwargs):
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
         self.bidirectional = bidirectional
         self.num_directions = 2 if bidirectional else 1
-        self.rnns = [self.make_rnn(hidden_size, bias, go_backwards=direction == 1)
-                     for _ in range(num_layers) for direction in range(self.num_directions)]
+        self.rnns = [
+            self.make_rnn(hidden_size, bias, go_backwards=direction == 1)
+            for _ in range(num_layers)
+            for direction in range(self.num_directions)
+        ]
         self.dropout_layer = keras.layers.Dropout(dropout)
 
     def make_rnn(self, units, use_bias, go_backwards):
@@ -609,10 +706,16 @@ class TorchRecurrent(keras.layers.Layer):
         return x, finals
 
     def get_config(self):
-        return {**super().get_config(), "input_size": self.input_size,
-                "hidden_size": self.hidden_size, "num_layers": self.num_layers, "bias": self.bias,
-                "batch_first": self.batch_first, "dropout": self.dropout,
-                "bidirectional": self.bidirectional}
+        return {
+            **super().get_config(),
+            "input_size": self.input_size,
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+            "bias": self.bias,
+            "batch_first": self.batch_first,
+            "dropout": self.dropout,
+            "bidirectional": self.bidirectional,
+        }
 
 
 class TorchLSTM(TorchRecurrent):
@@ -625,8 +728,9 @@ class TorchLSTM(TorchRecurrent):
     num_states = 2
 
     def make_rnn(self, units, use_bias, go_backwards):
-        return keras.layers.LSTM(units, use_bias=use_bias, return_sequences=True,
-                                 return_state=True, go_backwards=go_backwards)
+        return keras.layers.LSTM(
+            units, use_bias=use_bias, return_sequences=True, return_state=True, go_backwards=go_backwards
+        )
 
     def call(self, inputs, hx=None, training=None):
         output, (h_n, c_n) = self.run(inputs, hx, training)
@@ -641,8 +745,14 @@ class TorchGRU(TorchRecurrent):
     """
 
     def make_rnn(self, units, use_bias, go_backwards):
-        return keras.layers.GRU(units, use_bias=use_bias, reset_after=True, return_sequences=True,
-                                return_state=True, go_backwards=go_backwards)
+        return keras.layers.GRU(
+            units,
+            use_bias=use_bias,
+            reset_after=True,
+            return_sequences=True,
+            return_state=True,
+            go_backwards=go_backwards,
+        )
 
     def call(self, inputs, hx=None, training=None):
         output, (h_n,) = self.run(inputs, None if hx is None else [hx], training)
@@ -655,17 +765,39 @@ class TorchRNN(TorchRecurrent):
     ``bias_ih + bias_hh``.
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, **kwargs):
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        nonlinearity="tanh",
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        **kwargs,
+    ):
         self.nonlinearity = nonlinearity  # make_rnn, called by the base class, needs it
-        super().__init__(input_size, hidden_size, num_layers=num_layers, bias=bias,
-                         batch_first=batch_first, dropout=dropout, bidirectional=bidirectional,
-                         **kwargs)
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            bias=bias,
+            batch_first=batch_first,
+            dropout=dropout,
+            bidirectional=bidirectional,
+            **kwargs,
+        )
 
     def make_rnn(self, units, use_bias, go_backwards):
-        return keras.layers.SimpleRNN(units, activation=self.nonlinearity, use_bias=use_bias,
-                                      return_sequences=True, return_state=True,
-                                      go_backwards=go_backwards)
+        return keras.layers.SimpleRNN(
+            units,
+            activation=self.nonlinearity,
+            use_bias=use_bias,
+            return_sequences=True,
+            return_state=True,
+            go_backwards=go_backwards,
+        )
 
     def call(self, inputs, hx=None, training=None):
         output, (h_n,) = self.run(inputs, None if hx is None else [hx], training)
@@ -686,8 +818,7 @@ class TorchMultiheadAttention(keras.layers.Layer):
     when ``need_weights=False``. ``is_causal`` without ``attn_mask`` applies a causal mask.
     """
 
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, kdim=None, vdim=None,
-                 batch_first=False, **kwargs):
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, kdim=None, vdim=None, batch_first=False, **kwargs):
         super().__init__(**kwargs)
         self.embed_dim, self.num_heads, self.dropout, self.bias = embed_dim, num_heads, dropout, bias
         self.kdim, self.vdim, self.batch_first = kdim, vdim, batch_first
@@ -709,8 +840,18 @@ class TorchMultiheadAttention(keras.layers.Layer):
             mask = keras.ops.where(mask, float("-inf"), 0.0)
         return keras.ops.cast(mask, dtype)
 
-    def call(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
-             average_attn_weights=True, is_causal=False, training=None):
+    def call(
+        self,
+        query,
+        key,
+        value,
+        key_padding_mask=None,
+        need_weights=True,
+        attn_mask=None,
+        average_attn_weights=True,
+        is_causal=False,
+        training=None,
+    ):
         unbatched = len(query.shape) == 2
         if unbatched:
             query, key, value = (keras.ops.expand_dims(t, 1) for t in (query, key, value))
@@ -736,8 +877,7 @@ class TorchMultiheadAttention(keras.layers.Layer):
         weights = keras.ops.softmax(scores, axis=-1)
         weights = self.attn_dropout(weights, training=training)
         output = keras.ops.matmul(weights, v)  # (batch, heads, L, head_dim)
-        output = keras.ops.reshape(keras.ops.transpose(output, (0, 2, 1, 3)),
-                                   (batch, target, self.embed_dim))
+        output = keras.ops.reshape(keras.ops.transpose(output, (0, 2, 1, 3)), (batch, target, self.embed_dim))
         output = self.out_proj(output)
         if not self.batch_first or unbatched:
             output = keras.ops.transpose(output, (1, 0, 2))
@@ -752,9 +892,16 @@ class TorchMultiheadAttention(keras.layers.Layer):
         return output, weights
 
     def get_config(self):
-        return {**super().get_config(), "embed_dim": self.embed_dim, "num_heads": self.num_heads,
-                "dropout": self.dropout, "bias": self.bias, "kdim": self.kdim, "vdim": self.vdim,
-                "batch_first": self.batch_first}
+        return {
+            **super().get_config(),
+            "embed_dim": self.embed_dim,
+            "num_heads": self.num_heads,
+            "dropout": self.dropout,
+            "bias": self.bias,
+            "kdim": self.kdim,
+            "vdim": self.vdim,
+            "batch_first": self.batch_first,
+        }
 
 
 class TorchEmbedding(keras.layers.Embedding):

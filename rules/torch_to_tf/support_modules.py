@@ -1,4 +1,5 @@
 """Helpers for torch.nn.Module methods and nn.init, copied into translations that use them."""
+
 import math
 
 import keras
@@ -163,16 +164,24 @@ class TorchTruncatedNormal(keras.initializers.Initializer):
 
 def calculate_gain(nonlinearity, param=None):
     """torch.nn.init.calculate_gain."""
-    if nonlinearity in ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
-                        "conv_transpose2d", "conv_transpose3d", "sigmoid"):
+    if nonlinearity in (
+        "linear",
+        "conv1d",
+        "conv2d",
+        "conv3d",
+        "conv_transpose1d",
+        "conv_transpose2d",
+        "conv_transpose3d",
+        "sigmoid",
+    ):
         return 1.0
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
-        return 2.0 ** 0.5
+        return 2.0**0.5
     if nonlinearity == "leaky_relu":
         slope = 0.01 if param is None else param
-        return (2.0 / (1 + slope ** 2)) ** 0.5
+        return (2.0 / (1 + slope**2)) ** 0.5
     if nonlinearity == "selu":
         return 3.0 / 4
     raise ValueError(f"unsupported nonlinearity {nonlinearity}")

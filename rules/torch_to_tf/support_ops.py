@@ -4,6 +4,7 @@ Each emulates one torch function exactly (named torch_<function>). A translation
 gets its definition (and those it depends on) copied into the output, so this file is plain
 Keras 3: `import keras` and `import math` only.
 """
+
 import math
 
 import keras
@@ -32,14 +33,16 @@ class TorchValuesIndices(tuple):
 
 def torch_max(x, dim, keepdim=False):
     """torch.max(x, dim): the maximum values along dim and their indices."""
-    return TorchValuesIndices(keras.ops.max(x, axis=dim, keepdims=keepdim),
-                              keras.ops.argmax(x, axis=dim, keepdims=keepdim))
+    return TorchValuesIndices(
+        keras.ops.max(x, axis=dim, keepdims=keepdim), keras.ops.argmax(x, axis=dim, keepdims=keepdim)
+    )
 
 
 def torch_min(x, dim, keepdim=False):
     """torch.min(x, dim): the minimum values along dim and their indices."""
-    return TorchValuesIndices(keras.ops.min(x, axis=dim, keepdims=keepdim),
-                              keras.ops.argmin(x, axis=dim, keepdims=keepdim))
+    return TorchValuesIndices(
+        keras.ops.min(x, axis=dim, keepdims=keepdim), keras.ops.argmin(x, axis=dim, keepdims=keepdim)
+    )
 
 
 def torch_sort(x, dim=-1, descending=False):
@@ -68,7 +71,7 @@ def torch_unflatten(x, dim, sizes):
     """torch.unflatten: split dimension dim into sizes (one of them may be -1)."""
     shape = keras.ops.shape(x)
     dim = dim % len(shape)
-    return keras.ops.reshape(x, tuple(shape[:dim]) + tuple(sizes) + tuple(shape[dim + 1:]))
+    return keras.ops.reshape(x, tuple(shape[:dim]) + tuple(sizes) + tuple(shape[dim + 1 :]))
 
 
 def torch_split(x, split_size_or_sections, dim=0):
@@ -78,7 +81,7 @@ def torch_split(x, split_size_or_sections, dim=0):
     if isinstance(sizes, int):
         total = x.shape[dim]
         sizes = [min(sizes, total - start) for start in range(0, total, sizes)]
-    indices = [sum(sizes[:i + 1]) for i in range(len(sizes) - 1)]
+    indices = [sum(sizes[: i + 1]) for i in range(len(sizes) - 1)]
     return keras.ops.split(x, indices, axis=dim)
 
 
@@ -154,8 +157,9 @@ class TorchLayerNorm(keras.layers.Layer):
     and attributes (``normalized_shape``, ``eps``, ``weight``, ``bias``); normalizes over the
     last ``len(normalized_shape)`` axes, as torch_layer_norm does."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None,
-                 **kwargs):
+    def __init__(
+        self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None, **kwargs
+    ):
         super().__init__(**kwargs)
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.normalized_shape, self.eps = shape, eps
@@ -225,8 +229,7 @@ def torch_pad(x, pad, mode="constant", value=None):
     return x
 
 
-def torch_interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                      recompute_scale_factor=None):
+def torch_interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None):
     """F.interpolate on channels-first input (N, C, *spatial), modes nearest, nearest-exact,
     linear, bilinear and trilinear, one spatial dimension at a time, with torch's source-index
     arithmetic (in float32)."""
@@ -256,8 +259,10 @@ def torch_interpolate(x, size=None, scale_factor=None, mode="nearest", align_cor
         low = keras.ops.floor(src)
         high = keras.ops.minimum(low + 1, in_size - 1)
         weight = keras.ops.reshape(src - low, (-1,) + (1,) * (len(spatial) - 1 - i))
-        x = (keras.ops.take(x, keras.ops.cast(low, "int32"), axis=axis) * (1 - weight)
-             + keras.ops.take(x, keras.ops.cast(high, "int32"), axis=axis) * weight)
+        x = (
+            keras.ops.take(x, keras.ops.cast(low, "int32"), axis=axis) * (1 - weight)
+            + keras.ops.take(x, keras.ops.cast(high, "int32"), axis=axis) * weight
+        )
     return x
 
 
@@ -270,8 +275,14 @@ def torch_adaptive_pool(x, output_size, dims, reduce=keras.ops.mean):
         n = x.shape[axis]
         if out is None or out == n:
             continue
-        cells = [reduce(keras.ops.take(x, list(range(j * n // out, -(-(j + 1) * n // out))), axis=axis),
-                        axis=axis, keepdims=True) for j in range(out)]
+        cells = [
+            reduce(
+                keras.ops.take(x, list(range(j * n // out, -(-(j + 1) * n // out))), axis=axis),
+                axis=axis,
+                keepdims=True,
+            )
+            for j in range(out)
+        ]
         x = keras.ops.concatenate(cells, axis=axis)
     return x
 
@@ -285,8 +296,7 @@ def torch_conv(x, weight, bias=None, stride=1, padding=0, dilation=1):
         padding = "valid"
     kernel = keras.ops.transpose(weight, tuple(range(2, n + 2)) + (1, 0))
     # channels-last for the computation: TensorFlow has no channels-first convolution on CPU
-    y = keras.ops.conv(keras.ops.moveaxis(x, 1, -1), kernel, strides=stride, padding=padding,
-                       dilation_rate=dilation)
+    y = keras.ops.conv(keras.ops.moveaxis(x, 1, -1), kernel, strides=stride, padding=padding, dilation_rate=dilation)
     y = keras.ops.moveaxis(y, -1, 1)
     return y if bias is None else y + keras.ops.reshape(bias, (-1,) + (1,) * n)
 
@@ -309,8 +319,7 @@ def torch_pixel_unshuffle(x, downscale_factor):
     return keras.ops.reshape(x, (-1, channels * r * r, height // r, width // r))
 
 
-def torch_scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
-                                       is_causal=False, scale=None):
+def torch_scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
     """F.scaled_dot_product_attention in torch's (..., L, E) layout: a boolean attn_mask keeps
     the True positions, a float one is added to the scores."""
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
@@ -336,8 +345,7 @@ def torch_reduce(loss, reduction):
     return keras.ops.sum(loss) if reduction == "sum" else loss
 
 
-def torch_nll_loss(log_probs, target, weight=None, ignore_index=-100, reduction="mean",
-                   label_smoothing=0.0):
+def torch_nll_loss(log_probs, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """F.nll_loss over the class dimension 1 with class-index targets; the mean is weighted by
     the targets' class weights, ignored targets count for nothing."""
     classes, channel = log_probs.shape[1], (-1,) + (1,) * (len(log_probs.shape) - 2)
@@ -355,8 +363,7 @@ def torch_nll_loss(log_probs, target, weight=None, ignore_index=-100, reduction=
     return torch_reduce(loss, reduction)
 
 
-def torch_cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
-                        label_smoothing=0.0):
+def torch_cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """F.cross_entropy over the class dimension 1, with class-index or class-probability
     (float) targets."""
     log_probs = keras.ops.log_softmax(input, axis=1)
@@ -374,11 +381,15 @@ class TorchFinfo:
 
     def __init__(self, dtype=None):
         dtype = keras.backend.standardize_dtype(dtype or keras.config.floatx())
-        bits, mantissa, max_exponent = {"float16": (16, 10, 15), "bfloat16": (16, 7, 127),
-                                        "float32": (32, 23, 127), "float64": (64, 52, 1023)}[dtype]
+        bits, mantissa, max_exponent = {
+            "float16": (16, 10, 15),
+            "bfloat16": (16, 7, 127),
+            "float32": (32, 23, 127),
+            "float64": (64, 52, 1023),
+        }[dtype]
         self.bits = bits
-        self.eps = 2.0 ** -mantissa
-        self.max = (2 - self.eps) * 2.0 ** max_exponent
+        self.eps = 2.0**-mantissa
+        self.max = (2 - self.eps) * 2.0**max_exponent
         self.min = -self.max
         self.tiny = 2.0 ** (1 - max_exponent)
 
@@ -390,7 +401,7 @@ class TorchIinfo:
         dtype = keras.backend.standardize_dtype(dtype)
         self.bits = int(dtype.lstrip("uint"))
         self.min = 0 if dtype.startswith("u") else -(2 ** (self.bits - 1))
-        self.max = 2 ** self.bits - 1 if dtype.startswith("u") else 2 ** (self.bits - 1) - 1
+        self.max = 2**self.bits - 1 if dtype.startswith("u") else 2 ** (self.bits - 1) - 1
 
 
 class TorchTensorType(type):

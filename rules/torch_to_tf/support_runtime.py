@@ -20,4 +20,5 @@ def load_torch_checkpoint(url, *args, **kwargs):
     checkpoint. A Keras model cannot load it as it is: raises NotImplementedError."""
     raise NotImplementedError(
         f"the original downloads a PyTorch checkpoint ({url}); the translation does not: build the model "
-        "without pretrained weights and convert the checkpoint with `fwtranslate weights`")
+        "without pretrained weights and convert the checkpoint with `fwtranslate weights`"
+    )

@@ -1,4 +1,5 @@
 """fwtranslate: translate model source between PyTorch and TensorFlow/Keras, and verify it."""
+
 from .api import Translation, translate, translate_file
 from .errors import TranslationError
 

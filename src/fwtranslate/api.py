@@ -1,4 +1,5 @@
 """The Python API: ``translate``, ``translate_file`` (and ``verify``, in fwtranslate.verify)."""
+
 from __future__ import annotations
 
 import codecs
@@ -95,8 +96,7 @@ def translate(source: str, to: str = "tf", *, path: str = "<string>", rules: Ite
     direction = direction_for(to)
     ruleset = load_rules(direction.name, tuple(str(r) for r in rules))
     result = rewrite(source, path, direction, ruleset)
-    return Translation(source, result.code, result.diagnostics, path, to,
-                       result.framework_locals, result.kept_locals)
+    return Translation(source, result.code, result.diagnostics, path, to, result.framework_locals, result.kept_locals)
 
 
 def read_source(path: str | Path) -> str:
@@ -147,8 +147,9 @@ def _declared_encoding(data: bytes) -> str:
     return "utf-8"
 
 
-def translate_file(path: str | Path, to: str = "tf", *, output: str | Path | None = None,
-                   rules: Iterable[str | Path] = ()) -> Translation:
+def translate_file(
+    path: str | Path, to: str = "tf", *, output: str | Path | None = None, rules: Iterable[str | Path] = ()
+) -> Translation:
     """Translate a file; write the result to ``output`` when given (atomically)."""
     from .guard import check_parsable
 

@@ -13,6 +13,7 @@ owned by the current user, whose process is no longer running.
 Only regular files are ever replaced or read: an existing output that is a device, a pipe or a
 socket is refused (``NotRegularFile``), never replaced by a file nor read.
 """
+
 from __future__ import annotations
 
 import errno

@@ -4,6 +4,7 @@
 Exit codes: 0 everything translated (or equivalent); 1 output written with unconverted
 constructs (or not equivalent); 2 bad input or usage, nothing written.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -57,34 +58,80 @@ def _fail(message: str) -> None:
 @main.command("translate")
 @click.argument("src", type=click.Path(path_type=Path))
 @click.option("--to", "to", required=True, help="Target framework: tf (PyTorch -> Keras 3).")
-@click.option("-o", "--output", type=click.Path(),
-              help="Output file, or folder (for a folder; for a file, written into it). "
-                   "Default for a file: NAME_tf.py next to it.")
-@click.option("-i", "--in-place", is_flag=True, help="Replace the input with its translation (never done unless asked).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(),
+    help="Output file, or folder (for a folder; for a file, written into it). "
+    "Default for a file: NAME_tf.py next to it.",
+)
+@click.option(
+    "-i", "--in-place", is_flag=True, help="Replace the input with its translation (never done unless asked)."
+)
 @click.option("--stdout", is_flag=True, help="Print the translation of a file instead of writing it.")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if an output is missing or would change.")
 @click.option("--diff", is_flag=True, help="Write nothing; print a unified diff against the existing output(s).")
-@click.option("--rules", "rule_files", multiple=True, type=click.Path(path_type=Path), help="Extra rule file (YAML); may repeat.")
+@click.option(
+    "--rules", "rule_files", multiple=True, type=click.Path(path_type=Path), help="Extra rule file (YAML); may repeat."
+)
 @click.option("--report-json", type=click.Path(path_type=Path), help="Write diagnostics and per-file counts as JSON.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Processes translating a folder's files (default: one per core).")
-@click.option("--copy-other", is_flag=True, help="For a folder: also copy the files that are not Python (left out by default).")
-@click.option("--with-deps", is_flag=True,
-              help="For a file inside a package: also translate the package's modules that importing it runs "
-                   "(its relative imports and theirs), into -o as a package tree.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes translating a folder's files (default: one per core).",
+)
+@click.option(
+    "--copy-other", is_flag=True, help="For a folder: also copy the files that are not Python (left out by default)."
+)
+@click.option(
+    "--with-deps",
+    is_flag=True,
+    help="For a file inside a package: also translate the package's modules that importing it runs "
+    "(its relative imports and theirs), into -o as a package tree.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 @click.option("-v", "--verbose", is_flag=True, help="Also print one line per file.")
-@click.option("--verify", "do_verify", is_flag=True, help="Verify the translation numerically (imports and runs both files; needs torch and tensorflow).")
+@click.option(
+    "--verify",
+    "do_verify",
+    is_flag=True,
+    help="Verify the translation numerically (imports and runs both files; needs torch and tensorflow).",
+)
 @click.option("--entry", help="With --verify: the class or factory to build (dotted paths allowed).")
-@click.option("--args", "args_json", default="[]", help="With --verify: JSON list of positional arguments for the entry.")
-@click.option("--kwargs", "kwargs_json", default="{}", help="With --verify: JSON object of keyword arguments for the entry.")
+@click.option(
+    "--args", "args_json", default="[]", help="With --verify: JSON list of positional arguments for the entry."
+)
+@click.option(
+    "--kwargs", "kwargs_json", default="{}", help="With --verify: JSON object of keyword arguments for the entry."
+)
 @click.option("--input-shape", help="With --verify: e.g. 2,3,32,32 (several inputs: separate with ';').")
 @click.option("--input-dtype", default=None, help="With --verify: float32, int64, ...")
 @click.option("--examples", default=20, show_default=True, help="With --verify: Hypothesis examples.")
-def translate_cmd(src: Path, to: str, output: str | None, in_place: bool, stdout: bool, check: bool, diff: bool,
-                  rule_files: tuple[Path, ...], report_json: Path | None, jobs: int | None, copy_other: bool,
-                  with_deps: bool, quiet: bool, verbose: bool, do_verify: bool, entry: str | None, args_json: str, kwargs_json: str,
-                  input_shape: str | None, input_dtype: str | None, examples: int) -> None:
+def translate_cmd(
+    src: Path,
+    to: str,
+    output: str | None,
+    in_place: bool,
+    stdout: bool,
+    check: bool,
+    diff: bool,
+    rule_files: tuple[Path, ...],
+    report_json: Path | None,
+    jobs: int | None,
+    copy_other: bool,
+    with_deps: bool,
+    quiet: bool,
+    verbose: bool,
+    do_verify: bool,
+    entry: str | None,
+    args_json: str,
+    kwargs_json: str,
+    input_shape: str | None,
+    input_dtype: str | None,
+    examples: int,
+) -> None:
     """Translate SRC (a file or a folder) to another framework.
 
     The input is never modified (unless --in-place) and never imported or run: translation is
@@ -120,10 +167,20 @@ def translate_cmd(src: Path, to: str, output: str | None, in_place: bool, stdout
         _fail(str(exc))
     if do_verify and (not entry or src.is_dir() or stdout or check or diff):
         _fail("--verify needs --entry and a single file that is written (not --stdout/--check/--diff)")
-    opts = Options(to=to, output=Path(output) if output else None, in_place=in_place,
-                   output_is_folder=bool(output and output.endswith(("/", os.sep))), stdout=stdout, check=check, diff=diff,
-                   rules=tuple(str(r) for r in rule_files), report_json=report_json, jobs=jobs,
-                   copy_other=copy_other, with_deps=with_deps)
+    opts = Options(
+        to=to,
+        output=Path(output) if output else None,
+        in_place=in_place,
+        output_is_folder=bool(output and output.endswith(("/", os.sep))),
+        stdout=stdout,
+        check=check,
+        diff=diff,
+        rules=tuple(str(r) for r in rule_files),
+        report_json=report_json,
+        jobs=jobs,
+        copy_other=copy_other,
+        with_deps=with_deps,
+    )
     try:
         code, target = run(src, opts, console)
     except UsageFailure as exc:
@@ -134,8 +191,11 @@ def translate_cmd(src: Path, to: str, output: str | None, in_place: bool, stdout
     if do_verify and code != 2:
         from .verify.cli_support import run_verify_cli
 
-        sys.exit(run_verify_cli(str(src), str(target), entry or "", args_json, kwargs_json, input_shape,
-                                input_dtype, examples, to=to))
+        sys.exit(
+            run_verify_cli(
+                str(src), str(target), entry or "", args_json, kwargs_json, input_shape, input_dtype, examples, to=to
+            )
+        )
     sys.exit(code)
 
 
@@ -164,7 +224,9 @@ def _ruleset(to: str, rule_files: tuple[Path, ...]):
 @rules_cmd.command("list")
 @click.argument("pattern", required=False)
 @click.option("--to", "to", default="tf", show_default=True)
-@click.option("--rules", "rule_files", multiple=True, type=click.Path(path_type=Path), help="Extra rule file (YAML); may repeat.")
+@click.option(
+    "--rules", "rule_files", multiple=True, type=click.Path(path_type=Path), help="Extra rule file (YAML); may repeat."
+)
 def rules_list(pattern: str | None, to: str, rule_files: tuple[Path, ...]) -> None:
     """List every rule (or those whose name contains PATTERN): source API -> target."""
     ruleset = _ruleset(to, rule_files)
@@ -178,7 +240,9 @@ def rules_list(pattern: str | None, to: str, rule_files: tuple[Path, ...]) -> No
 @rules_cmd.command("show")
 @click.argument("name")
 @click.option("--to", "to", default="tf", show_default=True)
-@click.option("--rules", "rule_files", multiple=True, type=click.Path(path_type=Path), help="Extra rule file (YAML); may repeat.")
+@click.option(
+    "--rules", "rule_files", multiple=True, type=click.Path(path_type=Path), help="Extra rule file (YAML); may repeat."
+)
 def rules_show(name: str, to: str, rule_files: tuple[Path, ...]) -> None:
     """Show one rule (NAME: torch.nn.Conv2d, Conv2d, Tensor.view...) with its examples."""
     ruleset = _ruleset(to, rule_files)
@@ -186,8 +250,10 @@ def rules_show(name: str, to: str, rule_files: tuple[Path, ...]) -> None:
     if rule is None:
         names = [r.name for r in ruleset.all_rules()]
         close = difflib.get_close_matches(name, names + [n.rsplit(".", 1)[-1] for n in names], n=3)
-        _fail(f"no rule named {name!r}" + (f"; did you mean: {', '.join(close)}?" if close else
-                                           " (fwtranslate rules list shows them all)"))
+        _fail(
+            f"no rule named {name!r}"
+            + (f"; did you mean: {', '.join(close)}?" if close else " (fwtranslate rules list shows them all)")
+        )
     click.echo(f"{rule.name}  ({rule.file.name})")
     if rule.signature:
         click.echo(f"  signature: {rule.signature.text}")
@@ -211,7 +277,9 @@ def _model_options(shape_help: str):
     options = [
         click.argument("original", type=click.Path(exists=True, dir_okay=False)),
         click.argument("translated", type=click.Path(exists=True, dir_okay=False)),
-        click.option("--entry", required=True, help="Class or factory to build; dotted paths allowed (EfficientNet.from_name)."),
+        click.option(
+            "--entry", required=True, help="Class or factory to build; dotted paths allowed (EfficientNet.from_name)."
+        ),
         click.option("--args", "args_json", default="[]", help="JSON list of positional arguments for the entry."),
         click.option("--kwargs", "kwargs_json", default="{}", help="JSON object of keyword arguments for the entry."),
         click.option("--input-shape", help=shape_help),
@@ -235,14 +303,37 @@ def _model_options(shape_help: str):
 @click.option("--atol", type=float, default=None)
 @click.option("--device", default="auto", show_default=True, help="cpu, gpu or auto (GPU when present).")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON object on stdout (what the verified code printed: its \"output\").")
-@click.option("--timeout", type=float, default=600, show_default=True,
-              help="Seconds for the whole run (importing, building, every phase); 0: no limit.")
-def verify_cmd(original: str, translated: str, entry: str, args_json: str, kwargs_json: str,
-               input_shape: str | None, input_dtype: str | None, input_range: str | None, examples: int,
-               float64: bool, rtol: float | None, atol: float | None, device: str, seed: int, as_json: bool,
-               timeout: float) -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print one JSON object on stdout (what the verified code printed: its "output").',
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=600,
+    show_default=True,
+    help="Seconds for the whole run (importing, building, every phase); 0: no limit.",
+)
+def verify_cmd(
+    original: str,
+    translated: str,
+    entry: str,
+    args_json: str,
+    kwargs_json: str,
+    input_shape: str | None,
+    input_dtype: str | None,
+    input_range: str | None,
+    examples: int,
+    float64: bool,
+    rtol: float | None,
+    atol: float | None,
+    device: str,
+    seed: int,
+    as_json: bool,
+    timeout: float,
+) -> None:
     """Check numerically that TRANSLATED computes what ORIGINAL computes.
 
     This imports and runs both files (and the packages they import): only run it on code
@@ -253,20 +344,56 @@ def verify_cmd(original: str, translated: str, entry: str, args_json: str, kwarg
     """
     from .verify.cli_support import run_verify_cli
 
-    sys.exit(run_verify_cli(original, translated, entry, args_json, kwargs_json, input_shape, input_dtype,
-                            examples, input_range=input_range, float64=float64, rtol=rtol, atol=atol,
-                            device=device, seed=seed, as_json=as_json, timeout=timeout))
+    sys.exit(
+        run_verify_cli(
+            original,
+            translated,
+            entry,
+            args_json,
+            kwargs_json,
+            input_shape,
+            input_dtype,
+            examples,
+            input_range=input_range,
+            float64=float64,
+            rtol=rtol,
+            atol=atol,
+            device=device,
+            seed=seed,
+            as_json=as_json,
+            timeout=timeout,
+        )
+    )
 
 
 @main.command("weights")
 @_model_options("A sample input shape for the dry run that builds the Keras model (default: inferred).")
-@click.option("--from", "source", required=True, type=click.Path(dir_okay=False),
-              help="state_dict.pt (torch -> Keras) or model.weights.h5 (Keras -> torch).")
-@click.option("--to", "destination", required=True, type=click.Path(dir_okay=False),
-              help="out.weights.h5 or out.pt: the other framework's checkpoint.")
-def weights_cmd(original: str, translated: str, entry: str, args_json: str, kwargs_json: str,
-                input_shape: str | None, input_dtype: str | None, input_range: str | None,
-                source: str, destination: str) -> None:
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="state_dict.pt (torch -> Keras) or model.weights.h5 (Keras -> torch).",
+)
+@click.option(
+    "--to",
+    "destination",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="out.weights.h5 or out.pt: the other framework's checkpoint.",
+)
+def weights_cmd(
+    original: str,
+    translated: str,
+    entry: str,
+    args_json: str,
+    kwargs_json: str,
+    input_shape: str | None,
+    input_dtype: str | None,
+    input_range: str | None,
+    source: str,
+    destination: str,
+) -> None:
     """Convert a checkpoint between ORIGINAL (torch) and its translation TRANSLATED (Keras).
 
     \b
@@ -287,8 +414,9 @@ def weights_cmd(original: str, translated: str, entry: str, args_json: str, kwar
     except (ValueError, ImportError) as exc:
         _fail(str(exc))
     try:
-        done = convert_checkpoint(original, translated, entry, source, destination, args, kwargs,
-                                  input_shape, input_dtype, input_range)
+        done = convert_checkpoint(
+            original, translated, entry, source, destination, args, kwargs, input_shape, input_dtype, input_range
+        )
     except (CheckpointError, LoadError, SpecError, TransferError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

@@ -3,6 +3,7 @@
 Exit codes: 0 everything translated; 1 output written (or would change, with --check/--diff)
 or untranslated constructs; 2 bad input or usage, with nothing written.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -81,8 +82,10 @@ def _with_deps(src: Path, opts: Options, out: Console) -> tuple[int, Path]:
         raise UsageFailure(str(exc)) from None
     with tempfile.TemporaryDirectory(prefix="fwtranslate-deps-") as tmp:
         stage(found, Path(tmp))
-        out.note(f"{src}: translating {len(found.modules)} module(s) of the {found.start.split('.')[0]!r} "
-                 f"package that importing {found.start} runs")
+        out.note(
+            f"{src}: translating {len(found.modules)} module(s) of the {found.start.split('.')[0]!r} "
+            f"package that importing {found.start} runs"
+        )
         code = _folder(Path(tmp), opts, out, shown_as=found.root)
     return code, opts.output / src.resolve().relative_to(found.root)
 
@@ -91,8 +94,7 @@ def _with_deps(src: Path, opts: Options, out: Console) -> tuple[int, Path]:
 def _file(src: Path, opts: Options, out: Console) -> tuple[int, Path]:
     target = src if opts.in_place else _file_target(src, opts)
     if not opts.in_place and not opts.stdout and _same_file(target, src):
-        raise UsageFailure("the output path is the input file; the input is never overwritten "
-                           "(--in-place replaces it)")
+        raise UsageFailure("the output path is the input file; the input is never overwritten (--in-place replaces it)")
     [outcome] = translate_all([(src, Path(src.name), opts.to, opts.rules)], jobs=1)
     if outcome.status == FAILED:
         _print_failure(outcome, out)
@@ -134,15 +136,20 @@ def _folder(src: Path, opts: Options, out: Console, shown_as: Path | None = None
     else:
         dest = opts.output
         if _same_file(dest, src):
-            raise UsageFailure("the output folder is the input folder; the input is never overwritten "
-                               "(--in-place replaces its files)")
+            raise UsageFailure(
+                "the output folder is the input folder; the input is never overwritten (--in-place replaces its files)"
+            )
         if dest.exists() and not dest.is_dir():
-            raise UsageFailure(f"-o {dest} is a file; a folder's translation needs an output folder"
-                               if dest.is_file() else f"-o {dest} is not a folder; a folder's translation "
-                               "needs an output folder")
+            raise UsageFailure(
+                f"-o {dest} is a file; a folder's translation needs an output folder"
+                if dest.is_file()
+                else f"-o {dest} is not a folder; a folder's translation needs an output folder"
+            )
         if _inside(dest, src):
-            raise UsageFailure("the output folder is inside the input folder; the input is never overwritten "
-                               "(give an output folder outside it)")
+            raise UsageFailure(
+                "the output folder is inside the input folder; the input is never overwritten "
+                "(give an output folder outside it)"
+            )
     try:
         files = walk(src, skip=[] if opts.in_place else [dest])
     except TreeError as exc:
@@ -174,19 +181,28 @@ def _folder(src: Path, opts: Options, out: Console, shown_as: Path | None = None
     inputs = [] if opts.in_place else [src / rel for rel in files]
     written, current = _write(plans + reports, inputs=inputs, tree=dest)
     counts = {s: sum(o.status == s for o in outcomes) for s in ("translated", SKIPPED, COPIED)}
-    out.note(f"{dest}: {counts['translated']} translated, {counts[SKIPPED]} skipped (no framework code, "
-             f"copied unchanged)" + (f", {counts[COPIED]} other file(s) copied" if opts.copy_other else "")
-             + f"; {len([p for p in plans if p.target in written])} written, "
-             f"{len([p for p in plans if p.target in current])} already up to date")
+    out.note(
+        f"{dest}: {counts['translated']} translated, {counts[SKIPPED]} skipped (no framework code, "
+        f"copied unchanged)"
+        + (f", {counts[COPIED]} other file(s) copied" if opts.copy_other else "")
+        + f"; {len([p for p in plans if p.target in written])} written, "
+        f"{len([p for p in plans if p.target in current])} already up to date"
+    )
     return _code(outcomes)
 
 
 def _shown_as(o: FileOutcome, staged: Path, shown: Path) -> FileOutcome:
     """An outcome of a staged copy, its paths named as in the original tree."""
+
     def rename(path: str) -> str:
         return path.replace(str(staged), str(shown), 1)
-    return dataclasses.replace(o, path=shown / o.rel, error=rename(o.error), diagnostics=[
-        dataclasses.replace(d, path=rename(d.path)) for d in o.diagnostics])
+
+    return dataclasses.replace(
+        o,
+        path=shown / o.rel,
+        error=rename(o.error),
+        diagnostics=[dataclasses.replace(d, path=rename(d.path)) for d in o.diagnostics],
+    )
 
 
 def _describe(o: FileOutcome, dest: Path) -> str:
@@ -210,7 +226,9 @@ def _progress(out: Console, total: int) -> Iterator:
 
 
 # --- shared ------------------------------------------------------------------------------------------
-def _write(plans: list[Planned], inputs: Iterable[Path] = (), tree: Path | None = None) -> tuple[list[Path], list[Path]]:
+def _write(
+    plans: list[Planned], inputs: Iterable[Path] = (), tree: Path | None = None
+) -> tuple[list[Path], list[Path]]:
     """Check every output, then write: a folder's outputs (inside ``tree``) all together. No
     output may land on one of ``inputs``."""
     try:

@@ -12,16 +12,21 @@ names, so relative imports keep working.
 
 Only ``ast`` is used: nothing is imported or executed.
 """
+
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PRUNED_HEADER = ("# Staged by fwtranslate: only the statements of this package's __init__.py that bind\n"
-                 "# the names other staged modules import from it (see fwtranslate.closure).\n")
-EMPTIED_HEADER = ("# Staged by fwtranslate: this package's __init__.py is not needed by the staged\n"
-                  "# modules (see fwtranslate.closure).\n")
+PRUNED_HEADER = (
+    "# Staged by fwtranslate: only the statements of this package's __init__.py that bind\n"
+    "# the names other staged modules import from it (see fwtranslate.closure).\n"
+)
+EMPTIED_HEADER = (
+    "# Staged by fwtranslate: this package's __init__.py is not needed by the staged\n"
+    "# modules (see fwtranslate.closure).\n"
+)
 
 
 class ClosureError(Exception):
@@ -183,7 +188,9 @@ class _Walker:
             return False
         body = self.tree(module).body
         for stmt in body:
-            if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets):
+            if isinstance(stmt, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == "__all__" for t in stmt.targets
+            ):
                 try:
                     return name in ast.literal_eval(stmt.value)
                 except ValueError:
@@ -198,7 +205,7 @@ def resolve(stmt: ast.ImportFrom, package: str) -> str | None:
     parts = package.split(".")
     if stmt.level - 1 > len(parts) - 1:
         return None
-    base = parts[:len(parts) - stmt.level + 1]
+    base = parts[: len(parts) - stmt.level + 1]
     return ".".join(base + ([stmt.module] if stmt.module else []))
 
 
@@ -246,8 +253,7 @@ def _binding_statements(body: list[ast.stmt], package: str, name: str, walker: _
     return found or None
 
 
-def _binds(stmt: ast.Import | ast.ImportFrom, alias: ast.alias, package: str, names: set[str],
-           walker: _Walker) -> bool:
+def _binds(stmt: ast.Import | ast.ImportFrom, alias: ast.alias, package: str, names: set[str], walker: _Walker) -> bool:
     """Does this alias of an import in ``package``'s __init__ bind one of ``names``? (A star
     import does when its module provides one.)"""
     if alias.name == "*":

@@ -12,6 +12,7 @@ ignore = ["no-rule"]                               # rules whose errors fwtransl
 Paths are relative to the folder holding pyproject.toml. Unknown keys are errors: a typo
 (``mirror =``) must not silently turn the hooks into no-ops.
 """
+
 from __future__ import annotations
 
 import sys
@@ -50,7 +51,7 @@ class Config:
             return self.root / self.mirrors[rel]
         for src, dst in self._folders():
             if rel.startswith(src) and rel.endswith(".py"):
-                return self.root / dst / rel[len(src):]
+                return self.root / dst / rel[len(src) :]
         return None
 
     def source_of(self, mirror: Path) -> Path | None:
@@ -63,7 +64,7 @@ class Config:
                 return self.root / src
         for src, dst in self._folders():
             if rel.startswith(dst) and rel.endswith(".py"):
-                return self.root / src / rel[len(dst):]
+                return self.root / src / rel[len(dst) :]
         return None
 
     def all_sources(self) -> list[Path]:
@@ -143,8 +144,9 @@ def _parse(table: object, root: Path, path: Path) -> Config:
     rules = _string_list(table, "rules", where)
     ignore = _string_list(table, "ignore", where)
     _check_mirror_places(mirrors, root, path, [root / r for r in rules], where)
-    return Config(root=root, to=to, mirrors=mirrors, rules=tuple(root / r for r in rules),
-                  ignore=frozenset(ignore), path=path)
+    return Config(
+        root=root, to=to, mirrors=mirrors, rules=tuple(root / r for r in rules), ignore=frozenset(ignore), path=path
+    )
 
 
 def _check_mirror_places(mirrors: dict[str, str], root: Path, path: Path, rules: list[Path], where: str) -> None:
@@ -159,8 +161,14 @@ def _check_mirror_places(mirrors: dict[str, str], root: Path, path: Path, rules:
     for rel in (*mirrors, *mirrors.values()):
         if not _inside(real(rel), top):
             linked = not Path(rel).is_absolute() and ".." not in Path(rel).parts
-            raise ConfigError(f"{where}: mirrors: {rel!r} " + ("leads outside the project folder (a symbolic link)"
-                              if linked else "is outside the project folder (the folder holding pyproject.toml)"))
+            raise ConfigError(
+                f"{where}: mirrors: {rel!r} "
+                + (
+                    "leads outside the project folder (a symbolic link)"
+                    if linked
+                    else "is outside the project folder (the folder holding pyproject.toml)"
+                )
+            )
     files = {real(s): s for s in mirrors if not s.endswith("/")}
     folders = {real(s): s for s in mirrors if s.endswith("/")}
     settings = {Path(path).resolve(): Path(path).name, **{r.resolve(): f"the rule file {r.name}" for r in rules}}
@@ -169,15 +177,18 @@ def _check_mirror_places(mirrors: dict[str, str], root: Path, path: Path, rules:
         clash = f"{where}: mirrors: {src!r} -> {dst!r}:"
         for place, other in folders.items():
             if dst.endswith("/") and (_inside(mirror, place) or _inside(place, mirror)):
-                raise ConfigError(f"{clash} the mirror folder overlaps the source folder {other!r}; "
-                                  "a source is never overwritten")
+                raise ConfigError(
+                    f"{clash} the mirror folder overlaps the source folder {other!r}; a source is never overwritten"
+                )
             if not dst.endswith("/") and _inside(mirror, place):
-                raise ConfigError(f"{clash} the mirror is inside the source folder {other!r}; "
-                                  "a source is never overwritten")
+                raise ConfigError(
+                    f"{clash} the mirror is inside the source folder {other!r}; a source is never overwritten"
+                )
         for place, other in files.items():
             if mirror == place or (dst.endswith("/") and _inside(place, mirror)):
-                raise ConfigError(f"{clash} the mirror would overwrite the source {other!r}; "
-                                  "a source is never overwritten")
+                raise ConfigError(
+                    f"{clash} the mirror would overwrite the source {other!r}; a source is never overwritten"
+                )
         for place, name in settings.items():
             if mirror == place or (dst.endswith("/") and _inside(place, mirror) and place.suffix == ".py"):
                 raise ConfigError(f"{clash} the mirror would overwrite {name}")

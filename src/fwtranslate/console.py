@@ -3,6 +3,7 @@
 Colour only when the stream is a terminal and NO_COLOR (https://no-color.org) is unset or
 empty: logs, pipes and CI parsers get plain ``path:line:col: severity [RULE] message`` lines.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,11 @@ import click
 
 from .report import ERROR, INFO, WARNING, Diagnostic
 
-_SEVERITY_STYLE: dict[str, dict[str, Any]] = {ERROR: {"fg": "red", "bold": True}, WARNING: {"fg": "yellow", "bold": True},
-                                              INFO: {"fg": "cyan"}}
+_SEVERITY_STYLE: dict[str, dict[str, Any]] = {
+    ERROR: {"fg": "red", "bold": True},
+    WARNING: {"fg": "yellow", "bold": True},
+    INFO: {"fg": "cyan"},
+}
 
 
 def color_enabled(stream: IO | None = None) -> bool:

@@ -4,6 +4,7 @@ traversal for transformers (walk; the node types it need not descend into: opaqu
 LibCST nodes are immutable, so one parse can be shared by every translation; each parse call
 costs a fixed overhead that adds up over hundreds of rewritten calls.
 """
+
 from __future__ import annotations
 
 import ast
@@ -93,8 +94,12 @@ def _node_types(hint, out: set) -> None:
         _node_types(arg, out)
 
 
-def walk(node: cst.CSTNode, transformer: cst.CSTTransformer, inert: frozenset[str] = frozenset(),
-         fresh: frozenset[str] = frozenset()):
+def walk(
+    node: cst.CSTNode,
+    transformer: cst.CSTTransformer,
+    inert: frozenset[str] = frozenset(),
+    fresh: frozenset[str] = frozenset(),
+):
     """``node.visit(transformer)``: the same ``on_visit`` / ``on_leave`` calls in the same order,
     and an equal result, except that a node none of whose children changed is kept instead of
     copied (LibCST's traversal rebuilds every node it visits, the most of its cost), and the
@@ -136,9 +141,12 @@ class _Walk:
                     else:
                         new = self.visit(old)
                         if isinstance(new, cst.FlattenSentinel) or (
-                                isinstance(new, cst.RemovalSentinel) and how is _REQUIRED):
-                            raise TypeError(f"We got a {type(new).__name__} while visiting a "
-                                            f"{type(old).__name__}. This node's parent does not allow it.")
+                            isinstance(new, cst.RemovalSentinel) and how is _REQUIRED
+                        ):
+                            raise TypeError(
+                                f"We got a {type(new).__name__} while visiting a "
+                                f"{type(old).__name__}. This node's parent does not allow it."
+                            )
                         if isinstance(new, cst.RemovalSentinel):
                             new = None if how is _OPTIONAL else cst.MaybeSentinel.DEFAULT
                     if new is not old:
@@ -155,8 +163,10 @@ class _Walk:
             updated = node
         result = self.on_leave(node, updated)
         if not isinstance(result, (cst.CSTNode, cst.RemovalSentinel, cst.FlattenSentinel)):
-            raise cst.CSTValidationError("Expected a node of type CSTNode or a RemovalSentinel, "
-                                         f"but got a return value of {type(result).__name__}")
+            raise cst.CSTValidationError(
+                "Expected a node of type CSTNode or a RemovalSentinel, "
+                f"but got a return value of {type(result).__name__}"
+            )
         return result
 
     def sequence(self, children, body: bool):  # internal.visit_sequence / visit_body_sequence
@@ -182,8 +192,13 @@ class _Walk:
 
 
 _REQUIRED, _OPTIONAL, _SENTINEL, _SEQUENCE, _BODY = "required", "optional", "sentinel", "sequence", "body"
-_HOW = {"visit_required": _REQUIRED, "visit_optional": _OPTIONAL, "visit_sentinel": _SENTINEL,
-        "visit_sequence": _SEQUENCE, "visit_body_sequence": _BODY}
+_HOW = {
+    "visit_required": _REQUIRED,
+    "visit_optional": _OPTIONAL,
+    "visit_sentinel": _SENTINEL,
+    "visit_sequence": _SEQUENCE,
+    "visit_body_sequence": _BODY,
+}
 _CHILDREN: dict[type, list[tuple[str, str]] | None] = {}
 
 
@@ -216,8 +231,10 @@ def _read_children(cls: type) -> list[tuple[str, str]] | None:
     call = body[0].value
     ctor = call.func
     # the copy must be of the node's own class, as with_changes makes it
-    if call.args or not ((isinstance(ctor, ast.Name) and ctor.id == cls.__name__ and owner.__name__ == cls.__name__)
-                         or ast.unparse(ctor) == "self.__class__"):
+    if call.args or not (
+        (isinstance(ctor, ast.Name) and ctor.id == cls.__name__ and owner.__name__ == cls.__name__)
+        or ast.unparse(ctor) == "self.__class__"
+    ):
         return None
     module = sys.modules[method.__module__]
     spec: list[tuple[str, str]] = []
@@ -229,10 +246,14 @@ def _read_children(cls: type) -> list[tuple[str, str]] | None:
         seen.add(kw.arg)
         if isinstance(value, ast.Attribute) and ast.unparse(value) == f"self.{kw.arg}":
             continue  # passed through
-        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in _HOW
-                and getattr(module, value.func.id, None) is getattr(internal, value.func.id)
-                and [ast.unparse(a) for a in value.args] == ["self", repr(kw.arg), f"self.{kw.arg}", "visitor"]
-                and not value.keywords):
+        if not (
+            isinstance(value, ast.Call)
+            and isinstance(value.func, ast.Name)
+            and value.func.id in _HOW
+            and getattr(module, value.func.id, None) is getattr(internal, value.func.id)
+            and [ast.unparse(a) for a in value.args] == ["self", repr(kw.arg), f"self.{kw.arg}", "visitor"]
+            and not value.keywords
+        ):
             return None
         spec.append((kw.arg, _HOW[value.func.id]))
     if seen != {f.name for f in dataclasses.fields(cls) if f.init}:

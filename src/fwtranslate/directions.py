@@ -4,6 +4,7 @@ The registry of directions: ``direction_for(to="tf")`` (by target) and ``Directi
 "torch_to_tf")`` (by name, the rules folder) are the only lookups; the rest of the package asks a
 ``Direction`` rather than comparing names.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -63,7 +64,7 @@ class Direction:
     def canonical(self, qualified: str) -> str:
         for prefix, canonical in self.canonical_prefixes:
             if qualified == prefix or qualified.startswith(prefix + "."):
-                return canonical + qualified[len(prefix):]
+                return canonical + qualified[len(prefix) :]
         return qualified
 
 
@@ -78,8 +79,9 @@ TORCH_TO_TF = Direction(
     layer_base="keras.layers.Layer",
     model_base="keras.Model",
     entry_method=("forward", "call"),
-    reserved_model_attributes=frozenset({"layers", "metrics", "optimizer", "loss", "history",
-                                         "stop_training", "compiled_loss", "compiled_metrics"}),
+    reserved_model_attributes=frozenset(
+        {"layers", "metrics", "optimizer", "loss", "history", "stop_training", "compiled_loss", "compiled_metrics"}
+    ),
     target_imports=("import keras",),
 )
 
@@ -91,20 +93,35 @@ TF_TO_TORCH = Direction(
     passes_attr="TF_TO_TORCH_PASSES",
     activation_macro=True,
     source_roots=("keras", "tensorflow", "tf_keras", "einops"),
-    model_bases=frozenset({"keras.layers.Layer", "keras.Layer", "keras.layers.layer.Layer", "keras.engine.base_layer.Layer",
-                           "keras.Model", "keras.models.Model",
-                           "keras.Sequential", "keras.models.Sequential", "keras.models.Functional"}),
+    model_bases=frozenset(
+        {
+            "keras.layers.Layer",
+            "keras.Layer",
+            "keras.layers.layer.Layer",
+            "keras.engine.base_layer.Layer",
+            "keras.Model",
+            "keras.models.Model",
+            "keras.Sequential",
+            "keras.models.Sequential",
+            "keras.models.Functional",
+        }
+    ),
     layer_base="nn.Module",
     model_base="nn.Module",
     entry_method=("call", "forward"),
     target_imports=("import torch", "from torch import nn"),
     # Keras 2 spellings (tf.keras, tensorflow.keras, tf_keras) and Keras' own internals
     # (keras.src.*, as in keras/applications) name the same Keras 3 APIs
-    canonical_prefixes=(("tensorflow.keras", "keras"), ("tf.keras", "keras"), ("tensorflow.python.keras", "keras"),
-                        ("tf_keras", "keras"), ("keras.src", "keras"), ("tensorflow", "tf"),
-                        ("keras.api", "keras")),
-    template_imports=(("F", "import torch.nn.functional as F"), ("math", "import math"),
-                      ("einops", "import einops")),
+    canonical_prefixes=(
+        ("tensorflow.keras", "keras"),
+        ("tf.keras", "keras"),
+        ("tensorflow.python.keras", "keras"),
+        ("tf_keras", "keras"),
+        ("keras.src", "keras"),
+        ("tensorflow", "tf"),
+        ("keras.api", "keras"),
+    ),
+    template_imports=(("F", "import torch.nn.functional as F"), ("math", "import math"), ("einops", "import einops")),
 )
 
 ALL = (TORCH_TO_TF, TF_TO_TORCH)

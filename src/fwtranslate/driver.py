@@ -1,4 +1,5 @@
 """The one traversal: each visit/leave dispatched to the passes' handlers, in pass order."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -14,8 +15,13 @@ from .stand_ins import STAND_IN_KINDS, SpliceError
 class Driver(cst.CSTTransformer):
     """Dispatches each visit/leave to the passes' handlers, in pass order."""
 
-    def __init__(self, ctx: Context, passes: Iterable, untouched: frozenset[int] = frozenset(),
-                 record: dict[int, object] | None = None):
+    def __init__(
+        self,
+        ctx: Context,
+        passes: Iterable,
+        untouched: frozenset[int] = frozenset(),
+        record: dict[int, object] | None = None,
+    ):
         super().__init__()
         self.ctx = ctx
         self.untouched = untouched  # ids of statements with nothing to translate: not visited
@@ -34,8 +40,9 @@ class Driver(cst.CSTTransformer):
             self._scope_leave[key] = [h for h in handlers if isinstance(getattr(h, "__self__", None), ScopeTracker)]
             handlers[:] = [h for h in handlers if not isinstance(getattr(h, "__self__", None), ScopeTracker)]
         # node types whose leave needs more than the pop of the parents stack
-        self._leaving = frozenset(k for k in (*self._leave, *self._scope_leave)
-                                  if self._leave.get(k) or self._scope_leave.get(k))
+        self._leaving = frozenset(
+            k for k in (*self._leave, *self._scope_leave) if self._leave.get(k) or self._scope_leave.get(k)
+        )
         self._opaque = opaque_types(frozenset(self._visit) | self._leaving)
         # opaque types without handlers of their own: visiting them does nothing at all
         self._inert = self._opaque - frozenset(self._visit) - self._leaving

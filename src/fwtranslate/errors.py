@@ -1,4 +1,5 @@
 """The error every entry to translation raises for input it refuses (nothing translated)."""
+
 from __future__ import annotations
 
 

@@ -12,6 +12,7 @@ pipeline.rewrite calls ``check_parsable`` on every source it translates (the API
 command, folders, hooks and --with-deps all go through it); a caller that checked the same
 string object first is not charged twice.
 """
+
 from __future__ import annotations
 
 import ast
@@ -57,6 +58,10 @@ def check_line_lengths(source: str, limit: int = MAX_LINE) -> None:
         if end - start > limit:
             length = len(source[start:end].rstrip("\r"))
             if length > limit:
-                raise TranslationError(f"line {number} is {length:,} characters long; fwtranslate translates "
-                                       f"lines up to {limit:,} characters", number, 1)
+                raise TranslationError(
+                    f"line {number} is {length:,} characters long; fwtranslate translates "
+                    f"lines up to {limit:,} characters",
+                    number,
+                    1,
+                )
         start, number = end + 1, number + 1

@@ -11,6 +11,7 @@ Exit codes: 0 nothing to do; 1 a mirror was rewritten or a construct was added; 
 configuration, or a mirror that may not be written (outside the project, a symlink, a
 device, a source or a settings file in its place), with nothing written.
 """
+
 from __future__ import annotations
 
 import os
@@ -79,8 +80,10 @@ def mirror_main(files: tuple[Path, ...], pyproject: Path | None, refresh_all: bo
     out = Console()
     cfg = _load(pyproject, out)
     if not cfg.mirrors:
-        out.error('no mirrors configured: add [tool.fwtranslate] mirrors = {"models/net.py" = '
-                  '"models_tf/net.py"} to pyproject.toml')
+        out.error(
+            'no mirrors configured: add [tool.fwtranslate] mirrors = {"models/net.py" = '
+            '"models_tf/net.py"} to pyproject.toml'
+        )
         sys.exit(2)
     failed = False
     rewritten = []
@@ -90,8 +93,10 @@ def mirror_main(files: tuple[Path, ...], pyproject: Path | None, refresh_all: bo
         if mirror is None:
             continue
         if not source.is_file():
-            out.error(f"{_shown(source)} (the source of {_shown(mirror)}) does not exist; "
-                      "update [tool.fwtranslate] mirrors or remove the mirror")
+            out.error(
+                f"{_shown(source)} (the source of {_shown(mirror)}) does not exist; "
+                "update [tool.fwtranslate] mirrors or remove the mirror"
+            )
             failed = True
             continue
         outcome = translate_one(Path(_shown(source)), Path(source.name), cfg.to, tuple(map(str, cfg.rules)))
@@ -145,7 +150,9 @@ def _sources(cfg: Config, files: tuple[Path, ...], refresh_all: bool) -> list[Pa
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--config", "pyproject", type=click.Path(path_type=Path), help=_CONFIG_HELP)
-@click.option("--no-baseline", is_flag=True, help="Report every untranslatable construct, not only those added since HEAD.")
+@click.option(
+    "--no-baseline", is_flag=True, help="Report every untranslatable construct, not only those added since HEAD."
+)
 def check_main(files: tuple[Path, ...], pyproject: Path | None, no_baseline: bool) -> None:
     """Fail when FILES gain constructs the translator cannot handle.
 
@@ -176,9 +183,11 @@ def check_main(files: tuple[Path, ...], pyproject: Path | None, no_baseline: boo
             out.diagnostic(d)
         found += len(errors)
     if found:
-        out.note(f"fwtranslate-check: {found} untranslatable construct(s) {'found' if no_baseline else 'added'}; "
-                 "translate them, add a rule "
-                 "(rules = [...]), or accept one with '# fwtranslate: ignore[RULE]' on its line")
+        out.note(
+            f"fwtranslate-check: {found} untranslatable construct(s) {'found' if no_baseline else 'added'}; "
+            "translate them, add a rule "
+            "(rules = [...]), or accept one with '# fwtranslate: ignore[RULE]' on its line"
+        )
     sys.exit(1 if found else 0)
 
 

@@ -7,6 +7,7 @@ QualifiedNameProvider (see docs/design.md) and is all a model file needs: the us
 ``from torch.nn import *``.  A name that is not bound by one of those imports is never treated
 as framework code, however it is spelled.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
@@ -54,8 +55,9 @@ class ImportMap:
         return head in self.roots
 
     @classmethod
-    def from_module(cls, module: cst.Module, roots: Iterable[str],
-                    canonical: Callable[[str], str] | None = None) -> ImportMap:
+    def from_module(
+        cls, module: cst.Module, roots: Iterable[str], canonical: Callable[[str], str] | None = None
+    ) -> ImportMap:
         imap = cls(tuple(roots), canonical=canonical)
         for stmt in _top_level_statements(module.body):
             if isinstance(stmt, cst.SimpleStatementLine):
@@ -111,8 +113,12 @@ class ImportMap:
             self.bindings[local] = f"{module}.{name}"
         return True
 
-    def resolve(self, node: cst.BaseExpression, shadowed: frozenset[str] | set[str] = frozenset(),
-                star_names: frozenset[str] | set[str] = frozenset()) -> str | None:
+    def resolve(
+        self,
+        node: cst.BaseExpression,
+        shadowed: frozenset[str] | set[str] = frozenset(),
+        star_names: frozenset[str] | set[str] = frozenset(),
+    ) -> str | None:
         """Qualified framework name of a Name/Attribute chain, or None.
 
         ``shadowed`` holds names bound locally (function parameters, assignments);
@@ -274,4 +280,3 @@ def _top_level_statements(body: Iterable[cst.CSTNode]):
                 yield from _top_level_statements(stmt.orelse.body.body)
         else:
             yield stmt
-

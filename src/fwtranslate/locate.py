@@ -1,5 +1,6 @@
 """Where diagnostics are: line:col from the innermost statement that holds each one, re-emitted
 on its own (LibCST's position metadata over a whole file costs as much as a translation)."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,9 @@ from .report import ERROR, Diagnostic
 from .stand_ins import fault_count, set_fault_count
 
 
-def locate(module: cst.Module, ctx: Context, path: str, spans: dict[int, tuple[int, int]],
-            source: str = "") -> list[Diagnostic]:
+def locate(
+    module: cst.Module, ctx: Context, path: str, spans: dict[int, tuple[int, int]], source: str = ""
+) -> list[Diagnostic]:
     """Line:col for each diagnostic.
 
     LibCST's PositionProvider re-generates the code it measures, at several times the cost of a
@@ -39,8 +41,9 @@ def locate(module: cst.Module, ctx: Context, path: str, spans: dict[int, tuple[i
             at = nested.get(id(d))
             if at is None:
                 if positions is None:
-                    alone = module.with_changes(body=[_header_only(stmt, found, nested).with_changes(leading_lines=[])],
-                                                header=[], footer=[])
+                    alone = module.with_changes(
+                        body=[_header_only(stmt, found, nested).with_changes(leading_lines=[])], header=[], footer=[]
+                    )
                     positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
                 pos = positions.get(d.node)
                 at = (pos.start.line + offset, pos.start.column + 1) if pos else (offset + 1, 1)
@@ -65,8 +68,9 @@ def _header_only(stmt: cst.CSTNode, found: list, nested: dict[int, tuple[int, in
 _NEWLINE = re.compile(r"\r\n?|\n")  # LibCST's and CPython's line ends
 
 
-def _locate_nested(module: cst.Module, diagnostics: list, spans: dict[int, tuple[int, int]],
-                   source: str) -> dict[int, tuple[int, int]]:
+def _locate_nested(
+    module: cst.Module, diagnostics: list, spans: dict[int, tuple[int, int]], source: str
+) -> dict[int, tuple[int, int]]:
     """id(diagnostic) -> (line, col), from the innermost statement with a span below the
     top-level one (a diagnostic in a 300-line class costs the positions of its one line).
 
@@ -89,8 +93,8 @@ def _locate_nested(module: cst.Module, diagnostics: list, spans: dict[int, tuple
             if isinstance(stmt, cst.SimpleStatementLine):  # it starts after its indentation
                 line = spans[id(stmt)][0]
                 text = src_lines[line - 1] if 0 < line <= len(src_lines) else ""
-                indent = text[:len(text) - len(text.lstrip(" \t"))]
-                if text[len(indent):len(indent) + 1] not in ("", " ", "\t", "\f", "\v"):
+                indent = text[: len(text) - len(text.lstrip(" \t"))]
+                if text[len(indent) : len(indent) + 1] not in ("", " ", "\t", "\f", "\v"):
                     found[id(d)] = (line, len(indent) + 1)
             continue
         if id(stmt) not in cache:
@@ -111,8 +115,11 @@ def _locate_nested(module: cst.Module, diagnostics: list, spans: dict[int, tuple
         mine, theirs = alone_lines[pos.start.line - 1], src_lines[line - 1]
         width = len(mine) - len(mine.lstrip())
         col = pos.start.column
-        if not theirs.endswith(mine) or col < width or (
-                col == 0 and not isinstance(d.node, (cst.BaseExpression, cst.SimpleStatementLine))):
+        if (
+            not theirs.endswith(mine)
+            or col < width
+            or (col == 0 and not isinstance(d.node, (cst.BaseExpression, cst.SimpleStatementLine)))
+        ):
             continue
         found[id(d)] = (line, col + len(theirs) - len(mine) + 1)
     return found

@@ -10,6 +10,7 @@ An output is only ever a regular file: an existing device, pipe or socket in its
 refused, never replaced and never read (comparing with /dev/zero would never end), and a
 comparison reads at most one byte more than the new content.
 """
+
 from __future__ import annotations
 
 import difflib

@@ -9,6 +9,7 @@ tree costs about one parse. What keeps it cheap, none of it visible in the outpu
   does not enter subtrees where no handler can act (whitespace, commas...);
 - diagnostics get positions from the innermost statement that holds them (locate).
 """
+
 from __future__ import annotations
 
 import ast
@@ -100,8 +101,9 @@ def _output_error(code: str, path: str) -> tuple[str, int] | None:
     return None
 
 
-def _keep_unparsable(source: str, path: str, direction: Direction, rules: RuleSet,
-                     error: tuple[str, int]) -> RewriteResult:
+def _keep_unparsable(
+    source: str, path: str, direction: Direction, rules: RuleSet, error: tuple[str, int]
+) -> RewriteResult:
     """The translation again, with the innermost statements whose translation does not parse on
     its own left as they are (and an error on each); TranslationError when that does not help."""
     spans = _unparsable_spans(source, path, direction, rules)
@@ -111,8 +113,7 @@ def _keep_unparsable(source: str, path: str, direction: Direction, rules: RuleSe
             return result
         error = _output_error(result.code, path) or error
     where = f" (line {error[1]} of the output)" if error[1] else ""
-    raise TranslationError(f"[output-syntax] the translation is not valid Python: {error[0]}{where}; "
-                           "nothing written")
+    raise TranslationError(f"[output-syntax] the translation is not valid Python: {error[0]}{where}; nothing written")
 
 
 def _unparsable_spans(source: str, path: str, direction: Direction, rules: RuleSet) -> set[tuple[int, int]]:
@@ -123,9 +124,15 @@ def _unparsable_spans(source: str, path: str, direction: Direction, rules: RuleS
     return {s for s in found if not any(o != s and s[0] <= o[0] and o[1] <= s[1] for o in found)}
 
 
-def _rewrite(source: str, path: str, direction: Direction, rules: RuleSet, plan: Plan | None,
-             keep: tuple[set[tuple[int, int]], str] | None = None,
-             found: list[tuple[int, int]] | None = None) -> RewriteResult:
+def _rewrite(
+    source: str,
+    path: str,
+    direction: Direction,
+    rules: RuleSet,
+    plan: Plan | None,
+    keep: tuple[set[tuple[int, int]], str] | None = None,
+    found: list[tuple[int, int]] | None = None,
+) -> RewriteResult:
     """The translation; with a plan, of a tree where framework-free classes, functions and lines
     are stand-ins (see plan_stand_ins) that cost next to nothing to parse, skip and emit."""
     try:
@@ -137,13 +144,20 @@ def _rewrite(source: str, path: str, direction: Direction, rules: RuleSet, plan:
     if plan is not None:
         module = install_stand_ins(module, plan)
     faults = fault_count()  # stand-ins emitted out of place from here on: translate whole
-    imports = ImportMap.from_module(module, direction.source_roots,
-                                    direction.canonical if direction.canonical_prefixes else None)
+    imports = ImportMap.from_module(
+        module, direction.source_roots, direction.canonical if direction.canonical_prefixes else None
+    )
     if imports.star_modules:
         imports.star_free = free_globals(source)
     star_names = frozenset(rules.calls) | frozenset(rules.attributes) if imports.star_modules else frozenset()
-    ctx = Context(path=path, direction=direction, rules=rules, imports=imports, star_names=star_names,
-                  self_attrs=plan.self_attrs if plan is not None else frozenset(SELF_ATTR.findall(source)))
+    ctx = Context(
+        path=path,
+        direction=direction,
+        rules=rules,
+        imports=imports,
+        star_names=star_names,
+        self_attrs=plan.self_attrs if plan is not None else frozenset(SELF_ATTR.findall(source)),
+    )
     if not imports.framework_imports:
         return RewriteResult(source, [])  # no framework code: unchanged
     ctx.target_imports.update(direction.target_imports)
@@ -157,8 +171,9 @@ def _rewrite(source: str, path: str, direction: Direction, rules: RuleSet, plan:
     interesting = interesting_names(ctx, source, variable)
     # `self.relu(x)` calls a sub-layer, not Tensor.relu: such attributes say nothing
     sublayers = sublayer_attributes(ctx.self_attrs, variable, rules)
-    untouched = untouched_statements(module, source, spans, interesting, sublayers,
-                                      plan.words if plan is not None else None)
+    untouched = untouched_statements(
+        module, source, spans, interesting, sublayers, plan.words if plan is not None else None
+    )
     if plan is not None:
         check_stand_ins_untouched(module, untouched)
     instances = [p(ctx) for p in passes]
@@ -173,13 +188,14 @@ def _rewrite(source: str, path: str, direction: Direction, rules: RuleSet, plan:
         untouched = untouched | frozenset(id(s) for s in kept)
         names = set(imports.bindings)
         for first, last in keep[0]:  # their framework names keep their imports
-            ctx.still_used.update(names.intersection(WORD.findall("\n".join(source.splitlines()[first - 1:last]))))
+            ctx.still_used.update(names.intersection(WORD.findall("\n".join(source.splitlines()[first - 1 : last]))))
     record = None if found is None else dict.fromkeys(spans)
     new_module = Driver(ctx, instances, untouched, record).walk(module)
     if found is not None:
         found.extend(_failing_spans(module, spans, record))  # type: ignore[arg-type]
-    if plan is not None and any(isinstance(s, StandInClass) and s.name.value in ctx.module_classes
-                                for s in module.body):
+    if plan is not None and any(
+        isinstance(s, StandInClass) and s.name.value in ctx.module_classes for s in module.body
+    ):
         raise SpliceError("a stand-in class shares its name with a model class")
     diagnostics = locate(module, ctx, path, spans, source)
     if kept:
@@ -214,16 +230,20 @@ def _failing_spans(module: cst.Module, spans: dict[int, tuple[int, int]], record
         if result is None or result is stmt:
             continue  # not visited, or unchanged: parsed as the source did
         stack.extend(s for block in cst_blocks(stmt) for s in block)
-        parts = result.nodes if isinstance(result, cst.FlattenSentinel) else (
-            [] if isinstance(result, cst.RemovalSentinel) else [result])
+        parts = (
+            result.nodes
+            if isinstance(result, cst.FlattenSentinel)
+            else ([] if isinstance(result, cst.RemovalSentinel) else [result])
+        )
         code = "".join(module.code_for_node(p) for p in parts)
         if _output_error(code, "<statement>") is not None:
             out.append(spans[id(stmt)])
     return out
 
 
-def _mark_kept(module: cst.Module, kept: list, spans: dict[int, tuple[int, int]], source: str, path: str,
-               message: str) -> tuple[cst.Module, list[Diagnostic]]:
+def _mark_kept(
+    module: cst.Module, kept: list, spans: dict[int, tuple[int, int]], source: str, path: str, message: str
+) -> tuple[cst.Module, list[Diagnostic]]:
     """The kept statements with an ``unconverted`` marker above them, and their diagnostics."""
     lines = source.splitlines()
     text = f"its translation is not valid Python ({message}); left as it is"
@@ -248,5 +268,3 @@ def _syntax_error(source: str, path: str, exc: cst.ParserSyntaxError) -> Transla
     except (ValueError, MemoryError, RecursionError):
         pass
     return TranslationError(f"syntax error: {exc.message}", exc.editor_line, exc.editor_column)
-
-

@@ -3,6 +3,7 @@
 Every diagnostic renders as ``path:line:col: severity [RULE] message`` so that editors and
 CI log parsers pick it up, and as JSON for ``--report-json``.
 """
+
 from __future__ import annotations
 
 import json

@@ -8,6 +8,7 @@ other direction's support definitions is recognised, dropped from the output, an
 resolves to ``fwtranslate.support.<Name>``, which the rules of this direction translate like any
 framework API (``rules/tf_to_torch/roundtrip.yaml``: ``TorchLSTM(...)`` -> ``nn.LSTM(...)``).
 """
+
 from __future__ import annotations
 
 import ast
@@ -49,8 +50,11 @@ def recognise_support(module: cst.Module, source: str, direction: Direction | st
         tree = ast.parse(source)
     except SyntaxError:
         return set()
-    same = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))
-            and shipped.get(n.name) == ast.dump(n)}
+    same = {
+        n.name
+        for n in tree.body
+        if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and shipped.get(n.name) == ast.dump(n)
+    }
     dropped: set[int] = set()
     for stmt in candidates:
         name = stmt.name.value

@@ -17,6 +17,7 @@ assignments). The rest is checked: a stand-in that a pass visits, changes or mov
 indentation), or a stand-in class named like a model class, raises SpliceError, and the
 file is translated whole. tests/test_fast_paths.py compares both ways.
 """
+
 from __future__ import annotations
 
 import ast
@@ -66,8 +67,10 @@ class _StandIn:
         for line in self.leading_lines:  # type: ignore[attr-defined]
             line._codegen(state)
         if "".join(state.indent_tokens) != indent or any(
-                getattr(self, f.name) is not getattr(skeleton, f.name)
-                for f in dataclasses.fields(skeleton) if f.name != "leading_lines"):
+            getattr(self, f.name) is not getattr(skeleton, f.name)
+            for f in dataclasses.fields(skeleton)
+            if f.name != "leading_lines"
+        ):
             # counted, not raised: LibCST's position bookkeeping breaks on an exception
             _faults.count = getattr(_faults, "count", 0) + 1
         state.add_token(text)
@@ -151,7 +154,7 @@ def plan_stand_ins(source: str, direction: Direction, rules: RuleSet, passes) ->
         return None
     parts, done = [], 0
     for first, last, skeleton in skeletons:  # in source order, never nested
-        parts.append("".join(line + "\n" for line in lines[done:first - 1]))
+        parts.append("".join(line + "\n" for line in lines[done : first - 1]))
         parts.append(skeleton)
         done = last
     parts.append("\n".join(lines[done:]))
@@ -172,8 +175,11 @@ class _Planner:
         while i < len(body):
             node, j = body[i], i + 1
             if not isinstance(node, _AST_COMPOUND):  # `a = 1; b = 2`: one CST line
-                while (j < len(body) and not isinstance(body[j], _AST_COMPOUND)
-                       and body[j].lineno == body[j - 1].end_lineno):
+                while (
+                    j < len(body)
+                    and not isinstance(body[j], _AST_COMPOUND)
+                    and body[j].lineno == body[j - 1].end_lineno
+                ):
                     j += 1
             group, i = body[i:j], j
             first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
@@ -182,8 +188,10 @@ class _Planner:
                 if isinstance(node, ast.ClassDef):
                     self.hits.add(node.name)
                 self.path.append(id(node))
-                inner = (in_def or isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)),
-                         in_with or isinstance(node, (ast.With, ast.AsyncWith)))
+                inner = (
+                    in_def or isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)),
+                    in_with or isinstance(node, (ast.With, ast.AsyncWith)),
+                )
                 for block in ast_blocks(node):
                     self.check(block, depth + 1, *inner)
                 self.path.pop()
@@ -193,9 +201,15 @@ class _Planner:
             if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
                 made = _compound_skeleton(node, first, self.lines)
             elif depth == 0:  # imports.py reads top-level assignments to plain names
-                made = ("line", "", " = ".join(t.id for t in node.targets) + " = 0\n") if (  # type: ignore[attr-defined]
-                    len(group) == 1 and isinstance(node, ast.Assign)
-                    and all(isinstance(t, ast.Name) for t in node.targets)) else None
+                made = (
+                    ("line", "", " = ".join(t.id for t in node.targets) + " = 0\n")  # type: ignore[attr-defined]
+                    if (
+                        len(group) == 1
+                        and isinstance(node, ast.Assign)
+                        and all(isinstance(t, ast.Name) for t in node.targets)
+                    )
+                    else None
+                )
             elif in_def and not isinstance(node, _AST_COMPOUND):
                 made = _simple_skeleton(group, first, last, self.lines)
             else:
@@ -209,8 +223,20 @@ class _Planner:
 
 
 _TRY_STAR = (ast.TryStar,) if hasattr(ast, "TryStar") else ()  # Python 3.11+
-_AST_COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.If, ast.For, ast.AsyncFor, ast.While,
-                 ast.With, ast.AsyncWith, ast.Try, *_TRY_STAR, ast.Match)
+_AST_COMPOUND = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.If,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    *_TRY_STAR,
+    ast.Match,
+)
 # simple statements a stand-in may replace; the names they bind are all the scope tracker reads
 _AST_BINDING = (ast.Assign, ast.AugAssign, ast.AnnAssign)
 _AST_INERT = (ast.Expr, ast.Return, ast.Pass, ast.Break, ast.Continue, ast.Raise, ast.Assert, ast.Delete)
@@ -252,8 +278,8 @@ def _col(line: str, col_offset: int) -> int:
 
 def _indentation(line: str) -> str | None:
     """The spaces and tabs that start a statement's line (None: other whitespace)."""
-    indent = line[:len(line) - len(line.lstrip(" \t"))]
-    return None if line[len(indent):len(indent) + 1] in ("", " ", "\t", "\f", "\v") else indent
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    return None if line[len(indent) : len(indent) + 1] in ("", " ", "\t", "\f", "\v") else indent
 
 
 def _parse_acyclic(source: str) -> ast.Module:
@@ -279,7 +305,7 @@ def _compound_skeleton(node, first: int, lines: list[str]) -> tuple[str, str, st
     if any(lines[n - 1].endswith("\\") for n in range(node.lineno, body.lineno)):
         return None  # the body's line may continue the header's
     try:
-        before = lines[body.lineno - 1].encode("utf-8")[:body.col_offset].decode("utf-8")
+        before = lines[body.lineno - 1].encode("utf-8")[: body.col_offset].decode("utf-8")
     except (UnicodeError, IndexError):
         return None
     head = f"{indent}class {node.name}:" if isinstance(node, ast.ClassDef) else f"{indent}def {node.name}():"
@@ -361,8 +387,9 @@ class _Install(cst.CSTTransformer):
         self.found, self.ancestors = found, ancestors
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        return id(node) in self.ancestors or isinstance(node, (cst.IndentedBlock, cst.Else, cst.Finally,
-                                                               cst.ExceptHandler))
+        return id(node) in self.ancestors or isinstance(
+            node, (cst.IndentedBlock, cst.Else, cst.Finally, cst.ExceptHandler)
+        )
 
     def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):
         return self.found.get(id(original), updated)
@@ -377,7 +404,7 @@ def _stand_in(skeleton: cst.CSTNode, info: tuple, plan: Plan) -> cst.CSTNode:
     body = getattr(skeleton, "body", None)
     if isinstance(body, cst.IndentedBlock):
         footer = len(body.footer)  # comment lines after the block, at its indentation
-    text = "\n".join(plan.lines[first - 1:last + footer]) + "\n"
+    text = "\n".join(plan.lines[first - 1 : last + footer]) + "\n"
     cls = {"class": StandInClass, "def": _StandInFunction, "line": _StandInLine}[kind]
     fields = {f.name: getattr(skeleton, f.name) for f in dataclasses.fields(skeleton)}
     return cls(**fields, fwt_stand_in=(text, indent, skeleton))

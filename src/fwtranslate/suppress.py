@@ -5,6 +5,7 @@ that construct (all of them, or those of the listed rules) and their ``unconvert
 the construct itself stays as written. The check happens when a pass reports, so a suppressed
 construct leaves no trace in the output besides the user's own comment.
 """
+
 from __future__ import annotations
 
 import io

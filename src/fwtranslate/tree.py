@@ -3,6 +3,7 @@
 Every file is read and translated before anything is written (see outputs.py), so a bad file
 anywhere in a tree (a syntax error, a symlink loop) stops the run with nothing written.
 """
+
 from __future__ import annotations
 
 import errno
@@ -58,8 +59,9 @@ def translate_one(path: Path, rel: Path, to: str, rules: tuple[str, ...]) -> Fil
         return FileOutcome(path, rel, FAILED, error=f"{path}: the code is nested too deeply to translate")
     # a file that imports no framework comes back untouched: say "skipped", not "translated"
     skipped = not result.framework_locals and not result.changed and not result.diagnostics
-    return FileOutcome(path, rel, SKIPPED if skipped else TRANSLATED, result.code.encode("utf-8"),
-                       result.diagnostics, result.stats)
+    return FileOutcome(
+        path, rel, SKIPPED if skipped else TRANSLATED, result.code.encode("utf-8"), result.diagnostics, result.stats
+    )
 
 
 def copy_one(path: Path, rel: Path) -> FileOutcome:
@@ -77,8 +79,9 @@ def _translate_task(task: tuple[Path, Path, str, tuple[str, ...]]) -> FileOutcom
     return translate_one(*task)
 
 
-def translate_all(tasks: list[tuple[Path, Path, str, tuple[str, ...]]], jobs: int,
-                  tick: Callable[[], None] = lambda: None) -> list[FileOutcome]:
+def translate_all(
+    tasks: list[tuple[Path, Path, str, tuple[str, ...]]], jobs: int, tick: Callable[[], None] = lambda: None
+) -> list[FileOutcome]:
     """Translate ``(path, rel, to, rules)`` tasks on ``jobs`` processes; results in task order,
     whatever order the workers finish in, so the output and the diagnostics are deterministic."""
     jobs = max(1, min(jobs, len(tasks)))

@@ -1,5 +1,6 @@
 """Which statements no pass reacts to (skipped by the traversal), found from the source text
 and CPython's tree: names any pass reacts to, statement spans, the word index of a file."""
+
 from __future__ import annotations
 
 import ast
@@ -18,9 +19,18 @@ SELF_ATTR = re.compile(r"\bself\.(\w+)\s*(?::[^=\n]*)?=(?!=)")
 
 
 # names any pass reacts to besides the framework's own and the rules' method/attribute names
-_STRUCTURAL_NAMES = frozenset({"training", "forward", "register_buffer", "register_parameter", "add_module",
-                               "super"}  # containers.py: `super().__init__(*layers)` of a Sequential subclass
-                              | WEIGHT_NAMES | TORCH_ATTRIBUTES)  # `m.bias is not None`, `m.out_features`
+_STRUCTURAL_NAMES = frozenset(
+    {
+        "training",
+        "forward",
+        "register_buffer",
+        "register_parameter",
+        "add_module",
+        "super",
+    }  # containers.py: `super().__init__(*layers)` of a Sequential subclass
+    | WEIGHT_NAMES
+    | TORCH_ATTRIBUTES
+)  # `m.bias is not None`, `m.out_features`
 
 
 def interesting_names(ctx: Context, source: str, variable: set[str] | None = None) -> set[str]:
@@ -39,8 +49,9 @@ def rule_names(rules: RuleSet) -> set[str]:
 
 
 def sublayer_attributes(self_attrs: frozenset[str], variable: set[str], rules: RuleSet) -> frozenset[str]:
-    return frozenset(self_attrs - _STRUCTURAL_NAMES - variable
-                     - {n for n, r in rules.methods.items() if r.is_module_member})
+    return frozenset(
+        self_attrs - _STRUCTURAL_NAMES - variable - {n for n, r in rules.methods.items() if r.is_module_member}
+    )
 
 
 def variable_attributes(source: str) -> set[str]:
@@ -77,6 +88,7 @@ def _match_spans(cst_body, ast_body: list, spans: dict[int, tuple[int, int]]) ->
 
 def cst_blocks(stmt) -> list:
     """The statement lists of a compound statement, in the order of ast_blocks."""
+
     def body(node) -> list:
         return list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else []
 
@@ -90,8 +102,12 @@ def cst_blocks(stmt) -> list:
         orelse = stmt.orelse
         return [body(stmt), [orelse] if isinstance(orelse, cst.If) else body(orelse) if orelse else []]
     if isinstance(stmt, cst.Try):
-        return [body(stmt), *(body(h) for h in stmt.handlers),
-                body(stmt.orelse) if stmt.orelse else [], body(stmt.finalbody) if stmt.finalbody else []]
+        return [
+            body(stmt),
+            *(body(h) for h in stmt.handlers),
+            body(stmt.orelse) if stmt.orelse else [],
+            body(stmt.finalbody) if stmt.finalbody else [],
+        ]
     return []
 
 
@@ -116,7 +132,8 @@ _CODE_ONLY = re.compile(
     r"(?=[rRbBuUfF\"'#])(?:"
     r"(?P<fstring>(?<!\w)[rR]?[fF][rR]?(?:" + _Q3 + r"))"
     r"|(?P<blank>(?<!\w)[rRbBuU]{0,2}(?:" + _Q3 + r")|#[^\n]*)"
-    r"|(?P<keep>(?<!\w)[rRbBuUfF]{0,2}(?:\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*')))")
+    r"|(?P<keep>(?<!\w)[rRbBuUfF]{0,2}(?:\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*')))"
+)
 _NOT_NEWLINE = re.compile(r"[^\n]")
 _SELF_ATTRIBUTE = re.compile(r"\bself\.(\w+)")
 
@@ -127,9 +144,14 @@ def _blank(match: re.Match) -> str:
     return _NOT_NEWLINE.sub(" ", match.group())  # keep the line structure
 
 
-def untouched_statements(module: cst.Module, source: str, spans: dict[int, tuple[int, int]],
-                          interesting: set[str], sublayers: frozenset[str] = frozenset(),
-                          words: Words | None = None) -> frozenset[int]:
+def untouched_statements(
+    module: cst.Module,
+    source: str,
+    spans: dict[int, tuple[int, int]],
+    interesting: set[str],
+    sublayers: frozenset[str] = frozenset(),
+    words: Words | None = None,
+) -> frozenset[int]:
     """Statements whose text mentions no name any pass or rule reacts to.
 
     Visiting a subtree costs about as much as parsing it, and model files carry large
@@ -166,8 +188,7 @@ class Words:
     ``self.<sublayer>`` read as ``self``), lines as ``str.splitlines`` counts them. Indexed
     up front: the words of ``vocabulary`` (all when None); any other on demand."""
 
-    def __init__(self, source: str, sublayers: frozenset[str] = frozenset(),
-                 vocabulary: set[str] | None = None):
+    def __init__(self, source: str, sublayers: frozenset[str] = frozenset(), vocabulary: set[str] | None = None):
         code = _CODE_ONLY.sub(_blank, source)
         if sublayers:
             code = _SELF_ATTRIBUTE.sub(lambda m: "self" if m.group(1) in sublayers else m.group(), code)
@@ -176,7 +197,7 @@ class Words:
         self.lines: dict[str, list[int]] = {}
         for number, line in enumerate(self.code_lines, 1):
             words = set(WORD.findall(line))
-            for word in (words if vocabulary is None else words & vocabulary):
+            for word in words if vocabulary is None else words & vocabulary:
                 self.lines.setdefault(word, []).append(number)
 
     def lines_of(self, word: str) -> list[int]:
@@ -191,7 +212,7 @@ class Hits:
 
     def __init__(self, words: Words, names: set[str]):
         self.words, self.names = words, names
-        for name in (names - words.vocabulary if words.vocabulary is not None else ()):
+        for name in names - words.vocabulary if words.vocabulary is not None else ():
             words.lines_of(name)  # not indexed yet
         found: set[int] = set()
         for name in words.lines.keys() & names:

@@ -1,4 +1,5 @@
 """Structural rewrites, one concern per module, run together in one traversal (pipeline.py)."""
+
 from .calls import CallRewriter
 from .containers import SequentialSubclass
 from .finish_module import FinishModule
@@ -13,9 +14,27 @@ from .weight_presence import WeightPresence
 
 # Order matters where two passes handle the same node: the scope tracker sees a node first,
 # ForwardToCall renames self.forward before the call rewriter looks at it.
-PASSES = (ScopeTracker, ForwardToCall, SequentialSubclass, PrivateLayerNames, CallRewriter, WeightPresence,
-          TorchAttributes, Statements, FinishModule)
+PASSES = (
+    ScopeTracker,
+    ForwardToCall,
+    SequentialSubclass,
+    PrivateLayerNames,
+    CallRewriter,
+    WeightPresence,
+    TorchAttributes,
+    Statements,
+    FinishModule,
+)
 
 # the passes of each direction (directions.Direction.passes names its tuple here)
-TF_TO_TORCH_PASSES = (ScopeTracker, KerasLayerClass, Layout, StaticSizes, KerasExportDecorators, CallRewriter,
-                      LayerNames, LayoutWrap, FinishModule)
+TF_TO_TORCH_PASSES = (
+    ScopeTracker,
+    KerasLayerClass,
+    Layout,
+    StaticSizes,
+    KerasExportDecorators,
+    CallRewriter,
+    LayerNames,
+    LayoutWrap,
+    FinishModule,
+)

@@ -11,6 +11,7 @@ inside, whose code is the original text. A pass that reads such statements' insi
 analysis of the whole module before the traversal, ``prepare(module)``) gets the whole tree:
 defining ``prepare`` or setting ``whole_tree = True`` is enough.
 """
+
 from __future__ import annotations
 
 from .context import Context

@@ -9,6 +9,7 @@
 Anything that resolves to the source framework and has no rule is left as it is, marked in
 the output and reported.
 """
+
 from __future__ import annotations
 
 import libcst as cst
@@ -27,8 +28,20 @@ from .base import Pass
 _CONTAINER_METHODS = frozenset(n for t in (list, set, dict) for n in dir(t) if not n.startswith("_"))
 
 # receivers that are certainly not tensors
-_NOT_TENSORS = (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString, cst.List, cst.Dict,
-                cst.Set, cst.Tuple, cst.ListComp, cst.DictComp, cst.SetComp, cst.Integer, cst.Float)
+_NOT_TENSORS = (
+    cst.SimpleString,
+    cst.FormattedString,
+    cst.ConcatenatedString,
+    cst.List,
+    cst.Dict,
+    cst.Set,
+    cst.Tuple,
+    cst.ListComp,
+    cst.DictComp,
+    cst.SetComp,
+    cst.Integer,
+    cst.Float,
+)
 
 
 class CallRewriter(Pass):
@@ -72,8 +85,7 @@ class CallRewriter(Pass):
             if rule is None and name.endswith("_") and not name.endswith("__"):
                 rule = ctx.rules.methods.get(name[:-1])
                 inplace = rule is not None
-            if (rule is not None and not inplace and name in _CONTAINER_METHODS
-                    and isinstance(ctx.parent(), cst.Expr)):
+            if rule is not None and not inplace and name in _CONTAINER_METHODS and isinstance(ctx.parent(), cst.Expr):
                 return updated  # `seen.add(x)` as a statement: a tensor's result would be discarded
             if rule is not None:
                 receiver = updated.func.value  # type: ignore[attr-defined]
@@ -86,8 +98,9 @@ class CallRewriter(Pass):
                 return result
         return updated
 
-    def _apply(self, rule: Rule, original: cst.Call | cst.Attribute | cst.Name, updated: cst.BaseExpression,
-               args, receiver) -> cst.BaseExpression:
+    def _apply(
+        self, rule: Rule, original: cst.Call | cst.Attribute | cst.Name, updated: cst.BaseExpression, args, receiver
+    ) -> cst.BaseExpression:
         ctx = self.ctx
         outcome = apply(rule, args, receiver, input_size=ctx.input_sizes.get(id(original)))
         for severity, rule_code, message in outcome.messages:
@@ -128,9 +141,12 @@ class CallRewriter(Pass):
         root = receiver
         while isinstance(root, cst.Attribute):
             root = root.value  # `os.path.split(p)`, `np.linalg.norm(x)`: a module's function
-        if (isinstance(root, cst.Name) and root.value in self.ctx.imports.module_aliases
-                and dotted_name(receiver) is not None
-                and not any(root.value in scope for scope in self.ctx.scopes)):
+        if (
+            isinstance(root, cst.Name)
+            and root.value in self.ctx.imports.module_aliases
+            and dotted_name(receiver) is not None
+            and not any(root.value in scope for scope in self.ctx.scopes)
+        ):
             return False  # `import mylib.functional as F`: F.relu(x) is that module's function
         if _is_super(receiver):
             return False
@@ -156,8 +172,13 @@ class CallRewriter(Pass):
         if qual is not None:
             return self._reference(qual, original, updated)
         rule = ctx.rules.members.get(original.attr.value)
-        if rule is not None and (rule.is_module_member or (self._may_be_tensor(original.value) and not (
-                isinstance(original.value, cst.Name) and original.value.value == "self"))):
+        if rule is not None and (
+            rule.is_module_member
+            or (
+                self._may_be_tensor(original.value)
+                and not (isinstance(original.value, cst.Name) and original.value.value == "self")
+            )
+        ):
             if isinstance(parent, (cst.AssignTarget, cst.AugAssign)):
                 return updated
             return self._apply(rule, original, updated, (), updated.value)
@@ -170,8 +191,9 @@ class CallRewriter(Pass):
             return updated  # either the head of a chain (handled whole) or an attribute name
         if isinstance(parent, cst.Call) and parent.func is original:
             return updated
-        if isinstance(parent, (cst.Param, cst.FunctionDef, cst.ClassDef, cst.AsName, cst.ImportAlias,
-                               cst.Global, cst.Nonlocal)):
+        if isinstance(
+            parent, (cst.Param, cst.FunctionDef, cst.ClassDef, cst.AsName, cst.ImportAlias, cst.Global, cst.Nonlocal)
+        ):
             return updated
         if isinstance(parent, cst.Arg) and parent.keyword is original:
             return updated
@@ -206,7 +228,7 @@ class CallRewriter(Pass):
         return updated
 
     def _class_use(self) -> str | None:
-        """"base" or "isinstance" when the reference being left is a base class or a class test
+        """ "base" or "isinstance" when the reference being left is a base class or a class test
         (``isinstance(m, (nn.Conv2d, ...))``), where a class is meant rather than a factory."""
         parents = self.ctx.parents
         for i in range(len(parents) - 2, max(len(parents) - 5, -1), -1):
@@ -215,8 +237,13 @@ class CallRewriter(Pass):
                 owner = parents[i - 1]
                 if isinstance(owner, cst.ClassDef):
                     return "base"
-                if isinstance(owner, cst.Call) and isinstance(owner.func, cst.Name) and owner.func.value in (
-                        "isinstance", "issubclass") and len(owner.args) > 1 and owner.args[1] is node:
+                if (
+                    isinstance(owner, cst.Call)
+                    and isinstance(owner.func, cst.Name)
+                    and owner.func.value in ("isinstance", "issubclass")
+                    and len(owner.args) > 1
+                    and owner.args[1] is node
+                ):
                     return "isinstance"
                 return None
             if not isinstance(node, (cst.Tuple, cst.Element)):
@@ -273,20 +300,22 @@ def _multiline(call: cst.Call) -> bool:
     for arg in call.args:
         comma = arg.comma
         if _has_newline(arg.whitespace_after_arg) or (
-                isinstance(comma, cst.Comma) and _has_newline(comma.whitespace_before, comma.whitespace_after)):
+            isinstance(comma, cst.Comma) and _has_newline(comma.whitespace_before, comma.whitespace_after)
+        ):
             return True
         value = arg.value
         if isinstance(value, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
             brackets = [getattr(value, a, None) for a in ("lbracket", "lbrace", "lpar")]
-            if any(b is not None and not isinstance(b, (list, tuple)) and _has_newline(b.whitespace_after)
-                   for b in brackets):
+            if any(
+                b is not None and not isinstance(b, (list, tuple)) and _has_newline(b.whitespace_after)
+                for b in brackets
+            ):
                 return True
             for e in value.elements:
                 c = e.comma
                 if isinstance(c, cst.Comma) and _has_newline(c.whitespace_before, c.whitespace_after):
                     return True
     return False
-
 
 
 def _comments(node: cst.CSTNode) -> list[str]:

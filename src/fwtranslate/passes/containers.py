@@ -6,6 +6,7 @@ A module assigned to an attribute (``self.norm = nn.BatchNorm2d(c)``) joins the 
 torch (an nn.Sequential runs every registered module), so such a class derives from
 ``TorchSequential`` (support_modules.py), a keras.Sequential that does the same.
 """
+
 from __future__ import annotations
 
 import libcst as cst
@@ -18,9 +19,13 @@ BASE = "TorchSequential"
 
 
 def is_super_init(func: cst.BaseExpression) -> bool:
-    return (isinstance(func, cst.Attribute) and func.attr.value == "__init__"
-            and isinstance(func.value, cst.Call) and isinstance(func.value.func, cst.Name)
-            and func.value.func.value == "super")
+    return (
+        isinstance(func, cst.Attribute)
+        and func.attr.value == "__init__"
+        and isinstance(func.value, cst.Call)
+        and isinstance(func.value.func, cst.Name)
+        and func.value.func.value == "super"
+    )
 
 
 class SequentialSubclass(Pass):
@@ -35,23 +40,36 @@ class SequentialSubclass(Pass):
         if is_super_init(func) and self.ctx.current_class.direct_base:  # type: ignore[union-attr]
             # (a subclass of a local Sequential subclass calls that class's own __init__)
             positional = [a for a in updated.args if a.keyword is None]
-            if not positional or (len(positional) == 1 and positional[0].star == "" and isinstance(
-                    positional[0].value, (cst.List, cst.Call))):
+            if not positional or (
+                len(positional) == 1
+                and positional[0].star == ""
+                and isinstance(positional[0].value, (cst.List, cst.Call))
+            ):
                 return updated  # already a list (or an OrderedDict: left for the reviewer)
             elements = [cst.StarredElement(a.value) if a.star == "*" else cst.Element(a.value) for a in positional]
             rest = [a for a in updated.args if a.keyword is not None]
             return updated.with_changes(args=[cst.Arg(cst.List(elements)), *rest])
-        if (isinstance(func, cst.Attribute) and func.attr.value == "add_module" and isinstance(func.value, cst.Name)
-                and func.value.value == "self" and len(updated.args) == 2):
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "add_module"
+            and isinstance(func.value, cst.Name)
+            and func.value.value == "self"
+            and len(updated.args) == 2
+        ):
             self.ctx.skip.add(id(original))  # rewritten whole: the Module.add_module rule must not run
-            return updated.with_changes(func=func.with_changes(attr=cst.Name("add")), args=[updated.args[1].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
+            return updated.with_changes(
+                func=func.with_changes(attr=cst.Name("add")),
+                args=[updated.args[1].with_changes(comma=cst.MaybeSentinel.DEFAULT)],
+            )
         return updated
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
         cls = self.ctx.current_class
         if cls is None or cls.source_base != SEQUENTIAL or not cls.direct_base:
             return updated
-        bases = [b.with_changes(value=cst.Name(BASE)) if code(b.value) == "keras.Sequential" else b for b in updated.bases]
+        bases = [
+            b.with_changes(value=cst.Name(BASE)) if code(b.value) == "keras.Sequential" else b for b in updated.bases
+        ]
         if bases == list(updated.bases):
             return updated
         self.ctx.helpers_used.add(BASE)

@@ -1,4 +1,5 @@
 """State shared by the passes during one traversal of one file."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

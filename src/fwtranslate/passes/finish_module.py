@@ -6,6 +6,7 @@
   where the source imports stood;
 - the support code the translation uses is inserted after the imports.
 """
+
 from __future__ import annotations
 
 import libcst as cst
@@ -44,12 +45,20 @@ class FinishModule(Pass):
             return stmt
         reserved = info.assigns & ctx.direction.reserved_model_attributes
         if reserved:
-            ctx.report(info.node or stmt, INFO, "reserved-attribute",
-                       f"{stmt.name.value} stays a {ctx.direction.layer_base}: "
-                       f"{ctx.direction.model_base} reserves self.{sorted(reserved)[0]}")
+            ctx.report(
+                info.node or stmt,
+                INFO,
+                "reserved-attribute",
+                f"{stmt.name.value} stays a {ctx.direction.layer_base}: "
+                f"{ctx.direction.model_base} reserves self.{sorted(reserved)[0]}",
+            )
             return stmt
-        bases = [b.with_changes(value=expression(ctx.direction.model_base))
-                 if code(b.value) == ctx.direction.layer_base else b for b in stmt.bases]
+        bases = [
+            b.with_changes(value=expression(ctx.direction.model_base))
+            if code(b.value) == ctx.direction.layer_base
+            else b
+            for b in stmt.bases
+        ]
         return stmt.with_changes(bases=bases)
 
     # --- imports ------------------------------------------------------------------------------
@@ -140,20 +149,29 @@ def _strip_blank(lines):
 
 def _is_import_line(stmt: cst.CSTNode) -> bool:
     return isinstance(stmt, cst.SimpleStatementLine) and all(
-        isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body)
+        isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+    )
 
 
 def _is_docstring(stmt: cst.CSTNode) -> bool:
-    return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1
-            and isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
 
 
 def _after_header(body: list) -> int:
     i = 0
     if body and _is_docstring(body[0]):
         i = 1
-    while i < len(body) and _is_import_line(body[i]) and isinstance(body[i].body[0], cst.ImportFrom) \
-            and dotted_name(body[i].body[0].module or cst.Name("")) == "__future__":
+    while (
+        i < len(body)
+        and _is_import_line(body[i])
+        and isinstance(body[i].body[0], cst.ImportFrom)
+        and dotted_name(body[i].body[0].module or cst.Name("")) == "__future__"
+    ):
         i += 1
     return i
 

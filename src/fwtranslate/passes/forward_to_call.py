@@ -3,6 +3,7 @@
 Keras passes ``training`` down to nested layers by itself, so only a ``call`` that reads the
 flag needs the parameter.
 """
+
 from __future__ import annotations
 
 import libcst as cst
@@ -30,11 +31,19 @@ class ForwardToCall(Pass):
                 fn.uses_training = True
                 return cst.Name("training")
             if fn is not None:
-                self.ctx.report(original, ERROR, "training-flag",
-                                f"self.training in {fn.name}(): Keras layers have no training attribute; "
-                                f"pass `training` down from {target_entry}()")
+                self.ctx.report(
+                    original,
+                    ERROR,
+                    "training-flag",
+                    f"self.training in {fn.name}(): Keras layers have no training attribute; "
+                    f"pass `training` down from {target_entry}()",
+                )
                 return updated
-        if original.attr.value == source_entry and self.ctx.current_class is not None and self.ctx.current_class.is_module:
+        if (
+            original.attr.value == source_entry
+            and self.ctx.current_class is not None
+            and self.ctx.current_class.is_module
+        ):
             return updated.with_changes(attr=cst.Name(target_entry))
         return updated
 
@@ -52,9 +61,13 @@ class ForwardToCall(Pass):
         # super().forward(x) -> super().call(x)
         func = updated.func
         source_entry, target_entry = self.ctx.direction.entry_method
-        if (isinstance(func, cst.Attribute) and func.attr.value == source_entry
-                and isinstance(func.value, cst.Call) and isinstance(func.value.func, cst.Name)
-                and func.value.func.value == "super"):
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == source_entry
+            and isinstance(func.value, cst.Call)
+            and isinstance(func.value.func, cst.Name)
+            and func.value.func.value == "super"
+        ):
             return updated.with_changes(func=func.with_changes(attr=cst.Name(target_entry)))
         return updated
 
@@ -63,8 +76,11 @@ def _add_training(params: cst.Parameters) -> cst.Parameters:
     names = {p.name.value for p in (*params.params, *params.kwonly_params)}
     if "training" in names:
         return params
-    new = cst.Param(cst.Name("training"), default=cst.Name("None"),
-                    equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))
+    new = cst.Param(
+        cst.Name("training"),
+        default=cst.Name("None"),
+        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")),
+    )
     if isinstance(params.star_arg, cst.Param) or params.kwonly_params:
         return params.with_changes(kwonly_params=[*params.kwonly_params, new])
     return params.with_changes(params=[*params.params, new])

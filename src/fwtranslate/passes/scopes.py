@@ -1,4 +1,5 @@
 """Scope bookkeeping: the class / function being translated and the names bound locally."""
+
 from __future__ import annotations
 
 import libcst as cst
@@ -92,6 +93,10 @@ class ScopeTracker(Pass):
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         target = node.target
         cls = self.ctx.current_class
-        if (cls is not None and isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
-                and target.value.value == "self"):
+        if (
+            cls is not None
+            and isinstance(target, cst.Attribute)
+            and isinstance(target.value, cst.Name)
+            and target.value.value == "self"
+        ):
             cls.assigns.add(target.attr.value)

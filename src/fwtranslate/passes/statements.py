@@ -10,6 +10,7 @@
 - annotations that name framework types are dropped;
 - untranslated constructs get a ``# fwtranslate: unconverted`` comment above their statement.
 """
+
 from __future__ import annotations
 
 import libcst as cst
@@ -22,9 +23,18 @@ from .base import Pass
 STOP_GRADIENT = "keras.ops.stop_gradient"
 VARIABLE = "keras.Variable"
 NO_GRAD = frozenset({"torch.no_grad", "torch.inference_mode"})
-DROPPED_DECORATORS = frozenset({"torch.jit.ignore", "torch.jit.unused", "torch.jit.export", "torch.jit._overload_method", "torch.jit._overload",
-                                "torch.jit.script", "torch.compile", "torch.jit.script_method"})
-
+DROPPED_DECORATORS = frozenset(
+    {
+        "torch.jit.ignore",
+        "torch.jit.unused",
+        "torch.jit.export",
+        "torch.jit._overload_method",
+        "torch.jit._overload",
+        "torch.jit.script",
+        "torch.compile",
+        "torch.jit.script_method",
+    }
+)
 
 
 def _self_attr(node: cst.BaseExpression) -> str | None:
@@ -40,8 +50,12 @@ class Statements(Pass):
         if id(call) in self.ctx.inplace:
             receiver = self.ctx.inplace.pop(id(call))
             if not isinstance(receiver, (cst.Name, cst.Attribute, cst.Subscript)):
-                self.ctx.report(original, WARNING, "inplace-expression",
-                                "an in-place method on a temporary value: nothing is updated")
+                self.ctx.report(
+                    original,
+                    WARNING,
+                    "inplace-expression",
+                    "an in-place method on a temporary value: nothing is updated",
+                )
                 return updated
             if _self_attr(receiver):  # a buffer/parameter: update the variable, don't rebind it
                 return cst.Expr(_assign_call(receiver, updated.value))
@@ -49,12 +63,18 @@ class Statements(Pass):
         if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and isinstance(updated.value, cst.Call):
             method = call.func.attr.value
             args = updated.value.args
-            if method in ("register_buffer", "register_parameter") and len(args) >= 2 and isinstance(args[0].value, cst.SimpleString):
+            if (
+                method in ("register_buffer", "register_parameter")
+                and len(args) >= 2
+                and isinstance(args[0].value, cst.SimpleString)
+            ):
                 name = args[0].value.value.strip("'\"")
                 value = args[1].value
                 if method == "register_buffer":
-                    value = cst.Call(expression(VARIABLE), [
-                        cst.Arg(value), _kwarg("trainable", cst.Name("False")), _kwarg("name", args[0].value)])
+                    value = cst.Call(
+                        expression(VARIABLE),
+                        [cst.Arg(value), _kwarg("trainable", cst.Name("False")), _kwarg("name", args[0].value)],
+                    )
                 target = cst.Attribute(updated.value.func.value, cst.Name(name))  # type: ignore[attr-defined]
                 # a new node, which leave_Assign will not see: name and record the variable here
                 return self._record_variable(_name_variable(cst.Assign([cst.AssignTarget(target)], value)))
@@ -104,8 +124,9 @@ class Statements(Pass):
         if qual in DROPPED_DECORATORS or qual in NO_GRAD:
             self.ctx.skip.add(id(node))
             if qual in NO_GRAD:
-                self.ctx.report(node, WARNING, "no-grad-decorator",
-                                f"@{qual} dropped: gradients are not blocked in the translation")
+                self.ctx.report(
+                    node, WARNING, "no-grad-decorator", f"@{qual} dropped: gradients are not blocked in the translation"
+                )
             return False
         return True
 
@@ -118,8 +139,11 @@ class Statements(Pass):
     def leave_Param(self, original: cst.Param, updated: cst.Param) -> cst.Param:
         if original.annotation is not None and id(original.annotation) in self.ctx.skip:
             # `x: Tensor = None` -> `x=None`, spaced as PEP 8 wants without an annotation
-            equal = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")) \
-                if updated.default is not None else updated.equal
+            equal = (
+                cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))
+                if updated.default is not None
+                else updated.equal
+            )
             return updated.with_changes(annotation=None, equal=equal)
         return updated
 
@@ -145,8 +169,12 @@ class Statements(Pass):
             receiver = self.ctx.inplace.pop(call_id)
             if not isinstance(receiver, (cst.Name, cst.Attribute, cst.Subscript)):
                 continue  # `torch.empty(n).normal_()`: a temporary, nobody sees it again
-            self.ctx.report(original, WARNING, "inplace-expression",
-                            "an in-place method inside an expression: the receiver is not updated")
+            self.ctx.report(
+                original,
+                WARNING,
+                "inplace-expression",
+                "an in-place method inside an expression: the receiver is not updated",
+            )
         if not updated.body:
             return cst.RemoveFromParent()
         return self._mark(updated)
@@ -200,14 +228,22 @@ def _name_variable(assign: cst.Assign) -> cst.Assign:
     if len(assign.targets) != 1 or not isinstance(value, cst.Call):
         return assign
     name = _self_attr(assign.targets[0].target)
-    if name and dotted_name(value.func) == VARIABLE and not any(a.keyword and a.keyword.value == "name" for a in value.args):
+    if (
+        name
+        and dotted_name(value.func) == VARIABLE
+        and not any(a.keyword and a.keyword.value == "name" for a in value.args)
+    ):
         args = [*value.args, _kwarg("name", cst.SimpleString(f'"{name}"'))]
         return assign.with_changes(value=value.with_changes(args=args))
     return assign
 
 
-_AUG_TO_BINARY: dict[type, type[cst.Add | cst.Subtract | cst.Multiply | cst.Divide]] = {cst.AddAssign: cst.Add, cst.SubtractAssign: cst.Subtract, cst.MultiplyAssign: cst.Multiply,
-                  cst.DivideAssign: cst.Divide}
+_AUG_TO_BINARY: dict[type, type[cst.Add | cst.Subtract | cst.Multiply | cst.Divide]] = {
+    cst.AddAssign: cst.Add,
+    cst.SubtractAssign: cst.Subtract,
+    cst.MultiplyAssign: cst.Multiply,
+    cst.DivideAssign: cst.Divide,
+}
 
 
 def _assign_call(target: cst.BaseExpression, value: cst.BaseExpression) -> cst.Call:

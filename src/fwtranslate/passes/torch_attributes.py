@@ -7,6 +7,7 @@ and Keras' equivalent otherwise.
 ``self.out_channels`` inside a class is the class's own attribute and is left alone, and so are
 assignments.
 """
+
 from __future__ import annotations
 
 import libcst as cst
@@ -26,7 +27,8 @@ class TorchAttributes(Pass):
             return updated
         parent = self.ctx.parent()
         if isinstance(parent, (cst.AssignTarget, cst.AugAssign, cst.Del)) or (
-                isinstance(parent, cst.Attribute) and parent.value is original):
+            isinstance(parent, cst.Attribute) and parent.value is original
+        ):
             return updated
         if self.ctx.resolve(original) is not None:  # a framework name (torch.x.in_features?): not a layer
             return updated

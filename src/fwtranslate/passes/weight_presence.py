@@ -6,6 +6,7 @@ bias); a Keras layer has no ``bias`` until it is built, and says whether it will
 ``self.bias is None`` inside a module's own code is left alone: there ``self.bias`` is the
 module's own variable (or None), which the translation keeps as it is.
 """
+
 from __future__ import annotations
 
 import libcst as cst
@@ -22,13 +23,19 @@ class WeightPresence(Pass):
             return updated
         [target] = updated.comparisons
         left = updated.left
-        if not (isinstance(target.operator, (cst.Is, cst.IsNot)) and isinstance(target.comparator, cst.Name)
-                and target.comparator.value == "None" and isinstance(left, cst.Attribute)
-                and left.attr.value in WEIGHT_NAMES and not _is_self(left.value)):
+        if not (
+            isinstance(target.operator, (cst.Is, cst.IsNot))
+            and isinstance(target.comparator, cst.Name)
+            and target.comparator.value == "None"
+            and isinstance(left, cst.Attribute)
+            and left.attr.value in WEIGHT_NAMES
+            and not _is_self(left.value)
+        ):
             return updated
         self.ctx.helpers_used.add(HELPER)
-        test: cst.BaseExpression = cst.Call(cst.Name(HELPER), [
-            cst.Arg(left.value), cst.Arg(cst.SimpleString(f'"{left.attr.value}"'))])
+        test: cst.BaseExpression = cst.Call(
+            cst.Name(HELPER), [cst.Arg(left.value), cst.Arg(cst.SimpleString(f'"{left.attr.value}"'))]
+        )
         if isinstance(target.operator, cst.Is):
             test = cst.UnaryOperation(cst.Not(), test)
         return test.with_changes(lpar=updated.lpar, rpar=updated.rpar) if updated.lpar else test

@@ -16,6 +16,7 @@ CPython's parser into an ``ast`` tree, checked against a whitelist when the file
 No attribute is read except such a method, so nothing reaches ``__class__`` and its kin; sizes
 are bounded so that ``"x" * 10**12`` or ``10 ** 10 ** 10`` fail instead of eating the machine.
 """
+
 from __future__ import annotations
 
 import ast
@@ -32,14 +33,40 @@ class ExpressionError(ValueError):
 
 # called with parameter names, they read the binding rather than a value (see template.py)
 BINDING_FUNCTIONS = ("given", "source", "starred")
-FUNCTIONS = frozenset(PREDICATES) - {"None", "True", "False"} | set(BINDING_FUNCTIONS) | {"sorted", "set", "dict",
-                                                                                         "zip", "enumerate", "reversed",
-                                                                                         "sum", "round"}
-_EXTRA_BUILTINS: dict[str, Any] = {"sorted": sorted, "set": set, "dict": dict, "zip": zip, "enumerate": enumerate,
-                                   "reversed": reversed, "sum": sum, "round": round}
+FUNCTIONS = (
+    frozenset(PREDICATES) - {"None", "True", "False"}
+    | set(BINDING_FUNCTIONS)
+    | {"sorted", "set", "dict", "zip", "enumerate", "reversed", "sum", "round"}
+)
+_EXTRA_BUILTINS: dict[str, Any] = {
+    "sorted": sorted,
+    "set": set,
+    "dict": dict,
+    "zip": zip,
+    "enumerate": enumerate,
+    "reversed": reversed,
+    "sum": sum,
+    "round": round,
+}
 METHODS: dict[type, frozenset[str]] = {
-    str: frozenset({"lower", "upper", "strip", "lstrip", "rstrip", "startswith", "endswith", "isidentifier",
-                    "isdigit", "count", "replace", "split", "join", "find"}),
+    str: frozenset(
+        {
+            "lower",
+            "upper",
+            "strip",
+            "lstrip",
+            "rstrip",
+            "startswith",
+            "endswith",
+            "isidentifier",
+            "isdigit",
+            "count",
+            "replace",
+            "split",
+            "join",
+            "find",
+        }
+    ),
     dict: frozenset({"keys", "values", "items", "get"}),
     tuple: frozenset({"count", "index"}),
     list: frozenset({"count", "index"}),
@@ -47,20 +74,53 @@ METHODS: dict[type, frozenset[str]] = {
 _ALL_METHODS = frozenset().union(*METHODS.values())
 
 _BINARY: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
-    ast.BitOr: operator.or_, ast.BitAnd: operator.and_, ast.BitXor: operator.xor,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
+    ast.BitOr: operator.or_,
+    ast.BitAnd: operator.and_,
+    ast.BitXor: operator.xor,
 }
 _UNARY: dict[type, Callable[[Any], Any]] = {ast.Not: operator.not_, ast.USub: operator.neg, ast.UAdd: operator.pos}
 _COMPARE: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
-    ast.GtE: operator.ge, ast.Is: operator.is_, ast.IsNot: operator.is_not,
-    ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
 }
 _LEAVES = (ast.Load, ast.operator, ast.unaryop, ast.cmpop, ast.boolop, ast.comprehension, ast.keyword, ast.Slice)
-_ALLOWED = (ast.Expression, ast.Constant, ast.Name, ast.Tuple, ast.List, ast.Set, ast.Dict, ast.BoolOp, ast.UnaryOp,
-            ast.BinOp, ast.Compare, ast.IfExp, ast.Subscript, ast.Call, ast.GeneratorExp, ast.ListComp, ast.SetComp,
-            ast.DictComp, ast.Store, *_LEAVES)
+_ALLOWED = (
+    ast.Expression,
+    ast.Constant,
+    ast.Name,
+    ast.Tuple,
+    ast.List,
+    ast.Set,
+    ast.Dict,
+    ast.BoolOp,
+    ast.UnaryOp,
+    ast.BinOp,
+    ast.Compare,
+    ast.IfExp,
+    ast.Subscript,
+    ast.Call,
+    ast.GeneratorExp,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.Store,
+    *_LEAVES,
+)
 MAX_ITEMS = 100_000  # elements a value or a loop may have
 _MAX_POWER = 256  # largest exponent
 
@@ -78,8 +138,13 @@ def parse(source: str) -> ast.expr:
 def check(node: ast.AST, names: Collection[str] | None = None) -> None:
     """Raise ExpressionError for anything outside the grammar; ``names``, when given, are the
     only free names allowed besides FUNCTIONS and comprehension variables."""
-    bound = {t.id for n in ast.walk(node) if isinstance(n, ast.comprehension)
-             for t in ast.walk(n.target) if isinstance(t, ast.Name)}
+    bound = {
+        t.id
+        for n in ast.walk(node)
+        if isinstance(n, ast.comprehension)
+        for t in ast.walk(n.target)
+        if isinstance(t, ast.Name)
+    }
     methods = {id(n.func) for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)}
     nodes = list(ast.walk(node))
     # the most telling refusal first: a lambda, a dunder name, then calls and unknown names
@@ -107,8 +172,9 @@ def _check_constant_parts(node: ast.AST) -> None:
     """Arithmetic on literals alone is computed now, so that ``10 ** 10 ** 10`` is refused when
     the file is loaded rather than on the first call it would apply to."""
     for n in ast.walk(node):
-        if isinstance(n, ast.BinOp) and not any(isinstance(m, (ast.Name, ast.Call, ast.comprehension))
-                                                for m in ast.walk(n)):
+        if isinstance(n, ast.BinOp) and not any(
+            isinstance(m, (ast.Name, ast.Call, ast.comprehension)) for m in ast.walk(n)
+        ):
             try:
                 interpret(n, {}, {})
             except ExpressionError:
@@ -121,18 +187,24 @@ def _check_call(call: ast.Call) -> None:
     func = call.func
     if isinstance(func, ast.Name):
         if func.id not in FUNCTIONS:
-            raise ExpressionError(f"{func.id}() is not a function rule expressions may call "
-                                  f"(allowed: {', '.join(sorted(FUNCTIONS))})")
-        if func.id in BINDING_FUNCTIONS and not (len(call.args) == 1 and not call.keywords
-                                                 and isinstance(call.args[0], ast.Constant)
-                                                 and isinstance(call.args[0].value, str)):
+            raise ExpressionError(
+                f"{func.id}() is not a function rule expressions may call (allowed: {', '.join(sorted(FUNCTIONS))})"
+            )
+        if func.id in BINDING_FUNCTIONS and not (
+            len(call.args) == 1
+            and not call.keywords
+            and isinstance(call.args[0], ast.Constant)
+            and isinstance(call.args[0].value, str)
+        ):
             raise ExpressionError(f"{func.id}() takes one parameter name as a string literal")
     elif isinstance(func, ast.Attribute):
         if isinstance(func.value, ast.Name) and func.value.id in FUNCTIONS:
             raise ExpressionError(f"{func.value.id}.{func.attr}(): methods are called on values, not on functions")
         if func.attr not in _ALL_METHODS:
-            raise ExpressionError(f"the method .{func.attr}() is not allowed in a rule expression "
-                                  f"(allowed: {', '.join(sorted(_ALL_METHODS))})")
+            raise ExpressionError(
+                f"the method .{func.attr}() is not allowed in a rule expression "
+                f"(allowed: {', '.join(sorted(_ALL_METHODS))})"
+            )
     else:
         raise ExpressionError("only named functions and whitelisted methods may be called in a rule expression")
     if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
@@ -143,8 +215,15 @@ _NAMED_CONSTANTS = {"None": None, "True": True, "False": False}
 
 
 def _describe(node: ast.AST) -> str:
-    kinds = {ast.Attribute: "reading an attribute", ast.Lambda: "a lambda", ast.NamedExpr: "an assignment (:=)",
-             ast.JoinedStr: "an f-string", ast.Starred: "unpacking (*)", ast.Await: "await", ast.Yield: "yield"}
+    kinds = {
+        ast.Attribute: "reading an attribute",
+        ast.Lambda: "a lambda",
+        ast.NamedExpr: "an assignment (:=)",
+        ast.JoinedStr: "an f-string",
+        ast.Starred: "unpacking (*)",
+        ast.Await: "await",
+        ast.Yield: "yield",
+    }
     return kinds.get(type(node), type(node).__name__)
 
 
@@ -172,8 +251,10 @@ class _Env:
             raise ExpressionError(f"a rule expression took more than {MAX_ITEMS} steps")
 
 
-_BASE_FUNCTIONS: dict[str, Callable] = {**{name: value for name, value in PREDICATES.items()
-                                            if name not in _NAMED_CONSTANTS}, **_EXTRA_BUILTINS}
+_BASE_FUNCTIONS: dict[str, Callable] = {
+    **{name: value for name, value in PREDICATES.items() if name not in _NAMED_CONSTANTS},
+    **_EXTRA_BUILTINS,
+}
 
 
 def functions_for(binding: Mapping[str, Callable]) -> dict[str, Callable]:
@@ -193,7 +274,9 @@ def _eval(node: ast.expr, env: _Env) -> Any:
         return env.lookup(node.id)
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
         items = [_eval(e, env) for e in node.elts]
-        return tuple(items) if isinstance(node, ast.Tuple) else list(items) if isinstance(node, ast.List) else set(items)
+        return (
+            tuple(items) if isinstance(node, ast.Tuple) else list(items) if isinstance(node, ast.List) else set(items)
+        )
     if isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             raise ExpressionError("**unpacking is not allowed in a rule expression")

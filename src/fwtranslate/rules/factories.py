@@ -5,6 +5,7 @@ builds the target layer, generated from the class's own rule.
 Inside a factory every argument is a runtime value, so the rule's ``when`` variants become
 ``A if cond else B`` and its ``when_known`` variants (translation-time shortcuts) are skipped.
 """
+
 from __future__ import annotations
 
 import libcst as cst
@@ -41,12 +42,14 @@ def factory_function(rule: Rule, name: str) -> cst.FunctionDef | None:
             bound[p.name] = BoundArg(ref, True, UNKNOWN)
         elif p.kind == "varargs":
             star = cst.Param(cst.Name(p.name))
-            bound[p.name] = BoundArg(cst.Tuple([cst.StarredElement(ref)]), True, UNKNOWN,
-                                     elements=(cst.StarredElement(ref),))
+            bound[p.name] = BoundArg(
+                cst.Tuple([cst.StarredElement(ref)]), True, UNKNOWN, elements=(cst.StarredElement(ref),)
+            )
         else:
             star_kw = cst.Param(cst.Name(p.name))
-            bound[p.name] = BoundArg(cst.Dict([cst.StarredDictElement(ref)]), True, UNKNOWN,
-                                     keywords=(cst.Arg(ref, star="**"),))
+            bound[p.name] = BoundArg(
+                cst.Dict([cst.StarredDictElement(ref)]), True, UNKNOWN, keywords=(cst.Arg(ref, star="**"),)
+            )
     if kwonly and star is cst.MaybeSentinel.DEFAULT:
         star = cst.ParamStar()
     body = choose_variant(rule, rule.variants, bound)
@@ -56,8 +59,10 @@ def factory_function(rule: Rule, name: str) -> cst.FunctionDef | None:
     return cst.FunctionDef(
         name=cst.Name(name),
         params=cst.Parameters(params=params, star_arg=star, kwonly_params=kwonly, star_kwarg=star_kw),
-        body=cst.IndentedBlock([
-            cst.SimpleStatementLine([cst.Expr(cst.SimpleString(doc))]),
-            cst.SimpleStatementLine([cst.Return(body)]),
-        ]),
+        body=cst.IndentedBlock(
+            [
+                cst.SimpleStatementLine([cst.Expr(cst.SimpleString(doc))]),
+                cst.SimpleStatementLine([cst.Return(body)]),
+            ]
+        ),
     )

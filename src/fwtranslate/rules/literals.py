@@ -1,4 +1,5 @@
 """Python values of literal CST expressions, and back."""
+
 from __future__ import annotations
 
 import ast

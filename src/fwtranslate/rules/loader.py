@@ -2,6 +2,7 @@
 
 A malformed file raises RuleFileError naming the file, the rule and the field.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -22,16 +23,35 @@ from .signature import Signature, SignatureError
 from .support import SupportLibrary
 
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader when PyYAML has it
-_FIELDS = {"class", "base", "signature", "to", "doc", "aliases", "method", "kind", "force", "ignore", "unsupported",
-           "warn", "weights", "imports", "examples", "layout", "size"}
+_FIELDS = {
+    "class",
+    "base",
+    "signature",
+    "to",
+    "doc",
+    "aliases",
+    "method",
+    "kind",
+    "force",
+    "ignore",
+    "unsupported",
+    "warn",
+    "weights",
+    "imports",
+    "examples",
+    "layout",
+    "size",
+}
 # how a layer's translation treats the channel axis (tf_to_torch; see passes/tf_to_torch/layout.py)
 LAYOUT_KINDS = ("spatial", "spatial_to_flat", "elementwise", "axis", "merge")
 
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 # one plain import statement: rule files add imports, they do not run statements
-_IMPORT = re.compile(r"(import [A-Za-z_][\w.]*( as \w+)?|from \.*[A-Za-z_][\w.]* import \w+( as \w+)?"
-                     r"(, \w+( as \w+)?)*)")
+_IMPORT = re.compile(
+    r"(import [A-Za-z_][\w.]*( as \w+)?|from \.*[A-Za-z_][\w.]* import \w+( as \w+)?"
+    r"(, \w+( as \w+)?)*)"
+)
 
 
 class RuleFileError(ValueError):
@@ -139,8 +159,10 @@ def _register_activation_macro(ruleset: RuleSet) -> None:
     MACRO_OPTIONAL.update(helpers)
     for rule in ruleset.all_rules():  # what activation_of may emit, the rule may need
         if any("activation_of(" in v.source for v in rule.variants):
-            rule.variants = tuple(dataclasses.replace(v, helpers=v.helpers | helpers)
-                                  if "activation_of(" in v.source else v for v in rule.variants)
+            rule.variants = tuple(
+                dataclasses.replace(v, helpers=v.helpers | helpers) if "activation_of(" in v.source else v
+                for v in rule.variants
+            )
             rule.imports = tuple(dict.fromkeys((*rule.imports, *activation.imports)))
 
 
@@ -239,9 +261,12 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
     if size is not None and size.input is not None:
         params.add(size.input)  # a template variable, not a helper
     # `modules` the parameter is not `modules` the helper
-    variants = tuple(dataclasses.replace(v, helpers=frozenset(support.names_used(v.source) - params)
-                                         | _macro_helpers(v.source, support))
-                     for v in variants)
+    variants = tuple(
+        dataclasses.replace(
+            v, helpers=frozenset(support.names_used(v.source) - params) | _macro_helpers(v.source, support)
+        )
+        for v in variants
+    )
     helpers = set().union(*(v.helpers for v in variants))
     examples = []
     raw_examples = spec.get("examples", []) or []
@@ -274,10 +299,17 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
             raise RuleFileError(path, name, "aliases", f"expected a dotted name, got {alias!r}")
     for statement in _str_list(path, name, spec, "imports"):
         if not _IMPORT.fullmatch(statement):
-            raise RuleFileError(path, name, "imports", "expected 'import a.b [as c]' or 'from a.b import c [as d]', "
-                                                       f"got {statement!r}")
+            raise RuleFileError(
+                path, name, "imports", f"expected 'import a.b [as c]' or 'from a.b import c [as d]', got {statement!r}"
+            )
     rule = Rule(
-        name=name, kind=kind, file=path, signature=signature, variants=variants, layout=layout, size=size,
+        name=name,
+        kind=kind,
+        file=path,
+        signature=signature,
+        variants=variants,
+        layout=layout,
+        size=size,
         doc=str(spec.get("doc", "")).strip(),
         aliases=_str_list(path, name, spec, "aliases"),
         method=bool(spec.get("method", False)),
@@ -320,8 +352,11 @@ def _check_expressions(path: Path, rule: Rule, params: set[str]) -> None:
     for key, conds in (("unsupported", rule.unsupported), ("warn", rule.warn)):
         checks.extend((f"{key}.when", c.when, params) for c in conds)
     if rule.size is not None:
-        for key, expr in (("size.when", rule.size.when), ("size.output", rule.size.output),
-                          ("size.rank", rule.size.rank)):
+        for key, expr in (
+            ("size.when", rule.size.when),
+            ("size.output", rule.size.output),
+            ("size.rank", rule.size.rank),
+        ):
             if expr is not None and expr not in ("keep", "sum"):
                 checks.append((key, expr, params | {"rank"}))
     for key, expr, names in checks:
@@ -341,11 +376,16 @@ def _size(path: Path, name: str, raw: Any, params: set[str]) -> SizeSpec | None:
     if raw == "keep":
         return SizeSpec(rank="keep")
     if not isinstance(raw, dict) or "output" not in raw or set(raw) - {"input", "output", "when", "rank"}:
-        raise RuleFileError(path, name, "size", "expected 'keep' or {input?: NAME, output: keep | sum | EXPR, "
-                                                "when?: COND, rank?: keep | EXPR}")
+        raise RuleFileError(
+            path,
+            name,
+            "size",
+            "expected 'keep' or {input?: NAME, output: keep | sum | EXPR, when?: COND, rank?: keep | EXPR}",
+        )
     input_name = raw.get("input")
-    if input_name is not None and (not isinstance(input_name, str) or not input_name.isidentifier()
-                                   or input_name in params):
+    if input_name is not None and (
+        not isinstance(input_name, str) or not input_name.isidentifier() or input_name in params
+    ):
         raise RuleFileError(path, name, "size.input", f"expected a new template variable name, got {input_name!r}")
     output = str(raw["output"])
     if output not in ("keep", "sum"):
@@ -375,8 +415,7 @@ def _variants(path: Path, name: str, to: Any) -> tuple[Variant, ...]:
         if "when" in item:
             _runtime_safe(path, name, "to.when", item["when"])
         _python_expr(path, name, "to", item["to"])
-        out.append(Variant(item["to"], item.get("when"),
-                           item.get("when_known"), _repeated(item["to"])))
+        out.append(Variant(item["to"], item.get("when"), item.get("when_known"), _repeated(item["to"])))
     return tuple(out)
 
 
@@ -390,8 +429,12 @@ def _runtime_safe(path: Path, name: str, key: str, source: str) -> None:
 
     for node in ast.walk(ast.parse(source, mode="eval")):
         if isinstance(node, ast.Name) and node.id in PREDICATES and not hasattr(builtins, node.id):
-            raise RuleFileError(path, name, key, f"{node.id}() exists only at translation time: "
-                                                 "use it in when_known, or write the test in plain Python")
+            raise RuleFileError(
+                path,
+                name,
+                key,
+                f"{node.id}() exists only at translation time: use it in when_known, or write the test in plain Python",
+            )
 
 
 def _repeated(source: str) -> frozenset[str]:

@@ -1,4 +1,5 @@
 """A rule as loaded from a rule file, and applying it to one call."""
+
 from __future__ import annotations
 
 import functools
@@ -122,8 +123,12 @@ class Outcome:
     messages: list[tuple[str, str, str]] = field(default_factory=list)  # (severity, code, msg)
 
 
-def apply(rule: Rule, args: Sequence[cst.Arg] = (), receiver: cst.BaseExpression | None = None,
-          input_size: int | str | None = None) -> Outcome:
+def apply(
+    rule: Rule,
+    args: Sequence[cst.Arg] = (),
+    receiver: cst.BaseExpression | None = None,
+    input_size: int | str | None = None,
+) -> Outcome:
     """Translate one use of ``rule``: a call (args), a method call (receiver + args) or an
     attribute (receiver or nothing). ``input_size``: the layer's input feature size when the
     static analysis knows it, an int or the name of a variable holding it (bound to the
@@ -135,8 +140,9 @@ def apply(rule: Rule, args: Sequence[cst.Arg] = (), receiver: cst.BaseExpression
         return Outcome(None, messages=[(ERROR, "rule-error", f"{rule.name} ({rule.file}): {exc}")])
 
 
-def _apply(rule: Rule, args: Sequence[cst.Arg], receiver: cst.BaseExpression | None,
-           input_size: int | str | None) -> Outcome:
+def _apply(
+    rule: Rule, args: Sequence[cst.Arg], receiver: cst.BaseExpression | None, input_size: int | str | None
+) -> Outcome:
     out = Outcome(None)
     if rule.signature is None:
         bound: dict[str, BoundArg] = {}
@@ -150,8 +156,9 @@ def _apply(rule: Rule, args: Sequence[cst.Arg], receiver: cst.BaseExpression | N
             return out
         for name, b in bound.items():
             if b.given and name not in rule.handled and b.keywords is None:  # **kwargs: swallowed
-                out.messages.append((ERROR, "unsupported-argument",
-                                     f"{rule.name}: argument {name!r} has no translation"))
+                out.messages.append(
+                    (ERROR, "unsupported-argument", f"{rule.name}: argument {name!r} has no translation")
+                )
                 return out
     if rule.size is not None and rule.size.input is not None:
         bound = dict(bound)
@@ -164,8 +171,9 @@ def _apply(rule: Rule, args: Sequence[cst.Arg], receiver: cst.BaseExpression | N
     for cond in rule.unsupported:
         verdict = evaluate(cond.when, bound)
         if verdict is UNKNOWN:
-            out.messages.append((WARNING, "unchecked-argument",
-                                 f"{rule.name}: could not check statically: {cond.message}"))
+            out.messages.append(
+                (WARNING, "unchecked-argument", f"{rule.name}: could not check statically: {cond.message}")
+            )
         elif verdict:
             out.messages.append((ERROR, "unsupported-argument", f"{rule.name}: {cond.message}"))
             return out
@@ -185,14 +193,16 @@ def _simple(node: cst.BaseExpression) -> bool:
         return True  # a literal, e.g. a tuple of numbers
     while isinstance(node, (cst.Attribute, cst.Subscript)):
         if isinstance(node, cst.Subscript) and not all(
-                isinstance(e.slice, cst.Index) and isinstance(e.slice.value, (cst.Integer, cst.Name))
-                for e in node.slice):
+            isinstance(e.slice, cst.Index) and isinstance(e.slice.value, (cst.Integer, cst.Name)) for e in node.slice
+        ):
             return False
         node = node.value
     return isinstance(node, (cst.Name, cst.Integer, cst.Float, cst.SimpleString))
 
 
-def choose_variant(rule: Rule, variants: Sequence[Variant], bound, used: list | None = None) -> cst.BaseExpression | None:
+def choose_variant(
+    rule: Rule, variants: Sequence[Variant], bound, used: list | None = None
+) -> cst.BaseExpression | None:
     """The chosen variant(s) rendered; ``used`` collects the variants that went into it."""
     used = [] if used is None else used
     for i, v in enumerate(variants):
@@ -209,7 +219,7 @@ def choose_variant(rule: Rule, variants: Sequence[Variant], bound, used: list | 
             return render(v.template, bound, rule.force)
         verdict = evaluate(v.when, bound)
         if verdict is UNKNOWN:
-            rest = choose_variant(rule, variants[i + 1:], bound, used)
+            rest = choose_variant(rule, variants[i + 1 :], bound, used)
             if rest is None:
                 return None
             cond = render(expression(v.when), bound, rule.force)

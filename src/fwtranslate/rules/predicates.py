@@ -3,6 +3,7 @@
 They see literal values only (ints, floats, strings, tuples, None); an unknown value makes the
 whole condition unknown before any of these runs.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,8 +39,7 @@ def same_padding(kernel_size: Any, stride: Any, padding: Any, dilation: Any, n: 
     if isinstance(padding, str):
         return padding == "same"
     ks, ss, ps, ds = (ntuple(v, n) for v in (kernel_size, stride, padding, dilation))
-    return all(s == 1 and (d * (k - 1)) % 2 == 0 and p == d * (k - 1) // 2
-               for k, s, p, d in zip(ks, ss, ps, ds))
+    return all(s == 1 and (d * (k - 1)) % 2 == 0 and p == d * (k - 1) // 2 for k, s, p, d in zip(ks, ss, ps, ds))
 
 
 def pad_pairs(padding: Any, n: int) -> tuple:
@@ -63,7 +63,9 @@ def kaiming_scale(nonlinearity: str, a: float) -> float:
         return 2.0 / (1 + (0.01 if a is None else a) ** 2)
     if nonlinearity in gains:
         return gains[nonlinearity]
-    if nonlinearity in ("linear", "sigmoid") or nonlinearity.startswith(("conv1d", "conv2d", "conv3d", "conv_transpose")):
+    if nonlinearity in ("linear", "sigmoid") or nonlinearity.startswith(
+        ("conv1d", "conv2d", "conv3d", "conv_transpose")
+    ):
         return 1.0
     raise ValueError(f"unknown nonlinearity {nonlinearity!r}")
 

@@ -4,6 +4,7 @@ Binding normalises positional and keyword arguments: ``nn.Conv2d(3, 8, 3, 2)`` a
 ``nn.Conv2d(in_channels=3, out_channels=8, kernel_size=3, stride=2)`` bind identically, so a
 rule's template only ever talks about parameter names.
 """
+
 from __future__ import annotations
 
 import ast
@@ -50,8 +51,7 @@ class Signature:
         a = fn.args
         params: list[Param] = []
         positional = [*a.posonlyargs, *a.args]
-        defaults = [REQUIRED] * (len(positional) - len(a.defaults)) + [
-            _default(d, text) for d in a.defaults]
+        defaults = [REQUIRED] * (len(positional) - len(a.defaults)) + [_default(d, text) for d in a.defaults]
         for arg, default in zip(positional, defaults):
             params.append(Param(arg.arg, "positional", default))
         if a.vararg is not None:
@@ -146,15 +146,21 @@ def bind(sig: Signature, args: Sequence[cst.Arg], receiver: cst.BaseExpression |
         if all(isinstance(e, cst.Element) for e in elements):
             values = tuple(literal_value(e.value) for e in elements)
             value = UNKNOWN if UNKNOWN in values else values
-        bound[varargs.name] = BoundArg(cst.Tuple(list(elements)) if elements else cst.Tuple([]),
-                                       bool(elements), value, elements)
+        bound[varargs.name] = BoundArg(
+            cst.Tuple(list(elements)) if elements else cst.Tuple([]), bool(elements), value, elements
+        )
     if varkw is not None:
-        items = [cst.StarredDictElement(a.value) if a.star == "**" else
-                 cst.DictElement(cst.SimpleString(f'"{a.keyword.value}"'), a.value) for a in extra_kw]  # type: ignore[union-attr]
+        items = [
+            cst.StarredDictElement(a.value)
+            if a.star == "**"
+            else cst.DictElement(cst.SimpleString(f'"{a.keyword.value}"'), a.value)  # type: ignore[union-attr]
+            for a in extra_kw
+        ]
         kw_values = {a.keyword.value: literal_value(a.value) for a in extra_kw if a.keyword is not None}
         known = all(a.star == "" for a in extra_kw) and UNKNOWN not in kw_values.values()
-        bound[varkw.name] = BoundArg(cst.Dict(items), bool(extra_kw), kw_values if known else UNKNOWN,
-                                     keywords=tuple(extra_kw))
+        bound[varkw.name] = BoundArg(
+            cst.Dict(items), bool(extra_kw), kw_values if known else UNKNOWN, keywords=tuple(extra_kw)
+        )
     for p in sig.params:
         if p.name in bound or p.kind in ("varargs", "varkw"):
             continue

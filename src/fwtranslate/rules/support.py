@@ -11,6 +11,7 @@ name (``from support_core import keras_initializer``), so that each file imports
 on its own (with its folder on ``sys.path``). Such an import is not copied: the definition it
 names is, with its own file's imports.
 """
+
 from __future__ import annotations
 
 import ast
@@ -68,8 +69,9 @@ class SupportLibrary:
 
     def names_used(self, source: str) -> set[str]:
         """The support definitions an expression (a template's source) refers to."""
-        return {n.id for n in ast.walk(ast.parse(source, mode="eval"))
-                if isinstance(n, ast.Name) and n.id in self.files}
+        return {
+            n.id for n in ast.walk(ast.parse(source, mode="eval")) if isinstance(n, ast.Name) and n.id in self.files
+        }
 
     def imports_for(self, names: list[str]) -> set[str]:
         """The import lines the given definitions need (those whose bound names they use)."""
@@ -105,7 +107,12 @@ def _parse_definitions(path: Path) -> dict[str, cst.SimpleStatementLine | cst.Ba
     for stmt in module.body:
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
             out[stmt.name.value] = stmt.with_changes(leading_lines=[])
-        elif (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign)
-              and len(stmt.body[0].targets) == 1 and isinstance(stmt.body[0].targets[0].target, cst.Name)):
+        elif (
+            isinstance(stmt, cst.SimpleStatementLine)
+            and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Assign)
+            and len(stmt.body[0].targets) == 1
+            and isinstance(stmt.body[0].targets[0].target, cst.Name)
+        ):
             out[stmt.body[0].targets[0].target.value] = stmt.with_changes(leading_lines=[])
     return out

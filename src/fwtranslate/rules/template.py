@@ -13,6 +13,7 @@ Semantics (see docs/rules.md):
   else it is emitted as ``expr``;
 - arithmetic on literals is folded (``1 - 0.1`` -> ``0.9``).
 """
+
 from __future__ import annotations
 
 import ast
@@ -28,10 +29,26 @@ from . import expressions
 from .literals import UNKNOWN, literal_value, to_node
 from .signature import BoundArg
 
-_NEEDS_PARENS = (cst.BinaryOperation, cst.BooleanOperation, cst.Comparison, cst.UnaryOperation,
-                 cst.IfExp, cst.Lambda, cst.NamedExpr)
-_SAFE_PARENTS = (cst.Arg, cst.Element, cst.StarredElement, cst.DictElement, cst.Index,
-                 cst.SubscriptElement, cst.Param, cst.Tuple, cst.List)
+_NEEDS_PARENS = (
+    cst.BinaryOperation,
+    cst.BooleanOperation,
+    cst.Comparison,
+    cst.UnaryOperation,
+    cst.IfExp,
+    cst.Lambda,
+    cst.NamedExpr,
+)
+_SAFE_PARENTS = (
+    cst.Arg,
+    cst.Element,
+    cst.StarredElement,
+    cst.DictElement,
+    cst.Index,
+    cst.SubscriptElement,
+    cst.Param,
+    cst.Tuple,
+    cst.List,
+)
 
 
 _PARAMS_CACHE: dict[tuple, frozenset[str]] = {}
@@ -195,8 +212,11 @@ class Renderer(cst.CSTTransformer):
             return updated
         if b.elements is not None:  # *args parameter used bare: a tuple
             elements = b.elements
-            if len(elements) == 1 and isinstance(elements[0], cst.Element) and not isinstance(
-                    literal_value(elements[0].value), int):
+            if (
+                len(elements) == 1
+                and isinstance(elements[0], cst.Element)
+                and not isinstance(literal_value(elements[0].value), int)
+            ):
                 return self._fit(elements[0].value, parent)
             if len(elements) == 1 and isinstance(elements[0], cst.Element):
                 return cst.Tuple([elements[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)])
@@ -235,9 +255,9 @@ class Renderer(cst.CSTTransformer):
             if b is not None:
                 if not b.elements:
                     return cst.RemoveFromParent()
-                return cst.FlattenSentinel([
-                    cst.Arg(e.value, star="*" if isinstance(e, cst.StarredElement) else "")
-                    for e in b.elements])
+                return cst.FlattenSentinel(
+                    [cst.Arg(e.value, star="*" if isinstance(e, cst.StarredElement) else "") for e in b.elements]
+                )
         used = referenced_params(original.value, self.params, direct=True)
         if used and not any(self.bound[n].given or n in self.force for n in used):
             return cst.RemoveFromParent()
@@ -271,7 +291,7 @@ class Renderer(cst.CSTTransformer):
 
 @functools.cache
 def _renderer_handled() -> frozenset[str]:
-    own = {a for c in Renderer.__mro__[:Renderer.__mro__.index(cst.CSTTransformer)] for a in vars(c)}
+    own = {a for c in Renderer.__mro__[: Renderer.__mro__.index(cst.CSTTransformer)] for a in vars(c)}
     return frozenset(a.split("_", 1)[1] for a in own if a.startswith(("visit_", "leave_")))
 
 
@@ -304,10 +324,18 @@ def _sequential_of(items: list[cst.BaseExpression]) -> cst.BaseExpression:
         return cst.Call(container, [])
     value = items[0]
     if isinstance(value, (cst.List, cst.Tuple)):
-        kept = [e for e in value.elements if not (isinstance(e.value, cst.Call) and isinstance(e.value.func, cst.Name)
-                                                  and e.value.func.value == "KerasInput")]
-        return cst.Call(container, [cst.Arg(e.value, star="*" if isinstance(e, cst.StarredElement) else "")
-                                    for e in kept])
+        kept = [
+            e
+            for e in value.elements
+            if not (
+                isinstance(e.value, cst.Call)
+                and isinstance(e.value.func, cst.Name)
+                and e.value.func.value == "KerasInput"
+            )
+        ]
+        return cst.Call(
+            container, [cst.Arg(e.value, star="*" if isinstance(e, cst.StarredElement) else "") for e in kept]
+        )
     return cst.Call(container, [cst.Arg(cst.Call(cst.Name("without_inputs"), [cst.Arg(value)]), star="*")])
 
 
@@ -317,8 +345,12 @@ def _arithmetic(node: cst.BaseExpression) -> bool:
         return node.value not in ("True", "False", "None")
     if isinstance(node, cst.Integer):
         return True
-    return isinstance(node, cst.BinaryOperation) and isinstance(
-        node.operator, (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide)) and _arithmetic(node.left) and _arithmetic(node.right)
+    return (
+        isinstance(node, cst.BinaryOperation)
+        and isinstance(node.operator, (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide))
+        and _arithmetic(node.left)
+        and _arithmetic(node.right)
+    )
 
 
 def _sized(items: list[cst.BaseExpression]) -> cst.BaseExpression:
@@ -330,24 +362,31 @@ def _sized(items: list[cst.BaseExpression]) -> cst.BaseExpression:
     lazy = items[-1]
     size = literal_value(items[0]) if len(items) == 2 else UNKNOWN
     named = len(items) == 2 and size is UNKNOWN and _arithmetic(items[0])  # `dim`, `dim * 2`: variables hold it
-    if not (isinstance(lazy, cst.Call) and (named or (isinstance(size, int) and not isinstance(size, bool) and size > 0))):
+    if not (
+        isinstance(lazy, cst.Call) and (named or (isinstance(size, int) and not isinstance(size, bool) and size > 0))
+    ):
         return lazy
     func = lazy.func
     attr = func.attr if isinstance(func, cst.Attribute) else func if isinstance(func, cst.Name) else None
     if attr is None or not attr.value.startswith("Lazy"):
         return lazy
-    plain = attr.with_changes(value=attr.value[len("Lazy"):])
+    plain = attr.with_changes(value=attr.value[len("Lazy") :])
     func = func.with_changes(attr=plain) if isinstance(func, cst.Attribute) else plain
     value = items[0] if named else to_node(size)
-    args = [cst.Arg(value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-            if lazy.args else cst.Arg(value), *lazy.args]
+    args = [
+        cst.Arg(value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))) if lazy.args else cst.Arg(value),
+        *lazy.args,
+    ]
     return lazy.with_changes(func=func, args=args)
 
 
 # Template functions computed at translation time: name -> (rendered argument nodes) -> node.
 # Directions register their own (rules/loader.py: activation_of for tf_to_torch).
 MACROS: dict[str, Callable[[list[cst.BaseExpression]], cst.BaseExpression]] = {
-    "chain": _chain, "sequential_of": _sequential_of, "sized": _sized}
+    "chain": _chain,
+    "sequential_of": _sequential_of,
+    "sized": _sized,
+}
 # support definitions a macro may emit (so a rule using the macro copies them when needed)
 MACRO_HELPERS: dict[str, frozenset[str]] = {"sequential_of": frozenset({"without_inputs"})}
 # helpers only a macro's output can need: copied when the rendered call really names them
@@ -362,8 +401,14 @@ def _fix_commas(args):
     return args
 
 
-_BINOPS = {cst.Add: operator.add, cst.Subtract: operator.sub, cst.Multiply: operator.mul,
-           cst.Divide: operator.truediv, cst.FloorDivide: operator.floordiv, cst.Power: operator.pow}
+_BINOPS = {
+    cst.Add: operator.add,
+    cst.Subtract: operator.sub,
+    cst.Multiply: operator.mul,
+    cst.Divide: operator.truediv,
+    cst.FloorDivide: operator.floordiv,
+    cst.Power: operator.pow,
+}
 
 
 def _fold_value(node: cst.BaseExpression) -> Any:
@@ -395,6 +440,10 @@ def fold(node: cst.BaseExpression) -> cst.BaseExpression:
     return to_node(value)
 
 
-def render(template: cst.BaseExpression, bound: Mapping[str, BoundArg], force: frozenset[str] = frozenset()) -> cst.BaseExpression:
-    out = walk(template, Renderer(bound, force), _renderer_inert(), _renderer_handled())  # template.visit(Renderer(...))
+def render(
+    template: cst.BaseExpression, bound: Mapping[str, BoundArg], force: frozenset[str] = frozenset()
+) -> cst.BaseExpression:
+    out = walk(
+        template, Renderer(bound, force), _renderer_inert(), _renderer_handled()
+    )  # template.visit(Renderer(...))
     return fold(out)

@@ -2,6 +2,7 @@
 
 Imports torch and TensorFlow (set KERAS_BACKEND=tensorflow first: backend.py does).
 """
+
 import sys
 import types
 

@@ -3,6 +3,7 @@
 Keras must see KERAS_BACKEND before its first import, and TensorFlow's C++ logging is noise
 for a command-line tool; every module of the verifier gets the frameworks from here.
 """
+
 from __future__ import annotations
 
 import contextlib

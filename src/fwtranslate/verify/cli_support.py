@@ -7,6 +7,7 @@ report goes to stdout (with --json: exactly one JSON object, the code's prints i
 a reason for exit 2 goes to stderr as one line, and in text mode what the verified code printed
 follows on stderr in a labelled block, never mixed with the report.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,16 +33,33 @@ def parse_json_args(args_json: str | None, kwargs_json: str | None) -> tuple[tup
     return tuple(args), kwargs
 
 
-def run_verify_cli(original: str, translated: str, entry: str, args_json: str | None, kwargs_json: str | None,
-                   input_shape: str | None, input_dtype: str | None, examples: int, *, to: str = "tf",
-                   input_range: str | None = None, float64: bool = False, rtol: float | None = None,
-                   atol: float | None = None, device: str = "auto", seed: int = 0, as_json: bool = False,
-                   timeout: float | None = DEFAULT_TIMEOUT, out=None) -> int:
+def run_verify_cli(
+    original: str,
+    translated: str,
+    entry: str,
+    args_json: str | None,
+    kwargs_json: str | None,
+    input_shape: str | None,
+    input_dtype: str | None,
+    examples: int,
+    *,
+    to: str = "tf",
+    input_range: str | None = None,
+    float64: bool = False,
+    rtol: float | None = None,
+    atol: float | None = None,
+    device: str = "auto",
+    seed: int = 0,
+    as_json: bool = False,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    out=None,
+) -> int:
     """``timeout``: seconds for the whole run; None or 0: no limit (the run is isolated all the same)."""
     out = out or sys.stdout
     if to is not None and to not in TARGETS:
-        return _could_not_run(f"verification supports {' and '.join(f'--to {t}' for t in TARGETS)}, not {to!r}",
-                              as_json, out)
+        return _could_not_run(
+            f"verification supports {' and '.join(f'--to {t}' for t in TARGETS)}, not {to!r}", as_json, out
+        )
     # the direction itself is read from the files (verify/direction.py): --to only has to be known
     try:
         args, kwargs = parse_json_args(args_json, kwargs_json)
@@ -50,14 +68,32 @@ def run_verify_cli(original: str, translated: str, entry: str, args_json: str | 
     try:
         from . import verify
     except ImportError as exc:
-        return _could_not_run(f"verification needs torch, tensorflow, keras and hypothesis "
-                              f"(pip install 'fwtranslate[verify]'): {exc}", as_json, out)
+        return _could_not_run(
+            f"verification needs torch, tensorflow, keras and hypothesis (pip install 'fwtranslate[verify]'): {exc}",
+            as_json,
+            out,
+        )
     if timeout is not None and timeout < 0:
         return _could_not_run(f"--timeout must be positive (0: no limit), not {timeout:g}", as_json, out)
     try:
-        report = verify(original, translated, entry, args=args, kwargs=kwargs, input_shape=input_shape,
-                        input_dtype=input_dtype, input_range=input_range, examples=examples, float64=float64,
-                        rtol=rtol, atol=atol, device=device, seed=seed, timeout=timeout or None, isolate=True)
+        report = verify(
+            original,
+            translated,
+            entry,
+            args=args,
+            kwargs=kwargs,
+            input_shape=input_shape,
+            input_dtype=input_dtype,
+            input_range=input_range,
+            examples=examples,
+            float64=float64,
+            rtol=rtol,
+            atol=atol,
+            device=device,
+            seed=seed,
+            timeout=timeout or None,
+            isolate=True,
+        )
     except KeyboardInterrupt:  # Ctrl-C: the child was killed on the way out
         print("fwtranslate: interrupted", file=sys.stderr)
         return 130
@@ -86,8 +122,12 @@ def _show_output(output: str) -> None:
     if not lines:
         return
     shown = lines[-SHOWN_OUTPUT_LINES:]
-    print("fwtranslate: output of the verified code" + (f" (last {len(shown)} lines)" if len(shown) < len(lines)
-                                                         else "") + ":", file=sys.stderr)
+    print(
+        "fwtranslate: output of the verified code"
+        + (f" (last {len(shown)} lines)" if len(shown) < len(lines) else "")
+        + ":",
+        file=sys.stderr,
+    )
     for line in shown:
         print(f"  | {line}", file=sys.stderr)
 

@@ -32,6 +32,7 @@ The float64 runs only happen when rtol/atol alone fail (the verdict is the same 
 always: a tensor within rtol/atol passes either way), so a model that agrees to rtol/atol pays
 nothing for them.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -94,8 +95,13 @@ class Diff:
         return self.ok and not self.base_ok
 
     def to_dict(self) -> dict[str, Any]:
-        d = {"path": self.path, "shape": list(self.shape), "max_abs_error": self.max_abs,
-             "max_rel_error": self.max_rel, "ok": self.ok}
+        d = {
+            "path": self.path,
+            "shape": list(self.shape),
+            "max_abs_error": self.max_abs,
+            "max_rel_error": self.max_rel,
+            "ok": self.ok,
+        }
         if self.message:
             d["message"] = self.message
         if self.noise is not None:
@@ -110,17 +116,32 @@ class Diff:
         return d
 
 
-def compare_arrays(path: str, ref: np.ndarray, got: np.ndarray, rtol: float, atol: float,
-                   reshape_ok: bool = False, scale: float = 0.0, noise: float | None = None,
-                   noise_translation: float | None = None, exact: tuple | None = None) -> Diff:
+def compare_arrays(
+    path: str,
+    ref: np.ndarray,
+    got: np.ndarray,
+    rtol: float,
+    atol: float,
+    reshape_ok: bool = False,
+    scale: float = 0.0,
+    noise: float | None = None,
+    noise_translation: float | None = None,
+    exact: tuple | None = None,
+) -> Diff:
     """``exact``: (the original's, the translation's) float64 results for this tensor, from which
     ``noise`` and ``noise_translation`` (each model's own float32 rounding error) and the float64
     disagreement are measured (module docstring); the noise may also be given as numbers."""
     ref, got = np.asarray(ref), np.asarray(got)
     if ref.shape != got.shape:
         if not (reshape_ok and ref.size == got.size):
-            return Diff(path, ref.shape, float("inf"), float("inf"), False,
-                        f"shape {tuple(got.shape)} (translation) != {tuple(ref.shape)} (original)")
+            return Diff(
+                path,
+                ref.shape,
+                float("inf"),
+                float("inf"),
+                False,
+                f"shape {tuple(got.shape)} (translation) != {tuple(ref.shape)} (original)",
+            )
         got = got.reshape(ref.shape)
     if ref.dtype == bool or got.dtype == bool:
         ref, got = ref.astype(np.int64), got.astype(np.int64)
@@ -130,8 +151,15 @@ def compare_arrays(path: str, ref: np.ndarray, got: np.ndarray, rtol: float, ato
     finite_ref, finite_got = np.isfinite(ref64), np.isfinite(got64)
     if not np.array_equal(finite_ref, finite_got) or not np.array_equal(ref64[~finite_ref], got64[~finite_got]):
         bad = np.argwhere(finite_ref != finite_got)
-        return Diff(path, ref.shape, float("inf"), float("inf"), False, "non-finite values differ",
-                    tuple(int(i) for i in bad[0]) if len(bad) else None)
+        return Diff(
+            path,
+            ref.shape,
+            float("inf"),
+            float("inf"),
+            False,
+            "non-finite values differ",
+            tuple(int(i) for i in bad[0]) if len(bad) else None,
+        )
     r, g = np.where(finite_ref, ref64, 0.0), np.where(finite_got, got64, 0.0)
     diff = np.abs(g - r)
     floor = atol * max(1.0, float(np.abs(r).max()), scale)
@@ -156,38 +184,58 @@ def compare_arrays(path: str, ref: np.ndarray, got: np.ndarray, rtol: float, ato
     if not gap_ok and ok:  # within both rounding errors, yet the float64 runs disagree
         ok = False
         worst = np.unravel_index(int(np.argmax(gaps - base)), diff.shape) if diff.ndim else ()
-    return Diff(path, ref.shape, float(diff.max()), float(rel.max()), ok,
-                "" if gap_ok else f"the float64 runs differ too ({gap:.3g})",
-                worst_index=None if ok else tuple(int(i) for i in worst), noise=noise,
-                noise_translation=noise_translation, exact_gap=gap,
-                base_ok=bool(np.all(diff <= base)), base_allowed=float(base[worst]),
-                allowed=float(allowed[worst]))
+    return Diff(
+        path,
+        ref.shape,
+        float(diff.max()),
+        float(rel.max()),
+        ok,
+        "" if gap_ok else f"the float64 runs differ too ({gap:.3g})",
+        worst_index=None if ok else tuple(int(i) for i in worst),
+        noise=noise,
+        noise_translation=noise_translation,
+        exact_gap=gap,
+        base_ok=bool(np.all(diff <= base)),
+        base_allowed=float(base[worst]),
+        allowed=float(allowed[worst]),
+    )
 
 
-def compare_trees(ref: dict[str, np.ndarray], got: dict[str, np.ndarray], rtol: float, atol: float,
-                  scale: float = 0.0, exact: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None
-                  ) -> list[Diff]:
+def compare_trees(
+    ref: dict[str, np.ndarray],
+    got: dict[str, np.ndarray],
+    rtol: float,
+    atol: float,
+    scale: float = 0.0,
+    exact: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None,
+) -> list[Diff]:
     """Compare two flattened outputs; a missing or extra leaf is a difference. ``exact``: the
     original's and the translation's float64 results, by the same paths (module docstring)."""
     diffs = []
     for path, r in ref.items():
         if path not in got:
-            diffs.append(Diff(path, np.shape(r), float("inf"), float("inf"), False, "missing in the translation's output"))
+            diffs.append(
+                Diff(path, np.shape(r), float("inf"), float("inf"), False, "missing in the translation's output")
+            )
             continue
         pair = None
         if exact is not None and path in exact[0] and path in exact[1]:
             pair = (exact[0][path], exact[1][path])
         diffs.append(compare_arrays(path, r, got[path], rtol, atol, scale=scale, exact=pair))
     for path in got.keys() - ref.keys():
-        diffs.append(Diff(path, np.shape(got[path]), float("inf"), float("inf"), False,
-                          "only in the translation's output"))
+        diffs.append(
+            Diff(path, np.shape(got[path]), float("inf"), float("inf"), False, "only in the translation's output")
+        )
     return diffs
 
 
 def magnitude(tree: dict[str, np.ndarray]) -> float:
     """The largest finite absolute value in a flattened tree."""
-    values = [np.abs(a[np.isfinite(a)]).max() for a in map(np.asarray, tree.values())
-              if a.size and np.issubdtype(a.dtype, np.number) and np.isfinite(a).any()]
+    values = [
+        np.abs(a[np.isfinite(a)]).max()
+        for a in map(np.asarray, tree.values())
+        if a.size and np.issubdtype(a.dtype, np.number) and np.isfinite(a).any()
+    ]
     return float(max(values, default=0.0))
 
 

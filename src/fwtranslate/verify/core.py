@@ -7,6 +7,7 @@ input, then localised to the first diverging submodule (diagnose.py).
 With ``timeout`` (or ``isolate=True``; the command line always) all of it runs in a child
 process (isolation.py): user code that exits, hangs or crashes cannot end or block the caller.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -40,10 +41,26 @@ from .spec import SpecError
 DEFAULT_TOL = {False: (1e-4, 1e-5), True: (1e-10, 1e-10)}  # float64 -> (rtol, atol)
 
 
-def verify(original, translated, entry: str, args=(), kwargs=None, input_shape=None, input_dtype=None,
-           input_range=None, examples: int = 20, float64: bool = False, rtol=None, atol=None,
-           device: str = "auto", seed: int = 0, check_training: bool = True,
-           check_gradients: bool = True, timeout: float | None = None, isolate: bool | None = None) -> VerifyReport:
+def verify(
+    original,
+    translated,
+    entry: str,
+    args=(),
+    kwargs=None,
+    input_shape=None,
+    input_dtype=None,
+    input_range=None,
+    examples: int = 20,
+    float64: bool = False,
+    rtol=None,
+    atol=None,
+    device: str = "auto",
+    seed: int = 0,
+    check_training: bool = True,
+    check_gradients: bool = True,
+    timeout: float | None = None,
+    isolate: bool | None = None,
+) -> VerifyReport:
     """Numerically compare ``entry`` of the torch file ``original`` with the same entry of its
     Keras translation ``translated``. Never raises for a model problem: see the report's status.
 
@@ -55,29 +72,64 @@ def verify(original, translated, entry: str, args=(), kwargs=None, input_shape=N
     if isolate or (isolate is None and timeout is not None):
         from .isolation import run_isolated
 
-        request = {"original": str(original), "translated": str(translated), "entry": entry, "args": tuple(args or ()),
-                       "kwargs": dict(kwargs or {}), "input_shape": input_shape, "input_dtype": input_dtype,
-                       "input_range": input_range, "examples": examples, "float64": float64, "rtol": rtol, "atol": atol,
-                       "device": device, "seed": seed, "check_training": check_training, "check_gradients": check_gradients}
+        request = {
+            "original": str(original),
+            "translated": str(translated),
+            "entry": entry,
+            "args": tuple(args or ()),
+            "kwargs": dict(kwargs or {}),
+            "input_shape": input_shape,
+            "input_dtype": input_dtype,
+            "input_range": input_range,
+            "examples": examples,
+            "float64": float64,
+            "rtol": rtol,
+            "atol": atol,
+            "device": device,
+            "seed": seed,
+            "check_training": check_training,
+            "check_gradients": check_gradients,
+        }
         return run_isolated(request, timeout)
     rtol = DEFAULT_TOL[float64][0] if rtol is None else rtol
     atol = DEFAULT_TOL[float64][1] if atol is None else atol
-    report = VerifyReport(tolerances={"rtol": rtol, "atol": atol, "gradient_atol": atol * GRAD_ATOL_FACTOR,
-                                      **({} if float64 else {"rounding_factor": NOISE_FACTOR})},
-                          precision="float64" if float64 else "float32")
+    report = VerifyReport(
+        tolerances={
+            "rtol": rtol,
+            "atol": atol,
+            "gradient_atol": atol * GRAD_ATOL_FACTOR,
+            **({} if float64 else {"rounding_factor": NOISE_FACTOR}),
+        },
+        precision="float64" if float64 else "float32",
+    )
     clock = _Clock(report.timings)
     try:
         progress.stage(progress.FRAMEWORKS, progress.FRAMEWORKS)
         with clock("import"):
             frameworks()
         with torch_threads(), clock("setup"):
-            s = open_session(report, SessionRequest(
-                original=original, translated=translated, entry=entry, args=tuple(args or ()),
-                kwargs=dict(kwargs or {}), input_shape=input_shape, input_dtype=input_dtype,
-                input_range=input_range, float64=float64, device=device, seed=seed, rtol=rtol, atol=atol))
+            s = open_session(
+                report,
+                SessionRequest(
+                    original=original,
+                    translated=translated,
+                    entry=entry,
+                    args=tuple(args or ()),
+                    kwargs=dict(kwargs or {}),
+                    input_shape=input_shape,
+                    input_dtype=input_dtype,
+                    input_range=input_range,
+                    float64=float64,
+                    device=device,
+                    seed=seed,
+                    rtol=rtol,
+                    atol=atol,
+                ),
+            )
         if s.lossy:
-            report.notes.append("not compared one to one after the step (merged in Keras): "
-                                + ", ".join(sorted(s.lossy)))
+            report.notes.append(
+                "not compared one to one after the step (merged in Keras): " + ", ".join(sorted(s.lossy))
+            )
         report.transferred = s.transferred
         report.phases.append(PhaseResult("transfer", True, message=f"{s.transferred['tensors']} tensors"))
         report.timings["keras_compile_in_setup"] = s.executor.compile_time  # the dry run's
@@ -112,8 +164,9 @@ def verify(original, translated, entry: str, args=(), kwargs=None, input_shape=N
         report.status, report.reason = ERROR, f"internal error: {type(exc).__name__}: {short(exc)}"
         report.notes.append(traceback.format_exc(limit=-6))
     finally:
-        report.timings["total"] = sum(v for k, v in report.timings.items()
-                                      if k in ("import", "setup", "inference", "training"))
+        report.timings["total"] = sum(
+            v for k, v in report.timings.items() if k in ("import", "setup", "inference", "training")
+        )
     return report
 
 

@@ -3,6 +3,7 @@
 Forward mismatches are replayed with every submodule recorded (localize.py); a crash is traced
 back to the first wrong shape; gradient and step mismatches name the module owning the tensor.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,9 +23,21 @@ def translation_crashed(report: VerifyReport, s, sample, exc: Exception) -> None
     report.status = NOT_EQUIVALENT
     report.reason = f"the translation raised on the first input: {type(exc).__name__}: {short(exc)}"
     report.phases.append(PhaseResult("build", False, message=report.reason))
-    report.failing_input = {"inputs": [{"shape": list(a.shape), "dtype": str(a.dtype), "pattern": "sample",
-                                        "seed": None, "min": None, "max": None, "mean": None,
-                                        "first_values": []} for a in sample]}
+    report.failing_input = {
+        "inputs": [
+            {
+                "shape": list(a.shape),
+                "dtype": str(a.dtype),
+                "pattern": "sample",
+                "seed": None,
+                "min": None,
+                "max": None,
+                "mean": None,
+                "first_values": [],
+            }
+            for a in sample
+        ]
+    }
     if getattr(s, "keras_original", False):
         report.diverging_layer = named(s, _crash_site_keras_original(s, sample, exc))
         return
@@ -36,9 +49,16 @@ def transfer_failed(report: VerifyReport, s, exc) -> None:
     report.phases.append(PhaseResult("transfer", False, message=str(exc)))
     if getattr(s, "keras_original", False):
         tcls, kcls = s.classes.get(exc.torch_path, ("-", "?"))
-        report.diverging_layer = {"path": exc.keras_path or "<root>", "translation_path": exc.torch_path or "<root>",
-                                  "torch_class": tcls, "keras_class": kcls, "original_class": kcls,
-                                  "translation_class": tcls, "reason": str(exc), "max_abs_error": None}
+        report.diverging_layer = {
+            "path": exc.keras_path or "<root>",
+            "translation_path": exc.torch_path or "<root>",
+            "torch_class": tcls,
+            "keras_class": kcls,
+            "original_class": kcls,
+            "translation_class": tcls,
+            "reason": str(exc),
+            "max_abs_error": None,
+        }
         return
     report.diverging_layer = named(s, path_divergence(s, exc.torch_path, str(exc)))
 
@@ -132,8 +152,11 @@ def _crash_divergence(s, trec, krec, exc: Exception) -> dict[str, Any] | None:
 def _localize_keras_original(s, arrays, training: bool) -> dict[str, Any] | None:
     """The Keras original's calls are the reference; the torch translation's calls are matched
     to them by the torch path of each Keras layer's counterpart."""
-    krec = s.krun.recorder if not training else KerasRecorder(None, s.keras, [(t, s.krun.recorder.layers[i])
-                                                                              for i, t in enumerate(_rec_paths(s))])
+    krec = (
+        s.krun.recorder
+        if not training
+        else KerasRecorder(None, s.keras, [(t, s.krun.recorder.layers[i]) for i, t in enumerate(_rec_paths(s))])
+    )
     if training:
         s.krun.run_recorded(arrays, training, krec)
     else:
@@ -170,8 +193,10 @@ def _crash_divergence_keras_original(s, krec, trec, exc: Exception) -> dict[str,
 
     from .localize import Call
 
-    got = [Call(c.path, c.index, c.caller, [tuple(np.shape(t)) for t in c.inputs],
-                [tuple(np.shape(t)) for t in c.outputs]) for c in trec.calls]
+    got = [
+        Call(c.path, c.index, c.caller, [tuple(np.shape(t)) for t in c.inputs], [tuple(np.shape(t)) for t in c.outputs])
+        for c in trec.calls
+    ]
     div = first_shape_divergence(krec.calls, got, s.classes, align=True)
     if div is not None:
         div.reason += f" (then {type(exc).__name__}: {short(exc)})"
@@ -183,5 +208,4 @@ def _crash_divergence_keras_original(s, krec, trec, exc: Exception) -> dict[str,
 
 def path_divergence(s, path: str, reason: str) -> dict[str, Any]:
     tcls, kcls = s.classes.get(path, ("?", "?"))
-    return {"path": path or "<root>", "torch_class": tcls, "keras_class": kcls, "reason": reason,
-            "max_abs_error": None}
+    return {"path": path or "<root>", "torch_class": tcls, "keras_class": kcls, "reason": reason, "max_abs_error": None}

@@ -6,6 +6,7 @@ frameworks, or neither: a file that only imports a local package), the other fil
 neither does, the original is taken as torch (the historical direction), and the type of the
 model the entry builds is checked when it is built.
 """
+
 from __future__ import annotations
 
 import ast
@@ -18,7 +19,7 @@ _KERAS = ("keras", "tensorflow", "tf_keras")
 
 
 def framework_of(path: str | Path) -> str | None:
-    """"torch", "keras" or None (both or neither imported, or the file cannot be parsed)."""
+    """ "torch", "keras" or None (both or neither imported, or the file cannot be parsed)."""
     try:
         tree = ast.parse(Path(path).read_text(encoding="utf-8", errors="replace"))
     except (OSError, SyntaxError, ValueError):

@@ -5,6 +5,7 @@ translations keep torch's NCHW layout; XLA compiles them fine. A function whose 
 fails for another reason (an op XLA lacks) is retried in graph mode, then eagerly.
 tf.function retraces per input shape and keeps each trace, so a shape seen before costs nothing.
 """
+
 from __future__ import annotations
 
 import time

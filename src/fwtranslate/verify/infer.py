@@ -3,6 +3,7 @@
 "First" is the first parameterised module in registration order, which is almost always the
 first one applied; the guess is reported, so a wrong one is visible.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,17 +36,23 @@ def infer_spec(model: Any) -> InputSpec:
             spatial = tuple(Dim(s) for s in _SPATIAL[nd]) if nd else ()
             return _one((batch, Dim(m.num_features), *spatial), "float32", None, where)
         if isinstance(m, nn.LayerNorm):
-            return _one((batch, Dim(_SEQ), *(Dim(s) for s in m.normalized_shape))
-                        if len(m.normalized_shape) == 1 else (batch, *(Dim(s) for s in m.normalized_shape)),
-                        "float32", None, where)
+            return _one(
+                (batch, Dim(_SEQ), *(Dim(s) for s in m.normalized_shape))
+                if len(m.normalized_shape) == 1
+                else (batch, *(Dim(s) for s in m.normalized_shape)),
+                "float32",
+                None,
+                where,
+            )
         if isinstance(m, nn.RNNBase):
             if m.batch_first:
                 return _one((batch, Dim(_SEQ), Dim(m.input_size)), "float32", None, where)
             return _one((Dim(_SEQ), Dim(None, "B", *BATCH_RANGE), Dim(m.input_size)), "float32", None, where)
         if isinstance(m, nn.MultiheadAttention):
             raise SpecError(f"cannot guess the inputs of {where} (query, key, value): give --input-shape")
-    raise SpecError("cannot guess the input shape (no Linear, Conv, Embedding, norm or RNN layer found): "
-                    "give --input-shape")
+    raise SpecError(
+        "cannot guess the input shape (no Linear, Conv, Embedding, norm or RNN layer found): give --input-shape"
+    )
 
 
 def _one(dims, dtype, value_range, where) -> InputSpec:

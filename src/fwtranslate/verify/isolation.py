@@ -9,6 +9,7 @@ go to a temporary file; their last lines become ``report.output``. Whatever keep
 from sending a report (a timeout, a crash, ``os._exit``) is a report with status "error"
 saying what it was doing: never a pass.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,9 +43,15 @@ def run_isolated(request: dict[str, Any], timeout: float | None) -> VerifyReport
     ours, theirs = socket.socketpair()
     with ours, tempfile.TemporaryFile() as log:
         with theirs:
-            proc = subprocess.Popen(_command(theirs.fileno()), stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT, pass_fds=(theirs.fileno(),),
-                                    start_new_session=True, env=_child_env())
+            proc = subprocess.Popen(
+                _command(theirs.fileno()),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
+                env=_child_env(),
+            )
         conn = Connection(os.dup(ours.fileno()))
         stage, report, timed_out = progress.START, None, False
         try:
@@ -62,8 +69,11 @@ def run_isolated(request: dict[str, Any], timeout: float | None) -> VerifyReport
                     break  # the child is gone without a report
                 if kind == "stage":
                     stage = value
-                    if not clock_started and timeout is not None and stage.doing not in (progress.START.doing,
-                                                                                         progress.FRAMEWORKS):
+                    if (
+                        not clock_started
+                        and timeout is not None
+                        and stage.doing not in (progress.START.doing, progress.FRAMEWORKS)
+                    ):
                         clock_started, limit = True, timeout
                         deadline = time.monotonic() + timeout
                 else:
@@ -74,8 +84,11 @@ def run_isolated(request: dict[str, Any], timeout: float | None) -> VerifyReport
             conn.close()
             _end(proc, wait=EXIT_GRACE_S if report is not None else 0.0)
         if report is None:
-            report = VerifyReport(status=ERROR, precision="float64" if request.get("float64") else "float32",
-                                  reason=_why_no_report(stage, proc.returncode, limit if timed_out else None))
+            report = VerifyReport(
+                status=ERROR,
+                precision="float64" if request.get("float64") else "float32",
+                reason=_why_no_report(stage, proc.returncode, limit if timed_out else None),
+            )
             report.timings["total"] = time.monotonic() - start
         report.output = _tail(log)
     return report
@@ -83,11 +96,13 @@ def run_isolated(request: dict[str, Any], timeout: float | None) -> VerifyReport
 
 def _command(fd: int) -> list[str]:
     root = str(Path(__file__).resolve().parents[2])  # the folder holding the fwtranslate package
-    code = ("import sys\n"
-            "if sys.path and sys.path[0] == '': del sys.path[0]  # not the user's folder: it may shadow modules\n"
-            f"sys.path.append({root!r})\n"
-            "from fwtranslate.verify.isolation_child import child_main\n"
-            f"child_main({fd})\n")
+    code = (
+        "import sys\n"
+        "if sys.path and sys.path[0] == '': del sys.path[0]  # not the user's folder: it may shadow modules\n"
+        f"sys.path.append({root!r})\n"
+        "from fwtranslate.verify.isolation_child import child_main\n"
+        f"child_main({fd})\n"
+    )
     return [sys.executable, "-c", code]
 
 

@@ -1,5 +1,6 @@
 """The child side of an isolated verification (isolation.py starts it): run the request,
 forward every stage and send the report back over the socket."""
+
 from __future__ import annotations
 
 import contextlib
@@ -35,8 +36,12 @@ def child_main(fd: int) -> None:
     try:
         conn.send(("report", report))
     except Exception as exc:  # noqa: BLE001 - an object in it does not pickle: send its summary
-        conn.send(("report", VerifyReport(status=ERROR, reason=f"the report could not be sent back: "
-                                                               f"{type(exc).__name__}: {exc}")))
+        conn.send(
+            (
+                "report",
+                VerifyReport(status=ERROR, reason=f"the report could not be sent back: {type(exc).__name__}: {exc}"),
+            )
+        )
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()

@@ -1,6 +1,7 @@
 """Running the Keras translation: inference, and one training step whose gradients and updated
 weights are brought back to torch names and layouts (through the weight converters'
 keras_to_torch), so they compare one to one with the original's."""
+
 from __future__ import annotations
 
 import copy
@@ -37,8 +38,9 @@ class KerasRunner:
             return self._recorded_inference(arrays)
         saved = self.snapshot()
         try:
-            return self.executor.run(("forward", True),
-                                     lambda *xs: flatten(self.model(*xs, training=True), keras_leaf), *arrays)
+            return self.executor.run(
+                ("forward", True), lambda *xs: flatten(self.model(*xs, training=True), keras_leaf), *arrays
+            )
         finally:
             self.restore(saved)
 
@@ -55,8 +57,9 @@ class KerasRunner:
         self.last_calls = recorder.set_values(records, _signature(arrays))
         return out
 
-    def train_step(self, arrays: list[np.ndarray], projections: dict[str, np.ndarray] | None, lr: float,
-                   seed: int = 0) -> TrainResult:
+    def train_step(
+        self, arrays: list[np.ndarray], projections: dict[str, np.ndarray] | None, lr: float, seed: int = 0
+    ) -> TrainResult:
         """``projections`` None (the Keras model is the original): drawn inside the step, one
         fixed random direction per float output (seeded by ``seed`` and the output's path), and
         returned in the result for the translation's step."""
@@ -85,10 +88,9 @@ class KerasRunner:
 
         saved = self.snapshot()
         try:
-            flat, grads = self.executor.run(("train", tuple(paths)), step, *arrays,
-                                            *(projections[p] for p in paths))
+            flat, grads = self.executor.run(("train", tuple(paths)), step, *arrays, *(projections[p] for p in paths))
             input_grads = {f"input[{i}]": g for i, g in zip(float_inputs, grads)}
-            var_grads = grads[len(float_inputs):]
+            var_grads = grads[len(float_inputs) :]
             # moving statistics now hold their training-mode update; weights get the SGD step
             after_forward = [v.numpy() for v in variables]
             for v, g in zip(variables, var_grads):
@@ -115,9 +117,13 @@ class KerasRunner:
                 for i in float_inputs:
                     tape.watch(xs[i])
                 flat = flatten(model(*xs, training=True), keras_leaf)
-                projs = {p: tf.random.stateless_normal(tf.shape(v), seed=[seed, zlib.crc32(p.encode()) & 0x7FFFFFFF],
-                                                       dtype=v.dtype)
-                         for p, v in sorted(flat.items()) if v.dtype.is_floating}
+                projs = {
+                    p: tf.random.stateless_normal(
+                        tf.shape(v), seed=[seed, zlib.crc32(p.encode()) & 0x7FFFFFFF], dtype=v.dtype
+                    )
+                    for p, v in sorted(flat.items())
+                    if v.dtype.is_floating
+                }
                 terms = [tf.reduce_sum(flat[p] * projs[p]) for p in sorted(projs)]
                 loss = tf.add_n(terms) if terms else tf.constant(0.0)
             sources = [xs[i] for i in float_inputs] + variables
@@ -134,7 +140,7 @@ class KerasRunner:
 
     def _finish_step(self, flat, grads, float_inputs, variables, lr, projections) -> TrainResult:
         input_grads = {f"input[{i}]": g for i, g in zip(float_inputs, grads)}
-        var_grads = grads[len(float_inputs):]
+        var_grads = grads[len(float_inputs) :]
         after_forward = [v.numpy() for v in variables]
         for v, g in zip(variables, var_grads):
             v.assign(g)
@@ -184,8 +190,9 @@ class KerasReferenceRunner(KerasRunner):
         super().__init__(model, executor, shadow, recorder=False, to_torch=to_torch)
 
     def _recorded_inference(self, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
-        return self.executor.run(("forward", False),
-                                 lambda *xs: flatten(self.model(*xs, training=False), keras_leaf), *arrays)
+        return self.executor.run(
+            ("forward", False), lambda *xs: flatten(self.model(*xs, training=False), keras_leaf), *arrays
+        )
 
     def train_step(self, arrays, lr, seed=0, projections=None) -> TrainResult:
         return super().train_step(arrays, projections, lr, seed)

@@ -5,6 +5,7 @@ the package root is found by walking up the folders that hold an ``__init__.py``
 translation may sit in a mirrored package with the same dotted names, so the modules one side
 imported are dropped from ``sys.modules`` once its model is built, before the other side loads.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -109,8 +110,9 @@ def resolve_entry(module: Any, entry: str, shown: str | None = None) -> Any:
     return obj
 
 
-def build_entry(path: str | Path, entry: str, args: tuple = (), kwargs: dict | None = None, *,
-                before_build=None) -> Any:
+def build_entry(
+    path: str | Path, entry: str, args: tuple = (), kwargs: dict | None = None, *, before_build=None
+) -> Any:
     """Import ``path`` and call its entry with ``args``/``kwargs``; ``before_build`` is a
     context manager factory entered around the call (Keras float64, device scope)."""
     shown = str(path)

@@ -7,6 +7,7 @@ parent), the k-th call of a path with the k-th call of the same path on the othe
 - inputs differ: the code of the caller, between its sub-calls, went wrong -> the caller;
 - inputs agree, outputs differ: this module -> it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -65,9 +66,14 @@ class TorchRecorder:
             def hook(module, args):
                 k = counts.get(path, 0)
                 counts[path] = k + 1
-                call = Call(path, k, stack[-1].path if stack else None,
-                            [t.detach().cpu().clone().numpy() for t in _leaves(args, is_leaf)])
+                call = Call(
+                    path,
+                    k,
+                    stack[-1].path if stack else None,
+                    [t.detach().cpu().clone().numpy() for t in _leaves(args, is_leaf)],
+                )
                 stack.append(call)
+
             return hook
 
         def post(path):
@@ -75,6 +81,7 @@ class TorchRecorder:
                 call = stack.pop()
                 call.outputs = [t.detach().cpu().clone().numpy() for t in _leaves(output, is_leaf)]
                 self.calls.append(call)
+
             return hook
 
         for path, m in self.model.named_modules():
@@ -150,9 +157,11 @@ class KerasRecorder:
                 finally:
                     stack.pop()
                 self.calls.append(record)
-                self._tensors.append(([keras_leaf(v) for v in _leaves(args, is_leaf)],
-                                      [keras_leaf(v) for v in _leaves(out, is_leaf)]))
+                self._tensors.append(
+                    ([keras_leaf(v) for v in _leaves(args, is_leaf)], [keras_leaf(v) for v in _leaves(out, is_leaf)])
+                )
                 return out
+
             return call
 
         for layer in self.layers:
@@ -172,8 +181,9 @@ class KerasRecorder:
         known when tracing stopped) in place of values."""
         out = []
         for call, (inputs, outputs) in zip(self.calls, self._tensors):
-            out.append(Call(call.path, call.index, call.caller, [_static(t) for t in inputs],
-                            [_static(t) for t in outputs]))
+            out.append(
+                Call(call.path, call.index, call.caller, [_static(t) for t in inputs], [_static(t) for t in outputs])
+            )
         return out
 
     def end_trace(self, signature) -> None:
@@ -200,12 +210,23 @@ class Divergence:
     max_abs_error: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path or "<root>", "torch_class": self.torch_class, "keras_class": self.keras_class,
-                "reason": self.reason, "max_abs_error": self.max_abs_error}
+        return {
+            "path": self.path or "<root>",
+            "torch_class": self.torch_class,
+            "keras_class": self.keras_class,
+            "reason": self.reason,
+            "max_abs_error": self.max_abs_error,
+        }
 
 
-def first_divergence(torch_calls: list[Call], keras_calls: list[Call], rtol: float, atol: float,
-                     classes: dict[str, tuple[str, str]], align: bool = False) -> Divergence | None:
+def first_divergence(
+    torch_calls: list[Call],
+    keras_calls: list[Call],
+    rtol: float,
+    atol: float,
+    classes: dict[str, tuple[str, str]],
+    align: bool = False,
+) -> Divergence | None:
     """``torch_calls``: the original's calls, ``keras_calls``: the translation's (named for the
     torch -> Keras direction; a Keras original passes its calls first). ``align``: a tensor of
     the translation may be channels first where the original's is channels last (a torch
@@ -218,18 +239,28 @@ def first_divergence(torch_calls: list[Call], keras_calls: list[Call], rtol: flo
         bad_in = _first_bad(tc.inputs, kc.inputs, rtol, atol, align)
         if bad_in is not None:
             where = tc.caller if tc.caller is not None else tc.path
-            return _divergence(where, classes, f"the inputs of '{tc.path or '<root>'}' (call {tc.index}) differ: "
-                               f"the code of '{where or '<root>'}' before that call diverges ({bad_in.message or 'values'})",
-                               bad_in.max_abs)
+            return _divergence(
+                where,
+                classes,
+                f"the inputs of '{tc.path or '<root>'}' (call {tc.index}) differ: "
+                f"the code of '{where or '<root>'}' before that call diverges ({bad_in.message or 'values'})",
+                bad_in.max_abs,
+            )
         bad_out = _first_bad(tc.outputs, kc.outputs, rtol, atol, align)
         if bad_out is not None:
-            return _divergence(tc.path, classes, f"same inputs, different outputs (call {tc.index})"
-                               + (f": {bad_out.message}" if bad_out.message else ""), bad_out.max_abs)
+            return _divergence(
+                tc.path,
+                classes,
+                f"same inputs, different outputs (call {tc.index})"
+                + (f": {bad_out.message}" if bad_out.message else ""),
+                bad_out.max_abs,
+            )
     return None
 
 
-def first_shape_divergence(torch_calls: list[Call], keras_shapes: list[Call],
-                           classes: dict[str, tuple[str, str]], align: bool = False) -> Divergence | None:
+def first_shape_divergence(
+    torch_calls: list[Call], keras_shapes: list[Call], classes: dict[str, tuple[str, str]], align: bool = False
+) -> Divergence | None:
     """When the translation crashed: the first call whose tensors' shapes already differ."""
     by_key = {(c.path, c.index): c for c in keras_shapes}
     for tc in torch_calls:
@@ -239,11 +270,17 @@ def first_shape_divergence(torch_calls: list[Call], keras_shapes: list[Call],
         for kind, ref, got in (("inputs", tc.inputs, kc.inputs), ("outputs", tc.outputs, kc.outputs)):
             pairs = list(zip(ref, got)) if len(ref) == len(got) else [(ref[0], got[0])] if ref and got else []
             for r, g in pairs:
-                if not _shape_fits(tuple(np.shape(r)), g) and not (align and _shape_fits(tuple(np.shape(r)),
-                                                                                          _channels_last(tuple(g)))):
+                if not _shape_fits(tuple(np.shape(r)), g) and not (
+                    align and _shape_fits(tuple(np.shape(r)), _channels_last(tuple(g)))
+                ):
                     where = (tc.caller if tc.caller is not None else tc.path) if kind == "inputs" else tc.path
-                    return _divergence(where, classes, f"{kind} of '{tc.path or '<root>'}' have shape {g} in the "
-                                       f"translation, {tuple(np.shape(r))} in the original", None)
+                    return _divergence(
+                        where,
+                        classes,
+                        f"{kind} of '{tc.path or '<root>'}' have shape {g} in the "
+                        f"translation, {tuple(np.shape(r))} in the original",
+                        None,
+                    )
     return None
 
 
@@ -292,5 +329,7 @@ def _divergence(path: str, classes: dict[str, tuple[str, str]], reason: str, err
 
 
 def class_names(torch_model: Any, keras_model: Any) -> dict[str, tuple[str, str]]:
-    return {n.torch_path: (type(n.module).__name__, type(n.keras_obj).__name__ if n.keras_obj is not None else "-")
-            for n in walk(torch_model, keras_model)}
+    return {
+        n.torch_path: (type(n.module).__name__, type(n.keras_obj).__name__ if n.keras_obj is not None else "-")
+        for n in walk(torch_model, keras_model)
+    }

@@ -10,6 +10,7 @@ tensor's allowance grown by the original's and the translation's own float32 rou
 each measured against a float64 run of the same model on the same input (compare.py;
 PhaseResult.noise says where it was needed and how large they were).
 """
+
 from __future__ import annotations
 
 import time
@@ -43,9 +44,12 @@ def phase_inference(report: VerifyReport, s: Session, examples: int) -> bool:
             got = s.translation.forward(arrays, training=False)
         except Exception as exc:
             raise Mismatch("inference", [], f"the translation raised {type(exc).__name__}: {short(exc)}") from exc
-        diffs = _with_noise(s, log, lambda exact: {"inference": compare_trees(ref, got, s.rtol, s.atol, exact=(
-                                exact or {}).get("inference"))},
-                            lambda o, t: {"inference": _exact(arrays, False, o, t)})
+        diffs = _with_noise(
+            s,
+            log,
+            lambda exact: {"inference": compare_trees(ref, got, s.rtol, s.atol, exact=(exact or {}).get("inference"))},
+            lambda o, t: {"inference": _exact(arrays, False, o, t)},
+        )
         _judge("inference", diffs["inference"], worst)
 
     return _run_phase(report, s, "inference", s.spec, examples, check, worst, training=False, log=log)
@@ -66,9 +70,14 @@ def phase_training(report: VerifyReport, s: Session, examples: int, gradients: b
         if not gradients:
             ref = _torch_or_reject(lambda: s.original.forward(arrays, training=True))
             got = _keras_or_mismatch("training", lambda: s.translation.forward(arrays, training=True))
-            diffs = _with_noise(s, log, lambda exact: {"training": compare_trees(ref, got, s.rtol, s.atol, exact=(
-                                    exact or {}).get("training"))},
-                                lambda o, tr: {"training": _exact(arrays, True, o, tr)})
+            diffs = _with_noise(
+                s,
+                log,
+                lambda exact: {
+                    "training": compare_trees(ref, got, s.rtol, s.atol, exact=(exact or {}).get("training"))
+                },
+                lambda o, tr: {"training": _exact(arrays, True, o, tr)},
+            )
             _judge("training", diffs["training"], worst)
             return
         if s.keras_original:
@@ -88,12 +97,21 @@ def phase_training(report: VerifyReport, s: Session, examples: int, gradients: b
         def compare(exact):
             exact = exact or {}
             grads = compare_trees(t.input_grads, k.input_grads, s.rtol, gatol, scale, exact.get("gradients"))
-            grads += compare_trees(params, {n: k.param_grads[n] for n in params if n in k.param_grads},
-                                   s.rtol, gatol, scale, exact.get("gradients"))
-            return {"training": compare_trees(t.outputs, k.outputs, s.rtol, s.atol, exact=exact.get("training")),
-                    "gradients": grads,
-                    "step": compare_trees(state, {n: k.state_after[n] for n in state}, s.rtol, gatol, LR * scale,
-                                          exact.get("step"))}
+            grads += compare_trees(
+                params,
+                {n: k.param_grads[n] for n in params if n in k.param_grads},
+                s.rtol,
+                gatol,
+                scale,
+                exact.get("gradients"),
+            )
+            return {
+                "training": compare_trees(t.outputs, k.outputs, s.rtol, s.atol, exact=exact.get("training")),
+                "gradients": grads,
+                "step": compare_trees(
+                    state, {n: k.state_after[n] for n in state}, s.rtol, gatol, LR * scale, exact.get("step")
+                ),
+            }
 
         def measure(o64, t64):
             # the same step in float64, the same inputs and loss projections (the original's); per
@@ -101,9 +119,11 @@ def phase_training(report: VerifyReport, s: Session, examples: int, gradients: b
             proj = {p: v.astype(np.float64) for p, v in t.projections.items()}
             eo = o64.train_step(_f64(arrays), LR, s.seed, proj)
             et = t64.train_step(_f64(arrays), LR, s.seed, proj)
-            return {"training": (eo.outputs, et.outputs),
-                    "gradients": ({**eo.input_grads, **eo.param_grads}, {**et.input_grads, **et.param_grads}),
-                    "step": (eo.state_after, et.state_after)}
+            return {
+                "training": (eo.outputs, et.outputs),
+                "gradients": ({**eo.input_grads, **eo.param_grads}, {**et.input_grads, **et.param_grads}),
+                "step": (eo.state_after, et.state_after),
+            }
 
         diffs = _with_noise(s, log, compare, measure)
         for name in ("training", "gradients", "step"):
@@ -149,10 +169,17 @@ class NoiseLog:
         out = {"factor": NOISE_FACTOR, "examples": self.checked, "measured_on": self.measured}
         if self.measured:
             out["passed_thanks_to_it"] = len(self.needed[name])
-            out["tensors"] = [{"path": d.path, "max_abs_error": d.max_abs, "original_rounding_error": d.noise,
-                               "translation_rounding_error": d.noise_translation,
-                               "rtol_atol_allowance": d.base_allowed, "allowed_abs_error": d.allowed}
-                              for d in sorted(self.needed[name].values(), key=lambda d: -_used(d))[:10]]
+            out["tensors"] = [
+                {
+                    "path": d.path,
+                    "max_abs_error": d.max_abs,
+                    "original_rounding_error": d.noise,
+                    "translation_rounding_error": d.noise_translation,
+                    "rtol_atol_allowance": d.base_allowed,
+                    "allowed_abs_error": d.allowed,
+                }
+                for d in sorted(self.needed[name].values(), key=lambda d: -_used(d))[:10]
+            ]
             orig, trans = self.noise[name]
             for key, table in (("original", orig), ("translation", trans)):
                 path, value = max(table.items(), key=lambda kv: kv[1], default=("", 0.0))
@@ -211,8 +238,9 @@ def _judge(name: str, diffs: list[Diff], worst: dict) -> None:
         raise Mismatch(name, diffs)
 
 
-def _run_phase(report, s: Session, name: str, spec, examples: int, check, worst, training: bool,
-               log: NoiseLog | None = None) -> bool:
+def _run_phase(
+    report, s: Session, name: str, spec, examples: int, check, worst, training: bool, log: NoiseLog | None = None
+) -> bool:
     """``worst``: per sub-phase name (in order), the worst difference seen per tensor."""
     result = search(spec, examples, s.seed, check)
     m = result.mismatch
@@ -221,14 +249,14 @@ def _run_phase(report, s: Session, name: str, spec, examples: int, check, worst,
         if m is not None and n == m.phase:
             report.phases.append(PhaseResult(n, False, result.passed + 1, m.diffs, m.message, noise))
             break
-        report.phases.append(PhaseResult(n, True, result.passed + (m is not None), list(table.values()),
-                                         noise=noise))
+        report.phases.append(PhaseResult(n, True, result.passed + (m is not None), list(table.values()), noise=noise))
     if m is None:
         return True
     report.status = NOT_EQUIVALENT
     bad = [d for d in m.diffs if not d.ok]
-    report.reason = m.message or (f"{m.phase}: {len(bad)} of {len(m.diffs)} compared tensors differ"
-                                  + (f" (first: {bad[0].path})" if bad else ""))
+    report.reason = m.message or (
+        f"{m.phase}: {len(bad)} of {len(m.diffs)} compared tensors differ" + (f" (first: {bad[0].path})" if bad else "")
+    )
     arrays = realise(spec, result.failing_case)
     report.failing_input = summary(spec, result.failing_case, arrays)
     start = time.perf_counter()

@@ -6,6 +6,7 @@ that times out or dies says what it was doing ("timed out after 20 s while impor
 and ``blame`` turns an exception that escaped the user's code (SystemExit, KeyboardInterrupt)
 into a sentence naming the user's file.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -5,6 +5,7 @@ means make a forgotten bias, a swapped gamma/beta or a dropped BatchNorm invisib
 parameter is redrawn from a normal with a variance that keeps activations O(1) (1/fan_in for
 matrices and kernels), so nothing saturates and every parameter matters.
 """
+
 from __future__ import annotations
 
 import math
@@ -70,8 +71,14 @@ def keras_dropout_off(model: Any) -> int:
     import keras
 
     n = 0
-    kinds = (keras.layers.Dropout, keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D,
-             keras.layers.SpatialDropout3D, keras.layers.AlphaDropout, keras.layers.GaussianDropout)
+    kinds = (
+        keras.layers.Dropout,
+        keras.layers.SpatialDropout1D,
+        keras.layers.SpatialDropout2D,
+        keras.layers.SpatialDropout3D,
+        keras.layers.AlphaDropout,
+        keras.layers.GaussianDropout,
+    )
     for layer in _all_layers(model):
         if isinstance(layer, kinds):
             layer.rate = 0.0

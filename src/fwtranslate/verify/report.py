@@ -1,4 +1,5 @@
 """The verifier's result: VerifyReport, its JSON form and its text form."""
+
 from __future__ import annotations
 
 import math
@@ -32,11 +33,18 @@ class PhaseResult:
     def to_dict(self) -> dict[str, Any]:
         bad = [d for d in self.diffs if not d.ok]
         shown = self.diffs if len(self.diffs) <= 40 else bad[:40] or sorted(self.diffs, key=lambda d: -d.max_abs)[:40]
-        return {"name": self.name, "ok": self.ok, "examples": self.examples,
-                "max_abs_error": _num(self.max_abs), "max_rel_error": _num(self.max_rel),
-                "mismatches": len(bad), "compared": len(self.diffs),
-                "results": [_clean(d.to_dict()) for d in shown], "message": self.message,
-                **({"rounding_noise": _clean(self.noise)} if self.noise is not None else {})}
+        return {
+            "name": self.name,
+            "ok": self.ok,
+            "examples": self.examples,
+            "max_abs_error": _num(self.max_abs),
+            "max_rel_error": _num(self.max_rel),
+            "mismatches": len(bad),
+            "compared": len(self.diffs),
+            "results": [_clean(d.to_dict()) for d in shown],
+            "message": self.message,
+            **({"rounding_noise": _clean(self.noise)} if self.noise is not None else {}),
+        }
 
     def noise_lines(self) -> list[str]:
         """The text report's account of the allowance for both models' float32 rounding."""
@@ -44,20 +52,28 @@ class PhaseResult:
         if not n or not n.get("measured_on"):
             return [f"       float32 rounding not measured: {n['unavailable']}"] if n and n.get("unavailable") else []
         o, t = n["largest_original_rounding_error"], n["largest_translation_rounding_error"]
-        lines = [(f"       own float32 error vs a float64 run, measured on {n['measured_on']} of {n['examples']} "
-                 f"examples: original up to {o['value']:.3g} ({o['tensor']}), translation up to {t['value']:.3g} "
-                 f"({t['tensor']}); float64 runs within {n.get('largest_float64_disagreement', 0.0):.3g} of each "
-                 f"other; {n['passed_thanks_to_it']} tensors within rtol/atol + {_factor(n['factor'])}(both "
-                 f"errors) but not rtol/atol alone")]
+        lines = [
+            (
+                f"       own float32 error vs a float64 run, measured on {n['measured_on']} of {n['examples']} "
+                f"examples: original up to {o['value']:.3g} ({o['tensor']}), translation up to {t['value']:.3g} "
+                f"({t['tensor']}); float64 runs within {n.get('largest_float64_disagreement', 0.0):.3g} of each "
+                f"other; {n['passed_thanks_to_it']} tensors within rtol/atol + {_factor(n['factor'])}(both "
+                f"errors) but not rtol/atol alone"
+            )
+        ]
         for d in n.get("tensors", [])[:3]:
-            lines.append(f"       {d['path']}: abs {d['max_abs_error']:.3g} allowed {d['allowed_abs_error']:.3g} = "
-                         f"rtol/atol {d['rtol_atol_allowance']:.3g} + {_factor(n['factor'])}(original's own "
-                         f"float32 error {d['original_rounding_error']:.3g} + translation's "
-                         f"{d['translation_rounding_error']:.3g})")
+            lines.append(
+                f"       {d['path']}: abs {d['max_abs_error']:.3g} allowed {d['allowed_abs_error']:.3g} = "
+                f"rtol/atol {d['rtol_atol_allowance']:.3g} + {_factor(n['factor'])}(original's own "
+                f"float32 error {d['original_rounding_error']:.3g} + translation's "
+                f"{d['translation_rounding_error']:.3g})"
+            )
         r = n.get("translation_vs_original_rounding") or {}
         if r.get("max_ratio", 0) > 10:
-            lines.append(f"       the translation's float32 arithmetic is the less accurate one: up to "
-                         f"{r['max_ratio']:.3g}x the original's error ({r['tensor']})")
+            lines.append(
+                f"       the translation's float32 arithmetic is the less accurate one: up to "
+                f"{r['max_ratio']:.3g}x the original's error ({r['tensor']})"
+            )
         return lines
 
 
@@ -99,49 +115,78 @@ class VerifyReport:
         return {EQUIVALENT: 0, NOT_EQUIVALENT: 1}.get(self.status, 2)
 
     def to_dict(self) -> dict[str, Any]:
-        return _clean({
-            "equivalent": self.equivalent, "status": self.status, "reason": self.reason,
-            "max_abs_error": _num(self.max_abs_error), "max_rel_error": _num(self.max_rel_error),
-            "phases": {p.name: p.to_dict() for p in self.phases},
-            "failing_input": self.failing_input, "diverging_layer": self.diverging_layer,
-            "input_spec": self.input_spec, "tolerances": self.tolerances, "precision": self.precision,
-            "device": self.device, "keras_execution": self.keras_execution, "transferred": self.transferred,
-            "timings": {k: round(v, 4) for k, v in self.timings.items()}, "notes": self.notes,
-            "output": self.output})
+        return _clean(
+            {
+                "equivalent": self.equivalent,
+                "status": self.status,
+                "reason": self.reason,
+                "max_abs_error": _num(self.max_abs_error),
+                "max_rel_error": _num(self.max_rel_error),
+                "phases": {p.name: p.to_dict() for p in self.phases},
+                "failing_input": self.failing_input,
+                "diverging_layer": self.diverging_layer,
+                "input_spec": self.input_spec,
+                "tolerances": self.tolerances,
+                "precision": self.precision,
+                "device": self.device,
+                "keras_execution": self.keras_execution,
+                "transferred": self.transferred,
+                "timings": {k: round(v, 4) for k, v in self.timings.items()},
+                "notes": self.notes,
+                "output": self.output,
+            }
+        )
 
     def format_text(self) -> str:
         if self.status not in (EQUIVALENT, NOT_EQUIVALENT):  # nothing was compared: no error figures
-            return "\n".join([f"COULD NOT VERIFY: {self.reason or 'unknown reason'}"]
-                             + [f"  note: {note}" for note in self.notes])
+            return "\n".join(
+                [f"COULD NOT VERIFY: {self.reason or 'unknown reason'}"] + [f"  note: {note}" for note in self.notes]
+            )
         head = {EQUIVALENT: "EQUIVALENT", NOT_EQUIVALENT: "NOT EQUIVALENT"}[self.status]
-        lines = [(f"{head}: max abs error {self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g} "
-                 f"({self.precision}, rtol {self.tolerances.get('rtol')}, atol {self.tolerances.get('atol')}, {self.device})")]
+        lines = [
+            (
+                f"{head}: max abs error {self.max_abs_error:.3g}, max rel error {self.max_rel_error:.3g} "
+                f"({self.precision}, rtol {self.tolerances.get('rtol')}, atol {self.tolerances.get('atol')}, {self.device})"
+            )
+        ]
         if self.reason:
             lines.append(f"  reason: {self.reason}")
         if self.input_spec:
-            shapes = "; ".join(f"{i['shape']} {i['dtype']} in [{i['range'][0]}, {i['range'][1]}]"
-                               for i in self.input_spec["inputs"])
+            shapes = "; ".join(
+                f"{i['shape']} {i['dtype']} in [{i['range'][0]}, {i['range'][1]}]" for i in self.input_spec["inputs"]
+            )
             how = f" (inferred from {self.input_spec['inferred_from']})" if self.input_spec.get("inferred_from") else ""
             lines.append(f"  inputs: {shapes}{how}")
         for p in self.phases:
             mark = "ok  " if p.ok else "FAIL"
-            lines.append(f"  {mark} {p.name:10s} examples {p.examples:3d}  max abs {p.max_abs:.3g}  max rel {p.max_rel:.3g}"
-                         + (f"  {p.message}" if p.message else ""))
+            lines.append(
+                f"  {mark} {p.name:10s} examples {p.examples:3d}  max abs {p.max_abs:.3g}  max rel {p.max_rel:.3g}"
+                + (f"  {p.message}" if p.message else "")
+            )
             for d in [d for d in p.diffs if not d.ok][:5]:
-                allowed = (f" allowed {d.allowed:.3g} (incl. {_factor(NOISE_FACTOR)}(original's own float32 error "
-                           f"{d.noise:.3g} + translation's {d.noise_translation or 0.0:.3g}))"
-                           if d.noise is not None and math.isfinite(d.max_abs) else "")
+                allowed = (
+                    f" allowed {d.allowed:.3g} (incl. {_factor(NOISE_FACTOR)}(original's own float32 error "
+                    f"{d.noise:.3g} + translation's {d.noise_translation or 0.0:.3g}))"
+                    if d.noise is not None and math.isfinite(d.max_abs)
+                    else ""
+                )
                 lines.append(f"       {d.path}: abs {d.max_abs:.3g} rel {d.max_rel:.3g}{allowed} {d.message}".rstrip())
             lines += p.noise_lines()
         if self.diverging_layer:
             dl = self.diverging_layer
             classes = (dl.get("original_class") or dl["torch_class"], dl.get("translation_class") or dl["keras_class"])
-            where = f" (translation: {dl['translation_path']})" if dl.get("translation_path") not in (None, dl["path"]) else ""
+            where = (
+                f" (translation: {dl['translation_path']})"
+                if dl.get("translation_path") not in (None, dl["path"])
+                else ""
+            )
             lines.append(f"  first diverging layer: {dl['path']} ({classes[0]} -> {classes[1]}){where}: {dl['reason']}")
         if self.failing_input:
             for i, inp in enumerate(self.failing_input["inputs"]):
-                lines.append(f"  failing input[{i}]: shape {inp['shape']} {inp['dtype']} {inp['pattern']} "
-                             f"min {inp['min']} max {inp['max']} first {inp['first_values'][:4]}")
+                lines.append(
+                    f"  failing input[{i}]: shape {inp['shape']} {inp['dtype']} {inp['pattern']} "
+                    f"min {inp['min']} max {inp['max']} first {inp['first_values'][:4]}"
+                )
         for note in self.notes:
             lines.append(f"  note: {note}")
         if self.timings:
@@ -150,8 +195,11 @@ class VerifyReport:
 
 
 def _num(v: float) -> float | None:
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else (
-        v if not isinstance(v, float) or math.isfinite(v) else (1e308 if v > 0 else -1e308))
+    return (
+        None
+        if v is None or (isinstance(v, float) and math.isnan(v))
+        else (v if not isinstance(v, float) or math.isfinite(v) else (1e308 if v > 0 else -1e308))
+    )
 
 
 def _clean(obj):

@@ -3,6 +3,7 @@
 The check raises Mismatch on a difference; Hypothesis shrinks the case and replays the
 minimal one last, so the last failing case recorded is the shrunk one.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -41,9 +42,17 @@ def search(spec: InputSpec, examples: int, seed: int, check: Callable[[Case], An
 
     state: dict[str, Any] = {"passed": 0, "rejected": None}
 
-    @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
-              phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
-              report_multiple_bugs=False, verbosity=Verbosity.quiet, print_blob=False)
+    @settings(
+        max_examples=examples,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=False,
+        verbosity=Verbosity.quiet,
+        print_blob=False,
+    )
     @hyp_seed(seed)
     @given(cases(spec))
     def run(case: Case) -> None:

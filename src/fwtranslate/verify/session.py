@@ -3,6 +3,7 @@
 Import and build the original and the translation, put torch in eval mode, randomise its
 weights, dry-run the Keras model (which creates its variables) and transfer the weights.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -38,8 +39,19 @@ class Session:
     # the original is Keras and the translation torch (session_keras.py builds those)
     keras_original = False
 
-    def __init__(self, torch_model, keras_model, spec: InputSpec, device, executor, seed: int, rtol, atol,
-                 krun: KerasRunner | None = None, classes: dict | None = None):
+    def __init__(
+        self,
+        torch_model,
+        keras_model,
+        spec: InputSpec,
+        device,
+        executor,
+        seed: int,
+        rtol,
+        atol,
+        krun: KerasRunner | None = None,
+        classes: dict | None = None,
+    ):
         self.torch, self.keras, self.spec = torch_model, keras_model, spec
         self.device, self.executor, self.seed, self.rtol, self.atol = device, executor, seed, rtol, atol
         self.trun = TorchRunner(torch_model, device.torch)
@@ -77,8 +89,9 @@ class Session:
                 self._references = (keras64, torch64) if self.keras_original else (torch64, keras64)
             except Exception as exc:  # noqa: BLE001 - the comparison goes on, held to rtol/atol only
                 text = str(exc).strip().splitlines()
-                self.reference_error = (f"the float64 copies could not be built: {type(exc).__name__}: "
-                                        f"{text[0][:300] if text else ''}")
+                self.reference_error = (
+                    f"the float64 copies could not be built: {type(exc).__name__}: {text[0][:300] if text else ''}"
+                )
         if self._references is not None and self.dropout_is_off:
             for r in self._references:
                 (keras_dropout_off if isinstance(r, KerasReferenceRunner) else dropout_off)(r.model)
@@ -108,8 +121,9 @@ class Session:
             model = build_entry(path, entry, args, kwargs, before_build=scope64)
         if not isinstance(model, keras.layers.Layer):
             raise SetupError(f"{entry} built a {type(model).__name__} the second time")
-        runner = KerasReferenceRunner(model, ReferenceExecutor(device), copy.deepcopy(self.torch).double(),
-                                      to_torch=self.keras_transfer())
+        runner = KerasReferenceRunner(
+            model, ReferenceExecutor(device), copy.deepcopy(self.torch).double(), to_torch=self.keras_transfer()
+        )
         with device.scope(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*does not have a `build\\(\\)` method.*")
             runner.forward([a.astype(np.float64) if a.dtype.kind == "f" else a for a in sample], training=False)
@@ -126,8 +140,11 @@ class Session:
         comparisons; their gradients and updates cannot be compared one to one."""
         back = self.krun._in_torch_layout(params_only=False)
         ref = {k: v.detach().cpu().numpy() for k, v in self.torch.state_dict().items()}
-        self.lossy = {k for k, v in ref.items() if k in back and np.issubdtype(v.dtype, np.floating)
-                      and not np.allclose(back[k], v, rtol=1e-6, atol=1e-7)}
+        self.lossy = {
+            k
+            for k, v in ref.items()
+            if k in back and np.issubdtype(v.dtype, np.floating) and not np.allclose(back[k], v, rtol=1e-6, atol=1e-7)
+        }
         return self.lossy
 
 
@@ -184,8 +201,13 @@ def build_session(report, request: SessionRequest, device: Device) -> Session:
     Raises SetupError / LoadError / SpecError (cannot run), TranslationCrashed or
     TransferFailed (not equivalent)."""
     torch, _, keras = frameworks()
-    original, translated, entry, args, kwargs = (request.original, request.translated, request.entry,
-                                                 request.args, request.kwargs)
+    original, translated, entry, args, kwargs = (
+        request.original,
+        request.translated,
+        request.entry,
+        request.args,
+        request.kwargs,
+    )
     input_shape, input_dtype, input_range = request.input_shape, request.input_dtype, request.input_range
     float64, seed, rtol, atol = request.float64, request.seed, request.rtol, request.atol
     tmodel = build_entry(original, entry, args, kwargs)
@@ -206,8 +228,10 @@ def build_session(report, request: SessionRequest, device: Device) -> Session:
     try:
         trun.forward(sample, training=False)
     except Exception as exc:
-        raise SetupError(f"the original model raised on a sample input of shape "
-                         f"{[list(a.shape) for a in sample]}: {type(exc).__name__}: {exc}") from exc
+        raise SetupError(
+            f"the original model raised on a sample input of shape "
+            f"{[list(a.shape) for a in sample]}: {type(exc).__name__}: {exc}"
+        ) from exc
 
     def keras_scope():
         stack = contextlib.ExitStack()
@@ -235,8 +259,11 @@ def build_session(report, request: SessionRequest, device: Device) -> Session:
             raise TransferFailed(session, exc) from exc
     session.keras_build = (translated, entry, args, kwargs, sample)
     session.find_lossy()
-    session.transferred = {"tensors": plan.tensor_count, "steps": len(plan.steps),
-                           "elements": int(sum(p.numel() for p in tmodel.state_dict().values()))}
+    session.transferred = {
+        "tensors": plan.tensor_count,
+        "steps": len(plan.steps),
+        "elements": int(sum(p.numel() for p in tmodel.state_dict().values())),
+    }
     return session
 
 
@@ -261,5 +288,3 @@ def _materialise_lazy(tmodel, trun: TorchRunner, sample) -> None:
             trun.forward(sample, training=False)
         except Exception as exc:
             raise SetupError(f"the torch dry run that materialises lazy modules failed: {exc}") from exc
-
-

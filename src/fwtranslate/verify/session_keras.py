@@ -10,6 +10,7 @@ Gradients and the parameters after an SGD step are compared in the translation's
 layouts: the Keras values are moved into a spare copy of the torch model (the "shadow") by the
 same transfer.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -57,9 +58,13 @@ class KerasOriginalSession(Session):
         finally:
             self.krun.restore(saved)
         ref, got = probe.state_dict(), back.state_dict()
-        self.lossy = {k for k, v in ref.items() if isinstance(v, torch.Tensor) and v.is_floating_point()
-                      and not np.allclose(got[k].detach().cpu().numpy(), v.detach().cpu().numpy(),
-                                          rtol=1e-6, atol=1e-7)}
+        self.lossy = {
+            k
+            for k, v in ref.items()
+            if isinstance(v, torch.Tensor)
+            and v.is_floating_point()
+            and not np.allclose(got[k].detach().cpu().numpy(), v.detach().cpu().numpy(), rtol=1e-6, atol=1e-7)
+        }
         return self.lossy
 
     def keras_transfer(self):
@@ -83,8 +88,13 @@ class _CachedTransfer:
 def build_keras_session(report, request: SessionRequest, device: Device) -> Session:
     """The Keras original and its torch translation (session.build_session: the other way round)."""
     torch, _, keras = frameworks()
-    original, translated, entry, args, kwargs = (request.original, request.translated, request.entry,
-                                                 request.args, request.kwargs)
+    original, translated, entry, args, kwargs = (
+        request.original,
+        request.translated,
+        request.entry,
+        request.args,
+        request.kwargs,
+    )
     input_shape, input_dtype, input_range = request.input_shape, request.input_dtype, request.input_range
     float64, seed, rtol, atol = request.float64, request.seed, request.rtol, request.atol
 
@@ -97,12 +107,16 @@ def build_keras_session(report, request: SessionRequest, device: Device) -> Sess
     with floatx("float64" if float64 else "float32"), device.scope():
         kmodel = build_entry(original, entry, args, kwargs, before_build=keras_scope)
     if not isinstance(kmodel, keras.layers.Layer):
-        raise SetupError(f"{entry} in {original} built a {type(kmodel).__name__}, not a Keras layer or model "
-                         f"(the original imports Keras)")
+        raise SetupError(
+            f"{entry} in {original} built a {type(kmodel).__name__}, not a Keras layer or model "
+            f"(the original imports Keras)"
+        )
     tmodel = build_entry(translated, entry, args, kwargs)
     if not isinstance(tmodel, torch.nn.Module):
-        raise SetupError(f"{entry} in {translated} built a {type(tmodel).__name__}, not a torch.nn.Module "
-                         f"(the original is Keras: the translation must be PyTorch)")
+        raise SetupError(
+            f"{entry} in {translated} built a {type(tmodel).__name__}, not a torch.nn.Module "
+            f"(the original is Keras: the translation must be PyTorch)"
+        )
     tmodel = tmodel.to(device.torch)
     tmodel.eval()
     spec = parse_shape(input_shape, input_dtype, input_range) if input_shape else infer_keras_spec(kmodel)
@@ -114,11 +128,14 @@ def build_keras_session(report, request: SessionRequest, device: Device) -> Sess
     classes = {n.torch_path: (type(n.module).__name__, type(n.layer).__name__) for n in pairs}
     executor = KerasExecutor(device)
     transfer = _CachedTransfer()
-    krun = KerasRunner(kmodel, executor, None, recorder=KerasRecorder(None, kmodel, [(n.torch_path, n.layer)
-                                                                                      for n in pairs]),
-                       to_torch=transfer)
-    session = KerasOriginalSession(tmodel, kmodel, spec, device, executor, seed, rtol, atol, krun=krun,
-                                   classes=classes)
+    krun = KerasRunner(
+        kmodel,
+        executor,
+        None,
+        recorder=KerasRecorder(None, kmodel, [(n.torch_path, n.layer) for n in pairs]),
+        to_torch=transfer,
+    )
+    session = KerasOriginalSession(tmodel, kmodel, spec, device, executor, seed, rtol, atol, krun=krun, classes=classes)
     session.paths = {n.torch_path: n.keras_path for n in pairs}
     session.keras_build = (original, entry, args, kwargs, sample)
     stage(f"running {entry} from {original} on a sample input", f"{original}: {entry}")
@@ -128,8 +145,10 @@ def build_keras_session(report, request: SessionRequest, device: Device) -> Sess
                 warnings.filterwarnings("ignore", message=".*does not have a `build\\(\\)` method.*")
                 krun.forward(sample, training=False)  # builds the variables; compiled once for the phases
         except Exception as exc:
-            raise SetupError(f"the original Keras model raised on a sample input of shape "
-                             f"{[list(a.shape) for a in sample]}: {type(exc).__name__}: {exc}") from exc
+            raise SetupError(
+                f"the original Keras model raised on a sample input of shape "
+                f"{[list(a.shape) for a in sample]}: {type(exc).__name__}: {exc}"
+            ) from exc
         randomize_keras(kmodel, seed)
     stage(f"running {entry} from {translated} on a sample input", f"{translated}: {entry}")
     try:
@@ -149,9 +168,11 @@ def build_keras_session(report, request: SessionRequest, device: Device) -> Sess
         raise TransferFailed(session, exc) from exc
     krun.shadow = copy.deepcopy(tmodel)
     session.find_lossy()
-    session.transferred = {"tensors": plan.tensor_count, "steps": len(plan.steps),
-                           "elements": int(sum(int(np.prod(v.shape)) for v in kmodel.variables
-                                               if v.name != "seed_generator_state"))}
+    session.transferred = {
+        "tensors": plan.tensor_count,
+        "steps": len(plan.steps),
+        "elements": int(sum(int(np.prod(v.shape)) for v in kmodel.variables if v.name != "seed_generator_state")),
+    }
     return session
 
 
@@ -162,8 +183,10 @@ def infer_keras_spec(model) -> InputSpec:
     with contextlib.suppress(Exception):
         inputs = model.inputs
     if not inputs:
-        raise SpecError(f"cannot guess the input shape of {type(model).__name__} (a subclassed Keras model declares "
-                        f"no inputs): give --input-shape (channels last, as the Keras model takes it)")
+        raise SpecError(
+            f"cannot guess the input shape of {type(model).__name__} (a subclassed Keras model declares "
+            f"no inputs): give --input-shape (channels last, as the Keras model takes it)"
+        )
     tensors = []
     for t in inputs:
         shape = tuple(t.shape)
@@ -172,7 +195,9 @@ def infer_keras_spec(model) -> InputSpec:
             dims.append(Dim(d) if d is not None else Dim(None, f"D{i + 1}", 4, 12))
         dtype = str(getattr(t.dtype, "name", t.dtype))
         if dtype.startswith("int"):
-            raise SpecError("cannot guess the range of integer inputs (token ids): give --input-shape, "
-                            "--input-dtype and --input-range")
+            raise SpecError(
+                "cannot guess the range of integer inputs (token ids): give --input-shape, "
+                "--input-dtype and --input-range"
+            )
         tensors.append(TensorSpec(tuple(dims), dtype if dtype in ("float32", "float64") else "float32"))
     return InputSpec(tuple(tensors), inferred_from=f"the inputs declared by {type(model).__name__}")

@@ -8,6 +8,7 @@ Shape syntax, one input per ``;``-separated group, one token per dimension:
   ``4..12``  a free size in that range (``T=4..12`` names it, to share it between inputs)
 Examples: ``B,3,32,32``;  ``2,16,8`` (batch drawn, 16 and 8 fixed);  ``B,T=1..10;B,T``.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,8 +50,7 @@ class TensorSpec:
         return self.dtype in INT_DTYPES or self.dtype == "bool"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"shape": ",".join(d.text() for d in self.dims), "dtype": self.dtype,
-                "range": [self.low, self.high]}
+        return {"shape": ",".join(d.text() for d in self.dims), "dtype": self.dtype, "range": [self.low, self.high]}
 
 
 @dataclass(frozen=True)
@@ -69,19 +69,30 @@ class InputSpec:
         return out
 
     def shapes(self, sizes: dict[str, int]) -> list[tuple[int, ...]]:
-        return [tuple(d.fixed if d.fixed is not None else sizes[d.name or f"_{i}_{j}"]
-                      for j, d in enumerate(t.dims)) for i, t in enumerate(self.tensors)]
+        return [
+            tuple(d.fixed if d.fixed is not None else sizes[d.name or f"_{i}_{j}"] for j, d in enumerate(t.dims))
+            for i, t in enumerate(self.tensors)
+        ]
 
     def with_batch_at_least(self, low: int) -> InputSpec:
         """Training mode: BatchNorm needs more than one value per channel."""
-        tensors = tuple(TensorSpec(tuple(Dim(d.fixed, d.name, max(d.low, low), max(d.high, low))
-                                         if d.name == "B" else d for d in t.dims), t.dtype, t.low, t.high)
-                        for t in self.tensors)
+        tensors = tuple(
+            TensorSpec(
+                tuple(Dim(d.fixed, d.name, max(d.low, low), max(d.high, low)) if d.name == "B" else d for d in t.dims),
+                t.dtype,
+                t.low,
+                t.high,
+            )
+            for t in self.tensors
+        )
         return InputSpec(tensors, self.inferred_from, self.notes)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"inputs": [t.to_dict() for t in self.tensors], "inferred_from": self.inferred_from,
-                "notes": list(self.notes)}
+        return {
+            "inputs": [t.to_dict() for t in self.tensors],
+            "inferred_from": self.inferred_from,
+            "notes": list(self.notes),
+        }
 
 
 _RANGE = re.compile(r"^(?:([A-Za-z_]\w*)=)?(\d+)\.\.(\d+)$")
@@ -104,8 +115,11 @@ def parse_shape(text, dtype: str | None = None, value_range: str | None = None) 
         raise SpecError("empty --input-shape")
     dtypes = _split_per_input(dtype, len(groups), "float32")
     ranges = _split_per_input(value_range, len(groups), None)
-    return InputSpec(tuple(TensorSpec(_parse_dims(g), _dtype(dt), *_range(rg, _dtype(dt)))
-                           for g, dt, rg in zip(groups, dtypes, ranges)))
+    return InputSpec(
+        tuple(
+            TensorSpec(_parse_dims(g), _dtype(dt), *_range(rg, _dtype(dt))) for g, dt, rg in zip(groups, dtypes, ranges)
+        )
+    )
 
 
 def _parse_dims(group: str) -> tuple[Dim, ...]:

@@ -11,6 +11,7 @@ normalization, where Keras' ``x * inv + (beta - mean * inv)`` and torch's ``(x -
 (both right) differ by rounding amplified by 1/sqrt(eps): framework conventions on degenerate
 inputs, not properties of a translation.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,8 +32,10 @@ class Case:
     patterns: tuple[tuple[str, int, float], ...]  # per input: (pattern, seed, constant in [0, 1])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sizes": dict(self.sizes),
-                "patterns": [{"pattern": p, "seed": s, "constant": c} for p, s, c in self.patterns]}
+        return {
+            "sizes": dict(self.sizes),
+            "patterns": [{"pattern": p, "seed": s, "constant": c} for p, s, c in self.patterns],
+        }
 
 
 def cases(spec: InputSpec):
@@ -40,9 +43,13 @@ def cases(spec: InputSpec):
 
     free = spec.free_dims()
     sizes = st.tuples(*(st.tuples(st.just(name), st.integers(low, high)) for name, (low, high) in free.items()))
+
     def one(t: TensorSpec):
-        return st.tuples(st.sampled_from(INT_PATTERNS if t.is_int else FLOAT_PATTERNS),
-                         st.integers(0, 2**31 - 1), st.floats(0.0, 1.0, allow_nan=False, width=32))
+        return st.tuples(
+            st.sampled_from(INT_PATTERNS if t.is_int else FLOAT_PATTERNS),
+            st.integers(0, 2**31 - 1),
+            st.floats(0.0, 1.0, allow_nan=False, width=32),
+        )
 
     return st.builds(Case, sizes, st.tuples(*(one(t) for t in spec.tensors)))
 
@@ -75,10 +82,18 @@ def summary(spec: InputSpec, case: Case, arrays: list[np.ndarray]) -> dict[str, 
     out = []
     for _t, a, (pattern, seed, _constant) in zip(spec.tensors, arrays, case.patterns):
         flat = a.reshape(-1)
-        out.append({"shape": list(a.shape), "dtype": str(a.dtype), "pattern": pattern, "seed": seed,
-                    "min": _num(flat.min()) if flat.size else None, "max": _num(flat.max()) if flat.size else None,
-                    "mean": _num(flat.mean()) if flat.size else None,
-                    "first_values": [_num(v) for v in flat[:8]]})
+        out.append(
+            {
+                "shape": list(a.shape),
+                "dtype": str(a.dtype),
+                "pattern": pattern,
+                "seed": seed,
+                "min": _num(flat.min()) if flat.size else None,
+                "max": _num(flat.max()) if flat.size else None,
+                "mean": _num(flat.mean()) if flat.size else None,
+                "first_values": [_num(v) for v in flat[:8]],
+            }
+        )
     return {"inputs": out, "sizes": dict(case.sizes)}
 
 

@@ -1,4 +1,5 @@
 """Running the original torch model: inference, and one training step with gradients."""
+
 from __future__ import annotations
 
 import copy
@@ -73,8 +74,9 @@ class TorchRunner:
                 self.restore(saved)
             self.model.eval()
 
-    def train_step(self, arrays: list[np.ndarray], lr: float, seed: int,
-                   projections: dict[str, np.ndarray] | None = None) -> TrainResult:
+    def train_step(
+        self, arrays: list[np.ndarray], lr: float, seed: int, projections: dict[str, np.ndarray] | None = None
+    ) -> TrainResult:
         """Outputs, gradients of sum(output * projection) and the state after one SGD step."""
         import torch
 
@@ -88,19 +90,31 @@ class TorchRunner:
             start = time.perf_counter()
             flat = flatten(model(*xs), torch_leaf)
             if projections is None:
-                projections = {k: projection_for(k, tuple(v.shape), _np_dtype(v), seed)
-                               for k, v in flat.items() if v.is_floating_point()}
-            loss = sum((v * torch.as_tensor(projections[k], device=v.device, dtype=v.dtype)).sum()
-                       for k, v in flat.items() if k in projections)
+                projections = {
+                    k: projection_for(k, tuple(v.shape), _np_dtype(v), seed)
+                    for k, v in flat.items()
+                    if v.is_floating_point()
+                }
+            loss = sum(
+                (v * torch.as_tensor(projections[k], device=v.device, dtype=v.dtype)).sum()
+                for k, v in flat.items()
+                if k in projections
+            )
             if isinstance(loss, torch.Tensor) and loss.requires_grad:
                 loss.backward()
             self.model_time += time.perf_counter() - start
             outputs = {k: to_numpy(v) for k, v in flat.items()}
-            input_grads = {f"input[{i}]": to_numpy(x.grad) if x.grad is not None else np.zeros(x.shape, _np_dtype(x))
-                           for i, x in enumerate(xs) if x.is_floating_point()}
+            input_grads = {
+                f"input[{i}]": to_numpy(x.grad) if x.grad is not None else np.zeros(x.shape, _np_dtype(x))
+                for i, x in enumerate(xs)
+                if x.is_floating_point()
+            }
             params = dict(model.named_parameters())
-            grads = {n: to_numpy(p.grad) if p.grad is not None else np.zeros(p.shape, _np_dtype(p))
-                     for n, p in params.items() if p.requires_grad}
+            grads = {
+                n: to_numpy(p.grad) if p.grad is not None else np.zeros(p.shape, _np_dtype(p))
+                for n, p in params.items()
+                if p.requires_grad
+            }
             with torch.no_grad():
                 for p in params.values():
                     if p.grad is not None:
@@ -148,6 +162,7 @@ class _BatchNormWatch:
                 x = args[0].detach()
                 dims = [d for d in range(x.dim()) if d != 1]
                 self.records.setdefault(name, []).append(to_numpy(x.double().var(dim=dims, unbiased=False)))
+
         return hook
 
     def expect_keras_variance(self, state: dict[str, np.ndarray]) -> list[str]:
@@ -160,8 +175,10 @@ class _BatchNormWatch:
             key = f"{name}.running_var" if name else "running_var"
             state[key] = var.astype(state[key].dtype)
         if self.records:
-            notes.append("BatchNorm running_var after the step is compared with Keras' update rule "
-                         "(biased batch variance); torch uses the unbiased one")
+            notes.append(
+                "BatchNorm running_var after the step is compared with Keras' update rule "
+                "(biased batch variance); torch uses the unbiased one"
+            )
         return notes
 
     def remove(self):

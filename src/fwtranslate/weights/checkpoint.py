@@ -4,6 +4,7 @@ Both models are built from their source files (the same entry and arguments), th
 by a dry run on a sample input, then the weights move through transfer.py. Only tensors move:
 nothing of the checkpoint is executed (torch.load with weights_only=True).
 """
+
 from __future__ import annotations
 
 import re
@@ -36,14 +37,24 @@ def direction_of(source: str | Path, destination: str | Path) -> str:
         return "torch_to_keras"
     if src.endswith(KERAS_SUFFIX) and dst.endswith(TORCH_SUFFIXES):
         return "keras_to_torch"
-    raise CheckpointError(f"convert a torch state_dict ({'/'.join(TORCH_SUFFIXES)}) to a Keras "
-                          f"{KERAS_SUFFIX} file or back; got {src} -> {dst}")
+    raise CheckpointError(
+        f"convert a torch state_dict ({'/'.join(TORCH_SUFFIXES)}) to a Keras "
+        f"{KERAS_SUFFIX} file or back; got {src} -> {dst}"
+    )
 
 
-def convert_checkpoint(original: str | Path, translated: str | Path, entry: str, source: str | Path,
-                       destination: str | Path, args: tuple = (), kwargs: dict | None = None,
-                       input_shape: str | None = None, input_dtype: str | None = None,
-                       input_range: str | None = None) -> Converted:
+def convert_checkpoint(
+    original: str | Path,
+    translated: str | Path,
+    entry: str,
+    source: str | Path,
+    destination: str | Path,
+    args: tuple = (),
+    kwargs: dict | None = None,
+    input_shape: str | None = None,
+    input_dtype: str | None = None,
+    input_range: str | None = None,
+) -> Converted:
     from ..directions import TF_TO_TORCH
     from ..verify.backend import choose_device, frameworks
     from ..verify.core import sample_inputs
@@ -54,8 +65,19 @@ def convert_checkpoint(original: str | Path, translated: str | Path, entry: str,
 
     direction = direction_of(source, destination)
     if detect_direction(original, translated) is TF_TO_TORCH:
-        return _convert_keras_original(original, translated, entry, source, destination, args, kwargs,
-                                       input_shape, input_dtype, input_range, direction)
+        return _convert_keras_original(
+            original,
+            translated,
+            entry,
+            source,
+            destination,
+            args,
+            kwargs,
+            input_shape,
+            input_dtype,
+            input_range,
+            direction,
+        )
     torch, _, keras = frameworks()
     device = choose_device("cpu")
     tmodel = build_entry(original, entry, args, kwargs)
@@ -73,8 +95,9 @@ def convert_checkpoint(original: str | Path, translated: str | Path, entry: str,
             state = _load_state_dict(Path(source))
             missing, unexpected = tmodel.load_state_dict(state, strict=False)
             if missing or unexpected:
-                raise CheckpointError(f"{source} does not fit {entry}: missing {list(missing)[:5]}, "
-                                      f"unexpected {list(unexpected)[:5]}")
+                raise CheckpointError(
+                    f"{source} does not fit {entry}: missing {list(missing)[:5]}, unexpected {list(unexpected)[:5]}"
+                )
             plan = torch_to_keras(tmodel, kmodel)
             _save_keras(kmodel, Path(destination))
         else:
@@ -85,8 +108,19 @@ def convert_checkpoint(original: str | Path, translated: str | Path, entry: str,
     return Converted(str(source), str(destination), direction, plan.tensor_count)
 
 
-def _convert_keras_original(original, translated, entry, source, destination, args, kwargs, input_shape,
-                            input_dtype, input_range, direction: str) -> Converted:
+def _convert_keras_original(
+    original,
+    translated,
+    entry,
+    source,
+    destination,
+    args,
+    kwargs,
+    input_shape,
+    input_dtype,
+    input_range,
+    direction: str,
+) -> Converted:
     """The original is Keras, the translation torch (``--to torch``): the same conversions, the
     Keras model's structure driving the transfer (from_keras.py)."""
     from ..verify.backend import choose_device, frameworks
@@ -119,8 +153,9 @@ def _convert_keras_original(original, translated, entry, source, destination, ar
             state = _load_state_dict(Path(source))
             missing, unexpected = tmodel.load_state_dict(state, strict=False)
             if missing or unexpected:
-                raise CheckpointError(f"{source} does not fit {entry}: missing {list(missing)[:5]}, "
-                                      f"unexpected {list(unexpected)[:5]}")
+                raise CheckpointError(
+                    f"{source} does not fit {entry}: missing {list(missing)[:5]}, unexpected {list(unexpected)[:5]}"
+                )
             plan = torch_to_keras_model(tmodel, kmodel)
             _save_keras(kmodel, Path(destination))
         else:
@@ -150,8 +185,10 @@ def _load_state_dict(path: Path) -> dict:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - corrupt file, pickled objects...
         if "weights_only" in str(exc) or "Weights only load failed" in str(exc):
-            raise CheckpointError(f"{path} holds pickled Python objects, not only tensors: it is not read "
-                                  f"(save model.state_dict() instead)") from None
+            raise CheckpointError(
+                f"{path} holds pickled Python objects, not only tensors: it is not read "
+                f"(save model.state_dict() instead)"
+            ) from None
         raise CheckpointError(f"{path} is not a readable PyTorch checkpoint (truncated or corrupt)") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]  # common training-checkpoint wrapper
@@ -182,13 +219,16 @@ def _load_keras(kmodel: Any, path: Path, what: str) -> None:
         if names:
             paths = _layer_paths(kmodel)
             missing = ", ".join(f"{paths.get(name, name)} ({cls})" for cls, name in names[:8])
-            raise CheckpointError(f"{path} does not fit {what}: it has no weights for {len(names)} layer(s): "
-                                  f"{missing}{' ...' if len(names) > 8 else ''}") from None
+            raise CheckpointError(
+                f"{path} does not fit {what}: it has no weights for {len(names)} layer(s): "
+                f"{missing}{' ...' if len(names) > 8 else ''}"
+            ) from None
         lines = [line for line in text.splitlines() if line.strip()]
         raise CheckpointError(f"{path} does not fit {what}: {lines[0] if lines else type(exc).__name__}") from None
     except Exception as exc:  # noqa: BLE001 - h5py/zip: not a weights file, truncated...
-        raise CheckpointError(f"{path} is not a readable Keras weights file (truncated or corrupt): "
-                              f"{type(exc).__name__}") from None
+        raise CheckpointError(
+            f"{path} is not a readable Keras weights file (truncated or corrupt): {type(exc).__name__}"
+        ) from None
 
 
 def _layer_paths(kmodel: Any) -> dict[str, str]:

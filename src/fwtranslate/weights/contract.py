@@ -9,6 +9,7 @@ layer); a converter looks inside with ``only_weighted_layer``.
 
 The Keras object is built (a dry run has been made) before a converter runs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

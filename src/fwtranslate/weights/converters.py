@@ -7,6 +7,7 @@ BatchNorm running statistics are Keras' moving_mean / moving_variance. Recurrent
 layers translate to support layers (rules/torch_to_tf/support_layers.py: TorchLSTM, TorchGRU,
 TorchMultiheadAttention), whose sub-layers the converters address by attribute.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +30,9 @@ def variable(layer, name: str):
 def assign(layer, name: str, value: np.ndarray) -> None:
     v = variable(layer, name)
     if tuple(v.shape) != tuple(value.shape):
-        raise ValueError(f"{layer.name}.{name}: Keras shape {tuple(v.shape)} != converted torch shape {tuple(value.shape)}")
+        raise ValueError(
+            f"{layer.name}.{name}: Keras shape {tuple(v.shape)} != converted torch shape {tuple(value.shape)}"
+        )
     v.assign(value.astype(v.dtype if isinstance(v.dtype, str) else v.dtype.name, copy=False))
 
 
@@ -170,8 +173,9 @@ def _rnn_pairs(module, layer):
         yield from _keras_rnn_pairs(module, layer, directions)
         return
     if len(layer.rnns) != module.num_layers * directions:
-        raise ValueError(f"{layer.name}: {len(layer.rnns)} recurrent layers, torch has "
-                         f"{module.num_layers} x {directions}")
+        raise ValueError(
+            f"{layer.name}: {len(layer.rnns)} recurrent layers, torch has {module.num_layers} x {directions}"
+        )
     for index, rnn in enumerate(layer.rnns):
         suffix = f"l{index // directions}" + ("_reverse" if index % directions else "")
         yield suffix, rnn
@@ -185,14 +189,18 @@ def _keras_rnn_pairs(module, layer, directions: int):
 
     if isinstance(layer, keras.layers.Bidirectional):
         if directions != 2 or module.num_layers != 1:
-            raise ValueError(f"{layer.name}: Bidirectional is one bidirectional torch layer, torch has "
-                             f"{module.num_layers} layer(s), bidirectional={module.bidirectional}")
+            raise ValueError(
+                f"{layer.name}: Bidirectional is one bidirectional torch layer, torch has "
+                f"{module.num_layers} layer(s), bidirectional={module.bidirectional}"
+            )
         yield "l0", layer.forward_layer
         yield "l0_reverse", layer.backward_layer
         return
     if directions != 1 or module.num_layers != 1:
-        raise ValueError(f"{layer.name}: one Keras recurrent layer, torch has {module.num_layers} layer(s), "
-                         f"bidirectional={module.bidirectional}")
+        raise ValueError(
+            f"{layer.name}: one Keras recurrent layer, torch has {module.num_layers} layer(s), "
+            f"bidirectional={module.bidirectional}"
+        )
     if getattr(layer, "go_backwards", False):
         raise ValueError(f"{layer.name}: go_backwards has no torch layer counterpart")
     yield "l0", layer
@@ -224,8 +232,11 @@ class _SummedBiasRNN:
             assign(rnn, "kernel", to_numpy(getattr(module, f"weight_ih_{sfx}")).T)
             assign(rnn, "recurrent_kernel", to_numpy(getattr(module, f"weight_hh_{sfx}")).T)
             if module.bias:
-                assign(rnn, "bias", to_numpy(getattr(module, f"bias_ih_{sfx}"))
-                       + to_numpy(getattr(module, f"bias_hh_{sfx}")))
+                assign(
+                    rnn,
+                    "bias",
+                    to_numpy(getattr(module, f"bias_ih_{sfx}")) + to_numpy(getattr(module, f"bias_hh_{sfx}")),
+                )
 
     @staticmethod
     def keras_to_torch(layer, module):
@@ -249,15 +260,30 @@ class _GRU:
             assign(rnn, "kernel", _gru_gates_to_keras(to_numpy(getattr(module, f"weight_ih_{sfx}"))).T)
             assign(rnn, "recurrent_kernel", _gru_gates_to_keras(to_numpy(getattr(module, f"weight_hh_{sfx}"))).T)
             if module.bias:
-                assign(rnn, "bias", np.stack([
-                    _gru_gates_to_keras(to_numpy(getattr(module, f"bias_ih_{sfx}"))),
-                    _gru_gates_to_keras(to_numpy(getattr(module, f"bias_hh_{sfx}")))]))
+                assign(
+                    rnn,
+                    "bias",
+                    np.stack(
+                        [
+                            _gru_gates_to_keras(to_numpy(getattr(module, f"bias_ih_{sfx}"))),
+                            _gru_gates_to_keras(to_numpy(getattr(module, f"bias_hh_{sfx}"))),
+                        ]
+                    ),
+                )
 
     @staticmethod
     def keras_to_torch(layer, module):
         for sfx, rnn in _rnn_pairs(module, layer):
-            copy_into(getattr(module, f"weight_ih_{sfx}"), _gru_gates_to_torch(keras_value(rnn, "kernel").T), f"weight_ih_{sfx}")
-            copy_into(getattr(module, f"weight_hh_{sfx}"), _gru_gates_to_torch(keras_value(rnn, "recurrent_kernel").T), f"weight_hh_{sfx}")
+            copy_into(
+                getattr(module, f"weight_ih_{sfx}"),
+                _gru_gates_to_torch(keras_value(rnn, "kernel").T),
+                f"weight_ih_{sfx}",
+            )
+            copy_into(
+                getattr(module, f"weight_hh_{sfx}"),
+                _gru_gates_to_torch(keras_value(rnn, "recurrent_kernel").T),
+                f"weight_hh_{sfx}",
+            )
             if module.bias:
                 bias = keras_value(rnn, "bias")
                 copy_into(getattr(module, f"bias_ih_{sfx}"), _gru_gates_to_torch(bias[0]), f"bias_ih_{sfx}")
@@ -394,8 +420,10 @@ class _SeparableConv:
     def _parts(module):
         weighted = [m for m in module.modules() if any(p is not None for p in m._parameters.values())]
         if len(weighted) != 2:
-            raise ValueError(f"expected a depthwise and a pointwise convolution inside {type(module).__name__}, "
-                             f"found {len(weighted)} modules with parameters")
+            raise ValueError(
+                f"expected a depthwise and a pointwise convolution inside {type(module).__name__}, "
+                f"found {len(weighted)} modules with parameters"
+            )
         return weighted
 
     @staticmethod
@@ -482,16 +510,20 @@ def _recurrent_pairs(layer, module):
 
     if isinstance(layer, keras.layers.Bidirectional):
         if hasattr(module, "forward_layer") and hasattr(module, "backward_layer"):
-            return [(layer.forward_layer, _torch_rnn(module.forward_layer), "l0"),
-                    (layer.backward_layer, _torch_rnn(module.backward_layer), "l0")]
+            return [
+                (layer.forward_layer, _torch_rnn(module.forward_layer), "l0"),
+                (layer.backward_layer, _torch_rnn(module.backward_layer), "l0"),
+            ]
         rnn = _torch_rnn(module)
         if not rnn.bidirectional or rnn.num_layers != 1:
             raise ValueError(f"{layer.name}: Bidirectional needs one bidirectional torch layer")
         return [(layer.forward_layer, rnn, "l0"), (layer.backward_layer, rnn, "l0_reverse")]
     rnn = _torch_rnn(module)
     if rnn.bidirectional or rnn.num_layers != 1:
-        raise ValueError(f"{layer.name}: one Keras recurrent layer, torch has {rnn.num_layers} layer(s), "
-                         f"bidirectional={rnn.bidirectional}")
+        raise ValueError(
+            f"{layer.name}: one Keras recurrent layer, torch has {rnn.num_layers} layer(s), "
+            f"bidirectional={rnn.bidirectional}"
+        )
     return [(layer, rnn, "l0")]  # go_backwards: the translation reverses the sequence (checked by the outputs)
 
 
@@ -514,8 +546,7 @@ class _KerasRecurrent:
             _torch_cell_to_keras(rnn, keras_rnn, sfx)
 
 
-_MHA_PARTS = (("query", "_query_dense"), ("key", "_key_dense"), ("value", "_value_dense"),
-              ("output", "_output_dense"))
+_MHA_PARTS = (("query", "_query_dense"), ("key", "_key_dense"), ("value", "_value_dense"), ("output", "_output_dense"))
 
 
 @register("keras_multi_head_attention")

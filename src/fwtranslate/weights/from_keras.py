@@ -22,6 +22,7 @@ The Keras tree drives the walk (the mirror of tree.py / transfer.py, where torch
 Every Keras variable (seed-generator states excepted) and every torch tensor must be accounted
 for: anything that has nowhere to go is a TransferError naming both paths.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
@@ -36,12 +37,25 @@ from .transfer import Step, TransferError, TransferPlan
 
 # Used when no tf_to_torch rule names a converter for the Keras class (yet).
 FALLBACK_CONVERTERS = {
-    "Dense": "dense", "Conv1D": "conv", "Conv2D": "conv", "Conv3D": "conv",
-    "Conv1DTranspose": "conv", "Conv2DTranspose": "conv", "Conv3DTranspose": "conv",
-    "BatchNormalization": "batchnorm", "LayerNormalization": "affine_norm",
-    "GroupNormalization": "affine_norm", "Embedding": "embedding", "LSTM": "lstm", "GRU": "gru",
-    "SimpleRNN": "rnn", "Bidirectional": "keras_recurrent", "MultiHeadAttention": "multihead_attention", "DepthwiseConv2D": "depthwise_conv",
-    "DepthwiseConv1D": "depthwise_conv", "RMSNormalization": "rms_norm",
+    "Dense": "dense",
+    "Conv1D": "conv",
+    "Conv2D": "conv",
+    "Conv3D": "conv",
+    "Conv1DTranspose": "conv",
+    "Conv2DTranspose": "conv",
+    "Conv3DTranspose": "conv",
+    "BatchNormalization": "batchnorm",
+    "LayerNormalization": "affine_norm",
+    "GroupNormalization": "affine_norm",
+    "Embedding": "embedding",
+    "LSTM": "lstm",
+    "GRU": "gru",
+    "SimpleRNN": "rnn",
+    "Bidirectional": "keras_recurrent",
+    "MultiHeadAttention": "multihead_attention",
+    "DepthwiseConv2D": "depthwise_conv",
+    "DepthwiseConv1D": "depthwise_conv",
+    "RMSNormalization": "rms_norm",
 }
 # Modules the layout pass inserts into a translated keras.Sequential: no Keras layer stands for them.
 _LAYOUT_MOVES = ("ToChannelsFirst", "ToChannelsLast")
@@ -108,21 +122,26 @@ def only_weighted_module(module: Any) -> Any:
     registry.only_weighted_layer): ``ChannelsLast(m)`` -> m, ``nn.Sequential(nn.LazyLinear,
     nn.ReLU())`` -> the LazyLinear, a support module holding one weighted module -> that one.
     A module with direct parameters or buffers is the answer itself."""
-    if any(p is not None for p in module._parameters.values()) or any(
-            b is not None for b in module._buffers.values()):
+    if any(p is not None for p in module._parameters.values()) or any(b is not None for b in module._buffers.values()):
         return module
     weighted = [child for child in module.children() if _has_tensors(child)]
     if len(weighted) != 1:
-        raise ValueError(f"expected one module owning parameters inside {type(module).__name__}, "
-                         f"found {len(weighted)} ({', '.join(type(w).__name__ for w in weighted)})")
+        raise ValueError(
+            f"expected one module owning parameters inside {type(module).__name__}, "
+            f"found {len(weighted)} ({', '.join(type(w).__name__ for w in weighted)})"
+        )
     return only_weighted_module(weighted[0])
 
 
 def _constant_buffers(module: Any) -> list[str]:
     """Non-persistent buffers (KerasRescaling's scale, KerasNormalization's given mean): constants
     of the model's code, as in Keras, where they are no variables either."""
-    return [f"{name}.{b}" if name else b for name, sub in module.named_modules(remove_duplicate=False)
-            for b in sub._non_persistent_buffers_set if sub._buffers.get(b) is not None]
+    return [
+        f"{name}.{b}" if name else b
+        for name, sub in module.named_modules(remove_duplicate=False)
+        for b in sub._non_persistent_buffers_set
+        if sub._buffers.get(b) is not None
+    ]
 
 
 def _has_tensors(module: Any) -> bool:
@@ -140,19 +159,26 @@ def keras_children(layer: Any) -> list[tuple[str, Any]]:
     if isinstance(layer, keras.Sequential):
         return [(f".layers[{i}]", sub) for i, sub in enumerate(layer.layers)]
     if is_functional(layer):
-        return [(f".layers[{i}]", sub) for i, sub in enumerate(layer.layers)
-                if not isinstance(sub, keras.layers.InputLayer)]
+        return [
+            (f".layers[{i}]", sub) for i, sub in enumerate(layer.layers) if not isinstance(sub, keras.layers.InputLayer)
+        ]
     out = []
     for name, value in vars(layer).items():
         if name.startswith("_"):
             continue
         if isinstance(value, (keras.layers.Layer, keras.Variable)):
             out.append((f".{name}", value))
-        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, (keras.layers.Layer, keras.Variable))
-                                                                 for v in value):
+        elif (
+            isinstance(value, (list, tuple))
+            and value
+            and all(isinstance(v, (keras.layers.Layer, keras.Variable)) for v in value)
+        ):
             out += [(f".{name}[{i}]", v) for i, v in enumerate(value)]
-        elif isinstance(value, Mapping) and value and all(isinstance(v, (keras.layers.Layer, keras.Variable))
-                                                          for v in value.values()):
+        elif (
+            isinstance(value, Mapping)
+            and value
+            and all(isinstance(v, (keras.layers.Layer, keras.Variable)) for v in value.values())
+        ):
             out += [(f".{name}[{k!r}]", v) for k, v in value.items()]
     return out
 
@@ -225,8 +251,9 @@ def walk_keras(keras_obj: Any, torch_module: Any) -> Iterator[KNode]:
                 tobj, tsuffix = torch_child(node.module, suffix)
                 kpath = f"{node.keras_path}{suffix}" if node.keras_path else suffix.lstrip(".")
                 tpath = f"{node.torch_path}.{tsuffix}" if node.torch_path else tsuffix
-                children.append(KNode(kpath, child, tpath, tobj,
-                                      "index" if suffix.startswith(".layers[") else "attribute"))
+                children.append(
+                    KNode(kpath, child, tpath, tobj, "index" if suffix.startswith(".layers[") else "attribute")
+                )
         stack.extend(reversed(children))
 
 
@@ -243,7 +270,8 @@ def _functional_children(node: KNode) -> list[KNode]:
     layers = [(i, sub) for i, sub in enumerate(node.layer.layers) if not isinstance(sub, keras.layers.InputLayer)]
     listed = node.module._modules.get("layers")
     if isinstance(listed, nn.ModuleList) and not any(
-            _has_tensors(c) for n, c in node.module.named_children() if n != "layers"):
+        _has_tensors(c) for n, c in node.module.named_children() if n != "layers"
+    ):
         candidates = [(f"layers.{j}", c) for j, c in enumerate(listed)]
     else:
         candidates = list(node.module.named_children())
@@ -265,15 +293,16 @@ def _functional_children(node: KNode) -> list[KNode]:
         # depth, FunctionalModel's modules by call order: the two differ on branches)
         unnamed.sort(key=lambda item: keras_rank.get(id(item[1]), len(keras_rank)))
         rest.sort(key=lambda item: torch_rank.get(item[0], len(torch_rank)))
-    if len(rest) == len(unnamed) and all(bool(_keras_variables(s)) == _has_tensors(c)
-                                         for (_, s), (_, c) in zip(unnamed, rest)):
+    if len(rest) == len(unnamed) and all(
+        bool(_keras_variables(s)) == _has_tensors(c) for (_, s), (_, c) in zip(unnamed, rest)
+    ):
         pairs = list(zip(unnamed, rest))
         left = []
     else:
         weighted_keras = [(p, s) for p, s in unnamed if _keras_variables(s)]
         weighted_torch = [(n, c) for n, c in rest if _has_tensors(c)]
         pairs = list(zip(weighted_keras, weighted_torch))
-        left = weighted_keras[len(weighted_torch):]
+        left = weighted_keras[len(weighted_torch) :]
     for (kpath, sub), (name, child) in pairs:
         out.append(KNode(kpath, sub, _join(node.torch_path, name), child, "order"))
     for kpath, sub in left:
@@ -383,8 +412,9 @@ def _keras_variables(layer: Any) -> list:
 def _ignored(var: Any) -> bool:
     import keras
 
-    return any(var.name == n or var.path.endswith(n) for n in _IGNORED_VARIABLES) or \
-        not keras.backend.is_float_dtype(var.dtype)
+    return any(var.name == n or var.path.endswith(n) for n in _IGNORED_VARIABLES) or not keras.backend.is_float_dtype(
+        var.dtype
+    )
 
 
 # --- the plan ---------------------------------------------------------------------------------
@@ -416,22 +446,32 @@ def plan_from_keras(keras_obj: Any, torch_module: Any) -> TransferPlan:
                 keras_done |= {id(v) for v in node.layer.variables}
             continue  # its children and variables come next in the walk
         if node.module is None:
-            raise TransferError(f"Keras layer '{node.label}' ({type(node.layer).__name__}) owns "
-                                f"{', '.join(v.path for v in variables[:4])} but the translation has nothing "
-                                f"at '{node.torch_path or '<root>'}' ({_how(node)})", node.torch_path, node.keras_path)
+            raise TransferError(
+                f"Keras layer '{node.label}' ({type(node.layer).__name__}) owns "
+                f"{', '.join(v.path for v in variables[:4])} but the translation has nothing "
+                f"at '{node.torch_path or '<root>'}' ({_how(node)})",
+                node.torch_path,
+                node.keras_path,
+            )
         tensors = named_tensors(node.module, node.torch_path)
         if name not in registry.CONVERTERS:  # importing registry registered the built-in ones
-            missing_converter.append(f"'{node.label}' ({rule_name_for(node.layer)}: its rule names the converter "
-                                     f"{name!r}, which is not registered yet)")
+            missing_converter.append(
+                f"'{node.label}' ({rule_name_for(node.layer)}: its rule names the converter "
+                f"{name!r}, which is not registered yet)"
+            )
             keras_done |= {id(v) for v in node.layer.variables}
             continue
         result.steps.append(_converter_step(node, registry.get(name), tensors))
         keras_done |= {id(v) for v in node.layer.variables}
     if missing_converter:
-        raise MissingConverter("no weight converter for " + ", ".join(missing_converter)
-                               + f": their {TF_TO_TORCH.name} rules have no `weights:` converter (and no fallback "
-                                 f"exists)",
-                               "", "")
+        raise MissingConverter(
+            "no weight converter for "
+            + ", ".join(missing_converter)
+            + f": their {TF_TO_TORCH.name} rules have no `weights:` converter (and no fallback "
+            f"exists)",
+            "",
+            "",
+        )
     left = [v.path for v in keras_obj.variables if id(v) not in keras_done and not _ignored(v)]
     if left:
         raise TransferError(f"{len(left)} Keras variable(s) not transferred: {', '.join(left[:6])}", "", "")
@@ -440,14 +480,22 @@ def plan_from_keras(keras_obj: Any, torch_module: Any) -> TransferPlan:
     constants = set(_constant_buffers(torch_module))
     untouched = [n for n in every if n not in moved and n not in constants]
     if untouched:
-        raise TransferError(f"{len(untouched)} torch tensor(s) of the translation have no Keras counterpart: "
-                            f"{', '.join(untouched[:6])}", untouched[0], "")
+        raise TransferError(
+            f"{len(untouched)} torch tensor(s) of the translation have no Keras counterpart: "
+            f"{', '.join(untouched[:6])}",
+            untouched[0],
+            "",
+        )
     return result
 
 
 def _how(node: KNode) -> str:
-    return {"attribute": "same attribute name", "index": "same position in the Sequential",
-            "name": "torch attribute named like the Keras layer", "order": "k-th weighted layer"}[node.how]
+    return {
+        "attribute": "same attribute name",
+        "index": "same position in the Sequential",
+        "name": "torch attribute named like the Keras layer",
+        "order": "k-th weighted layer",
+    }[node.how]
 
 
 def _is_keras_module(name: str) -> bool:
@@ -463,8 +511,9 @@ def _is_container(layer: Any) -> bool:
     """Keras' own classes that only hold other layers (their weights are their layers')."""
     import keras
 
-    return isinstance(layer, keras.Sequential) or is_functional(layer) or type(layer) in (
-        keras.layers.Layer, keras.Model)
+    return (
+        isinstance(layer, keras.Sequential) or is_functional(layer) or type(layer) in (keras.layers.Layer, keras.Model)
+    )
 
 
 def _converter_step(node: KNode, conv: registry.Converter, tensors: list[str]) -> Step:
@@ -492,8 +541,12 @@ def _variable_step(node: KNode) -> Step:
 
     var, tensor = node.layer, node.module
     if not isinstance(tensor, torch.Tensor):
-        raise TransferError(f"Keras variable '{node.label}' ({var.path}) has no torch counterpart: expected an "
-                            f"nn.Parameter or buffer at '{node.torch_path}'", node.torch_path, node.keras_path)
+        raise TransferError(
+            f"Keras variable '{node.label}' ({var.path}) has no torch counterpart: expected an "
+            f"nn.Parameter or buffer at '{node.torch_path}'",
+            node.torch_path,
+            node.keras_path,
+        )
 
     def to_torch():
         value = np.asarray(var.numpy())
@@ -533,9 +586,13 @@ def layer_pairs(keras_obj: Any, torch_module: Any) -> list[KNode]:
     """Keras layers with a torch counterpart (for recording calls on both sides)."""
     import keras
 
-    return [n for n in walk_keras(keras_obj, torch_module)
-            if isinstance(n.layer, keras.layers.Layer) and n.module is not None
-            and not isinstance(n.module, torch_tensor_type())]
+    return [
+        n
+        for n in walk_keras(keras_obj, torch_module)
+        if isinstance(n.layer, keras.layers.Layer)
+        and n.module is not None
+        and not isinstance(n.module, torch_tensor_type())
+    ]
 
 
 def torch_tensor_type():

@@ -1,5 +1,6 @@
 """Per-layer weight converters, looked up by the name a rule's ``weights:`` field gives
 (the contract a converter fulfils: contract.py; the built-in ones: converters.py)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -6,6 +6,7 @@ parameters and buffers of any other module go to the ``keras.Variable`` attribut
 name on its Keras counterpart (same layout). Every torch tensor is accounted for: one that
 nothing transfers is an error, never a silent skip.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -22,9 +23,16 @@ from .tree import Node, join, walk
 # Used only when no rule names a converter for the class (the rules are the source of truth):
 # the converters of the layers every model has, so weights move while their rules are written.
 FALLBACK_CONVERTERS = {
-    "Linear": "dense", "Conv1d": "conv", "Conv2d": "conv", "Conv3d": "conv",
-    "BatchNorm1d": "batchnorm", "BatchNorm2d": "batchnorm", "BatchNorm3d": "batchnorm",
-    "LayerNorm": "affine_norm", "GroupNorm": "affine_norm", "Embedding": "embedding",
+    "Linear": "dense",
+    "Conv1d": "conv",
+    "Conv2d": "conv",
+    "Conv3d": "conv",
+    "BatchNorm1d": "batchnorm",
+    "BatchNorm2d": "batchnorm",
+    "BatchNorm3d": "batchnorm",
+    "LayerNorm": "affine_norm",
+    "GroupNorm": "affine_norm",
+    "Embedding": "embedding",
 }
 
 
@@ -133,15 +141,22 @@ def build_by_dry_run(keras_obj: Any, sample_inputs: Sequence[Any], executor=None
         # Keras warns that a subclassed model without build() is "marked as built": it is built
         # by this very call.
         warnings.filterwarnings("ignore", message=".*does not have a `build\\(\\)` method.*")
-        return executor.run(("forward", training),
-                            lambda *xs: flatten(keras_obj(*xs, training=training), keras_leaf), *sample_inputs)
+        return executor.run(
+            ("forward", training), lambda *xs: flatten(keras_obj(*xs, training=training), keras_leaf), *sample_inputs
+        )
 
 
 # --- steps ----------------------------------------------------------------------------------
 def _converter_step(node: Node, conv: registry.Converter, tensors: list[str]) -> Step:
     module, layer = node.module, node.keras_obj
-    return Step(node.torch_path, node.keras_path, conv.name, tensors,
-                lambda: conv.torch_to_keras(module, layer), lambda: conv.keras_to_torch(layer, module))
+    return Step(
+        node.torch_path,
+        node.keras_path,
+        conv.name,
+        tensors,
+        lambda: conv.torch_to_keras(module, layer),
+        lambda: conv.keras_to_torch(layer, module),
+    )
 
 
 def _variable_step(node: Node, attr: str, tensor: Any, kind: str) -> Step:
@@ -151,8 +166,12 @@ def _variable_step(node: Node, attr: str, tensor: Any, kind: str) -> Step:
     kpath = f"{node.keras_path}{suffix}" if node.keras_path else suffix.lstrip(".")
     tpath = join(node.torch_path, attr)
     if not _is_variable(var):
-        raise TransferError(f"torch {kind} '{tpath}' has no keras.Variable counterpart: expected one at "
-                            f"'{kpath or '<root>'}' on {type(node.keras_obj).__name__}", tpath, kpath)
+        raise TransferError(
+            f"torch {kind} '{tpath}' has no keras.Variable counterpart: expected one at "
+            f"'{kpath or '<root>'}' on {type(node.keras_obj).__name__}",
+            tpath,
+            kpath,
+        )
 
     def to_keras():
         value = tensor.detach().cpu().numpy()
@@ -178,8 +197,11 @@ def run_step(step: Step, action: Callable[[], None]) -> None:
     except TransferError:
         raise
     except Exception as exc:
-        raise TransferError(f"'{step.torch_path or '<root>'}' -> '{step.keras_path or '<root>'}' "
-                            f"({step.what}): {exc}", step.torch_path, step.keras_path) from exc
+        raise TransferError(
+            f"'{step.torch_path or '<root>'}' -> '{step.keras_path or '<root>'}' ({step.what}): {exc}",
+            step.torch_path,
+            step.keras_path,
+        ) from exc
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -188,7 +210,10 @@ def _need_counterpart(node: Node, tensors: list[str]) -> None:
         raise TransferError(
             f"torch module '{node.label}' ({type(node.module).__name__}) owns {', '.join(tensors[:4])}"
             f"{'...' if len(tensors) > 4 else ''} but the translation has nothing at "
-            f"'{node.keras_path or '<root>'}'", node.torch_path, node.keras_path)
+            f"'{node.keras_path or '<root>'}'",
+            node.torch_path,
+            node.keras_path,
+        )
 
 
 def check_materialised(torch_module: Any) -> None:
@@ -196,8 +221,12 @@ def check_materialised(torch_module: Any) -> None:
 
     for name, p in [*torch_module.named_parameters(), *torch_module.named_buffers()]:
         if isinstance(p, UninitializedParameter):
-            raise TransferError(f"'{name}' is an uninitialised lazy parameter: run the torch model once "
-                                f"(a dry run) before transferring", name, "")
+            raise TransferError(
+                f"'{name}' is an uninitialised lazy parameter: run the torch model once "
+                f"(a dry run) before transferring",
+                name,
+                "",
+            )
 
 
 def _check_all_accounted(torch_module: Any, result: TransferPlan) -> None:
@@ -205,8 +234,7 @@ def _check_all_accounted(torch_module: Any, result: TransferPlan) -> None:
     every = named_tensors(torch_module, "")
     missing = [n for n in every if n not in moved]
     if missing:
-        raise TransferError(f"{len(missing)} torch tensor(s) not transferred: {', '.join(missing[:6])}",
-                            missing[0], "")
+        raise TransferError(f"{len(missing)} torch tensor(s) not transferred: {', '.join(missing[:6])}", missing[0], "")
 
 
 def _direct_tensors(module: Any):

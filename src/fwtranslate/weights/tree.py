@@ -5,6 +5,7 @@ The translation keeps attribute names, so the Keras counterpart of the torch mod
 keras.Sequential (torch child i is ``.layers[i]``), nn.ModuleList a Python list, nn.ModuleDict a
 dict. A torch attribute that keras.Model reserves (``layers``...) may be renamed with a ``_``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
@@ -13,9 +14,29 @@ from typing import Any
 
 # Attributes keras.Model / keras.Layer define themselves: a translation stores a torch
 # attribute of that name with a trailing underscore.
-RESERVED = frozenset({"layers", "metrics", "optimizer", "loss", "history", "stop_training",
-                      "compiled_loss", "compiled_metrics", "weights", "variables", "name", "dtype",
-                      "trainable", "built", "losses", "input", "output", "inputs", "outputs"})
+RESERVED = frozenset(
+    {
+        "layers",
+        "metrics",
+        "optimizer",
+        "loss",
+        "history",
+        "stop_training",
+        "compiled_loss",
+        "compiled_metrics",
+        "weights",
+        "variables",
+        "name",
+        "dtype",
+        "trainable",
+        "built",
+        "losses",
+        "input",
+        "output",
+        "inputs",
+        "outputs",
+    }
+)
 
 
 @dataclass

@@ -1,4 +1,5 @@
 """Structural passes of the Keras / TensorFlow -> PyTorch direction (docs/tf_to_torch.md)."""
+
 from .layer_class import KerasLayerClass
 from .layer_names import LayerNames
 from .layout import Layout, LayoutWrap

@@ -6,6 +6,7 @@ decorated function or class with Keras; they change nothing about what it comput
 PyTorch meaning. A rule cannot remove a decorator (it translates expressions), so this pass
 drops the decorator line itself, before the call rewriter would report it as untranslated.
 """
+
 from __future__ import annotations
 
 import libcst as cst
@@ -13,12 +14,14 @@ import libcst as cst
 from ..base import Pass
 
 # canonical names (keras.src.* is read as keras.*) of the decorators dropped, called or not
-REGISTRATION_DECORATORS = frozenset({
-    "keras.api_export.keras_export",
-    "keras.saving.register_keras_serializable",
-    "keras.saving.object_registration.register_keras_serializable",
-    "keras.utils.register_keras_serializable",
-})
+REGISTRATION_DECORATORS = frozenset(
+    {
+        "keras.api_export.keras_export",
+        "keras.saving.register_keras_serializable",
+        "keras.saving.object_registration.register_keras_serializable",
+        "keras.utils.register_keras_serializable",
+    }
+)
 
 
 class KerasExportDecorators(Pass):

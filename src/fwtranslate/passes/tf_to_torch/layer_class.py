@@ -9,6 +9,7 @@
   after one forward pass, like torch's Lazy modules;
 - ``super().build(...)`` -> ``self.built = True``; ``super().get_config()`` -> ``{}``.
 """
+
 from __future__ import annotations
 
 import libcst as cst
@@ -21,9 +22,14 @@ _DROPPED_CALL_ARGS = frozenset({"training", "mask"})
 
 
 def _is_super_call(node: cst.BaseExpression, method: str) -> bool:
-    return (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == method
-            and isinstance(node.func.value, cst.Call) and isinstance(node.func.value.func, cst.Name)
-            and node.func.value.func.value == "super")
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == method
+        and isinstance(node.func.value, cst.Call)
+        and isinstance(node.func.value.func, cst.Name)
+        and node.func.value.func.value == "super"
+    )
 
 
 def _params(params: cst.Parameters) -> list[cst.Param]:
@@ -35,8 +41,11 @@ class KerasLayerClass(Pass):
         """Every statement of a class's methods: ``training``/``super()`` lines carry no name the
         file's imports bind, so the pipeline would otherwise skip them."""
         keep: set[int] = set()
-        self.functions = {s.name.value for s in module.body if isinstance(s, (cst.FunctionDef, cst.ClassDef))
-                          and not (isinstance(s, cst.ClassDef) and s.bases)}
+        self.functions = {
+            s.name.value
+            for s in module.body
+            if isinstance(s, (cst.FunctionDef, cst.ClassDef)) and not (isinstance(s, cst.ClassDef) and s.bases)
+        }
         for stmt in module.body:
             if isinstance(stmt, cst.ClassDef):
                 keep.add(id(stmt))
@@ -61,14 +70,20 @@ class KerasLayerClass(Pass):
         if original.value != "training" or not self._in_call_method():
             return updated
         parent = self.ctx.parent()
-        if (isinstance(parent, cst.Param) or (isinstance(parent, cst.Arg) and parent.keyword is original)
-                or (isinstance(parent, cst.Attribute) and parent.attr is original)):
+        if (
+            isinstance(parent, cst.Param)
+            or (isinstance(parent, cst.Arg) and parent.keyword is original)
+            or (isinstance(parent, cst.Attribute) and parent.attr is original)
+        ):
             return updated
         return cst.Attribute(cst.Name("self"), cst.Name("training"))
 
     def leave_Arg(self, original: cst.Arg, updated: cst.Arg):
-        if (original.keyword is not None and original.keyword.value in _DROPPED_CALL_ARGS
-                and self._model_method() is not None):
+        if (
+            original.keyword is not None
+            and original.keyword.value in _DROPPED_CALL_ARGS
+            and self._model_method() is not None
+        ):
             call = self.ctx.parent()
             if isinstance(call, cst.Call) and self._is_layer_call(call):
                 return cst.RemoveFromParent()
@@ -132,9 +147,13 @@ class KerasLayerClass(Pass):
         if _is_super_call(original, "__init__") and original.args:
             dropped = [a for a in original.args if a.star != "**"]
             if dropped:
-                self.ctx.report(original, WARNING, "super-init-arguments",
-                                "arguments of the Keras base class (name=, dtype=, trainable=...) have no "
-                                "nn.Module meaning and are dropped")
+                self.ctx.report(
+                    original,
+                    WARNING,
+                    "super-init-arguments",
+                    "arguments of the Keras base class (name=, dtype=, trainable=...) have no "
+                    "nn.Module meaning and are dropped",
+                )
             return updated.with_changes(args=[])
         if _is_super_call(original, "get_config"):
             return cst.Dict([])
@@ -146,7 +165,9 @@ class KerasLayerClass(Pass):
         if self._model_method() != "__init__" or len(original.targets) != 1:
             return updated
         target = original.targets[0].target
-        if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self"):
+        if not (
+            isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self"
+        ):
             return updated
         container = self._layer_container(original.value, target.attr.value)
         if container is None:
@@ -157,13 +178,19 @@ class KerasLayerClass(Pass):
         return updated.with_changes(value=cst.Call(cst.parse_expression(container), [cst.Arg(value)]))
 
     def _layer_container(self, value: cst.BaseExpression, attr: str) -> str | None:
-        if (isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in ("list", "dict")
-                and len(value.args) == 1 and not value.args[0].keyword):
+        if (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Name)
+            and value.func.value in ("list", "dict")
+            and len(value.args) == 1
+            and not value.args[0].keyword
+        ):
             value = value.args[0].value  # list([...]): how a PyTorch -> Keras translation spells it
         if isinstance(value, (cst.List, cst.ListComp)):
             elements = [value.elt] if isinstance(value, cst.ListComp) else [e.value for e in value.elements]
             if (elements and all(self._makes_layer(e) for e in elements)) or (
-                    not elements and self._appends_layers(attr)):
+                not elements and self._appends_layers(attr)
+            ):
                 return "nn.ModuleList"
         if isinstance(value, (cst.Dict, cst.DictComp)):
             values = [value.value] if isinstance(value, cst.DictComp) else [e.value for e in value.elements]
@@ -190,9 +217,15 @@ class KerasLayerClass(Pass):
         class V(cst.CSTVisitor):
             def visit_Call(inner, node: cst.Call) -> None:
                 f = node.func
-                if (isinstance(f, cst.Attribute) and f.attr.value == "append" and isinstance(f.value, cst.Attribute)
-                        and isinstance(f.value.value, cst.Name) and f.value.value.value == "self"
-                        and f.value.attr.value == attr and node.args):
+                if (
+                    isinstance(f, cst.Attribute)
+                    and f.attr.value == "append"
+                    and isinstance(f.value, cst.Attribute)
+                    and isinstance(f.value.value, cst.Name)
+                    and f.value.value.value == "self"
+                    and f.value.attr.value == attr
+                    and node.args
+                ):
                     found.append(self._makes_layer(node.args[0].value))
 
         for stmt in cls.node.body.body:
@@ -235,7 +268,8 @@ def _after_super_init(fn: cst.FunctionDef, new: cst.BaseStatement) -> cst.Functi
     at = 0
     for i, stmt in enumerate(body):
         if isinstance(stmt, cst.SimpleStatementLine) and any(
-                isinstance(s, cst.Expr) and _is_super_call(s.value, "__init__") for s in stmt.body):
+            isinstance(s, cst.Expr) and _is_super_call(s.value, "__init__") for s in stmt.body
+        ):
             at = i + 1
             break
     body.insert(at, new)
@@ -249,7 +283,8 @@ def _build_on_first_call(fn: cst.FunctionDef) -> cst.FunctionDef:
     first = params[1].name.value
     check = cst.parse_statement(
         f"if not self.built:  # Keras creates the weights on the first call\n"
-        f"    self.build({first}.shape)\n    self.built = True\n")
+        f"    self.build({first}.shape)\n    self.built = True\n"
+    )
     body = list(fn.body.body)
     at = 1 if body and _is_docstring(body[0]) else 0
     body.insert(at, check)
@@ -257,5 +292,9 @@ def _build_on_first_call(fn: cst.FunctionDef) -> cst.FunctionDef:
 
 
 def _is_docstring(stmt) -> bool:
-    return (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr)
-            and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )

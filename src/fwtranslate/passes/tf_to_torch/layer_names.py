@@ -6,6 +6,7 @@ registers the module under that name, so the translated model's ``state_dict()``
 Keras layer names (``conv1_conv.weight``) and weights can be matched by name. In classes the
 attribute names already play that part, and the rules drop ``name=``.
 """
+
 from __future__ import annotations
 
 import libcst as cst

@@ -14,6 +14,7 @@ here apply its plan: constructor arguments before the rules translate the calls
 (``Layout``), conversions of expressions after them (``LayoutWrap``), statements inserted per
 block.
 """
+
 from __future__ import annotations
 
 import libcst as cst
@@ -58,17 +59,25 @@ class Layout(Pass):
         elements = list(updated.elements)
         for index, code in sorted(inserts, key=lambda item: -item[0]):
             elements.insert(index, cst.Element(expression(code)))
-        elements = [e.with_changes(comma=cst.MaybeSentinel.DEFAULT) if i == len(elements) - 1 else
-                    e.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-                    if e.comma is cst.MaybeSentinel.DEFAULT else e for i, e in enumerate(elements)]
+        elements = [
+            e.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            if i == len(elements) - 1
+            else e.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            if e.comma is cst.MaybeSentinel.DEFAULT
+            else e
+            for i, e in enumerate(elements)
+        ]
         return updated.with_changes(elements=elements)
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         plan = self.plan
         if plan is None or id(original) not in plan.contract_comments:
             return updated
-        note = cst.EmptyLine(comment=cst.Comment(
-            "# fwtranslate: channels-first tensors in and out (torch layout); callers here move the axis"))
+        note = cst.EmptyLine(
+            comment=cst.Comment(
+                "# fwtranslate: channels-first tensors in and out (torch layout); callers here move the axis"
+            )
+        )
         return updated.with_changes(leading_lines=[*updated.leading_lines, note])
 
     def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
@@ -102,8 +111,9 @@ class LayoutWrap(Pass):
         value = updated
         if not isinstance(value, (cst.Name, cst.Call, cst.Attribute, cst.Subscript)) or value.lpar:
             value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-        return cst.Call(cst.Attribute(value, cst.Name("movedim")),
-                        [cst.Arg(expression(source)), cst.Arg(expression(target))])
+        return cst.Call(
+            cst.Attribute(value, cst.Name("movedim")), [cst.Arg(expression(source)), cst.Arg(expression(target))]
+        )
 
     def leave_Call(self, original: cst.Call, updated: cst.BaseExpression) -> cst.BaseExpression:
         return self._wrap(original, updated)
@@ -145,6 +155,9 @@ def _set_keyword(call: cst.Call, name: str, value: cst.BaseExpression, position:
         return call.with_changes(args=args)
     if args and args[-1].comma is cst.MaybeSentinel.DEFAULT:
         args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-    args.append(cst.Arg(value, keyword=cst.Name(name),
-                        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))))
+    args.append(
+        cst.Arg(
+            value, keyword=cst.Name(name), equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))
+        )
+    )
     return call.with_changes(args=args)

@@ -9,6 +9,7 @@ end in Keras' order.
 
 The result is a Plan of edits; layout.py applies it during the traversal.
 """
+
 from __future__ import annotations
 
 import re
@@ -49,7 +50,8 @@ class _Layer:
     def kind(self) -> str | None:
         # a call that chose its data_format itself is left as written
         if self.rule.layout in ("spatial", "spatial_to_flat") and any(
-                a.keyword is not None and a.keyword.value in ("data_format", "keepdims") for a in self.ctor.args):
+            a.keyword is not None and a.keyword.value in ("data_format", "keepdims") for a in self.ctor.args
+        ):
             return None
         return self.rule.layout
 
@@ -108,8 +110,7 @@ class _Analyser:
         saved = set(self.forced)
         trial = self._trial(fn, {}, rank)
         self.forced = saved
-        return (sum(len(v) for v in trial.before.values()) + sum(len(v) for v in trial.after.values())
-                + len(trial.wrap))
+        return sum(len(v) for v in trial.before.values()) + sum(len(v) for v in trial.after.values()) + len(trial.wrap)
 
     def _trial(self, fn: cst.FunctionDef, attrs: dict, contract: int | None) -> Plan:
         for _ in range(8):
@@ -117,8 +118,9 @@ class _Analyser:
             trial = Plan()
             self.modes = {}
             inherited = {**self.constants, **getattr(self, "param_constants", {}).get(fn.name.value, {})}
-            worker = _Function(self, trial, attrs, returns=contract,
-                               constants=_constants(_statements(fn.body), self, inherited))
+            worker = _Function(
+                self, trial, attrs, returns=contract, constants=_constants(_statements(fn.body), self, inherited)
+            )
             first = _first_param(fn)
             worker.setup(fn.body).block(fn.body, {first: contract} if contract is not None and first else {})
             # an axis or merge layer is one object: it cannot see both layouts
@@ -251,8 +253,14 @@ class _Analyser:
 class _Function:
     """One pass over a function body for a given set of forced layers."""
 
-    def __init__(self, analyser: _Analyser, plan: Plan, attrs: dict[str, _Layer], returns: int | None = None,
-                 constants: dict[str, object] | None = None):
+    def __init__(
+        self,
+        analyser: _Analyser,
+        plan: Plan,
+        attrs: dict[str, _Layer],
+        returns: int | None = None,
+        constants: dict[str, object] | None = None,
+    ):
         self.a, self.plan, self.attrs = analyser, plan, attrs
         self.returns = returns  # the layout this function's results must have
         self.pinned: set[str] = set()  # variables never rebound (keras.Input results)
@@ -280,8 +288,9 @@ class _Function:
             return self.if_(stmt, state)
         if isinstance(stmt, cst.FunctionDef):  # a nested function: its own analysis, Keras' order
             state = self.to_keras_all(stmt, state)
-            inner = _Function(self.a, self.plan, {}, constants=_constants(_statements(stmt.body), self.a,
-                                                                         dict(self.constants)))
+            inner = _Function(
+                self.a, self.plan, {}, constants=_constants(_statements(stmt.body), self.a, dict(self.constants))
+            )
             inner.setup(stmt.body).block(stmt.body, {})
             self.stmt = stmt
             return state
@@ -483,7 +492,8 @@ class _Function:
             self.consume(node, state)
             return None
         if isinstance(node, cst.BinaryOperation) and isinstance(
-                node.operator, (cst.Add, cst.Subtract, cst.Multiply, cst.Divide)):
+            node.operator, (cst.Add, cst.Subtract, cst.Multiply, cst.Divide)
+        ):
             left, right = self.ev(node.left, state), self.ev(node.right, state)
             if _is_number(node.left):
                 return right
@@ -502,9 +512,14 @@ class _Function:
     def shape_index(self, node: cst.CSTNode, state: dict[str, int]) -> bool:
         """``x.shape[k]`` of a channels-first ``x`` with a static ``k``: renumber ``k`` instead of
         moving ``x`` (``if x.shape[bn_axis] != filters:``)."""
-        if not (isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute)
-                and node.value.attr.value == "shape" and isinstance(node.value.value, cst.Name)
-                and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index)):
+        if not (
+            isinstance(node, cst.Subscript)
+            and isinstance(node.value, cst.Attribute)
+            and node.value.attr.value == "shape"
+            and isinstance(node.value.value, cst.Name)
+            and len(node.slice) == 1
+            and isinstance(node.slice[0].slice, cst.Index)
+        ):
             return False
         rank = state.get(node.value.value.value)
         index = node.slice[0].slice.value
@@ -536,15 +551,24 @@ class _Function:
 
     def contract_of(self, call: cst.Call) -> int | None:
         """The rank a helper with a channels-first contract takes and returns, when called."""
-        if (isinstance(call.func, cst.Name) and call.func.value in self.a.contracts and call.args
-                and call.args[0].keyword is None and not call.args[0].star):
+        if (
+            isinstance(call.func, cst.Name)
+            and call.func.value in self.a.contracts
+            and call.args
+            and call.args[0].keyword is None
+            and not call.args[0].star
+        ):
             return self.a.contracts[call.func.value]
         return None
 
     def layer_applied(self, call: cst.Call) -> _Layer | None:
         func = call.func
-        if (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"
-                and func.attr.value in self.attrs):
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == "self"
+            and func.attr.value in self.attrs
+        ):
             return self.attrs[func.attr.value]
         if isinstance(func, cst.Call):
             rule = self.a.rule_of(func)
@@ -614,8 +638,12 @@ class _Function:
         if layout == current:
             return True
         direction = TO_LAST if layout is None else TO_FIRST
-        if isinstance(node, cst.Name) and self.names_in_stmt.get(node.value, 0) == 1 and node.value not in self.pinned \
-                and isinstance(self.stmt, (cst.SimpleStatementLine, cst.If)):
+        if (
+            isinstance(node, cst.Name)
+            and self.names_in_stmt.get(node.value, 0) == 1
+            and node.value not in self.pinned
+            and isinstance(self.stmt, (cst.SimpleStatementLine, cst.If))
+        ):
             self.plan.before.setdefault(id(self.stmt), []).append((node.value, direction))
             state.pop(node.value, None)
             if layout is not None:
@@ -692,7 +720,8 @@ def _bound(target: cst.BaseExpression) -> list[str]:
 
 def _is_number(node: cst.BaseExpression) -> bool:
     return isinstance(node, (cst.Integer, cst.Float)) or (
-        isinstance(node, cst.UnaryOperation) and isinstance(node.expression, (cst.Integer, cst.Float)))
+        isinstance(node, cst.UnaryOperation) and isinstance(node.expression, (cst.Integer, cst.Float))
+    )
 
 
 def _statements(suite) -> list[cst.BaseStatement]:
@@ -719,14 +748,29 @@ def _ends_flow_block(suite) -> bool:
 
 def _ends_flow(stmt: cst.BaseStatement) -> bool:
     return isinstance(stmt, cst.SimpleStatementLine) and any(
-        isinstance(s, (cst.Return, cst.Raise, cst.Continue, cst.Break)) for s in stmt.body)
+        isinstance(s, (cst.Return, cst.Raise, cst.Continue, cst.Break)) for s in stmt.body
+    )
 
 
 def _children(node: cst.CSTNode):
     for child in node.children:
         if isinstance(child, cst.BaseExpression):
             yield child
-        elif isinstance(child, (cst.Arg, cst.Element, cst.StarredElement, cst.DictElement, cst.Index, cst.SubscriptElement, cst.Slice, cst.ComparisonTarget, cst.FormattedStringExpression, cst.BaseSmallStatement)):
+        elif isinstance(
+            child,
+            (
+                cst.Arg,
+                cst.Element,
+                cst.StarredElement,
+                cst.DictElement,
+                cst.Index,
+                cst.SubscriptElement,
+                cst.Slice,
+                cst.ComparisonTarget,
+                cst.FormattedStringExpression,
+                cst.BaseSmallStatement,
+            ),
+        ):
             yield from _children(child)
 
 
@@ -743,8 +787,12 @@ def _names(node: cst.CSTNode) -> list[cst.Name]:
 
 def _name_counts(stmt: cst.CSTNode) -> dict[str, int]:
     """How often each name is read in a statement (a plain assignment target is not a read)."""
-    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign) \
-            and all(isinstance(t.target, cst.Name) for t in stmt.body[0].targets):
+    if (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Assign)
+        and all(isinstance(t.target, cst.Name) for t in stmt.body[0].targets)
+    ):
         stmt = stmt.body[0].value
     counts: dict[str, int] = {}
     for name in _names(stmt):
@@ -787,8 +835,12 @@ def _attributes_not_called(cls: cst.ClassDef, entry: cst.FunctionDef, attrs: set
             self.called.add(id(node.target))
 
         def visit_Attribute(self, node):
-            if (isinstance(node.value, cst.Name) and node.value.value == "self" and node.attr.value in attrs
-                    and id(node) not in self.called):
+            if (
+                isinstance(node.value, cst.Name)
+                and node.value.value == "self"
+                and node.attr.value in attrs
+                and id(node) not in self.called
+            ):
                 found.add(node.attr.value)
 
     cls.visit(V())
@@ -843,8 +895,11 @@ def _constants(body, analyser: _Analyser, inherited: dict) -> dict:
                     if isinstance(small, cst.Assign):
                         for t in small.targets:
                             for name in _bound(t.target):
-                                value = _static(small.value, analyser, constants) if isinstance(t.target, cst.Name) \
+                                value = (
+                                    _static(small.value, analyser, constants)
+                                    if isinstance(t.target, cst.Name)
                                     else UNKNOWN
+                                )
                                 if value is UNKNOWN or isinstance(value, (list, dict, set)):
                                     unknown.add(name)
                                 else:
@@ -946,8 +1001,11 @@ def _parameter_constants(module: cst.Module, analyser: _Analyser) -> dict[str, d
         found = {}
         for name, calls in sites.items():
             params = calls[0].keys()
-            agreed = {p: calls[0][p] for p in params
-                      if calls[0][p] is not UNKNOWN and all(c.get(p, UNKNOWN) == calls[0][p] for c in calls)}
+            agreed = {
+                p: calls[0][p]
+                for p in params
+                if calls[0][p] is not UNKNOWN and all(c.get(p, UNKNOWN) == calls[0][p] for c in calls)
+            }
             if agreed:
                 found[name] = agreed
     return found

@@ -27,6 +27,7 @@ worse than a Lazy module:
 The result maps constructor calls (``id`` of the original node) to the input size; the call
 rewriter passes it to the rule (``apply(..., input_size=)``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -234,8 +235,11 @@ class _Analysis:
             scope.cls = cls
             scope.run()
         for call in _all(self.module, cst.Call):  # a Sequential nobody applies (a returned model)
-            if id(call) not in self.sequential_done and self.rule_of(call) is not None \
-                    and self.rule_of(call).name == _SEQUENTIAL:
+            if (
+                id(call) not in self.sequential_done
+                and self.rule_of(call) is not None
+                and self.rule_of(call).name == _SEQUENTIAL
+            ):
                 self.sequential(call, None, {})
 
     def result(self) -> dict[int, int | str]:
@@ -416,11 +420,19 @@ class _Scope:
         uses = _name_uses(self.body)
         for stmt in _walk_statements(self.body):
             for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
-                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                if (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                ):
                     name = small.targets[0].target.value
                     rule = self.a.rule_of(small.value)
-                    if (rule is not None and _is_layer_class(rule) and counts.get(name) == 1
-                            and all(kind == "call" for kind in uses.get(name, ()))):
+                    if (
+                        rule is not None
+                        and _is_layer_class(rule)
+                        and counts.get(name) == 1
+                        and all(kind == "call" for kind in uses.get(name, ()))
+                    ):
                         self.layer_vars[name] = small.value
                         self.a.closed.add(id(small.value))
 
@@ -495,8 +507,13 @@ class _Scope:
             if test is not UNKNOWN:  # `if backend.image_data_format() == "channels_last":`
                 taken = stmt.body if test else stmt.orelse
                 if taken is not None:
-                    self.block(_statements(taken) if not isinstance(taken, (cst.Else, cst.If))
-                               else _statements(taken.body) if isinstance(taken, cst.Else) else [taken])
+                    self.block(
+                        _statements(taken)
+                        if not isinstance(taken, (cst.Else, cst.If))
+                        else _statements(taken.body)
+                        if isinstance(taken, cst.Else)
+                        else [taken]
+                    )
                 return
             before = self.snapshot()
             self.block(_statements(stmt.body))
@@ -543,9 +560,11 @@ class _Scope:
             size = self.ev(small.value) if small.value is not None else None
             self.assign(small.target, size, literal_value(small.value) if small.value is not None else UNKNOWN)
         elif isinstance(small, cst.AugAssign):
-            size = _combine([self.ev(small.target), self.ev(small.value)],
-                            [small.target, small.value]) if isinstance(
-                small.operator, (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.DivideAssign)) else None
+            size = (
+                _combine([self.ev(small.target), self.ev(small.value)], [small.target, small.value])
+                if isinstance(small.operator, (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign, cst.DivideAssign))
+                else None
+            )
             self.assign(small.target, size)
         elif isinstance(small, (cst.Expr, cst.Return)):
             if small.value is not None:
@@ -571,8 +590,11 @@ class _Scope:
     def join(self, other) -> None:
         sizes, literals = other
         self.sizes = {k: v for k, v in self.sizes.items() if sizes.get(k) == v}
-        self.literals = {k: v for k, v in self.literals.items() if k in literals and literals[k] == v
-                         and type(literals[k]) is type(v)}
+        self.literals = {
+            k: v
+            for k, v in self.literals.items()
+            if k in literals and literals[k] == v and type(literals[k]) is type(v)
+        }
 
     # --- expressions ---------------------------------------------------------------------------------
     def ev(self, node: cst.BaseExpression):
@@ -643,8 +665,13 @@ class _Scope:
                 literals = self.literal_env()  # built right here: the variables' values hold
         elif isinstance(func, cst.Name) and func.value in self.layer_vars:
             ctor = self.layer_vars[func.value]  # built earlier: its arguments may have changed since
-        elif (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"
-              and self.cls is not None and (self.cls, func.attr.value) in self.a.bound_attrs):
+        elif (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and func.value.value == "self"
+            and self.cls is not None
+            and (self.cls, func.attr.value) in self.a.bound_attrs
+        ):
             ctor = self.a.bound_attrs[(self.cls, func.attr.value)]
         if ctor is not None:
             sizes = [self.ev(a.value) for a in args]
@@ -732,8 +759,9 @@ def _arithmetic_names(node: cst.BaseExpression) -> list[str] | None:
         return None if node.value in ("True", "False", "None") else [node.value]
     if isinstance(node, cst.Integer):
         return []
-    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract, cst.Multiply,
-                                                                            cst.FloorDivide)):
+    if isinstance(node, cst.BinaryOperation) and isinstance(
+        node.operator, (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide)
+    ):
         left, right = _arithmetic_names(node.left), _arithmetic_names(node.right)
         return None if left is None or right is None else left + right
     return None
@@ -856,7 +884,9 @@ def _walk_statements(body) -> list:
                     if isinstance(child, (cst.IndentedBlock, cst.SimpleStatementSuite)):
                         walk(_statements(child))
                     elif isinstance(child, (cst.Else, cst.ExceptHandler, cst.Finally)) or type(child).__name__ in (
-                            "ExceptStarHandler", "MatchCase"):
+                        "ExceptStarHandler",
+                        "MatchCase",
+                    ):
                         walk(_statements(child.body))
                     elif isinstance(child, cst.If):
                         walk([child])
@@ -940,7 +970,9 @@ def _binding_counts(body) -> dict[str, int]:
 
 
 def _bound_names(stmts) -> set[str]:
-    return set(_binding_counts(stmts if isinstance(stmts, (cst.IndentedBlock, cst.SimpleStatementSuite)) else list(stmts)))
+    return set(
+        _binding_counts(stmts if isinstance(stmts, (cst.IndentedBlock, cst.SimpleStatementSuite)) else list(stmts))
+    )
 
 
 def _target_names(target: cst.CSTNode) -> list[str]:
@@ -967,7 +999,7 @@ def _walrus_names(node: cst.CSTNode) -> set[str]:
 def _names_in(node: cst.CSTNode) -> list[str]:
     tree = _TREE
     if tree is not None and id(node) in tree.start and tree.order[tree.start[id(node)]] is node:
-        return [n.value for n in tree.order[tree.start[id(node)]:tree.end[id(node)]] if type(n) is cst.Name]
+        return [n.value for n in tree.order[tree.start[id(node)] : tree.end[id(node)]] if type(n) is cst.Name]
     found: list[str] = []
 
     class V(cst.CSTVisitor):
@@ -1179,11 +1211,13 @@ def _call_scopes(module: cst.Module):
                     position[id(call)] = i
                 if isinstance(stmt, cst.SimpleStatementLine):
                     for small in stmt.body:
-                        if (isinstance(small, cst.Assign) and len(small.targets) == 1
-                                and isinstance(small.targets[0].target, cst.Name)):
+                        if (
+                            isinstance(small, cst.Assign)
+                            and len(small.targets) == 1
+                            and isinstance(small.targets[0].target, cst.Name)
+                        ):
                             var = small.targets[0].target.value
-                            if (counts.get(var) == 1 and var not in rebound and var not in params
-                                    and var not in others):
+                            if counts.get(var) == 1 and var not in rebound and var not in params and var not in others:
                                 names[var] = i
             stable[id(n)] = names
 
@@ -1340,8 +1374,11 @@ def _module_constants(module: cst.Module) -> dict[str, object]:
     for stmt in module.body:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
-                if (isinstance(small, cst.Assign) and len(small.targets) == 1
-                        and isinstance(small.targets[0].target, cst.Name)):
+                if (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                ):
                     name = small.targets[0].target.value
                     value = literal_value(small.value)
                     if counts.get(name) == 1 and value is not UNKNOWN:
