@@ -177,7 +177,7 @@ def _describe(cycle: frozenset[str]) -> str:
 def test_the_graph_sees_the_package():
     graph = _graph()
     assert len(graph) > 50 and "fwtranslate.directions" in graph
-    assert "fwtranslate.passes.context" in graph["fwtranslate.pipeline"]
+    assert "fwtranslate.passes.common.context" in graph["fwtranslate.pipeline"]
     assert "fwtranslate.verify.isolation" in graph["fwtranslate.verify.core"]  # a function-level edge
 
 

@@ -20,7 +20,7 @@ import pytest
 from fwtranslate import cstutil, driver, locate, pipeline, stand_ins
 from fwtranslate.directions import direction_for
 from fwtranslate.imports import ImportMap
-from fwtranslate.passes.context import Context
+from fwtranslate.passes.common.context import Context
 from fwtranslate.rules import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable
 import libcst as cst
 
 from .cstutil import opaque_types, walk
-from .passes.context import Context
-from .passes.scopes import ScopeTracker
+from .passes.common.context import Context
+from .passes.common.scopes import ScopeTracker
 from .stand_ins import STAND_IN_KINDS, SpliceError
 
 

@@ -8,7 +8,7 @@ import re
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from .passes.context import Context
+from .passes.common.context import Context
 from .report import ERROR, Diagnostic
 from .stand_ins import fault_count, set_fault_count
 

@@ -1,6 +1,6 @@
 """parse -> analyze -> rewrite -> emit -> report, for one source text.
 
-The passes share a single LibCST traversal (see passes/base.py): translation speed is judged
+The passes share a single LibCST traversal (see passes/common/base.py): translation speed is judged
 against a bare parse + codegen (benchmarks/translate_speed.py), and every extra walk of the
 tree costs about one parse. What keeps it cheap, none of it visible in the output:
 - statements that mention no name a pass reacts to are skipped (untouched_statements), and
@@ -23,7 +23,7 @@ from .driver import Driver
 from .errors import TranslationError
 from .imports import ImportMap, free_globals
 from .locate import locate
-from .passes.context import Context
+from .passes.common.context import Context
 from .report import ERROR, Diagnostic
 from .roundtrip import recognise_support
 from .rules import RuleSet

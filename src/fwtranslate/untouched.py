@@ -9,9 +9,9 @@ import re
 
 import libcst as cst
 
-from .passes.context import Context
-from .passes.torch_attributes import TORCH_ATTRIBUTES
-from .passes.weight_presence import WEIGHT_NAMES
+from .passes.common.context import Context
+from .passes.torch_to_tf.torch_attributes import TORCH_ATTRIBUTES
+from .passes.torch_to_tf.weight_presence import WEIGHT_NAMES
 from .rules import RuleSet
 
 CLASS_NAME = re.compile(r"\bclass\s+(\w+)")

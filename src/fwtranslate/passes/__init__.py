@@ -1,16 +1,17 @@
-"""Structural rewrites, one concern per module, run together in one traversal (pipeline.py)."""
+"""Structural rewrites, one concern per module, run together in one traversal (driver.py):
+``common/`` for both directions, ``torch_to_tf/`` and ``tf_to_torch/`` for one each."""
 
-from .calls import CallRewriter
-from .containers import SequentialSubclass
-from .finish_module import FinishModule
-from .forward_to_call import ForwardToCall
-from .private_names import PrivateLayerNames
-from .scopes import ScopeTracker
-from .statements import Statements
+from .common import CallRewriter, FinishModule, ScopeTracker
 from .tf_to_torch import KerasLayerClass, LayerNames, Layout, LayoutWrap, StaticSizes
 from .tf_to_torch.export_decorators import KerasExportDecorators
-from .torch_attributes import TorchAttributes
-from .weight_presence import WeightPresence
+from .torch_to_tf import (
+    ForwardToCall,
+    PrivateLayerNames,
+    SequentialSubclass,
+    Statements,
+    TorchAttributes,
+    WeightPresence,
+)
 
 # Order matters where two passes handle the same node: the scope tracker sees a node first,
 # ForwardToCall renames self.forward before the call rewriter looks at it.

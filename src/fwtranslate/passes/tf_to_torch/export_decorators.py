@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..base import Pass
+from ..common.base import Pass
 
 # canonical names (keras.src.* is read as keras.*) of the decorators dropped, called or not
 REGISTRATION_DECORATORS = frozenset(

@@ -16,7 +16,7 @@ import libcst as cst
 
 from ...cstutil import statement
 from ...report import WARNING
-from ..base import Pass
+from ..common.base import Pass
 
 _DROPPED_CALL_ARGS = frozenset({"training", "mask"})
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import libcst as cst
 
 from ...cstutil import expression, statement
-from ..base import Pass
+from ..common.base import Pass
 from .layout_analysis import TO_FIRST, Plan, analyse
 
 _TO_FIRST_STMT = "{v} = {v}.movedim(-1, 1)  # channels last -> first: torch's layout for the layers below\n"

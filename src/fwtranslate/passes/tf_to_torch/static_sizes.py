@@ -39,7 +39,7 @@ from ...rules.literals import UNKNOWN, literal_value
 from ...rules.model import Rule
 from ...rules.signature import BindError, BoundArg, bind
 from ...rules.template import evaluate
-from ..base import Pass
+from ..common.base import Pass
 
 _INPUTS = frozenset({"keras.Input"})
 _SEQUENTIAL = "keras.Sequential"

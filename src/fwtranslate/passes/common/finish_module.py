@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..cstutil import code, expression, statement
-from ..imports import dotted_name
-from ..report import INFO
+from ...cstutil import code, expression, statement
+from ...imports import dotted_name
+from ...report import INFO
 from .base import Pass
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from .base import Pass
+from ..common.base import Pass
 
 TORCH_ATTRIBUTES = frozenset({"in_features", "out_features", "in_channels", "out_channels"})
 HELPER = "layer_attribute"

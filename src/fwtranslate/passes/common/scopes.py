@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..imports import bound_names, target_names
+from ...imports import bound_names, target_names
 from .base import Pass
 from .context import ClassInfo, FunctionInfo
 

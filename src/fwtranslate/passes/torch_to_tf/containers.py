@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..cstutil import code
-from .base import Pass
+from ...cstutil import code
+from ..common.base import Pass
 
 SEQUENTIAL = "torch.nn.Sequential"
 BASE = "TorchSequential"

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..cstutil import expression
-from ..imports import dotted_name
-from ..report import WARNING
-from .base import Pass
+from ...cstutil import expression
+from ...imports import dotted_name
+from ...report import WARNING
+from ..common.base import Pass
 
 STOP_GRADIENT = "keras.ops.stop_gradient"
 VARIABLE = "keras.Variable"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..report import ERROR
-from .base import Pass
-from .context import FunctionInfo
+from ...report import ERROR
+from ..common.base import Pass
+from ..common.context import FunctionInfo
 
 
 class ForwardToCall(Pass):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from .base import Pass
+from ..common.base import Pass
 
 WEIGHT_NAMES = frozenset({"weight", "bias"})
 HELPER = "has_weight"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from .base import Pass
+from ..common.base import Pass
 from .containers import is_super_init
 
 HELPER = "layer_name"

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from ..directions import Direction
-from ..imports import ImportMap, dotted_name
-from ..report import ERROR
-from ..rules import RuleSet
+from ...directions import Direction
+from ...imports import ImportMap, dotted_name
+from ...report import ERROR
+from ...rules import RuleSet
 
 
 @dataclass

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ..cstutil import code, expression
-from ..imports import dotted_name
-from ..report import ERROR
-from ..rules import Rule, apply
-from ..rules.factories import factory_function
-from ..rules.signature import BindError, bind
-from ..rules.template import MACRO_OPTIONAL
+from ...cstutil import code, expression
+from ...imports import dotted_name
+from ...report import ERROR
+from ...rules import Rule, apply
+from ...rules.factories import factory_function
+from ...rules.signature import BindError, bind
+from ...rules.template import MACRO_OPTIONAL
 from .base import Pass
 
 # Python containers' method names: called as a statement (result discarded) on something that
