@@ -151,10 +151,8 @@ def translate_file(
     path: str | Path, to: str = "tf", *, output: str | Path | None = None, rules: Iterable[str | Path] = ()
 ) -> Translation:
     """Translate a file; write the result to ``output`` when given (atomically)."""
-    from .guard import check_parsable
 
     source = read_source(path)
-    check_parsable(source, str(path))  # TranslationError, not a crash, for pathological nesting
     result = translate(source, to, path=str(path), rules=rules)
     if output is not None:
         write_atomic(Path(output), result.code, new_file_mode(Path(path), Path(output)))

@@ -28,7 +28,6 @@ from .config import Config, ConfigError, load
 from .console import Console
 from .directions import direction_for
 from .errors import TranslationError
-from .guard import check_parsable
 from .outputs import OutputError, Planned, preflight, write_all
 from .report import ERROR, Diagnostic
 from .rules import RuleFileError, load_rules
@@ -214,7 +213,6 @@ def _errors_at_head(path: Path, cfg: Config, rules: tuple[str, ...]) -> list[Dia
         return []
     try:
         source = proc.stdout.decode("utf-8-sig")
-        check_parsable(source, str(path))
         return _errors(translate(source, cfg.to, path=str(path), rules=rules).diagnostics, cfg)
     except (UnicodeDecodeError, TranslationError, RecursionError):
         return []

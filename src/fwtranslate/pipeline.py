@@ -64,7 +64,10 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> Rew
     ``output-syntax`` error; an output that still does not parse raises TranslationError."""
     if source.startswith("\ufeff"):
         source = source[1:]  # a byte-order mark (decoded as utf-8, not utf-8-sig): CPython refuses it
-    guard.check_parsable(source, path)
+    tree = guard.check_parsable(source, path, direction.source_roots)
+    if tree is not None and not guard.imports_any(tree, direction.source_roots):
+        return RewriteResult(source, [])  # no framework code: unchanged, and not worth a LibCST parse
+    del tree  # as big as the file: not kept while LibCST's tree is built
     try:
         result = _translate(source, path, direction, rules)
         if result.code != source:
@@ -74,8 +77,6 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> Rew
         return result
     except SyntaxError as err:  # LibCST parsed what CPython does not (the spans come from CPython)
         raise TranslationError(f"syntax error: {err.msg}", err.lineno or 0, err.offset or 1) from None
-    finally:
-        guard.forget()
 
 
 def _translate(source: str, path: str, direction: Direction, rules: RuleSet) -> RewriteResult:

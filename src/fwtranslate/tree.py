@@ -16,7 +16,6 @@ from pathlib import Path
 
 from .api import read_source, translate
 from .errors import TranslationError
-from .guard import check_parsable
 from .report import ERROR, Diagnostic, FileStats
 
 TRANSLATED, SKIPPED, COPIED, FAILED = "translated", "skipped", "copied", "failed"
@@ -49,7 +48,6 @@ def translate_one(path: Path, rel: Path, to: str, rules: tuple[str, ...]) -> Fil
     """Read and translate one file; bad input becomes a FAILED outcome, never an exception."""
     try:
         source = read_source(path)
-        check_parsable(source, str(path))
         result = translate(source, to, path=str(path), rules=rules)
     except TranslationError as exc:
         # a message without a place names the file itself (read_source's messages already do)
