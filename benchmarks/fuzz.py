@@ -1,4 +1,4 @@
-"""Run the fuzzer of tests/test_fuzz.py for a while and count what happened.
+"""Run the fuzzer of tests/common/test_fuzz.py (fwtranslate.testing.fuzz) for a while; count what happened.
 
 Draws random sources from the same generator (random, not the test's fixed examples) and
 translates each to both targets; prints the inputs tried, translations refused
@@ -16,8 +16,6 @@ import time
 import traceback
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -25,10 +23,9 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=0, help="stop after this many inputs (0: no limit)")
     parser.add_argument("--failures", type=Path, default=Path("fuzz-failures.txt"))
     args = parser.parse_args()
-    sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
     from hypothesis import HealthCheck, Phase, given, settings
 
-    import test_fuzz
+    from fwtranslate.testing import fuzz
 
     counts = {"inputs": 0, "refused": 0, "parsed": 0, "unchanged-invalid": 0, "failures": 0}
     failures: list[str] = []
@@ -44,13 +41,13 @@ def main() -> int:
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(test_fuzz.sources())
+    @given(fuzz.sources())
     def run(source: str) -> None:
         if time.monotonic() > deadline:
             raise Done
         counts["inputs"] += 1
         try:
-            for outcome in test_fuzz.check(source).values():
+            for outcome in fuzz.check(source).values():
                 counts["parsed" if outcome == "ok" else outcome] += 1
         except Exception:  # noqa: BLE001 - counted and recorded
             counts["failures"] += 1

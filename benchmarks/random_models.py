@@ -1,6 +1,6 @@
-"""Translate and verify N random models with a fixed seed: PyTorch models (tests/model_strategies.py)
-translated to Keras, or with --source keras, Keras models (tests/keras_model_strategies.py)
-translated to PyTorch.
+"""Translate and verify N random models with a fixed seed: PyTorch models
+(fwtranslate.testing.torch_models) translated to Keras, or with --source keras, Keras models
+(fwtranslate.testing.keras_models) translated to PyTorch.
 
 Model i is generated from random.Random(SEED * 1_000_003 + i), so a run is reproducible and
 model i can be regenerated alone. Each model is translated and verified (inference,
@@ -34,12 +34,10 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-import keras_model_strategies
-import model_strategies
 from common import info_lines, md_table, write_section
+from fwtranslate.testing import keras_models, torch_models
 
-SOURCES = {"torch": model_strategies, "keras": keras_model_strategies}  # --source -> generator module
+SOURCES = {"torch": torch_models, "keras": keras_models}  # --source -> generator module
 SECTIONS = {
     "torch": ("random-models", "Random models: translate + verify"),
     "keras": ("random-keras-models", "Random Keras models: translate to PyTorch + verify"),

@@ -9,8 +9,9 @@ one process after a warm-up:
 
 It prints seconds, lines/s and the growth factor from 10k to 50k lines (linear: about 5), and
 exits 1 when translation grows more than twice as fast as linear (factor > 10) or more than
-twice as fast as LibCST's own parse + codegen does on the same files. tests/test_robustness.py
-uses ``make_source`` to check that a 50k-line file translates correctly (no timing there).
+twice as fast as LibCST's own parse + codegen does on the same files. ``make_source`` lives in
+fwtranslate.testing.large_files; tests/common/test_robustness.py uses it to check that a 50k-line
+file translates correctly (no timing there).
 
 usage: python benchmarks/robustness_scaling.py [--sizes 10000,50000] [--write docs/robustness.md]
 
@@ -31,51 +32,14 @@ import sys
 import time
 from pathlib import Path
 
-HEADER = '"""A synthetic model file for the scaling benchmark."""\nimport torch\nimport torch.nn as nn\n'
-BLOCK = '''
-
-class Block{i}(nn.Module):
-    """Block {i}: a linear layer and a skip connection."""
-
-    def __init__(self, width=8):
-        super().__init__()
-        self.fc = nn.Linear(width, width)
-        self.scale = {i} % 7 + 1  # plain Python stays as it is
-
-    def forward(self, x, y):
-        h = torch.relu(self.fc(x))
-        z = torch.cat([h, y], 1)
-        return torch.flatten(z, 1) * self.scale
-
-
-def helper_{i}(values):
-    total = 0
-    for k, v in enumerate(values):
-        if k % 2:
-            total += v * {i}
-    return total
-'''
-
-
-def make_source(lines: int) -> str:
-    """A file of at least ``lines`` lines (the same text for the same size, always)."""
-    per_block = BLOCK.count("\n")
-    blocks = -(-(lines - HEADER.count("\n")) // per_block)
-    return HEADER + "".join(BLOCK.format(i=i) for i in range(blocks))
-
-
-def make_long_line(chars: int = 1_000_000) -> str:
-    """A torch file whose one long line holds about ``chars`` characters of calls."""
-    call = "torch.relu(x), "
-    return "import torch\n\n\ny = [" + call * (chars // len(call)) + "x]\n"
-
+from fwtranslate.testing.large_files import make_source
 
 _CHILD = """
 import os, resource, sys, time
-sys.path[:0] = [{src!r}, {bench!r}]
+sys.path[:0] = [{src!r}]
 import fwtranslate
 from fwtranslate.rules import load_rules
-from robustness_scaling import make_long_line, make_source
+from fwtranslate.testing.large_files import make_long_line, make_source
 load_rules("torch_to_tf")
 kind, size, run = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "run"
 source = make_source(size) if kind == "lines" else make_long_line(size)
@@ -95,7 +59,7 @@ def _child(kind: str, size: int, run: bool) -> tuple[int, str]:
     import subprocess
 
     here = Path(__file__).resolve().parent
-    code = _CHILD.format(src=str(here.parent / "src"), bench=str(here))
+    code = _CHILD.format(src=str(here.parent / "src"))
     # RUSAGE_CHILDREN keeps the largest child's peak of a process' life: each child is measured
     # by a fresh parent of its own
     parent = (

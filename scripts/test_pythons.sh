@@ -5,7 +5,7 @@
 # not found (pyenv or PATH) is skipped with a note. A few minutes in all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TESTS=(tests/test_rule_examples.py tests/test_limits.py tests/test_fuzz.py)
+TESTS=(tests/common/test_rule_examples.py tests/common/test_limits.py tests/common/test_fuzz.py)
 status=0
 for version in 3.10 3.12 3.13; do
     python=""

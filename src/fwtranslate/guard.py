@@ -22,6 +22,7 @@ from .errors import TranslationError
 
 MAX_LINE = 100_000  # characters in one line
 
+
 def check_parsable(source: str, path: str = "<string>", roots: tuple[str, ...] = ()) -> ast.Module | None:
     """TranslationError for input the translator must refuse; CPython's tree of the source
     (None when CPython itself cannot parse it: LibCST then reports the syntax error). With

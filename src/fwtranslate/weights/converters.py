@@ -42,7 +42,8 @@ def copy_into(param, value: np.ndarray, where: str) -> None:
     if tuple(param.shape) != tuple(value.shape):
         raise ValueError(f"{where}: torch shape {tuple(param.shape)} != converted Keras shape {tuple(value.shape)}")
     with torch.no_grad():
-        param.copy_(torch.as_tensor(np.ascontiguousarray(value), dtype=param.dtype))
+        # (reshaped back: np.ascontiguousarray makes a 0-d value 1-d, and Attention's scale is a scalar)
+        param.copy_(torch.as_tensor(np.ascontiguousarray(value).reshape(value.shape), dtype=param.dtype))
 
 
 def keras_value(layer, name: str) -> np.ndarray:

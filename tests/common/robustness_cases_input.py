@@ -1,0 +1,306 @@
+"""Robustness cases: bad input files, bad options, outputs that would overwrite the input."""
+
+from __future__ import annotations
+
+import codecs
+
+from robustness_support import GOOD, SYNTAX, Case
+from robustness_support import tree_files as _tree
+
+from fwtranslate import translate
+
+VIEWS = "import torch\n\n\ndef f(x):\n    y = x" + ".view(-1)" * 201 + "\n    return torch.relu(y)\n"
+
+CASES: list[Case] = [
+    Case(
+        "Syntax error",
+        {"bad.py": SYNTAX},
+        ("bad.py", "--to", "tf"),
+        2,
+        "bad.py:3:7: error: syntax error: invalid syntax",
+    ),
+    Case(
+        "Unterminated string",
+        {"s.py": 'import torch\nx = "abc\n'},
+        ("s.py", "--to", "tf"),
+        2,
+        "s.py:2:5: error: syntax error: unterminated string literal (detected at line 2)",
+    ),
+    Case(
+        "Missing indented block",
+        {"s.py": "import torch\nif x:\nprint(1)\n"},
+        ("s.py", "--to", "tf"),
+        2,
+        "s.py:3:1: error: syntax error: expected an indented block after 'if' statement on line 2",
+    ),
+    Case(
+        "Tabs and spaces mixed",
+        {"s.py": "import torch\nif x:\n\tpass\n        pass\n"},
+        ("s.py", "--to", "tf"),
+        2,
+        "s.py:4:1: error: syntax error: inconsistent use of tabs and spaces in indentation",
+    ),
+    Case(
+        "300 nested parentheses (LibCST's parser would crash)",
+        {"deep.py": "import torch\nx = " + "(" * 300 + "1" + ")" * 300 + "\n"},
+        ("deep.py", "--to", "tf"),
+        2,
+        "deep.py:2:205: error: syntax error: too many nested parentheses",
+    ),
+    Case(
+        "3,000 nested brackets (every entry runs the guard, the API too)",
+        {"deep.py": "import torch\nx = " + "(" * 3000 + ")" * 3000 + "\n"},
+        ("deep.py", "--to", "tf"),
+        2,
+        "deep.py:2:205: error: syntax error: too many nested parentheses",
+    ),
+    Case(
+        "A line over 100,000 characters",
+        {"long.py": "import torch\nx = '" + "a" * 100_000 + "'\n"},
+        ("long.py", "--to", "tf"),
+        2,
+        "long.py:2:1: error: line 2 is 100,006 characters long; fwtranslate translates lines up to 100,000 characters",
+    ),
+    Case(
+        "201 chained .view(-1): the translation would not parse",
+        {"v.py": VIEWS},
+        ("v.py", "--to", "tf"),
+        1,
+        "v.py:5:5: error [output-syntax] its translation is not valid Python (too many nested parentheses); "
+        "left as it is",
+        writes={"v_tf.py": translate(VIEWS).code.encode()},
+    ),
+    Case(
+        "--with-deps: a package module nested too deeply",
+        {
+            "pkg/__init__.py": "",
+            "pkg/m.py": "import torch\nfrom . import deep\nx = torch.ones(2)\n",
+            "pkg/deep.py": "y = " + "1 + " * 100_000 + "1\n",
+        },
+        ("pkg/m.py", "--to", "tf", "--with-deps", "-o", "out"),
+        2,
+        "deep.py: cannot parse: code nested too deeply",
+        exact=False,
+    ),
+    Case(
+        "Not UTF-8 (Latin-1 bytes)",
+        {"latin.py": b"# caf\xe9\nimport torch\n"},
+        ("latin.py", "--to", "tf"),
+        2,
+        "fwtranslate: error: latin.py is not UTF-8 text (byte 5)",
+    ),
+    Case(
+        "Binary file",
+        {"blob.py": b"\x7fELF\x02\x01\x00\x00import torch"},
+        ("blob.py", "--to", "tf"),
+        2,
+        "fwtranslate: error: blob.py is a binary file",
+    ),
+    Case(
+        "UTF-16 text",
+        {"u16.py": codecs.BOM_UTF16_LE + GOOD.encode("utf-16-le")},
+        ("u16.py", "--to", "tf"),
+        2,
+        "fwtranslate: error: u16.py is UTF-16 text; save it as UTF-8",
+    ),
+    Case(
+        "Latin-1 coding declaration",
+        {"old.py": "# -*- coding: latin-1 -*-\nimport torch\n"},
+        ("old.py", "--to", "tf"),
+        2,
+        "fwtranslate: error: old.py declares the encoding iso8859-1; only UTF-8 sources are translated",
+    ),
+    Case(
+        "Named pipe",
+        {},
+        ("pipe.py", "--to", "tf"),
+        2,
+        "fwtranslate: error: pipe.py is not a regular file",
+        fifo="pipe.py",
+    ),
+    Case("Missing file", {}, ("nope.py", "--to", "tf"), 2, "fwtranslate: error: nope.py does not exist"),
+    Case(
+        "Symlink to itself",
+        {"loop.py": "->loop.py"},
+        ("loop.py", "--to", "tf"),
+        2,
+        "fwtranslate: error: loop.py is a symlink loop or a broken link",
+    ),
+    Case(
+        "Folder without -o",
+        _tree(),
+        ("tree", "--to", "tf"),
+        2,
+        "fwtranslate: error: translating a folder needs -o OUTPUT_FOLDER (or --in-place)",
+    ),
+    Case(
+        "Folder given to --report-json",
+        {"m.py": GOOD, "pkg/x.txt": "x"},
+        ("m.py", "--to", "tf", "--report-json", "pkg"),
+        2,
+        "fwtranslate: error: --report-json pkg is a directory; give a file path",
+    ),
+    Case(
+        "Folder given to --rules",
+        {"m.py": GOOD, "pkg/x.txt": "x"},
+        ("m.py", "--to", "tf", "--rules", "pkg"),
+        2,
+        "fwtranslate: error: pkg: cannot read: Is a directory",
+    ),
+    Case(
+        "Missing rule file",
+        {"m.py": GOOD},
+        ("m.py", "--to", "tf", "--rules", "mine.yaml"),
+        2,
+        "fwtranslate: error: mine.yaml: cannot read: No such file or directory",
+    ),
+    Case(
+        "Malformed rule file",
+        {"m.py": GOOD, "mine.yaml": "torch.foo:\n  to: keras.ops.foo(x)\n"},
+        ("m.py", "--to", "tf", "--rules", "mine.yaml"),
+        2,
+        "rule 'torch.foo', field 'signature'",
+        exact=False,
+    ),
+    Case(
+        "Unknown target",
+        {"m.py": GOOD},
+        ("m.py", "--to", "jax"),
+        2,
+        "fwtranslate: error: unknown --to 'jax' (choose from: tf, torch)",
+    ),
+    Case(
+        "Output path is the input",
+        {"m.py": GOOD},
+        ("m.py", "--to", "tf", "-o", "m.py"),
+        2,
+        "fwtranslate: error: the output path is the input file; the input is never overwritten "
+        "(--in-place replaces it)",
+    ),
+    Case(
+        "Output is the input spelled differently",
+        {"m.py": GOOD, "pkg/x.txt": "x"},
+        ("m.py", "--to", "tf", "-o", "pkg/../m.py"),
+        2,
+        "fwtranslate: error: the output path is the input file; the input is never overwritten "
+        "(--in-place replaces it)",
+    ),
+    Case(
+        "Output is a symlink to the input",
+        {"m.py": GOOD, "link.py": "->m.py"},
+        ("m.py", "--to", "tf", "-o", "link.py"),
+        2,
+        "fwtranslate: error: the output path is the input file; the input is never overwritten "
+        "(--in-place replaces it)",
+    ),
+    Case(
+        "Unwritable output (under a file)",
+        {"m.py": GOOD},
+        ("m.py", "--to", "tf", "-o", "m.py/out.py"),
+        2,
+        "fwtranslate: error: cannot write m.py/out.py: m.py is not a directory",
+    ),
+    Case(
+        "Unwritable report (the output is fine)",
+        {"m.py": GOOD},
+        ("m.py", "--to", "tf", "--report-json", "m.py/r.json"),
+        2,
+        "fwtranslate: error: cannot write m.py/r.json: m.py is not a directory",
+    ),
+    Case(
+        "Symlink loop in a folder",
+        _tree(**{"tree/sub/up": "->.."}),
+        ("tree", "--to", "tf", "-o", "out"),
+        2,
+        "fwtranslate: error: symlink loop: tree/sub/up leads back to tree",
+    ),
+    Case(
+        "Self-referencing symlink in a folder",
+        _tree(**{"tree/self.py": "->self.py"}),
+        ("tree", "--to", "tf", "-o", "out"),
+        2,
+        "fwtranslate: error: symlink loop: tree/self.py",
+    ),
+    Case(
+        "Broken symlink in a folder",
+        _tree(**{"tree/gone.py": "->missing.py"}),
+        ("tree", "--to", "tf", "-o", "out"),
+        2,
+        "fwtranslate: error: broken symbolic link: tree/gone.py -> missing.py",
+    ),
+    Case(
+        "One bad file in a folder",
+        _tree(**{"tree/sub/bad.py": SYNTAX}),
+        ("tree", "--to", "tf", "-o", "out"),
+        2,
+        "fwtranslate: error: 1 of 3 file(s) could not be translated; nothing written",
+    ),
+    Case(
+        "Folder output is the input folder",
+        _tree(),
+        ("tree", "--to", "tf", "-o", "tree/sub/.."),
+        2,
+        "fwtranslate: error: the output folder is the input folder; the input is never overwritten "
+        "(--in-place replaces its files)",
+    ),
+    Case(
+        "Folder output is a file",
+        _tree(out="x"),
+        ("tree", "--to", "tf", "-o", "out"),
+        2,
+        "fwtranslate: error: -o out is a file; a folder's translation needs an output folder",
+    ),
+    Case(
+        "--stdout with a folder",
+        _tree(),
+        ("tree", "--to", "tf", "--stdout"),
+        2,
+        "fwtranslate: error: --stdout needs a single file, not a folder",
+    ),
+    Case(
+        "--in-place with -o",
+        {"m.py": GOOD},
+        ("m.py", "--to", "tf", "--in-place", "-o", "x.py"),
+        2,
+        "fwtranslate: error: --in-place writes the translation over the input: drop -o/--stdout",
+    ),
+    Case(
+        "--jobs 0",
+        _tree(),
+        ("tree", "--to", "tf", "-o", "out", "--jobs", "0"),
+        2,
+        "Error: Invalid value for '-j' / '--jobs': 0 is not in the range x>=1.",
+    ),
+    Case(
+        "Empty file (valid Python, no framework code)",
+        {"empty.py": ""},
+        ("empty.py", "--to", "tf"),
+        0,
+        "wrote empty_tf.py (no framework code: copied unchanged)",
+        writes={"empty_tf.py": b""},
+    ),
+    Case(
+        "No framework code",
+        {"util.py": "import numpy as np\n"},
+        ("util.py", "--to", "tf"),
+        0,
+        "wrote util_tf.py (no framework code: copied unchanged)",
+        writes={"util_tf.py": b"import numpy as np\n"},
+    ),
+    Case(
+        "UTF-8 with a byte-order mark",
+        {"bom.py": codecs.BOM_UTF8 + GOOD.encode()},
+        ("bom.py", "--to", "tf"),
+        0,
+        "wrote bom_tf.py",
+        writes={"bom_tf.py": translate(GOOD).code.encode()},
+    ),
+    Case(
+        "Windows line endings",
+        {"crlf.py": GOOD.replace("\n", "\r\n")},
+        ("crlf.py", "--to", "tf"),
+        0,
+        "wrote crlf_tf.py",
+        writes={"crlf_tf.py": translate(GOOD).code.replace("\n", "\r\n").encode()},
+    ),
+]

@@ -1,0 +1,35 @@
+"""Shared fixtures of the three test folders: ``common/`` (both directions or neither),
+``torch_to_tf/`` (PyTorch -> Keras) and ``tf_to_torch/`` (Keras -> PyTorch).
+
+Test files have no ``__init__.py`` (pytest's default "prepend" import: each folder is put on
+``sys.path``, so test basenames are unique across folders); this folder goes on ``sys.path``
+too, for ``helpers.py``. The source generators shared with benchmarks/ (random models, fuzz
+inputs, large files) live in the package: ``fwtranslate.testing``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = str(Path(__file__).resolve().parent)
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+from helpers import run_cli, translate_and_exec
+
+
+@pytest.fixture
+def cli():
+    """The command line runner: ``cli(*args, cwd=..., program=..., env=..., in_process=...)``
+    returns a ``helpers.CliResult`` (returncode, stdout, stderr, output)."""
+    return run_cli
+
+
+@pytest.fixture
+def translate_exec():
+    """``translate_exec(source, to)``: translate (no error allowed) and exec the translation;
+    returns (its namespace, the translated code)."""
+    return translate_and_exec
