@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from . import guard, suppress
+from . import chunked, guard, suppress
 from .directions import Direction
 from .driver import Driver
 from .errors import TranslationError
@@ -69,6 +69,11 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> Rew
         return RewriteResult(source, [])  # no framework code: unchanged, and not worth a LibCST parse
     del tree  # as big as the file: not kept while LibCST's tree is built
     try:
+        # a long file in pieces (chunked.py): their outputs are checked to parse one by one
+        result = chunked.translate_in_pieces(source, path, direction, rules, lambda text, piece: _translate_piece(
+            text, path, direction, rules, piece))
+        if result is not None:
+            return result
         result = _translate(source, path, direction, rules)
         if result.code != source:
             error = _output_error(result.code, path)
@@ -87,6 +92,18 @@ def _translate(source: str, path: str, direction: Direction, rules: RuleSet) -> 
         except SpliceError:
             pass  # a stand-in was needed after all (rare): translate the whole tree
     return _rewrite(source, path, direction, rules, None)
+
+
+def _translate_piece(text: str, path: str, direction: Direction, rules: RuleSet,
+                     piece: chunked.Piece) -> tuple[RewriteResult, chunked.Carry]:
+    """One piece of a long file (chunked.py): its diagnostics, and the state it carries on."""
+    plan = plan_stand_ins(text, direction, rules, direction.passes, piece.facts)
+    if plan is not None:
+        try:
+            return _rewrite(text, path, direction, rules, plan, piece=piece), piece.out_carry  # type: ignore[return-value]
+        except SpliceError:
+            pass
+    return _rewrite(text, path, direction, rules, None, piece=piece), piece.out_carry  # type: ignore[return-value]
 
 
 def _output_error(code: str, path: str) -> tuple[str, int] | None:
@@ -133,6 +150,7 @@ def _rewrite(
     plan: Plan | None,
     keep: tuple[set[tuple[int, int]], str] | None = None,
     found: list[tuple[int, int]] | None = None,
+    piece: chunked.Piece | None = None,
 ) -> RewriteResult:
     """The translation; with a plan, of a tree where framework-free classes, functions and lines
     are stand-ins (see plan_stand_ins) that cost next to nothing to parse, skip and emit."""
@@ -159,6 +177,11 @@ def _rewrite(
         star_names=star_names,
         self_attrs=plan.self_attrs if plan is not None else frozenset(SELF_ATTR.findall(source)),
     )
+    if piece is not None:  # a piece of a long file: what the whole file's text says
+        ctx.self_attrs, ctx.piece = piece.facts.self_attrs, True
+        imports.local_names |= piece.facts.local_names
+        if not imports.framework_imports or imports.star_modules:
+            raise chunked.Unsafe("no framework import")
     if not imports.framework_imports:
         return RewriteResult(source, [])  # no framework code: unchanged
     ctx.target_imports.update(direction.target_imports)
@@ -169,6 +192,8 @@ def _rewrite(
     if plan is not None:
         plan.tree = None  # type: ignore[assignment]  # a tree as big as the file's: not kept
     variable = plan.variable if plan is not None else variable_attributes(source)
+    if piece is not None:
+        variable = piece.facts.variable
     interesting = interesting_names(ctx, source, variable)
     # `self.relu(x)` calls a sub-layer, not Tensor.relu: such attributes say nothing
     sublayers = sublayer_attributes(ctx.self_attrs, variable, rules)
@@ -191,6 +216,8 @@ def _rewrite(
         for first, last in keep[0]:  # their framework names keep their imports
             ctx.still_used.update(names.intersection(WORD.findall("\n".join(source.splitlines()[first - 1 : last]))))
     record = None if found is None else dict.fromkeys(spans)
+    if piece is not None:
+        piece.carry.seed(ctx)
     new_module = Driver(ctx, instances, untouched, record).walk(module)
     if found is not None:
         found.extend(_failing_spans(module, spans, record))  # type: ignore[arg-type]
@@ -202,7 +229,11 @@ def _rewrite(
     if kept:
         new_module, extra = _mark_kept(new_module, kept, spans, source, path, keep[1])  # type: ignore[index]
         diagnostics = sorted(diagnostics + extra, key=lambda d: (d.line, d.col, d.severity != ERROR))
-    code = new_module.code
+    if piece is not None:
+        chunked.piece_output(piece, module, new_module, spans, ctx)
+        code = ""
+    else:
+        code = new_module.code
     if plan is not None and fault_count() != faults:
         raise SpliceError("a stand-in was moved or changed")
     return RewriteResult(code, diagnostics, set(imports.bindings), set(ctx.still_used))

@@ -119,7 +119,7 @@ class Plan:
     variable: set[str] = field(default_factory=set)
 
 
-def plan_stand_ins(source: str, direction: Direction, rules: RuleSet, passes) -> Plan | None:
+def plan_stand_ins(source: str, direction: Direction, rules: RuleSet, passes, facts=None) -> Plan | None:
     """The stand-ins of a file (None: parse it whole): the classes and functions at any depth,
     the lines of simple statements in them, and the top-level assignments to plain names, that
     hold no name any pass reacts to. The same check as untouched_statements, on CPython's tree,
@@ -138,11 +138,12 @@ def plan_stand_ins(source: str, direction: Direction, rules: RuleSet, passes) ->
     bindings = _framework_names(tree.body, direction.source_roots)
     if not bindings:
         return None  # no framework import (nothing to translate), or a star import
-    variable = variable_attributes(source)
-    self_attrs = frozenset(SELF_ATTR.findall(source))
+    # a piece of a long file (chunked.Facts): what the whole file's text says
+    variable = variable_attributes(source) if facts is None else facts.variable
+    self_attrs = frozenset(SELF_ATTR.findall(source)) if facts is None else facts.self_attrs
     interesting = bindings | rule_names(rules) | variable
     # the names the checks may look for: these, and the classes the file defines
-    vocabulary = interesting | set(CLASS_NAME.findall(source))
+    vocabulary = interesting | (set(CLASS_NAME.findall(source)) if facts is None else facts.class_names)
     words = Words(source, sublayer_attributes(self_attrs, variable, rules), vocabulary)
     hits = Hits(words, interesting)
     lines = source.split("\n")

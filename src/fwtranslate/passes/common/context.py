@@ -70,6 +70,7 @@ class Context:
     input_sizes: dict[int, int] = field(default_factory=dict)
     # (original node, rule) -> True when a `# fwtranslate: ignore` comment covers it (suppress.py)
     suppressed: Callable[[cst.CSTNode, str], bool] | None = None
+    piece: bool = False  # a piece of a long file (chunked.py): its imports are fixed once, for all pieces
 
     # --- names --------------------------------------------------------------------------
     def resolve(self, node: cst.BaseExpression) -> str | None:

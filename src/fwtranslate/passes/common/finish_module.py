@@ -32,7 +32,8 @@ class FinishModule(Pass):
         if self.ctx.dropped and len(original.body) == len(body):  # our own support code (roundtrip.py)
             body = [new for old, new in zip(original.body, body) if id(old) not in self.ctx.dropped]
         body = [self._promote_top_level_model(stmt) for stmt in body]
-        body = self._fix_imports(body)
+        if not self.ctx.piece:
+            body = self._fix_imports(body)
         return updated.with_changes(body=body)
 
     # --- Layer vs Model --------------------------------------------------------------------
