@@ -36,6 +36,7 @@ from .imports import ImportMap
 from .passes.context import ClassInfo, Context
 from .passes.finish_module import FinishModule
 from .report import ERROR, Diagnostic
+from .roundtrip import shipped_names
 from .rules import RuleSet
 from .untouched import CLASS_NAME, SELF_ATTR, WORD, variable_attributes
 
@@ -170,10 +171,8 @@ def _same(new: cst.CSTNode, old: cst.CSTNode, new_module: cst.Module, module: cs
 
 
 def translate_in_pieces(source: str, path: str, direction: Direction, rules: RuleSet, translate_piece):
-    """The RewriteResult of ``source`` translated in pieces, or None when it is short or does not
+    """(code, diagnostics, framework locals, kept locals) of ``source`` translated in pieces, or None when it is short or does not
     split safely. ``translate_piece(text, piece)`` translates one piece (pipeline.py)."""
-    from .pipeline import RewriteResult
-
     if source.count("\n") <= THRESHOLD:
         return None
     try:
@@ -220,7 +219,7 @@ def translate_in_pieces(source: str, path: str, direction: Direction, rules: Rul
     except Unsafe:
         return None
     diagnostics = sorted((prologue_diags or []) + body_diags, key=lambda d: (d.line, d.col, d.severity != ERROR))
-    return RewriteResult(code, diagnostics, pieces[0].framework_locals, set(carry.still_used))
+    return code, diagnostics, pieces[0].framework_locals, set(carry.still_used)
 
 
 def _assemble(
@@ -334,9 +333,7 @@ def _split(source: str, direction: Direction, rules: RuleSet):
                     if alias.name == "*":
                         return None
                     bound.add((alias.asname or alias.name).split(".", 1)[0])
-    from .roundtrip import _shipped_definitions  # our own support code: roundtrip.py drops it
-
-    shipped = set(_shipped_definitions(direction.opposite.rules_folder))
+    shipped = shipped_names(direction)  # our own support code: roundtrip.py drops it
     body = list(range(n, len(stmts)))
     defines: list[set[str]] = []
     for i in body:

@@ -70,10 +70,10 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> Rew
     del tree  # as big as the file: not kept while LibCST's tree is built
     try:
         # a long file in pieces (chunked.py): their outputs are checked to parse one by one
-        result = chunked.translate_in_pieces(source, path, direction, rules, lambda text, piece: _translate_piece(
+        pieces = chunked.translate_in_pieces(source, path, direction, rules, lambda text, piece: _translate_piece(
             text, path, direction, rules, piece))
-        if result is not None:
-            return result
+        if pieces is not None:
+            return RewriteResult(*pieces)
         result = _translate(source, path, direction, rules)
         if result.code != source:
             error = _output_error(result.code, path)

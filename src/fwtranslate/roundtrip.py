@@ -36,6 +36,11 @@ def _shipped_definitions(rules_folder: str) -> dict[str, str]:
     return out
 
 
+def shipped_names(direction: Direction) -> set[str]:
+    """The names of the support definitions that recognise_support drops when translating in ``direction``."""
+    return set(_shipped_definitions(direction.opposite.rules_folder))
+
+
 def recognise_support(module: cst.Module, source: str, direction: Direction | str, imports: ImportMap) -> set[int]:
     """Bind the other direction's support definitions found in ``module`` to ``PREFIX.<Name>``;
     return the ids of their statements (to drop from the output). ``direction``: the one
