@@ -33,8 +33,8 @@ import libcst as cst
 
 from .directions import Direction
 from .imports import ImportMap
-from .passes.context import ClassInfo, Context
-from .passes.finish_module import FinishModule
+from .passes.common.context import ClassInfo, Context
+from .passes.common.finish_module import FinishModule
 from .report import ERROR, Diagnostic
 from .roundtrip import shipped_names
 from .rules import RuleSet

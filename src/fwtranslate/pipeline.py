@@ -70,8 +70,9 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> Rew
     del tree  # as big as the file: not kept while LibCST's tree is built
     try:
         # a long file in pieces (chunked.py): their outputs are checked to parse one by one
-        pieces = chunked.translate_in_pieces(source, path, direction, rules, lambda text, piece: _translate_piece(
-            text, path, direction, rules, piece))
+        pieces = chunked.translate_in_pieces(
+            source, path, direction, rules, lambda text, piece: _translate_piece(text, path, direction, rules, piece)
+        )
         if pieces is not None:
             return RewriteResult(*pieces)
         result = _translate(source, path, direction, rules)
@@ -94,8 +95,9 @@ def _translate(source: str, path: str, direction: Direction, rules: RuleSet) -> 
     return _rewrite(source, path, direction, rules, None)
 
 
-def _translate_piece(text: str, path: str, direction: Direction, rules: RuleSet,
-                     piece: chunked.Piece) -> tuple[RewriteResult, chunked.Carry]:
+def _translate_piece(
+    text: str, path: str, direction: Direction, rules: RuleSet, piece: chunked.Piece
+) -> tuple[RewriteResult, chunked.Carry]:
     """One piece of a long file (chunked.py): its diagnostics, and the state it carries on."""
     plan = plan_stand_ins(text, direction, rules, direction.passes, piece.facts)
     if plan is not None:

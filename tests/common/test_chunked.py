@@ -10,7 +10,7 @@ import pytest
 import fwtranslate
 from fwtranslate import chunked
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from robustness_scaling import make_source
