@@ -27,6 +27,7 @@ import ast
 import dataclasses
 import io
 import tokenize
+from array import array
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -107,6 +108,32 @@ class Piece:
     out_carry: Carry | None = None
 
 
+class Lines:
+    """The lines of a text as the tokenizer counts them (each ending at a newline: str.splitlines
+    also cuts at \\v, \\x1c, \\u2028...), kept as their offsets, 8 bytes a line."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.offsets = array("q", [0])
+        pos = source.find("\n")
+        while pos >= 0:
+            self.offsets.append(pos + 1)
+            pos = source.find("\n", pos + 1)
+        if self.offsets[-1] != len(source):
+            self.offsets.append(len(source))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def text(self, first: int, last: int) -> str:
+        """Lines ``first`` to ``last`` (from 1, both included), with their newlines."""
+        return self.source[self.offsets[first - 1] : self.offsets[last]]
+
+    def line(self, index: int) -> str:
+        """The line at ``index`` (from 0)."""
+        return self.source[self.offsets[index] : self.offsets[index + 1]]
+
+
 class Unsafe(Exception):
     """The pieces cannot be shown to translate as the whole file would: translate it whole."""
 
@@ -176,17 +203,17 @@ def translate_in_pieces(source: str, path: str, direction: Direction, rules: Rul
     if source.count("\n") <= THRESHOLD:
         return None
     try:
-        split = _split(source, direction, rules)
+        lines = Lines(source)
+        split = _split(source, lines, direction, rules)
         if split is None:
             return None
         prologue_end, segments, first_indent = split
-        lines = source.splitlines(keepends=True)
-        prologue = "".join(lines[:prologue_end])
+        prologue = lines.text(1, prologue_end)
         facts = Facts(
             variable_attributes(source),
             frozenset(SELF_ATTR.findall(source)),
             set(CLASS_NAME.findall(source)),
-            _local_names(source, segments),
+            _local_names(lines, segments),
         )
         carry = Carry()
         prologue_diags: list[Diagnostic] | None = None
@@ -194,7 +221,7 @@ def translate_in_pieces(source: str, path: str, direction: Direction, rules: Rul
         pieces: list[Piece] = []
         for i, (start, end) in enumerate(segments):
             piece = Piece(prologue_end, facts, carry, i == 0, i == len(segments) - 1)
-            result, carry = translate_piece(prologue + "".join(lines[start - 1 : end]), piece)
+            result, carry = translate_piece(prologue + lines.text(start, end), piece)
             if piece.default_indent != (first_indent or piece.default_indent) or (
                 pieces and piece.default_indent != pieces[0].default_indent
             ):
@@ -210,7 +237,7 @@ def translate_in_pieces(source: str, path: str, direction: Direction, rules: Rul
             body_diags.extend(
                 dataclasses.replace(d, line=d.line + shift) for d in result.diagnostics if d.line > prologue_end
             )
-            piece.out_carry = None
+            piece.carry, piece.out_carry = Carry(), None  # the state is carried on, not kept per piece
             pieces.append(piece)
             del result
         code = _assemble(prologue, pieces, carry, path, direction, rules)
@@ -291,8 +318,9 @@ def _statements(source: str) -> tuple[list[list[int]], str | None]:
     return stmts, first_indent
 
 
-def _split(source: str, direction: Direction, rules: RuleSet):
-    """(the prologue's last line, the pieces' [first line, last line], the first indentation), or None."""
+def _split(source: str, lines: Lines, direction: Direction, rules: RuleSet):
+    """(the prologue's last line, the pieces' [first line, last line], the first indentation), or None.
+    Each statement's CPython tree is built and dropped in turn (all of them: a tree as big as the file's)."""
     if any(c in source for c in "\r\f\x00") or not source.endswith("\n"):
         return None
     if any(hasattr(p, "prepare") or getattr(p, "whole_tree", False) for p in direction.passes):
@@ -301,44 +329,53 @@ def _split(source: str, direction: Direction, rules: RuleSet):
         stmts, first_indent = _statements(source)
     except (tokenize.TokenError, SyntaxError):
         return None
-    lines = source.splitlines(keepends=True)
-    trees = []
-    for first, last in stmts:
+
+    def tree(i: int) -> list[ast.stmt] | None:
+        first, last = stmts[i]
         try:
-            trees.append(ast.parse("".join(lines[first - 1 : last])).body)
+            return ast.parse(lines.text(first, last)).body
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
+
     # the prologue: the docstring and the import lines
-    n = 0
-    while n < len(trees) and (
-        all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in trees[n])
-        or (
-            n == 0
-            and len(trees[0]) == 1
-            and isinstance(trees[0][0], ast.Expr)
-            and isinstance(trees[0][0].value, ast.Constant)
-            and isinstance(trees[0][0].value.value, str)
-        )
-    ):
-        if stmts[n][1] - stmts[n][0] != 0 and not all(isinstance(s, ast.Expr) for s in trees[n]):
-            return None  # an import over several lines: kept simple
-        n += 1
-    if n == 0 or n == len(stmts) or not any(isinstance(s, (ast.Import, ast.ImportFrom)) for t in trees[:n] for s in t):
-        return None
+    n, imported = 0, False
     bound: set[str] = set()
-    for tree in trees[:n]:
-        for s in tree:
+    while n < len(stmts):
+        body = tree(n)
+        if body is None:
+            return None
+        if not (
+            all(isinstance(s, (ast.Import, ast.ImportFrom)) for s in body)
+            or (
+                n == 0
+                and len(body) == 1
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            )
+        ):
+            break
+        if stmts[n][1] - stmts[n][0] != 0 and not all(isinstance(s, ast.Expr) for s in body):
+            return None  # an import over several lines: kept simple
+        for s in body:
             if isinstance(s, (ast.Import, ast.ImportFrom)):
+                imported = True
                 for alias in s.names:
                     if alias.name == "*":
                         return None
                     bound.add((alias.asname or alias.name).split(".", 1)[0])
+        n += 1
+    if n == 0 or n == len(stmts) or not imported:
+        return None
     shipped = shipped_names(direction)  # our own support code: roundtrip.py drops it
-    body = list(range(n, len(stmts)))
+    body_indices = list(range(n, len(stmts)))
     defines: list[set[str]] = []
-    for i in body:
+    for i in body_indices:
+        nodes = tree(i)
+        if nodes is None:
+            return None
         names: set[str] = set()
-        for node in trees[i]:
+        for node in nodes:
             if _has_import(node):
                 return None
             _module_bindings(node, names)
@@ -346,7 +383,7 @@ def _split(source: str, direction: Direction, rules: RuleSet):
             return None
         defines.append(names)
     # statements that name each other go together (union-find over body indices)
-    parent = list(range(len(body)))
+    parent = list(range(len(body_indices)))
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -361,38 +398,43 @@ def _split(source: str, direction: Direction, rules: RuleSet):
                 parent[find(k)] = find(definer[name])
             else:
                 definer[name] = k
-    for k, i in enumerate(body):
+    for k, i in enumerate(body_indices):
         first, last = stmts[i]
-        for word in set(WORD.findall("".join(lines[first - 1 : last]))):
+        for word in set(WORD.findall(lines.text(first, last))):
             j = definer.get(word)
             if j is not None:
                 parent[find(k)] = find(j)
     span: dict[int, list[int]] = {}
-    for k in range(len(body)):
+    for k in range(len(body_indices)):
         root = find(k)
         span.setdefault(root, [k, k])[1] = k
-    crossing = [0] * (len(body) + 1)  # > 0: a group spans the cut before body[k]
+    crossing = [0] * (len(body_indices) + 1)  # > 0: a group spans the cut before body_indices[k]
     for lo, hi in span.values():
         crossing[lo + 1] += 1
         crossing[hi + 1] -= 1
     prologue_end = stmts[n - 1][1]
     segments: list[list[int]] = []
     start, open_groups = prologue_end + 1, 0
-    for k in range(len(body)):
+    for k in range(len(body_indices)):
         open_groups += crossing[k]
-        first = stmts[body[k]][0]
-        if k and open_groups == 0 and first - start >= THRESHOLD and _clean_gap(lines, stmts[body[k - 1]][1], first):
-            segments.append([start, stmts[body[k - 1]][1]])
-            start = stmts[body[k - 1]][1] + 1
+        first = stmts[body_indices[k]][0]
+        if (
+            k
+            and open_groups == 0
+            and first - start >= THRESHOLD
+            and _clean_gap(lines, stmts[body_indices[k - 1]][1], first)
+        ):
+            segments.append([start, stmts[body_indices[k - 1]][1]])
+            start = stmts[body_indices[k - 1]][1] + 1
     segments.append([start, len(lines)])
     if len(segments) < 2:
         return None
     return prologue_end, segments, first_indent
 
 
-def _clean_gap(lines: list[str], end: int, first: int) -> bool:
+def _clean_gap(lines: Lines, end: int, first: int) -> bool:
     """No indented line between two statements (a comment a block before it could own)."""
-    return all(not line.strip() or line[0] not in " \t" for line in lines[end : first - 1])
+    return all(not line.strip() or line[0] not in " \t" for line in map(lines.line, range(end, first - 1)))
 
 
 def _has_import(node: ast.AST) -> bool:
@@ -433,18 +475,17 @@ def _module_bindings(node: ast.AST, names: set[str]) -> None:
         stack.extend(ast.iter_child_nodes(sub))
 
 
-def _local_names(source: str, segments: list[list[int]]) -> set[str]:
+def _local_names(lines: Lines, segments: list[list[int]]) -> set[str]:
     """ImportMap.local_names of the whole file (module-level assignments to a name, classes and
     functions, inside if/try blocks too), from CPython's trees of its statements."""
-    lines = source.splitlines(keepends=True)
     names: set[str] = set()
     for start, end in segments:
-        for stmt in ast.parse("".join(lines[start - 1 : end])).body:
+        for stmt in ast.parse(lines.text(start, end)).body:
             _cst_local_names([stmt], names, lines, start - 1)
     return names
 
 
-def _cst_local_names(body: list[ast.stmt], names: set[str], lines: list[str], offset: int) -> None:
+def _cst_local_names(body: list[ast.stmt], names: set[str], lines: Lines, offset: int) -> None:
     for stmt in body:
         if isinstance(stmt, ast.If):
             _cst_local_names(stmt.body, names, lines, offset)
@@ -462,12 +503,12 @@ def _cst_local_names(body: list[ast.stmt], names: set[str], lines: list[str], of
             names.add(stmt.target.id)
 
 
-def _is_elif(stmt: ast.If, lines: list[str], offset: int) -> bool:
+def _is_elif(stmt: ast.If, lines: Lines, offset: int) -> bool:
     """Whether the ``orelse`` of ``stmt`` is an ``elif`` (a line starting ``elif`` at the if's column)."""
     first = stmt.orelse[0]
     if not (len(stmt.orelse) == 1 and isinstance(first, ast.If)):
         return False
-    line = lines[offset + first.lineno - 1]
+    line = lines.line(offset + first.lineno - 1)
     return (
         line[: first.col_offset].strip() == ""
         and line[first.col_offset :].startswith("elif")

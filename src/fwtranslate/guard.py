@@ -10,17 +10,82 @@ memory per character, 2 GB for the line: in a file that imports the source frame
 longer than MAX_LINE are refused. A file that imports none is not parsed by LibCST at all (it
 comes back unchanged), so its lines may be as long as they are.
 
-pipeline.rewrite calls ``check_parsable`` on every source it translates (the API, the
+pipeline.rewrite calls ``check_source`` on every source it translates (the API, the
 command, folders, hooks and --with-deps all go through it).
+
+CPython's tree of a file costs about 3.5 KB per line while it is built: a file longer than
+PIECE_LINES lines is compiled in pieces of about that many lines instead, each cut before a
+line that may start a top-level statement, and only the pieces' imports are kept. When every
+piece compiles, so does the whole file (the tokenizer is back at a line start, outside any
+bracket or string and at indentation 0, where each piece begins, and the grammar's statements
+follow one another); CPython's parser keeps no other state across statements in this mode
+(``from __future__ import barry_as_FLUFL`` is only honoured through compile flags; such a file
+is compiled whole all the same). When a piece does not compile, whatever the reason (a cut
+inside a string or brackets, or a real error), the whole file is compiled as before: the
+refusals and their messages do not depend on the pieces.
 """
 
 from __future__ import annotations
 
 import ast
+import re
+from collections.abc import Iterator
 
 from .errors import TranslationError
 
 MAX_LINE = 100_000  # characters in one line
+PIECE_LINES = 2000  # a longer file is compiled in pieces of about this many lines
+
+
+def check_source(source: str, path: str = "<string>", roots: tuple[str, ...] = ()) -> bool:
+    """check_parsable's refusals (TranslationError); False when CPython parsed ``source`` and it
+    imports none of ``roots`` (no framework code: nothing to translate), True otherwise.
+    Without the whole file's tree when its pieces compile (see the module's docstring)."""
+    if source.count("\n") > PIECE_LINES and "barry_as_FLUFL" not in source:
+        found = _imports_in_pieces(source, path, roots)
+        if found is not None:
+            if not roots or found:
+                check_line_lengths(source)
+            return found
+    tree = check_parsable(source, path, roots)
+    return tree is None or imports_any(tree, roots)
+
+
+def _imports_in_pieces(source: str, path: str, roots: tuple[str, ...]) -> bool | None:
+    """Whether a piece imports a module under ``roots``; None when a piece does not compile."""
+    found = False
+    for piece in _pieces(source, PIECE_LINES):
+        try:
+            tree = compile(piece, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None  # the whole file tells what it is
+        found = found or imports_any(tree, roots)
+        del tree
+    return found
+
+
+_CONTINUES = frozenset({"else", "elif", "except", "finally"})
+_FIRST_WORD = re.compile(r"[^\W\d]\w*")
+
+
+def _pieces(source: str, size: int) -> Iterator[str]:
+    """``source`` in consecutive runs of at least ``size`` lines, each cut before a line that
+    starts with a name or ``@`` at column 0 (not ``else``, ``except``...; not after a line ending
+    with a backslash). A cut in the wrong place only makes a piece fail to compile."""
+    start = pos = count = 0
+    while True:
+        end = source.find("\n", pos)
+        if end < 0:
+            break
+        count, pos = count + 1, end + 1
+        if count >= size and pos < len(source) and not source[max(end - 2, 0) : end].rstrip("\r").endswith("\\"):
+            char = source[pos]
+            word = _FIRST_WORD.match(source, pos)
+            if char == "@" or (word is not None and word.group() not in _CONTINUES):
+                yield source[start:pos]
+                start, count = pos, 0
+    yield source[start:]
+
 
 
 def check_parsable(source: str, path: str = "<string>", roots: tuple[str, ...] = ()) -> ast.Module | None:
@@ -40,10 +105,10 @@ def check_parsable(source: str, path: str = "<string>", roots: tuple[str, ...] =
         pass
     if tree is None or not roots or imports_any(tree, roots):
         check_line_lengths(source)
-    return tree
+    return tree  # type: ignore[return-value]  # compile's ONLY_AST result is an ast.Module
 
 
-def imports_any(tree: ast.Module, roots: tuple[str, ...]) -> bool:
+def imports_any(tree: ast.AST, roots: tuple[str, ...]) -> bool:
     """Does any import statement, at any depth, name a module under ``roots``? (A superset of
     what imports.py binds: False means the file has no framework code.)"""
     for node in ast.walk(tree):

@@ -64,10 +64,8 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> Rew
     ``output-syntax`` error; an output that still does not parse raises TranslationError."""
     if source.startswith("\ufeff"):
         source = source[1:]  # a byte-order mark (decoded as utf-8, not utf-8-sig): CPython refuses it
-    tree = guard.check_parsable(source, path, direction.source_roots)
-    if tree is not None and not guard.imports_any(tree, direction.source_roots):
+    if not guard.check_source(source, path, direction.source_roots):
         return RewriteResult(source, [])  # no framework code: unchanged, and not worth a LibCST parse
-    del tree  # as big as the file: not kept while LibCST's tree is built
     try:
         # a long file in pieces (chunked.py): their outputs are checked to parse one by one
         pieces = chunked.translate_in_pieces(

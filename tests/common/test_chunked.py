@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import fwtranslate
-from fwtranslate import chunked
+from fwtranslate import TranslationError, chunked, guard
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -168,14 +168,23 @@ class UsesCount(nn.Module):
 """
     + CLASS.format(i=4)
     + "\n# the end\n",
+    # str.splitlines would cut these lines at \u2028, \x0b and \x1c: the tokenizer does not
+    "separators": HEAD
+    + "\n# a line \u2028 separator\n"
+    + CLASS.format(i=1)
+    + "# \x0b\x1c\n"
+    + CLASS.format(i=2)
+    + CLASS.format(i=3),
 }
 
 
 def _both(source: str, to: str, monkeypatch, path: str = "<string>") -> tuple[bool, object, object]:
     """(whether the pieces were used, the whole translation, the translation with pieces)."""
     monkeypatch.setattr(chunked, "THRESHOLD", 10**9)
+    monkeypatch.setattr(guard, "PIECE_LINES", 10**9)
     whole = fwtranslate.translate(source, to=to, path=path)
     monkeypatch.setattr(chunked, "THRESHOLD", 3)
+    monkeypatch.setattr(guard, "PIECE_LINES", 3)
     used = []
     original = chunked.translate_in_pieces
 
@@ -233,3 +242,71 @@ def test_unsafe_files_are_whole(monkeypatch):
         used, whole, pieces = _both(source, "tf", monkeypatch)
         assert not used
         _same(whole, pieces)
+
+
+def _guard(source: str, roots: tuple[str, ...]):
+    try:
+        return guard.check_source(source, "g.py", roots)
+    except TranslationError as err:
+        return str(err), err.line, err.col
+
+
+DEEP = "x = " + "(" * 300 + ")" * 300 + "\n"
+GUARDED = {
+    "plain": TRICKY["derived"],
+    "no framework": TRICKY["derived"].replace("torch", "numpy"),
+    "import in a function": "x = 1\ny = 2\ndef f():\n    import torch\n    return torch\nz = 3\nw = 4\n",
+    "nesting late": TRICKY["derived"] + DEEP,
+    "nesting early": "import torch\n" + DEEP + TRICKY["derived"],
+    "nesting, no framework": "import os\n" + "a = 1\n" * 5 + DEEP + "b = 2\n" * 5,
+    "syntax error late": TRICKY["derived"] + "def f(:\n    pass\n",
+    "long line": TRICKY["derived"] + "x = 1  #" + "#" * guard.MAX_LINE + "\n",
+    "long line, no framework": "import os\n" + "a = 1\n" * 5 + "#" * (guard.MAX_LINE + 1) + "\n" + "b = 2\n" * 5,
+    "long line and nesting": TRICKY["derived"] + "#" * (guard.MAX_LINE + 1) + "\n" + DEEP,
+    "string over a cut": "import torch\n" + 'x = """\n' + "text\n" * 10 + '"""\n' + TRICKY["derived"],
+    "string over a cut, no framework": 'x = """\nimport torch\n' + "text\n" * 10 + '"""\n' + "a = 1\n" * 5,
+    "brackets over a cut": "import torch\nx = [\n" + "a,\n" * 10 + "]\n" + "b = 2\n" * 5,
+    "backslash": "import torch\n" + "x = 1 + \\\n" * 10 + "2\n" + "b = 2\n" * 5,
+    "else at column 0": "import torch\nif x:\n" + "    a = 1\n" * 5 + "else:\n" + "    b = 2\n" * 5,
+    "indentation error": TRICKY["derived"] + "if x:\nprint(1)\n",
+    "tabs and spaces": TRICKY["derived"] + "if x:\n\tpass\n        pass\n",
+    "null byte": TRICKY["derived"] + "x = 1\0\n",
+    "unterminated string": TRICKY["derived"] + 'x = "abc\n',
+    "barry": "from __future__ import barry_as_FLUFL\nimport torch\n" + "a = 1\n" * 5 + "b = 1 <> 2\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(GUARDED))
+@pytest.mark.parametrize("roots", [("torch",), ()], ids=["roots", "no roots"])
+def test_guard_in_pieces(name, roots, monkeypatch):
+    """The guard's outcome (refusal and message, or whether there is framework code) does not
+    depend on compiling the file in pieces."""
+    source = GUARDED[name]
+    monkeypatch.setattr(guard, "PIECE_LINES", 10**9)
+    whole = _guard(source, roots)
+    monkeypatch.setattr(guard, "PIECE_LINES", 3)
+    compiled: list[str] = []
+    original = guard.compile if hasattr(guard, "compile") else compile
+
+    def spy(text, *args, **kwargs):
+        compiled.append(text)
+        return original(text, *args, **kwargs)
+
+    monkeypatch.setattr(guard, "compile", spy, raising=False)
+    assert _guard(source, roots) == whole
+    if name in ("plain", "no framework", "import in a function", "long line, no framework"):
+        assert len(compiled) > 1 and "".join(compiled) == source  # in pieces, and nothing else
+
+
+def test_robustness_inputs_guarded_alike(monkeypatch):
+    here = Path(__file__).resolve().parent
+    sys.path[:0] = [str(here), str(here.parent)]  # tests/common/ or tests/ (before and after the move)
+    from robustness_cases_input import CASES
+
+    sources = [v for case in CASES for k, v in case.files.items() if isinstance(v, str) and k.endswith(".py")]
+    assert sources
+    for source in sources:
+        monkeypatch.setattr(guard, "PIECE_LINES", 10**9)
+        whole = _guard(source, ("torch",))
+        monkeypatch.setattr(guard, "PIECE_LINES", 1)
+        assert _guard(source, ("torch",)) == whole, source[:80]
