@@ -18,7 +18,7 @@ Why the output cannot change:
   name rebinding an import, passes that read the whole tree, our own support code, comments
   between statements that a block could own...) is translated whole; so is one whose pieces
   disagree on anything about the prologue.
-tests/test_chunked.py compares both ways.
+tests/common/test_chunked.py compares both ways.
 """
 
 from __future__ import annotations
