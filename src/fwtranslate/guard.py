@@ -54,9 +54,10 @@ def check_source(source: str, path: str = "<string>", roots: tuple[str, ...] = (
 def _imports_in_pieces(source: str, path: str, roots: tuple[str, ...]) -> bool | None:
     """Whether a piece imports a module under ``roots``; None when a piece does not compile."""
     found = False
-    for piece in _pieces(source, PIECE_LINES):
+    for line, piece in _pieces(source, PIECE_LINES):
         try:
-            tree = compile(piece, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+            # blank lines before it: CPython's warnings (an invalid escape...) name the file's lines
+            tree = compile("\n" * (line - 1) + piece, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None  # the whole file tells what it is
         found = found or imports_any(tree, roots)
@@ -68,11 +69,13 @@ _CONTINUES = frozenset({"else", "elif", "except", "finally"})
 _FIRST_WORD = re.compile(r"[^\W\d]\w*")
 
 
-def _pieces(source: str, size: int) -> Iterator[str]:
-    """``source`` in consecutive runs of at least ``size`` lines, each cut before a line that
-    starts with a name or ``@`` at column 0 (not ``else``, ``except``...; not after a line ending
-    with a backslash). A cut in the wrong place only makes a piece fail to compile."""
+def _pieces(source: str, size: int) -> Iterator[tuple[int, str]]:
+    """(first line, text) of ``source`` in consecutive runs of at least ``size`` lines, each cut
+    before a line that starts with a name or ``@`` at column 0 (not ``else``, ``except``...; not
+    after a line ending with a backslash). A cut in the wrong place only makes a piece fail to
+    compile."""
     start = pos = count = 0
+    first = 1
     while True:
         end = source.find("\n", pos)
         if end < 0:
@@ -82,9 +85,9 @@ def _pieces(source: str, size: int) -> Iterator[str]:
             char = source[pos]
             word = _FIRST_WORD.match(source, pos)
             if char == "@" or (word is not None and word.group() not in _CONTINUES):
-                yield source[start:pos]
-                start, count = pos, 0
-    yield source[start:]
+                yield first, source[start:pos]
+                start, first, count = pos, first + count, 0
+    yield first, source[start:]
 
 
 

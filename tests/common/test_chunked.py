@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -295,7 +296,25 @@ def test_guard_in_pieces(name, roots, monkeypatch):
     monkeypatch.setattr(guard, "compile", spy, raising=False)
     assert _guard(source, roots) == whole
     if name in ("plain", "no framework", "import in a function", "long line, no framework"):
-        assert len(compiled) > 1 and "".join(compiled) == source  # in pieces, and nothing else
+        assert len(compiled) > 1 and "".join(c.lstrip("\n") for c in compiled) == source.lstrip("\n")
+
+
+def test_guard_warnings_name_the_files_lines(monkeypatch):
+    """CPython's warnings while the guard compiles (an invalid escape) give the file's line numbers."""
+    source = TRICKY["derived"] + 'PATTERN = "\\d+"\n'
+    line = source.count("\n")
+
+    def warned() -> list[tuple[str, int]]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            guard.check_source(source, "w.py", ("torch",))
+        return [(str(w.message), w.lineno) for w in caught]
+
+    monkeypatch.setattr(guard, "PIECE_LINES", 10**9)
+    whole = warned()
+    monkeypatch.setattr(guard, "PIECE_LINES", 3)
+    assert warned() == whole
+    assert [n for _, n in whole] == [line]
 
 
 def test_robustness_inputs_guarded_alike(monkeypatch):
