@@ -90,7 +90,6 @@ def _pieces(source: str, size: int) -> Iterator[tuple[int, str]]:
     yield first, source[start:]
 
 
-
 def check_parsable(source: str, path: str = "<string>", roots: tuple[str, ...] = ()) -> ast.Module | None:
     """TranslationError for input the translator must refuse; CPython's tree of the source
     (None when CPython itself cannot parse it: LibCST then reports the syntax error). With

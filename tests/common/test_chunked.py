@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import warnings
 from pathlib import Path
 
@@ -10,11 +9,9 @@ import pytest
 
 import fwtranslate
 from fwtranslate import TranslationError, chunked, guard
+from fwtranslate.testing.large_files import make_source
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from robustness_scaling import make_source
 
 HEAD = '"""Doc."""\n# a comment\nimport torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n'
 CLASS = """
@@ -318,9 +315,7 @@ def test_guard_warnings_name_the_files_lines(monkeypatch):
 
 
 def test_robustness_inputs_guarded_alike(monkeypatch):
-    here = Path(__file__).resolve().parent
-    sys.path[:0] = [str(here), str(here.parent)]  # tests/common/ or tests/ (before and after the move)
-    from robustness_cases_input import CASES
+    from robustness_cases_input import CASES  # tests/common/, beside this file
 
     sources = [v for case in CASES for k, v in case.files.items() if isinstance(v, str) and k.endswith(".py")]
     assert sources
