@@ -352,7 +352,12 @@ def constructs(model: RandomModel) -> list[str]:
 
 
 def check(
-    model: KerasRandomModel, workdir, examples: int = 3, check_training: bool = True, rules: Sequence = ()
+    model: KerasRandomModel,
+    workdir,
+    examples: int = 3,
+    check_training: bool = True,
+    rules: Sequence = (),
+    isolate: bool = False,
 ) -> Outcome:
     """Translate `model` to PyTorch and verify it numerically against the Keras original, writing
     files under `workdir`. `rules`: extra rule files (the tests use a deliberately wrong one)."""
@@ -366,4 +371,5 @@ def check(
         examples=examples,
         check_training=check_training,
         rules=rules,
+        isolate=isolate,
     )

@@ -71,9 +71,11 @@ def check_translation(
     examples: int = 3,
     check_training: bool = True,
     rules: Sequence = (),
+    isolate: bool = False,
 ) -> Outcome:
     """Translate ``model`` to ``to`` and verify it numerically, writing files under ``workdir``;
-    a translation still importing ``leftover`` failed. ``rules``: extra rule files."""
+    a translation still importing ``leftover`` failed. ``rules``: extra rule files. ``isolate``:
+    verify in a child process of its own (verify/isolation.py), as the command line does."""
     import fwtranslate
 
     start = time.perf_counter()
@@ -95,6 +97,7 @@ def check_translation(
             examples=examples,
             check_training=check_training,
             check_gradients=check_training,
+            isolate=isolate,
         )
     except Exception as exc:  # noqa: BLE001 - a crash is a verification failure too
         return Outcome("verify", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
