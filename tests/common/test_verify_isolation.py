@@ -12,31 +12,11 @@ pytest.importorskip("torch")
 pytest.importorskip("tensorflow")
 pytest.importorskip("hypothesis")
 
+from robustness_cases_verify import MODEL, MODEL_TF  # the same tiny pair as the CLI cases
+
 import fwtranslate
 from fwtranslate.verify import VerifyReport, verify
 
-MODEL = """import torch.nn as nn
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(4, 3)
-
-    def forward(self, x):
-        return self.fc(x)
-"""
-MODEL_TF = """import keras
-
-
-class Net(keras.Model):
-    def __init__(self):
-        super().__init__()
-        self.fc = keras.layers.Dense(3)
-
-    def call(self, x):
-        return self.fc(x)
-"""
 FAST = {"input_shape": "2,4", "examples": 2, "check_training": False}
 
 
