@@ -15,7 +15,7 @@ Stand-ins keep what imports.py and the scope tracker read (names, the names a li
 no stand-in is where a pass reads more (`with` bodies; module-level lines other than plain
 assignments). The rest is checked: a stand-in that a pass visits, changes or moves (another
 indentation), or a stand-in class named like a model class, raises SpliceError, and the
-file is translated whole. tests/test_fast_paths.py compares both ways.
+file is translated whole. tests/common/test_fast_paths.py compares both ways.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from .untouched import (
 
 # Stand-in nodes subclass LibCST's nodes and override its private code generation
 # (``_codegen_impl``): enabled only on the LibCST releases the tests prove it on
-# (tests/test_fast_paths.py; the ``test`` extra pins the one CI installs). On any other
+# (tests/common/test_fast_paths.py; the ``test`` extra pins the one CI installs). On any other
 # release every file is translated whole: slower, the same output.
 TESTED_LIBCST = ("1.9",)
 ENABLED = ".".join(metadata.version("libcst").split(".")[:2]) in TESTED_LIBCST
