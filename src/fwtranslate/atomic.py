@@ -45,9 +45,6 @@ def umask() -> int:
     return mask
 
 
-_umask = umask  # the name api.py used
-
-
 def new_file_mode(source: Path | None = None, target: Path | None = None) -> int:
     """The permissions of a new output: its source's, less the umask (as ``cp`` does), so a
     0600 source never becomes a 0644 translation; ``0666 & ~umask`` without a regular source."""

@@ -38,17 +38,19 @@ PIECE_LINES = 2000  # a longer file is compiled in pieces of about this many lin
 
 
 def check_source(source: str, path: str = "<string>", roots: tuple[str, ...] = ()) -> bool:
-    """check_parsable's refusals (TranslationError); False when CPython parsed ``source`` and it
-    imports none of ``roots`` (no framework code: nothing to translate), True otherwise.
-    Without the whole file's tree when its pieces compile (see the module's docstring)."""
+    """The guard's refusals (TranslationError: nesting, line lengths); False when CPython parsed
+    ``source`` and it imports none of ``roots`` (no framework code: nothing to translate), True
+    otherwise. Without the whole file's tree when its pieces compile (module docstring)."""
+    found = None
     if source.count("\n") > PIECE_LINES and "barry_as_FLUFL" not in source:
         found = _imports_in_pieces(source, path, roots)
-        if found is not None:
-            if not roots or found:
-                check_line_lengths(source)
-            return found
-    tree = check_parsable(source, path, roots)
-    return tree is None or imports_any(tree, roots)
+    if found is None:
+        tree = _compile(source, path)
+        found = tree is None or imports_any(tree, roots)
+        del tree  # as big as the file: freed before the line scan, not at return
+    if found or not roots:  # a file with no framework code is not parsed by LibCST: any line length
+        check_line_lengths(source)
+    return found
 
 
 def _imports_in_pieces(source: str, path: str, roots: tuple[str, ...]) -> bool | None:
@@ -90,10 +92,9 @@ def _pieces(source: str, size: int) -> Iterator[tuple[int, str]]:
     yield first, source[start:]
 
 
-def check_parsable(source: str, path: str = "<string>", roots: tuple[str, ...] = ()) -> ast.Module | None:
-    """TranslationError for input the translator must refuse; CPython's tree of the source
-    (None when CPython itself cannot parse it: LibCST then reports the syntax error). With
-    ``roots``, a file that imports none of them is not held to MAX_LINE."""
+def _compile(source: str, path: str) -> ast.Module | None:
+    """TranslationError for nesting the translator must refuse; CPython's tree of the source
+    (None when CPython itself cannot parse it: LibCST then reports the syntax error)."""
     tree = None
     try:
         tree = compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
@@ -105,8 +106,6 @@ def check_parsable(source: str, path: str = "<string>", roots: tuple[str, ...] =
         raise TranslationError("the code is nested too deeply to translate") from None
     except ValueError:  # null bytes: LibCST reports them
         pass
-    if tree is None or not roots or imports_any(tree, roots):
-        check_line_lengths(source)
     return tree  # type: ignore[return-value]  # compile's ONLY_AST result is an ast.Module
 
 
