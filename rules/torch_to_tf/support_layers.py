@@ -9,25 +9,44 @@ uses into its output, so they are plain Keras 3 and need nothing else.
 import keras
 
 
-def channels_first_bias(layer, outputs):
-    """Add ``layer.bias`` on axis 1 and apply ``layer.activation``.
+def channels_last_conv(layer, inputs, transpose=False):
+    """Run a convolution layer built for channels-first data, computing channels last.
 
-    Keras' own convolution layers add their bias with ``keras.ops.add``, which on the
-    TensorFlow backend guesses the channel axis from the shapes: when the last spatial size of
-    a channels_first output equals the number of filters, the bias lands on the last axis.
-    Reshaping to (1, filters, 1, ...) and adding with ``+`` always broadcasts correctly.
+    TensorFlow has no channels-first (NCHW) convolution kernel on CPU outside XLA, so the
+    translation's channels-first convolutions move the channel axis last, convolve with Keras'
+    own op, add the bias and move the axis back. The layout analysis removes these moves
+    wherever a run of layers can stay channels last (plain ``keras.layers.Conv2D`` there); this
+    layer is what is left where it cannot prove that, e.g. a convolution built by a helper.
     """
+    x = keras.ops.moveaxis(inputs, 1, -1)
+    if transpose:
+        y = keras.ops.conv_transpose(
+            x,
+            layer.kernel,
+            strides=list(layer.strides),
+            padding=layer.padding,
+            output_padding=layer.output_padding,
+            dilation_rate=layer.dilation_rate,
+            data_format="channels_last",
+        )
+    else:
+        y = keras.ops.conv(
+            x,
+            layer.kernel,
+            strides=list(layer.strides),
+            padding=layer.padding,
+            dilation_rate=layer.dilation_rate,
+            data_format="channels_last",
+        )
     if layer.use_bias:
-        shape = [1] * len(outputs.shape)
-        shape[1 if layer.data_format == "channels_first" else -1] = layer.filters
-        outputs = outputs + keras.ops.reshape(layer.bias, shape)
+        y = y + layer.bias
     if layer.activation is not None:
-        outputs = layer.activation(outputs)
-    return outputs
+        y = layer.activation(y)
+    return keras.ops.moveaxis(y, -1, 1)
 
 
 class ChannelsFirstConv1D(keras.layers.Conv1D):
-    """keras.layers.Conv1D whose bias is always added on the channel axis (see channels_first_bias).
+    """keras.layers.Conv1D on channels-first data, computed channels last (see channels_last_conv).
     ``in_channels``: the input size the source layer was given, known before the layer is built."""
 
     def __init__(self, *args, in_channels=None, **kwargs):
@@ -38,11 +57,11 @@ class ChannelsFirstConv1D(keras.layers.Conv1D):
         return {**super().get_config(), "in_channels": self.in_channels}
 
     def call(self, inputs):
-        return channels_first_bias(self, self.convolution_op(inputs, self.kernel))
+        return channels_last_conv(self, inputs)
 
 
 class ChannelsFirstConv2D(keras.layers.Conv2D):
-    """keras.layers.Conv2D whose bias is always added on the channel axis (see channels_first_bias).
+    """keras.layers.Conv2D on channels-first data, computed channels last (see channels_last_conv).
     ``in_channels``: the input size the source layer was given, known before the layer is built."""
 
     def __init__(self, *args, in_channels=None, **kwargs):
@@ -53,11 +72,11 @@ class ChannelsFirstConv2D(keras.layers.Conv2D):
         return {**super().get_config(), "in_channels": self.in_channels}
 
     def call(self, inputs):
-        return channels_first_bias(self, self.convolution_op(inputs, self.kernel))
+        return channels_last_conv(self, inputs)
 
 
 class ChannelsFirstConv3D(keras.layers.Conv3D):
-    """keras.layers.Conv3D whose bias is always added on the channel axis (see channels_first_bias).
+    """keras.layers.Conv3D on channels-first data, computed channels last (see channels_last_conv).
     ``in_channels``: the input size the source layer was given, known before the layer is built."""
 
     def __init__(self, *args, in_channels=None, **kwargs):
@@ -68,7 +87,7 @@ class ChannelsFirstConv3D(keras.layers.Conv3D):
         return {**super().get_config(), "in_channels": self.in_channels}
 
     def call(self, inputs):
-        return channels_first_bias(self, self.convolution_op(inputs, self.kernel))
+        return channels_last_conv(self, inputs)
 
 
 def conv_layer_for(
@@ -128,38 +147,25 @@ def conv_layer_for(
     return keras.Sequential([TorchPad(flat, mode=padding_mode, rank=rank), layer])
 
 
-def conv_transpose_outputs(layer, inputs):
-    """The bias-free output of a Keras transposed-convolution layer."""
-    return keras.ops.conv_transpose(
-        inputs,
-        layer.kernel,
-        strides=list(layer.strides),
-        padding=layer.padding,
-        output_padding=layer.output_padding,
-        dilation_rate=layer.dilation_rate,
-        data_format=layer.data_format,
-    )
-
-
 class ChannelsFirstConv1DTranspose(keras.layers.Conv1DTranspose):
-    """keras.layers.Conv1DTranspose whose bias is always added on the channel axis."""
+    """keras.layers.Conv1DTranspose on channels-first data, computed channels last."""
 
     def call(self, inputs):
-        return channels_first_bias(self, conv_transpose_outputs(self, inputs))
+        return channels_last_conv(self, inputs, transpose=True)
 
 
 class ChannelsFirstConv2DTranspose(keras.layers.Conv2DTranspose):
-    """keras.layers.Conv2DTranspose whose bias is always added on the channel axis."""
+    """keras.layers.Conv2DTranspose on channels-first data, computed channels last."""
 
     def call(self, inputs):
-        return channels_first_bias(self, conv_transpose_outputs(self, inputs))
+        return channels_last_conv(self, inputs, transpose=True)
 
 
 class ChannelsFirstConv3DTranspose(keras.layers.Conv3DTranspose):
-    """keras.layers.Conv3DTranspose whose bias is always added on the channel axis."""
+    """keras.layers.Conv3DTranspose on channels-first data, computed channels last."""
 
     def call(self, inputs):
-        return channels_first_bias(self, conv_transpose_outputs(self, inputs))
+        return channels_last_conv(self, inputs, transpose=True)
 
 
 def as_tuple(value, n):

@@ -323,7 +323,7 @@ def _split(source: str, lines: Lines, direction: Direction, rules: RuleSet):
     Each statement's CPython tree is built and dropped in turn (all of them: a tree as big as the file's)."""
     if any(c in source for c in "\r\f\x00") or not source.endswith("\n"):
         return None
-    if any(hasattr(p, "prepare") or getattr(p, "whole_tree", False) for p in direction.passes):
+    if any(p.reads_whole_tree(source, rules) for p in direction.passes):
         return None  # a pass that reads the whole tree
     try:
         stmts, first_indent = _statements(source)

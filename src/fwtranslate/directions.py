@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:  # the passes import this module: only the type checker may import them here
+    from .passes.common.base import Pass
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class Direction:
         return Direction.by_name(self.opposite_name)
 
     @property
-    def passes(self) -> tuple[type, ...]:
+    def passes(self) -> tuple[type[Pass], ...]:
         """Its structural passes, in order. Resolved on use: the passes import this module (a
         pass reads ``ctx.direction``), so this module names them instead of importing them."""
         return getattr(importlib.import_module(".passes", __package__), self.passes_attr)

@@ -176,6 +176,7 @@ def _rewrite(
         imports=imports,
         star_names=star_names,
         self_attrs=plan.self_attrs if plan is not None else frozenset(SELF_ATTR.findall(source)),
+        source=source,
     )
     if piece is not None:  # a piece of a long file: what the whole file's text says
         ctx.self_attrs, ctx.piece = piece.facts.self_attrs, True

@@ -127,7 +127,7 @@ def plan_stand_ins(source: str, direction: Direction, rules: RuleSet, passes, fa
     is), verified on LibCST's tree by check_stand_ins_untouched."""
     if not ENABLED:
         return None
-    if any(hasattr(p, "prepare") or getattr(p, "whole_tree", False) for p in passes):
+    if any(p.reads_whole_tree(source, rules) for p in passes):
         return None  # a pass that reads the whole file needs the whole tree
     if "\r" in source or not source.endswith("\n"):
         return None

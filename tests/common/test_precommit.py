@@ -136,7 +136,7 @@ def test_mirror_and_check_hooks_on_real_commits(hook_repo, tmp_path):
     proc = commit("add the model")
     assert proc.returncode != 0, proc.stdout + proc.stderr
     assert "fwtranslate-mirror: rewrote models_tf/net.py (translated from models/net.py)" in proc.stdout + proc.stderr
-    assert mirror.read_text() == translate(NET).code
+    assert mirror.read_text() == translate(NET, path="models/net.py").code
     assert "class Net(keras.Model)" in mirror.read_text() and commits() == 0
     proc = commit("add the model")
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -235,8 +235,7 @@ def _with_support(names: list[str], code: str) -> str:
 def test_channels_first_convolutions_are_keras_convolutions():
     src = _with_support(
         [
-            "channels_first_bias",
-            "conv_transpose_outputs",
+            "channels_last_conv",
             "ChannelsFirstConv1D",
             "ChannelsFirstConv2D",
             "ChannelsFirstConv3D",
@@ -249,7 +248,7 @@ def test_channels_first_convolutions_are_keras_convolutions():
     )
     result = translate(src, to="torch")
     assert result.ok, _errors(result)
-    assert "class ChannelsFirst" not in result.code and "def channels_first_bias" not in result.code
+    assert "class ChannelsFirst" not in result.code and "def channels_last_conv" not in result.code
     values = {n.targets[0].id: ast.unparse(n.value) for n in ast.parse(result.code).body if isinstance(n, ast.Assign)}
     assert values == {
         "a": "nn.LazyConv2d(8, 3, padding='same')",

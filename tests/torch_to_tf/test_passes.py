@@ -382,20 +382,22 @@ def test_nested_layers_and_top_level_model():
         import keras
 
 
+        @keras.saving.register_keras_serializable(package="fwtranslate")
         class Block(keras.layers.Layer):
             """A block."""
 
-            def __init__(self, dim):
-                super().__init__()
+            def __init__(self, dim, **kwargs):
+                super().__init__(**kwargs)
                 self.fc = keras.layers.Dense(dim)
 
             def call(self, x):
                 return self.fc(x) + x
 
 
+        @keras.saving.register_keras_serializable(package="fwtranslate")
         class Net(keras.Model):
-            def __init__(self, dim=8):
-                super(Net, self).__init__()
+            def __init__(self, dim=8, **kwargs):
+                super(Net, self).__init__(**kwargs)
                 self.block = Block(dim)
                 self.head = keras.layers.Dense(2)
 
@@ -438,17 +440,20 @@ def test_subclass_of_a_model_class_and_super_forward():
         """\
         import keras
 
+        @keras.saving.register_keras_serializable(package="fwtranslate")
         class Base(keras.Model):
             def call(self, x):
                 return x
 
+        @keras.saving.register_keras_serializable(package="fwtranslate")
         class Double(Base):
             def call(self, x):
                 return super().call(x) * 2
 
+        @keras.saving.register_keras_serializable(package="fwtranslate")
         class Net(keras.Model):
-            def __init__(self):
-                super().__init__()
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
                 self.inner = Double()
 
             def call(self, x):
@@ -470,9 +475,10 @@ def test_top_level_class_with_a_reserved_attribute_stays_a_layer():
         """\
         import keras
 
+        @keras.saving.register_keras_serializable(package="fwtranslate")
         class Net(keras.layers.Layer):
-            def __init__(self):
-                super().__init__()
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
                 self.layers = []
         """,
     )
@@ -501,9 +507,10 @@ def test_containers():
         """\
         import keras
 
+        @keras.saving.register_keras_serializable(package="fwtranslate")
         class Net(keras.Model):
-            def __init__(self, blocks):
-                super().__init__()
+            def __init__(self, blocks, **kwargs):
+                super().__init__(**kwargs)
                 self.seq = keras.Sequential([keras.layers.Dense(4), keras.layers.ReLU()])
                 self.stack = keras.Sequential([*blocks])
                 self.items = list([keras.layers.Dense(4), keras.layers.Identity()])
@@ -532,9 +539,10 @@ def test_parameter_becomes_a_named_variable():
         """\
         import keras
 
+        @keras.saving.register_keras_serializable(package="fwtranslate")
         class Net(keras.Model):
-            def __init__(self):
-                super().__init__()
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
                 self.scale = keras.Variable(keras.ops.zeros((1, 4)), name="scale")
                 self.frozen = keras.Variable(keras.ops.zeros((4,)), trainable=False, name="frozen")
 
@@ -560,9 +568,10 @@ def test_register_buffer_becomes_a_non_trainable_variable():
         """\
         import keras
 
+        @keras.saving.register_keras_serializable(package="fwtranslate")
         class Net(keras.Model):
-            def __init__(self):
-                super().__init__()
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
                 self.mask = keras.Variable(keras.ops.zeros((2, 2)), trainable=False, name="mask")
                 self.offset = keras.Variable(keras.ops.zeros((2,)), trainable=False, name='offset')
                 self.bias = keras.Variable(keras.ops.zeros((2,)), name="bias")
@@ -593,15 +602,17 @@ def test_self_training_becomes_the_training_argument():
         """\
         import keras
 
+        @keras.saving.register_keras_serializable(package="fwtranslate")
         class Noise(keras.layers.Layer):
             def call(self, x, *, scale=1.0, training=None):
                 if training:
                     x = x * scale
                 return x
 
+        @keras.saving.register_keras_serializable(package="fwtranslate")
         class Net(keras.Model):
-            def __init__(self):
-                super().__init__()
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
                 self.noise = Noise()
 
             def call(self, x, training=None):
@@ -623,6 +634,7 @@ def test_forward_without_self_training_gets_no_training_argument():
         """\
         import keras
 
+        @keras.saving.register_keras_serializable(package="fwtranslate")
         class Net(keras.Model):
             def call(self, x):
                 return x
@@ -647,6 +659,7 @@ def test_self_training_outside_forward_is_reported():
         """\
         import keras
 
+        @keras.saving.register_keras_serializable(package="fwtranslate")
         class Net(keras.Model):
             def helper(self, x):
                 # fwtranslate: unconverted [training-flag] self.training in helper(): Keras layers have no training attribute; pass `training` down from call()
@@ -683,6 +696,7 @@ def test_no_grad_block():
         """\
         import keras
 
+        @keras.saving.register_keras_serializable(package="fwtranslate")
         class Net(keras.Model):
             def call(self, x):
                 # statistics only
@@ -785,9 +799,10 @@ def test_augmented_assignment_and_inplace_flag():
         """\
         import keras
 
+        @keras.saving.register_keras_serializable(package="fwtranslate")
         class Net(keras.Model):
-            def __init__(self):
-                super().__init__()
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
                 self.act = keras.layers.ReLU()
 
             def call(self, x, y):
@@ -886,14 +901,15 @@ def test_comments_docstrings_blank_lines_and_names_survive():
         CONSTANT = 3  # a constant
 
 
+        @keras.saving.register_keras_serializable(package="fwtranslate")
         class MyNet(keras.Model):  # the model
             """Class docstring.
 
             Two lines.
             """
 
-            def __init__(self, width: int = 4):
-                super().__init__()
+            def __init__(self, width: int = 4, **kwargs):
+                super().__init__(**kwargs)
                 # the projection
                 self.proj_layer = keras.layers.Dense(width)  # trailing comment
 
@@ -1321,9 +1337,10 @@ def test_buffer_updates_assign_to_the_variable():
         """\
         import keras
 
+        @keras.saving.register_keras_serializable(package="fwtranslate")
         class Counter(keras.Model):
-            def __init__(self):
-                super().__init__()
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)
                 self.count = keras.Variable(keras.ops.zeros(()), trainable=False, name="count")
 
             def call(self, x):

@@ -83,8 +83,9 @@ def test_translates_completely(translated):
         "return conv_layer_for(2, out_channels",  # ...deciding the padding at run time
         "class _ConvBN(TorchSequential):",  # attributes join the sequence, as in torch
         "self.conv = conv_layer(cin, cout, 3, stride, 1, bias=False)",
-        "super().__init__(name=layer_name(self))",  # _ConvBN: Keras would name it "__conv_bn"
-        "super().__init__(cin, cout, stride, Conv2d)",  # ConvBNAct calls _ConvBN's own __init__
+        # _ConvBN: Keras would name it "__conv_bn"; a name given when Keras rebuilds it wins
+        'super().__init__(name=kwargs.pop("name", layer_name(self)), **kwargs)',
+        "super().__init__(cin, cout, stride, Conv2d, **kwargs)",  # ConvBNAct calls _ConvBN's own __init__
         "class _Block(TorchModuleDict):",
         'add_layer(self.features, "block", _Block(8, 2))',
         "named_sequential(OrderedDict([",

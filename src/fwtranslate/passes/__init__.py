@@ -2,16 +2,21 @@
 ``common/`` for both directions, ``torch_to_tf/`` and ``tf_to_torch/`` for one each."""
 
 from .common import CallRewriter, FinishModule, ScopeTracker
-from .tf_to_torch import KerasLayerClass, LayerNames, Layout, LayoutWrap, StaticSizes
+from .tf_to_torch import KerasLayerClass, LayerNames, StaticSizes
+from .tf_to_torch import Layout as ChannelsFirstLayout
+from .tf_to_torch import LayoutWrap as ChannelsFirstLayoutWrap
 from .tf_to_torch.export_decorators import KerasExportDecorators
 from .torch_to_tf import (
     ForwardToCall,
+    KerasSerializable,
     PrivateLayerNames,
     SequentialSubclass,
     Statements,
     TorchAttributes,
     WeightPresence,
 )
+from .torch_to_tf import Layout as ChannelsLastLayout
+from .torch_to_tf import LayoutWrap as ChannelsLastLayoutWrap
 
 # Order matters where two passes handle the same node: the scope tracker sees a node first,
 # ForwardToCall renames self.forward before the call rewriter looks at it.
@@ -20,10 +25,13 @@ PASSES = (
     ForwardToCall,
     SequentialSubclass,
     PrivateLayerNames,
+    ChannelsLastLayout,
     CallRewriter,
+    ChannelsLastLayoutWrap,
     WeightPresence,
     TorchAttributes,
     Statements,
+    KerasSerializable,
     FinishModule,
 )
 
@@ -31,11 +39,11 @@ PASSES = (
 TF_TO_TORCH_PASSES = (
     ScopeTracker,
     KerasLayerClass,
-    Layout,
+    ChannelsFirstLayout,
     StaticSizes,
     KerasExportDecorators,
     CallRewriter,
     LayerNames,
-    LayoutWrap,
+    ChannelsFirstLayoutWrap,
     FinishModule,
 )

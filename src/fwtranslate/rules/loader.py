@@ -42,7 +42,7 @@ _FIELDS = {
     "layout",
     "size",
 }
-# how a layer's translation treats the channel axis (tf_to_torch; see passes/tf_to_torch/layout.py)
+# how a layer's translation treats the channel axis (see passes/common/layout_analysis.py)
 LAYOUT_KINDS = ("spatial", "spatial_to_flat", "elementwise", "axis", "merge")
 
 
@@ -283,8 +283,8 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
     layout = spec.get("layout")
     if layout is not None and layout not in LAYOUT_KINDS:
         raise RuleFileError(path, name, "layout", f"expected one of: {', '.join(LAYOUT_KINDS)}")
-    if layout in ("axis",) and (signature is None or "axis" not in signature.names):
-        raise RuleFileError(path, name, "layout", "layout 'axis' needs an 'axis' parameter")
+    if layout == "axis" and (signature is None or not {"axis", "dim"} & set(signature.names)):
+        raise RuleFileError(path, name, "layout", "layout 'axis' needs an 'axis' (Keras) or 'dim' (PyTorch) parameter")
     for key in ("class", "base"):
         value = spec.get(key)
         if value is not None and not (isinstance(value, str) and _DOTTED.fullmatch(value)):

@@ -84,7 +84,7 @@ class Rule:
     handled: frozenset[str] = field(default=frozenset())  # params some part of the rule uses
     explicit_class: str | None = None  # the `class:` field
     subclass_base: str | None = None  # the `base:` field: what a subclass of the source class derives from
-    layout: str | None = None  # tf_to_torch: how the translation treats the channel axis (loader.LAYOUT_KINDS)
+    layout: str | None = None  # how the translation treats the channel axis (loader.LAYOUT_KINDS)
     size: SizeSpec | None = None  # tf_to_torch: feature sizes for the static size analysis
 
     @property

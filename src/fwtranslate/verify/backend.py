@@ -56,7 +56,7 @@ class Device:
 
     @property
     def use_xla(self) -> bool:
-        # On CPU, TensorFlow has no kernel for channels_first convolutions outside XLA.
+        # On CPU, TensorFlow has no kernel for channels_first convolutions outside XLA (execution.py).
         return self.kind == "cpu"
 
 

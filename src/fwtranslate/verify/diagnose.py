@@ -115,7 +115,7 @@ def _localize(s, m: Mismatch, arrays, training: bool) -> dict[str, Any] | None:
                 s.krun.forward(arrays, training=False)
         except Exception as exc:  # noqa: BLE001
             return _crash_divergence(s, trec, krec, exc)
-        div = first_divergence(trec.calls, krec.calls, s.rtol, s.atol, s.classes)
+        div = first_divergence(trec.calls, krec.calls, s.rtol, s.atol, s.classes, align=True)
         return div.to_dict() if div else None
     # gradients / step: the module owning the first differing tensor, latest in forward order
     bad = [d.path for d in m.diffs if not d.ok]
@@ -140,7 +140,7 @@ def _crash_site(s, sample, exc: Exception) -> dict[str, Any] | None:
 def _crash_divergence(s, trec, krec, exc: Exception) -> dict[str, Any] | None:
     """A crash is often the consequence of an earlier wrong shape: look for that first, else
     name the innermost layer that raised."""
-    div = first_shape_divergence(trec.calls, krec.shapes(), s.classes)
+    div = first_shape_divergence(trec.calls, krec.shapes(), s.classes, align=True)
     if div is not None:
         div.reason += f" (then {type(exc).__name__}: {short(exc)})"
         return div.to_dict()

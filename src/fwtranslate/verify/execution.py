@@ -1,9 +1,11 @@
-"""Running Keras code on TensorFlow: XLA-compiled on CPU, graph mode on GPU, eager last.
+"""Running Keras code on TensorFlow: graph mode first, XLA where graph mode has no kernel, eager last.
 
-On CPU, TensorFlow has no eager or graph kernel for channels_first (NCHW) convolutions, and the
-translations keep torch's NCHW layout; XLA compiles them fine. A function whose XLA compilation
-fails for another reason (an op XLA lacks) is retried in graph mode, then eagerly.
-tf.function retraces per input shape and keeps each trace, so a shape seen before costs nothing.
+Translations compute channels last inside (passes/torch_to_tf/layout.py), which graph mode runs
+on every device. On CPU, TensorFlow has no graph kernel for channels_first (NCHW) convolutions:
+code that still has them (``--layout channels-first``, a hand-written model) is retried under
+XLA, which compiles them. A function that fails in graph mode for another reason is retried
+eagerly. tf.function retraces per input shape and keeps each trace, so a shape seen before costs
+nothing.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ import numpy as np
 
 from .backend import Device, frameworks
 
-MODES = ("xla", "graph", "eager")
+MODES = ("graph", "xla", "eager")
 
 
 class KerasExecutor:
     def __init__(self, device: Device):
         self.device = device
-        self.first_mode = "xla" if device.use_xla else "graph"
+        self.first_mode = "graph"
         self._functions: dict[Hashable, tuple[str, Callable]] = {}
         self.fallbacks: list[str] = []  # why a function left XLA, for the report
         self.run_time = 0.0  # seconds in calls that reused a compiled trace
@@ -54,7 +56,7 @@ class KerasExecutor:
                     nxt = self._next_mode(mode, exc)
                     if nxt is None:
                         # NHWC: only XLA could run it on CPU, so XLA's own error is the useful one
-                        raise (first_error if "NHWC" in str(exc) else exc) from None
+                        raise (exc if "NHWC" in str(first_error) else first_error) from None
                     self.fallbacks.append(f"{key!r}: {mode} failed ({_first_line(exc)}); using {nxt}")
                     mode, compiled = nxt, self._compile(fn, nxt)
             self._functions[key] = (mode, compiled)
@@ -76,10 +78,9 @@ class KerasExecutor:
         _, tf, _ = frameworks()
         if not isinstance(exc, tf.errors.OpError) and not _mentions_xla(exc):
             return None  # a Python error while tracing: the same in every mode
-        if "NHWC" in str(exc):
-            return None  # no kernel outside XLA on this device: retrying elsewhere cannot help
-        i = MODES.index(mode)
-        return MODES[i + 1] if i + 1 < len(MODES) else None
+        if "NHWC" in str(exc):  # no graph kernel for channels-first data on this device
+            return "xla" if mode == "graph" and self.device.use_xla else None
+        return "eager" if mode in ("graph", "xla") else None
 
 
 def _tracing_count(fn) -> int:

@@ -229,8 +229,8 @@ def first_divergence(
 ) -> Divergence | None:
     """``torch_calls``: the original's calls, ``keras_calls``: the translation's (named for the
     torch -> Keras direction; a Keras original passes its calls first). ``align``: a tensor of
-    the translation may be channels first where the original's is channels last (a torch
-    translation of a Keras model moves the channel axis once for a run of layers)."""
+    the translation may have its channel axis elsewhere than the original's (a translation moves
+    the channel axis once for a run of layers: to the front for torch, to the end for Keras)."""
     by_key = {(c.path, c.index): c for c in keras_calls}
     for tc in torch_calls:
         kc = by_key.get((tc.path, tc.index))
@@ -271,7 +271,11 @@ def first_shape_divergence(
             pairs = list(zip(ref, got)) if len(ref) == len(got) else [(ref[0], got[0])] if ref and got else []
             for r, g in pairs:
                 if not _shape_fits(tuple(np.shape(r)), g) and not (
-                    align and _shape_fits(tuple(np.shape(r)), _channels_last(tuple(g)))
+                    align
+                    and (
+                        _shape_fits(tuple(np.shape(r)), _channels_last(tuple(g)))
+                        or _shape_fits(tuple(np.shape(r)), _channels_first(tuple(g)))
+                    )
                 ):
                     where = (tc.caller if tc.caller is not None else tc.path) if kind == "inputs" else tc.path
                     return _divergence(
@@ -304,20 +308,31 @@ def _channels_last(shape: tuple) -> tuple:
     return (shape[0], *shape[2:], shape[1]) if len(shape) >= 3 else shape
 
 
+def _channels_first(shape: tuple) -> tuple:
+    return (shape[0], shape[-1], *shape[1:-1]) if len(shape) >= 3 else shape
+
+
 def _first_bad(ref: list, got: list, rtol: float, atol: float, align: bool = False):
     if not ref or not got:
         return None
     pairs = list(zip(ref, got)) if len(ref) == len(got) else [(ref[0], got[0])]
     for r, g in pairs:
-        moved = align and np.ndim(g) >= 3 and np.shape(r) == _channels_last(np.shape(g))
-        if moved and np.shape(r) != np.shape(g):
-            g = np.moveaxis(np.asarray(g), 1, -1)
+        moves = []  # the translation's tensor with its channel axis where the original's is
+        if align and np.ndim(g) >= 3:
+            if np.shape(r) == _channels_last(np.shape(g)):
+                moves.append(np.moveaxis(np.asarray(g), 1, -1))
+            if np.shape(r) == _channels_first(np.shape(g)):
+                moves.append(np.moveaxis(np.asarray(g), -1, 1))
+        if moves and np.shape(r) != np.shape(g):
+            g = moves.pop(0)
         d = compare_arrays("", r, g, rtol, atol, reshape_ok=True)
-        if not d.ok and moved and np.shape(r) == np.shape(g):
+        for moved in moves if not d.ok else ():
             # as many channels as pixels along each side (N, 8, 8, 8): the shape does not say
             # which layout the translation's tensor has; it matches if either one does
-            d2 = compare_arrays("", r, np.moveaxis(np.asarray(g), 1, -1), rtol, atol, reshape_ok=True)
-            d = d2 if d2.ok else d
+            d2 = compare_arrays("", r, moved, rtol, atol, reshape_ok=True)
+            if d2.ok:
+                d = d2
+                break
         if not d.ok:
             return d
     return None

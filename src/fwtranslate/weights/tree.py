@@ -60,8 +60,11 @@ def keras_child(torch_parent: Any, keras_parent: Any, name: str, index: int) -> 
     if keras_parent is None:
         return None, f".{name}"
     if isinstance(keras_parent, keras.Sequential):
-        layers = keras_parent.layers
-        return (layers[index] if index < len(layers) else None), f".layers[{index}]"
+        # the layout moves the translation inserts (passes/torch_to_tf/layout.py) have no torch child
+        positions = [i for i, layer in enumerate(keras_parent.layers) if not isinstance(layer, keras.layers.Permute)]
+        if index >= len(positions):
+            return None, f".layers[{index}]"
+        return keras_parent.layers[positions[index]], f".layers[{positions[index]}]"
     if isinstance(keras_parent, (list, tuple)):
         i = int(name) if name.isdigit() and not isinstance(torch_parent, nn.Sequential) else index
         return (keras_parent[i] if i < len(keras_parent) else None), f"[{i}]"

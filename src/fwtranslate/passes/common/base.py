@@ -22,3 +22,8 @@ class Pass:
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
+
+    @classmethod
+    def reads_whole_tree(cls, source: str, rules) -> bool:
+        """Whether this pass needs the whole tree of ``source`` (no stand-ins, no pieces)."""
+        return cls.whole_tree or hasattr(cls, "prepare")

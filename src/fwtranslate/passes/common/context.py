@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import libcst as cst
 
@@ -58,6 +59,9 @@ class Context:
     module_classes: dict[str, ClassInfo] = field(default_factory=dict)
     instantiated: set[str] = field(default_factory=set)  # names called inside model classes
     helpers_used: set[str] = field(default_factory=set)
+    maybe_unused_helpers: set[str] = field(default_factory=set)  # kept only where the output still names them
+    layout_plan: Any = None  # the layout analysis' Plan (common/layout.py), shared by Layout and LayoutWrap
+    layout_native: dict[int, bool] = field(default_factory=dict)  # constructor id -> has a native form
     variable_attrs: set[str] = field(default_factory=set)  # self.<name> holding a keras.Variable
     factories: dict[str, tuple[str, cst.FunctionDef]] = field(default_factory=dict)  # qual -> (name, def)
     target_imports: set[str] = field(default_factory=set)  # import statements the output needs
@@ -70,6 +74,7 @@ class Context:
     input_sizes: dict[int, int] = field(default_factory=dict)
     # (original node, rule) -> True when a `# fwtranslate: ignore` comment covers it (suppress.py)
     suppressed: Callable[[cst.CSTNode, str], bool] | None = None
+    source: str = ""  # the text being translated (a piece's text, for a piece of a long file)
     piece: bool = False  # a piece of a long file (chunked.py): its imports are fixed once, for all pieces
 
     # --- names --------------------------------------------------------------------------

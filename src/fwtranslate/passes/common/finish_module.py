@@ -65,6 +65,10 @@ class FinishModule(Pass):
     # --- imports ------------------------------------------------------------------------------
     def _fix_imports(self, body: list[_Statement]) -> list[_Statement]:
         ctx = self.ctx
+        self.helpers = set(ctx.helpers_used)
+        if ctx.maybe_unused_helpers:  # a layer rewritten after its rule ran (torch_to_tf/layout.py)
+            named = _names(body)
+            self.helpers -= {h for h in ctx.maybe_unused_helpers if h not in named}
         framework = {id(n) for n in ctx.imports.framework_imports}
         out: list[_Statement] = []
         insert_at: int | None = None
@@ -99,7 +103,7 @@ class FinishModule(Pass):
         elif header and insert_at < len(out):
             out[insert_at] = out[insert_at].with_changes(leading_lines=[*header, *out[insert_at].leading_lines])
         out[insert_at:insert_at] = new_imports
-        needed = ctx.rules.support.closure(ctx.helpers_used)
+        needed = ctx.rules.support.closure(self.helpers)
         definitions = ctx.rules.support.definitions if needed else {}
         support = [definitions[n] for n in needed]
         support += [fn for _, fn in ctx.factories.values()]
@@ -114,7 +118,7 @@ class FinishModule(Pass):
 
     def _support_imports(self) -> set[str]:
         lib = self.ctx.rules.support
-        return lib.imports_for(lib.closure(self.ctx.helpers_used))
+        return lib.imports_for(lib.closure(self.helpers))
 
     def _prune(self, node: cst.BaseSmallStatement):
         if not isinstance(node, (cst.Import, cst.ImportFrom)):  # (only imports are framework imports)
@@ -139,6 +143,18 @@ class FinishModule(Pass):
             return None
         keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return node.with_changes(names=keep)
+
+
+def _names(body: list[_Statement]) -> set[str]:
+    found: set[str] = set()
+
+    class V(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            found.add(node.value)
+
+    for stmt in body:
+        stmt.visit(V())
+    return found
 
 
 def _strip_blank(lines):

@@ -2,13 +2,18 @@
 
 from .containers import SequentialSubclass
 from .forward_to_call import ForwardToCall
+from .layout import Layout, LayoutWrap
 from .private_names import PrivateLayerNames
+from .serializable import KerasSerializable
 from .statements import Statements
 from .torch_attributes import TorchAttributes
 from .weight_presence import WeightPresence
 
 __all__ = [
     "ForwardToCall",
+    "KerasSerializable",
+    "Layout",
+    "LayoutWrap",
     "PrivateLayerNames",
     "SequentialSubclass",
     "Statements",

@@ -1,18 +1,22 @@
-"""Where the channel axis moves: a data-flow analysis over Keras code, before translation.
+"""Where the channel axis moves: one data-flow analysis over the source, for both directions.
 
-A value's layout is ``None`` (Keras' order: channels last, or no image at all) or the rank of a
-channels-first tensor. Sources of channels-first values are spatial layers (rule ``layout:``
-field); consumers that need Keras' order are everything the analysis does not know. Variables
-are converted by a statement (``x = x.movedim(-1, 1)``), other expressions in place. Control
-flow is handled conservatively: branches are joined variable by variable, loop bodies start and
-end in Keras' order.
+The source framework computes images in its own order (Keras: channels last; PyTorch: channels
+first); the target's own layers want the other one. A value's layout is ``None`` (the source's
+order, or no image at all) or the rank of a tensor in the target's *native* order. Sources of
+native values are spatial layers (rule ``layout:`` field); consumers that need the source's order
+are everything the analysis does not know. Variables are converted by a statement, other
+expressions in place. Control flow is handled conservatively: branches are joined variable by
+variable, loop bodies start and end in the source's order unless a variable keeps its layout.
 
-The result is a Plan of edits; layout.py applies it during the traversal.
+What differs between the directions (the axis parameter's name, how an axis is renumbered, the
+container whose layers run in order, what is inserted into it) is a ``LayoutConventions``; each
+direction's ``layout.py`` defines one and applies the resulting Plan during the traversal.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -21,14 +25,30 @@ from ...rules.literals import UNKNOWN, literal_value
 from ...rules.model import Rule
 from ...rules.signature import BindError, bind
 
-TO_FIRST, TO_LAST = "first", "last"
-_RANK = re.compile(r"([123])D(?:Transpose)?$")
+TO_NATIVE, TO_SOURCE = "native", "source"
+_RANK = re.compile(r"([123])[dD](?:Transpose)?$")  # Conv2D, Conv2d, ConvTranspose2d, MaxPooling1D...
+
+
+@dataclass(frozen=True)
+class LayoutConventions:
+    """What the analysis needs to know about one direction."""
+
+    axis_param: str  # the source API's axis parameter: "axis" (Keras), "dim" (PyTorch)
+    native_axis: Callable[[int, int], int]  # (source-order axis, rank) -> the same axis in native order
+    sequential: str  # the container rule whose layers run one after the other
+    sequential_args: bool  # its layers are positional arguments (nn.Sequential) or one list (keras.Sequential)
+    to_native_layer: Callable[[int], str]  # code of the layer that converts a tensor of this rank
+    to_source_layer: Callable[[int], str]
+    inputs: frozenset[str] = frozenset()  # rules whose results are model inputs (never rebound)
+    can_run_native: Callable[[object, Rule, cst.Call], bool] = lambda ctx, rule, ctor: True
+
+
 _WRAPPABLE = (cst.Name, cst.Call, cst.Attribute, cst.Subscript, cst.BinaryOperation)
 
 
 @dataclass
 class Plan:
-    channels_first: set[int] = field(default_factory=set)  # constructor calls: data_format="channels_first"
+    native: set[int] = field(default_factory=set)  # constructor calls that run in the native layout
     axis: dict[int, tuple[int, object]] = field(default_factory=dict)  # ctor -> (position, new axis)
     before: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # stmt -> [(var, direction)]
     after: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
@@ -44,7 +64,7 @@ class Plan:
 class _Layer:
     rule: Rule
     ctor: cst.Call
-    identity: object  # ("attr", name) or ("node", id)
+    identity: tuple[str, object]  # ("attr", name) or ("node", id)
 
     @property
     def kind(self) -> str | None:
@@ -61,28 +81,38 @@ class _Layer:
         return int(m.group(1)) + 2 if m else None
 
 
-def analyse(module: cst.Module, ctx) -> Plan:
-    plan = Plan()
-    analyser = _Analyser(ctx, plan)
+def analyse(module: cst.Module, ctx, conventions: LayoutConventions) -> Plan:
+    analyser = _Analyser(ctx, Plan(), conventions)
     analyser.constants = _constants(module.body, analyser, {})
     analyser.param_constants = _parameter_constants(module, analyser)
+    analyser.factories = _factories(module, analyser)
     analyser.settle_contracts(module)
-    for stmt in module.body:
-        if isinstance(stmt, cst.ClassDef):
-            analyser.class_def(stmt)
-        elif isinstance(stmt, cst.FunctionDef):
-            analyser.function(stmt, {}, analyser.contracts.get(stmt.name.value))
-    analyser.sequential_lists(module)
-    return plan
+    # a layer built by a factory function is one object for all its uses: a class analysed later
+    # may force it to the source's order, so the whole file is analysed again until that settles
+    for _ in range(3):
+        forced = set(analyser.forced)
+        analyser.plan = Plan()
+        for stmt in module.body:
+            if isinstance(stmt, cst.ClassDef):
+                analyser.class_def(stmt)
+            elif isinstance(stmt, cst.FunctionDef):
+                analyser.function(stmt, {}, analyser.contracts.get(stmt.name.value))
+        analyser.sequential_lists(module)
+        if analyser.forced == forced:
+            break
+    return analyser.plan
 
 
 class _Analyser:
-    def __init__(self, ctx, plan: Plan):
-        self.ctx, self.plan = ctx, plan
+    def __init__(self, ctx, plan: Plan, conventions: LayoutConventions):
+        self.ctx, self.plan, self.conventions = ctx, plan, conventions
         self.forced: set[object] = set()  # layer identities that must see Keras' order
         self.constants: dict[str, object] = {}  # module-level names with one static value
         # helper functions that take and return channels-first tensors: name -> rank
         self.contracts: dict[str, int] = {}
+        self.factories: dict[str, cst.Call] = {}  # function name -> the constructor call it returns
+        self.param_constants: dict[str, dict[str, object]] = {}  # function -> parameters' static values
+        self.modes: dict[object, set] = {}  # layer identity -> the layouts it was applied to
 
     # --- helper functions ---------------------------------------------------------------------------
     def settle_contracts(self, module: cst.Module) -> None:
@@ -117,7 +147,7 @@ class _Analyser:
             before = set(self.forced)
             trial = Plan()
             self.modes = {}
-            inherited = {**self.constants, **getattr(self, "param_constants", {}).get(fn.name.value, {})}
+            inherited = {**self.constants, **self.param_constants.get(fn.name.value, {})}
             worker = _Function(
                 self, trial, attrs, returns=contract, constants=_constants(_statements(fn.body), self, inherited)
             )
@@ -130,6 +160,23 @@ class _Analyser:
         return trial
 
     # --- rules --------------------------------------------------------------------------------
+    def layer_of(self, value: cst.CSTNode, identity: tuple[str, object]) -> _Layer | None:
+        """The layer a constructor call builds (``nn.Conv2d(...)``), directly or through a
+        factory function of this file (``conv3x3(...)``, whose only statement returns one)."""
+        rule = self.rule_of(value)
+        if rule is not None and rule.layout and isinstance(value, cst.Call):
+            return _Layer(rule, value, identity)
+        inner = (
+            self.factories.get(value.func.value)
+            if isinstance(value, cst.Call) and isinstance(value.func, cst.Name)
+            else None
+        )
+        if inner is not None:
+            rule = self.rule_of(inner)
+            if rule is not None:
+                return _Layer(rule, inner, ("node", id(inner)))
+        return None
+
     def rule_of(self, call: cst.CSTNode) -> Rule | None:
         if not isinstance(call, cst.Call):
             return None
@@ -147,9 +194,9 @@ class _Analyser:
         if init is not None:
             for stmt in _statements(init.body):
                 target, value = _self_assignment(stmt)
-                rule = self.rule_of(value) if value is not None else None
-                if target is not None and rule is not None and rule.layout:
-                    attrs[target] = _Layer(rule, value, ("attr", target))
+                layer = self.layer_of(value, ("attr", target)) if target is not None and value is not None else None
+                if layer is not None:
+                    attrs[target] = layer
         # a layer used anywhere but as `self.X(...)` in call() may meet Keras-ordered data
         used_elsewhere = _attributes_not_called(cls, entry, set(attrs))
         self.forced |= {("attr", a) for a in used_elsewhere}
@@ -173,7 +220,7 @@ class _Analyser:
 
     @staticmethod
     def _merge_into(plan: Plan, trial: Plan) -> None:
-        plan.channels_first |= trial.channels_first
+        plan.native |= trial.native
         plan.axis.update(trial.axis)
         for table in ("before", "after"):
             for key, items in getattr(trial, table).items():
@@ -182,9 +229,10 @@ class _Analyser:
         plan.replace.update(trial.replace)
         plan.visit |= trial.visit
 
-    # --- keras.Sequential([...]) ------------------------------------------------------------------
+    # --- keras.Sequential([...]), nn.Sequential(...) ---------------------------------------------
     def sequential_lists(self, module: cst.Module) -> None:
         analyser = self
+        conventions = self.conventions
 
         class Finder(cst.CSTVisitor):
             def __init__(self):
@@ -201,52 +249,67 @@ class _Analyser:
 
             def visit_Call(self, node: cst.Call) -> None:
                 rule = analyser.rule_of(node)
-                if rule is None or rule.name != "keras.Sequential" or not node.args:
+                if rule is None or rule.name != conventions.sequential or not node.args:
                     return
-                first = node.args[0]
-                if first.keyword is not None and first.keyword.value != "layers":
-                    return
-                if isinstance(first.value, cst.List) and analyser._sequential(first.value):
+                if conventions.sequential_args:  # nn.Sequential(conv, bn, relu)
+                    if any(a.keyword is not None or a.star for a in node.args):
+                        return
+                    container: cst.CSTNode = node
+                    values: list[cst.BaseExpression | None] = [a.value for a in node.args]
+                else:  # keras.Sequential([conv, bn, relu])
+                    first = node.args[0]
+                    if first.keyword is not None and first.keyword.value != "layers":
+                        return
+                    if not isinstance(first.value, cst.List):
+                        return
+                    container = first.value
+                    values = [None if isinstance(e, cst.StarredElement) else e.value for e in first.value.elements]
+                if analyser._sequential(container, values):
                     analyser.plan.visit |= {id(n) for n in self.stack if isinstance(n, cst.BaseStatement)}
 
         module.visit(Finder())
 
-    def _sequential(self, items: cst.List) -> bool:
+    def _sequential(self, container: cst.CSTNode, values: list[cst.BaseExpression | None]) -> bool:
+        """The layers of one container, in order: a conversion layer is inserted where a run of
+        spatial layers starts and where it ends."""
+        conventions = self.conventions
         inserts: list[tuple[int, str]] = []
         state: int | None = None
         changed = False
-        pending: list[tuple[int, _Layer]] = []
-        for index, element in enumerate(items.elements):
-            value = element.value
-            rule = self.rule_of(value) if not isinstance(element, cst.StarredElement) else None
-            if rule is not None and rule.name == "keras.Input":
+        for index, value in enumerate(values):
+            rule = self.rule_of(value) if value is not None else None
+            if rule is not None and rule.name in conventions.inputs:
                 continue
-            layer = _Layer(rule, value, ("node", id(value))) if rule is not None else None
-            kind = layer.kind if layer is not None else None
-            if kind in ("spatial", "spatial_to_flat") and layer.rank is not None:
+            layer = self.layer_of(value, ("node", id(value))) if value is not None else None
+            kind = layer.kind if layer is not None and layer.identity not in self.forced else None
+            if (
+                layer is not None
+                and kind in ("spatial", "spatial_to_flat")
+                and layer.rank is not None
+                and conventions.can_run_native(self.ctx, layer.rule, layer.ctor)
+            ):
                 if state is None:
-                    inserts.append((index, "ToChannelsFirst()"))
-                pending.append((index, layer))
-                self.plan.channels_first.add(id(value))
+                    inserts.append((index, conventions.to_native_layer(layer.rank)))
+                self.plan.native.add(id(layer.ctor))
                 state = None if kind == "spatial_to_flat" else layer.rank
                 changed = True
             elif kind == "elementwise":
                 continue
-            elif kind == "axis" and state is not None:
-                new = _remap_axis_argument(layer, state)
+            elif layer is not None and kind == "axis" and state is not None:
+                new = _remap_axis_argument(layer, state, conventions)
                 if new is not None:
                     self.plan.axis[id(value)] = new
                     continue
-                inserts.append((index, "ToChannelsLast()"))
+                inserts.append((index, conventions.to_source_layer(state)))
                 state = None
             elif state is not None:
-                inserts.append((index, "ToChannelsLast()"))
+                inserts.append((index, conventions.to_source_layer(state)))
                 state = None
         if state is not None:
-            inserts.append((len(items.elements), "ToChannelsLast()"))
+            inserts.append((len(values), conventions.to_source_layer(state)))
         if changed:
-            self.plan.list_inserts[id(items)] = inserts
-            self.plan.helpers |= {code.split("(")[0] for _, code in inserts}
+            self.plan.list_inserts[id(container)] = inserts
+            self.plan.helpers |= {code.split("(")[0] for _, code in inserts if code.split("(")[0].isidentifier()}
         return changed
 
 
@@ -263,7 +326,7 @@ class _Function:
     ):
         self.a, self.plan, self.attrs = analyser, plan, attrs
         self.returns = returns  # the layout this function's results must have
-        self.pinned: set[str] = set()  # variables never rebound (keras.Input results)
+        self.pinned: set[str] = set()  # variables never rebound (the model's inputs: keras.Input)
         self.constants = constants if constants is not None else {}
         self.stmt: cst.BaseStatement | None = None
         self.names_in_stmt: dict[str, int] = {}
@@ -287,7 +350,7 @@ class _Function:
             self.names_in_stmt = _name_counts(stmt.test)
             return self.if_(stmt, state)
         if isinstance(stmt, cst.FunctionDef):  # a nested function: its own analysis, Keras' order
-            state = self.to_keras_all(stmt, state)
+            state = self.to_source_all(stmt, state)
             inner = _Function(
                 self.a, self.plan, {}, constants=_constants(_statements(stmt.body), self.a, dict(self.constants))
             )
@@ -295,11 +358,11 @@ class _Function:
             self.stmt = stmt
             return state
         if isinstance(stmt, cst.ClassDef):
-            return self.to_keras_all(stmt, state)
+            return self.to_source_all(stmt, state)
         if isinstance(stmt, (cst.For, cst.While)) and stmt.orelse is None:
             return self.loop(stmt, state)
         # with, try: Keras' order on entry and at the end of every block
-        state = self.to_keras_all(stmt, state)
+        state = self.to_source_all(stmt, state)
         for suite in _suites(stmt):
             end = self.block(suite, {})
             self.close_block(suite, end)
@@ -318,7 +381,7 @@ class _Function:
         entry, end = self.stable_entry(stmt, entry)
         for var in state:
             if var in live and var not in entry:
-                self.plan.before.setdefault(id(stmt), []).append((var, TO_LAST))
+                self.plan.before.setdefault(id(stmt), []).append((var, TO_SOURCE))
         self.close_block(stmt.body, {v: r for v, r in end.items() if entry.get(v) != r})
         return dict(entry)
 
@@ -350,7 +413,7 @@ class _Function:
             return self.if_without_else(stmt, state)
         body_state = self.block(stmt.body, dict(state))
         inner = orelse.body if isinstance(orelse, cst.Else) else None
-        if inner is None:  # elif: analyse as a nested if in the else branch
+        if isinstance(orelse, cst.If):  # elif: analyse as a nested if in the else branch
             self.stmt = orelse
             self.names_in_stmt = _name_counts(orelse)
             else_state = self.if_(orelse, dict(state))
@@ -381,7 +444,7 @@ class _Function:
         self.close_block(stmt.body, {v: r for v, r in body_state.items() if joined.get(v) != r})
         for var in state:
             if var not in entry:
-                self.plan.before.setdefault(id(stmt), []).append((var, TO_LAST))
+                self.plan.before.setdefault(id(stmt), []).append((var, TO_SOURCE))
         return joined
 
     def close_block_vars(self, orelse, body_state, else_state, stmt, after_elif=False) -> None:
@@ -389,7 +452,7 @@ class _Function:
         self.close_block(stmt.body, {v: r for v, r in body_state.items() if joined.get(v) != r})
         differing = {v: r for v, r in else_state.items() if joined.get(v) != r}
         for var in differing:
-            self.plan.after.setdefault(id(orelse), []).append((var, TO_LAST))
+            self.plan.after.setdefault(id(orelse), []).append((var, TO_SOURCE))
 
     def close_block(self, suite, end: dict[str, int]) -> None:
         """Variables still channels first at the end of a block go back to Keras' order."""
@@ -400,13 +463,13 @@ class _Function:
         if _ends_flow(last):
             return
         for var in end:
-            self.plan.after.setdefault(id(last), []).append((var, TO_LAST))
+            self.plan.after.setdefault(id(last), []).append((var, TO_SOURCE))
 
-    def to_keras_all(self, stmt, state: dict[str, int]) -> dict[str, int]:
+    def to_source_all(self, stmt, state: dict[str, int]) -> dict[str, int]:
         live = self.live_after(stmt)
         for var in state:
             if var in live:
-                self.plan.before.setdefault(id(stmt), []).append((var, TO_LAST))
+                self.plan.before.setdefault(id(stmt), []).append((var, TO_SOURCE))
         return {}
 
     # --- liveness: a variable nobody reads again is never converted --------------------------------------
@@ -444,7 +507,7 @@ class _Function:
             value_layout = self.ev(small.value, state)
             targets = [t.target for t in small.targets]
             rule = self.a.rule_of(small.value)
-            if rule is not None and rule.name == "keras.Input":
+            if rule is not None and rule.name in self.a.conventions.inputs:
                 self.pinned.update(n for t in targets for n in _bound(t))  # the model's inputs themselves
             if len(targets) == 1 and isinstance(targets[0], cst.Name):
                 state = dict(state)
@@ -464,7 +527,7 @@ class _Function:
         if isinstance(small, cst.Return) and small.value is not None:
             layout = self.ev(small.value, state)
             if not self.want(small.value, self.returns, layout, state):
-                self.plan.wrap[id(small.value)] = TO_FIRST if self.returns is not None else TO_LAST
+                self.plan.wrap[id(small.value)] = TO_NATIVE if self.returns is not None else TO_SOURCE
             return state
         if isinstance(small, cst.Expr):
             self.ev(small.value, state)
@@ -489,6 +552,9 @@ class _Function:
                     self.want(arg.value, None, self.ev(arg.value, state), state)
                 self.want(first.value, contract, self.ev(first.value, state), state)
                 return contract
+            function = self.a.rule_of(node)
+            if function is not None and function.layout in ("elementwise", "axis", "merge") and _tensor_first(node):
+                return self.apply_function(function, node, state)
             self.consume(node, state)
             return None
         if isinstance(node, cst.BinaryOperation) and isinstance(
@@ -509,9 +575,93 @@ class _Function:
         self.consume(node, state)
         return None
 
+    def apply_function(self, rule: Rule, call: cst.Call, state: dict[str, int]):
+        """A function of the source API whose rule says how it treats the channel axis:
+        ``relu(x)`` keeps ``x``'s layout, ``softmax(x, dim=1)`` and ``cat([a, b], dim=1)`` keep it
+        with the axis renumbered; other tensor arguments are wanted in the source's order."""
+        first, rest = call.args[0].value, call.args[1:]
+        if rule.layout == "merge" and isinstance(first, (cst.List, cst.Tuple)):
+            layouts = [self.ev(e.value, state) for e in first.elements]
+            uniform = layouts[0] if layouts and all(lay == layouts[0] for lay in layouts) else None
+            axis_node = self._axis_node(rule, call) if uniform is not None else None
+            if uniform is not None and not any(isinstance(e, cst.StarredElement) for e in first.elements):
+                if self._renumber(rule, call, axis_node, uniform):
+                    self._consume_args(rest, state, skip=axis_node)
+                    return uniform
+            for e, lay in zip(first.elements, layouts):
+                self.want(e.value, None, lay, state)
+            self._consume_args(rest, state)
+            return None
+        layout = self.ev(first, state)
+        if rule.layout == "elementwise" or layout is None:
+            self._consume_args(rest, state)
+            return layout
+        axis_node = self._axis_node(rule, call)
+        if self._renumber(rule, call, axis_node, layout):
+            self._consume_args(rest, state, skip=axis_node)
+            return layout
+        self.want(first, None, layout, state)
+        self._consume_args(rest, state)
+        return None
+
+    def _axis_node(self, rule: Rule, call: cst.Call) -> cst.BaseExpression | None:
+        if rule.signature is None:
+            return None
+        try:
+            bound = bind(rule.signature, call.args, None)
+        except BindError:
+            return None
+        arg = bound.get(self.a.conventions.axis_param)
+        return arg.node if arg is not None and arg.given else None
+
+    def _renumber(self, rule: Rule, call: cst.Call, node: cst.BaseExpression | None, rank: int) -> bool:
+        """Record the axis argument's new number; False when it is not a static integer. A merge
+        without an axis argument joins on the batch axis, the same in both layouts."""
+        if node is None:
+            return rule.layout == "merge" and self._axis_default_is_batch(rule)
+        value = _static(node, self.a, self.constants)
+        if not isinstance(value, int) or isinstance(value, bool) or not -rank <= value < rank:
+            return False
+        self.plan.replace[id(node)] = repr(self.a.conventions.native_axis(value, rank))
+        return True
+
+    def _axis_default_is_batch(self, rule: Rule) -> bool:
+        signature = rule.signature
+        name = self.a.conventions.axis_param
+        if signature is None or name not in signature.names:
+            return False
+        return any(p.name == name and p.default == 0 for p in signature.params)
+
+    def _consume_args(self, args, state: dict[str, int], skip: cst.BaseExpression | None = None) -> None:
+        for arg in args:
+            if arg.value is not skip:
+                self.want(arg.value, None, self.ev(arg.value, state), state)
+
+    def size_call(self, node: cst.CSTNode, state: dict[str, int]) -> bool:
+        """``x.size(k)`` of a native ``x`` with a static ``k``: renumber ``k`` (PyTorch)."""
+        if not (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "size"
+            and isinstance(node.func.value, cst.Name)
+            and len(node.args) == 1
+            and node.args[0].keyword is None
+            and not node.args[0].star
+        ):
+            return False
+        rank = state.get(node.func.value.value)
+        index = node.args[0].value
+        value = _static(index, self.a, self.constants)
+        if rank is None or not isinstance(value, int) or isinstance(value, bool) or not -rank <= value < rank:
+            return False
+        self.plan.replace[id(index)] = repr(self.a.conventions.native_axis(value, rank))
+        return True
+
     def shape_index(self, node: cst.CSTNode, state: dict[str, int]) -> bool:
-        """``x.shape[k]`` of a channels-first ``x`` with a static ``k``: renumber ``k`` instead of
+        """``x.shape[k]`` of a native ``x`` with a static ``k``: renumber ``k`` instead of
         moving ``x`` (``if x.shape[bn_axis] != filters:``)."""
+        if self.size_call(node, state):
+            return True
         if not (
             isinstance(node, cst.Subscript)
             and isinstance(node.value, cst.Attribute)
@@ -526,7 +676,7 @@ class _Function:
         value = _static(index, self.a, self.constants)
         if rank is None or not isinstance(value, int) or isinstance(value, bool) or not -rank <= value < rank:
             return False
-        self.plan.replace[id(index)] = repr(_channels_first_axis(value, rank))
+        self.plan.replace[id(index)] = repr(self.a.conventions.native_axis(value, rank))
         return True
 
     def consume(self, node: cst.CSTNode, state: dict[str, int]) -> dict[str, int]:
@@ -588,11 +738,12 @@ class _Function:
         source = args[0].value
         kind = layer.kind
         forced = layer.identity in self.a.forced
-        if kind in ("spatial", "spatial_to_flat") and layer.rank is not None and not forced:
+        native = not forced and self.a.conventions.can_run_native(self.a.ctx, layer.rule, layer.ctor)
+        if kind in ("spatial", "spatial_to_flat") and layer.rank is not None and native:
             if not self.want(source, layer.rank, self.ev(source, state), state):
                 self.a.forced.add(layer.identity)
                 return None
-            self.plan.channels_first.add(id(layer.ctor))
+            self.plan.native.add(id(layer.ctor))
             return layer.rank if kind == "spatial" else None
         if kind == "elementwise":
             return self.ev(source, state)
@@ -602,7 +753,7 @@ class _Function:
             if layout is None or forced:
                 self.want(source, None, layout, state)
                 return None
-            new = _remap_axis_argument(layer, layout, self.constants)
+            new = _remap_axis_argument(layer, layout, self.a.conventions, self.constants)
             if new is None or self.plan.axis.get(id(layer.ctor), new) != new:
                 self.a.forced.add(layer.identity)
                 self.want(source, None, layout, state)
@@ -611,12 +762,12 @@ class _Function:
             return layout
         if kind == "merge" and isinstance(source, (cst.List, cst.Tuple)):
             layouts = [self.ev(e.value, state) for e in source.elements]
-            if _has_param(layer, "axis"):
+            if _has_param(layer, self.a.conventions.axis_param):
                 uniform = layouts[0] if layouts and all(lay == layouts[0] for lay in layouts) else None
                 self.a.modes.setdefault(layer.identity, set()).add(None if forced else uniform)
             if layouts and not forced and layouts[0] is not None and all(lay == layouts[0] for lay in layouts):
-                if _has_param(layer, "axis"):
-                    new = _remap_axis_argument(layer, layouts[0], self.constants)
+                if _has_param(layer, self.a.conventions.axis_param):
+                    new = _remap_axis_argument(layer, layouts[0], self.a.conventions, self.constants)
                     if new is None or self.plan.axis.get(id(layer.ctor), new) != new:
                         self.a.forced.add(layer.identity)
                     else:
@@ -624,7 +775,9 @@ class _Function:
                         return layouts[0]
                 else:
                     return layouts[0]
-            elif layouts and any(lay is not None for lay in layouts) and _has_param(layer, "axis"):
+            elif (
+                layouts and any(lay is not None for lay in layouts) and _has_param(layer, self.a.conventions.axis_param)
+            ):
                 self.a.forced.add(layer.identity)
             for e, lay in zip(source.elements, layouts):
                 self.want(e.value, None, lay, state)
@@ -637,7 +790,7 @@ class _Function:
         """Make ``node`` (whose layout is ``current``) have ``layout``; False when impossible."""
         if layout == current:
             return True
-        direction = TO_LAST if layout is None else TO_FIRST
+        direction = TO_SOURCE if layout is None else TO_NATIVE
         if (
             isinstance(node, cst.Name)
             and self.names_in_stmt.get(node.value, 0) == 1
@@ -659,43 +812,41 @@ class _Function:
     def want_name(self, var: str, layout, state: dict[str, int]) -> dict[str, int]:
         if state.get(var) == layout:
             return state
-        self.plan.before.setdefault(id(self.stmt), []).append((var, TO_LAST if layout is None else TO_FIRST))
+        self.plan.before.setdefault(id(self.stmt), []).append((var, TO_SOURCE if layout is None else TO_NATIVE))
         state = dict(state)
         state.pop(var, None)
         return state
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def _remap_axis_argument(layer: _Layer, rank: int, constants: dict | None = None):
+def _remap_axis_argument(layer: _Layer, rank: int, conventions: LayoutConventions, constants: dict | None = None):
     """(position, new value) of the ``axis`` argument on a channels-first tensor of ``rank``,
     or None when the axis is not known statically (a literal, or a name with one static value:
     ``bn_axis = 3 if backend.image_data_format() == "channels_last" else 1``)."""
     signature = layer.rule.signature
-    if signature is None or "axis" not in signature.names:
+    axis = conventions.axis_param
+    if signature is None or axis not in signature.names:
         return None
     try:
         bound = bind(signature, layer.ctor.args, None)
     except BindError:
         return None
-    arg = bound.get("axis")
+    arg = bound.get(axis)
     value = literal_value(arg.node) if arg is not None else UNKNOWN
     if value is UNKNOWN and arg is not None and isinstance(arg.node, cst.Name) and constants:
         value = constants.get(arg.node.value, UNKNOWN)
     if value is UNKNOWN:
         return None
-    position = signature.names.index("axis")
-    if isinstance(value, int):
-        return position, _channels_first_axis(value, rank)
+    position = signature.names.index(axis)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return position, conventions.native_axis(value, rank)
     if isinstance(value, (tuple, list)) and all(isinstance(v, int) for v in value):
-        return position, type(value)(_channels_first_axis(v, rank) for v in value)
+        return position, type(value)(conventions.native_axis(v, rank) for v in value)
     return None
 
 
-def _channels_first_axis(axis: int, rank: int) -> int:
-    k = axis % rank
-    if k == rank - 1:
-        return 1
-    return 0 if k == 0 else k + 1
+def _tensor_first(call: cst.Call) -> bool:
+    return bool(call.args) and call.args[0].keyword is None and not call.args[0].star
 
 
 def _has_param(layer: _Layer, name: str) -> bool:
@@ -931,6 +1082,63 @@ def _constants(body, analyser: _Analyser, inherited: dict) -> dict:
         else:
             constants.pop(name, None)
     return constants
+
+
+def _factories(module: cst.Module, analyser: _Analyser) -> dict[str, cst.Call]:
+    """Module-level functions whose body only returns one layer constructor call (after an
+    optional docstring), and whose every use in the file is a call that builds a layer
+    attribute (``self.conv1 = conv3x3(...)``) or a container element: name -> that call."""
+    found: dict[str, cst.Call] = {}
+    for stmt in module.body:
+        if not isinstance(stmt, cst.FunctionDef) or stmt.decorators:
+            continue
+        body = [s for s in _statements(stmt.body) if not _is_docstring(s)]
+        if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine) or len(body[0].body) != 1:
+            continue
+        ret = body[0].body[0]
+        if isinstance(ret, cst.Return) and isinstance(ret.value, cst.Call):
+            rule = analyser.rule_of(ret.value)
+            if rule is not None and rule.layout:
+                found[stmt.name.value] = ret.value
+    if not found:
+        return found
+    allowed: set[int] = set()  # ids of the calls that are understood uses
+    names: dict[str, int] = {}
+
+    class Uses(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            target = node.targets[0].target if len(node.targets) == 1 else None
+            if isinstance(target, cst.Attribute) and isinstance(node.value, cst.Call):
+                allowed.add(id(node.value.func))
+
+        def visit_Call(self, node: cst.Call) -> None:
+            rule = analyser.rule_of(node)
+            if rule is not None and rule.name == analyser.conventions.sequential:
+                for arg in node.args:
+                    if isinstance(arg.value, cst.Call):
+                        allowed.add(id(arg.value.func))
+                    if isinstance(arg.value, cst.List):
+                        allowed.update(id(e.value.func) for e in arg.value.elements if isinstance(e.value, cst.Call))
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            if node.name.value in found:
+                allowed.add(id(node.name))
+
+        def visit_Name(self, node: cst.Name) -> None:
+            if node.value in found and id(node) not in allowed:
+                names[node.value] = names.get(node.value, 0) + 1
+
+    module.visit(Uses())
+    return {name: call for name, call in found.items() if not names.get(name)}
+
+
+def _is_docstring(stmt: cst.BaseStatement) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
 
 
 def _first_param(fn: cst.FunctionDef) -> str | None:

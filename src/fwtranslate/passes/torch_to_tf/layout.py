@@ -1,0 +1,203 @@
+"""Channels first outside, channels last inside (docs/torch_to_tf.md, "Layout").
+
+PyTorch computes images channels first (N, C, H, W); Keras' layers are written for channels last
+(N, H, W, C), and TensorFlow has no channels-first convolution on CPU outside XLA. Every spatial
+rule is exact on its own (channels-first Keras layers; a convolution there is
+``ChannelsFirstConv2D``, which computes channels last between two transposes). The shared layout
+analysis (passes/common/layout_analysis.py) removes those moves where it can see the data flow:
+in a module's ``forward``, in a helper function and in an ``nn.Sequential(...)``, the channel axis
+moves once where a run of spatial layers starts and back where the code needs PyTorch's order
+again (a flatten, a view, the model's output). The layers of the run are written as Keras writes
+them: default ``data_format``, ``keras.layers.Conv2D``, batch norm on the last axis.
+
+A layer runs channels last only where its translation has a channels-last form
+(``channels_last``); the others (e.g. a pooling with ``ceil_mode``) stay channels first and the
+analysis moves the axis around them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from ...cstutil import expression
+from ...imports import dotted_name
+from ...report import INFO
+from ...rules import apply
+from ..common import layout
+from ..common.layout_analysis import TO_NATIVE, LayoutConventions
+
+# support classes of channels-first convolutions -> Keras' own layer (same kernel layout)
+_KERAS_CONV = {f"ChannelsFirstConv{n}D{t}": f"keras.layers.Conv{n}D{t}" for n in (1, 2, 3) for t in ("", "Transpose")}
+# layers whose only channels-first argument is ``axis=1``
+_AXIS_ONE = frozenset({"keras.layers.BatchNormalization", "keras.layers.GroupNormalization"})
+_CONTAINERS = frozenset({"keras.Sequential"})
+
+
+def _spatial_names(rules) -> re.Pattern[str]:
+    names = sorted(
+        {name.rsplit(".", 1)[-1] for name, rule in rules.calls.items() if rule.layout in ("spatial", "spatial_to_flat")}
+    )
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, names)) + r")\b" if names else r"(?!x)x")
+
+
+def channels_last_axis(axis: int, rank: int) -> int:
+    """A channels-first axis of a rank-``rank`` tensor, numbered for channels last."""
+    k = axis % rank
+    if k == 1:
+        return -1
+    return 0 if k == 0 else k - 1
+
+
+def _permute(order: tuple[int, ...]) -> str:
+    return f"keras.layers.Permute({order!r})"
+
+
+def to_last_layer(rank: int) -> str:
+    return _permute((*range(2, rank), 1))
+
+
+def to_first_layer(rank: int) -> str:
+    return _permute((rank - 1, *range(1, rank - 1)))
+
+
+def channels_last(node: cst.BaseExpression) -> cst.BaseExpression | None:
+    """A spatial layer's translation, rewritten for channels-last data; None when some part of it
+    has no channels-last form (a support layer written for channels first, a run-time choice)."""
+    if not isinstance(node, cst.Call):
+        return None
+    name = dotted_name(node.func) or ""
+    if name in _CONTAINERS:  # keras.Sequential([padding, conv])
+        if len(node.args) != 1 or not isinstance(node.args[0].value, cst.List):
+            return None
+        layers = node.args[0].value
+        elements = []
+        for element in layers.elements:
+            new = None if isinstance(element, cst.StarredElement) else channels_last(element.value)
+            if new is None:
+                return None
+            elements.append(element.with_changes(value=new))
+        return node.with_changes(args=[node.args[0].with_changes(value=layers.with_changes(elements=elements))])
+    if name not in _KERAS_CONV and not name.startswith("keras.layers."):
+        return None
+    args = []
+    for arg in node.args:
+        keyword = arg.keyword.value if arg.keyword is not None else None
+        value = code_of(arg.value)
+        if arg.star:
+            return None
+        if keyword == "data_format":
+            if value.strip("\"'") != "channels_first":
+                return None
+            continue  # channels last is Keras' default
+        if keyword == "in_channels" and name in _KERAS_CONV:
+            continue
+        if keyword == "axis":
+            if name not in _AXIS_ONE or value != "1":
+                return None  # an axis we do not know how to renumber
+            continue
+        args.append(arg)
+    if args:
+        args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    func = expression(_KERAS_CONV[name]) if name in _KERAS_CONV else node.func
+    return node.with_changes(func=func, args=args)
+
+
+def code_of(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+def can_run_native(ctx, rule, ctor: cst.Call) -> bool:
+    """The rule's translation of this constructor call has a channels-last form."""
+    memo = ctx.layout_native
+    if id(ctor) not in memo:
+        node = apply(rule, ctor.args).node
+        memo[id(ctor)] = node is not None and channels_last(node) is not None
+    return memo[id(ctor)]
+
+
+CONVENTIONS = LayoutConventions(
+    axis_param="dim",
+    native_axis=channels_last_axis,
+    sequential="torch.nn.Sequential",
+    sequential_args=True,
+    to_native_layer=to_last_layer,
+    to_source_layer=to_first_layer,
+    can_run_native=can_run_native,
+)
+
+
+class Layout(layout.Layout):
+    conventions = CONVENTIONS
+    contract_note = "# fwtranslate: channels-last tensors in and out (Keras' layout); callers here move the axis"
+
+    @classmethod
+    def reads_whole_tree(cls, source: str, rules) -> bool:
+        """Only a file that names a spatial layer has a layout to plan; the others keep the fast
+        paths (stand-ins, pieces)."""
+        return _spatial_names(rules).search(source) is not None
+
+    def prepare(self, module: cst.Module) -> set[int]:
+        if not self.reads_whole_tree(self.ctx.source, self.ctx.rules):
+            return set()  # no spatial layer: nothing to plan (and the tree may hold stand-ins)
+        try:
+            visit = super().prepare(module)
+        except RecursionError:  # absurdly nested code: every layer stays exact on its own
+            self.plan = self.ctx.layout_plan = None
+            return set()
+        plan = self.plan
+        if plan is not None and (plan.native or plan.list_inserts or plan.before or plan.after or plan.wrap):
+            self.ctx.target_imports.add("import keras")
+        return visit
+
+    def conversion(self, var: str, direction: str) -> str:
+        if direction == TO_NATIVE:
+            return f"{var} = keras.ops.moveaxis({var}, 1, -1)  # channels first -> last: Keras' layout below\n"
+        return f"{var} = keras.ops.moveaxis({var}, -1, 1)  # channels last -> first: PyTorch's order again\n"
+
+
+class LayoutWrap(layout.LayoutWrap):
+    def convert(self, value: cst.BaseExpression, direction: str) -> cst.BaseExpression:
+        source, target = ("1", "-1") if direction == TO_NATIVE else ("-1", "1")
+        comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        return cst.Call(
+            expression("keras.ops.moveaxis"),
+            [cst.Arg(value, comma=comma), cst.Arg(expression(source), comma=comma), cst.Arg(expression(target))],
+        )
+
+    def leave_Call(self, original: cst.Call, updated: cst.BaseExpression) -> cst.BaseExpression:
+        plan = self.ctx.layout_plan
+        if plan is not None and id(original) not in plan.native and updated is not original:
+            rule = self.ctx.rules.calls.get(self.ctx.resolve(original.func) or "")
+            if rule is not None and rule.layout in ("spatial", "spatial_to_flat"):
+                self.ctx.report(original, INFO, "layout", _why_channels_first(self.ctx, rule, original))
+        return super().leave_Call(original, updated)
+
+    def after_rules(self, original: cst.Call, updated: cst.BaseExpression) -> cst.BaseExpression:
+        flipped = channels_last(updated)
+        if flipped is None:  # the analysis checked it could: a rule changed under us
+            return updated
+        self.ctx.maybe_unused_helpers |= set(_KERAS_CONV) & set(_names_in(updated))
+        return flipped
+
+
+def _why_channels_first(ctx, rule, ctor: cst.Call) -> str:
+    name = rule.name.rsplit(".", 1)[-1]
+    if not can_run_native(ctx, rule, ctor):
+        return f"{name} stays channels first: its translation has no channels-last form (correct, slower)"
+    return (
+        f"{name} stays channels first: the layout analysis does not follow all the data it sees "
+        "(built outside __init__'s top level, used outside forward, or fed from both layouts)"
+    )
+
+
+def _names_in(node: cst.CSTNode) -> list[str]:
+    found: list[str] = []
+
+    class V(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.append(n.value)
+
+    node.visit(V())
+    return found
