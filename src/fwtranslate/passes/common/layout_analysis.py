@@ -49,6 +49,7 @@ _WRAPPABLE = (cst.Name, cst.Call, cst.Attribute, cst.Subscript, cst.BinaryOperat
 @dataclass
 class Plan:
     native: set[int] = field(default_factory=set)  # constructor calls that run in the native layout
+    chains: set[int] = field(default_factory=set)  # containers applied as one native layer (no inserts)
     axis: dict[int, tuple[int, object]] = field(default_factory=dict)  # ctor -> (position, new axis)
     before: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # stmt -> [(var, direction)]
     after: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
@@ -79,6 +80,23 @@ class _Layer:
     def rank(self) -> int | None:
         m = _RANK.search(self.rule.name)
         return int(m.group(1)) + 2 if m else None
+
+
+@dataclass
+class _Chain(_Layer):
+    """A container of layers applied as one (``self.downsample = nn.Sequential(conv, bn)``):
+    spatial and elementwise layers of one rank, each with a native form."""
+
+    parts: list[_Layer] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str | None:
+        return "spatial"
+
+    @property
+    def rank(self) -> int | None:
+        ranks = {p.rank for p in self.parts if p.kind == "spatial"}
+        return ranks.pop() if len(ranks) == 1 else None
 
 
 def analyse(module: cst.Module, ctx, conventions: LayoutConventions) -> Plan:
@@ -140,9 +158,13 @@ class _Analyser:
         saved = set(self.forced)
         trial = self._trial(fn, {}, rank)
         self.forced = saved
-        return sum(len(v) for v in trial.before.values()) + sum(len(v) for v in trial.after.values()) + len(trial.wrap)
+        return _cost(trial)
 
-    def _trial(self, fn: cst.FunctionDef, attrs: dict, contract: int | None) -> Plan:
+    def _trial(
+        self, fn: cst.FunctionDef, attrs: dict, contract: int | None, entry: tuple[str, int] | None = None
+    ) -> Plan:
+        """One analysis of ``fn``: ``contract``, its first parameter comes and its result goes
+        in the native layout of that rank; ``entry``, (parameter, rank) moved on entry."""
         for _ in range(8):
             before = set(self.forced)
             trial = Plan()
@@ -152,7 +174,10 @@ class _Analyser:
                 self, trial, attrs, returns=contract, constants=_constants(_statements(fn.body), self, inherited)
             )
             first = _first_param(fn)
-            worker.setup(fn.body).block(fn.body, {first: contract} if contract is not None and first else {})
+            state = {first: contract} if contract is not None and first else {}
+            if entry is not None:
+                state = {entry[0]: entry[1]}
+            worker.setup(fn.body).block(fn.body, state)
             # an axis or merge layer is one object: it cannot see both layouts
             self.forced |= {identity for identity, modes in self.modes.items() if len(modes) > 1}
             if self.forced == before:
@@ -166,6 +191,8 @@ class _Analyser:
         rule = self.rule_of(value)
         if rule is not None and rule.layout and isinstance(value, cst.Call):
             return _Layer(rule, value, identity)
+        if rule is not None and rule.name == self.conventions.sequential and isinstance(value, cst.Call):
+            return self._chain(rule, value, identity)
         inner = (
             self.factories.get(value.func.value)
             if isinstance(value, cst.Call) and isinstance(value.func, cst.Name)
@@ -176,6 +203,34 @@ class _Analyser:
             if rule is not None:
                 return _Layer(rule, inner, ("node", id(inner)))
         return None
+
+    def _chain(self, rule: Rule, call: cst.Call, identity: tuple[str, object]) -> _Chain | None:
+        if not self.conventions.sequential_args or not call.args:
+            return None
+        if any(a.keyword is not None or a.star for a in call.args):
+            return None
+        parts = [self.layer_of(a.value, ("node", id(a.value))) for a in call.args]
+        if any(p is None or p.kind not in ("spatial", "elementwise") for p in parts):
+            return None
+        chain = _Chain(rule, call, identity, [p for p in parts if p is not None])
+        if chain.rank is None or not self.native_capable(chain):
+            return None
+        return chain
+
+    def native_capable(self, layer: _Layer) -> bool:
+        """The layer (every spatial layer of a chain) has a native form."""
+        if isinstance(layer, _Chain):
+            return all(p.kind != "spatial" or self.native_capable(p) for p in layer.parts)
+        return self.conventions.can_run_native(self.ctx, layer.rule, layer.ctor)
+
+    def mark_native(self, layer: _Layer, plan: Plan) -> None:
+        if isinstance(layer, _Chain):
+            plan.chains.add(id(layer.ctor))
+            for part in layer.parts:
+                if part.kind == "spatial":
+                    plan.native.add(id(part.ctor))
+        else:
+            plan.native.add(id(layer.ctor))
 
     def rule_of(self, call: cst.CSTNode) -> Rule | None:
         if not isinstance(call, cst.Call):
@@ -192,9 +247,8 @@ class _Analyser:
         attrs: dict[str, _Layer] = {}
         init = methods.get("__init__")
         if init is not None:
-            for stmt in _statements(init.body):
-                target, value = _self_assignment(stmt)
-                layer = self.layer_of(value, ("attr", target)) if target is not None and value is not None else None
+            for target, value in _init_layers(init).items():
+                layer = self.layer_of(value, ("attr", target))
                 if layer is not None:
                     attrs[target] = layer
         # a layer used anywhere but as `self.X(...)` in call() may meet Keras-ordered data
@@ -204,7 +258,30 @@ class _Analyser:
         if init is not None:
             self.plan.visit.add(id(init))
             self.plan.visit |= {id(s) for s in _statements(init.body)}
-        self.function(entry, attrs)
+        self.method(entry, attrs)
+
+    def method(self, fn: cst.FunctionDef, attrs: dict[str, _Layer]) -> None:
+        """A layer's ``forward`` / ``call``: its interface keeps the source's order, but its tensor
+        argument may move once on entry when that saves moves inside (``identity = x`` before
+        the convolutions, a shortcut applied to ``x`` later)."""
+        body = _statements(fn.body)
+        first = next((s for s in body if not _is_docstring(s)), None)
+        params = [*fn.params.posonly_params, *fn.params.params][1:]
+        if first is None or not params or not attrs:
+            return self.function(fn, attrs)
+        saved = set(self.forced)
+        plain = self._trial(fn, attrs, None)
+        best = (_cost(plain), plain, set(self.forced))
+        param = params[0].name.value
+        for rank in (4, 3, 5):
+            self.forced = set(saved)
+            trial = self._trial(fn, attrs, None, entry=(param, rank))
+            trial.before.setdefault(id(first), []).insert(0, (param, TO_NATIVE))
+            if _cost(trial) < best[0]:  # the move on entry is one of the plan's
+                best = (_cost(trial), trial, set(self.forced))
+        self.forced = best[2]
+        self._merge(best[1])
+        self.plan.visit.add(id(fn))
 
     # --- functions -------------------------------------------------------------------------------
     def function(self, fn: cst.FunctionDef, attrs: dict[str, _Layer], contract: int | None = None) -> None:
@@ -221,6 +298,7 @@ class _Analyser:
     @staticmethod
     def _merge_into(plan: Plan, trial: Plan) -> None:
         plan.native |= trial.native
+        plan.chains |= trial.chains
         plan.axis.update(trial.axis)
         for table in ("before", "after"):
             for key, items in getattr(trial, table).items():
@@ -251,6 +329,8 @@ class _Analyser:
                 rule = analyser.rule_of(node)
                 if rule is None or rule.name != conventions.sequential or not node.args:
                     return
+                if id(node) in analyser.plan.chains:
+                    return  # applied as one layer in a native run
                 if conventions.sequential_args:  # nn.Sequential(conv, bn, relu)
                     if any(a.keyword is not None or a.star for a in node.args):
                         return
@@ -561,9 +641,9 @@ class _Function:
             node.operator, (cst.Add, cst.Subtract, cst.Multiply, cst.Divide)
         ):
             left, right = self.ev(node.left, state), self.ev(node.right, state)
-            if _is_number(node.left):
+            if _is_scalar(node.left):
                 return right
-            if _is_number(node.right):
+            if _is_scalar(node.right):
                 return left
             if left == right:
                 return left
@@ -738,12 +818,12 @@ class _Function:
         source = args[0].value
         kind = layer.kind
         forced = layer.identity in self.a.forced
-        native = not forced and self.a.conventions.can_run_native(self.a.ctx, layer.rule, layer.ctor)
+        native = not forced and self.a.native_capable(layer)
         if kind in ("spatial", "spatial_to_flat") and layer.rank is not None and native:
             if not self.want(source, layer.rank, self.ev(source, state), state):
                 self.a.forced.add(layer.identity)
                 return None
-            self.plan.native.add(id(layer.ctor))
+            self.a.mark_native(layer, self.plan)
             return layer.rank if kind == "spatial" else None
         if kind == "elementwise":
             return self.ev(source, state)
@@ -843,6 +923,29 @@ def _remap_axis_argument(layer: _Layer, rank: int, conventions: LayoutConvention
     if isinstance(value, (tuple, list)) and all(isinstance(v, int) for v in value):
         return position, type(value)(conventions.native_axis(v, rank) for v in value)
     return None
+
+
+def _cost(plan: Plan) -> int:
+    """The moves a plan makes (statements and expressions)."""
+    return sum(len(v) for v in plan.before.values()) + sum(len(v) for v in plan.after.values()) + len(plan.wrap)
+
+
+def _is_scalar(node: cst.BaseExpression) -> bool:
+    """A Python number: a literal, ``x.size(k)``, ``x.shape[k]``, ``int(...)``, ``len(...)``."""
+    if _is_number(node):
+        return True
+    if isinstance(node, cst.Call):
+        func = node.func
+        if isinstance(func, cst.Name) and func.value in ("int", "float", "len"):
+            return True
+        return isinstance(func, cst.Attribute) and func.attr.value == "size" and len(node.args) == 1
+    return (
+        isinstance(node, cst.Subscript)
+        and isinstance(node.value, cst.Attribute)
+        and node.value.attr.value == "shape"
+        and len(node.slice) == 1
+        and isinstance(node.slice[0].slice, cst.Index)
+    )
 
 
 def _tensor_first(call: cst.Call) -> bool:
@@ -961,6 +1064,28 @@ def _self_assignment(stmt: cst.BaseStatement):
     return None, None
 
 
+def _init_layers(init: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
+    """``self.X = value`` in ``__init__``, at any depth of its blocks, for the attributes given
+    exactly one value other than ``None`` (``self.downsample = None`` then, under an ``if``,
+    ``self.downsample = nn.Sequential(...)``)."""
+    values: dict[str, list[cst.BaseExpression]] = {}
+
+    def visit(stmts) -> None:
+        for stmt in stmts:
+            target, value = _self_assignment(stmt)
+            if target is not None and value is not None:
+                if not (isinstance(value, cst.Name) and value.value == "None"):
+                    values.setdefault(target, []).append(value)
+            elif not isinstance(stmt, (cst.SimpleStatementLine, cst.FunctionDef, cst.ClassDef)):
+                for suite in _suites(stmt):
+                    visit(_statements(suite))
+                if isinstance(stmt, cst.If) and isinstance(stmt.orelse, cst.If):
+                    visit([stmt.orelse])
+
+    visit(_statements(init.body))
+    return {target: found[0] for target, found in values.items() if len(found) == 1}
+
+
 def _attributes_not_called(cls: cst.ClassDef, entry: cst.FunctionDef, attrs: set[str]) -> set[str]:
     """Layer attributes referenced other than as ``self.X(...)`` inside ``entry`` (and other than
     their assignment in ``__init__``)."""
@@ -984,6 +1109,10 @@ def _attributes_not_called(cls: cst.ClassDef, entry: cst.FunctionDef, attrs: set
 
         def visit_AssignTarget(self, node):
             self.called.add(id(node.target))
+
+        def visit_Comparison(self, node):  # `if self.downsample is not None:` reads no data
+            if all(isinstance(c.operator, (cst.Is, cst.IsNot)) for c in node.comparisons):
+                self.called.add(id(node.left))
 
         def visit_Attribute(self, node):
             if (

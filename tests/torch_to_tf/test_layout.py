@@ -1,0 +1,178 @@
+"""PyTorch -> Keras layout: channels last inside, PyTorch's interface outside.
+
+Each case is a small model in a pattern real code has. The translation is checked twice: its
+shape (how many moves, where, which layers run channels last, what is reported) and its numbers
+(``fwtranslate.verify`` against the original: inference, training mode, gradients, one SGD step).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import fwtranslate
+from fwtranslate.testing.random_models import RandomModel
+from fwtranslate.testing.torch_models import check
+
+HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\n"
+
+RESIDUAL = (
+    HEADER
+    + '''
+def conv3x3(cin, cout, stride=1):
+    """A factory: the layout analysis follows it to the layer it builds."""
+    return nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.conv1 = conv3x3(cin, cout, stride)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = conv3x3(cout, cout)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.shortcut = None
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        identity = x
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.shortcut is not None:
+            identity = self.shortcut(x)
+        out += identity
+        return F.relu(out)
+
+
+class RandomNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = Block(3, 8, 2)
+        self.fc = nn.Linear(8 * 4 * 4, 5)
+
+    def forward(self, x):
+        x = self.block(x)
+        return self.fc(x.view(x.size(0), -1))
+'''
+)
+
+CONCAT = (
+    HEADER
+    + """
+class RandomNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 3, padding=1)
+        self.b = nn.Conv2d(3, 4, 1)
+        self.features = nn.Sequential(nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x):
+        y = torch.cat([self.a(x), self.b(x)], dim=1)
+        y = F.softmax(self.features(y), dim=1) * y.size(1)
+        y = self.pool(y)
+        return self.head(torch.flatten(y, 1))
+"""
+)
+
+NO_NATIVE_FORM = (
+    HEADER
+    + """
+class RandomNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.pool = nn.MaxPool2d(3, stride=2, ceil_mode=True)
+        self.fc = nn.Linear(4 * 3 * 3, 2)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv(x)))
+        return self.fc(x.flatten(1))
+"""
+)
+
+USED_OUTSIDE_FORWARD = (
+    HEADER
+    + """
+class RandomNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+
+    def forward(self, x):
+        return self.embed(x).mean((2, 3))
+
+    def embed(self, x):
+        return self.conv(x)
+"""
+)
+
+
+def _translate(source: str):
+    result = fwtranslate.translate(source, "tf", path="net.py")
+    assert result.ok, "\n".join(d.format() for d in result.diagnostics)
+    return result
+
+
+def _method(code: str, cls: str, name: str = "call") -> str:
+    match = re.search(rf"class {cls}\b.*?\n    def {name}\(.*?(?=\n    def |\n\S|\Z)", code, re.S)
+    assert match, code
+    return match.group(0)
+
+
+def _verify(source: str, shape, tmp_path):
+    outcome = check(RandomModel(source, shape, "conv"), tmp_path, examples=3)
+    assert outcome.stage == "ok", outcome.detail
+
+
+def test_residual_block_moves_once_in_and_once_out(tmp_path):
+    code = _translate(RESIDUAL).code
+    block = _method(code, "Block")
+    assert block.count("keras.ops.moveaxis(") == 2, block  # x on entry, the result on return
+    assert "Permute" not in code and "channels_first" not in code and "ChannelsFirst" not in code, code
+    assert "keras.layers.Conv2D(cout, 3, strides=stride" in code  # the factory's layer, channels last
+    # the shortcut runs as one channels-last layer
+    assert "self.shortcut = keras.Sequential([keras.layers.Conv2D(" in code, code
+    _verify(RESIDUAL, (2, 3, 8, 8), tmp_path)
+
+
+def test_channel_axis_arguments_are_renumbered(tmp_path):
+    code = _translate(CONCAT).code
+    call = _method(code, "RandomNet")
+    assert "keras.ops.concatenate([self.a(x), self.b(x)], axis=-1)" in call, call
+    assert "keras.ops.softmax(self.features(y), axis=-1) * keras.ops.shape(y)[-1]" in call, call
+    assert call.count("keras.ops.moveaxis(") == 2, call  # in before the convolutions, out before the flatten
+    _verify(CONCAT, (2, 3, 6, 6), tmp_path)
+
+
+def test_a_layer_without_a_channels_last_form_stays_and_is_reported(tmp_path):
+    result = _translate(NO_NATIVE_FORM)
+    layout = [d for d in result.diagnostics if d.code == "layout"]
+    assert len(layout) == 1 and "MaxPool2d stays channels first" in layout[0].message, layout
+    assert "no channels-last form" in layout[0].message
+    assert "keras.layers.Conv2D(4, 3)" in result.code  # the convolution still runs channels last
+    _verify(NO_NATIVE_FORM, (2, 3, 9, 9), tmp_path)
+
+
+def test_a_layer_used_outside_forward_stays_and_is_reported(tmp_path):
+    result = _translate(USED_OUTSIDE_FORWARD)
+    layout = [d for d in result.diagnostics if d.code == "layout"]
+    assert len(layout) == 1 and "does not follow" in layout[0].message, layout
+    assert "ChannelsFirstConv2D" in result.code
+    _verify(USED_OUTSIDE_FORWARD, (2, 3, 5, 5), tmp_path)
+
+
+@pytest.mark.parametrize("case", [RESIDUAL, CONCAT, NO_NATIVE_FORM, USED_OUTSIDE_FORWARD])
+def test_interface_is_pytorchs(case):
+    """Whatever runs inside, the model's call takes and returns PyTorch's order: the last
+    statement of every call() that returns an image moves it back, or it never left."""
+    code = _translate(case).code
+    assert "import torch" not in code
+    for match in re.finditer(r"    def call\(self, x\):\n(.*?)(?=\n    def |\n\S|\Z)", code, re.S):
+        body = match.group(1)
+        moves_in = body.count("keras.ops.moveaxis(x, 1, -1)")
+        moves_back = body.count(", -1, 1)")
+        assert moves_in <= moves_back, body
