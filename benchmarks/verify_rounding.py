@@ -33,14 +33,14 @@ def main() -> int:
     ap.add_argument("--tensors", default="", help="parameters to print (default: the 8 with the largest ratio)")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
-    from fwtranslate.verify.backend import torch_threads
+    from fwtranslate.verify.backend import torch_beside_tensorflow
     from fwtranslate.verify.core import open_session
     from fwtranslate.verify.randomize import dropout_off, keras_dropout_off
     from fwtranslate.verify.report import VerifyReport
     from fwtranslate.verify.session import SessionRequest
 
     shape = tuple(int(x) for x in args.input_shape.split(","))
-    with torch_threads():
+    with torch_beside_tensorflow():
         s = open_session(
             VerifyReport(),
             SessionRequest(

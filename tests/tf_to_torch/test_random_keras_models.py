@@ -70,13 +70,6 @@ def test_the_ci_models_cover_every_style_and_family():
     assert {f for _, f in seen} == {"conv", "mlp"}, seen
 
 
-# Known crashes, not translation errors: model 15 (a SeparableConv2D with depth_multiplier=2, two
-# DepthwiseConv2D, BatchNormalization without center) makes glibc abort the verify process in the
-# training phase ("free(): invalid next size" / "double free or corruption", heap corruption
-# detected in torch's backward with TensorFlow loaded in the same process). The translation alone
-# runs forward and backward under torch without TensorFlow; the crash reproduces at the last
-# landed commit (5a83601) too. Only that crash is accepted for it: any other outcome must be "ok".
-HEAP_CORRUPTION = {15: "heap corruption in torch's backward beside TensorFlow (free(): invalid next size): see above"}
 
 
 @pytest.mark.parametrize("i", range(CI_COUNT))
@@ -84,8 +77,6 @@ def test_random_keras_model_verifies(i, tmp_path):
     model = _model(i)
     # each in a child process (as the command line runs verify), so that a crash stays one case's
     outcome = check(model, tmp_path, examples=3, isolate=True)
-    if i in HEAP_CORRUPTION and outcome.stage == "verify" and "killed by SIGABRT" in outcome.detail:
-        pytest.xfail(HEAP_CORRUPTION[i])
     assert outcome.stage == "ok", (
         f"model {i} (seed {CI_SEED}), input {model.input_shape}: {outcome.stage} failed\n"
         f"--- generated source ---\n{model.source}\n--- report ---\n{outcome.detail}"

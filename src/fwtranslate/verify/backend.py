@@ -77,17 +77,27 @@ def choose_device(request: str = "auto") -> Device:
 
 
 @contextlib.contextmanager
-def torch_threads():
-    """TensorFlow's thread pools and torch's OpenMP threads compete for the same cores (on 2
-    cores torch's forward got 6x slower once TensorFlow was up): torch gets half of them while
-    the verifier runs, and its setting back afterwards."""
+def torch_beside_tensorflow():
+    """torch settings for running beside TensorFlow in one process, put back afterwards.
+
+    * Threads: TensorFlow's thread pools and torch's OpenMP threads compete for the same cores
+      (on 2 cores torch's forward got 6x slower once TensorFlow was up): torch gets half of them.
+    * oneDNN (mkldnn): both frameworks carry their own copy, and with TensorFlow's loaded torch's
+      oneDNN convolutions corrupted the heap now and then (glibc "free(): invalid pointer" in
+      ``ideep::tensor::~tensor``, SIGSEGV in autograd), in the training phase of about one run in
+      two on some models (tests/tf_to_torch/test_random_keras_models.py, models 1 and 15). torch's
+      own CPU kernels give the same results (about 1.6x slower on a 3x3 convolution stack).
+    """
     torch, _, _ = frameworks()
     old = torch.get_num_threads()
+    old_mkldnn = torch.backends.mkldnn.enabled
     torch.set_num_threads(max(1, min(old, (os.cpu_count() or 2) // 2)))
+    torch.backends.mkldnn.enabled = False
     try:
         yield
     finally:
         torch.set_num_threads(old)
+        torch.backends.mkldnn.enabled = old_mkldnn
 
 
 @contextlib.contextmanager

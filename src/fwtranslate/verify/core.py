@@ -17,7 +17,7 @@ import traceback
 
 from ..directions import TF_TO_TORCH
 from . import progress
-from .backend import frameworks, torch_threads
+from .backend import frameworks, torch_beside_tensorflow
 from .compare import NOISE_FACTOR
 from .diagnose import short, transfer_failed, translation_crashed
 from .direction import detect_direction
@@ -107,7 +107,7 @@ def verify(
         progress.stage(progress.FRAMEWORKS, progress.FRAMEWORKS)
         with clock("import"):
             frameworks()
-        with torch_threads(), clock("setup"):
+        with torch_beside_tensorflow(), clock("setup"):
             s = open_session(
                 report,
                 SessionRequest(
@@ -134,11 +134,11 @@ def verify(
         report.phases.append(PhaseResult("transfer", True, message=f"{s.transferred['tensors']} tensors"))
         report.timings["keras_compile_in_setup"] = s.executor.compile_time  # the dry run's
         progress.stage("running the inference phase")
-        with torch_threads(), clock("inference"), s.device.scope():
+        with torch_beside_tensorflow(), clock("inference"), s.device.scope():
             ok = phase_inference(report, s, examples)
         if ok and check_training:
             progress.stage("running the training phase")
-            with torch_threads(), clock("training"), s.device.scope():
+            with torch_beside_tensorflow(), clock("training"), s.device.scope():
                 phase_training(report, s, max(2, examples // 4), check_gradients)
         if report.status != NOT_EQUIVALENT:
             report.status = EQUIVALENT
