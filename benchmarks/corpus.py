@@ -17,6 +17,10 @@ For each entry of ``../shared/corpus/public.json`` (fetched into ``.corpus/`` wh
    Hypothesis inputs of the manifest's shape (float32, default tolerances rtol 1e-4 / atol 1e-5
    scaled by the output magnitude; the max abs / rel errors are reported whatever the verdict).
    Each entry runs in its own process, under a time limit.
+4. PyTorch -> Keras entries only: the ``channels_first`` left in the translated modules, and what
+   a Keras user does first with the translation on a CPU-only TensorFlow
+   (``fwtranslate.testing.keras_usage``: eager ``model(x)``, ``predict``, ``compile`` + one ``fit``
+   step, ``save("m.keras")`` + ``load_model``).
 
 The originals' own dependencies (einops, pillow, keras-hub and the packages keras-hub imports,
 transformers + tf-keras) are installed into the running interpreter by ``--install`` (the
@@ -239,12 +243,37 @@ def run_entry(entry: dict, file: Path, corpus_dir: Path, work: Path, examples: i
     row["max_abs"] = max((d.max_abs for d in inference.diffs), default=0.0) if inference else None
     row["max_rel"] = max((d.max_rel for d in inference.diffs), default=0.0) if inference else None
     row["status"] = report.status
+    if entry["direction"] == "pt2tf":
+        keras_usage(row, entry, entry_name, prepared["translated"], work / "translated")
     if not report.equivalent:
         reason = report.reason or (inference.message if inference else "")
         if report.diverging_layer:
             reason += f" (first diverging layer: {report.diverging_layer})"
         row["reason"] = " ".join(reason.split())[:400]
     return row
+
+
+def keras_usage(row: dict, entry: dict, entry_name: str, translated: Path, tree: Path) -> None:
+    from fwtranslate.testing.keras_usage import check_keras_usage
+
+    row["channels_first"] = sum(p.read_text(encoding="utf-8").count("channels_first") for p in tree.rglob("*.py"))
+    start = time.perf_counter()
+    row["keras_usage"] = check_keras_usage(
+        translated,
+        entry_name,
+        tuple(entry["input_shape"]),
+        dtype=entry.get("input_dtype") or "float32",
+        args=tuple(entry.get("args", [])),
+        kwargs=entry.get("kwargs", {}),
+    )
+    row["keras_usage_s"] = time.perf_counter() - start
+
+
+def usage_cell(row: dict) -> str:
+    usage = row.get("keras_usage")
+    if usage is None:
+        return "-"
+    return " ".join(f"{step} {'ok' if result == 'ok' else '**fails**'}" for step, result in usage.items())
 
 
 def manifest_entries(manifest: Path) -> list[dict]:
@@ -342,6 +371,16 @@ def table(rows: list[dict]) -> str:
             "lines are marked and reported; none is on a verified model's compute path): "
             + ", ".join(f"`{m}`" for m in leftovers)
         ]
+    torch_rows = [r for r in rows if r["direction"] == "pt2tf"]
+    lines += ["", "PyTorch -> Keras entries on a CPU-only TensorFlow (`fwtranslate.testing.keras_usage`):", ""]
+    lines += md_table(
+        ["file", "`channels_first` left", "eager / predict / compile+fit / save+load_model", "s"],
+        [[r["file"], r.get("channels_first", "-"), usage_cell(r), fmt(r.get("keras_usage_s"), ".0f")] for r in torch_rows],
+    )
+    for r in torch_rows:
+        for step, result in (r.get("keras_usage") or {}).items():
+            if result != "ok":
+                lines.append(f"- `{r['file']}` {step}: {' '.join(result.split())[:300]}")
     failing = [r for r in rows if not r.get("verified")]
     if failing:
         lines += ["", "Entries that do not verify:", ""]

@@ -65,7 +65,8 @@ def _deep(translated, **kwargs):
 
 
 def test_deep_keras_original_passes_float32_gradients(deep):
-    report = _deep(deep)
+    # graph mode's float32 gradients are closer than XLA's: tighter tolerances make the allowance needed
+    report = _deep(deep, rtol=1e-6, atol=1e-7)
     assert report.equivalent, report.format_text()
     phases = {p.name: p for p in report.phases}
     assert {"inference", "training", "gradients", "step"} <= set(phases)
@@ -143,7 +144,7 @@ def test_torch_original_bug_is_caught_with_the_allowance(lenet, tmp_path):
     """BatchNorm's epsilon 1e-5 -> 1e-3: a small change (~1e-3 relative), far above both models'
     measured rounding (~1e-7 relative)."""
     code = lenet.read_text()
-    old = "self.bn2 = keras.layers.BatchNormalization(axis=1, momentum=0.9, epsilon=1e-05)"
+    old = "self.bn2 = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-05)"
     assert code.count(old) == 1, code
     bad = tmp_path / "lenet_tf_bad.py"
     bad.write_text(code.replace(old, old.replace("1e-05", "1e-03")))

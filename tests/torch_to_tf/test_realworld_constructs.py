@@ -116,7 +116,7 @@ def test_initialisation_runs_like_torch(translated, tmp_path):
     exec(compile(translated.code, "net_tf.py", "exec"), namespace)
     model = namespace["Net"]()
     tf = pytest.importorskip("tensorflow")
-    # channels-first convolutions run on a CPU only under XLA (README, "Layout")
+    # XLA too: the compiled graph holds the same layers as the eager one
     tf.function(model, jit_compile=True)(np.zeros((1, 3, 16, 16), "float32"))
     convs = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.Conv2D)]
     assert len(convs) == 3

@@ -6,7 +6,7 @@
 model must give the same outputs). It returns ``{step: "ok" | error message}``. A child process,
 because TensorFlow and the caller's torch do not share one process well, and so that the CPU-only
 setting cannot leak into the caller. Used by tests/torch_to_tf/test_keras_usage.py and
-benchmarks/layout.py.
+benchmarks/corpus.py.
 """
 
 from __future__ import annotations
@@ -28,10 +28,20 @@ def check_keras_usage(
     dtype: str = "float32",
     value_range: tuple[float, float] = (-1.0, 1.0),
     timeout: float = 600,
+    args: tuple = (),
+    kwargs: dict | None = None,
 ) -> dict[str, str]:
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "3"}
     spec = json.dumps(
-        {"path": str(path), "entry": entry, "shape": list(input_shape), "dtype": dtype, "range": list(value_range)}
+        {
+            "path": str(path),
+            "entry": entry,
+            "args": list(args),
+            "kwargs": kwargs or {},
+            "shape": list(input_shape),
+            "dtype": dtype,
+            "range": list(value_range),
+        }
     )
     proc = subprocess.run(
         [sys.executable, "-m", "fwtranslate.testing.keras_usage", spec],
@@ -46,20 +56,36 @@ def check_keras_usage(
     return dict.fromkeys(STEPS, f"child process failed (exit {proc.returncode}): {proc.stderr[-2000:]}")
 
 
-def _run(spec: dict) -> dict[str, str]:
+def _import(path: Path):
+    """The module at ``path``, imported under its package's dotted name when it is in one (a
+    corpus package's relative imports), so that load_model finds the registered classes."""
+    import importlib
     import importlib.util
 
+    from fwtranslate.verify.loading import package_root
+
+    root, dotted = package_root(path.resolve())
+    sys.path.insert(0, str(root))
+    if dotted:
+        return importlib.import_module(dotted)
+    module_spec = importlib.util.spec_from_file_location(path.stem, path)
+    if module_spec is None or module_spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_spec.name] = module
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def _run(spec: dict) -> dict[str, str]:
     import keras  # type: ignore[import-untyped]
     import numpy as np
 
+    from fwtranslate.verify.loading import resolve_entry
+
     results: dict[str, str] = {}
-    module_spec = importlib.util.spec_from_file_location(Path(spec["path"]).stem, spec["path"])
-    if module_spec is None or module_spec.loader is None:
-        raise ImportError(f"cannot load {spec['path']}")
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[module_spec.name] = module  # load_model finds the registered classes' module
-    module_spec.loader.exec_module(module)
-    model = getattr(module, spec["entry"])()
+    module = _import(Path(spec["path"]))
+    model = resolve_entry(module, spec["entry"])(*spec.get("args", ()), **spec.get("kwargs", {}))
     rng = np.random.default_rng(0)
     low, high = spec["range"]
     if spec["dtype"].startswith("int"):
@@ -76,15 +102,18 @@ def _run(spec: dict) -> dict[str, str]:
             results[name] = f"{type(exc).__name__}: {text[0][:300] if text else ''}"
 
     outputs: dict[str, object] = {}
-    step("eager", lambda: outputs.setdefault("y", keras.ops.convert_to_numpy(model(x))))
+    def numpy(tree):  # a tensor, or a tuple/dict of them (a model with several outputs)
+        return keras.tree.map_structure(keras.ops.convert_to_numpy, tree)
+
+    step("eager", lambda: outputs.setdefault("y", numpy(model(x))))
     step("predict", lambda: model.predict(x, verbose=0))
 
     def fit():
         y = outputs.get("y")
         if y is None:
-            y = keras.ops.convert_to_numpy(model(x))
+            y = numpy(model(x))
         model.compile(optimizer="sgd", loss="mse")
-        model.fit(x, np.zeros_like(y), epochs=1, batch_size=len(x), verbose=0)
+        model.fit(x, keras.tree.map_structure(np.zeros_like, y), epochs=1, batch_size=len(x), verbose=0)
 
     step("fit", fit)
 
@@ -93,9 +122,11 @@ def _run(spec: dict) -> dict[str, str]:
             file = Path(tmp) / "m.keras"
             model.save(file)
             again = keras.models.load_model(file)
-            expected = keras.ops.convert_to_numpy(model(x, training=False))
-            got = keras.ops.convert_to_numpy(again(x, training=False))
-            if expected.shape != got.shape or not np.allclose(expected, got, atol=1e-5, rtol=1e-5):
+            expected = keras.tree.flatten(numpy(model(x, training=False)))
+            got = keras.tree.flatten(numpy(again(x, training=False)))
+            if len(expected) != len(got) or not all(
+                e.shape == g.shape and np.allclose(e, g, atol=1e-5, rtol=1e-5) for e, g in zip(expected, got)
+            ):
                 raise AssertionError("the reloaded model's outputs differ from the saved model's")
 
     step("save_load", save_load)

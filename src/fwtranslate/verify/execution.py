@@ -2,7 +2,7 @@
 
 Translations compute channels last inside (passes/torch_to_tf/layout.py), which graph mode runs
 on every device. On CPU, TensorFlow has no graph kernel for channels_first (NCHW) convolutions:
-code that still has them (``--layout channels-first``, a hand-written model) is retried under
+code that still has them (a hand-written channels-first model) is retried under
 XLA, which compiles them. A function that fails in graph mode for another reason is retried
 eagerly. tf.function retraces per input shape and keeps each trace, so a shape seen before costs
 nothing.
