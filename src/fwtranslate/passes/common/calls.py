@@ -82,18 +82,19 @@ class CallRewriter(Pass):
                 return updated  # `super().build(...)`: the base class's method, the structural passes' business
             if rule is None and not self._may_be_tensor(func.value):
                 return updated
-            if is_plain(ctx, func.value):
-                return updated  # `args.eval()` on an argparse namespace: not a framework object
             inplace = rule is not None and rule.inplace
             if rule is None and name.endswith("_") and not name.endswith("__"):
                 rule = ctx.rules.methods.get(name[:-1])
                 inplace = rule is not None
-                if rule is None:  # `x.fill_(v)` left as it is would fail on an immutable Keras tensor
+                if rule is None and not is_plain(ctx, func.value):
+                    # `x.fill_(v)` left as it is would fail on an immutable Keras tensor
                     ctx.report(
                         original, ERROR, "inplace-method", f"{name}() updates a tensor in place and has no translation"
                     )
                     return updated
-            if rule is not None and not inplace and name in _CONTAINER_METHODS and isinstance(ctx.parent(), cst.Expr):
+            if rule is None or is_plain(ctx, func.value):
+                return updated  # `args.eval()` on an argparse namespace: not a framework object
+            if not inplace and name in _CONTAINER_METHODS and isinstance(ctx.parent(), cst.Expr):
                 return updated  # `seen.add(x)` as a statement: a tensor's result would be discarded
             if rule is not None:
                 receiver = updated.func.value  # type: ignore[attr-defined]

@@ -12,6 +12,7 @@ A stand-in line (stand_ins.py) is read from its original text, and only when ask
 
 from __future__ import annotations
 
+import functools
 import textwrap
 
 import libcst as cst
@@ -130,7 +131,7 @@ def kind_of(ctx: Context, name: str) -> str:
                 return OTHER
             found = _scope(ctx, node, node.body.body).get(name)
             if found is not None:
-                return _fold(ctx, found, model_method=_in_model(ctx, node))
+                return _fold(ctx, name, found, model_method=_in_model(ctx, node))
             in_function = True
         elif isinstance(node, cst.Lambda):
             if name in {p.name.value for p in node.params.params}:
@@ -148,7 +149,7 @@ def kind_of(ctx: Context, name: str) -> str:
             if ctx.piece:
                 return OTHER  # a piece of a long file: other pieces may rebind it
             found = _scope(ctx, node, node.body).get(name)
-            return OTHER if found is None else _fold(ctx, found, model_method=False)
+            return OTHER if found is None else _fold(ctx, name, found, model_method=False)
     return OTHER
 
 
@@ -156,8 +157,13 @@ def _in_model(ctx: Context, fn: cst.FunctionDef) -> bool:
     return any(f.owner is not None and f.owner.is_module and f.name == fn.name.value for f in ctx.functions)
 
 
-def _fold(ctx: Context, values: list, model_method: bool) -> str:
-    kinds = {_value_kind(ctx, v, model_method) for v in values}
+def _fold(ctx: Context, name: str, values: list, model_method: bool) -> str:
+    kinds = set()
+    for v in values:
+        if isinstance(v, tuple) and v[0] == "stand-in":
+            kinds |= {_value_kind(ctx, w, model_method) for w in _stand_in_line(v[1]).get(name, [None])}
+        else:
+            kinds.add(_value_kind(ctx, v, model_method))
     return kinds.pop() if len(kinds) == 1 else OTHER
 
 
@@ -191,7 +197,9 @@ def _statements(items, found: dict[str, list]) -> None:
     for stmt in items:
         stand_in = getattr(stmt, "fwt_stand_in", None)
         if stand_in and isinstance(stmt, cst.SimpleStatementLine):
-            _stand_in_line(stand_in[0], found)
+            names: dict[str, list] = {}
+            _small(stmt.body, names)  # the skeleton binds the same names; the text says to what
+            _add(found, names, ("stand-in", stand_in[0]))
         elif isinstance(stmt, cst.SimpleStatementLine):
             _small(stmt.body, found)
         elif isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
@@ -238,13 +246,17 @@ def _match_names(stmt: cst.Match) -> list[str]:
     return names
 
 
-def _stand_in_line(text: str, found: dict[str, list]) -> None:
+@functools.lru_cache(maxsize=256)
+def _stand_in_line(text: str) -> dict[str, list]:
+    """The bindings of a stand-in line, parsed from its original text when first asked about."""
+    found: dict[str, list] = {}
     try:
         line = cst.parse_statement(textwrap.dedent(text).strip() + "\n")
     except cst.ParserSyntaxError:
-        line = None
+        return found
     if isinstance(line, cst.SimpleStatementLine):
         _small(line.body, found)
+    return found
 
 
 def _small(items, found: dict[str, list]) -> None:

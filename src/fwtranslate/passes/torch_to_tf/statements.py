@@ -120,8 +120,14 @@ class Statements(Pass):
         mode = literal_value(call.args[0].value) if call.args else True
         text = f"{code(call.func.value)}.{method}()"
         if method == "eval" or mode is False:
-            self.ctx.report(original, INFO, "mode-switch", f"{text} dropped: Keras layers take training=... per call")
-            return f"# fwtranslate: {text} dropped: Keras layers take training=... per call"
+            why = f"{text} dropped: Keras layers take training=... per call"
+            if isinstance(call.func.value, cst.Name):  # a whole model, where the script runs it
+                self.ctx.report(original, INFO, "mode-switch", why)
+            else:  # `self.bn.eval()` in a model's code: a layer meant to stay in inference mode
+                self.ctx.report(
+                    original, WARNING, "mode-switch", f"{why}; to freeze a layer, set its trainable = False"
+                )
+            return f"# fwtranslate: {why}"
         self.ctx.report(
             original,
             WARNING,
