@@ -39,6 +39,7 @@ from .untouched import (
     Words,
     ast_blocks,
     cst_blocks,
+    mutation_names,
     rule_names,
     sublayer_attributes,
     variable_attributes,
@@ -141,7 +142,7 @@ def plan_stand_ins(source: str, direction: Direction, rules: RuleSet, passes, fa
     # a piece of a long file (chunked.Facts): what the whole file's text says
     variable = variable_attributes(source) if facts is None else facts.variable
     self_attrs = frozenset(SELF_ATTR.findall(source)) if facts is None else facts.self_attrs
-    interesting = bindings | rule_names(rules) | variable
+    interesting = bindings | rule_names(rules) | variable | mutation_names(source)
     # the names the checks may look for: these, and the classes the file defines
     vocabulary = interesting | (set(CLASS_NAME.findall(source)) if facts is None else facts.class_names)
     words = Words(source, sublayer_attributes(self_attrs, variable, rules), vocabulary)

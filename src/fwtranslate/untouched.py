@@ -27,6 +27,7 @@ _STRUCTURAL_NAMES = frozenset(
         "register_parameter",
         "add_module",
         "super",
+        "train",  # statements.py: `model.train()` as a statement is dropped
     }  # containers.py: `super().__init__(*layers)` of a Sequential subclass
     | WEIGHT_NAMES
     | TORCH_ATTRIBUTES
@@ -34,7 +35,7 @@ _STRUCTURAL_NAMES = frozenset(
 
 
 def interesting_names(ctx: Context, source: str, variable: set[str] | None = None) -> set[str]:
-    names = set(ctx.imports.bindings) | rule_names(ctx.rules)
+    names = set(ctx.imports.bindings) | rule_names(ctx.rules) | mutation_names(source)
     if ctx.imports.star_modules:
         names |= ctx.imports.star_free
     # `self.count += 1` updates a buffer
@@ -46,6 +47,16 @@ def rule_names(rules: RuleSet) -> set[str]:
     names = set(rules.methods) | set(rules.members) | _STRUCTURAL_NAMES
     names |= {f"{m}_" for m in rules.methods}  # in-place forms: x.add_(y)
     return names
+
+
+# `x.fill_(v)` (an in-place method, with or without a rule: reported when it has none) and
+# `y[i] = v` (item assignment, reported on a tensor): the statements naming them are visited
+_INPLACE_CALL = re.compile(r"\.\s*([A-Za-z]\w*[A-Za-z0-9]_)\s*\(")
+_ITEM_ASSIGN = re.compile(r"^[ \t]*([A-Za-z_]\w*)\s*\[[^\n]*\]\s*(?:[-+*/%@&|^]|//|\*\*|<<|>>)?=(?!=)", re.MULTILINE)
+
+
+def mutation_names(source: str) -> set[str]:
+    return set(_INPLACE_CALL.findall(source)) | set(_ITEM_ASSIGN.findall(source))
 
 
 def sublayer_attributes(self_attrs: frozenset[str], variable: set[str], rules: RuleSet) -> frozenset[str]:

@@ -41,6 +41,8 @@ _FIELDS = {
     "examples",
     "layout",
     "size",
+    "inplace",
+    "note",
 }
 # how a layer's translation treats the channel axis (see passes/common/layout_analysis.py)
 LAYOUT_KINDS = ("spatial", "spatial_to_flat", "elementwise", "axis", "merge")
@@ -289,11 +291,14 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
         value = spec.get(key)
         if value is not None and not (isinstance(value, str) and _DOTTED.fullmatch(value)):
             raise RuleFileError(path, name, key, f"expected a class name such as keras.layers.Layer, got {value!r}")
-    for key in ("method",):
+    for key in ("method", "inplace"):
         if key in spec and not isinstance(spec[key], bool):
             raise RuleFileError(path, name, key, f"expected true or false, got {spec[key]!r}")
-    if "doc" in spec and not isinstance(spec["doc"], str):
-        raise RuleFileError(path, name, "doc", "expected a string")
+    if spec.get("inplace") and not (name.startswith("Tensor.") and name.endswith("_") and kind == "call"):
+        raise RuleFileError(path, name, "inplace", "only a Tensor method named <name>_ updates its receiver")
+    for key in ("doc", "note"):
+        if key in spec and not isinstance(spec[key], str):
+            raise RuleFileError(path, name, key, "expected a string")
     for alias in _str_list(path, name, spec, "aliases"):
         if not _DOTTED.fullmatch(alias):
             raise RuleFileError(path, name, "aliases", f"expected a dotted name, got {alias!r}")
@@ -313,6 +318,8 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
         doc=str(spec.get("doc", "")).strip(),
         aliases=_str_list(path, name, spec, "aliases"),
         method=bool(spec.get("method", False)),
+        inplace=bool(spec.get("inplace", False)),
+        note=str(spec.get("note", "")).strip(),
         force=frozenset(_str_list(path, name, spec, "force")),
         ignore=frozenset(_str_list(path, name, spec, "ignore")),
         unsupported=_conditions(path, name, spec, "unsupported"),

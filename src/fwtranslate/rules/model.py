@@ -10,7 +10,7 @@ from pathlib import Path
 import libcst as cst
 
 from ..cstutil import expression
-from ..report import ERROR, WARNING
+from ..report import ERROR, INFO, WARNING
 from .literals import UNKNOWN, literal_value
 from .signature import BindError, BoundArg, Signature, bind
 from .template import RuleExpressionError, evaluate, referenced_params, render
@@ -73,6 +73,8 @@ class Rule:
     doc: str = ""
     aliases: tuple[str, ...] = ()
     method: bool = False  # a call rule that also applies as a Tensor method (receiver = 1st param)
+    inplace: bool = False  # Tensor.<name>_: the target is the receiver's new value (x = <target>)
+    note: str = ""  # said as an info diagnostic wherever the rule translates a use
     force: frozenset[str] = frozenset()
     ignore: frozenset[str] = frozenset()
     unsupported: tuple[Condition, ...] = ()
@@ -184,6 +186,8 @@ def _apply(
     out.node = choose_variant(rule, rule.variants, bound, out.variants)
     if out.node is None:
         out.messages.append((ERROR, "no-variant", f"{rule.name}: no translation applies to these arguments"))
+    elif rule.note:
+        out.messages.append((INFO, "note", f"{rule.name}: {rule.note}"))
     return out
 
 

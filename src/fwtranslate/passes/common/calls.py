@@ -22,6 +22,7 @@ from ...rules.factories import factory_function
 from ...rules.signature import BindError, bind
 from ...rules.template import MACRO_OPTIONAL
 from .base import Pass
+from .receivers import is_plain
 
 # Python containers' method names: called as a statement (result discarded) on something that
 # may be a tensor, such a method (`seen.add(x)`) is the container's, not a tensor's
@@ -81,11 +82,19 @@ class CallRewriter(Pass):
                 return updated  # `super().build(...)`: the base class's method, the structural passes' business
             if rule is None and not self._may_be_tensor(func.value):
                 return updated
-            inplace = False
+            inplace = rule is not None and rule.inplace
             if rule is None and name.endswith("_") and not name.endswith("__"):
                 rule = ctx.rules.methods.get(name[:-1])
                 inplace = rule is not None
-            if rule is not None and not inplace and name in _CONTAINER_METHODS and isinstance(ctx.parent(), cst.Expr):
+                if rule is None and not is_plain(ctx, func.value):
+                    # `x.fill_(v)` left as it is would fail on an immutable Keras tensor
+                    ctx.report(
+                        original, ERROR, "inplace-method", f"{name}() updates a tensor in place and has no translation"
+                    )
+                    return updated
+            if rule is None or is_plain(ctx, func.value):
+                return updated  # `args.eval()` on an argparse namespace: not a framework object
+            if not inplace and name in _CONTAINER_METHODS and isinstance(ctx.parent(), cst.Expr):
                 return updated  # `seen.add(x)` as a statement: a tensor's result would be discarded
             if rule is not None:
                 receiver = updated.func.value  # type: ignore[attr-defined]
@@ -94,7 +103,9 @@ class CallRewriter(Pass):
                     inner = original.func.value  # type: ignore[attr-defined]
                     if id(inner) in ctx.inplace:  # `img.sub_(a).div_(b)`: both update img
                         receiver = ctx.inplace.pop(id(inner))
+                        ctx.inplace_source.pop(id(inner), None)
                     ctx.inplace[id(original)] = receiver
+                    ctx.inplace_source[id(original)] = updated
                 return result
         return updated
 
@@ -172,12 +183,16 @@ class CallRewriter(Pass):
         if qual is not None:
             return self._reference(qual, original, updated)
         rule = ctx.rules.members.get(original.attr.value)
-        if rule is not None and (
-            rule.is_module_member
-            or (
-                self._may_be_tensor(original.value)
-                and not (isinstance(original.value, cst.Name) and original.value.value == "self")
+        if (
+            rule is not None
+            and (
+                rule.is_module_member
+                or (
+                    self._may_be_tensor(original.value)
+                    and not (isinstance(original.value, cst.Name) and original.value.value == "self")
+                )
             )
+            and not is_plain(ctx, original.value)  # `args.data`: an argparse namespace's field
         ):
             if isinstance(parent, (cst.AssignTarget, cst.AugAssign)):
                 return updated

@@ -69,6 +69,9 @@ class Context:
     self_attrs: frozenset[str] = frozenset()  # names assigned as self.<name> or defined as methods
     skip: set[int] = field(default_factory=set)  # ids of original nodes a pass consumed whole
     inplace: dict[int, cst.BaseExpression] = field(default_factory=dict)  # call id -> receiver
+    # in-place call id -> the call before its rule ran, kept where the update cannot be translated
+    inplace_source: dict[int, cst.BaseExpression] = field(default_factory=dict)
+    receiver_scopes: dict[int, dict[str, list]] = field(default_factory=dict)  # receivers.py's cache
     dropped: set[int] = field(default_factory=set)  # top-level statements the output leaves out
     # tf_to_torch: constructor call id -> the layer's input feature size (tf_to_torch/static_sizes.py)
     input_sizes: dict[int, int] = field(default_factory=dict)

@@ -108,7 +108,8 @@ class FinishModule(Pass):
         support = [definitions[n] for n in needed]
         support += [fn for _, fn in ctx.factories.values()]
         if support:
-            at = _after_imports(out)
+            # after the import block, and never above the imports added here (which it uses)
+            at = max(_after_imports(out), insert_at + len(new_imports))
             blank = [cst.EmptyLine(), cst.EmptyLine()]
             support = [s.with_changes(leading_lines=blank) for s in support]
             if at < len(out):
@@ -180,14 +181,16 @@ def _is_docstring(stmt: cst.CSTNode) -> bool:
 
 
 def _after_header(body: list) -> int:
+    """After the docstring, and the bare strings and ``from __future__`` imports before the
+    first other statement (nothing may precede a ``__future__`` import)."""
     i = 0
-    if body and _is_docstring(body[0]):
-        i = 1
-    while (
-        i < len(body)
-        and _is_import_line(body[i])
-        and isinstance(body[i].body[0], cst.ImportFrom)
-        and dotted_name(body[i].body[0].module or cst.Name("")) == "__future__"
+    while i < len(body) and (
+        _is_docstring(body[i])
+        or (
+            _is_import_line(body[i])
+            and isinstance(body[i].body[0], cst.ImportFrom)
+            and dotted_name(body[i].body[0].module or cst.Name("")) == "__future__"
+        )
     ):
         i += 1
     return i

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from ...cstutil import expression
+from ...cstutil import code, expression
 from ...imports import dotted_name
-from ...report import WARNING
+from ...report import ERROR, INFO, WARNING
+from ...rules.literals import literal_value
 from ..common.base import Pass
+from ..common.receivers import TENSOR, is_model, kind_of
 
 STOP_GRADIENT = "keras.ops.stop_gradient"
 VARIABLE = "keras.Variable"
@@ -44,9 +46,18 @@ def _self_attr(node: cst.BaseExpression) -> str | None:
 
 
 class Statements(Pass):
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.switch_notes: list[str] = []  # mode switches dropped from the current line
+        self.carried: dict[int, list[str]] = {}  # id(original statement) -> notes to put above it
+
     # --- in-place methods and registration calls -------------------------------------------
-    def leave_Expr(self, original: cst.Expr, updated: cst.Expr) -> cst.BaseSmallStatement:
+    def leave_Expr(self, original: cst.Expr, updated: cst.Expr):
         call = original.value
+        note = self._mode_switch(original, updated)
+        if note is not None:
+            self.switch_notes.append(note)
+            return cst.RemoveFromParent()
         if id(call) in self.ctx.inplace:
             receiver = self.ctx.inplace.pop(id(call))
             if not isinstance(receiver, (cst.Name, cst.Attribute, cst.Subscript)):
@@ -57,8 +68,19 @@ class Statements(Pass):
                     "an in-place method on a temporary value: nothing is updated",
                 )
                 return updated
-            if _self_attr(receiver):  # a buffer/parameter: update the variable, don't rebind it
+            source = self.ctx.inplace_source.pop(id(call), updated.value)
+            if _self_attr(receiver) in self.ctx.variable_attrs:  # a buffer/parameter: update the variable
                 return cst.Expr(_assign_call(receiver, updated.value))
+            if not isinstance(receiver, cst.Name):
+                # `m.weight.fill_(v)`, `x[0].add_(1)`: rebinding an attribute or an item would not
+                # update a Keras variable (nor work on a tensor): left as it is, reported
+                self.ctx.report(
+                    original,
+                    ERROR,
+                    "inplace-method",
+                    f"{code(receiver)} is updated in place: only a local name or a registered buffer is translated",
+                )
+                return updated.with_changes(value=source)
             return cst.Assign([cst.AssignTarget(receiver)], updated.value)
         if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and isinstance(updated.value, cst.Call):
             method = call.func.attr.value
@@ -80,8 +102,55 @@ class Statements(Pass):
                 return self._record_variable(_name_variable(cst.Assign([cst.AssignTarget(target)], value)))
         return updated
 
+    # --- model.eval() / model.train() as statements ---------------------------------------------
+    def _mode_switch(self, original: cst.Expr, updated: cst.Expr) -> str | None:
+        """Keras has no model-wide mode: the ``training`` argument of each call decides (fit,
+        evaluate and predict set it). A statement that only switches the mode is dropped, with
+        a comment saying why; its value (``m = Net().eval()``) is the rule's business."""
+        call = original.value
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
+            return None
+        method = call.func.attr.value
+        if method not in ("eval", "train") or len(call.args) > 1:
+            return None
+        new = updated.value
+        rewritten = not (isinstance(new, cst.Call) and isinstance(new.func, cst.Attribute))
+        if not (rewritten if method == "eval" else is_model(self.ctx, call.func.value)):
+            return None  # not a model's (`trainer.train()`), or the receiver is a plain object
+        mode = literal_value(call.args[0].value) if call.args else True
+        text = f"{code(call.func.value)}.{method}()"
+        if method == "eval" or mode is False:
+            why = f"{text} dropped: Keras layers take training=... per call"
+            if isinstance(call.func.value, cst.Name):  # a whole model, where the script runs it
+                self.ctx.report(original, INFO, "mode-switch", why)
+            else:  # `self.bn.eval()` in a model's code: a layer meant to stay in inference mode
+                self.ctx.report(
+                    original, WARNING, "mode-switch", f"{why}; to freeze a layer, set its trainable = False"
+                )
+            return f"# fwtranslate: {why}"
+        self.ctx.report(
+            original,
+            WARNING,
+            "mode-switch",
+            f"{text} dropped: a custom training loop must call the model with training=True",
+        )
+        return f"# fwtranslate: {text} dropped: call the model with training=True in a custom loop"
+
     def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
+        for t in original.targets:
+            self._check_item_assignment(original, t.target)
         return self._record_variable(_name_variable(updated))
+
+    def _check_item_assignment(self, original: cst.CSTNode, target: cst.BaseExpression) -> None:
+        """``y[:, :2] = v`` on a name known to hold a tensor: Keras tensors are immutable."""
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+            if kind_of(self.ctx, target.value.value) == TENSOR:
+                self.ctx.report(
+                    original,
+                    ERROR,
+                    "item-assignment",
+                    f"{target.value.value}[...] = ...: Keras tensors do not support item assignment",
+                )
 
     def _record_variable(self, assign: cst.Assign) -> cst.Assign:
         if isinstance(assign.value, cst.Call) and dotted_name(assign.value.func) == VARIABLE:
@@ -93,6 +162,7 @@ class Statements(Pass):
     def leave_AugAssign(self, original: cst.AugAssign, updated: cst.AugAssign):
         """``self.count += 1`` on a buffer: ``self.count.assign(self.count + 1)`` (a Keras
         variable rebound to a tensor would stop being a weight)."""
+        self._check_item_assignment(original, original.target)
         name = _self_attr(updated.target)
         if name is None or name not in self.ctx.variable_attrs:
             return updated
@@ -167,17 +237,33 @@ class Statements(Pass):
     def leave_SimpleStatementLine(self, original, updated):
         for call_id in list(self.ctx.inplace):  # in-place calls not used as statements
             receiver = self.ctx.inplace.pop(call_id)
+            self.ctx.inplace_source.pop(call_id, None)
             if not isinstance(receiver, (cst.Name, cst.Attribute, cst.Subscript)):
                 continue  # `torch.empty(n).normal_()`: a temporary, nobody sees it again
             self.ctx.report(
                 original,
-                WARNING,
+                ERROR,
                 "inplace-expression",
                 "an in-place method inside an expression: the receiver is not updated",
             )
+        notes, self.switch_notes = self.switch_notes, []
+        if notes and not updated.body and _last_in_block(original, self.ctx.parent()):
+            # the block's last statement (maybe its only one): `pass`, the note beside it
+            line = updated.with_changes(
+                body=[cst.Pass()],
+                trailing_whitespace=cst.TrailingWhitespace(cst.SimpleWhitespace("  "), cst.Comment(notes[0])),
+            )
+            self.ctx.pending_marks.extend(notes[1:])
+            return self._mark(line)
+        if notes and not updated.body:  # above the next statement of the block
+            block = getattr(self.ctx.parent(), "body", ())
+            at = next(i for i, s in enumerate(block) if s is original)
+            self.carried[id(block[at + 1])] = notes
+            return cst.RemoveFromParent()
+        self.ctx.pending_marks.extend(notes)
         if not updated.body:
             return cst.RemoveFromParent()
-        return self._mark(updated)
+        return self._mark(updated, original)
 
     # marks raised in a compound statement's header (`if F.foo(x):`, `for a in torch.f(x):`,
     # a def's defaults) belong above that statement, not on the first statement of its body
@@ -186,6 +272,7 @@ class Statements(Pass):
         self.ctx.pending_marks.clear()
 
     def leave_IndentedBlock(self, original, updated):
+        updated = self._carry(updated)
         held = self.ctx.held_marks.pop()
         owner = self.ctx.parent()
         if held and isinstance(owner, _MARKED_COMPOUNDS):
@@ -194,9 +281,25 @@ class Statements(Pass):
             self.ctx.pending_marks[:0] = held
         return updated
 
+    def leave_Module(self, original, updated):
+        return self._carry(updated)
+
+    def _carry(self, block):
+        """Notes of a dropped statement on the next one, left untouched (no leave of its own)."""
+        if not self.carried:
+            return block
+        body = [
+            s.with_changes(leading_lines=[*s.leading_lines, *(cst.EmptyLine(comment=cst.Comment(n)) for n in notes)])
+            if (notes := self.carried.pop(id(s), None))
+            else s
+            for s in block.body
+        ]
+        return block.with_changes(body=body)
+
     def _mark(self, updated, original=None):
         marks = self.ctx.pending_marks
         header = self.ctx.header_marks.pop(id(original), []) if original is not None else []
+        header = [*self.carried.pop(id(original), []), *header]
         if not marks and not header:
             return updated
         lines = [cst.EmptyLine(comment=cst.Comment(m)) for m in [*header, *marks]]
@@ -217,6 +320,11 @@ class Statements(Pass):
 
     def leave_ClassDef(self, original, updated):
         return self._mark(updated, original)
+
+
+def _last_in_block(line: cst.CSTNode, block: cst.CSTNode | None) -> bool:
+    body = getattr(block, "body", None)
+    return not isinstance(body, (list, tuple)) or not body or body[-1] is line
 
 
 _MARKED_COMPOUNDS = (cst.If, cst.For, cst.While, cst.With, cst.FunctionDef, cst.ClassDef)
