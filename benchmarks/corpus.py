@@ -375,7 +375,10 @@ def table(rows: list[dict]) -> str:
     lines += ["", "PyTorch -> Keras entries on a CPU-only TensorFlow (`fwtranslate.testing.keras_usage`):", ""]
     lines += md_table(
         ["file", "`channels_first` left", "eager / predict / compile+fit / save+load_model", "s"],
-        [[r["file"], r.get("channels_first", "-"), usage_cell(r), fmt(r.get("keras_usage_s"), ".0f")] for r in torch_rows],
+        [
+            [r["file"], r.get("channels_first", "-"), usage_cell(r), fmt(r.get("keras_usage_s"), ".0f")]
+            for r in torch_rows
+        ],
     )
     for r in torch_rows:
         for step, result in (r.get("keras_usage") or {}).items():

@@ -70,8 +70,6 @@ def test_the_ci_models_cover_every_style_and_family():
     assert {f for _, f in seen} == {"conv", "mlp"}, seen
 
 
-
-
 @pytest.mark.parametrize("i", range(CI_COUNT))
 def test_random_keras_model_verifies(i, tmp_path):
     model = _model(i)

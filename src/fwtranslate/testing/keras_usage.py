@@ -102,6 +102,7 @@ def _run(spec: dict) -> dict[str, str]:
             results[name] = f"{type(exc).__name__}: {text[0][:300] if text else ''}"
 
     outputs: dict[str, object] = {}
+
     def numpy(tree):  # a tensor, or a tuple/dict of them (a model with several outputs)
         return keras.tree.map_structure(keras.ops.convert_to_numpy, tree)
 
