@@ -38,6 +38,7 @@ import argparse
 import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -68,6 +69,7 @@ EXTRA_PACKAGES = [  # what the originals import beyond torch / tensorflow / kera
 NO_DEPS_PACKAGES = ["keras-hub==0.32.0"]  # its tensorflow-text requirement would replace tensorflow-cpu
 TARGET = {"pt2tf": "tf", "tf2pt": "torch"}
 ENTRY_MODULE = "_fwtranslate_corpus_entry"
+CHANNELS_FIRST = re.compile(r'data_format="channels_first"')
 MAX_CLOSURE = 200  # modules: beyond this a file needs its library's whole infrastructure
 
 
@@ -244,7 +246,7 @@ def run_entry(entry: dict, file: Path, corpus_dir: Path, work: Path, examples: i
     row["max_rel"] = max((d.max_rel for d in inference.diffs), default=0.0) if inference else None
     row["status"] = report.status
     if entry["direction"] == "pt2tf":
-        keras_usage(row, entry, entry_name, prepared["translated"], work / "translated")
+        keras_usage(row, entry, entry_name, prepared["translated"], work / "translated", file)
     if not report.equivalent:
         reason = report.reason or (inference.message if inference else "")
         if report.diverging_layer:
@@ -253,10 +255,12 @@ def run_entry(entry: dict, file: Path, corpus_dir: Path, work: Path, examples: i
     return row
 
 
-def keras_usage(row: dict, entry: dict, entry_name: str, translated: Path, tree: Path) -> None:
+def keras_usage(row: dict, entry: dict, entry_name: str, translated: Path, tree: Path, file: Path) -> None:
     from fwtranslate.testing.keras_usage import check_keras_usage
 
-    row["channels_first"] = sum(p.read_text(encoding="utf-8").count("channels_first") for p in tree.rglob("*.py"))
+    row["channels_first"] = sum(  # layers left channels first (support code's own branches not counted)
+        len(CHANNELS_FIRST.findall(p.read_text(encoding="utf-8"))) for p in tree.rglob("*.py")
+    )
     start = time.perf_counter()
     row["keras_usage"] = check_keras_usage(
         translated,
@@ -374,9 +378,21 @@ def table(rows: list[dict]) -> str:
     torch_rows = [r for r in rows if r["direction"] == "pt2tf"]
     lines += ["", "PyTorch -> Keras entries on a CPU-only TensorFlow (`fwtranslate.testing.keras_usage`):", ""]
     lines += md_table(
-        ["file", "`channels_first` left", "eager / predict / compile+fit / save+load_model", "s"],
         [
-            [r["file"], r.get("channels_first", "-"), usage_cell(r), fmt(r.get("keras_usage_s"), ".0f")]
+            "file",
+            "layers left channels first (each reported: info [layout])",
+            '`data_format="channels_first"` in the translated tree (support code included)',
+            "eager / predict / compile+fit / save+load_model",
+            "s",
+        ],
+        [
+            [
+                r["file"],
+                r.get("layout_notes", "-"),
+                r.get("channels_first", "-"),
+                usage_cell(r),
+                fmt(r.get("keras_usage_s"), ".0f"),
+            ]
             for r in torch_rows
         ],
     )

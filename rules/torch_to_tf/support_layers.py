@@ -242,6 +242,16 @@ def pool_output_size(size, kernel, stride, padding, ceil_mode):
     return out
 
 
+def spatial_shape(inputs, data_format):
+    """The spatial sizes of a batch of maps."""
+    return inputs.shape[2:] if data_format == "channels_first" else inputs.shape[1:-1]
+
+
+def with_channel_axis(pads, data_format):
+    """keras.ops.pad widths for the whole tensor from the spatial axes' (before, after)."""
+    return [(0, 0), (0, 0), *pads] if data_format == "channels_first" else [(0, 0), *pads, (0, 0)]
+
+
 def pool_window_padding(size, kernel, stride, padding, ceil_mode):
     """(before, after) padding that makes "valid" pooling give PyTorch's windows."""
     out = pool_output_size(size, kernel, stride, padding, ceil_mode)
@@ -251,23 +261,28 @@ def pool_window_padding(size, kernel, stride, padding, ceil_mode):
 class TorchMaxPool(keras.layers.Layer):
     """PyTorch's MaxPool{1,2,3}d with ``padding`` (padded with -inf) and ``ceil_mode``.
 
-    Channels first; ``rank`` is the number of spatial axes. Spatial sizes must be known.
+    ``rank`` is the number of spatial axes; ``data_format`` as in Keras' pooling layers. Spatial
+    sizes must be known.
     """
 
-    def __init__(self, pool_size, strides=None, padding=0, ceil_mode=False, rank=2, **kwargs):
+    def __init__(
+        self, pool_size, strides=None, padding=0, ceil_mode=False, rank=2, data_format="channels_last", **kwargs
+    ):
         super().__init__(**kwargs)
         self.pool_size, self.strides, self.padding = pool_size, strides, padding
-        self.ceil_mode, self.rank = ceil_mode, rank
+        self.ceil_mode, self.rank, self.data_format = ceil_mode, rank, data_format
 
     def call(self, inputs):
         kernel = as_tuple(self.pool_size, self.rank)
         stride = as_tuple(self.strides if self.strides is not None else self.pool_size, self.rank)
         pads = [
             pool_window_padding(n, k, s, p, self.ceil_mode)
-            for n, k, s, p in zip(inputs.shape[2:], kernel, stride, as_tuple(self.padding, self.rank))
+            for n, k, s, p in zip(
+                spatial_shape(inputs, self.data_format), kernel, stride, as_tuple(self.padding, self.rank)
+            )
         ]
-        x = keras.ops.pad(inputs, [(0, 0), (0, 0)] + pads, constant_values=float("-inf"))
-        return keras.ops.max_pool(x, kernel, stride, padding="valid", data_format="channels_first")
+        x = keras.ops.pad(inputs, with_channel_axis(pads, self.data_format), constant_values=float("-inf"))
+        return keras.ops.max_pool(x, kernel, stride, padding="valid", data_format=self.data_format)
 
     def get_config(self):
         return {
@@ -277,6 +292,7 @@ class TorchMaxPool(keras.layers.Layer):
             "padding": self.padding,
             "ceil_mode": self.ceil_mode,
             "rank": self.rank,
+            "data_format": self.data_format,
         }
 
 
@@ -286,7 +302,8 @@ class TorchAvgPool(keras.layers.Layer):
 
     Each window's sum is divided by the number of its elements inside the zero-padded input
     (``count_include_pad=True``) or inside the input itself; windows that ``ceil_mode`` lets run
-    past the padding never count the overhang. Channels first; spatial sizes must be known.
+    past the padding never count the overhang. ``data_format`` as in Keras' pooling layers;
+    spatial sizes must be known.
     """
 
     def __init__(
@@ -298,18 +315,21 @@ class TorchAvgPool(keras.layers.Layer):
         count_include_pad=True,
         divisor_override=None,
         rank=2,
+        data_format="channels_last",
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.pool_size, self.strides, self.padding = pool_size, strides, padding
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
-        self.divisor_override, self.rank = divisor_override, rank
+        self.divisor_override, self.rank, self.data_format = divisor_override, rank, data_format
 
     def call(self, inputs):
         kernel = as_tuple(self.pool_size, self.rank)
         stride = as_tuple(self.strides if self.strides is not None else self.pool_size, self.rank)
         pads, divisor = [], None
-        for axis, (n, k, s, p) in enumerate(zip(inputs.shape[2:], kernel, stride, as_tuple(self.padding, self.rank))):
+        first = 2 if self.data_format == "channels_first" else 1  # the first spatial axis
+        sizes = spatial_shape(inputs, self.data_format)
+        for axis, (n, k, s, p) in enumerate(zip(sizes, kernel, stride, as_tuple(self.padding, self.rank)), start=first):
             pads.append(pool_window_padding(n, k, s, p, self.ceil_mode))
             counts = []
             for i in range(pool_output_size(n, k, s, p, self.ceil_mode)):
@@ -318,13 +338,13 @@ class TorchAvgPool(keras.layers.Layer):
                     start, end = max(start, 0), min(end, n)
                 counts.append(float(end - start))
             shape = [1] * (self.rank + 2)
-            shape[axis + 2] = len(counts)
+            shape[axis] = len(counts)
             counts = keras.ops.reshape(keras.ops.convert_to_tensor(counts, inputs.dtype), shape)
             divisor = counts if divisor is None else divisor * counts
         if self.divisor_override:
             divisor = float(self.divisor_override)
-        x = keras.ops.pad(inputs, [(0, 0), (0, 0)] + pads)
-        mean = keras.ops.average_pool(x, kernel, stride, padding="valid", data_format="channels_first")
+        x = keras.ops.pad(inputs, with_channel_axis(pads, self.data_format))
+        mean = keras.ops.average_pool(x, kernel, stride, padding="valid", data_format=self.data_format)
         window = 1
         for k in kernel:
             window *= k
@@ -340,6 +360,7 @@ class TorchAvgPool(keras.layers.Layer):
             "count_include_pad": self.count_include_pad,
             "divisor_override": self.divisor_override,
             "rank": self.rank,
+            "data_format": self.data_format,
         }
 
 
@@ -347,17 +368,19 @@ class TorchAdaptivePool(keras.layers.Layer):
     """PyTorch's AdaptiveAvgPool / AdaptiveMaxPool, for any output size (None keeps an axis).
 
     Output bin ``i`` of an axis of length ``n`` covers ``[floor(i * n / out), ceil((i + 1) * n / out))``.
-    ``mode`` is "avg" or "max"; channels first; spatial sizes must be known.
+    ``mode`` is "avg" or "max"; ``data_format`` as in Keras' pooling layers; spatial sizes must be
+    known.
     """
 
-    def __init__(self, output_size, mode="avg", rank=2, **kwargs):
+    def __init__(self, output_size, mode="avg", rank=2, data_format="channels_last", **kwargs):
         super().__init__(**kwargs)
-        self.output_size, self.mode, self.rank = output_size, mode, rank
+        self.output_size, self.mode, self.rank, self.data_format = output_size, mode, rank, data_format
 
     def call(self, inputs):
         reduce = keras.ops.mean if self.mode == "avg" else keras.ops.max
         x = inputs
-        for axis, out in enumerate(as_tuple(self.output_size, self.rank), start=2):
+        first = 2 if self.data_format == "channels_first" else 1  # the first spatial axis
+        for axis, out in enumerate(as_tuple(self.output_size, self.rank), start=first):
             n = x.shape[axis]
             if out is None or out == n:
                 continue
@@ -370,7 +393,13 @@ class TorchAdaptivePool(keras.layers.Layer):
         return x
 
     def get_config(self):
-        return {**super().get_config(), "output_size": self.output_size, "mode": self.mode, "rank": self.rank}
+        return {
+            **super().get_config(),
+            "output_size": self.output_size,
+            "mode": self.mode,
+            "rank": self.rank,
+            "data_format": self.data_format,
+        }
 
 
 class TorchFlatten(keras.layers.Layer):

@@ -85,12 +85,37 @@ class RandomNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(3, 4, 3)
-        self.pool = nn.MaxPool2d(3, stride=2, ceil_mode=True)
-        self.fc = nn.Linear(4 * 3 * 3, 2)
+        self.up = nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1)
+        self.fc = nn.Linear(4 * 13 * 13, 2)
 
     def forward(self, x):
-        x = self.pool(F.relu(self.conv(x)))
+        x = self.up(F.relu(self.conv(x)))
         return self.fc(x.flatten(1))
+"""
+)
+
+# torchvision's ResNet: forward only calls a method; max pooling with padding and ceil_mode
+FORWARD_IMPL = (
+    HEADER
+    + """
+class RandomNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True)
+        self.avg = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
+        self.adaptive = nn.AdaptiveAvgPool2d((2, 3))
+        self.fc = nn.Linear(4 * 2 * 3, 2)
+
+    def _features(self, x):
+        return self.adaptive(self.avg(self.pool(F.relu(self.conv(x)))))
+
+    def _forward_impl(self, x):
+        x = self._features(x)
+        return self.fc(torch.flatten(x, 1))
+
+    def forward(self, x):
+        return self._forward_impl(x)
 """
 )
 
@@ -103,9 +128,9 @@ class RandomNet(nn.Module):
         self.conv = nn.Conv2d(3, 4, 3, padding=1)
 
     def forward(self, x):
-        return self.embed(x).mean((2, 3))
+        return self.conv(x).mean((2, 3))
 
-    def embed(self, x):
+    def embed(self, x):  # called from outside, not by forward: not followed
         return self.conv(x)
 """
 )
@@ -151,10 +176,21 @@ def test_channel_axis_arguments_are_renumbered(tmp_path):
 def test_a_layer_without_a_channels_last_form_stays_and_is_reported(tmp_path):
     result = _translate(NO_NATIVE_FORM)
     layout = [d for d in result.diagnostics if d.code == "layout"]
-    assert len(layout) == 1 and "MaxPool2d stays channels first" in layout[0].message, layout
+    assert len(layout) == 1 and "ConvTranspose2d stays channels first" in layout[0].message, layout
     assert "no channels-last form" in layout[0].message
     assert "keras.layers.Conv2D(4, 3)" in result.code  # the convolution still runs channels last
     _verify(NO_NATIVE_FORM, (2, 3, 9, 9), tmp_path)
+
+
+def test_methods_forward_calls_and_support_pools_run_channels_last(tmp_path):
+    result = _translate(FORWARD_IMPL)
+    assert not [d for d in result.diagnostics if d.code == "layout"], result.diagnostics
+    code = result.code
+    assert 'data_format="channels_first"' not in code and "ChannelsFirst" not in code, code
+    assert "TorchMaxPool(3, strides=2, padding=1, ceil_mode=True, rank=2)" in code, code
+    features = code[code.index("def _features") : code.index("def _forward_impl")]
+    assert features.count("keras.ops.moveaxis(") == 2, features  # in on entry, out on return
+    _verify(FORWARD_IMPL, (2, 3, 9, 11), tmp_path)
 
 
 def test_a_layer_used_outside_forward_stays_and_is_reported(tmp_path):
@@ -165,7 +201,7 @@ def test_a_layer_used_outside_forward_stays_and_is_reported(tmp_path):
     _verify(USED_OUTSIDE_FORWARD, (2, 3, 5, 5), tmp_path)
 
 
-@pytest.mark.parametrize("case", [RESIDUAL, CONCAT, NO_NATIVE_FORM, USED_OUTSIDE_FORWARD])
+@pytest.mark.parametrize("case", [RESIDUAL, CONCAT, NO_NATIVE_FORM, USED_OUTSIDE_FORWARD, FORWARD_IMPL])
 def test_interface_is_pytorchs(case):
     """Whatever runs inside, the model's call takes and returns PyTorch's order: the last
     statement of every call() that returns an image moves it back, or it never left."""

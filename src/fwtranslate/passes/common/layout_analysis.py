@@ -251,14 +251,18 @@ class _Analyser:
                 layer = self.layer_of(value, ("attr", target))
                 if layer is not None:
                     attrs[target] = layer
-        # a layer used anywhere but as `self.X(...)` in call() may meet Keras-ordered data
-        used_elsewhere = _attributes_not_called(cls, entry, set(attrs))
+        # forward and the methods it calls (`self._forward_impl(x)`, timm's `forward_features` /
+        # `forward_head`): each keeps the source's order at its own interface
+        analysed = _methods_called_from(methods, entry)
+        # a layer used anywhere but as `self.X(...)` in those methods may meet Keras-ordered data
+        used_elsewhere = _attributes_not_called(cls, {fn.name.value for fn in analysed}, set(attrs))
         self.forced |= {("attr", a) for a in used_elsewhere}
         self.plan.visit.add(id(cls))
         if init is not None:
             self.plan.visit.add(id(init))
             self.plan.visit |= {id(s) for s in _statements(init.body)}
-        self.method(entry, attrs)
+        for fn in analysed:
+            self.method(fn, attrs)
 
     def method(self, fn: cst.FunctionDef, attrs: dict[str, _Layer]) -> None:
         """A layer's ``forward`` / ``call``: its interface keeps the source's order, but its tensor
@@ -1086,9 +1090,28 @@ def _init_layers(init: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
     return {target: found[0] for target, found in values.items() if len(found) == 1}
 
 
-def _attributes_not_called(cls: cst.ClassDef, entry: cst.FunctionDef, attrs: set[str]) -> set[str]:
-    """Layer attributes referenced other than as ``self.X(...)`` inside ``entry`` (and other than
-    their assignment in ``__init__``)."""
+def _methods_called_from(methods: dict[str, cst.FunctionDef], entry: cst.FunctionDef) -> list[cst.FunctionDef]:
+    """``entry`` and the methods it calls as ``self.name(...)``, and those they call (never
+    ``__init__``): the entry first."""
+    found = [entry]
+    for fn in found:
+        for call in _calls(fn):
+            func = call.func
+            if (
+                isinstance(func, cst.Attribute)
+                and isinstance(func.value, cst.Name)
+                and func.value.value == "self"
+                and func.attr.value in methods
+                and func.attr.value != "__init__"
+                and methods[func.attr.value] not in found
+            ):
+                found.append(methods[func.attr.value])
+    return found
+
+
+def _attributes_not_called(cls: cst.ClassDef, entries: set[str], attrs: set[str]) -> set[str]:
+    """Layer attributes referenced other than as ``self.X(...)`` inside the ``entries`` methods
+    (and other than their assignment in ``__init__``)."""
     found: set[str] = set()
 
     class V(cst.CSTVisitor):
@@ -1104,7 +1127,7 @@ def _attributes_not_called(cls: cst.ClassDef, entry: cst.FunctionDef, attrs: set
             self.fn.pop()
 
         def visit_Call(self, node):
-            if self.fn and self.fn[-1] == entry.name.value:
+            if self.fn and self.fn[-1] in entries:
                 self.called.add(id(node.func))
 
         def visit_AssignTarget(self, node):

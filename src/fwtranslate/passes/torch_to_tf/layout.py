@@ -62,6 +62,10 @@ def to_first_layer(rank: int) -> str:
     return _permute((rank - 1, *range(1, rank - 1)))
 
 
+# support layers (rules/torch_to_tf/support_layers.py) that take Keras' data_format, channels last by default
+_SUPPORT_POOLS = frozenset({"TorchMaxPool", "TorchAvgPool", "TorchAdaptivePool"})
+
+
 def channels_last(node: cst.BaseExpression) -> cst.BaseExpression | None:
     """A spatial layer's translation, rewritten for channels-last data; None when some part of it
     has no channels-last form (a support layer written for channels first, a run-time choice)."""
@@ -79,7 +83,7 @@ def channels_last(node: cst.BaseExpression) -> cst.BaseExpression | None:
                 return None
             elements.append(element.with_changes(value=new))
         return node.with_changes(args=[node.args[0].with_changes(value=layers.with_changes(elements=elements))])
-    if name not in _KERAS_CONV and not name.startswith("keras.layers."):
+    if name not in _KERAS_CONV and name not in _SUPPORT_POOLS and not name.startswith("keras.layers."):
         return None
     args = []
     for arg in node.args:
