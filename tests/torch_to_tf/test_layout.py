@@ -212,3 +212,39 @@ def test_interface_is_pytorchs(case):
         moves_in = body.count("keras.ops.moveaxis(x, 1, -1)")
         moves_back = body.count(", -1, 1)")
         assert moves_in <= moves_back, body
+
+
+# an attribute given one of several layers in __init__: whichever is built runs channels last
+CHOICE = (
+    HEADER
+    + """
+class RandomNet(nn.Module):
+    def __init__(self, stride=2, transpose=True):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        if stride == 1:
+            self.pool = nn.Identity()
+        else:
+            self.pool = nn.MaxPool2d(stride)
+        if transpose:
+            self.up = nn.ConvTranspose2d(4, 4, 2, stride=2)
+        else:
+            self.up = nn.Sequential(nn.Conv2d(4, 4, 1), nn.BatchNorm2d(4))
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        x = self.up(self.pool(F.relu(self.conv(x))))
+        return self.fc(x.mean((2, 3)))
+"""
+)
+
+
+@pytest.mark.parametrize("defaults", ["stride=2, transpose=True", "stride=1, transpose=False"])
+def test_an_attribute_with_alternative_layers_runs_channels_last(defaults, tmp_path):
+    source = CHOICE.replace("stride=2, transpose=True", defaults)  # the branch the model builds
+    result = _translate(source)
+    assert not [d for d in result.diagnostics if d.code == "layout"], result.diagnostics
+    call = _method(result.code, "RandomNet")
+    assert call.count("keras.ops.moveaxis(") == 2, call  # in before the convolution, out before the mean
+    assert 'data_format="channels_first"' not in result.code and "ChannelsFirst" not in result.code
+    _verify(source, (2, 3, 8, 8), tmp_path)

@@ -99,6 +99,24 @@ class _Chain(_Layer):
         return ranks.pop() if len(ranks) == 1 else None
 
 
+@dataclass
+class _Choice(_Layer):
+    """An attribute given one of several layers in ``__init__`` (``if bilinear: self.up = ...
+    else: self.up = nn.ConvTranspose2d(...)``): spatial layers of one rank, each with a native
+    form, or elementwise ones (``nn.Identity()``), so that whichever is built runs channels last."""
+
+    parts: list[_Layer] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str | None:
+        return "spatial"
+
+    @property
+    def rank(self) -> int | None:
+        ranks = {p.rank for p in self.parts if p.kind == "spatial"}
+        return ranks.pop() if len(ranks) == 1 else None
+
+
 def analyse(module: cst.Module, ctx, conventions: LayoutConventions) -> Plan:
     analyser = _Analyser(ctx, Plan(), conventions)
     analyser.constants = _constants(module.body, analyser, {})
@@ -217,13 +235,30 @@ class _Analyser:
             return None
         return chain
 
+    def _choice(self, values: list[cst.BaseExpression], identity: tuple[str, object]) -> _Layer | None:
+        if len(values) == 1:
+            return self.layer_of(values[0], identity)
+        parts = [self.layer_of(v, ("node", id(v))) for v in values]
+        if any(p is None or p.kind not in ("spatial", "elementwise") for p in parts):
+            return None
+        found = [p for p in parts if p is not None]
+        choice = _Choice(found[0].rule, found[0].ctor, identity, found)
+        return choice if choice.rank is not None and self.native_capable(choice) else None
+
     def native_capable(self, layer: _Layer) -> bool:
-        """The layer (every spatial layer of a chain) has a native form."""
+        """The layer (every spatial layer of a chain, every layer of a choice) has a native form."""
         if isinstance(layer, _Chain):
+            return all(p.kind != "spatial" or self.native_capable(p) for p in layer.parts)
+        if isinstance(layer, _Choice):
             return all(p.kind != "spatial" or self.native_capable(p) for p in layer.parts)
         return self.conventions.can_run_native(self.ctx, layer.rule, layer.ctor)
 
     def mark_native(self, layer: _Layer, plan: Plan) -> None:
+        if isinstance(layer, _Choice):
+            for part in layer.parts:
+                if part.kind == "spatial":
+                    self.mark_native(part, plan)
+            return
         if isinstance(layer, _Chain):
             plan.chains.add(id(layer.ctor))
             for part in layer.parts:
@@ -247,8 +282,8 @@ class _Analyser:
         attrs: dict[str, _Layer] = {}
         init = methods.get("__init__")
         if init is not None:
-            for target, value in _init_layers(init).items():
-                layer = self.layer_of(value, ("attr", target))
+            for target, values in _init_layers(init).items():
+                layer = self._choice(values, ("attr", target))
                 if layer is not None:
                     attrs[target] = layer
         # forward and the methods it calls (`self._forward_impl(x)`, timm's `forward_features` /
@@ -1068,9 +1103,9 @@ def _self_assignment(stmt: cst.BaseStatement):
     return None, None
 
 
-def _init_layers(init: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
-    """``self.X = value`` in ``__init__``, at any depth of its blocks, for the attributes given
-    exactly one value other than ``None`` (``self.downsample = None`` then, under an ``if``,
+def _init_layers(init: cst.FunctionDef) -> dict[str, list[cst.BaseExpression]]:
+    """``self.X = value`` in ``__init__``, at any depth of its blocks: each attribute's values
+    other than ``None`` (``self.downsample = None`` then, under an ``if``,
     ``self.downsample = nn.Sequential(...)``)."""
     values: dict[str, list[cst.BaseExpression]] = {}
 
@@ -1087,7 +1122,7 @@ def _init_layers(init: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
                     visit([stmt.orelse])
 
     visit(_statements(init.body))
-    return {target: found[0] for target, found in values.items() if len(found) == 1}
+    return values
 
 
 def _methods_called_from(methods: dict[str, cst.FunctionDef], entry: cst.FunctionDef) -> list[cst.FunctionDef]:

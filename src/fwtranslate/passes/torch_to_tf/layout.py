@@ -192,8 +192,8 @@ def _why_channels_first(ctx, rule, ctor: cst.Call) -> str:
         return f"{name} stays channels first: its translation has no channels-last form (correct, slower)"
     return (
         f"{name} stays channels first: the layout analysis does not follow all the data it sees "
-        "(it follows layers built in __init__, by factory functions or in nn.Sequential, and used "
-        "only in forward, fed from one layout)"
+        "(it follows layers built in __init__, by factory functions or in nn.Sequential, used only "
+        "by forward and the methods it calls, fed from one layout)"
     )
 
 
