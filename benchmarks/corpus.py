@@ -256,9 +256,14 @@ def run_entry(entry: dict, file: Path, corpus_dir: Path, work: Path, examples: i
 
 
 def keras_usage(row: dict, entry: dict, entry_name: str, translated: Path, tree: Path, file: Path) -> None:
+    import fwtranslate
     from fwtranslate.testing.keras_usage import check_keras_usage
 
-    row["channels_first"] = sum(  # layers left channels first (support code's own branches not counted)
+    # the layers the manifest file's translation leaves channels first: each one is reported
+    text = file.read_text(encoding="utf-8")
+    notes = [d for d in fwtranslate.translate(text, "tf", path=str(file)).diagnostics if d.code == "layout"]
+    row["layout_notes"] = len(notes)
+    row["channels_first"] = sum(  # data_format="channels_first" left anywhere, support code included
         len(CHANNELS_FIRST.findall(p.read_text(encoding="utf-8"))) for p in tree.rglob("*.py")
     )
     start = time.perf_counter()
