@@ -211,6 +211,8 @@ def run_entry(entry: dict, file: Path, corpus_dir: Path, work: Path, examples: i
         errors=measured["errors"],
         warnings=measured["warnings"],
     )
+    if entry["direction"] == "pt2tf":
+        row["layout_notes"] = measured["layout_notes"]
     prepared = prepare(entry, file, corpus_dir, work)
     if "skip" in prepared:
         row.update(verified=False, modules=prepared["modules"], reason=prepared["skip"])
@@ -246,7 +248,7 @@ def run_entry(entry: dict, file: Path, corpus_dir: Path, work: Path, examples: i
     row["max_rel"] = max((d.max_rel for d in inference.diffs), default=0.0) if inference else None
     row["status"] = report.status
     if entry["direction"] == "pt2tf":
-        keras_usage(row, entry, entry_name, prepared["translated"], work / "translated", file)
+        keras_usage(row, entry, entry_name, prepared["translated"], work / "translated")
     if not report.equivalent:
         reason = report.reason or (inference.message if inference else "")
         if report.diverging_layer:
@@ -255,14 +257,9 @@ def run_entry(entry: dict, file: Path, corpus_dir: Path, work: Path, examples: i
     return row
 
 
-def keras_usage(row: dict, entry: dict, entry_name: str, translated: Path, tree: Path, file: Path) -> None:
-    import fwtranslate
+def keras_usage(row: dict, entry: dict, entry_name: str, translated: Path, tree: Path) -> None:
     from fwtranslate.testing.keras_usage import check_keras_usage
 
-    # the layers the manifest file's translation leaves channels first: each one is reported
-    text = file.read_text(encoding="utf-8")
-    notes = [d for d in fwtranslate.translate(text, "tf", path=str(file)).diagnostics if d.code == "layout"]
-    row["layout_notes"] = len(notes)
     row["channels_first"] = sum(  # data_format="channels_first" left anywhere, support code included
         len(CHANNELS_FIRST.findall(p.read_text(encoding="utf-8"))) for p in tree.rglob("*.py")
     )

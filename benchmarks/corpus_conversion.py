@@ -152,6 +152,7 @@ def measure(name: str, path: Path, untranslated: Counter) -> dict:
     row["names_kept"] = f"{len(top_level_defs(in_tree)) - len(missing)}/{len(top_level_defs(in_tree))}"
     sev = Counter(d.severity for d in result.diagnostics)
     row["errors"], row["warnings"], row["infos"] = sev["error"], sev["warning"], sev["info"]
+    row["layout_notes"] = sum(d.code == "layout" for d in result.diagnostics)  # layers left in the source's layout
     for d in result.diagnostics:
         if d.code == "no-rule":
             untranslated[d.message.split()[0]] += 1

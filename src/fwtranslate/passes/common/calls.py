@@ -22,27 +22,11 @@ from ...rules.factories import factory_function
 from ...rules.signature import BindError, bind
 from ...rules.template import MACRO_OPTIONAL
 from .base import Pass
-from .receivers import is_plain
+from .receivers import LITERALS, is_plain
 
 # Python containers' method names: called as a statement (result discarded) on something that
 # may be a tensor, such a method (`seen.add(x)`) is the container's, not a tensor's
 _CONTAINER_METHODS = frozenset(n for t in (list, set, dict) for n in dir(t) if not n.startswith("_"))
-
-# receivers that are certainly not tensors
-_NOT_TENSORS = (
-    cst.SimpleString,
-    cst.FormattedString,
-    cst.ConcatenatedString,
-    cst.List,
-    cst.Dict,
-    cst.Set,
-    cst.Tuple,
-    cst.ListComp,
-    cst.DictComp,
-    cst.SetComp,
-    cst.Integer,
-    cst.Float,
-)
 
 
 class CallRewriter(Pass):
@@ -143,7 +127,7 @@ class CallRewriter(Pass):
         return node
 
     def _may_be_tensor(self, receiver: cst.BaseExpression) -> bool:
-        if isinstance(receiver, _NOT_TENSORS):
+        if isinstance(receiver, LITERALS):  # certainly not tensors
             return False
         if isinstance(receiver, cst.Name) and receiver.value in ("self", "cls", "super"):
             return False

@@ -83,9 +83,9 @@ class _Layer:
 
 
 @dataclass
-class _Chain(_Layer):
-    """A container of layers applied as one (``self.downsample = nn.Sequential(conv, bn)``):
-    spatial and elementwise layers of one rank, each with a native form."""
+class _Compound(_Layer):
+    """Spatial and elementwise layers taken together: spatial as a whole, of its spatial parts'
+    one rank."""
 
     parts: list[_Layer] = field(default_factory=list)
 
@@ -99,22 +99,15 @@ class _Chain(_Layer):
         return ranks.pop() if len(ranks) == 1 else None
 
 
-@dataclass
-class _Choice(_Layer):
+class _Chain(_Compound):
+    """A container of layers applied as one (``self.downsample = nn.Sequential(conv, bn)``),
+    each spatial one with a native form."""
+
+
+class _Choice(_Compound):
     """An attribute given one of several layers in ``__init__`` (``if bilinear: self.up = ...
-    else: self.up = nn.ConvTranspose2d(...)``): spatial layers of one rank, each with a native
-    form, or elementwise ones (``nn.Identity()``), so that whichever is built runs channels last."""
-
-    parts: list[_Layer] = field(default_factory=list)
-
-    @property
-    def kind(self) -> str | None:
-        return "spatial"
-
-    @property
-    def rank(self) -> int | None:
-        ranks = {p.rank for p in self.parts if p.kind == "spatial"}
-        return ranks.pop() if len(ranks) == 1 else None
+    else: self.up = nn.ConvTranspose2d(...)``), each spatial one with a native form, so that
+    whichever is built runs channels last."""
 
 
 def analyse(module: cst.Module, ctx, conventions: LayoutConventions) -> Plan:
@@ -246,10 +239,8 @@ class _Analyser:
         return choice if choice.rank is not None and self.native_capable(choice) else None
 
     def native_capable(self, layer: _Layer) -> bool:
-        """The layer (every spatial layer of a chain, every layer of a choice) has a native form."""
-        if isinstance(layer, _Chain):
-            return all(p.kind != "spatial" or self.native_capable(p) for p in layer.parts)
-        if isinstance(layer, _Choice):
+        """The layer (every spatial part of a chain or a choice) has a native form."""
+        if isinstance(layer, _Compound):
             return all(p.kind != "spatial" or self.native_capable(p) for p in layer.parts)
         return self.conventions.can_run_native(self.ctx, layer.rule, layer.ctor)
 

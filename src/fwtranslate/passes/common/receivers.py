@@ -24,7 +24,7 @@ PLAIN, TENSOR, MODEL, OTHER = "plain", "tensor", "model", "other"
 # methods of a model that return the model itself
 _MODEL_METHODS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "eval", "train"})
 
-_LITERALS = (
+LITERALS = (  # literal expressions: never a framework object
     cst.SimpleString,
     cst.ConcatenatedString,
     cst.FormattedString,
@@ -304,7 +304,7 @@ def _value_kind(ctx: Context, value, model_method: bool) -> str:
         if value[0] == "plain":
             return PLAIN
         return OTHER if ctx.imports.is_framework(value[1]) else PLAIN  # ("import", module)
-    if isinstance(value, _LITERALS):
+    if isinstance(value, LITERALS):
         return PLAIN
     if isinstance(value, cst.UnaryOperation) and isinstance(value.expression, (cst.Integer, cst.Float)):
         return PLAIN
