@@ -28,6 +28,8 @@ _STRUCTURAL_NAMES = frozenset(
         "add_module",
         "super",
         "train",  # statements.py: `model.train()` as a statement is dropped
+        "backward",  # training_step.py: the training step becomes a gradient tape
+        "zero_grad",
     }  # containers.py: `super().__init__(*layers)` of a Sequential subclass
     | WEIGHT_NAMES
     | TORCH_ATTRIBUTES

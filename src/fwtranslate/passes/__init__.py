@@ -1,10 +1,11 @@
 """Structural rewrites, one concern per module, run together in one traversal (driver.py):
 ``common/`` for both directions, ``torch_to_tf/`` and ``tf_to_torch/`` for one each."""
 
-from .common import CallRewriter, FinishModule, ScopeTracker
+from .common import CallRewriter, FinishModule, Marks, ScopeTracker
 from .tf_to_torch import KerasLayerClass, LayerNames, StaticSizes
 from .tf_to_torch import Layout as ChannelsFirstLayout
 from .tf_to_torch import LayoutWrap as ChannelsFirstLayoutWrap
+from .tf_to_torch import TrainingStep as TorchTrainingStep
 from .tf_to_torch.export_decorators import KerasExportDecorators
 from .torch_to_tf import (
     ForwardToCall,
@@ -17,6 +18,7 @@ from .torch_to_tf import (
 )
 from .torch_to_tf import Layout as ChannelsLastLayout
 from .torch_to_tf import LayoutWrap as ChannelsLastLayoutWrap
+from .torch_to_tf import TrainingStep as TapeTrainingStep
 
 # Order matters where two passes handle the same node: the scope tracker sees a node first,
 # ForwardToCall renames self.forward before the call rewriter looks at it.
@@ -26,6 +28,7 @@ PASSES = (
     SequentialSubclass,
     PrivateLayerNames,
     ChannelsLastLayout,
+    TapeTrainingStep,
     CallRewriter,
     ChannelsLastLayoutWrap,
     WeightPresence,
@@ -42,8 +45,10 @@ TF_TO_TORCH_PASSES = (
     ChannelsFirstLayout,
     StaticSizes,
     KerasExportDecorators,
+    TorchTrainingStep,
     CallRewriter,
     LayerNames,
     ChannelsFirstLayoutWrap,
+    Marks,
     FinishModule,
 )

@@ -4,5 +4,6 @@ from .layer_class import KerasLayerClass
 from .layer_names import LayerNames
 from .layout import Layout, LayoutWrap
 from .static_sizes import StaticSizes
+from .training_step import TrainingStep
 
-__all__ = ["KerasLayerClass", "LayerNames", "Layout", "LayoutWrap", "StaticSizes"]
+__all__ = ["KerasLayerClass", "LayerNames", "Layout", "LayoutWrap", "StaticSizes", "TrainingStep"]

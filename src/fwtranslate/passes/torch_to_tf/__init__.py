@@ -7,6 +7,7 @@ from .private_names import PrivateLayerNames
 from .serializable import KerasSerializable
 from .statements import Statements
 from .torch_attributes import TorchAttributes
+from .training_step import TrainingStep
 from .weight_presence import WeightPresence
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     "SequentialSubclass",
     "Statements",
     "TorchAttributes",
+    "TrainingStep",
     "WeightPresence",
 ]

@@ -19,7 +19,7 @@ from ...cstutil import code, expression
 from ...imports import dotted_name
 from ...report import ERROR, INFO, WARNING
 from ...rules.literals import literal_value
-from ..common.base import Pass
+from ..common.marks import Marks
 from ..common.receivers import TENSOR, is_model, kind_of
 
 STOP_GRADIENT = "keras.ops.stop_gradient"
@@ -45,11 +45,10 @@ def _self_attr(node: cst.BaseExpression) -> str | None:
     return None
 
 
-class Statements(Pass):
+class Statements(Marks):
     def __init__(self, ctx):
         super().__init__(ctx)
         self.switch_notes: list[str] = []  # mode switches dropped from the current line
-        self.carried: dict[int, list[str]] = {}  # id(original statement) -> notes to put above it
 
     # --- in-place methods and registration calls -------------------------------------------
     def leave_Expr(self, original: cst.Expr, updated: cst.Expr):
@@ -115,7 +114,8 @@ class Statements(Pass):
             return None
         new = updated.value
         rewritten = not (isinstance(new, cst.Call) and isinstance(new.func, cst.Attribute))
-        if not (rewritten if method == "eval" else is_model(self.ctx, call.func.value)):
+        trained = code(call.func.value) in self.ctx.trained_models  # training_step.py passes training=True
+        if not (rewritten or trained if method == "eval" else is_model(self.ctx, call.func.value) or trained):
             return None  # not a model's (`trainer.train()`), or the receiver is a plain object
         mode = literal_value(call.args[0].value) if call.args else True
         text = f"{code(call.func.value)}.{method}()"
@@ -127,6 +127,10 @@ class Statements(Pass):
                 self.ctx.report(
                     original, WARNING, "mode-switch", f"{why}; to freeze a layer, set its trainable = False"
                 )
+            return f"# fwtranslate: {why}"
+        if trained:
+            why = f"{text} dropped: the training step calls the model with training=True"
+            self.ctx.report(original, INFO, "mode-switch", why)
             return f"# fwtranslate: {why}"
         self.ctx.report(
             original,
@@ -265,69 +269,10 @@ class Statements(Pass):
             return cst.RemoveFromParent()
         return self._mark(updated, original)
 
-    # marks raised in a compound statement's header (`if F.foo(x):`, `for a in torch.f(x):`,
-    # a def's defaults) belong above that statement, not on the first statement of its body
-    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
-        self.ctx.held_marks.append(list(self.ctx.pending_marks))
-        self.ctx.pending_marks.clear()
-
-    def leave_IndentedBlock(self, original, updated):
-        updated = self._carry(updated)
-        held = self.ctx.held_marks.pop()
-        owner = self.ctx.parent()
-        if held and isinstance(owner, _MARKED_COMPOUNDS):
-            self.ctx.header_marks.setdefault(id(owner), []).extend(held)
-        else:
-            self.ctx.pending_marks[:0] = held
-        return updated
-
-    def leave_Module(self, original, updated):
-        return self._carry(updated)
-
-    def _carry(self, block):
-        """Notes of a dropped statement on the next one, left untouched (no leave of its own)."""
-        if not self.carried:
-            return block
-        body = [
-            s.with_changes(leading_lines=[*s.leading_lines, *(cst.EmptyLine(comment=cst.Comment(n)) for n in notes)])
-            if (notes := self.carried.pop(id(s), None))
-            else s
-            for s in block.body
-        ]
-        return block.with_changes(body=body)
-
-    def _mark(self, updated, original=None):
-        marks = self.ctx.pending_marks
-        header = self.ctx.header_marks.pop(id(original), []) if original is not None else []
-        header = [*self.carried.pop(id(original), []), *header]
-        if not marks and not header:
-            return updated
-        lines = [cst.EmptyLine(comment=cst.Comment(m)) for m in [*header, *marks]]
-        marks.clear()
-        return updated.with_changes(leading_lines=[*updated.leading_lines, *lines])
-
-    def leave_If(self, original, updated):
-        return self._mark(updated, original)
-
-    def leave_For(self, original, updated):
-        return self._mark(updated, original)
-
-    def leave_While(self, original, updated):
-        return self._mark(updated, original)
-
-    def leave_Try(self, original, updated):
-        return self._mark(updated, original)
-
-    def leave_ClassDef(self, original, updated):
-        return self._mark(updated, original)
-
 
 def _last_in_block(line: cst.CSTNode, block: cst.CSTNode | None) -> bool:
     body = getattr(block, "body", None)
     return not isinstance(body, (list, tuple)) or not body or body[-1] is line
-
-
-_MARKED_COMPOUNDS = (cst.If, cst.For, cst.While, cst.With, cst.FunctionDef, cst.ClassDef)
 
 
 def _name_variable(assign: cst.Assign) -> cst.Assign:
@@ -363,12 +308,35 @@ def _kwarg(name: str, value: cst.BaseExpression) -> cst.Arg:
     return cst.Arg(value, keyword=cst.Name(name), equal=tight)
 
 
+# calls whose value is a Python object, not a tensor: `acc = (pred == y).float().mean().item()`
+_PYTHON_VALUES = frozenset({"item", "tolist", "float", "int", "bool", "len", "str", "round"})
+
+
+def _python_value(node: cst.BaseExpression) -> bool:
+    """Is ``node`` a Python number or string (stop_gradient would turn it into a tensor)?"""
+    if isinstance(node, (cst.Integer, cst.Float, cst.SimpleString, cst.FormattedString)):
+        return True
+    if isinstance(node, cst.Call):
+        func = node.func
+        name = (
+            func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        )
+        return name in _PYTHON_VALUES
+    if isinstance(node, cst.BinaryOperation):
+        return _python_value(node.left) and _python_value(node.right)
+    return False
+
+
 def _stop_gradient(stmt: cst.BaseStatement):
     if not isinstance(stmt, cst.SimpleStatementLine):
         return stmt
     body = []
     for small in stmt.body:
-        if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Return)) and small.value is not None:
+        if (
+            isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Return))
+            and small.value is not None
+            and not _python_value(small.value)
+        ):
             wrapped = cst.Call(expression(STOP_GRADIENT), [cst.Arg(small.value)])
             small = small.with_changes(value=wrapped)
         body.append(small)

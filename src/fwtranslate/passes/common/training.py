@@ -1,0 +1,232 @@
+"""What the training code of a file binds: optimizers (with the parameters they update) and
+loss objects, for the training-step passes of both directions.
+
+The two frameworks split a training step differently. A PyTorch optimizer receives its
+parameters when it is built (``optim.SGD(model.parameters())``) and a step reads the gradients
+``loss.backward()`` left on them; a Keras optimizer receives them at every step
+(``apply_gradients(zip(grads, model.trainable_variables))``). A loss object is called
+(prediction, target) in PyTorch and (y_true, y_pred) in Keras. So the passes need to know, at
+each ``optimizer.step()`` / ``apply_gradients`` / ``criterion(out, y)``, which object the name
+holds. ``collect`` answers from the original module, before the traversal:
+
+- ``name = <optimizer constructor>(...)`` and ``self.name = ...`` bind an optimizer, and
+  ``name = <loss constructor>(...)`` a loss object;
+- a function parameter receives one where every call of the function in the file passes it
+  (``train(model, opt, criterion)``), and then the optimizer's parameters are expressed in
+  the function's own names when the caller passes their owner too (``model``).
+
+Names are matched as written (``optimizer``, ``self.optimizer``), per file: a name that is an
+optimizer in one function and something else in another is taken for neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from ...cstutil import code
+
+AMBIGUOUS = object()  # a name bound to different things in different places
+
+
+@dataclass
+class Optimizer:
+    """An optimizer binding: ``owners`` are the expressions whose parameters it updates
+    (``model``, ``self.model``), or None when the file does not say."""
+
+    owners: tuple[str, ...] | None
+
+
+@dataclass
+class Bindings:
+    optimizers: dict[str, Optimizer] = field(default_factory=dict)
+    losses: set[str] = field(default_factory=set)
+
+    def optimizer(self, node: cst.BaseExpression) -> Optimizer | None:
+        return self.optimizers.get(code(node))
+
+    def is_loss(self, node: cst.BaseExpression) -> bool:
+        return code(node) in self.losses
+
+
+def collect(
+    module: cst.Module,
+    resolve: Callable[[cst.BaseExpression], str | None],
+    is_optimizer: Callable[[str], bool],
+    is_loss: Callable[[str], bool],
+    owners_of: Callable[[cst.Call], tuple[str, ...] | None],
+) -> Bindings:
+    """The optimizer and loss bindings of ``module``. ``owners_of`` reads the owners of the
+    parameters from a constructor call (None: not known here; the direction decides what its
+    optimizers take)."""
+    finder = _Finder(resolve, is_optimizer, is_loss, owners_of)
+    module.visit(finder)
+    optimizers: dict[str, object] = {}
+    losses: dict[str, bool] = {}
+    for name, value in finder.optimizers:
+        _bind(optimizers, name, value)
+    for name in finder.losses:
+        losses[name] = True
+    for name in finder.other:
+        if name in optimizers:
+            optimizers[name] = AMBIGUOUS
+        losses.pop(name, None)
+    _through_calls(finder, optimizers, losses)
+    return Bindings(
+        {n: v for n, v in optimizers.items() if isinstance(v, Optimizer)},
+        set(losses),
+    )
+
+
+def _bind(table: dict[str, object], name: str, value: object) -> None:
+    old = table.get(name)
+    if old is None:
+        table[name] = value
+    elif old != value:
+        table[name] = AMBIGUOUS
+
+
+def _through_calls(finder: _Finder, optimizers: dict[str, object], losses: dict[str, bool]) -> None:
+    """Parameters of local functions that receive an optimizer or a loss at every call site."""
+    for _ in range(3):  # train -> train_epoch -> step: a few levels
+        changed = False
+        for function, params in finder.functions.items():
+            calls = finder.calls.get(function, [])
+            if not calls:
+                continue
+            for index, param in enumerate(params):
+                passed = [_argument(call, index, param) for call in calls]
+                if any(p is None for p in passed):
+                    continue
+                texts = [code(p) for p in passed if p is not None]
+                if all(isinstance(optimizers.get(t), Optimizer) for t in texts) and param not in optimizers:
+                    owners = [_owners_in_callee(optimizers[t], call, params) for t, call in zip(texts, calls)]  # type: ignore[arg-type]
+                    same = owners[0] if all(o == owners[0] for o in owners) else None
+                    optimizers[param] = Optimizer(same)
+                    changed = True
+                if all(t in losses for t in texts) and param not in losses:
+                    losses[param] = True
+                    changed = True
+        if not changed:
+            return
+
+
+def _argument(call: cst.Call, index: int, param: str) -> cst.BaseExpression | None:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == param:
+            return arg.value
+    positional = [a for a in call.args if a.keyword is None]
+    if any(a.star for a in positional[: index + 1]):
+        return None
+    return positional[index].value if index < len(positional) else None
+
+
+def _owners_in_callee(optimizer: Optimizer, call: cst.Call, params: list[str]) -> tuple[str, ...] | None:
+    """The caller's owners (``model``) as the callee names them (the parameter ``net`` that
+    receives ``model``); None when one of them is not passed."""
+    if optimizer.owners is None:
+        return None
+    renamed = []
+    for owner in optimizer.owners:
+        for index, param in enumerate(params):
+            arg = _argument(call, index, param)
+            if arg is not None and code(arg) == owner:
+                renamed.append(param)
+                break
+        else:
+            return None
+    return tuple(renamed)
+
+
+class _Finder(cst.CSTVisitor):
+    def __init__(self, resolve, is_optimizer, is_loss, owners_of):
+        self.qualified = resolve
+        self.is_optimizer = is_optimizer
+        self.is_loss = is_loss
+        self.owners_of = owners_of
+        self.optimizers: list[tuple[str, Optimizer]] = []
+        self.losses: list[str] = []
+        self.other: list[str] = []  # names also bound to something else
+        self.functions: dict[str, list[str]] = {}  # function name -> its parameter names
+        self.calls: dict[str, list[cst.Call]] = {}  # function name -> its calls in the file
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        params = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
+        if params and params[0] == "self":
+            params = params[1:]  # a method, called as obj.method(...)
+        name = node.name.value
+        self.functions[name] = AMBIGUOUS if name in self.functions else params  # type: ignore[assignment]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        name = func.value if isinstance(func, cst.Name) else None
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+            name = func.attr.value
+        if name is not None:
+            self.calls.setdefault(name, []).append(node)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._bind(target.target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._bind(node.target, node.value)
+
+    def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if not isinstance(target, (cst.Name, cst.Attribute)):
+            return
+        name = code(target)
+        qual = self.qualified(value.func) if isinstance(value, cst.Call) else None
+        if qual is not None and self.is_optimizer(qual):
+            self.optimizers.append((name, Optimizer(self.owners_of(value))))
+        elif qual is not None and self.is_loss(qual):
+            self.losses.append(name)
+        else:
+            self.other.append(name)
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        self.functions = {k: v for k, v in self.functions.items() if isinstance(v, list)}
+
+
+def swap_loss_arguments(call: cst.Call) -> cst.Call:
+    """``criterion(out, y)`` <-> ``criterion(y, out)``: (prediction, target) in PyTorch,
+    (y_true, y_pred) in Keras. Keyword arguments are left as they are (their names differ
+    per framework and the loss rules do not know them)."""
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    if len(positional) < 2 or any(a.star for a in call.args):
+        return call
+    first, second = positional[0], positional[1]
+    args = list(call.args)
+    i, j = args.index(first), args.index(second)
+    args[i] = second.with_changes(comma=first.comma)
+    args[j] = first.with_changes(comma=second.comma)
+    return call.with_changes(args=args)
+
+
+def statements_naming(module: cst.Module, names: set[str]) -> set[int]:
+    """Ids of the statements (and the statements around them) whose code calls one of
+    ``names``: the traversal must visit them although they mention no framework name."""
+    if not names:
+        return set()
+    found: set[int] = set()
+
+    class _V(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.stack: list[cst.CSTNode] = []
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                self.stack.append(node)
+            if isinstance(node, cst.Call) and code(node.func) in names:
+                found.update(id(s) for s in self.stack)
+            return True
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            if isinstance(original_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                self.stack.pop()
+
+    module.visit(_V())
+    return found
