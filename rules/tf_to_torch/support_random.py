@@ -6,6 +6,9 @@ generator, so ``torch.manual_seed`` makes a translated model reproducible, and t
 match Keras in distribution (shape, dtype, bounds, moments), never sample by sample.
 """
 
+import random
+
+import numpy as np
 import torch
 from torch import nn
 
@@ -81,3 +84,11 @@ class KerasDropout(nn.Module):
 
     def extra_repr(self):
         return f"rate={self.rate}, noise_shape={self.noise_shape}"
+
+
+def set_random_seed(seed):
+    """keras.utils.set_random_seed: Python's, NumPy's and torch's generators, as Keras seeds
+    Python's, NumPy's and its backend's."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)

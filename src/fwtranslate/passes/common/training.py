@@ -29,6 +29,7 @@ import libcst as cst
 from ...cstutil import code
 
 AMBIGUOUS = object()  # a name bound to different things in different places
+LOSS = "loss"
 
 
 @dataclass
@@ -100,13 +101,15 @@ def _through_calls(finder: _Finder, optimizers: dict[str, object], losses: dict[
                 passed = [_argument(call, index, param) for call in calls]
                 if any(p is None for p in passed):
                     continue
-                texts = [code(p) for p in passed if p is not None]
-                if all(isinstance(optimizers.get(t), Optimizer) for t in texts) and param not in optimizers:
-                    owners = [_owners_in_callee(optimizers[t], call, params) for t, call in zip(texts, calls)]  # type: ignore[arg-type]
+                found = [finder.inline(p) or optimizers.get(code(p)) for p in passed if p is not None]
+                if all(isinstance(f, Optimizer) for f in found) and param not in optimizers:
+                    owners = [_owners_in_callee(f, call, params) for f, call in zip(found, calls)]  # type: ignore[arg-type]
                     same = owners[0] if all(o == owners[0] for o in owners) else None
                     optimizers[param] = Optimizer(same)
                     changed = True
-                if all(t in losses for t in texts) and param not in losses:
+                texts = [code(p) for p in passed if p is not None]
+                is_loss = [t in losses or finder.inline(p) == LOSS for t, p in zip(texts, passed)]
+                if all(is_loss) and param not in losses:
                     losses[param] = True
                     changed = True
         if not changed:
@@ -175,14 +178,23 @@ class _Finder(cst.CSTVisitor):
         if node.value is not None:
             self._bind(node.target, node.value)
 
+    def inline(self, value: cst.BaseExpression | None) -> Optimizer | str | None:
+        """An optimizer or ``LOSS`` when ``value`` constructs one (``fit(model, nn.MSELoss())``)."""
+        qual = self.qualified(value.func) if isinstance(value, cst.Call) else None
+        if qual is not None and self.is_optimizer(qual):
+            return Optimizer(self.owners_of(value))
+        if qual is not None and self.is_loss(qual):
+            return LOSS
+        return None
+
     def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         if not isinstance(target, (cst.Name, cst.Attribute)):
             return
         name = code(target)
-        qual = self.qualified(value.func) if isinstance(value, cst.Call) else None
-        if qual is not None and self.is_optimizer(qual):
-            self.optimizers.append((name, Optimizer(self.owners_of(value))))
-        elif qual is not None and self.is_loss(qual):
+        found = self.inline(value)
+        if isinstance(found, Optimizer):
+            self.optimizers.append((name, found))
+        elif found == LOSS:
             self.losses.append(name)
         else:
             self.other.append(name)

@@ -124,7 +124,7 @@ class TrainingStep(Pass):
         for name, owners in finder.owners.items():
             if name in self.bindings.optimizers:
                 self.bindings.optimizers[name] = Optimizer(owners)
-        ctx.trained_models = {o for opt in self.bindings.optimizers.values() for o in (opt.owners or ())}
+        ctx.trained_models = {o for owners in finder.owners.values() for o in (owners or ())}
         return statements_naming(module, self.bindings.losses | ctx.trained_models)
 
     # --- loss objects: (y_true, y_pred) -> (input, target) ---------------------------------

@@ -159,8 +159,13 @@ class TrainingStep(Pass):
                 first = min(first, zero + 1)
             out.extend(s for i, s in enumerate(stmts[start:first], start) if i != zero)
             tape, grads = self._fresh("tape"), self._fresh("grads")
-            out.append(self._tape([s for i, s in enumerate(stmts[first:b], first) if i != zero], tape, stmt))
-            out.append(statement(f"{grads} = {tape}.gradient({code(_receiver(backward))}, {variables})"))
+            recorded = [s for i, s in enumerate(stmts[first:b], first) if i != zero]
+            loss = code(_receiver(backward))
+            if not isinstance(_receiver(backward), cst.Name):  # `criterion(model(x), y).backward()`
+                loss, computed = self._fresh("loss"), loss
+                recorded.append(statement(f"{loss} = {computed}"))
+            out.append(self._tape(recorded, tape, stmt))
+            out.append(statement(f"{grads} = {tape}.gradient({loss}, {variables})"))
             out.extend(self._clip(middle, grads) for middle in stmts[b + 1 : t])
             receiver = code(_receiver(_method_call(stmts[t], "step")))  # type: ignore[arg-type]
             apply = expression(f"{receiver}.apply_gradients(zip({grads}, {variables}))")

@@ -1,0 +1,113 @@
+"""The training step, Keras -> PyTorch (passes/tf_to_torch/training_step.py): a tf.GradientTape
+step becomes zero_grad / backward / step, the optimizer gets the parameters of the model its
+apply_gradients updates, loss objects are called (input, target), training=... becomes the
+module's mode, and what is not translated is marked and reported."""
+
+from __future__ import annotations
+
+import textwrap
+
+import fwtranslate
+
+HEADER = "import tensorflow as tf\nimport keras\n"
+
+
+def translate(body: str):
+    return fwtranslate.translate(HEADER + textwrap.dedent(body), to="torch")
+
+
+def errors(result) -> list[str]:
+    return [d.code for d in result.diagnostics if d.severity == "error"]
+
+
+LOOP = """
+def train(model, dataset):
+    loss_fn = keras.losses.MeanSquaredError()
+    for x, y in dataset:
+        with tf.GradientTape() as tape:
+            pred = model(x, training=True)
+            loss = loss_fn(y, pred)
+        grads = tape.gradient(loss, model.trainable_variables)
+        grads, norm = tf.clip_by_global_norm(grads, 1.0)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    return model(x, training=False)
+"""
+
+
+def test_a_tape_step_becomes_zero_grad_backward_step():
+    result = translate(LOOP)
+    expected = textwrap.dedent(
+        """\
+            for x, y in dataset:
+                model.train()
+                optimizer.zero_grad()
+                pred = model(x)
+                loss = loss_fn(pred, y)
+                loss.backward()
+                norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+            model.eval()
+            with torch.no_grad():
+                return model(x)
+        """
+    )
+    assert textwrap.indent(expected, "    ") in result.code, result.code
+    assert "GradientTape" not in result.code and "apply_gradients" not in result.code
+    assert "training-step" not in errors(result)
+
+
+def test_the_optimizer_gets_the_parameters_apply_gradients_updates():
+    # the optimizer rules write PARAMS (rules/tf_to_torch/optim.yaml); this file's rule does too
+    rules = (
+        "keras.optimizers.SGD:\n  signature: (learning_rate=0.01)\n  to: torch.optim.SGD(PARAMS, lr=learning_rate)\n"
+    )
+    source = HEADER + textwrap.dedent(
+        """
+        def train(model, x, y):
+            opt = keras.optimizers.SGD(0.1)
+            with tf.GradientTape() as tape:
+                loss = keras.ops.mean(model(x) - y)
+            grads = tape.gradient(loss, model.trainable_variables)
+            opt.apply_gradients(zip(grads, model.trainable_variables))
+        """
+    )
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rules.yaml"
+        path.write_text(rules)
+        result = fwtranslate.translate(source, to="torch", rules=[path])
+    assert "opt = torch.optim.SGD(model.parameters(), lr=0.1)" in result.code, result.code
+    assert "PARAMS" not in result.code
+
+
+def test_gradients_used_otherwise_are_reported_with_a_marker():
+    result = translate(
+        """
+        def train(model, x, y, optimizer):
+            with tf.GradientTape() as tape:
+                loss = keras.ops.mean(model(x) - y)
+            grads = tape.gradient(loss, model.trainable_variables)
+            grads = [g * 0.5 for g in grads]
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        """
+    )
+    assert "training-step" in errors(result)
+    lines = result.code.splitlines()
+    at = next(i for i, line in enumerate(lines) if "with tf.GradientTape() as tape:" in line)
+    assert "fwtranslate: unconverted [training-step]" in lines[at - 1]
+    assert "import tensorflow as tf" in result.code  # what stays still runs
+    assert not result.ok
+
+
+def test_loss_objects_are_called_input_then_target():
+    result = translate(
+        """
+        bce = keras.losses.BinaryCrossentropy(from_logits=True)
+
+        def score(y_true, y_pred):
+            return bce(y_true, y_pred), other(y_true, y_pred)
+        """
+    )
+    assert "bce(y_pred, y_true), other(y_true, y_pred)" in result.code
