@@ -39,7 +39,13 @@ def build_layer(layer, *input_shapes):
 
 def without_inputs(layers):
     """The layers of a keras.Sequential list, less the keras.Input that only declared a shape."""
-    return [layer for layer in layers if not isinstance(layer, torch.Tensor)]
+    kept = []
+    for layer in layers:
+        if isinstance(layer, torch.Tensor):
+            getattr(layer, "close_trace", lambda: None)()  # support_functional.KerasTensor
+        else:
+            kept.append(layer)
+    return kept
 
 
 def keras_initializer(initializer, shape):

@@ -87,6 +87,13 @@ class KerasTensor(torch.Tensor):
             return result
         return trace.record("op", func, args, kwargs, result)
 
+    def close_trace(self):
+        """This keras.Input only declared a Sequential's input size (support_core.without_inputs):
+        a trace that recorded nothing else is closed, so its module hooks do not outlive it."""
+        trace = _Trace.stack[-1] if _Trace.stack else None
+        if trace is not None and all(node[0] == "input" for node in trace.nodes):
+            trace.close()
+
 
 def KerasInput(shape=None, batch_size=None, dtype=None, name=None):
     """keras.Input: a placeholder of ``shape`` (the batch axis excluded; unknown sizes are 32)

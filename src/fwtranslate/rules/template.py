@@ -390,6 +390,9 @@ MACROS: dict[str, Callable[[list[cst.BaseExpression]], cst.BaseExpression]] = {
 # support definitions a macro may emit (so a rule using the macro copies them when needed)
 MACRO_HELPERS: dict[str, frozenset[str]] = {"sequential_of": frozenset({"without_inputs"})}
 # helpers only a macro's output can need: copied when the rendered call really names them
+# helpers a macro may drop from its arguments (keyed by a helper the macro brings): the output
+# keeps them only where it still names them
+MACRO_DROPS: dict[str, frozenset[str]] = {"without_inputs": frozenset({"KerasInput"})}
 MACRO_OPTIONAL: set[str] = {"without_inputs", "KerasActivation"}  # (+ what activation_of may emit)
 
 

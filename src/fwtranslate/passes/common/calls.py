@@ -20,7 +20,7 @@ from ...report import ERROR
 from ...rules import Rule, apply
 from ...rules.factories import factory_function
 from ...rules.signature import BindError, bind
-from ...rules.template import MACRO_OPTIONAL
+from ...rules.template import MACRO_DROPS, MACRO_OPTIONAL
 from .base import Pass
 from .receivers import LITERALS, is_plain
 
@@ -109,6 +109,8 @@ class CallRewriter(Pass):
         for variant in outcome.variants:  # only the support code the chosen variants call
             optional = variant.helpers & MACRO_OPTIONAL
             ctx.helpers_used |= variant.helpers - optional
+            for helper in variant.helpers & MACRO_DROPS.keys():  # `keras.Input` dropped from a Sequential list
+                ctx.maybe_unused_helpers |= MACRO_DROPS[helper]
             if optional:  # a macro may or may not have emitted them: look
                 emitted = code(node)
                 ctx.helpers_used |= {h for h in optional if h in emitted}
