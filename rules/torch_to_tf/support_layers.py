@@ -964,3 +964,31 @@ class TorchEmbedding(keras.layers.Embedding):
 
     def get_config(self):
         return {**super().get_config(), "padding_idx": self.padding_idx}
+
+
+class TorchStochasticDepth(keras.layers.Layer):
+    """torchvision.ops.StochasticDepth(p, mode): in training, zeroes the whole input ("batch")
+    or each sample ("row") with probability p and scales what is kept by 1 / (1 - p)."""
+
+    def __init__(self, p, mode, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"drop probability has to be between 0 and 1, but got {p}")
+        if mode not in ("batch", "row"):
+            raise ValueError(f"mode has to be either 'batch' or 'row', but got {mode}")
+        self.p, self.mode = p, mode
+        self.seed_generator = keras.random.SeedGenerator()
+
+    def call(self, inputs, training=None):
+        if not training or self.p == 0.0:
+            return inputs
+        survival = 1.0 - self.p
+        rank = len(inputs.shape)
+        shape = (keras.ops.shape(inputs)[0],) + (1,) * (rank - 1) if self.mode == "row" else (1,) * rank
+        noise = keras.ops.cast(keras.random.uniform(shape, seed=self.seed_generator) < survival, inputs.dtype)
+        if survival > 0.0:
+            noise = noise / survival
+        return inputs * noise
+
+    def get_config(self):
+        return {**super().get_config(), "p": self.p, "mode": self.mode}
