@@ -165,6 +165,8 @@ class CallRewriter(Pass):
             return updated  # inner part of a longer chain: the chain is handled whole
         if isinstance(parent, cst.Call) and parent.func is original:
             return updated  # handled by leave_Call
+        if id(original) in ctx.skip:
+            return updated  # a pass handles it whole (torch_to_tf/statements.py: backend settings)
         qual = ctx.resolve(original)
         if qual is not None:
             return self._reference(qual, original, updated)

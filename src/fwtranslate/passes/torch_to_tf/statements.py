@@ -25,6 +25,7 @@ from ..common.receivers import TENSOR, is_model, kind_of
 STOP_GRADIENT = "keras.ops.stop_gradient"
 VARIABLE = "keras.Variable"
 NO_GRAD = frozenset({"torch.no_grad", "torch.inference_mode"})
+BACKENDS = "torch.backends."  # settings of torch's kernels (cudnn.benchmark, allow_tf32...)
 DROPPED_DECORATORS = frozenset(
     {
         "torch.jit.ignore",
@@ -140,7 +141,30 @@ class Statements(Marks):
         )
         return f"# fwtranslate: {text} dropped: call the model with training=True in a custom loop"
 
-    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
+    # --- torch.backends.cudnn.benchmark = True ---------------------------------------------
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) == 1 and (self.ctx.resolve(node.targets[0].target) or "").startswith(BACKENDS):
+            self.ctx.skip.add(id(node.targets[0].target))
+
+    def _backend_setting(self, original: cst.Assign, updated: cst.Assign):
+        """A setting of torch's kernels: TensorFlow's own, or dropped with a note."""
+        target = original.targets[0].target
+        name = self.ctx.resolve(target)
+        if name == "torch.backends.cudnn.deterministic" and literal_value(original.value) is True:
+            self.ctx.target_imports.add("import tensorflow as tf")
+            return cst.Expr(expression("tf.config.experimental.enable_op_determinism()"))
+        if name in ("torch.backends.cuda.matmul.allow_tf32", "torch.backends.cudnn.allow_tf32"):
+            self.ctx.target_imports.add("import tensorflow as tf")  # one switch for both in TensorFlow
+            call = f"tf.config.experimental.enable_tensor_float_32_execution({code(updated.value)})"
+            return cst.Expr(expression(call))
+        why = f"{name} = {code(original.value)} dropped: TensorFlow chooses its kernels itself"
+        self.ctx.report(original, INFO, "backend-setting", why)
+        self.switch_notes.append(f"# fwtranslate: {why}")
+        return cst.RemoveFromParent()
+
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign):
+        if len(original.targets) == 1 and id(original.targets[0].target) in self.ctx.skip:
+            return self._backend_setting(original, updated)
         for t in original.targets:
             self._check_item_assignment(original, t.target)
         return self._record_variable(_name_variable(updated))
