@@ -14,6 +14,7 @@ import contextlib
 import json
 import time
 import traceback
+from typing import Any
 
 from ..directions import TF_TO_TORCH
 from . import progress
@@ -85,7 +86,7 @@ def verify(
     ``make_scheduler(optimizer)``, stepped after every ``steps_per_epoch`` steps), the loss and
     every parameter and state tensor compared after each step; targets per ``target_shape``,
     ``target_dtype``, ``target_range`` (default: float, shaped like the output)."""
-    training = (
+    training: dict[str, Any] | None = (
         None
         if train_steps is None
         else {

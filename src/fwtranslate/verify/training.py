@@ -35,12 +35,12 @@ import numpy as np
 from .backend import floatx, frameworks
 from .compare import Diff, compare_trees
 from .diagnose import short
-from .loading import isolated_import, resolve_entry
+from .loading import isolated_import
 from .phases import NoiseLog, _compared_state, _keep_worst
 from .progress import stage
 from .randomize import dropout_off, keras_dropout_off
 from .report import NOT_EQUIVALENT, PhaseResult, VerifyReport
-from .spec import FLOAT_RANGE, InputSpec, SpecError, parse_shape, with_precision
+from .spec import InputSpec, SpecError, parse_shape, with_precision
 from .strategies import Case, realise
 from .torch_runner import _BatchNormWatch, flatten, to_numpy, torch_leaf
 
@@ -98,11 +98,12 @@ class Factories:
 def load_factories(path: str | Path, request: TrainingRequest) -> Factories:
     """The factories of one file. The file is imported once more (as the float64 rebuild does):
     the factories are looked up inside the import and called afterwards."""
+    wanted = (("--optimizer", request.optimizer), ("--loss", request.loss), ("--scheduler", request.scheduler))
     with isolated_import(Path(path)) as module:
-        found = [
-            resolve_entry(module, name, str(path)) if name else None
-            for name in (request.optimizer, request.loss, request.scheduler)
-        ]
+        found = [getattr(module, name, None) if name else None for _, name in wanted]
+    for (option, name), factory in zip(wanted, found):
+        if name and not callable(factory):
+            raise TrainingSetupError(f"{path} has no function {name!r} ({option}): define it in both files")
     return Factories(*found)
 
 
@@ -128,6 +129,13 @@ def run_training(report: VerifyReport, s, request: TrainingRequest, original, tr
         },
     }
     report.training = info
+    report.input_spec = {  # the batches' shapes: the other phases' spec draws the batch size
+        **s.spec.to_dict(),
+        "inputs": [
+            {"shape": ",".join(map(str, a.shape)), "dtype": str(a.dtype), "range": [t.low, t.high]}
+            for a, t in zip(batches[0][0], s.spec.tensors)
+        ],
+    }
     if dropped:
         report.notes.append("training run: dropout switched off on both sides (each framework draws its own masks)")
 
@@ -240,27 +248,26 @@ def _case(spec: InputSpec, seed: int, step: int, salt: int = 0) -> Case:
 
 
 def _target_spec(s, request: TrainingRequest, spec: InputSpec, sample: list[np.ndarray]) -> InputSpec:
+    """--target-shape (default: the output's shape), --target-dtype (default float), and
+    --target-range (integers: default [0, the output's last size), a classifier's classes)."""
     batch = dict(_case(spec, s.seed, 0).sizes).get("B")
-    dtype = request.target_dtype
-    shape = request.target_shape
-    out = None
-    if shape is None or (dtype and "int" in dtype and request.target_range is None):
-        out = flatten(_torch_eval(s, sample), torch_leaf)
-        if len(out) != 1:
+    dtype, shape, value_range = request.target_dtype, request.target_shape, request.target_range
+    is_int = bool(dtype) and "int" in str(dtype)
+    if shape is None or (is_int and value_range is None):
+        outputs = flatten(_torch_eval(s, sample), torch_leaf)
+        if len(outputs) != 1:
             raise TrainingSetupError(
-                f"the model returns {len(out)} tensors: give --target-shape (and a loss that takes them)"
+                f"the model returns {len(outputs)} tensors: give --target-shape (and a loss that takes them)"
             )
-    if shape is None:
-        shape = ",".join(str(n) for n in next(iter(out.values())).shape)
-    value_range = request.target_range
-    if value_range is None and dtype and "int" in dtype:
-        value_range = f"0,{next(iter(out.values())).shape[-1]}"  # class indices of a classifier's logits
+        out_shape = tuple(next(iter(outputs.values())).shape)
+        if shape is None:
+            shape = ",".join(str(n) for n in out_shape)
+        if is_int and value_range is None:
+            value_range = f"0,{out_shape[-1]}"
     try:
         target = parse_shape(_fix_first(shape, batch), dtype, value_range)
     except SpecError as exc:
         raise TrainingSetupError(f"--target-shape/--target-dtype/--target-range: {exc}") from None
-    if not target.tensors[0].is_int and value_range is None:
-        target = parse_shape(_fix_first(shape, batch), dtype, ",".join(str(v) for v in FLOAT_RANGE))
     return with_precision(target, s.is_float64())
 
 
