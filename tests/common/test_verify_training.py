@@ -115,6 +115,40 @@ def test_injected_bug_is_reported_with_step_and_tensor(case, step, tensor):
         assert set(first["tensors"]) == {"bn.running_mean", "bn.running_var"}
 
 
+@pytest.mark.parametrize(
+    ("entry", "optimizer", "loss", "verdict", "step", "tensor"),
+    [
+        ("Net", "make_adam_wd", "make_ce", "equivalent", None, None),
+        ("NetBadBNMomentum", "make_sgd", "make_ce", "not_equivalent", 1, "bn.running_mean"),
+    ],
+    ids=["correct", "bn-momentum"],
+)
+def test_keras_original_torch_translation(entry, optimizer, loss, verdict, step, tensor):
+    """The other direction: the Keras file is the original, its factories train it; tensors are
+    named in the torch translation's names, with the Keras layer that holds them."""
+    report = verify(
+        KERAS,
+        TORCH,
+        entry,
+        input_shape="4,8",
+        train_steps=STEPS,
+        optimizer=optimizer,
+        loss=loss,
+        scheduler="make_steplr",
+        steps_per_epoch=PER_EPOCH,
+        rtol=1e-9,
+        atol=1e-9,
+        **CLASSES,
+    )
+    assert report.status == verdict, report.format_text()
+    assert report.training["ran"] == {"original": STEPS, "translation": STEPS}
+    first = report.training["first_divergence"]
+    if step is None:
+        assert first is None
+    else:
+        assert (first["step"], first["tensor"], first["original_layer"]) == (step, tensor, "bn")
+
+
 def test_bug_still_caught_at_tight_tolerance_with_rounding_allowance():
     """The float64 fallback does not excuse a bug: its float64 runs differ as much."""
     report = train("Net", "bug_sgd_keras_momentum", "make_ce", "make_steplr", rtol=1e-9, atol=1e-9)

@@ -217,6 +217,8 @@ class VerifyReport:
         first = t.get("first_divergence")
         if first:
             what = first.get("tensor") or "the translation raised"
+            if first.get("original_layer"):
+                what += f" (the original's layer {first['original_layer']})"
             figures = (
                 f" (max abs {first['max_abs_error']:.3g}, max rel {first['max_rel_error']:.3g})"
                 if "max_abs_error" in first

@@ -110,10 +110,8 @@ def load_factories(path: str | Path, request: TrainingRequest) -> Factories:
 def run_training(report: VerifyReport, s, request: TrainingRequest, original, translated, input_shape=None) -> None:
     """The training phase: appends PhaseResult ``train``, fills ``report.training``; a failure
     of the translation makes the report NOT_EQUIVALENT; the original's raises TrainingSetupError."""
-    if s.keras_original:
-        raise TrainingSetupError("--train-steps supports a PyTorch original for now (the original is Keras)")
     request.check()
-    f_torch, f_keras = load_factories(original, request), load_factories(translated, request)
+    f_orig, f_trans = load_factories(original, request), load_factories(translated, request)
     dropped = dropout_off(s.torch) + keras_dropout_off(s.keras)
     s.dropout_is_off = True
     batches = make_batches(s, request, input_shape)
@@ -139,19 +137,20 @@ def run_training(report: VerifyReport, s, request: TrainingRequest, original, tr
     if dropped:
         report.notes.append("training run: dropout switched off on both sides (each framework draws its own masks)")
 
+    precision = "float64" if s.is_float64() else "float32"
     stage(f"training {request.steps} steps of the original ({original})", str(original))
-    ref = train_torch(s.torch, s.device.torch, f_torch, batches, request)
+    ref = train_side(s.original, s.device.torch, f_orig, batches, request, precision)
     if ref.error is not None:
         raise TrainingSetupError(f"{original}: training step {len(ref.records) + 1} raised {ref.error}")
     stage(f"training {request.steps} steps of the translation ({translated})", str(translated))
-    got = train_keras(s.krun, f_keras, batches, request, "float64" if s.is_float64() else "float32")
+    got = train_side(s.translation, s.device.torch, f_trans, batches, request, precision)
     info["ran"] = {"original": len(ref.records), "translation": len(got.records)}
     info["scheduler_steps"] = {"original": ref.scheduler_steps, "translation": got.scheduler_steps}
     info["losses"] = {
-        "original": [float(r[LOSS]) for r in ref.records],
-        "translation": [float(np.asarray(r[LOSS]).reshape(-1)[0]) for r in got.records],
+        "original": [_scalar(r[LOSS]) for r in ref.records],
+        "translation": [_scalar(r[LOSS]) for r in got.records],
     }
-    report.notes += ref.notes
+    report.notes += ref.notes + got.notes
 
     log = NoiseLog((PHASE,))
     exact: tuple[Trajectory, Trajectory] | None = None
@@ -163,7 +162,7 @@ def run_training(report: VerifyReport, s, request: TrainingRequest, original, tr
         if not all(d.ok for d in diffs) and not s.is_float64():
             if exact is None:
                 stage("training both models again in float64 (to measure their float32 rounding)")
-                exact = _float64_runs(s, f_torch, f_keras, batches, request, torch_start, keras_start)
+                exact = _float64_runs(s, f_orig, f_trans, batches, request, torch_start, keras_start)
             if exact is not None and k < min(len(exact[0].records), len(exact[1].records)):
                 o64, t64 = _compared(s, exact[0].records[k]), exact[1].records[k]
                 diffs = compare_trees(o, {n: t[n] for n in o if n in t}, s.rtol, s.atol, exact=(o64, t64))
@@ -178,6 +177,7 @@ def run_training(report: VerifyReport, s, request: TrainingRequest, original, tr
                 "max_abs_error": first.max_abs,
                 "max_rel_error": first.max_rel,
                 "tensors": [d.path for d in bad],
+                **({"original_layer": _keras_layer(s, first.path)} if s.keras_original else {}),
             }
             report.status = NOT_EQUIVALENT
             report.reason = (
@@ -195,15 +195,25 @@ def run_training(report: VerifyReport, s, request: TrainingRequest, original, tr
         return
     if len(ref.records) != request.steps or len(got.records) != request.steps:  # never a pass
         raise TrainingSetupError(f"the training run did not complete: {info['ran']} of {request.steps} steps")
-    if ref.scheduler_steps != got.scheduler_steps and f_keras.scheduler is not None:
+    if ref.scheduler_steps != got.scheduler_steps:
         report.notes.append(
             f"training run: the original's scheduler stepped {ref.scheduler_steps} times, the translation's "
-            f"{got.scheduler_steps} (it has no step(): it follows the optimizer's iterations)"
+            f"{got.scheduler_steps} (a Keras scheduler without step() follows the optimizer's iterations)"
         )
     info["first_divergence"] = None
     report.phases.append(
         PhaseResult(PHASE, True, request.steps, list(worst.values()), f"{request.steps} steps", log.summary(PHASE, s))
     )
+
+
+def _scalar(value) -> float:
+    return float(np.asarray(value, dtype=np.float64).reshape(-1)[0])
+
+
+def _keras_layer(s, name: str) -> str | None:
+    """A Keras original: the path of the layer holding the torch tensor ``name``."""
+    module = name.rpartition(".")[0]
+    return s.paths.get(module) if name != LOSS else None
 
 
 def _compared(s, record: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -254,7 +264,7 @@ def _target_spec(s, request: TrainingRequest, spec: InputSpec, sample: list[np.n
     dtype, shape, value_range = request.target_dtype, request.target_shape, request.target_range
     is_int = bool(dtype) and "int" in str(dtype)
     if shape is None or (is_int and value_range is None):
-        outputs = flatten(_torch_eval(s, sample), torch_leaf)
+        outputs = flatten(_original_eval(s, sample), _leaf)
         if len(outputs) != 1:
             raise TrainingSetupError(
                 f"the model returns {len(outputs)} tensors: give --target-shape (and a loss that takes them)"
@@ -271,6 +281,12 @@ def _target_spec(s, request: TrainingRequest, spec: InputSpec, sample: list[np.n
     return with_precision(target, s.is_float64())
 
 
+def _leaf(v):
+    if torch_leaf(v) is not None:
+        return v
+    return v if hasattr(v, "shape") and hasattr(v, "dtype") and not isinstance(v, (list, tuple, dict)) else None
+
+
 def _fix_first(shape: str, batch: int | None) -> str:
     """The target's first size is the batch's (drawn the same way as the inputs')."""
     dims = [d.strip() for d in str(shape).split(",")]
@@ -279,7 +295,10 @@ def _fix_first(shape: str, batch: int | None) -> str:
     return ",".join(f"{d}!" if d.isdigit() else d for d in dims)
 
 
-def _torch_eval(s, sample):
+def _original_eval(s, sample):
+    """The original's output on ``sample`` (inference: no statistics move)."""
+    if s.keras_original:
+        return s.krun.model(*sample, training=False)
     import torch
 
     model = s.torch
@@ -289,6 +308,15 @@ def _torch_eval(s, sample):
 
 
 # --- the two training loops --------------------------------------------------------------------
+def train_side(runner, device, f: Factories, batches, request: TrainingRequest, precision: str) -> Trajectory:
+    """Train the model of ``runner`` (a KerasRunner: the Keras loop; a TorchRunner: torch's)."""
+    from .keras_runner import KerasRunner
+
+    if isinstance(runner, KerasRunner):
+        return train_keras(runner, f, batches, request, precision)
+    return train_torch(runner.model, device, f, batches, request)
+
+
 def train_torch(model, device, f: Factories, batches, request: TrainingRequest) -> Trajectory:
     """The original's loop; each record holds the step's loss and the state after the step
     (BatchNorm running_var in Keras' rule: session.py's _BatchNormWatch, torch_runner.py)."""
@@ -350,18 +378,18 @@ def train_keras(krun, f: Factories, batches, request: TrainingRequest, precision
     return traj
 
 
-def _float64_runs(s, f_torch, f_keras, batches, request, torch_start, keras_start):
+def _float64_runs(s, f_orig, f_trans, batches, request, torch_start, keras_start):
     """Both models trained again in float64 from the initial weights (the session's float64
     copies, built from the float32 models put back in their initial state); None when they
     cannot be built (held to rtol/atol only: the report says why)."""
     start = time.perf_counter()
     try:
-        return _float64_trajectories(s, f_torch, f_keras, batches, request, torch_start, keras_start)
+        return _float64_trajectories(s, f_orig, f_trans, batches, request, torch_start, keras_start)
     finally:
         s.reference_time += time.perf_counter() - start
 
 
-def _float64_trajectories(s, f_torch, f_keras, batches, request, torch_start, keras_start):
+def _float64_trajectories(s, f_orig, f_trans, batches, request, torch_start, keras_start):
     trained_torch, trained_keras = copy.deepcopy(s.torch.state_dict()), s.krun.snapshot()
     s.torch.load_state_dict(torch_start)
     s.krun.restore(keras_start)
@@ -372,10 +400,10 @@ def _float64_trajectories(s, f_torch, f_keras, batches, request, torch_start, ke
         s.krun.restore(trained_keras)
     if refs is None:
         return None
-    t64, k64 = refs
+    o64, t64 = refs  # (original, translation)
     b64 = [([_f64(a) for a in xs], _f64(y)) for xs, y in batches]
-    o = train_torch(t64.model, s.device.torch, f_torch, b64, request)
-    t = train_keras(k64, f_keras, b64, request, "float64")
+    o = train_side(o64, s.device.torch, f_orig, b64, request, "float64")
+    t = train_side(t64, s.device.torch, f_trans, b64, request, "float64")
     if o.error or t.error:
         s.reference_error = f"a float64 training run raised {o.error or t.error}"
     return o, t
