@@ -177,17 +177,22 @@ def test_original_failing_or_missing_factory_could_not_run(kw, message):
     assert report.status == "error" and message in report.reason, report.reason
 
 
-def test_cli_training_mode_exit_codes_and_report(tmp_path):
-    """The command line (in its child process): exit 1 naming step and tensor in text; exit 0
-    with --json for the correct pair."""
-    common = ["--entry", "Net", "--input-shape", "4,8", "--train-steps", STEPS, "--steps-per-epoch", PER_EPOCH]
-    common += ["--target-shape", "4", "--target-dtype", "int64", "--loss", "make_ce", "--scheduler", "make_steplr"]
-    bad = run_cli("verify", TORCH, KERAS, *common, "--optimizer", "bug_sgd_keras_momentum", in_process=True)
+def test_cli_training_mode_exit_code_and_report():
+    """The command line (its child process): exit 1, the step and tensor in the text report;
+    options that need --train-steps are refused without it (exit 2, no child started)."""
+    args = ["--entry", "Net", "--input-shape", "4,8", "--train-steps", STEPS, "--steps-per-epoch", PER_EPOCH]
+    args += ["--target-shape", "4", "--target-dtype", "int64", "--loss", "make_ce", "--scheduler", "make_steplr"]
+    bad = run_cli("verify", TORCH, KERAS, *args, "--optimizer", "bug_sgd_keras_momentum", in_process=True)
     assert bad.returncode == 1, bad.output
     assert "first divergence: step 3, fc1.weight" in bad.stdout
-    good = run_cli("verify", TORCH, KERAS, *common, "--optimizer", "make_sgd", "--json", in_process=True)
-    assert good.returncode == 0, good.output
-    data = json.loads(good.stdout)
-    assert data["status"] == "equivalent" and data["training"]["ran"] == {"original": STEPS, "translation": STEPS}
+    assert "steps run: original 6, translation 6" in bad.stdout
     usage = run_cli("verify", TORCH, KERAS, "--entry", "Net", "--optimizer", "make_sgd", in_process=True)
     assert usage.returncode == 2 and "need --train-steps" in usage.output
+
+
+def test_json_form_of_the_training_run():
+    data = json.loads(json.dumps(train(optimizer="make_sgd", scheduler="make_steplr").to_dict()))
+    assert data["status"] == "equivalent"
+    assert data["training"]["ran"] == {"original": STEPS, "translation": STEPS}
+    assert data["training"]["batch_shapes"] == {"inputs": [[4, 8]], "target": [4], "target_dtype": "int64"}
+    assert data["phases"]["train"]["ok"] and data["phases"]["train"]["compared"] == 9

@@ -33,16 +33,16 @@ from typing import Any
 import numpy as np
 
 from .backend import floatx, frameworks
-from .compare import Diff, compare_trees
+from .compare import Diff, compare_trees, flatten
 from .diagnose import short
 from .loading import isolated_import
-from .phases import NoiseLog, _compared_state, _keep_worst
+from .phases import NoiseLog, compared_state, keep_worst
 from .progress import stage
 from .randomize import dropout_off, keras_dropout_off
 from .report import NOT_EQUIVALENT, PhaseResult, VerifyReport
 from .spec import InputSpec, SpecError, parse_shape, with_precision
 from .strategies import Case, realise
-from .torch_runner import _BatchNormWatch, flatten, to_numpy, torch_leaf
+from .torch_runner import BatchNormWatch, to_numpy, torch_leaf
 
 PHASE = "train"
 LOSS = "loss"  # the name the loss goes by among the compared tensors
@@ -167,7 +167,7 @@ def run_training(report: VerifyReport, s, request: TrainingRequest, original, tr
                 o64, t64 = _compared(s, exact[0].records[k]), exact[1].records[k]
                 diffs = compare_trees(o, {n: t[n] for n in o if n in t}, s.rtol, s.atol, exact=(o64, t64))
                 log.record({PHASE: diffs})
-        _keep_worst(worst, diffs)
+        keep_worst(worst, diffs)
         bad = [d for d in diffs if not d.ok]
         if bad:
             first = bad[0]
@@ -217,7 +217,7 @@ def _keras_layer(s, name: str) -> str | None:
 
 
 def _compared(s, record: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {n: v for n, v in record.items() if n == LOSS or (_compared_state(n, v) and n not in s.lossy)}
+    return {n: v for n, v in record.items() if n == LOSS or (compared_state(n, v) and n not in s.lossy)}
 
 
 # --- batches -----------------------------------------------------------------------------------
@@ -319,11 +319,11 @@ def train_side(runner, device, f: Factories, batches, request: TrainingRequest, 
 
 def train_torch(model, device, f: Factories, batches, request: TrainingRequest) -> Trajectory:
     """The original's loop; each record holds the step's loss and the state after the step
-    (BatchNorm running_var in Keras' rule: session.py's _BatchNormWatch, torch_runner.py)."""
+    (BatchNorm running_var in Keras' rule: torch_runner.BatchNormWatch)."""
     import torch
 
     traj = Trajectory()
-    bn = _BatchNormWatch(model)
+    bn = BatchNormWatch(model)
     try:
         model.train()
         opt = f.optimizer(model)
