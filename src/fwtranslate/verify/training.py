@@ -151,6 +151,9 @@ def run_training(report: VerifyReport, s, request: TrainingRequest, original, tr
         "translation": [_scalar(r[LOSS]) for r in got.records],
     }
     report.notes += ref.notes + got.notes
+    diverged = [k for k, r in enumerate(ref.records) if not np.all(np.isfinite(r[LOSS]))]
+    if diverged:  # equal NaNs compare equal: say that the run itself diverged
+        report.notes.append(f"training run: the original's loss is not finite from step {diverged[0] + 1} on")
 
     log = NoiseLog((PHASE,))
     exact: tuple[Trajectory, Trajectory] | None = None
