@@ -332,7 +332,11 @@ def _model_options(shape_help: str):
     default=None,
     help="With --train-steps: scheduler.step() after every K steps (default: after all N).",
 )
-@click.option("--target-shape", default=None, help="With --train-steps: e.g. 4 (default: the output's shape).")
+@click.option(
+    "--target-shape",
+    default=None,
+    help="With --train-steps: e.g. 4 (default: the output's shape; integer targets: without its last axis).",
+)
 @click.option("--target-dtype", default=None, help="With --train-steps: float32 (default), int64 (class indices).")
 @click.option(
     "--target-range", default=None, help="With --train-steps: LOW,HIGH (int64 default: 0,the output's last size)."

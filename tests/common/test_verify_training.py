@@ -24,7 +24,7 @@ from helpers import run_cli
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "training"
 TORCH, KERAS = FIXTURES / "mlp_torch.py", FIXTURES / "mlp_keras.py"
 STEPS, PER_EPOCH = 6, 2  # StepLR(step_size=1, gamma=0.5) halves lr after steps 2 and 4
-CLASSES = {"target_shape": "4", "target_dtype": "int64"}  # class indices in [0, 3): the output's size
+CLASSES = {"target_dtype": "int64"}  # class indices: shape (4,) and range [0, 3) from the output's (4, 3)
 
 
 def train(entry="Net", optimizer="make_sgd", loss="make_ce", scheduler=None, **kw):

@@ -261,8 +261,9 @@ def _case(spec: InputSpec, seed: int, step: int, salt: int = 0) -> Case:
 
 
 def _target_spec(s, request: TrainingRequest, spec: InputSpec, sample: list[np.ndarray]) -> InputSpec:
-    """--target-shape (default: the output's shape), --target-dtype (default float), and
-    --target-range (integers: default [0, the output's last size), a classifier's classes)."""
+    """--target-shape (default: the output's shape; integers: without its last axis),
+    --target-dtype (default float32) and --target-range (integers: default [0, the output's last
+    size): a classifier's class indices)."""
     batch = dict(_case(spec, s.seed, 0).sizes).get("B")
     dtype, shape, value_range = request.target_dtype, request.target_shape, request.target_range
     is_int = bool(dtype) and "int" in str(dtype)
@@ -273,8 +274,8 @@ def _target_spec(s, request: TrainingRequest, spec: InputSpec, sample: list[np.n
                 f"the model returns {len(outputs)} tensors: give --target-shape (and a loss that takes them)"
             )
         out_shape = tuple(next(iter(outputs.values())).shape)
-        if shape is None:
-            shape = ",".join(str(n) for n in out_shape)
+        if shape is None:  # integers: class indices of a classifier's logits (the last axis dropped)
+            shape = ",".join(str(n) for n in (out_shape[:-1] if is_int and len(out_shape) > 1 else out_shape))
         if is_int and value_range is None:
             value_range = f"0,{out_shape[-1]}"
     try:
