@@ -292,7 +292,7 @@ def _leaf(v):
 
 
 def _fix_first(shape: str, batch: int | None) -> str:
-    """The target's first size is the batch's (drawn the same way as the inputs')."""
+    """The target's first size is the inputs' batch size; every fixed size is kept fixed (``4!``)."""
     dims = [d.strip() for d in str(shape).split(",")]
     if batch is not None and dims and dims[0].isdigit():
         dims[0] = str(batch)
