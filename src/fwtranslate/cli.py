@@ -316,6 +316,31 @@ def _model_options(shape_help: str):
     show_default=True,
     help="Seconds for the whole run (importing, building, every phase); 0: no limit.",
 )
+@click.option(
+    "--train-steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Training mode: N steps of --optimizer/--loss/--scheduler on both sides (same weights and "
+    "batches), the loss and every parameter and state tensor compared after each step.",
+)
+@click.option("--optimizer", default=None, help="With --train-steps: factory in both files, make_optimizer(model).")
+@click.option("--loss", default=None, help="With --train-steps: factory in both files, make_loss().")
+@click.option("--scheduler", default=None, help="With --train-steps: factory in both files, make_scheduler(optimizer).")
+@click.option(
+    "--steps-per-epoch",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --train-steps: scheduler.step() after every K steps (default: after all N).",
+)
+@click.option(
+    "--target-shape",
+    default=None,
+    help="With --train-steps: e.g. 4 (default: the output's shape; integer targets: without its last axis).",
+)
+@click.option("--target-dtype", default=None, help="With --train-steps: float32 (default), int64 (class indices).")
+@click.option(
+    "--target-range", default=None, help="With --train-steps: LOW,HIGH (int64 default: 0,the output's last size)."
+)
 def verify_cmd(
     original: str,
     translated: str,
@@ -333,6 +358,14 @@ def verify_cmd(
     seed: int,
     as_json: bool,
     timeout: float,
+    train_steps: int | None,
+    optimizer: str | None,
+    loss: str | None,
+    scheduler: str | None,
+    steps_per_epoch: int | None,
+    target_shape: str | None,
+    target_dtype: str | None,
+    target_range: str | None,
 ) -> None:
     """Check numerically that TRANSLATED computes what ORIGINAL computes.
 
@@ -341,8 +374,32 @@ def verify_cmd(
     goes to stderr, labelled (with --json: into the JSON object), never into the report.
     Exit 0 equivalent, 1 not equivalent, 2 could not run (an error, sys.exit, a crash or
     the timeout in the models' code: the reason is one line on stderr).
+
+    \b
+    Training mode (docs/training/verify.md):
+      fwtranslate verify model.py model_tf.py --entry Net --input-shape 4,8 --train-steps 20 \\
+          --optimizer make_optimizer --loss make_loss --scheduler make_scheduler --steps-per-epoch 5
     """
     from .verify.cli_support import run_verify_cli
+
+    training = None
+    if train_steps is not None:
+        if not optimizer or not loss:
+            _fail("--train-steps needs --optimizer and --loss (factories defined in both files)")
+        training = {
+            "train_steps": train_steps,
+            "optimizer": optimizer,
+            "loss": loss,
+            "scheduler": scheduler,
+            "steps_per_epoch": steps_per_epoch,
+            "target_shape": target_shape,
+            "target_dtype": target_dtype,
+            "target_range": target_range,
+        }
+    elif any(
+        v is not None for v in (optimizer, loss, scheduler, steps_per_epoch, target_shape, target_dtype, target_range)
+    ):
+        _fail("--optimizer, --loss, --scheduler, --steps-per-epoch and --target-* need --train-steps")
 
     sys.exit(
         run_verify_cli(
@@ -362,6 +419,7 @@ def verify_cmd(
             seed=seed,
             as_json=as_json,
             timeout=timeout,
+            training=training,
         )
     )
 

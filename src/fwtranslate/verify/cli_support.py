@@ -53,6 +53,7 @@ def run_verify_cli(
     as_json: bool = False,
     timeout: float | None = DEFAULT_TIMEOUT,
     out=None,
+    training: dict[str, Any] | None = None,
 ) -> int:
     """``timeout``: seconds for the whole run; None or 0: no limit (the run is isolated all the same)."""
     out = out or sys.stdout
@@ -93,6 +94,7 @@ def run_verify_cli(
             seed=seed,
             timeout=timeout or None,
             isolate=True,
+            **(training or {}),
         )
     except KeyboardInterrupt:  # Ctrl-C: the child was killed on the way out
         print("fwtranslate: interrupted", file=sys.stderr)

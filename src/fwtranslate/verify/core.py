@@ -14,6 +14,7 @@ import contextlib
 import json
 import time
 import traceback
+from typing import Any
 
 from ..directions import TF_TO_TORCH
 from . import progress
@@ -37,6 +38,7 @@ from .session import (  # noqa: F401
     sample_inputs,
 )
 from .spec import SpecError
+from .training import TrainingSetupError
 
 DEFAULT_TOL = {False: (1e-4, 1e-5), True: (1e-10, 1e-10)}  # float64 -> (rtol, atol)
 
@@ -60,6 +62,14 @@ def verify(
     check_gradients: bool = True,
     timeout: float | None = None,
     isolate: bool | None = None,
+    train_steps: int | None = None,
+    optimizer: str | None = None,
+    loss: str | None = None,
+    scheduler: str | None = None,
+    steps_per_epoch: int | None = None,
+    target_shape: str | None = None,
+    target_dtype: str | None = None,
+    target_range: str | None = None,
 ) -> VerifyReport:
     """Numerically compare ``entry`` of the torch file ``original`` with the same entry of its
     Keras translation ``translated``. Never raises for a model problem: see the report's status.
@@ -68,7 +78,28 @@ def verify(
     up (status "error", the reason says in which stage); ``isolate=True`` does so without a limit.
     In a child, nothing the user's code does (sys.exit, os._exit, a crash, prints) reaches the
     caller; ``report.output`` holds what it printed. In-process, a SystemExit raised by the user's
-    code is still reported as "could not run" (status "error"), never passed on."""
+    code is still reported as "could not run" (status "error"), never passed on.
+
+    ``train_steps`` (training mode, training.py): in place of the phases, ``train_steps`` steps
+    of the optimizer, loss and scheduler that the factories named ``optimizer``, ``loss`` and
+    ``scheduler`` make in each file (``make_optimizer(model)``, ``make_loss()``,
+    ``make_scheduler(optimizer)``, stepped after every ``steps_per_epoch`` steps), the loss and
+    every parameter and state tensor compared after each step; targets per ``target_shape``,
+    ``target_dtype``, ``target_range`` (default: float, shaped like the output)."""
+    training: dict[str, Any] | None = (
+        None
+        if train_steps is None
+        else {
+            "train_steps": train_steps,
+            "optimizer": optimizer,
+            "loss": loss,
+            "scheduler": scheduler,
+            "steps_per_epoch": steps_per_epoch,
+            "target_shape": target_shape,
+            "target_dtype": target_dtype,
+            "target_range": target_range,
+        }
+    )
     if isolate or (isolate is None and timeout is not None):
         from .isolation import run_isolated
 
@@ -89,6 +120,7 @@ def verify(
             "seed": seed,
             "check_training": check_training,
             "check_gradients": check_gradients,
+            **(training or {}),
         }
         return run_isolated(request, timeout)
     rtol = DEFAULT_TOL[float64][0] if rtol is None else rtol
@@ -133,9 +165,21 @@ def verify(
         report.transferred = s.transferred
         report.phases.append(PhaseResult("transfer", True, message=f"{s.transferred['tensors']} tensors"))
         report.timings["keras_compile_in_setup"] = s.executor.compile_time  # the dry run's
-        progress.stage("running the inference phase")
-        with torch_beside_tensorflow(), clock("inference"), s.device.scope():
-            ok = phase_inference(report, s, examples)
+        ok = True
+        if training is not None:
+            from .training import TrainingRequest, run_training
+
+            train = TrainingRequest(
+                steps=int(training["train_steps"]),
+                **{k: v for k, v in training.items() if k != "train_steps"},
+            )
+            with torch_beside_tensorflow(), clock("train_steps"), s.device.scope():
+                run_training(report, s, train, original, translated, input_shape)
+            check_training = False  # the training run replaces the phases
+        else:
+            progress.stage("running the inference phase")
+            with torch_beside_tensorflow(), clock("inference"), s.device.scope():
+                ok = phase_inference(report, s, examples)
         if ok and check_training:
             progress.stage("running the training phase")
             with torch_beside_tensorflow(), clock("training"), s.device.scope():
@@ -152,7 +196,7 @@ def verify(
         translation_crashed(report, exc.session, exc.sample, exc.error)
     except TransferFailed as exc:
         transfer_failed(report, exc.session, exc.error)
-    except (LoadError, SpecError, SetupError, NothingRuns) as exc:
+    except (LoadError, SpecError, SetupError, NothingRuns, TrainingSetupError) as exc:
         report.status, report.reason = ERROR, str(exc)
     except SystemExit as exc:  # the user's code called sys.exit(): could not run, never a pass
         report.status, report.reason = ERROR, progress.current().blame(progress.describe_exit(exc))
@@ -165,7 +209,7 @@ def verify(
         report.notes.append(traceback.format_exc(limit=-6))
     finally:
         report.timings["total"] = sum(
-            v for k, v in report.timings.items() if k in ("import", "setup", "inference", "training")
+            v for k, v in report.timings.items() if k in ("import", "setup", "inference", "training", "train_steps")
         )
     return report
 

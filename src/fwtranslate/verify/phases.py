@@ -90,7 +90,7 @@ def phase_training(report: VerifyReport, s: Session, examples: int, gradients: b
             k = _keras_or_mismatch("training", lambda: s.krun.train_step(arrays, t.projections, LR))
             notes[:] = t.notes
         params = {n: g for n, g in t.param_grads.items() if n not in s.lossy}
-        state = {n: v for n, v in t.state_after.items() if _compared_state(n, v) and n not in s.lossy}
+        state = {n: v for n, v in t.state_after.items() if compared_state(n, v) and n not in s.lossy}
         scale = max(magnitude(t.input_grads), magnitude(params))
         gatol = s.atol * GRAD_ATOL_FACTOR
 
@@ -233,7 +233,7 @@ def _f64(arrays: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def _judge(name: str, diffs: list[Diff], worst: dict) -> None:
-    _keep_worst(worst[name], diffs)
+    keep_worst(worst[name], diffs)
     if not all(d.ok for d in diffs):
         raise Mismatch(name, diffs)
 
@@ -279,12 +279,12 @@ def _keras_or_mismatch(phase: str, fn):
         raise Mismatch(phase, [], f"the translation raised {type(exc).__name__}: {short(exc)}") from exc
 
 
-def _compared_state(name: str, value: np.ndarray) -> bool:
+def compared_state(name: str, value: np.ndarray) -> bool:
     # num_batches_tracked has no Keras counterpart (and only matters with momentum=None)
     return not name.endswith("num_batches_tracked") and np.issubdtype(value.dtype, np.floating)
 
 
-def _keep_worst(table: dict[str, Diff], diffs: list[Diff]) -> None:
+def keep_worst(table: dict[str, Diff], diffs: list[Diff]) -> None:
     for d in diffs:
         if d.path not in table or d.max_abs > table[d.path].max_abs:
             table[d.path] = d

@@ -97,6 +97,8 @@ class VerifyReport:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     output: str = ""  # what the verified code printed (an isolated run: its last lines), never the report's
+    # training mode (training.py): steps, batch shapes, steps run per side, losses, first divergence
+    training: dict[str, Any] | None = None
 
     @property
     def equivalent(self) -> bool:
@@ -134,6 +136,7 @@ class VerifyReport:
                 "timings": {k: round(v, 4) for k, v in self.timings.items()},
                 "notes": self.notes,
                 "output": self.output,
+                **({"training": self.training} if self.training is not None else {}),
             }
         )
 
@@ -172,6 +175,7 @@ class VerifyReport:
                 )
                 lines.append(f"       {d.path}: abs {d.max_abs:.3g} rel {d.max_rel:.3g}{allowed} {d.message}".rstrip())
             lines += p.noise_lines()
+        lines += self._training_lines()
         if self.diverging_layer:
             dl = self.diverging_layer
             classes = (dl.get("original_class") or dl["torch_class"], dl.get("translation_class") or dl["keras_class"])
@@ -192,6 +196,40 @@ class VerifyReport:
         if self.timings:
             lines.append("  timings: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.timings.items()))
         return "\n".join(lines)
+
+    def _training_lines(self) -> list[str]:
+        t = self.training
+        if not t:
+            return []
+        ran = t.get("ran", {})
+        lines = [
+            (
+                f"  training run: {t['steps']} steps, scheduler every {t['steps_per_epoch']}; steps run: "
+                f"original {ran.get('original', 0)}, translation {ran.get('translation', 0)}"
+            )
+        ]
+        shapes = t.get("batch_shapes")
+        if shapes:
+            lines.append(
+                f"  batches: inputs {'; '.join(str(s) for s in shapes['inputs'])}, "
+                f"target {shapes['target']} {shapes['target_dtype']}"
+            )
+        first = t.get("first_divergence")
+        if first:
+            what = first.get("tensor") or "the translation raised"
+            if first.get("original_layer"):
+                what += f" (the original's layer {first['original_layer']})"
+            figures = (
+                f" (max abs {first['max_abs_error']:.3g}, max rel {first['max_rel_error']:.3g})"
+                if "max_abs_error" in first
+                else f": {first.get('error', '')}"
+            )
+            lines.append(f"  first divergence: step {first['step']}, {what}{figures}")
+        losses = t.get("losses") or {}
+        if losses.get("original"):
+            lines.append("  loss (original): " + ", ".join(f"{v:.6g}" for v in losses["original"]))
+            lines.append("  loss (translation): " + ", ".join(f"{v:.6g}" for v in losses.get("translation", [])))
+        return lines
 
 
 def _num(v: float) -> float | None:

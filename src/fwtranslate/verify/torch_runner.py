@@ -82,7 +82,7 @@ class TorchRunner:
 
         model = self.model
         saved = self.snapshot()
-        bn = _BatchNormWatch(model)
+        bn = BatchNormWatch(model)
         model.train()
         try:
             model.zero_grad(set_to_none=True)
@@ -139,7 +139,7 @@ def _np_dtype(t) -> np.dtype:
     return to_numpy(t.new_zeros(())).dtype
 
 
-class _BatchNormWatch:
+class BatchNormWatch:
     """Keras' BatchNormalization updates its moving variance with the biased batch variance,
     torch with the unbiased one: a difference no translation can remove. The torch batch
     statistics are recorded, and the running variance Keras must end with is computed from them
