@@ -143,6 +143,63 @@ def torch_multilabel_soft_margin_loss(input, target, weight=None, reduction="mea
     return torch_reduce(keras.ops.mean(_weighted(loss, weight), axis=-1), reduction)
 
 
+def _pairwise_distance(x1, x2, p, eps):
+    """F.pairwise_distance: the p-norm of x1 - x2 + eps over the last axis."""
+    diff = keras.ops.abs(x1 - x2 + eps)
+    if p == math.inf:
+        return keras.ops.max(diff, axis=-1)
+    return keras.ops.power(keras.ops.sum(keras.ops.power(diff, p), axis=-1), 1.0 / p)
+
+
+def torch_triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction="mean"):
+    """F.triplet_margin_loss: max(0, margin + d(anchor, positive) - d(anchor, negative)); with
+    swap, the negative distance is the smaller of d(anchor, negative) and d(positive, negative)."""
+    d_neg = _pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = keras.ops.minimum(d_neg, _pairwise_distance(positive, negative, p, eps))
+    loss = keras.ops.maximum(margin + _pairwise_distance(anchor, positive, p, eps) - d_neg, 0.0)
+    return torch_reduce(loss, reduction)
+
+
+def torch_gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """F.gaussian_nll_loss: 0.5 (log var + (input - target)^2 / var); a var one axis short gets
+    it back; var is clamped at eps without changing its gradient (torch clamps under no_grad)."""
+    var = keras.ops.convert_to_tensor(var, dtype=input.dtype)
+    if len(var.shape) == len(input.shape) - 1 and tuple(var.shape) == tuple(input.shape[:-1]):
+        var = keras.ops.expand_dims(var, -1)
+    var = var + keras.ops.stop_gradient(keras.ops.maximum(var, eps) - var)
+    loss = 0.5 * (keras.ops.log(var) + keras.ops.square(input - _as_float(target, input)) / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return torch_reduce(loss, reduction)
+
+
+def torch_multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
+    """F.multi_margin_loss: the mean over the classes j != y of max(0, margin - x[y] + x[j])^p,
+    times weight[y]; the classes on the last axis of a (N, C) or (C,) input."""
+    classes = input.shape[-1]
+    one_hot = keras.ops.one_hot(target, classes, dtype=input.dtype)
+    x_y = keras.ops.sum(input * one_hot, axis=-1, keepdims=True)
+    hinge = keras.ops.maximum(margin - x_y + input, 0.0)
+    hinge = hinge if p == 1 else keras.ops.square(hinge)
+    if weight is not None:
+        hinge = hinge * keras.ops.sum(one_hot * weight, axis=-1, keepdims=True)
+    return torch_reduce(keras.ops.sum(hinge * (1 - one_hot), axis=-1) / classes, reduction)
+
+
+def torch_multilabel_margin_loss(input, target, reduction="mean"):
+    """F.multilabel_margin_loss: target holds class indices up to the first -1; the sum over
+    target classes j and other classes i of max(0, 1 - (x[j] - x[i])), over the class count."""
+    classes = input.shape[-1]
+    listed = keras.ops.cumprod(keras.ops.cast(keras.ops.not_equal(target, -1), input.dtype), axis=-1)
+    safe = keras.ops.where(keras.ops.not_equal(target, -1), target, 0)
+    one_hot = keras.ops.one_hot(safe, classes, dtype=input.dtype) * keras.ops.expand_dims(listed, -1)
+    is_target = keras.ops.max(one_hot, axis=-2)
+    hinge = keras.ops.maximum(1 - (keras.ops.expand_dims(input, -1) - keras.ops.expand_dims(input, -2)), 0.0)
+    pairs = keras.ops.expand_dims(is_target, -1) * keras.ops.expand_dims(1 - is_target, -2)
+    return torch_reduce(keras.ops.sum(hinge * pairs, axis=(-2, -1)) / classes, reduction)
+
+
 # --- modules (called the Keras way: y_true, y_pred) -------------------------------------------------
 class TorchLoss(keras.losses.Loss):
     """Base of the translated torch loss modules. ``reduction`` is torch's; the inputs keep their
@@ -318,3 +375,53 @@ class TorchMarginRankingLoss(TorchPairLoss):
 
     def __call__(self, input1, input2, target):
         return torch_margin_ranking_loss(input1, input2, target, self.margin, self.reduction)
+
+
+class TorchMultiMarginLoss(TorchLoss):
+    """nn.MultiMarginLoss (Keras' CategoricalHinge takes one-hot labels and the largest wrong class only)."""
+
+    def __init__(self, p=1, margin=1.0, weight=None, reduction="mean"):
+        super().__init__(reduction)
+        self.p = p
+        self.margin = margin
+        self.weight = weight
+
+    def call(self, y_true, y_pred):
+        return torch_multi_margin_loss(y_pred, y_true, self.p, self.margin, self.weight, self.reduction)
+
+
+class TorchMultiLabelMarginLoss(TorchLoss):
+    """nn.MultiLabelMarginLoss."""
+
+    def call(self, y_true, y_pred):
+        return torch_multilabel_margin_loss(y_pred, y_true, self.reduction)
+
+
+class TorchTripletMarginLoss:
+    """nn.TripletMarginLoss, called in torch's order (anchor, positive, negative): Keras has no
+    triplet loss."""
+
+    def __init__(self, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction="mean"):
+        self.margin = margin
+        self.p = p
+        self.eps = eps
+        self.swap = swap
+        self.reduction = reduction
+
+    def __call__(self, anchor, positive, negative):
+        return torch_triplet_margin_loss(
+            anchor, positive, negative, self.margin, self.p, self.eps, self.swap, self.reduction
+        )
+
+
+class TorchGaussianNLLLoss:
+    """nn.GaussianNLLLoss, called in torch's order (input, target, var): Keras has no loss with a
+    variance input."""
+
+    def __init__(self, full=False, eps=1e-6, reduction="mean"):
+        self.full = full
+        self.eps = eps
+        self.reduction = reduction
+
+    def __call__(self, input, target, var):
+        return torch_gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)

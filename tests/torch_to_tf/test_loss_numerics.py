@@ -73,6 +73,18 @@ def _data(kind: str, seed: int = 0) -> tuple:
         return f(4, 3), rng.integers(0, 2, size=(4, 3)).astype(float)
     if kind == "pair":  # x1, x2 (N, D), ±1 targets (N,)
         return f(6, 4), f(6, 4), rng.choice([-1.0, 1.0], size=6)
+    if kind == "triplet":  # anchor, positive, negative
+        return f(5, 4), f(5, 4), f(5, 4)
+    if kind == "gaussian":  # mean, target, variance one axis short, one entry under eps (clamped)
+        var = rng.uniform(0.1, 2, size=4)
+        var[0] = 1e-8
+        return f(4, 3), f(4, 3), var
+    if kind == "gaussian_full":
+        return f(4, 3), f(4, 3), rng.uniform(0.1, 2, size=(4, 3))
+    if kind == "multi_margin":  # (N, C) scores, class indices
+        return f(5, 4), rng.integers(0, 4, size=5)
+    if kind == "multilabel_margin":  # class indices up to the first -1
+        return f(3, 4), np.array([[3, 0, -1, 1], [0, 1, 2, 3], [2, -1, 0, 0]])
     if kind == "rank":
         return f(6), f(6), rng.choice([-1.0, 1.0], size=6)
     raise ValueError(kind)
@@ -145,13 +157,24 @@ MODULES = [
     ("nn.PoissonNLLLoss()", "poisson_log"),
     ("nn.PoissonNLLLoss(log_input=False, full=True, reduction='none')", "poisson_rate"),
     (f"nn.MultiLabelSoftMarginLoss(weight={W3})", "multilabel"),
+    ("nn.MultiMarginLoss()", "multi_margin"),
+    (
+        "nn.MultiMarginLoss(p=2, margin=0.5, weight=torch.tensor([0.2, 1.0, 3.0, 0.5], dtype=torch.float64))",
+        "multi_margin",
+    ),
+    ("nn.MultiLabelMarginLoss(reduction='none')", "multilabel_margin"),
+    ("nn.MultiLabelMarginLoss()", "multilabel_margin"),
 ]
 
-PAIR_MODULES = [
+THREE_INPUT_MODULES = [
     ("nn.CosineEmbeddingLoss()", "pair"),
     ("nn.CosineEmbeddingLoss(margin=0.2, reduction='none')", "pair"),
     ("nn.MarginRankingLoss(margin=0.5)", "rank"),
     ("nn.MarginRankingLoss(reduction='sum')", "rank"),
+    ("nn.TripletMarginLoss()", "triplet"),
+    ("nn.TripletMarginLoss(margin=0.5, p=1.0, swap=True, reduction='none')", "triplet"),
+    ("nn.GaussianNLLLoss()", "gaussian"),
+    ("nn.GaussianNLLLoss(full=True, reduction='sum')", "gaussian_full"),
 ]
 
 FUNCTIONS = [
@@ -173,6 +196,10 @@ FUNCTIONS = [
     ("F.multilabel_soft_margin_loss(a, b, reduction='none')", "multilabel"),
     ("F.cosine_embedding_loss(a, b, c, margin=0.1)", "pair"),
     ("F.margin_ranking_loss(a, b, c, margin=0.2, reduction='none')", "rank"),
+    ("F.triplet_margin_loss(a, b, c, margin=2.0)", "triplet"),
+    ("F.gaussian_nll_loss(a, b, c, reduction='none')", "gaussian"),
+    ("F.multi_margin_loss(a, b, reduction='sum')", "multi_margin"),
+    ("F.multilabel_margin_loss(a, b)", "multilabel_margin"),
 ]
 
 
@@ -184,8 +211,8 @@ def test_loss_module(ctor, kind):
     _compare(lambda x, y: original(x, y), lambda x, y: ns["loss_fn"](y, x), _data(kind))
 
 
-@pytest.mark.parametrize("ctor,kind", PAIR_MODULES, ids=[f"{c}-{k}" for c, k in PAIR_MODULES])
-def test_pair_loss_module(ctor, kind):
+@pytest.mark.parametrize("ctor,kind", THREE_INPUT_MODULES, ids=[f"{c}-{k}" for c, k in THREE_INPUT_MODULES])
+def test_three_input_loss_module(ctor, kind):
     ns, _ = translate_and_exec(f"{PRELUDE}loss_fn = {ctor}\n", to="tf")
     original = eval(ctor, {"torch": torch, "nn": torch.nn})
     _compare(original, ns["loss_fn"], _data(kind))
@@ -232,10 +259,8 @@ def test_support_loss_in_keras_compile():
     "ctor",
     [
         "nn.CTCLoss()",
-        "nn.GaussianNLLLoss()",
-        "nn.TripletMarginLoss()",
-        "nn.MultiMarginLoss()",
-        "nn.MultiLabelMarginLoss()",
+        "nn.TripletMarginWithDistanceLoss()",
+        "nn.AdaptiveLogSoftmaxWithLoss(8, 10, [4])",
         "nn.MSELoss(size_average=False)",
         "nn.CrossEntropyLoss(reduce=flag)",
     ],
