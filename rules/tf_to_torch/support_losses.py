@@ -138,6 +138,33 @@ def keras_poisson(y_true, y_pred):
     return torch.mean(y_pred - y_true * torch.log(y_pred + KERAS_EPSILON), dim=-1)
 
 
+def _sum(x, axis):
+    return torch.sum(x) if axis is None else torch.sum(x, dim=axis)
+
+
+def keras_dice(y_true, y_pred, axis=None):
+    """1 - 2 sum(y_true y_pred) / (sum(y_true) + sum(y_pred) + 1e-7), over ``axis`` (None: all)."""
+    y_true, y_pred = _pair(y_true, y_pred, same_rank=False)
+    intersection = _sum(y_true * y_pred, axis)
+    return 1 - 2.0 * intersection / (_sum(y_true, axis) + _sum(y_pred, axis) + KERAS_EPSILON)
+
+
+def keras_tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
+    y_true, y_pred = _pair(y_true, y_pred, same_rank=False)
+    intersection = _sum(y_true * y_pred, axis)
+    fp = _sum((1 - y_pred) * y_true, axis)
+    fn = _sum(y_pred * (1 - y_true), axis)
+    return 1 - intersection / (intersection + fp * alpha + fn * beta + KERAS_EPSILON)
+
+
+def keras_categorical_generalized_cross_entropy(y_true, y_pred, q):
+    """(1 - p^q) / q, p the predicted probability of the (integer) true class."""
+    y_pred = torch.as_tensor(y_pred)
+    y_true = torch.as_tensor(y_true, device=y_pred.device)
+    one_hot = F.one_hot(y_true.long(), y_pred.shape[-1]).to(y_pred.dtype)
+    return (1 - torch.pow(torch.sum(y_pred * one_hot, dim=-1), q)) / q
+
+
 # --- crossentropies -------------------------------------------------------------------------------
 def keras_ops_binary_crossentropy(target, output, from_logits=False):
     """keras.ops.binary_crossentropy: elementwise; probabilities are clipped to [1e-7, 1 - 1e-7]
