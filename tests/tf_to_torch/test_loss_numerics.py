@@ -204,7 +204,8 @@ def test_legacy_spellings():
     ns, _ = translate_and_exec(
         "import tensorflow as tf\nfrom tensorflow import keras\n"
         "a = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)\n"
-        "def b(y, p):\n    return keras.losses.mse(y, p)\n",
+        "def b(y, p):\n    return keras.losses.mse(y, p)\n"
+        "c = tf.keras.losses.MeanSquaredError(reduction=tf.keras.losses.Reduction.SUM)\n",
         to="torch",
     )
     y, p = _data("sparse_logits")
@@ -215,6 +216,7 @@ def test_legacy_spellings():
     )
     y, p = _data("reg")
     _compare(keras.losses.mean_squared_error, ns["b"], (y, p))
+    _compare(keras.losses.MeanSquaredError(reduction="sum", dtype="float64"), lambda y, p: ns["c"](p, y), (y, p))
 
 
 @pytest.mark.parametrize(
