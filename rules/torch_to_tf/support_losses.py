@@ -4,7 +4,8 @@ Each torch_<name> function computes torch.nn.functional.<name> exactly: torch's 
 torch's clamps, and torch's reductions ("mean" over every element, "sum", "none"), which Keras'
 own reductions (a mean over the last axis first) do not match. Each Torch<Name>Loss class is the
 module: a keras.losses.Loss called the Keras way, (y_true, y_pred), so that it also works in
-model.compile(loss=...); the losses with three inputs keep torch's order.
+model.compile(loss=...); the losses with three inputs, which Keras lacks, take torch's first two
+arguments swapped the same way (the training pass swaps them at every loss object's call site).
 """
 
 import math
@@ -355,8 +356,9 @@ class TorchMultiLabelSoftMarginLoss(TorchLoss):
 
 
 class TorchPairLoss:
-    """Base of the torch losses of two inputs and a target, called in torch's order
-    (input1, input2, target): Keras has no such loss."""
+    """Base of the torch losses of two inputs and a target: Keras has none. Like every translated
+    loss object it takes torch's first two arguments swapped (the training pass swaps them at
+    the call sites): (input2, input1, target)."""
 
     def __init__(self, margin=0.0, reduction="mean"):
         self.margin = margin
@@ -366,14 +368,14 @@ class TorchPairLoss:
 class TorchCosineEmbeddingLoss(TorchPairLoss):
     """nn.CosineEmbeddingLoss."""
 
-    def __call__(self, input1, input2, target):
+    def __call__(self, input2, input1, target):
         return torch_cosine_embedding_loss(input1, input2, target, self.margin, self.reduction)
 
 
 class TorchMarginRankingLoss(TorchPairLoss):
     """nn.MarginRankingLoss."""
 
-    def __call__(self, input1, input2, target):
+    def __call__(self, input2, input1, target):
         return torch_margin_ranking_loss(input1, input2, target, self.margin, self.reduction)
 
 
@@ -398,8 +400,8 @@ class TorchMultiLabelMarginLoss(TorchLoss):
 
 
 class TorchTripletMarginLoss:
-    """nn.TripletMarginLoss, called in torch's order (anchor, positive, negative): Keras has no
-    triplet loss."""
+    """nn.TripletMarginLoss (Keras has no triplet loss), called with torch's first two arguments
+    swapped as every translated loss object: (positive, anchor, negative)."""
 
     def __init__(self, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction="mean"):
         self.margin = margin
@@ -408,20 +410,20 @@ class TorchTripletMarginLoss:
         self.swap = swap
         self.reduction = reduction
 
-    def __call__(self, anchor, positive, negative):
+    def __call__(self, positive, anchor, negative):
         return torch_triplet_margin_loss(
             anchor, positive, negative, self.margin, self.p, self.eps, self.swap, self.reduction
         )
 
 
 class TorchGaussianNLLLoss:
-    """nn.GaussianNLLLoss, called in torch's order (input, target, var): Keras has no loss with a
-    variance input."""
+    """nn.GaussianNLLLoss (Keras has no loss with a variance input), called with torch's first two
+    arguments swapped as every translated loss object: (target, input, var)."""
 
     def __init__(self, full=False, eps=1e-6, reduction="mean"):
         self.full = full
         self.eps = eps
         self.reduction = reduction
 
-    def __call__(self, input, target, var):
+    def __call__(self, target, input, var):
         return torch_gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
