@@ -530,9 +530,9 @@ class KerasFtrl(KerasOptimizer):
         super().__init__(params, learning_rate, **kwargs)
         self.learning_rate_power = learning_rate_power
         self.initial_accumulator_value = initial_accumulator_value
-        self.l1 = l1_regularization_strength
-        self.l2 = l2_regularization_strength
-        self.l2_shrinkage = l2_shrinkage_regularization_strength
+        self.l1_regularization_strength = l1_regularization_strength
+        self.l2_regularization_strength = l2_regularization_strength
+        self.l2_shrinkage_regularization_strength = l2_shrinkage_regularization_strength
         self.beta = beta
 
     def update_step(self, gradient, param, lr, state, group):
@@ -541,12 +541,13 @@ class KerasFtrl(KerasOptimizer):
             state["linear"] = torch.zeros_like(param)
         accum, linear = state["accumulator"], state["linear"]
         power = -self.learning_rate_power
-        l2 = self.l2 + self.beta / (2.0 * lr)
-        grad_to_use = gradient + 2 * self.l2_shrinkage * param
+        l2 = self.l2_regularization_strength + self.beta / (2.0 * lr)
+        grad_to_use = gradient + 2 * self.l2_shrinkage_regularization_strength * param
         new_accum = accum + torch.square(gradient)
         linear.add_(grad_to_use - (torch.pow(new_accum, power) - torch.pow(accum, power)) / lr * param)
         quadratic = torch.pow(new_accum, power) / lr + 2 * l2
-        linear_clipped = torch.clamp(linear, -self.l1, self.l1)
+        l1 = self.l1_regularization_strength
+        linear_clipped = torch.clamp(linear, -l1, l1)
         param.copy_((linear_clipped - linear) / quadratic)
         accum.copy_(new_accum)
 
