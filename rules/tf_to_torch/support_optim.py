@@ -178,6 +178,8 @@ class KerasOptimizer(torch.optim.Optimizer):
     param group's "lr", so torch code may change it), a schedule called with the step count
     before each step, or a callable without arguments called at each step."""
 
+    _counters = ("_iterations",)  # attributes state_dict() saves besides torch's state
+
     def __init__(
         self,
         params,
@@ -213,6 +215,7 @@ class KerasOptimizer(torch.optim.Optimizer):
         self.loss_scale_factor = loss_scale_factor
         self.gradient_accumulation_steps = gradient_accumulation_steps
         self._iterations = 0  # Keras' raw counter: one per step() call
+        self._no_decay = set()
 
     @property
     def iterations(self):
@@ -234,6 +237,39 @@ class KerasOptimizer(torch.optim.Optimizer):
     @property
     def learning_rate(self):
         return self._lr(self.param_groups[0])
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        if callable(value):
+            self.schedule = value
+            return
+        if isinstance(self.schedule, KerasLearningRateSchedule):
+            raise TypeError(
+                "This optimizer was created with a `LearningRateSchedule` object as its `learning_rate` "
+                "constructor argument, hence its learning rate is not settable."
+            )
+        self.schedule = None
+        for group in self.param_groups:
+            group["lr"] = float(value)
+
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Keras' exclusion of parameters from weight decay; by parameter only (torch parameters have no names)."""
+        if var_names:
+            raise NotImplementedError("exclude_from_weight_decay(var_names=...): torch parameters have no Keras names")
+        self._no_decay = {id(p) for p in var_list or ()}
+
+    def state_dict(self):
+        # torch's state (per-parameter tensors) plus Keras' counters, so that training resumes exactly
+        state = super().state_dict()
+        state["keras_counters"] = {name: getattr(self, name) for name in self._counters}
+        return state
+
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        counters = state_dict.pop("keras_counters", {})
+        super().load_state_dict(state_dict)
+        for name, value in counters.items():
+            setattr(self, name, value)
 
     def _clip(self, grads):
         if self.clipnorm and self.clipnorm > 0:  # tf.clip_by_norm, each gradient on its own
@@ -258,7 +294,8 @@ class KerasOptimizer(torch.optim.Optimizer):
         lrs = {id(group): self._lr(group) for group in self.param_groups}
         if self.weight_decay is not None:
             for p, group in pairs:
-                p.sub_(p * self.weight_decay * lrs[id(group)])
+                if id(p) not in self._no_decay:
+                    p.sub_(p * self.weight_decay * lrs[id(group)])
         self.before_updates([p for p, _ in pairs])
         for (p, group), g in zip(pairs, grads):
             self.update_step(g.to(p.dtype), p, lrs[id(group)], self.state[p], group)
@@ -393,6 +430,8 @@ class KerasAdamax(KerasOptimizer):
 class KerasNadam(KerasOptimizer):
     """Keras Nadam (momentum schedule u_t = beta_1 * (1 - 0.5 * 0.96**t)); used where torch's
     NAdam(momentum_decay=1.0) is not exact: a schedule, clipping, accumulation, EMA..."""
+
+    _counters = ("_iterations", "u_product")
 
     def __init__(self, params, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(params, learning_rate, **kwargs)

@@ -375,3 +375,69 @@ def test_defaults_float32_training(name):
     for v, p, start in zip(variables, params, values):
         moved = np.abs(v.numpy() - start).max()
         np.testing.assert_allclose(p.detach().numpy(), v.numpy(), rtol=0, atol=max(1e-3 * moved, 1e-6))
+
+
+def _step_both(keras_opt, variables, torch_opt, params, step_grads):
+    keras_opt.apply_gradients(zip([keras.ops.convert_to_tensor(g, dtype="float64") for g in step_grads], variables))
+    for p, g in zip(params, step_grads):
+        p.grad = torch.tensor(g, dtype=torch.float64)
+    torch_opt.step()
+
+
+def _both(expr, values):
+    keras_opt = eval(expr, {"keras": keras, "np": np})
+    variables = [keras.Variable(v, dtype="float64") for v in values]
+    params = [torch.nn.Parameter(torch.tensor(v, dtype=torch.float64)) for v in values]
+    namespace = {"PARAMS": params, "np": np}
+    exec(_translate(expr), namespace)
+    return keras_opt, variables, namespace["opt"], params, namespace
+
+
+def test_keras_methods_on_the_translation():
+    """exclude_from_weight_decay(var_list=...) and setting learning_rate act as in Keras."""
+    values, grads = _data()
+    keras_opt, variables, torch_opt, params, _ = _both(
+        "keras.optimizers.AdamW(0.01, weight_decay=0.125, beta_1=0.875, beta_2=0.984375)", values
+    )
+    keras_opt.exclude_from_weight_decay(var_list=[variables[1]])
+    torch_opt.exclude_from_weight_decay(var_list=[params[1]])
+    for i, step_grads in enumerate(grads):
+        if i == STEPS // 2:
+            keras_opt.learning_rate = 0.25
+            torch_opt.learning_rate = 0.25
+        _step_both(keras_opt, variables, torch_opt, params, step_grads)
+    for v, p in zip(variables, params):
+        np.testing.assert_allclose(p.detach().numpy(), v.numpy(), rtol=RTOL, atol=ATOL)
+    assert torch_opt.iterations == int(keras_opt.iterations)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "keras.optimizers.Nadam(0.01, beta_1=0.875, beta_2=0.984375, clipvalue=1.0)",
+        f"keras.optimizers.Adam({SCHEDULES}.CosineDecay({F64}(0.01), 12), beta_1=0.875, beta_2=0.984375, use_ema=True)",
+    ],
+    ids=["nadam", "adam-schedule-ema"],
+)
+def test_state_dict_resumes_exactly(expr):
+    """state_dict() carries the step count (bias correction, schedule) and Nadam's product."""
+    values, grads = _data()
+    keras_snaps = _keras_run(expr, values, grads)
+    _, _, first, params, _ = _both(expr, values)
+    half = STEPS // 2
+    for step_grads in grads[:half]:
+        for p, g in zip(params, step_grads):
+            p.grad = torch.tensor(g, dtype=torch.float64)
+        first.step()
+    saved = first.state_dict()
+    namespace = {"PARAMS": params, "np": np}
+    exec(_translate(expr), namespace)  # a new optimizer, as a resumed run builds it
+    resumed = namespace["opt"]
+    resumed.load_state_dict(saved)
+    for step_grads in grads[half:]:
+        for p, g in zip(params, step_grads):
+            p.grad = torch.tensor(g, dtype=torch.float64)
+        resumed.step()
+    rtol = 1e-7 if "Nadam" in expr else RTOL
+    for k, p in zip(keras_snaps[-1], params):
+        np.testing.assert_allclose(p.detach().numpy(), k, rtol=rtol, atol=ATOL)
