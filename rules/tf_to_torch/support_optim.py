@@ -203,7 +203,8 @@ class KerasOptimizer(torch.optim.Optimizer):
             )
         if use_ema and not 0 <= ema_momentum <= 1:
             raise ValueError(f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={ema_momentum}")
-        self.schedule = None if isinstance(learning_rate, (int, float)) else learning_rate
+        # a schedule or a callable is evaluated at every step; a number (or a 0-d tensor) is the rate
+        self.schedule = learning_rate if callable(learning_rate) else None
         super().__init__(params, dict(hyper, lr=0.0 if self.schedule is not None else float(learning_rate)))
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
