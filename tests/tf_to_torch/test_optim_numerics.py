@@ -136,8 +136,14 @@ def _keras_run(expr, values, grads):
 
 
 def _translate(expr):
+    """The translation of ``opt = expr`` alone: its first argument stays PARAMS (the training-step
+    pass, which puts a model's parameters there, reports that this file applies no gradients)."""
     result = fwtranslate.translate(f"import keras\n\nopt = {expr}\n", to="torch")
-    errors = [d.format() for d in result.diagnostics if d.severity == "error"]
+    errors = [
+        d.format()
+        for d in result.diagnostics
+        if d.severity == "error" and not (d.code == "training-step" and "parameters are not known" in d.message)
+    ]
     assert not errors, errors
     return result.code
 
