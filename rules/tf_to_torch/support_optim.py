@@ -253,6 +253,10 @@ class KerasOptimizer(torch.optim.Optimizer):
         for group in self.param_groups:
             group["lr"] = float(value)
 
+    def scale_loss(self, loss):
+        """Keras' loss scaling before the gradients (step() divides them by loss_scale_factor)."""
+        return loss if self.loss_scale_factor is None else loss * self.loss_scale_factor
+
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
         """Keras' exclusion of parameters from weight decay; by parameter only (torch parameters have no names)."""
         if var_names:

@@ -400,7 +400,7 @@ def _both(expr, values):
 
 
 def test_keras_methods_on_the_translation():
-    """exclude_from_weight_decay(var_list=...) and setting learning_rate act as in Keras."""
+    """exclude_from_weight_decay(var_list=...), setting learning_rate and scale_loss act as in Keras."""
     values, grads = _data()
     keras_opt, variables, torch_opt, params, _ = _both(
         "keras.optimizers.AdamW(0.01, weight_decay=0.125, beta_1=0.875, beta_2=0.984375)", values
@@ -415,6 +415,10 @@ def test_keras_methods_on_the_translation():
     for v, p in zip(variables, params):
         np.testing.assert_allclose(p.detach().numpy(), v.numpy(), rtol=RTOL, atol=ATOL)
     assert torch_opt.iterations == int(keras_opt.iterations)
+    scaled = eval("keras.optimizers.SGD(loss_scale_factor=4.0)", {"keras": keras}).scale_loss(3.0)
+    _, _, scaling, _, _ = _both("keras.optimizers.SGD(loss_scale_factor=4.0)", values)
+    assert scaling.scale_loss(torch.tensor(3.0)).item() == float(scaled)
+    assert torch_opt.scale_loss(3.0) == keras_opt.scale_loss(3.0)
 
 
 @pytest.mark.parametrize(
