@@ -743,8 +743,10 @@ class TorchCosineAnnealingWarmRestarts(TorchLRScheduler):
     def step(self, epoch=None):
         if epoch is not None:
             raise NotImplementedError("step(epoch) of CosineAnnealingWarmRestarts is not translated")
-        if self.last_epoch < 0:
+        if self.last_epoch < 0:  # the constructor's step: torch's step(epoch=0)
             epoch = 0
+            self.T_i = self.T_0
+            self.T_cur = 0
         else:
             epoch = self.last_epoch + 1
             self.T_cur = self.T_cur + 1
