@@ -319,6 +319,103 @@ class TorchNAdam(TorchAdam):
         return config
 
 
+class TorchRAdam(TorchAdam):
+    """torch.optim.RAdam (Keras has none): the Adam step rectified by torch's rho_t, plain momentum
+    SGD while rho_t <= 5."""
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        decoupled_weight_decay=False,
+        maximize=False,
+        name="TorchRAdam",
+        **kwargs,
+    ):
+        kwargs.pop("amsgrad", None)
+        super().__init__(
+            learning_rate, betas, eps, weight_decay, False, maximize, decoupled_weight_decay, name=name, **kwargs
+        )
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        g = self._torch_gradient(gradient, variable)
+        if self.decoupled_weight_decay and self.torch_weight_decay != 0:
+            self._decouple(variable, learning_rate)
+        i = self._get_variable_index(variable)
+        m, v = self.exp_avgs[i], self.exp_avg_sqs[i]
+        step = self._step()
+        beta_1, beta_2 = self._beta_1, ops.convert_to_tensor(self.beta_2, dtype="float64")
+        self.assign(m, ops.add(m, ops.multiply(ops.subtract(g, m), ops.cast(1.0 - beta_1, dtype))))
+        self.assign(v, ops.add(ops.multiply(v, self.beta_2), ops.multiply(ops.multiply(g, g), 1.0 - self.beta_2)))
+        bias_correction1 = 1.0 - ops.power(beta_1, step)
+        bias_correction2 = 1.0 - ops.power(beta_2, step)
+        corrected = ops.multiply(
+            ops.divide(m, ops.cast(bias_correction1, dtype)), ops.cast(ops.cast(learning_rate, "float64"), dtype)
+        )
+        rho_inf = 2 / (1 - self.beta_2) - 1
+        rho_t = rho_inf - 2 * step * ops.power(beta_2, step) / bias_correction2
+        # where() guards the sqrt: rho_t <= 5 gives a negative radicand on the untaken side
+        rect = ops.sqrt(ops.maximum((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t), 0.0))
+        adaptive = ops.divide(ops.cast(ops.sqrt(bias_correction2), dtype), ops.add(ops.sqrt(v), self.eps))
+        rectified = ops.multiply(ops.multiply(corrected, adaptive), ops.cast(rect, dtype))
+        self.assign_sub(variable, ops.where(ops.greater(rho_t, 5.0), rectified, corrected))
+
+
+class TorchRprop(TorchOptimizer):
+    """torch.optim.Rprop (Keras has none): per-element step sizes grown by etas[1] / shrunk by
+    etas[0] on the gradient's sign changes, starting at the lr of the first step."""
+
+    def __init__(
+        self,
+        learning_rate=0.01,
+        etas=(0.5, 1.2),
+        step_sizes=(1e-6, 50),
+        maximize=False,
+        name="TorchRprop",
+        **kwargs,
+    ):
+        kwargs.pop("weight_decay", None)
+        super().__init__(learning_rate, 0.0, maximize, name=name, **kwargs)
+        self.etas = (float(etas[0]), float(etas[1]))
+        self.step_sizes = (float(step_sizes[0]), float(step_sizes[1]))
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self.prevs, self.step_size_vars = self._slots(var_list, "prev", "step_size")
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        g = self._torch_gradient(gradient, variable)
+        i = self._get_variable_index(variable)
+        prev, step_size = self.prevs[i], self.step_size_vars[i]
+        etaminus, etaplus = self.etas
+        # torch fills the step sizes with the lr when it first sees the parameter
+        current = ops.where(ops.equal(self.iterations, 0), ops.cast(learning_rate, dtype), step_size)
+        sign = ops.sign(ops.multiply(g, prev))
+        shrink = ops.less(sign, 0)  # torch's sign.eq(etaminus): 0 < etaminus < 1 < etaplus
+
+        def const(x):  # not a Python float in where(): it would be rounded through float32
+            return ops.convert_to_tensor(x, dtype=dtype)
+
+        factor = ops.where(ops.greater(sign, 0), const(etaplus), ops.where(shrink, const(etaminus), const(1.0)))
+        new_step_size = ops.clip(ops.multiply(current, factor), const(self.step_sizes[0]), const(self.step_sizes[1]))
+        self.assign(step_size, new_step_size)
+        g = ops.where(shrink, ops.zeros_like(g), g)
+        self.assign_sub(variable, ops.multiply(ops.sign(g), new_step_size))
+        self.assign(prev, g)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("weight_decay", None)
+        config.update({"etas": self.etas, "step_sizes": self.step_sizes})
+        return config
+
+
 class TorchRMSprop(TorchOptimizer):
     """torch.optim.RMSprop: eps added to sqrt(v) (Keras: inside the sqrt); momentum buffer
     b = m*b + g / (sqrt(v) + eps), p -= lr*b (Keras scales by lr inside the buffer)."""

@@ -114,6 +114,11 @@ OPTIMIZERS = [
     "optim.NAdam(params)",
     "optim.NAdam(params, lr=0.05, weight_decay=0.1, momentum_decay=0.01)",
     "optim.NAdam(params, lr=0.05, weight_decay=0.1, decoupled_weight_decay=True)",
+    "optim.RAdam(params, lr=0.05)",
+    "optim.RAdam(params, lr=0.05, betas=(0.8, 0.99), weight_decay=0.1)",
+    "optim.RAdam(params, lr=0.05, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)",
+    "optim.Rprop(params)",
+    "optim.Rprop(params, lr=0.1, etas=(0.4, 1.5), step_sizes=(1e-3, 0.3), maximize=True)",
     "optim.RMSprop(params)",
     "optim.RMSprop(params, lr=0.01, alpha=0.9, eps=1e-4, momentum=0.9)",
     "optim.RMSprop(params, lr=0.01, centered=True, momentum=0.5, weight_decay=0.1, maximize=True)",
@@ -302,7 +307,7 @@ def test_cycle_momentum_on_native_sgd_is_reported():
     [
         "opt = optim.LBFGS(params)",
         "opt = optim.SGD([{'params': params}], lr=0.1)",
-        "opt = optim.RAdam(params)",
+        "opt = optim.ASGD(params)",
         "sched = lr_scheduler.StepLR(opt, 2, last_epoch=4)",
     ],
 )
