@@ -91,7 +91,7 @@ class TorchSGD(TorchOptimizer):
 
     @property
     def momentum(self):
-        return float(ops.convert_to_numpy(self._momentum))
+        return float(self._momentum)
 
     @momentum.setter
     def momentum(self, value):
@@ -149,7 +149,7 @@ class TorchAdam(TorchOptimizer):
 
     @property
     def beta_1(self):
-        return float(ops.convert_to_numpy(self._beta_1))
+        return float(self._beta_1)
 
     @beta_1.setter
     def beta_1(self, value):
@@ -563,9 +563,9 @@ class TorchAdadelta(TorchOptimizer):
 def torch_get_lr(optimizer):
     """The optimizer's learning rate as torch's param_groups[0]["lr"] would hold it: the exact float
     a scheduler last set, unless the variable was changed since (it holds that float's rounding)."""
-    current = float(ops.convert_to_numpy(optimizer.learning_rate))
+    current = float(optimizer.learning_rate)
     kept = getattr(optimizer, "_torch_lr", None)
-    if kept is not None and float(ops.convert_to_numpy(ops.cast(kept, optimizer.learning_rate.dtype))) == current:
+    if kept is not None and float(ops.cast(kept, optimizer.learning_rate.dtype)) == current:
         return kept
     return current
 
@@ -1178,7 +1178,7 @@ class TorchReduceLROnPlateau(TorchLRScheduler):
     def step(self, metrics, epoch=None):
         if epoch is not None:
             raise NotImplementedError("step(metrics, epoch) is deprecated in torch and not translated")
-        current = float(ops.convert_to_numpy(metrics))
+        current = float(metrics)
         self.last_epoch += 1
         if self._is_better(current, self.best):
             self.best = current
