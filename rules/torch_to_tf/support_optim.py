@@ -13,6 +13,7 @@ torch sets ``param_groups[0]["lr"]``: one parameter group.
 import math
 from bisect import bisect_right
 from collections import Counter
+from collections.abc import MutableMapping
 
 import keras
 from keras import ops
@@ -58,6 +59,11 @@ class TorchOptimizer(keras.optimizers.Optimizer):
         lr = ops.cast(learning_rate, "float64")
         factor = ops.cast(1.0 - lr * self.torch_weight_decay, variable.dtype)
         self.assign(variable, ops.multiply(variable, factor))
+
+    @property
+    def param_groups(self):
+        """torch's one parameter group, for code that reads or sets optimizer.param_groups[0]["lr"]."""
+        return [TorchParamGroup(self)]
 
     def get_config(self):
         config = super().get_config()
@@ -574,6 +580,55 @@ def torch_set_lr(optimizer, value):
     """Sets a Keras optimizer's learning rate (a variable, before or after it is built)."""
     optimizer.learning_rate = float(value)
     optimizer._torch_lr = float(value)
+
+
+class TorchParamGroup(MutableMapping):
+    """optimizer.param_groups[0] of a TorchX port: "lr", and "momentum" or "betas" where torch has
+    them, read and set the Keras optimizer; other keys (initial_lr, ...) are kept beside it."""
+
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+
+    def _live(self):
+        key = getattr(self.optimizer, "torch_momentum_key", None)
+        return ("lr", key) if key else ("lr",)
+
+    def _kept(self):
+        if not hasattr(self.optimizer, "_torch_group"):
+            self.optimizer._torch_group = {}
+        return self.optimizer._torch_group
+
+    def __getitem__(self, key):
+        if key == "lr":
+            return torch_get_lr(self.optimizer)
+        if key == "momentum" and key in self._live():
+            return self.optimizer.momentum
+        if key == "betas" and key in self._live():
+            return (self.optimizer.beta_1, self.optimizer.beta_2)
+        return self._kept()[key]
+
+    def __setitem__(self, key, value):
+        if key == "lr":
+            torch_set_lr(self.optimizer, value)
+        elif key == "momentum" and key in self._live():
+            self.optimizer.momentum = value
+        elif key == "betas" and key in self._live():
+            # beta2 is a Python float: a tf.function traced before this keeps the old one
+            self.optimizer.beta_1, self.optimizer.beta_2 = float(value[0]), float(value[1])
+        else:
+            self._kept()[key] = value
+
+    def __delitem__(self, key):
+        if key in self._live():
+            raise KeyError(f"{key!r} cannot be removed from a Keras optimizer")
+        del self._kept()[key]
+
+    def __iter__(self):
+        yield from self._live()
+        yield from (k for k in self._kept() if k not in self._live())
+
+    def __len__(self):
+        return len(list(iter(self)))
 
 
 class TorchLRScheduler:

@@ -230,6 +230,27 @@ def test_two_schedulers_on_one_optimizer_chain():
         run.check(f"step {i + 1}")
 
 
+@pytest.mark.parametrize(
+    "source,change",
+    [
+        (SGD_MOMENTUM, "g['lr'] = g['lr'] * 0.5\ng['momentum'] = 0.5"),
+        (ADAM, "g['lr'] = g['lr'] * 0.5\ng['betas'] = (0.8, 0.99)"),
+        ("opt = optim.Adagrad(params)\n", "g['lr'] = g['lr'] * 0.5"),
+    ],
+)
+def test_param_groups_of_ports(source, change):
+    """Code that sets optimizer.param_groups[0][...] by hand (a manual schedule) works on the ports."""
+    run = _Run(source)
+    loop = "for g in opt.param_groups:\n" + "".join(f"    {line}\n" for line in change.splitlines())
+    for i in range(STEPS):
+        run.optimizer_step(i)
+        if i % 5 == 4:
+            exec(loop, run.t)
+            exec(loop, run.k)
+        assert run.k["opt"].param_groups[0]["lr"] == run.t["opt"].param_groups[0]["lr"]
+        run.check(f"step {i + 1}")
+
+
 def test_cycled_momentum_is_read_inside_tf_function():
     """OneCycleLR changes SGD's momentum between steps: a compiled step must see each new value."""
     run = _Run("opt = optim.SGD(params, lr=0.1, momentum=0.9)\nsched = lr_scheduler.OneCycleLR(opt, 0.5, 20)\n")
