@@ -29,6 +29,7 @@ class TorchOptimizer(keras.optimizers.Optimizer):
     def __init__(self, learning_rate, weight_decay=0.0, maximize=False, name=None, **kwargs):
         # Keras takes a float learning rate only (torch accepts lr=1)
         super().__init__(learning_rate=float(learning_rate), weight_decay=None, name=name, **kwargs)
+        self._torch_lr = float(learning_rate)  # torch_get_lr: the exact value behind a float32 variable
         self.torch_weight_decay = float(weight_decay)
         self.maximize = bool(maximize)
 

@@ -251,6 +251,23 @@ def test_param_groups_of_ports(source, change):
         run.check(f"step {i + 1}")
 
 
+def test_float32_learning_rate_keeps_torch_values():
+    """With float32 (Keras' default floatx) the lr variable rounds, but the recursive schedules go on
+    from the exact values, as torch's Python floats do: get_last_lr() equals torch's."""
+    keras.config.set_floatx("float32")  # the fixture restores it
+    source = SGD_MOMENTUM + "sched = lr_scheduler.CosineAnnealingLR(opt, T_max=5, eta_min=0.003)\n"
+    t = {"params": [torch.zeros(2, requires_grad=True)]}
+    exec(compile(PRELUDE + source, "<torch>", "exec"), t)
+    k: dict = {}
+    exec(compile(_translation(source), "<translation>", "exec"), k)
+    for _ in range(12):
+        t["sched"].step()
+        k["sched"].step()
+        assert k["sched"].get_last_lr() == t["sched"].get_last_lr()
+        assert k["opt"].param_groups[0]["lr"] == t["opt"].param_groups[0]["lr"]
+        assert float(k["opt"].learning_rate) == np.float32(t["opt"].param_groups[0]["lr"])
+
+
 def test_cycled_momentum_is_read_inside_tf_function():
     """OneCycleLR changes SGD's momentum between steps: a compiled step must see each new value."""
     run = _Run("opt = optim.SGD(params, lr=0.1, momentum=0.9)\nsched = lr_scheduler.OneCycleLR(opt, 0.5, 20)\n")
