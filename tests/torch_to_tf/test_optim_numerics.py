@@ -251,7 +251,7 @@ def test_param_groups_of_ports(source, change):
         run.check(f"step {i + 1}")
 
 
-@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\(\)` before")
+@pytest.mark.filterwarnings(r"ignore:Detected call of `lr_scheduler.step\(\)` before")
 def test_float32_learning_rate_keeps_torch_values():
     """With float32 (Keras' default floatx) the lr variable rounds, but the recursive schedules go on
     from the exact values, as torch's Python floats do: get_last_lr() equals torch's."""
