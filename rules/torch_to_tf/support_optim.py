@@ -423,6 +423,56 @@ class TorchRprop(TorchOptimizer):
         return config
 
 
+class TorchASGD(TorchOptimizer):
+    """torch.optim.ASGD (Keras has none): p *= 1 - lambd*eta; p -= eta*g, with torch's eta and mu
+    schedules; the averaged parameters are in ``axs`` (torch's state["ax"])."""
+
+    def __init__(
+        self,
+        learning_rate=0.01,
+        lambd=0.0001,
+        alpha=0.75,
+        t0=1000000.0,
+        weight_decay=0.0,
+        maximize=False,
+        name="TorchASGD",
+        **kwargs,
+    ):
+        super().__init__(learning_rate, weight_decay, maximize, name=name, **kwargs)
+        self.lambd = float(lambd)
+        self.alpha = float(alpha)
+        self.t0 = float(t0)
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        (self.axs,) = self._slots(var_list, "ax")
+        # per-parameter scalars, as torch keeps them
+        self.etas = [self.add_variable((), dtype="float64", name="eta") for _ in var_list]
+        self.mus = [self.add_variable((), initializer="ones", dtype="float64", name="mu") for _ in var_list]
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        g = self._torch_gradient(gradient, variable)
+        i = self._get_variable_index(variable)
+        ax, eta_var, mu_var = self.axs[i], self.etas[i], self.mus[i]
+        lr = ops.cast(learning_rate, "float64")
+        eta = ops.where(ops.equal(self.iterations, 0), lr, eta_var)  # torch's eta starts at the lr
+        self.assign(variable, ops.multiply(variable, ops.cast(1.0 - self.lambd * eta, dtype)))
+        self.assign_sub(variable, ops.multiply(g, ops.cast(eta, dtype)))
+        averaged = ops.add(ax, ops.multiply(ops.subtract(variable, ax), ops.cast(mu_var, dtype)))
+        self.assign(ax, ops.where(ops.not_equal(mu_var, 1.0), averaged, variable))
+        step = self._step()
+        self.assign(eta_var, lr / ops.power(1.0 + self.lambd * lr * step, self.alpha))
+        self.assign(mu_var, 1.0 / ops.maximum(1.0, step - self.t0))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"lambd": self.lambd, "alpha": self.alpha, "t0": self.t0})
+        return config
+
+
 class TorchRMSprop(TorchOptimizer):
     """torch.optim.RMSprop: eps added to sqrt(v) (Keras: inside the sqrt); momentum buffer
     b = m*b + g / (sqrt(v) + eps), p -= lr*b (Keras scales by lr inside the buffer)."""

@@ -119,6 +119,8 @@ OPTIMIZERS = [
     "optim.RAdam(params, lr=0.05, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)",
     "optim.Rprop(params)",
     "optim.Rprop(params, lr=0.1, etas=(0.4, 1.5), step_sizes=(1e-3, 0.3), maximize=True)",
+    "optim.ASGD(params)",
+    "optim.ASGD(params, lr=0.05, lambd=0.01, alpha=0.5, t0=5, weight_decay=0.1, maximize=True)",
     "optim.RMSprop(params)",
     "optim.RMSprop(params, lr=0.01, alpha=0.9, eps=1e-4, momentum=0.9)",
     "optim.RMSprop(params, lr=0.01, centered=True, momentum=0.5, weight_decay=0.1, maximize=True)",
@@ -269,6 +271,15 @@ def test_float32_learning_rate_keeps_torch_values():
         assert float(k["opt"].learning_rate) == np.float32(t["opt"].param_groups[0]["lr"])
 
 
+def test_asgd_average_matches_torch():
+    """ASGD's averaged parameters (torch's state["ax"]), averaging from step t0 = 5 on."""
+    run = _Run("opt = optim.ASGD(params, lr=0.05, t0=5)\n")
+    for i in range(STEPS):
+        run.optimizer_step(i)
+    for p, ax in zip(run.torch_params, run.k["opt"].axs):
+        np.testing.assert_allclose(ax.numpy(), run.t["opt"].state[p]["ax"].numpy(), rtol=RTOL, atol=ATOL)
+
+
 def test_cycled_momentum_is_read_inside_tf_function():
     """OneCycleLR changes SGD's momentum between steps: a compiled step must see each new value."""
     run = _Run("opt = optim.SGD(params, lr=0.1, momentum=0.9)\nsched = lr_scheduler.OneCycleLR(opt, 0.5, 20)\n")
@@ -346,7 +357,7 @@ def test_cycle_momentum_on_native_sgd_is_reported():
     [
         "opt = optim.LBFGS(params)",
         "opt = optim.SGD([{'params': params}], lr=0.1)",
-        "opt = optim.ASGD(params)",
+        "opt = optim.SparseAdam(params)",
         "sched = lr_scheduler.StepLR(opt, 2, last_epoch=4)",
     ],
 )
@@ -367,7 +378,7 @@ def test_every_public_name_has_a_rule():
     assert expected - known == set()
 
 
-PORTS = ["TorchSGD", "TorchAdam", "TorchAdamW", "TorchAdamax", "TorchNAdam", "TorchRAdam", "TorchRprop"]
+PORTS = ["TorchSGD", "TorchAdam", "TorchAdamW", "TorchAdamax", "TorchNAdam", "TorchRAdam", "TorchRprop", "TorchASGD"]
 PORTS += ["TorchRMSprop", "TorchAdagrad", "TorchAdadelta"]
 
 
