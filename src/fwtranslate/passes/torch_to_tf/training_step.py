@@ -229,6 +229,10 @@ class TrainingStep(Pass):
             if bound & needed:
                 first = i
                 needed |= _names(stmt)
+        # statements that only unpack or slice data (`x, y = batch`) need no tape: it starts at the
+        # first that computes something
+        while first < b and not _calls_something(stmts[first]):
+            first += 1
         return first
 
     def _tape(self, body: list, tape: str, head: cst.BaseStatement) -> cst.With:
@@ -325,6 +329,18 @@ def _names(node: cst.CSTNode) -> set[str]:
             found.add(n.value)
 
     node.visit(_V())
+    return found
+
+
+def _calls_something(stmt: cst.BaseStatement) -> bool:
+    found = False
+
+    class _V(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            found = True
+
+    stmt.visit(_V())
     return found
 
 
