@@ -122,6 +122,24 @@ CASES = {
         'loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]',
         "batch_size=4, epochs=3, shuffle=False, validation_split=0.2",
     ),
+    "early_stopping_restore": (
+        "mse",
+        "",
+        'loss="mse"',
+        (
+            "batch_size=4, epochs=5, shuffle=False, callbacks=[keras.callbacks.EarlyStopping("
+            'monitor="loss", min_delta=10.0, patience=1, restore_best_weights=True)]'
+        ),
+    ),
+    "early_stopping_accuracy": (
+        "binary",
+        "",
+        'loss="mse", metrics=["accuracy"]',
+        (
+            "batch_size=4, epochs=4, shuffle=False, validation_split=0.3, callbacks=[keras.callbacks.EarlyStopping("
+            'monitor="val_accuracy", patience=0, baseline=0.9, start_from_epoch=1)]'
+        ),
+    ),
     "binary_accuracy": ("binary", "", 'loss="mse", metrics=["acc"]', "batch_size=4, epochs=2, shuffle=False"),
     "categorical_accuracy": (
         "onehot",
@@ -161,6 +179,8 @@ def test_fit_evaluate_predict_match_keras(case, rules):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     want_history = keras_ns["history"].history
     got_history = torch_ns["history"].history
+    if case == "early_stopping_restore":
+        assert len(want_history["loss"]) == 2  # the case does stop early
     assert list(got_history) == list(want_history)
     for key in want_history:
         np.testing.assert_allclose(got_history[key], want_history[key], rtol=1e-5, atol=1e-7, err_msg=key)
@@ -367,3 +387,32 @@ def test_fit_in_another_scope_than_compile_is_reported(rules):
         rules,
     )
     assert any("compile(...) is not in this scope" in m for m in errors(result)), result.diagnostics
+
+
+def test_an_early_stopping_bound_to_a_name_goes_with_the_fit(rules):
+    result = translate(
+        """
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        model.compile(optimizer="sgd", loss="mse")
+        stop = keras.callbacks.EarlyStopping(patience=3, restore_best_weights=True)
+        history = model.fit(x, y, epochs=20, validation_data=(xv, yv), callbacks=[stop])
+        """,
+        rules,
+    )
+    assert result.ok, [d.format() for d in result.diagnostics]
+    code = result.code
+    assert "EarlyStopping(" not in code and "stop =" not in code and "import keras" not in code
+    assert 'current = history.history["val_loss"][-1]' in code and "import copy" in code
+    assert "model.load_state_dict(best_state)" in code
+
+
+def test_an_early_stopping_on_a_value_the_loop_does_not_log_is_reported(rules):
+    result = translate(
+        """
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(x, y, callbacks=[keras.callbacks.EarlyStopping()])
+        """,
+        rules,
+    )
+    assert any('monitor="val_loss" without validation data' in m for m in errors(result)), result.diagnostics

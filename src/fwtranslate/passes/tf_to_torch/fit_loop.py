@@ -122,6 +122,16 @@ _SUPPORTED = {
     "predict": {"x", "batch_size", "verbose"},
 }
 _CALLBACKS_IGNORED = frozenset({"keras.callbacks.History"})  # fit returns the history anyway
+_EARLY_STOPPING = (
+    "monitor",
+    "min_delta",
+    "patience",
+    "verbose",
+    "mode",
+    "baseline",
+    "restore_best_weights",
+    "start_from_epoch",
+)
 
 
 @dataclass
@@ -153,6 +163,7 @@ class Site:
     scope: int = 0  # id of the enclosing function (0: the module)
     id: int = 0  # id of the statement
     args: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    stopping: list[dict[str, cst.BaseExpression]] = field(default_factory=list)  # EarlyStopping arguments
 
 
 class FitLoop(Pass):
@@ -166,6 +177,7 @@ class FitLoop(Pass):
     def prepare(self, module: cst.Module) -> set[int]:
         self.sites: dict[int, Site] = {}
         self.owners: dict[str, str] = {}  # optimizer name given to compile -> the model's parameters
+        self.drop: set[int] = set()  # statements that bind a callback written into a loop
         if not self.reads_whole_tree(self.ctx.source, self.ctx.rules):
             return set()
         ctx = self.ctx
@@ -201,7 +213,7 @@ class FitLoop(Pass):
                 site.errors.append(f"{site.model}.compile(...) is not in this scope, before this call")
             elif site.compiled is not None and site.compiled.errors and site.method != "predict":
                 site.errors.append(f"the {site.model}.compile(...) it uses is not translated")
-            self._check_arguments(site)
+            self._check_arguments(site, finder)
         self.sites[site.id] = site
 
     def _compile(self, site: Site, finder: _Finder) -> Compiled:
@@ -304,7 +316,7 @@ class FitLoop(Pass):
             compiled.consumed.append(id(value))
         compiled.metrics.append((key, METRICS[kind], extra))
 
-    def _check_arguments(self, site: Site) -> None:
+    def _check_arguments(self, site: Site, finder: _Finder) -> None:
         params = {"fit": _FIT_ARGS, "evaluate": _EVALUATE_ARGS, "predict": _PREDICT_ARGS}[site.method]
         args = _arguments(site.call, params)
         if args is None:
@@ -336,12 +348,53 @@ class FitLoop(Pass):
                     site.notes.append(f"callbacks={code(callbacks)} are not translated: the loop runs without them")
                 else:
                     for element in elements:
-                        value = element.value
-                        func = value.func if isinstance(value, cst.Call) else value
-                        if self._resolve(func) not in _CALLBACKS_IGNORED:
-                            site.notes.append(f"the callback {code(func)} is not translated: the loop runs without it")
-                        if not site.errors and isinstance(value, cst.Call):
-                            self.ctx.skip.add(id(value))  # dropped with the call, reported once, here
+                        self._callback(site, element.value, finder)
+
+    def _callback(self, site: Site, value: cst.BaseExpression, finder: _Finder) -> None:
+        """One element of ``callbacks=[...]``: a constructor call, or a name bound once to one
+        and used nowhere else (its statement goes with the fit)."""
+        call, binding = value, None
+        if isinstance(value, cst.Name):
+            built = finder.built.get(value.value, [])
+            if len(built) == 1 and finder.uses.get(value.value) == 2:
+                binding, call = built[0]
+        if not isinstance(call, cst.Call):
+            site.notes.append(f"the callback {code(value)} is not translated: the loop runs without it")
+            return
+        qual = self._resolve(call.func)
+        if qual == "keras.callbacks.EarlyStopping":
+            stopping = _arguments(call, _EARLY_STOPPING)
+            problem = self._early_stopping(stopping, site) if stopping is not None else "its arguments"
+            if problem is not None:
+                site.errors.append(f"EarlyStopping: {problem} is not translated")
+                return
+            site.stopping.append(stopping)  # type: ignore[arg-type]
+        elif qual not in _CALLBACKS_IGNORED:
+            site.notes.append(f"the callback {code(call.func)} is not translated: the loop runs without it")
+        if not site.errors:
+            self.ctx.skip.add(id(call))  # dropped with the fit call: reported once, here
+            if binding is not None:
+                self.drop.add(binding)
+
+    def _early_stopping(self, args: dict[str, cst.BaseExpression], site: Site) -> str | None:
+        """Why an EarlyStopping cannot be written in the loop, or None."""
+        monitor = _string(args.get("monitor", cst.SimpleString('"val_loss"')))
+        mode = _string(args.get("mode", cst.SimpleString('"auto"')))
+        if monitor is None or mode not in ("auto", "min", "max"):
+            return "a monitor or mode that is not a string literal"
+        if code(args.get("restore_best_weights", cst.Name("False"))) not in ("True", "False"):
+            return "restore_best_weights that is not True or False"
+        compiled = site.compiled
+        metrics = {k for k, _, _ in compiled.metrics} if compiled is not None else set()
+        name = monitor.removeprefix("val_")
+        if name != "loss" and name not in metrics:
+            return f'monitor="{monitor}" (not a logged value of the loop)'
+        validated = "validation_data" in site.args or "validation_split" in site.args
+        if monitor.startswith("val_") and not validated:
+            return f'monitor="{monitor}" without validation data'
+        if mode == "auto":  # Keras: the loss goes down, the accuracies up
+            args["mode"] = cst.SimpleString('"min"' if name == "loss" else '"max"')
+        return None
 
     # --- the optimizer given to compile by name -------------------------------------------
     def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
@@ -354,7 +407,11 @@ class FitLoop(Pass):
 
     # --- the statements ---------------------------------------------------------------------
     def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
-        site = self.sites.get(id(original)) if hasattr(self, "sites") else None
+        if not hasattr(self, "sites"):
+            return updated
+        if id(original) in self.drop:
+            return cst.RemovalSentinel.REMOVE
+        site = self.sites.get(id(original))
         if site is None:
             return updated
         compiled = site.compiled
@@ -528,6 +585,9 @@ class FitLoop(Pass):
             lines.append(f"{history} = types.SimpleNamespace(history={listing})  # what Keras' History holds")
         else:
             lines.append(f"{history} = {listing}")
+        stops = [self._stop_lines(model, logs, s) for s in site.stopping]
+        for before, _, _ in stops:
+            lines += before
         shuffle = args.get("shuffle")
         totals = ["total_loss", *(f"total_{_ident(k)}" for k, _, _ in compiled.metrics)]
         lines += [f"for epoch in range({initial}, {epochs})" if initial != "0" else f"for epoch in range({epochs}):"]
@@ -572,7 +632,48 @@ class FitLoop(Pass):
                 lines += [f"    if {code(verbose)}:", f"        {line}"]
             else:
                 lines.append(f"    {line}")
+        for _, each, _ in stops:
+            lines += each
+        for _, _, after in stops:
+            lines += after
         return "\n".join(lines) + "\n"
+
+    def _stop_lines(self, model: str, logs: str, args: dict) -> tuple[list[str], list[str], list[str]]:
+        """keras.callbacks.EarlyStopping as statements: before the loop, at the end of each epoch
+        (callbacks/early_stopping.py, on_epoch_end), after the loop (on_train_end)."""
+        monitor = _string(args.get("monitor", cst.SimpleString('"val_loss"')))
+        better = "<" if _string(args["mode"]) == "min" else ">"
+        delta = code(args["min_delta"]) if "min_delta" in args else "0"
+        patience = code(args["patience"]) if "patience" in args else "0"
+        restore = "restore_best_weights" in args and code(args["restore_best_weights"]) == "True"
+        best, wait, current = self._fresh("best"), self._fresh("wait"), self._fresh("current")
+        state = self._fresh("best_state") if restore else None
+        sign = "+" if better == "<" else "-"  # Keras: min_delta counts against the improvement
+
+        def improves(reference: str) -> str:
+            value = current if delta in ("0", "0.0") else f"({current} {sign} abs({delta}))"
+            return f"{value} {better} {reference}"
+
+        before = [f"{best}, {wait} = None, 0  # EarlyStopping on {monitor}, patience {patience}"]
+        if state is not None:
+            before.append(f"{state} = None  # restore_best_weights: the weights of the best epoch")
+        body = [f'{current} = {logs}["{monitor}"][-1]', f"{wait} += 1", f"if {best} is None or {improves(best)}:"]
+        body.append(f"    {best} = {current}")
+        if state is not None:
+            self.ctx.target_imports.add("import copy")
+            body.append(f"    {state} = copy.deepcopy({model}.state_dict())")
+        baseline = args.get("baseline")
+        if baseline is not None and code(baseline) != "None":
+            body += [f"    if {improves(code(baseline))}:", f"        {wait} = 0"]
+        else:
+            body.append(f"    {wait} = 0")
+        body += [f"elif {wait} >= {patience} and epoch > 0:", "    break"]
+        if "start_from_epoch" in args and code(args["start_from_epoch"]) not in ("0",):
+            body = [f"if epoch >= {code(args['start_from_epoch'])}:", *("    " + b for b in body)]
+        after = []
+        if state is not None:  # Keras restores them when training ends, stopped early or not
+            after = [f"if {state} is not None:", f"    {model}.load_state_dict({state})"]
+        return before, ["    " + b for b in body], after
 
 
 class _Finder(cst.CSTVisitor):
@@ -591,10 +692,13 @@ class _Finder(cst.CSTVisitor):
         self.scopes: list[int] = [0]
         self.stack: list[cst.CSTNode] = []
         self.assigned: dict[tuple[int, str], list[int]] = {}  # (scope, name) -> statement indexes
+        self.uses: dict[str, int] = {}  # name -> how often the file names it
+        self.built: dict[str, list[tuple[int, cst.Call]]] = {}  # name -> (statement id, call) it is bound to
         self.order = 0
 
     def visit_Name(self, node: cst.Name) -> None:
         self.names.add(node.value)
+        self.uses[node.value] = self.uses.get(node.value, 0) + 1
 
     def visit_Arg(self, node: cst.Arg) -> bool:
         node.value.visit(self)  # `optimizer=` names no variable
@@ -629,6 +733,8 @@ class _Finder(cst.CSTVisitor):
             target, value = small.targets[0].target, small.value
             for name in _names(target):
                 self.assigned.setdefault((self.scopes[-1], name), []).append(self.order)
+            if isinstance(target, cst.Name) and isinstance(value, cst.Call):
+                self.built.setdefault(target.value, []).append((id(node), value))
             if isinstance(value, cst.Call) and isinstance(target, cst.Name):
                 qual = self.owner._resolve(value.func)
                 if qual in _MODEL_CLASSES or (
