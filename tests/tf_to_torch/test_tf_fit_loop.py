@@ -416,3 +416,40 @@ def test_an_early_stopping_on_a_value_the_loop_does_not_log_is_reported(rules):
         rules,
     )
     assert any('monitor="val_loss" without validation data' in m for m in errors(result)), result.diagnostics
+
+
+def test_predict_and_evaluate_inside_a_statement_are_computed_before_it(rules):
+    x, y, _ = _data("mse")
+    result = translate(
+        """
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        model.compile(optimizer="sgd", loss="mse")
+        labels = np.argmax(model.predict(x, verbose=0), axis=1)
+        report = ("test", model.evaluate(x, y))
+        """,
+        rules,
+    )
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "labels = np.argmax(predicted, axis=1)" in result.code
+    assert 'report = ("test", scores)' in result.code
+    namespace = {"x": x, "y": y}
+    exec(compile(result.code, "<torch>", "exec"), namespace)
+    model = namespace["model"]
+    with torch.no_grad():
+        out = model(torch.as_tensor(x, dtype=torch.float32))
+    np.testing.assert_array_equal(namespace["labels"], out.argmax(1).numpy())
+    np.testing.assert_allclose(
+        namespace["report"][1], torch.nn.functional.mse_loss(out, torch.as_tensor(y)).item(), rtol=1e-6
+    )
+
+
+def test_a_predict_that_cannot_be_computed_first_is_reported(rules):
+    result = translate(
+        """
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        rows = [model.predict(b) for b in batches]
+        """,
+        rules,
+    )
+    assert any("inside a lambda, a comprehension" in m for m in errors(result)), result.diagnostics
+    assert "fwtranslate: unconverted [fit-loop]" in result.code

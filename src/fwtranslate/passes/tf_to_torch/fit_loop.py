@@ -164,6 +164,7 @@ class Site:
     id: int = 0  # id of the statement
     args: dict[str, cst.BaseExpression] = field(default_factory=dict)
     stopping: list[dict[str, cst.BaseExpression]] = field(default_factory=list)  # EarlyStopping arguments
+    hoist_to: int | None = -1  # a call inside a statement: the id of the statement it is computed before
 
 
 class FitLoop(Pass):
@@ -178,6 +179,7 @@ class FitLoop(Pass):
         self.sites: dict[int, Site] = {}
         self.owners: dict[str, str] = {}  # optimizer name given to compile -> the model's parameters
         self.drop: set[int] = set()  # statements that bind a callback written into a loop
+        self.hoisted: dict[int, list[str]] = {}  # statement id -> the loops computed before it
         if not self.reads_whole_tree(self.ctx.source, self.ctx.rules):
             return set()
         ctx = self.ctx
@@ -208,6 +210,11 @@ class FitLoop(Pass):
             site.compiled = compiled
             finder.compiled[(site.scope, site.model)] = compiled
         else:
+            if site.hoist_to != -1:  # inside a statement: its value gets a name, computed before it
+                if site.method == "fit" or site.hoist_to is None:
+                    where = "a lambda, a comprehension or a compound statement's header"
+                    site.errors.append(f"a {site.method} call inside {where} is not translated")
+                site.target = cst.Name(self._fresh("predicted" if site.method == "predict" else "scores"))
             site.compiled = finder.compiled.get((site.scope, site.model))
             if site.compiled is None and site.method != "predict":
                 site.errors.append(f"{site.model}.compile(...) is not in this scope, before this call")
@@ -413,7 +420,8 @@ class FitLoop(Pass):
             return cst.RemovalSentinel.REMOVE
         site = self.sites.get(id(original))
         if site is None:
-            return updated
+            hoisted = self.hoisted.pop(id(original), None)
+            return updated if hoisted is None else self._statements("".join(hoisted), updated, [updated])
         compiled = site.compiled
         errors = site.errors if site.method != "compile" else (compiled.errors if compiled else [])
         if site.method == "predict" and compiled is None and not errors:
@@ -431,7 +439,11 @@ class FitLoop(Pass):
             return updated
         for message in [*site.notes, *(compiled.notes if compiled and site.method == "compile" else [])]:
             self.ctx.report(original, ERROR, "fit-loop", f"{site.model}.{site.method}: {message}")
-        body = list(cst.parse_module(lines).body)
+        return self._statements(lines, updated)
+
+    def _statements(self, lines: str, updated: cst.SimpleStatementLine, after: tuple | list = ()):
+        """``lines`` (and ``after``) in place of ``updated``, its comments and the pending marks first."""
+        body = [*cst.parse_module(lines).body, *(a.with_changes(leading_lines=[]) for a in after)]
         if not body:
             return cst.RemovalSentinel.REMOVE
         marks = [cst.EmptyLine(comment=cst.Comment(m)) for m in self.ctx.pending_marks]
@@ -439,6 +451,25 @@ class FitLoop(Pass):
         body[0] = body[0].with_changes(leading_lines=[*updated.leading_lines, *marks, *body[0].leading_lines])
         self.ctx.target_imports.add("import torch")
         return cst.FlattenSentinel(body)
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        site = self.sites.get(id(original)) if hasattr(self, "sites") else None
+        if site is None or site.hoist_to in (-1, None) or site.target is None:
+            if site is not None:
+                for message in site.errors:
+                    self.ctx.report(original, ERROR, "fit-loop", f"{site.model}.{site.method}: {message}")
+            return updated
+        if site.errors:
+            for message in site.errors:
+                self.ctx.report(original, ERROR, "fit-loop", f"{site.model}.{site.method}: {message}")
+            return updated
+        lines = self._loop_lines(site, updated)
+        if lines is None:
+            return updated
+        for message in site.notes:
+            self.ctx.report(original, ERROR, "fit-loop", f"{site.model}.{site.method}: {message}")
+        self.hoisted.setdefault(site.hoist_to, []).append(lines)
+        return site.target
 
     def _rule(self, qual: str, site: Site) -> cst.BaseExpression | None:
         """``qual()`` through its rule (Keras' defaults), as the call rewriter would translate it."""
@@ -693,6 +724,8 @@ class _Finder(cst.CSTVisitor):
         self.stack: list[cst.CSTNode] = []
         self.assigned: dict[tuple[int, str], list[int]] = {}  # (scope, name) -> statement indexes
         self.uses: dict[str, int] = {}  # name -> how often the file names it
+        self.direct: set[int] = set()  # the calls of statement sites (`h = model.fit(...)`)
+        self.closures = 0  # lambdas and comprehensions around the node: nothing can be computed before
         self.built: dict[str, list[tuple[int, cst.Call]]] = {}  # name -> (statement id, call) it is bound to
         self.order = 0
 
@@ -761,7 +794,46 @@ class _Finder(cst.CSTVisitor):
             return
         site = Site(method, model, value, target, None, scope=self.scopes[-1], id=id(node))
         self.sites.append(site)
+        self.direct.add(id(value))
         self.visit_ids.update(id(s) for s in self.stack)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        """``np.argmax(model.predict(x), 1)``: a call inside a statement, computed before it."""
+        func = node.func
+        if id(node) in self.direct or not isinstance(func, cst.Attribute) or func.attr.value not in METHODS:
+            return
+        model = code(func.value)
+        if model not in self.compiled_models and model not in self.models:
+            return
+        inner = self.stack[-1] if self.stack else None
+        where = id(inner) if isinstance(inner, cst.SimpleStatementLine) and not self.closures else None
+        self.sites.append(Site(func.attr.value, model, node, None, None, scope=self.scopes[-1], id=id(node)))
+        self.sites[-1].hoist_to = where
+        self.visit_ids.update(id(s) for s in self.stack)
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.closures += 1
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.closures -= 1
+
+    def visit_ListComp(self, node: cst.ListComp) -> None:
+        self.closures += 1
+
+    def leave_ListComp(self, original_node: cst.ListComp) -> None:
+        self.closures -= 1
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self.closures += 1
+
+    def leave_GeneratorExp(self, original_node: cst.GeneratorExp) -> None:
+        self.closures -= 1
+
+    def visit_DictComp(self, node: cst.DictComp) -> None:
+        self.closures += 1
+
+    def leave_DictComp(self, original_node: cst.DictComp) -> None:
+        self.closures -= 1
 
     def bound_after(self, optimizer: str, model: str) -> bool:
         """Is the optimizer built after the model was bound (in the scope of the last compile)?"""
