@@ -453,3 +453,22 @@ def test_a_predict_that_cannot_be_computed_first_is_reported(rules):
     )
     assert any("inside a lambda, a comprehension" in m for m in errors(result)), result.diagnostics
     assert "fwtranslate: unconverted [fit-loop]" in result.code
+
+
+def test_a_model_class_of_the_file_is_a_model(rules):
+    result = translate(
+        """
+        class Net(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.dense = keras.layers.Dense(2)
+
+            def call(self, x):
+                return self.dense(x)
+
+        net = Net()
+        out = net.predict(x)
+        """,
+        rules,
+    )
+    assert "out = net(as_model_input(x)).numpy()" in result.code, result.code

@@ -621,9 +621,9 @@ class FitLoop(Pass):
             lines += before
         shuffle = args.get("shuffle")
         totals = ["total_loss", *(f"total_{_ident(k)}" for k, _, _ in compiled.metrics)]
-        lines += [f"for epoch in range({initial}, {epochs})" if initial != "0" else f"for epoch in range({epochs}):"]
-        if initial != "0":
-            lines[-1] += ":"
+        lines.append(
+            f"for epoch in range({initial}, {epochs}):" if initial != "0" else f"for epoch in range({epochs}):"
+        )
         lines.append(f"    {model}.train()")
         if shuffle is None or code(shuffle) == "True":
             lines.append(f"    order = torch.randperm(len({x}))  # fit shuffles the training data every epoch")
@@ -720,6 +720,7 @@ class _Finder(cst.CSTVisitor):
         self.compiled: dict[tuple[int, str], Compiled] = {}
         self.compiled_models: set[str] = set()
         self.models: set[str] = set()  # names bound to Keras models
+        self.classes: set[str] = set()  # Keras model classes of the file
         self.scopes: list[int] = [0]
         self.stack: list[cst.CSTNode] = []
         self.assigned: dict[tuple[int, str], list[int]] = {}  # (scope, name) -> statement indexes
@@ -736,6 +737,12 @@ class _Finder(cst.CSTVisitor):
     def visit_Arg(self, node: cst.Arg) -> bool:
         node.value.visit(self)  # `optimizer=` names no variable
         return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        for base in node.bases:
+            qual = self.owner._resolve(base.value)
+            if qual in _MODEL_CLASSES or (isinstance(base.value, cst.Name) and base.value.value in self.classes):
+                self.classes.add(node.name.value)  # a Keras model class of the file
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.functions.add(node.name.value)
@@ -770,9 +777,7 @@ class _Finder(cst.CSTVisitor):
                 self.built.setdefault(target.value, []).append((id(node), value))
             if isinstance(value, cst.Call) and isinstance(target, cst.Name):
                 qual = self.owner._resolve(value.func)
-                if qual in _MODEL_CLASSES or (
-                    isinstance(value.func, cst.Name) and value.func.value in self.owner.ctx.module_classes
-                ):
+                if qual in _MODEL_CLASSES or (isinstance(value.func, cst.Name) and value.func.value in self.classes):
                     self.models.add(target.value)
         elif isinstance(small, cst.Expr):
             value = small.value
