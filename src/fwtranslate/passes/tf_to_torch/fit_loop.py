@@ -175,11 +175,15 @@ class FitLoop(Pass):
     def reads_whole_tree(cls, source: str, rules) -> bool:
         return _SOURCE.search(source) is not None
 
-    def prepare(self, module: cst.Module) -> set[int]:
-        self.sites: dict[int, Site] = {}
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.sites: dict[int, Site] = {}  # statement id (a call's, inside a statement) -> what it is
         self.owners: dict[str, str] = {}  # optimizer name given to compile -> the model's parameters
         self.drop: set[int] = set()  # statements that bind a callback written into a loop
         self.hoisted: dict[int, list[str]] = {}  # statement id -> the loops computed before it
+        self.used: set[str] = set()  # the file's names: new ones must differ
+
+    def prepare(self, module: cst.Module) -> set[int]:
         if not self.reads_whole_tree(self.ctx.source, self.ctx.rules):
             return set()
         ctx = self.ctx
@@ -414,14 +418,12 @@ class FitLoop(Pass):
 
     # --- the statements ---------------------------------------------------------------------
     def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
-        if not hasattr(self, "sites"):
-            return updated
         if id(original) in self.drop:
             return cst.RemovalSentinel.REMOVE
         site = self.sites.get(id(original))
         if site is None:
             hoisted = self.hoisted.pop(id(original), None)
-            return updated if hoisted is None else self._statements("".join(hoisted), updated, [updated])
+            return updated if hoisted is None else self._statements("".join(hoisted), original, updated, [updated])
         compiled = site.compiled
         errors = site.errors if site.method != "compile" else (compiled.errors if compiled else [])
         if site.method == "predict" and compiled is None and not errors:
@@ -439,11 +441,15 @@ class FitLoop(Pass):
             return updated
         for message in [*site.notes, *(compiled.notes if compiled and site.method == "compile" else [])]:
             self.ctx.report(original, ERROR, "fit-loop", f"{site.model}.{site.method}: {message}")
-        return self._statements(lines, updated)
+        return self._statements(lines, original, updated)
 
-    def _statements(self, lines: str, updated: cst.SimpleStatementLine, after: tuple | list = ()):
+    def _statements(self, lines: str, original, updated: cst.SimpleStatementLine, after: tuple | list = ()):
         """``lines`` (and ``after``) in place of ``updated``, its comments and the pending marks first."""
-        body = [*cst.parse_module(lines).body, *(a.with_changes(leading_lines=[]) for a in after)]
+        try:
+            body = [*cst.parse_module(lines).body, *(a.with_changes(leading_lines=[]) for a in after)]
+        except cst.ParserSyntaxError:  # an argument this pass writes wrongly: said, not crashed on
+            self.ctx.report(original, ERROR, "fit-loop", "the loop written for this statement does not parse")
+            return updated
         if not body:
             return cst.RemovalSentinel.REMOVE
         marks = [cst.EmptyLine(comment=cst.Comment(m)) for m in self.ctx.pending_marks]
@@ -453,7 +459,7 @@ class FitLoop(Pass):
         return cst.FlattenSentinel(body)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        site = self.sites.get(id(original)) if hasattr(self, "sites") else None
+        site = self.sites.get(id(original))
         if site is None or site.hoist_to in (-1, None) or site.target is None:
             if site is not None:
                 for message in site.errors:
