@@ -140,6 +140,13 @@ CASES = {
             'monitor="val_accuracy", patience=0, baseline=0.9, start_from_epoch=1)]'
         ),
     ),
+    # the script's own variables named like the loop's: the loop must not overwrite them
+    "script_names": (
+        "mse",
+        'batch, loss, epoch, start = 4, "mine", "e", "s"\n',
+        'loss="mse"',
+        "batch_size=batch, epochs=2, shuffle=False, validation_split=0.3",
+    ),
     "binary_accuracy": ("binary", "", 'loss="mse", metrics=["acc"]', "batch_size=4, epochs=2, shuffle=False"),
     "categorical_accuracy": (
         "onehot",
@@ -152,12 +159,13 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_fit_evaluate_predict_match_keras(case, rules):
-    data, _, compile_args, fit_args = CASES[case]
+    data, prelude, compile_args, fit_args = CASES[case]
     x, y, outputs = _data(data)
     weights = _weights(outputs)
     script = (
         HEADER
         + MODEL.format(outputs=outputs)
+        + prelude
         + textwrap.dedent(
             f"""
         model.compile(optimizer=keras.optimizers.SGD(0.1), {compile_args}, run_eagerly=True)
@@ -186,6 +194,8 @@ def test_fit_evaluate_predict_match_keras(case, rules):
         np.testing.assert_allclose(got_history[key], want_history[key], rtol=1e-5, atol=1e-7, err_msg=key)
     np.testing.assert_allclose(torch_ns["score"], keras_ns["score"], rtol=1e-5, atol=1e-7)
     assert isinstance(torch_ns["pred"], np.ndarray)
+    for name in ("batch", "loss", "epoch", "start"):  # the script's own, where it has them
+        assert name not in keras_ns or torch_ns[name] == keras_ns[name], name
     np.testing.assert_allclose(torch_ns["pred"], keras_ns["pred"], rtol=1e-5, atol=1e-6)
 
 
@@ -307,7 +317,8 @@ def test_a_loss_function_of_the_file_is_called_y_true_first(rules):
         """,
         rules,
     )
-    assert "loss = my_loss(y_true, y_pred)" in result.code, result.code
+    # (the function's parameters are names of the file: the loop's variables get other ones)
+    assert "loss = my_loss(y_true2, y_pred2)" in result.code, result.code
 
 
 @pytest.mark.parametrize(

@@ -182,6 +182,7 @@ class FitLoop(Pass):
         self.drop: set[int] = set()  # statements that bind a callback written into a loop
         self.hoisted: dict[int, list[str]] = {}  # statement id -> the loops computed before it
         self.used: set[str] = set()  # the file's names: new ones must differ
+        self.temps: dict[str, str] = {}  # the loops' variables -> their names in this file
 
     def prepare(self, module: cst.Module) -> set[int]:
         if not self.reads_whole_tree(self.ctx.source, self.ctx.rules):
@@ -200,6 +201,13 @@ class FitLoop(Pass):
     # --- analysis -------------------------------------------------------------------------
     def _resolve(self, node: cst.BaseExpression) -> str | None:
         return self.ctx.imports.resolve(node, star_names=self.ctx.star_names)
+
+    def _temp(self, name: str) -> str:
+        """The loops' own variable ``name`` (``batch``, ``loss``...), renamed once per file where
+        the file uses the name: the loops must not overwrite the script's variables."""
+        if name not in self.temps:
+            self.temps[name] = self._fresh(name)
+        return self.temps[name]
 
     def _fresh(self, name: str) -> str:
         candidate, n = name, 2
@@ -531,22 +539,23 @@ class FitLoop(Pass):
     def _measure(self, compiled: Compiled, x: str, y: str, batch: str, totals: list[str], indent: str) -> list[str]:
         """The statements of one evaluation pass (no gradients) accumulating into ``totals``."""
         m = self.model_of
+        start, y_pred, y_true = (self._temp(n) for n in ("start", "y_pred", "y_true"))
         lines = [
             f"{indent}{' = '.join(totals)} = 0.0",
-            f"{indent}for start in range(0, len({x}), {batch}):",
-            f"{indent}    y_pred = {m}({x}[start : start + {batch}])",
-            f"{indent}    y_true = {y}[start : start + {batch}]",
-            f"{indent}    {totals[0]} += {self._loss_call(compiled, 'y_pred', 'y_true')}.item() * len(y_true)",
+            f"{indent}for {start} in range(0, len({x}), {batch}):",
+            f"{indent}    {y_pred} = {m}({x}[{start} : {start} + {batch}])",
+            f"{indent}    {y_true} = {y}[{start} : {start} + {batch}]",
+            f"{indent}    {totals[0]} += {self._loss_call(compiled, y_pred, y_true)}.item() * len({y_true})",
         ]
         for total, (_, fn, extra) in zip(totals[1:], compiled.metrics):
-            lines.append(f"{indent}    {total} += {fn}(y_pred, y_true{extra})")
+            lines.append(f"{indent}    {total} += {fn}({y_pred}, {y_true}{extra})")
         return lines
 
     def _evaluate(self, site: Site, args: dict, compiled: Compiled) -> str:
         self.model_of = site.model
         x, y = self._fresh("x_eval"), self._fresh("y_eval")
         batch = _batch(args.get("batch_size"))
-        totals = ["total_loss", *(f"total_{_ident(k)}" for k, _, _ in compiled.metrics)]
+        totals = [self._temp("total_loss"), *(self._temp(f"total_{_ident(k)}") for k, _, _ in compiled.metrics)]
         lines = [
             f"{x}, {y} = as_model_input({code(args['x'])}), as_model_input({code(args['y'])})",
             f"{site.model}.eval()",
@@ -572,9 +581,10 @@ class FitLoop(Pass):
         if "batch_size" in args and code(args["batch_size"]) != "None":
             batch = code(args["batch_size"])
             inputs = self._fresh("x_predict")
+            start = self._temp("start")
             value = (
-                f"torch.cat([{model}({inputs}[start : start + {batch}]) "
-                f"for start in range(0, len({inputs}), {batch})]).numpy()"
+                f"torch.cat([{model}({inputs}[{start} : {start} + {batch}]) "
+                f"for {start} in range(0, len({inputs}), {batch})]).numpy()"
             )
             first = [f"{inputs} = as_model_input({x})"]
         else:
@@ -626,34 +636,36 @@ class FitLoop(Pass):
         for before, _, _ in stops:
             lines += before
         shuffle = args.get("shuffle")
-        totals = ["total_loss", *(f"total_{_ident(k)}" for k, _, _ in compiled.metrics)]
+        epoch, order, start = self._temp("epoch"), self._temp("order"), self._temp("start")
+        batch_, y_true, y_pred, loss = (self._temp(n) for n in ("batch", "y_true", "y_pred", "loss"))
+        totals = [self._temp("total_loss"), *(self._temp(f"total_{_ident(k)}") for k, _, _ in compiled.metrics)]
         lines.append(
-            f"for epoch in range({initial}, {epochs}):" if initial != "0" else f"for epoch in range({epochs}):"
+            f"for {epoch} in range({initial}, {epochs}):" if initial != "0" else f"for {epoch} in range({epochs}):"
         )
         lines.append(f"    {model}.train()")
         if shuffle is None or code(shuffle) == "True":
-            lines.append(f"    order = torch.randperm(len({x}))  # fit shuffles the training data every epoch")
+            lines.append(f"    {order} = torch.randperm(len({x}))  # fit shuffles the training data every epoch")
         elif code(shuffle) == "False":
-            lines.append(f"    order = torch.arange(len({x}))")
+            lines.append(f"    {order} = torch.arange(len({x}))")
         else:
-            lines.append(f"    order = torch.randperm(len({x})) if {code(shuffle)} else torch.arange(len({x}))")
+            lines.append(f"    {order} = torch.randperm(len({x})) if {code(shuffle)} else torch.arange(len({x}))")
         lines += [
             f"    {' = '.join(totals)} = 0.0",
-            f"    for start in range(0, len(order), {batch}):",
-            f"        batch = order[start : start + {batch}]",
-            f"        y_true = {y}[batch]",
+            f"    for {start} in range(0, len({order}), {batch}):",
+            f"        {batch_} = {order}[{start} : {start} + {batch}]",
+            f"        {y_true} = {y}[{batch_}]",
             f"        {compiled.optimizer}.zero_grad()",
-            f"        y_pred = {model}({x}[batch])",
-            f"        loss = {self._loss_call(compiled, 'y_pred', 'y_true')}",
-            "        loss.backward()",
+            f"        {y_pred} = {model}({x}[{batch_}])",
+            f"        {loss} = {self._loss_call(compiled, y_pred, y_true)}",
+            f"        {loss}.backward()",
             f"        {compiled.optimizer}.step()",
             "        # Keras reports the mean over the epoch's samples",
-            "        total_loss += loss.item() * len(batch)",
+            f"        {totals[0]} += {loss}.item() * len({batch_})",
         ]
         for total, (_, fn, extra) in zip(totals[1:], compiled.metrics):
-            lines.append(f"        {total} += {fn}(y_pred.detach(), y_true{extra})")
+            lines.append(f"        {total} += {fn}({y_pred}.detach(), {y_true}{extra})")
         for key, total in sorted(zip(names, totals)):
-            lines.append(f'    {logs}["{key}"].append({total} / len(order))')
+            lines.append(f'    {logs}["{key}"].append({total} / len({order}))')
         if validation is not None:
             vbatch = code(args["validation_batch_size"]) if "validation_batch_size" in args else batch
             lines += [f"    {model}.eval()", "    with torch.no_grad():"]
@@ -664,7 +676,7 @@ class FitLoop(Pass):
         if verbose is None or code(verbose) not in ("0", "False"):
             report = f'", ".join(f"{{k}}: {{v[-1]:.4f}}" for k, v in {logs}.items())'
             total = epochs if isinstance(args.get("epochs", cst.Integer("1")), cst.Integer) else f"{{{epochs}}}"
-            line = f'print(f"Epoch {{epoch + 1}}/{total}:", {report})'
+            line = f'print(f"Epoch {{{epoch} + 1}}/{total}:", {report})'
             if verbose is not None and not isinstance(verbose, (cst.Integer, cst.SimpleString)):
                 lines += [f"    if {code(verbose)}:", f"        {line}"]
             else:
@@ -704,9 +716,10 @@ class FitLoop(Pass):
             body += [f"    if {improves(code(baseline))}:", f"        {wait} = 0"]
         else:
             body.append(f"    {wait} = 0")
-        body += [f"elif {wait} >= {patience} and epoch > 0:", "    break"]
+        epoch = self._temp("epoch")
+        body += [f"elif {wait} >= {patience} and {epoch} > 0:", "    break"]
         if "start_from_epoch" in args and code(args["start_from_epoch"]) not in ("0",):
-            body = [f"if epoch >= {code(args['start_from_epoch'])}:", *("    " + b for b in body)]
+            body = [f"if {epoch} >= {code(args['start_from_epoch'])}:", *("    " + b for b in body)]
         after = []
         if state is not None:  # Keras restores them when training ends, stopped early or not
             after = [f"if {state} is not None:", f"    {model}.load_state_dict({state})"]
