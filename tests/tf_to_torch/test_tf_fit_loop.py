@@ -147,6 +147,16 @@ CASES = {
         'loss="mse"',
         "batch_size=batch, epochs=2, shuffle=False, validation_split=0.3",
     ),
+    "lr_scheduler": (
+        "mse",
+        "def schedule(epoch):\n    return 0.2 / (epoch + 1)\n",
+        'loss="mse"',
+        (
+            "batch_size=4, epochs=3, shuffle=False, validation_split=0.3, callbacks=["
+            "keras.callbacks.LearningRateScheduler(schedule), "
+            "keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)]"
+        ),
+    ),
     "binary_accuracy": ("binary", "", 'loss="mse", metrics=["acc"]', "batch_size=4, epochs=2, shuffle=False"),
     "categorical_accuracy": (
         "onehot",

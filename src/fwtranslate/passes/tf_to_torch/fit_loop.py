@@ -164,6 +164,7 @@ class Site:
     id: int = 0  # id of the statement
     args: dict[str, cst.BaseExpression] = field(default_factory=dict)
     stopping: list[dict[str, cst.BaseExpression]] = field(default_factory=list)  # EarlyStopping arguments
+    schedules: list[tuple[cst.BaseExpression, int]] = field(default_factory=list)  # (schedule, arguments it takes)
     hoist_to: int | None = -1  # a call inside a statement: the id of the statement it is computed before
 
 
@@ -388,6 +389,13 @@ class FitLoop(Pass):
                 site.errors.append(f"EarlyStopping: {problem} is not translated")
                 return
             site.stopping.append(stopping)  # type: ignore[arg-type]
+        elif qual == "keras.callbacks.LearningRateScheduler":
+            scheduler = _arguments(call, ("schedule", "verbose"))
+            if scheduler is None or "schedule" not in scheduler:
+                site.errors.append("LearningRateScheduler: its arguments are not translated")
+                return
+            schedule = scheduler["schedule"]
+            site.schedules.append((schedule, finder.positional(schedule)))
         elif qual not in _CALLBACKS_IGNORED:
             site.notes.append(f"the callback {code(call.func)} is not translated: the loop runs without it")
         if not site.errors:
@@ -624,6 +632,8 @@ class FitLoop(Pass):
         if validation is not None:
             keys += [f"val_{k}" for k in keys]
         keys.sort(key=lambda k: (k.startswith("val_"), k))  # Keras' order: sorted, validation last
+        if site.schedules:
+            keys.append("learning_rate")  # LearningRateScheduler logs it, after the fit's own values
         history = code(site.target) if site.target is not None else self._fresh("history")
         logs = f"{history}.history" if site.target is not None else history
         listing = "{" + ", ".join(f'"{k}": []' for k in keys) + "}"
@@ -643,6 +653,22 @@ class FitLoop(Pass):
             f"for {epoch} in range({initial}, {epochs}):" if initial != "0" else f"for {epoch} in range({epochs}):"
         )
         lines.append(f"    {model}.train()")
+        schedules = []
+        for schedule, arity in site.schedules:
+            name = code(schedule) if isinstance(schedule, cst.Name) else self._fresh("schedule")
+            if name != code(schedule):
+                lines.insert(-2, f"{name} = {code(schedule)}")
+            schedules.append((name, arity))
+        lr = self._temp("lr")
+        groups = f"{compiled.optimizer}.param_groups"
+        group = self._temp("group")
+        for name, arity in schedules:
+            called = f'{name}({epoch}, {groups}[0]["lr"])' if arity == 2 else f"{name}({epoch})"
+            lines += [
+                f"    {lr} = {called}  # LearningRateScheduler, at the start of each epoch",
+                f"    for {group} in {groups}:",
+                f'        {group}["lr"] = {lr}',
+            ]
         if shuffle is None or code(shuffle) == "True":
             lines.append(f"    {order} = torch.randperm(len({x}))  # fit shuffles the training data every epoch")
         elif code(shuffle) == "False":
@@ -672,6 +698,8 @@ class FitLoop(Pass):
             lines += self._measure(compiled, validation[0], validation[1], vbatch, totals, "        ")
             for key, total in sorted(zip(names, totals)):
                 lines.append(f'    {logs}["val_{key}"].append({total} / len({validation[0]}))')
+        if schedules:
+            lines.append(f'    {logs}["learning_rate"].append({groups}[0]["lr"])')
         verbose = args.get("verbose")
         if verbose is None or code(verbose) not in ("0", "False"):
             report = f'", ".join(f"{{k}}: {{v[-1]:.4f}}" for k, v in {logs}.items())'
@@ -740,6 +768,7 @@ class _Finder(cst.CSTVisitor):
         self.compiled_models: set[str] = set()
         self.models: set[str] = set()  # names bound to Keras models
         self.classes: set[str] = set()  # Keras model classes of the file
+        self.signatures: dict[str, cst.Parameters] = {}  # the file's functions' parameters
         self.scopes: list[int] = [0]
         self.stack: list[cst.CSTNode] = []
         self.assigned: dict[tuple[int, str], list[int]] = {}  # (scope, name) -> statement indexes
@@ -765,6 +794,7 @@ class _Finder(cst.CSTVisitor):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.functions.add(node.name.value)
+        self.signatures[node.name.value] = node.params
         self.scopes.append(id(node))
         for param in node.params.params:
             self.assigned.setdefault((id(node), param.name.value), []).append(-1)
@@ -858,6 +888,18 @@ class _Finder(cst.CSTVisitor):
 
     def leave_DictComp(self, original_node: cst.DictComp) -> None:
         self.closures -= 1
+
+    def positional(self, function: cst.BaseExpression) -> int:
+        """How many arguments Keras' LearningRateScheduler passes ``function``: (epoch, lr), or
+        (epoch) for a function that takes one (Keras' old API, its TypeError fallback)."""
+        params = None
+        if isinstance(function, cst.Lambda):
+            params = function.params
+        elif isinstance(function, cst.Name):
+            params = self.signatures.get(function.value)
+        if params is None or not isinstance(params.star_arg, cst.MaybeSentinel):
+            return 2
+        return 1 if len(params.posonly_params) + len(params.params) == 1 else 2
 
     def bound_after(self, optimizer: str, model: str) -> bool:
         """Is the optimizer built after the model was bound (in the scope of the last compile)?"""
