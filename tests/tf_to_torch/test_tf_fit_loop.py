@@ -157,6 +157,15 @@ CASES = {
             "keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)]"
         ),
     ),
+    "reduce_lr_on_plateau": (
+        "mse",
+        "",
+        'loss="mse"',
+        (
+            "batch_size=4, epochs=5, shuffle=False, callbacks=["
+            'keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=10.0, cooldown=1)]'
+        ),
+    ),
     "binary_accuracy": ("binary", "", 'loss="mse", metrics=["acc"]', "batch_size=4, epochs=2, shuffle=False"),
     "categorical_accuracy": (
         "onehot",
@@ -199,6 +208,8 @@ def test_fit_evaluate_predict_match_keras(case, rules):
     got_history = torch_ns["history"].history
     if case == "early_stopping_restore":
         assert len(want_history["loss"]) == 2  # the case does stop early
+    if case in ("reduce_lr_on_plateau", "lr_scheduler"):
+        assert len(set(want_history["learning_rate"])) > 1  # the case does change the rate
     assert list(got_history) == list(want_history)
     for key in want_history:
         np.testing.assert_allclose(got_history[key], want_history[key], rtol=1e-5, atol=1e-7, err_msg=key)

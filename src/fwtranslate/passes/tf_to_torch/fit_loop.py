@@ -21,6 +21,7 @@ and reported (``fit-loop``). docs/training/fit.md.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -122,6 +123,7 @@ _SUPPORTED = {
     "predict": {"x", "batch_size", "verbose"},
 }
 _CALLBACKS_IGNORED = frozenset({"keras.callbacks.History"})  # fit returns the history anyway
+_PLATEAU = ("monitor", "factor", "patience", "verbose", "mode", "min_delta", "cooldown", "min_lr")
 _EARLY_STOPPING = (
     "monitor",
     "min_delta",
@@ -164,6 +166,7 @@ class Site:
     id: int = 0  # id of the statement
     args: dict[str, cst.BaseExpression] = field(default_factory=dict)
     stopping: list[dict[str, cst.BaseExpression]] = field(default_factory=list)  # EarlyStopping arguments
+    plateaus: list[dict[str, cst.BaseExpression]] = field(default_factory=list)  # ReduceLROnPlateau arguments
     schedules: list[tuple[cst.BaseExpression, int]] = field(default_factory=list)  # (schedule, arguments it takes)
     hoist_to: int | None = -1  # a call inside a statement: the id of the statement it is computed before
 
@@ -184,6 +187,7 @@ class FitLoop(Pass):
         self.hoisted: dict[int, list[str]] = {}  # statement id -> the loops computed before it
         self.used: set[str] = set()  # the file's names: new ones must differ
         self.temps: dict[str, str] = {}  # the loops' variables -> their names in this file
+        self._default_delta = "0"  # the min_delta of the monitoring callback being written
 
     def prepare(self, module: cst.Module) -> set[int]:
         if not self.reads_whole_tree(self.ctx.source, self.ctx.rules):
@@ -389,6 +393,13 @@ class FitLoop(Pass):
                 site.errors.append(f"EarlyStopping: {problem} is not translated")
                 return
             site.stopping.append(stopping)  # type: ignore[arg-type]
+        elif qual == "keras.callbacks.ReduceLROnPlateau":
+            plateau = _arguments(call, _PLATEAU)
+            problem = self._early_stopping(plateau, site) if plateau is not None else "its arguments"
+            if problem is not None:
+                site.errors.append(f"ReduceLROnPlateau: {problem} is not translated")
+                return
+            site.plateaus.append(plateau)  # type: ignore[arg-type]
         elif qual == "keras.callbacks.LearningRateScheduler":
             scheduler = _arguments(call, ("schedule", "verbose"))
             if scheduler is None or "schedule" not in scheduler:
@@ -632,7 +643,7 @@ class FitLoop(Pass):
         if validation is not None:
             keys += [f"val_{k}" for k in keys]
         keys.sort(key=lambda k: (k.startswith("val_"), k))  # Keras' order: sorted, validation last
-        if site.schedules:
+        if site.schedules or site.plateaus:
             keys.append("learning_rate")  # LearningRateScheduler logs it, after the fit's own values
         history = code(site.target) if site.target is not None else self._fresh("history")
         logs = f"{history}.history" if site.target is not None else history
@@ -649,6 +660,7 @@ class FitLoop(Pass):
         epoch, order, start = self._temp("epoch"), self._temp("order"), self._temp("start")
         batch_, y_true, y_pred, loss = (self._temp(n) for n in ("batch", "y_true", "y_pred", "loss"))
         totals = [self._temp("total_loss"), *(self._temp(f"total_{_ident(k)}") for k, _, _ in compiled.metrics)]
+        loop_at, prelude = len(lines), []  # what the callbacks need before the loop goes at loop_at
         lines.append(
             f"for {epoch} in range({initial}, {epochs}):" if initial != "0" else f"for {epoch} in range({epochs}):"
         )
@@ -657,7 +669,7 @@ class FitLoop(Pass):
         for schedule, arity in site.schedules:
             name = code(schedule) if isinstance(schedule, cst.Name) else self._fresh("schedule")
             if name != code(schedule):
-                lines.insert(-2, f"{name} = {code(schedule)}")
+                prelude.append(f"{name} = {code(schedule)}")
             schedules.append((name, arity))
         lr = self._temp("lr")
         groups = f"{compiled.optimizer}.param_groups"
@@ -698,7 +710,7 @@ class FitLoop(Pass):
             lines += self._measure(compiled, validation[0], validation[1], vbatch, totals, "        ")
             for key, total in sorted(zip(names, totals)):
                 lines.append(f'    {logs}["val_{key}"].append({total} / len({validation[0]}))')
-        if schedules:
+        if site.schedules or site.plateaus:
             lines.append(f'    {logs}["learning_rate"].append({groups}[0]["lr"])')
         verbose = args.get("verbose")
         if verbose is None or code(verbose) not in ("0", "False"):
@@ -709,27 +721,74 @@ class FitLoop(Pass):
                 lines += [f"    if {code(verbose)}:", f"        {line}"]
             else:
                 lines.append(f"    {line}")
+        for plateau in site.plateaus:
+            before, each = self._plateau_lines(logs, groups, plateau)
+            prelude += before
+            lines += each
         for _, each, _ in stops:
             lines += each
         for _, _, after in stops:
             lines += after
+        lines[loop_at:loop_at] = prelude
         return "\n".join(lines) + "\n"
+
+    def _improves(self, args: dict, current: str) -> Callable[[str], str]:
+        """Keras' MonitorCallback._is_improvement: min_delta counts against the improvement."""
+        better = "<" if _string(args["mode"]) == "min" else ">"
+        delta = code(args["min_delta"]) if "min_delta" in args else self._default_delta
+        sign = "+" if better == "<" else "-"
+
+        literal = re.fullmatch(r"-?\s*([0-9.eE+-]+)", delta)  # a number: its absolute value, written out
+        size = literal.group(1) if literal else f"abs({delta})"
+
+        def improves(reference: str) -> str:
+            value = current if delta in ("0", "0.0") else f"({current} {sign} {size})"
+            return f"{value} {better} {reference}"
+
+        return improves
+
+    def _plateau_lines(self, logs: str, groups: str, args: dict) -> tuple[list[str], list[str]]:
+        """keras.callbacks.ReduceLROnPlateau (callbacks/reduce_lr_on_plateau.py, on_epoch_end):
+        before the loop, at the end of each epoch."""
+        monitor = _string(args.get("monitor", cst.SimpleString('"val_loss"')))
+        factor = code(args["factor"]) if "factor" in args else "0.1"
+        patience = code(args["patience"]) if "patience" in args else "10"
+        cooldown = code(args["cooldown"]) if "cooldown" in args else "0"
+        min_lr = code(args["min_lr"]) if "min_lr" in args else "0.0"
+        best, wait, current = self._fresh("plateau_best"), self._fresh("plateau_wait"), self._fresh("current")
+        cooling = self._fresh("cooldown_left")
+        self._default_delta = "1e-4"  # ReduceLROnPlateau's default min_delta
+        improves = self._improves(args, current)
+        lr, group = self._temp("lr"), self._temp("group")
+        before = [f"{best}, {wait}, {cooling} = None, 0, 0  # ReduceLROnPlateau on {monitor}, patience {patience}"]
+        body = [
+            f'{current} = {logs}["{monitor}"][-1]',
+            f"if {cooling} > 0:",
+            f"    {cooling} -= 1",
+            f"    {wait} = 0",
+            f"if {best} is None or {improves(best)}:",
+            f"    {best} = {current}",
+            f"    {wait} = 0",
+            f"elif {cooling} == 0:",
+            f"    {wait} += 1",
+            f'    if {wait} >= {patience} and {groups}[0]["lr"] > {min_lr}:',
+            f'        {lr} = max({groups}[0]["lr"] * {factor}, {min_lr})',
+            f"        for {group} in {groups}:",
+            f'            {group}["lr"] = {lr}',
+            f"        {cooling}, {wait} = {cooldown}, 0",
+        ]
+        return before, ["    " + b for b in body]
 
     def _stop_lines(self, model: str, logs: str, args: dict) -> tuple[list[str], list[str], list[str]]:
         """keras.callbacks.EarlyStopping as statements: before the loop, at the end of each epoch
         (callbacks/early_stopping.py, on_epoch_end), after the loop (on_train_end)."""
         monitor = _string(args.get("monitor", cst.SimpleString('"val_loss"')))
-        better = "<" if _string(args["mode"]) == "min" else ">"
-        delta = code(args["min_delta"]) if "min_delta" in args else "0"
         patience = code(args["patience"]) if "patience" in args else "0"
         restore = "restore_best_weights" in args and code(args["restore_best_weights"]) == "True"
         best, wait, current = self._fresh("best"), self._fresh("wait"), self._fresh("current")
         state = self._fresh("best_state") if restore else None
-        sign = "+" if better == "<" else "-"  # Keras: min_delta counts against the improvement
-
-        def improves(reference: str) -> str:
-            value = current if delta in ("0", "0.0") else f"({current} {sign} abs({delta}))"
-            return f"{value} {better} {reference}"
+        self._default_delta = "0"  # EarlyStopping's default min_delta
+        improves = self._improves(args, current)
 
         before = [f"{best}, {wait} = None, 0  # EarlyStopping on {monitor}, patience {patience}"]
         if state is not None:
