@@ -222,13 +222,17 @@ class FitLoop(Pass):
         return candidate
 
     def _plan(self, site: Site, finder: _Finder) -> None:
-        if site.method == "compile":
+        if site.method == "compile" and site.hoist_to != -1:  # `x = model.compile(...)`: not a statement of its own
+            site.errors.append("a compile call inside another statement is not translated")
+        elif site.method == "compile":
             compiled = self._compile(site, finder)
             site.compiled = compiled
             finder.compiled[(site.scope, site.model)] = compiled
         else:
             if site.hoist_to != -1:  # inside a statement: its value gets a name, computed before it
-                if site.method == "fit" or site.hoist_to is None:
+                if site.method == "fit":
+                    site.errors.append("a fit call inside another statement is not translated")
+                elif site.hoist_to is None:
                     where = "a lambda, a comprehension or a compound statement's header"
                     site.errors.append(f"a {site.method} call inside {where} is not translated")
                 site.target = cst.Name(self._fresh("predicted" if site.method == "predict" else "scores"))
