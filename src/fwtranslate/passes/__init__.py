@@ -2,7 +2,7 @@
 ``common/`` for both directions, ``torch_to_tf/`` and ``tf_to_torch/`` for one each."""
 
 from .common import CallRewriter, FinishModule, Marks, ScopeTracker
-from .tf_to_torch import KerasLayerClass, LayerNames, StaticSizes
+from .tf_to_torch import FitLoop, KerasLayerClass, LayerNames, StaticSizes
 from .tf_to_torch import Layout as ChannelsFirstLayout
 from .tf_to_torch import LayoutWrap as ChannelsFirstLayoutWrap
 from .tf_to_torch import TrainingStep as TorchTrainingStep
@@ -45,6 +45,7 @@ TF_TO_TORCH_PASSES = (
     ChannelsFirstLayout,
     StaticSizes,
     KerasExportDecorators,
+    FitLoop,  # before TorchTrainingStep: an optimizer given to compile gets its parameters here
     TorchTrainingStep,
     CallRewriter,
     LayerNames,

@@ -1,0 +1,1033 @@
+"""Keras' ``compile`` / ``fit`` / ``evaluate`` / ``predict`` -> the plain PyTorch code they run.
+
+    model.compile(optimizer="sgd", loss="mse")         optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+                                                        loss_fn = <keras.losses.MeanSquaredError() translated>
+    h = model.fit(x, y, batch_size=4, epochs=3)   ->   x_fit, y_fit = as_model_input(x), as_model_input(y)
+                                                        h = types.SimpleNamespace(history={"loss": []})
+                                                        for epoch in range(3):
+                                                            model.train()
+                                                            ... one zero_grad / backward / step per batch
+
+The optimizer and the loss go through the rules (a string is Keras' class with its defaults:
+``"adam"`` -> ``keras.optimizers.Adam()``, ``"mse"`` -> ``keras.losses.MeanSquaredError()``), so
+they translate exactly as the classes do; the optimizer rules write ``PARAMS`` and this pass puts
+the compiled model's ``parameters()`` there. Keras' semantics the loops keep: batches of 32 by
+default, the last one partial; ``validation_split`` takes the last fraction before shuffling; the
+epoch's loss and metrics are means over samples (batch means weighted by the batch's size), the
+training ones from each batch's output before its update. What is not translated stays, marked
+and reported (``fit-loop``). docs/training/fit.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from ...cstutil import code, expression
+from ...report import ERROR, INFO
+from ..common.base import Pass
+from ..common.calls import CallRewriter
+from ..common.training import Bindings, collect
+from .training_step import PARAMS, is_loss, is_optimizer
+
+METHODS = ("compile", "fit", "evaluate", "predict")
+_SOURCE = re.compile(r"\.\s*(?:compile|fit|evaluate|predict)\s*\(")
+_MODEL_CLASSES = frozenset({"keras.Sequential", "keras.Model", "keras.models.Sequential", "keras.models.Model"})
+
+# keras.optimizers.get / keras.losses.get: a string names the class with its defaults
+OPTIMIZERS = {
+    n.lower(): n
+    for n in (
+        "SGD",
+        "Adam",
+        "AdamW",
+        "Adamax",
+        "Nadam",
+        "RMSprop",
+        "Adagrad",
+        "Adadelta",
+        "Ftrl",
+        "Lion",
+        "Lamb",
+        "Adafactor",
+    )
+}
+LOSSES = {
+    "mse": "MeanSquaredError",
+    "mean_squared_error": "MeanSquaredError",
+    "mae": "MeanAbsoluteError",
+    "mean_absolute_error": "MeanAbsoluteError",
+    "mape": "MeanAbsolutePercentageError",
+    "mean_absolute_percentage_error": "MeanAbsolutePercentageError",
+    "msle": "MeanSquaredLogarithmicError",
+    "mean_squared_logarithmic_error": "MeanSquaredLogarithmicError",
+    "binary_crossentropy": "BinaryCrossentropy",
+    "categorical_crossentropy": "CategoricalCrossentropy",
+    "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+    "binary_focal_crossentropy": "BinaryFocalCrossentropy",
+    "categorical_focal_crossentropy": "CategoricalFocalCrossentropy",
+    "hinge": "Hinge",
+    "squared_hinge": "SquaredHinge",
+    "categorical_hinge": "CategoricalHinge",
+    "kld": "KLDivergence",
+    "kl_divergence": "KLDivergence",
+    "poisson": "Poisson",
+    "huber": "Huber",
+    "log_cosh": "LogCosh",
+    "cosine_similarity": "CosineSimilarity",
+}
+LOSSES |= {v: v for v in set(LOSSES.values())}  # "MeanSquaredError" names the class too
+# metrics counted in the loop: Keras name -> the support function counting a batch's right samples
+METRICS = {
+    "accuracy": "accuracy_correct",
+    "acc": "accuracy_correct",
+    "sparse_categorical_accuracy": "sparse_categorical_correct",
+    "categorical_accuracy": "categorical_correct",
+    "binary_accuracy": "binary_correct",
+}
+METRIC_CLASSES = {
+    "keras.metrics.SparseCategoricalAccuracy": "sparse_categorical_accuracy",
+    "keras.metrics.CategoricalAccuracy": "categorical_accuracy",
+    "keras.metrics.BinaryAccuracy": "binary_accuracy",
+}
+# arguments with no meaning for an eager PyTorch loop (Keras' graph compilation, display)
+_COMPILE_IGNORED = ("run_eagerly", "jit_compile", "steps_per_execution", "auto_scale_loss")
+_COMPILE_ARGS = ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics", *_COMPILE_IGNORED)
+_FIT_ARGS = (
+    "x",
+    "y",
+    "batch_size",
+    "epochs",
+    "verbose",
+    "callbacks",
+    "validation_split",
+    "validation_data",
+    "shuffle",
+    "class_weight",
+    "sample_weight",
+    "initial_epoch",
+    "steps_per_epoch",
+    "validation_steps",
+    "validation_batch_size",
+    "validation_freq",
+)
+_EVALUATE_ARGS = ("x", "y", "batch_size", "verbose", "sample_weight", "steps", "callbacks", "return_dict")
+_PREDICT_ARGS = ("x", "batch_size", "verbose", "steps", "callbacks")
+_SUPPORTED = {
+    "fit": {"x", "y", "batch_size", "epochs", "verbose", "validation_split", "validation_data", "shuffle"}
+    | {"initial_epoch", "validation_batch_size", "callbacks"},
+    "evaluate": {"x", "y", "batch_size", "verbose", "return_dict"},
+    "predict": {"x", "batch_size", "verbose"},
+}
+_CALLBACKS_IGNORED = frozenset({"keras.callbacks.History"})  # fit returns the history anyway
+_PLATEAU = ("monitor", "factor", "patience", "verbose", "mode", "min_delta", "cooldown", "min_lr")
+_EARLY_STOPPING = (
+    "monitor",
+    "min_delta",
+    "patience",
+    "verbose",
+    "mode",
+    "baseline",
+    "restore_best_weights",
+    "start_from_epoch",
+)
+
+
+@dataclass
+class Compiled:
+    """What a translated ``compile`` leaves for the loops: the optimizer's and the loss's names,
+    how the loss is called, the metrics (history key, counting function, extra arguments)."""
+
+    model: str
+    optimizer: str
+    loss: str
+    torch_order: bool  # the loss object is called (input, target); a user function (y_true, y_pred)
+    metrics: list[tuple[str, str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # what compile cannot translate: its loops neither
+    notes: list[str] = field(default_factory=list)  # translated, but a part is reported (metrics)
+    optimizer_source: tuple[str, str] | None = None  # ("string" | "inline", detail) when built here
+    loss_source: tuple[str, str] | None = None
+    consumed: list[int] = field(default_factory=list)  # ids of the metric objects the loops count
+
+
+@dataclass
+class Site:
+    method: str
+    model: str
+    call: cst.Call
+    target: cst.BaseExpression | None  # `history = model.fit(...)`: history
+    compiled: Compiled | None
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    scope: int = 0  # id of the enclosing function (0: the module)
+    id: int = 0  # id of the statement
+    args: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    stopping: list[dict[str, cst.BaseExpression]] = field(default_factory=list)  # EarlyStopping arguments
+    plateaus: list[dict[str, cst.BaseExpression]] = field(default_factory=list)  # ReduceLROnPlateau arguments
+    schedules: list[tuple[cst.BaseExpression, int]] = field(default_factory=list)  # (schedule, arguments it takes)
+    hoist_to: int | None = -1  # a call inside a statement: the id of the statement it is computed before
+
+
+class FitLoop(Pass):
+    """Runs before the training-step pass: an optimizer given to compile gets its parameters
+    here, so that pass does not report them as unknown."""
+
+    @classmethod
+    def reads_whole_tree(cls, source: str, rules) -> bool:
+        return _SOURCE.search(source) is not None
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.sites: dict[int, Site] = {}  # statement id (a call's, inside a statement) -> what it is
+        self.owners: dict[str, str] = {}  # optimizer name given to compile -> the model's parameters
+        self.drop: set[int] = set()  # statements that bind a callback written into a loop
+        self.hoisted: dict[int, list[str]] = {}  # statement id -> the loops computed before it
+        self.used: set[str] = set()  # the file's names: new ones must differ
+        self.temps: dict[str, str] = {}  # the loops' variables -> their names in this file
+        self._default_delta = "0"  # the min_delta of the monitoring callback being written
+
+    def prepare(self, module: cst.Module) -> set[int]:
+        if not self.reads_whole_tree(self.ctx.source, self.ctx.rules):
+            return set()
+        ctx = self.ctx
+        self.bindings: Bindings = collect(
+            module, lambda n: ctx.imports.resolve(n, star_names=ctx.star_names), is_optimizer, is_loss, lambda c: None
+        )
+        finder = _Finder(self)
+        module.visit(finder)
+        self.used = finder.names
+        for site in finder.sites:
+            self._plan(site, finder)
+        return finder.visit_ids
+
+    # --- analysis -------------------------------------------------------------------------
+    def _resolve(self, node: cst.BaseExpression) -> str | None:
+        return self.ctx.imports.resolve(node, star_names=self.ctx.star_names)
+
+    def _temp(self, name: str) -> str:
+        """The loops' own variable ``name`` (``batch``, ``loss``...), renamed once per file where
+        the file uses the name: the loops must not overwrite the script's variables."""
+        if name not in self.temps:
+            self.temps[name] = self._fresh(name)
+        return self.temps[name]
+
+    def _fresh(self, name: str) -> str:
+        candidate, n = name, 2
+        while candidate in self.used:
+            candidate, n = f"{name}{n}", n + 1
+        self.used.add(candidate)
+        return candidate
+
+    def _plan(self, site: Site, finder: _Finder) -> None:
+        if site.method == "compile" and site.hoist_to != -1:  # `x = model.compile(...)`: not a statement of its own
+            site.errors.append("a compile call inside another statement is not translated")
+        elif site.method == "compile":
+            compiled = self._compile(site, finder)
+            site.compiled = compiled
+            finder.compiled[(site.scope, site.model)] = compiled
+        else:
+            if site.hoist_to != -1:  # inside a statement: its value gets a name, computed before it
+                if site.method == "fit":
+                    site.errors.append("a fit call inside another statement is not translated")
+                elif site.hoist_to is None:
+                    where = "a lambda, a comprehension or a compound statement's header"
+                    site.errors.append(f"a {site.method} call inside {where} is not translated")
+                site.target = cst.Name(self._fresh("predicted" if site.method == "predict" else "scores"))
+            site.compiled = finder.compiled.get((site.scope, site.model))
+            if site.compiled is None and site.method != "predict":
+                site.errors.append(f"{site.model}.compile(...) is not in this scope, before this call")
+            elif site.compiled is not None and site.compiled.errors and site.method != "predict":
+                site.errors.append(f"the {site.model}.compile(...) it uses is not translated")
+            self._check_arguments(site, finder)
+        self.sites[site.id] = site
+
+    def _compile(self, site: Site, finder: _Finder) -> Compiled:
+        args = _arguments(site.call, _COMPILE_ARGS)
+        prefix = "" if len(finder.compiled_models) == 1 else site.model.replace(".", "_") + "_"
+        compiled = Compiled(site.model, "", "", True)
+        if args is None:
+            compiled.errors.append("its arguments cannot be matched to compile's")
+            return compiled
+        for name in args:
+            if name in ("loss_weights", "weighted_metrics"):
+                compiled.errors.append(f"compile(..., {name}=...) is not translated")
+        # the optimizer
+        opt = args.get("optimizer", cst.SimpleString('"rmsprop"'))  # Keras' default
+        text = _string(opt)
+        if text is not None:
+            qual = f"keras.optimizers.{OPTIMIZERS.get(text.lower(), text)}"
+            if self.ctx.rules.calls.get(qual) is None:
+                compiled.errors.append(f'optimizer "{text}": {qual} has no translation rule')
+            compiled.optimizer = self._fresh(prefix + "optimizer")
+            compiled.optimizer_source = ("string", qual)
+        elif isinstance(opt, cst.Call):
+            found = self._resolve(opt.func)
+            if found is None or not is_optimizer(found) or self.ctx.rules.calls.get(found) is None:
+                compiled.errors.append(f"the optimizer {code(opt.func)}(...) has no translation rule")
+            compiled.optimizer = self._fresh(prefix + "optimizer")
+            compiled.optimizer_source = ("inline", "")
+        elif self.bindings.optimizer(opt) is not None:
+            compiled.optimizer = code(opt)
+            if compiled.optimizer in self.owners and self.owners[compiled.optimizer] != site.model:
+                compiled.errors.append(f"the optimizer {compiled.optimizer} is compiled with two models")
+            self.owners[compiled.optimizer] = site.model
+            if not finder.bound_after(compiled.optimizer, site.model):
+                compiled.errors.append(
+                    f"the optimizer {compiled.optimizer} is built before {site.model}: a torch optimizer "
+                    f"takes the parameters when it is built (build it after the model)"
+                )
+        else:
+            compiled.errors.append(f"the optimizer {code(opt)} is not a Keras optimizer built in this file")
+        # the loss
+        loss = args.get("loss")
+        text = _string(loss) if loss is not None else None
+        if loss is None:
+            compiled.errors.append("compile() without a loss: the model's own add_loss losses are not translated")
+        elif text is not None:
+            qual = f"keras.losses.{LOSSES.get(text, text)}"
+            if text not in LOSSES:
+                compiled.errors.append(f'the loss "{text}" is not translated')
+            elif self.ctx.rules.calls.get(qual) is None:
+                compiled.errors.append(f'loss "{text}": {qual} has no translation rule')
+            compiled.loss = self._fresh(prefix + "loss_fn")
+            compiled.loss_source = ("string", qual)
+        elif isinstance(loss, cst.Call):
+            found = self._resolve(loss.func)
+            if found is None or not is_loss(found) or self.ctx.rules.calls.get(found) is None:
+                compiled.errors.append(f"the loss {code(loss.func)}(...) has no translation rule")
+            compiled.loss = self._fresh(prefix + "loss_fn")
+            compiled.loss_source = ("inline", "")
+        elif self.bindings.is_loss(loss):
+            compiled.loss = code(loss)
+        elif isinstance(loss, cst.Name) and loss.value in finder.functions:
+            compiled.loss, compiled.torch_order = loss.value, False  # a user's (y_true, y_pred) function
+        else:
+            compiled.errors.append(f"the loss {code(loss)} is not a Keras loss or a function of this file")
+        # the metrics
+        metrics = args.get("metrics")
+        if metrics is not None:
+            elements = metrics.elements if isinstance(metrics, (cst.List, cst.Tuple)) else None
+            if elements is None:
+                compiled.errors.append(f"metrics={code(metrics)}: a list of metrics is expected")
+            else:
+                for element in elements:
+                    self._metric(element.value, compiled)
+        if not compiled.errors:  # the metric objects go with the call: no rule is needed for them
+            self.ctx.skip.update(compiled.consumed)
+        return compiled
+
+    def _metric(self, value: cst.BaseExpression, compiled: Compiled) -> None:
+        text = _string(value)
+        key = kind = None
+        extra = ""
+        if text is not None:
+            key, kind = text, text if text in METRICS else None
+        elif isinstance(value, cst.Call) and self._resolve(value.func) in METRIC_CLASSES:
+            kind = METRIC_CLASSES[self._resolve(value.func) or ""]
+            key = kind
+            for arg in value.args:
+                name = arg.keyword.value if arg.keyword is not None else None
+                if name == "name" and _string(arg.value) is not None:
+                    key = _string(arg.value)
+                elif name == "threshold" and kind == "binary_accuracy":
+                    extra = f", threshold={code(arg.value)}"
+                elif name != "dtype":
+                    kind = None
+                    break
+        if kind is None or key is None:
+            compiled.notes.append(f"the metric {code(value)} is not translated: it is not in the history")
+            return
+        if isinstance(value, cst.Call):
+            compiled.consumed.append(id(value))
+        compiled.metrics.append((key, METRICS[kind], extra))
+
+    def _check_arguments(self, site: Site, finder: _Finder) -> None:
+        params = {"fit": _FIT_ARGS, "evaluate": _EVALUATE_ARGS, "predict": _PREDICT_ARGS}[site.method]
+        args = _arguments(site.call, params)
+        if args is None:
+            site.errors.append(f"its arguments cannot be matched to {site.method}'s")
+            return
+        site.args = args
+        for name in args:
+            if name not in _SUPPORTED[site.method]:
+                why = "is not translated"
+                if name == "steps_per_epoch":
+                    why = "is not translated (the loop goes over all the data each epoch)"
+                site.errors.append(f"{site.method}(..., {name}=...) {why}")
+        if "x" not in args or (site.method != "predict" and "y" not in args):
+            site.errors.append(
+                f"{site.method} without x and y arrays (a tf.data.Dataset, a generator or a PyDataset) "
+                "is not translated"
+            )
+        if site.method == "fit":
+            if "shuffle" in args and _string(args["shuffle"]) == "batch":
+                site.errors.append('fit(..., shuffle="batch") is not translated')
+            data = args.get("validation_data")
+            if data is not None and not (isinstance(data, cst.Tuple) and len(data.elements) == 2):
+                if not isinstance(data, cst.Name):
+                    site.errors.append("validation_data must be an (x, y) tuple")
+            callbacks = args.get("callbacks")
+            if callbacks is not None:
+                elements = callbacks.elements if isinstance(callbacks, (cst.List, cst.Tuple)) else None
+                if elements is None:
+                    site.notes.append(f"callbacks={code(callbacks)} are not translated: the loop runs without them")
+                else:
+                    for element in elements:
+                        self._callback(site, element.value, finder)
+
+    def _callback(self, site: Site, value: cst.BaseExpression, finder: _Finder) -> None:
+        """One element of ``callbacks=[...]``: a constructor call, or a name bound once to one
+        and used nowhere else (its statement goes with the fit)."""
+        call, binding = value, None
+        if isinstance(value, cst.Name):
+            built = finder.built.get(value.value, [])
+            if len(built) == 1 and finder.uses.get(value.value) == 2:
+                binding, call = built[0]
+        if not isinstance(call, cst.Call):
+            site.notes.append(f"the callback {code(value)} is not translated: the loop runs without it")
+            return
+        qual = self._resolve(call.func)
+        if qual == "keras.callbacks.EarlyStopping":
+            stopping = _arguments(call, _EARLY_STOPPING)
+            problem = self._early_stopping(stopping, site) if stopping is not None else "its arguments"
+            if problem is not None:
+                site.errors.append(f"EarlyStopping: {problem} is not translated")
+                return
+            site.stopping.append(stopping)  # type: ignore[arg-type]
+        elif qual == "keras.callbacks.ReduceLROnPlateau":
+            plateau = _arguments(call, _PLATEAU)
+            problem = self._early_stopping(plateau, site) if plateau is not None else "its arguments"
+            if problem is not None:
+                site.errors.append(f"ReduceLROnPlateau: {problem} is not translated")
+                return
+            site.plateaus.append(plateau)  # type: ignore[arg-type]
+        elif qual == "keras.callbacks.LearningRateScheduler":
+            scheduler = _arguments(call, ("schedule", "verbose"))
+            if scheduler is None or "schedule" not in scheduler:
+                site.errors.append("LearningRateScheduler: its arguments are not translated")
+                return
+            schedule = scheduler["schedule"]
+            site.schedules.append((schedule, finder.positional(schedule)))
+        elif qual not in _CALLBACKS_IGNORED:
+            site.notes.append(f"the callback {code(call.func)} is not translated: the loop runs without it")
+        if not site.errors:
+            self.ctx.skip.add(id(call))  # dropped with the fit call: reported once, here
+            if binding is not None:
+                self.drop.add(binding)
+
+    def _early_stopping(self, args: dict[str, cst.BaseExpression], site: Site) -> str | None:
+        """Why an EarlyStopping cannot be written in the loop, or None."""
+        monitor = _string(args.get("monitor", cst.SimpleString('"val_loss"')))
+        mode = _string(args.get("mode", cst.SimpleString('"auto"')))
+        if monitor is None or mode not in ("auto", "min", "max"):
+            return "a monitor or mode that is not a string literal"
+        if code(args.get("restore_best_weights", cst.Name("False"))) not in ("True", "False"):
+            return "restore_best_weights that is not True or False"
+        compiled = site.compiled
+        metrics = {k for k, _, _ in compiled.metrics} if compiled is not None else set()
+        name = monitor.removeprefix("val_")
+        if name != "loss" and name not in metrics:
+            return f'monitor="{monitor}" (not a logged value of the loop)'
+        validated = "validation_data" in site.args or "validation_split" in site.args
+        if monitor.startswith("val_") and not validated:
+            return f'monitor="{monitor}" without validation data'
+        if mode == "auto":  # Keras: the loss goes down, the accuracies up
+            args["mode"] = cst.SimpleString('"min"' if name == "loss" else '"max"')
+        return None
+
+    # --- the optimizer given to compile by name -------------------------------------------
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
+        if len(original.targets) != 1 or not isinstance(updated.value, cst.Call):
+            return updated
+        owner = self.owners.get(code(original.targets[0].target))
+        if owner is None:
+            return updated
+        return updated.with_changes(value=_with_parameters(updated.value, owner))
+
+    # --- the statements ---------------------------------------------------------------------
+    def leave_SimpleStatementLine(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
+        if id(original) in self.drop:
+            return cst.RemovalSentinel.REMOVE
+        site = self.sites.get(id(original))
+        if site is None:
+            hoisted = self.hoisted.pop(id(original), None)
+            return updated if hoisted is None else self._statements("".join(hoisted), original, updated, [updated])
+        compiled = site.compiled
+        errors = site.errors if site.method != "compile" else (compiled.errors if compiled else [])
+        if site.method == "predict" and compiled is None and not errors:
+            errors = []  # predict needs no compile
+        if errors:
+            for message in errors:
+                self.ctx.report(original, ERROR, "fit-loop", f"{site.model}.{site.method}: {message}")
+            return updated
+        call = _find_call(updated)
+        if site.method == "compile":
+            lines = self._compile_lines(site, call)
+        else:
+            lines = self._loop_lines(site, call)
+        if lines is None:
+            return updated
+        for message in [*site.notes, *(compiled.notes if compiled and site.method == "compile" else [])]:
+            self.ctx.report(original, ERROR, "fit-loop", f"{site.model}.{site.method}: {message}")
+        return self._statements(lines, original, updated)
+
+    def _statements(self, lines: str, original, updated: cst.SimpleStatementLine, after: tuple | list = ()):
+        """``lines`` (and ``after``) in place of ``updated``, its comments and the pending marks first."""
+        try:
+            body = [*cst.parse_module(lines).body, *(a.with_changes(leading_lines=[]) for a in after)]
+        except cst.ParserSyntaxError:  # an argument this pass writes wrongly: said, not crashed on
+            self.ctx.report(original, ERROR, "fit-loop", "the loop written for this statement does not parse")
+            return updated
+        if not body:
+            return cst.RemovalSentinel.REMOVE
+        marks = [cst.EmptyLine(comment=cst.Comment(m)) for m in self.ctx.pending_marks]
+        self.ctx.pending_marks.clear()
+        body[0] = body[0].with_changes(leading_lines=[*updated.leading_lines, *marks, *body[0].leading_lines])
+        self.ctx.target_imports.add("import torch")
+        return cst.FlattenSentinel(body)
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        site = self.sites.get(id(original))
+        if site is None or site.hoist_to in (-1, None) or site.target is None:
+            if site is not None:
+                for message in site.errors:
+                    self.ctx.report(original, ERROR, "fit-loop", f"{site.model}.{site.method}: {message}")
+            return updated
+        if site.errors:
+            for message in site.errors:
+                self.ctx.report(original, ERROR, "fit-loop", f"{site.model}.{site.method}: {message}")
+            return updated
+        lines = self._loop_lines(site, updated)
+        if lines is None:
+            return updated
+        for message in site.notes:
+            self.ctx.report(original, ERROR, "fit-loop", f"{site.model}.{site.method}: {message}")
+        self.hoisted.setdefault(site.hoist_to, []).append(lines)
+        return site.target
+
+    def _rule(self, qual: str, site: Site) -> cst.BaseExpression | None:
+        """``qual()`` through its rule (Keras' defaults), as the call rewriter would translate it."""
+        rule = self.ctx.rules.calls[qual]
+        call = cst.Call(expression(qual))
+        node = CallRewriter(self.ctx)._apply(rule, site.call, call, (), None)
+        return None if node is call else node
+
+    def _compile_lines(self, site: Site, call: cst.Call) -> str | None:
+        compiled = site.compiled
+        args = _arguments(call, _COMPILE_ARGS)
+        if compiled is None or args is None:
+            return None
+        lines = []
+        if compiled.optimizer_source is not None:
+            kind, qual = compiled.optimizer_source
+            node = self._rule(qual, site) if kind == "string" else args["optimizer"]
+            if node is None or PARAMS not in code(node):
+                self.ctx.report(site.call, ERROR, "fit-loop", f"{site.model}.compile: the optimizer is not translated")
+                return None
+            lines.append(f"{compiled.optimizer} = {code(_with_parameters(node, site.model))}")
+        if compiled.loss_source is not None:
+            kind, qual = compiled.loss_source
+            node = self._rule(qual, site) if kind == "string" else args["loss"]
+            if node is None or (isinstance(node, cst.Call) and self.ctx.resolve(node.func) is not None):
+                self.ctx.report(site.call, ERROR, "fit-loop", f"{site.model}.compile: the loss is not translated")
+                return None
+            lines.append(f"{compiled.loss} = {code(node)}")
+        if not lines:  # optimizer and loss are the file's own objects: nothing to build
+            self.ctx.report(site.call, INFO, "fit-loop", f"{site.model}.compile: the loops use its optimizer and loss")
+            return ""
+        return "\n".join(lines) + "\n"
+
+    def _loop_lines(self, site: Site, call: cst.Call) -> str | None:
+        args = _arguments(call, {"fit": _FIT_ARGS, "evaluate": _EVALUATE_ARGS, "predict": _PREDICT_ARGS}[site.method])
+        if args is None:
+            return None
+        self.ctx.helpers_used.add("as_model_input")
+        if site.method == "predict":
+            return self._predict(site, args)
+        compiled = site.compiled
+        if compiled is None:
+            return None
+        self.ctx.helpers_used.update(m[1] for m in compiled.metrics)
+        if site.method == "evaluate":
+            return self._evaluate(site, args, compiled)
+        return self._fit(site, args, compiled)
+
+    def _loss_call(self, compiled: Compiled, y_pred: str, y_true: str) -> str:
+        first, second = (y_pred, y_true) if compiled.torch_order else (y_true, y_pred)
+        return f"{compiled.loss}({first}, {second})"
+
+    def _measure(self, compiled: Compiled, x: str, y: str, batch: str, totals: list[str], indent: str) -> list[str]:
+        """The statements of one evaluation pass (no gradients) accumulating into ``totals``."""
+        m = self.model_of
+        start, y_pred, y_true = (self._temp(n) for n in ("start", "y_pred", "y_true"))
+        lines = [
+            f"{indent}{' = '.join(totals)} = 0.0",
+            f"{indent}for {start} in range(0, len({x}), {batch}):",
+            f"{indent}    {y_pred} = {m}({x}[{start} : {start} + {batch}])",
+            f"{indent}    {y_true} = {y}[{start} : {start} + {batch}]",
+            f"{indent}    {totals[0]} += {self._loss_call(compiled, y_pred, y_true)}.item() * len({y_true})",
+        ]
+        for total, (_, fn, extra) in zip(totals[1:], compiled.metrics):
+            lines.append(f"{indent}    {total} += {fn}({y_pred}, {y_true}{extra})")
+        return lines
+
+    def _evaluate(self, site: Site, args: dict, compiled: Compiled) -> str:
+        self.model_of = site.model
+        x, y = self._fresh("x_eval"), self._fresh("y_eval")
+        batch = _batch(args.get("batch_size"))
+        totals = [self._temp("total_loss"), *(self._temp(f"total_{_ident(k)}") for k, _, _ in compiled.metrics)]
+        lines = [
+            f"{x}, {y} = as_model_input({code(args['x'])}), as_model_input({code(args['y'])})",
+            f"{site.model}.eval()",
+            "with torch.no_grad():",
+            *self._measure(compiled, x, y, batch, totals, "    "),
+        ]
+        values = [f"{t} / len({x})" for t in totals]
+        keys = ["loss", *(k for k, _, _ in compiled.metrics)]
+        if "return_dict" in args and code(args["return_dict"]) != "False":
+            if code(args["return_dict"]) != "True":
+                site.errors.append("return_dict must be True or False")
+            # Keras sorts the names of the logs (python_utils.pythonify_logs)
+            result = "{" + ", ".join(f'"{k}": {v}' for k, v in sorted(zip(keys, values))) + "}"
+        else:  # Keras returns the loss alone without metrics, else [loss, *metrics]
+            result = values[0] if len(values) == 1 else "[" + ", ".join(values) + "]"
+        if site.target is not None:
+            lines.append(f"{code(site.target)} = {result}")
+        return "\n".join(lines) + "\n"
+
+    def _predict(self, site: Site, args: dict) -> str:
+        x = code(args["x"])
+        model = site.model
+        if "batch_size" in args and code(args["batch_size"]) != "None":
+            batch = code(args["batch_size"])
+            inputs = self._fresh("x_predict")
+            start = self._temp("start")
+            value = (
+                f"torch.cat([{model}({inputs}[{start} : {start} + {batch}]) "
+                f"for {start} in range(0, len({inputs}), {batch})]).numpy()"
+            )
+            first = [f"{inputs} = as_model_input({x})"]
+        else:
+            value = f"{model}(as_model_input({x})).numpy()"
+            first = []
+        target = f"{code(site.target)} = " if site.target is not None else ""
+        return "\n".join([*first, f"{model}.eval()", "with torch.no_grad():", f"    {target}{value}"]) + "\n"
+
+    def _fit(self, site: Site, args: dict, compiled: Compiled) -> str:
+        self.model_of = model = site.model
+        x, y = self._fresh("x_fit"), self._fresh("y_fit")
+        batch = _batch(args.get("batch_size"))
+        epochs = code(args["epochs"]) if "epochs" in args else "1"
+        initial = code(args["initial_epoch"]) if "initial_epoch" in args else "0"
+        names = ["loss", *(k for k, _, _ in compiled.metrics)]
+        keys = list(names)
+        lines = [f"{x}, {y} = as_model_input({code(args['x'])}), as_model_input({code(args['y'])})"]
+        validation = None
+        data = args.get("validation_data")
+        split = args.get("validation_split")
+        if data is not None and code(data) != "None":
+            validation = (self._fresh("x_val"), self._fresh("y_val"))
+            if isinstance(data, cst.Tuple):
+                xv, yv = (code(e.value) for e in data.elements)
+                lines.append(f"{validation[0]}, {validation[1]} = as_model_input({xv}), as_model_input({yv})")
+            else:
+                lines.append(f"{validation[0]}, {validation[1]} = (as_model_input(a) for a in {code(data)})")
+        elif split is not None and code(split) not in ("0", "0.0"):
+            validation = (self._fresh("x_val"), self._fresh("y_val"))
+            at = self._fresh("split")
+            lines += [
+                f"# validation_split: Keras validates on the last {code(split)} of the data, split before shuffling",
+                f"{at} = int(len({x}) * (1.0 - {code(split)}))",
+                f"{x}, {validation[0]} = {x}[:{at}], {x}[{at}:]",
+                f"{y}, {validation[1]} = {y}[:{at}], {y}[{at}:]",
+            ]
+        if validation is not None:
+            keys += [f"val_{k}" for k in keys]
+        keys.sort(key=lambda k: (k.startswith("val_"), k))  # Keras' order: sorted, validation last
+        if site.schedules or site.plateaus:
+            keys.append("learning_rate")  # LearningRateScheduler logs it, after the fit's own values
+        history = code(site.target) if site.target is not None else self._fresh("history")
+        logs = f"{history}.history" if site.target is not None else history
+        listing = "{" + ", ".join(f'"{k}": []' for k in keys) + "}"
+        if site.target is not None:
+            self.ctx.target_imports.add("import types")
+            lines.append(f"{history} = types.SimpleNamespace(history={listing})  # what Keras' History holds")
+        else:
+            lines.append(f"{history} = {listing}")
+        stops = [self._stop_lines(model, logs, s) for s in site.stopping]
+        for before, _, _ in stops:
+            lines += before
+        shuffle = args.get("shuffle")
+        epoch, order, start = self._temp("epoch"), self._temp("order"), self._temp("start")
+        batch_, y_true, y_pred, loss = (self._temp(n) for n in ("batch", "y_true", "y_pred", "loss"))
+        totals = [self._temp("total_loss"), *(self._temp(f"total_{_ident(k)}") for k, _, _ in compiled.metrics)]
+        loop_at, prelude = len(lines), []  # what the callbacks need before the loop goes at loop_at
+        lines.append(
+            f"for {epoch} in range({initial}, {epochs}):" if initial != "0" else f"for {epoch} in range({epochs}):"
+        )
+        lines.append(f"    {model}.train()")
+        schedules = []
+        for schedule, arity in site.schedules:
+            name = code(schedule) if isinstance(schedule, cst.Name) else self._fresh("schedule")
+            if name != code(schedule):
+                prelude.append(f"{name} = {code(schedule)}")
+            schedules.append((name, arity))
+        lr = self._temp("lr")
+        groups = f"{compiled.optimizer}.param_groups"
+        group = self._temp("group")
+        for name, arity in schedules:
+            called = f'{name}({epoch}, {groups}[0]["lr"])' if arity == 2 else f"{name}({epoch})"
+            lines += [
+                f"    {lr} = {called}  # LearningRateScheduler, at the start of each epoch",
+                f"    for {group} in {groups}:",
+                f'        {group}["lr"] = {lr}',
+            ]
+        if shuffle is None or code(shuffle) == "True":
+            lines.append(f"    {order} = torch.randperm(len({x}))  # fit shuffles the training data every epoch")
+        elif code(shuffle) == "False":
+            lines.append(f"    {order} = torch.arange(len({x}))")
+        else:
+            lines.append(f"    {order} = torch.randperm(len({x})) if {code(shuffle)} else torch.arange(len({x}))")
+        lines += [
+            f"    {' = '.join(totals)} = 0.0",
+            f"    for {start} in range(0, len({order}), {batch}):",
+            f"        {batch_} = {order}[{start} : {start} + {batch}]",
+            f"        {y_true} = {y}[{batch_}]",
+            f"        {compiled.optimizer}.zero_grad()",
+            f"        {y_pred} = {model}({x}[{batch_}])",
+            f"        {loss} = {self._loss_call(compiled, y_pred, y_true)}",
+            f"        {loss}.backward()",
+            f"        {compiled.optimizer}.step()",
+            "        # Keras reports the mean over the epoch's samples",
+            f"        {totals[0]} += {loss}.item() * len({batch_})",
+        ]
+        for total, (_, fn, extra) in zip(totals[1:], compiled.metrics):
+            lines.append(f"        {total} += {fn}({y_pred}.detach(), {y_true}{extra})")
+        for key, total in sorted(zip(names, totals)):
+            lines.append(f'    {logs}["{key}"].append({total} / len({order}))')
+        if validation is not None:
+            vbatch = code(args["validation_batch_size"]) if "validation_batch_size" in args else batch
+            lines += [f"    {model}.eval()", "    with torch.no_grad():"]
+            lines += self._measure(compiled, validation[0], validation[1], vbatch, totals, "        ")
+            for key, total in sorted(zip(names, totals)):
+                lines.append(f'    {logs}["val_{key}"].append({total} / len({validation[0]}))')
+        if site.schedules or site.plateaus:
+            lines.append(f'    {logs}["learning_rate"].append({groups}[0]["lr"])')
+        verbose = args.get("verbose")
+        if verbose is None or code(verbose) not in ("0", "False"):
+            report = f'", ".join(f"{{k}}: {{v[-1]:.4f}}" for k, v in {logs}.items())'
+            total = epochs if isinstance(args.get("epochs", cst.Integer("1")), cst.Integer) else f"{{{epochs}}}"
+            line = f'print(f"Epoch {{{epoch} + 1}}/{total}:", {report})'
+            if verbose is not None and not isinstance(verbose, (cst.Integer, cst.SimpleString)):
+                lines += [f"    if {code(verbose)}:", f"        {line}"]
+            else:
+                lines.append(f"    {line}")
+        for plateau in site.plateaus:
+            before, each = self._plateau_lines(logs, groups, plateau)
+            prelude += before
+            lines += each
+        for _, each, _ in stops:
+            lines += each
+        for _, _, after in stops:
+            lines += after
+        lines[loop_at:loop_at] = prelude
+        return "\n".join(lines) + "\n"
+
+    def _improves(self, args: dict, current: str) -> Callable[[str], str]:
+        """Keras' MonitorCallback._is_improvement: min_delta counts against the improvement."""
+        better = "<" if _string(args["mode"]) == "min" else ">"
+        delta = code(args["min_delta"]) if "min_delta" in args else self._default_delta
+        sign = "+" if better == "<" else "-"
+
+        literal = re.fullmatch(r"-?\s*([0-9.eE+-]+)", delta)  # a number: its absolute value, written out
+        size = literal.group(1) if literal else f"abs({delta})"
+
+        def improves(reference: str) -> str:
+            value = current if delta in ("0", "0.0") else f"({current} {sign} {size})"
+            return f"{value} {better} {reference}"
+
+        return improves
+
+    def _plateau_lines(self, logs: str, groups: str, args: dict) -> tuple[list[str], list[str]]:
+        """keras.callbacks.ReduceLROnPlateau (callbacks/reduce_lr_on_plateau.py, on_epoch_end):
+        before the loop, at the end of each epoch."""
+        monitor = _string(args.get("monitor", cst.SimpleString('"val_loss"')))
+        factor = code(args["factor"]) if "factor" in args else "0.1"
+        patience = code(args["patience"]) if "patience" in args else "10"
+        cooldown = code(args["cooldown"]) if "cooldown" in args else "0"
+        min_lr = code(args["min_lr"]) if "min_lr" in args else "0.0"
+        best, wait, current = self._fresh("plateau_best"), self._fresh("plateau_wait"), self._fresh("current")
+        cooling = self._fresh("cooldown_left")
+        self._default_delta = "1e-4"  # ReduceLROnPlateau's default min_delta
+        improves = self._improves(args, current)
+        lr, group = self._temp("lr"), self._temp("group")
+        before = [f"{best}, {wait}, {cooling} = None, 0, 0  # ReduceLROnPlateau on {monitor}, patience {patience}"]
+        body = [
+            f'{current} = {logs}["{monitor}"][-1]',
+            f"if {cooling} > 0:",
+            f"    {cooling} -= 1",
+            f"    {wait} = 0",
+            f"if {best} is None or {improves(best)}:",
+            f"    {best} = {current}",
+            f"    {wait} = 0",
+            f"elif {cooling} == 0:",
+            f"    {wait} += 1",
+            f'    if {wait} >= {patience} and {groups}[0]["lr"] > {min_lr}:',
+            f'        {lr} = max({groups}[0]["lr"] * {factor}, {min_lr})',
+            f"        for {group} in {groups}:",
+            f'            {group}["lr"] = {lr}',
+            f"        {cooling}, {wait} = {cooldown}, 0",
+        ]
+        return before, ["    " + b for b in body]
+
+    def _stop_lines(self, model: str, logs: str, args: dict) -> tuple[list[str], list[str], list[str]]:
+        """keras.callbacks.EarlyStopping as statements: before the loop, at the end of each epoch
+        (callbacks/early_stopping.py, on_epoch_end), after the loop (on_train_end)."""
+        monitor = _string(args.get("monitor", cst.SimpleString('"val_loss"')))
+        patience = code(args["patience"]) if "patience" in args else "0"
+        restore = "restore_best_weights" in args and code(args["restore_best_weights"]) == "True"
+        best, wait, current = self._fresh("best"), self._fresh("wait"), self._fresh("current")
+        state = self._fresh("best_state") if restore else None
+        self._default_delta = "0"  # EarlyStopping's default min_delta
+        improves = self._improves(args, current)
+
+        before = [f"{best}, {wait} = None, 0  # EarlyStopping on {monitor}, patience {patience}"]
+        if state is not None:
+            before.append(f"{state} = None  # restore_best_weights: the weights of the best epoch")
+        body = [f'{current} = {logs}["{monitor}"][-1]', f"{wait} += 1", f"if {best} is None or {improves(best)}:"]
+        body.append(f"    {best} = {current}")
+        if state is not None:
+            self.ctx.target_imports.add("import copy")
+            body.append(f"    {state} = copy.deepcopy({model}.state_dict())")
+        baseline = args.get("baseline")
+        if baseline is not None and code(baseline) != "None":
+            body += [f"    if {improves(code(baseline))}:", f"        {wait} = 0"]
+        else:
+            body.append(f"    {wait} = 0")
+        epoch = self._temp("epoch")
+        body += [f"elif {wait} >= {patience} and {epoch} > 0:", "    break"]
+        if "start_from_epoch" in args and code(args["start_from_epoch"]) not in ("0",):
+            body = [f"if {epoch} >= {code(args['start_from_epoch'])}:", *("    " + b for b in body)]
+        after = []
+        if state is not None:  # Keras restores them when training ends, stopped early or not
+            after = [f"if {state} is not None:", f"    {model}.load_state_dict({state})"]
+        return before, ["    " + b for b in body], after
+
+
+class _Finder(cst.CSTVisitor):
+    """The compile / fit / evaluate / predict statements of a file, in order, with their scope;
+    the statements around them (which the traversal must visit); every name (for fresh ones)."""
+
+    def __init__(self, owner: FitLoop):
+        self.owner = owner
+        self.sites: list[Site] = []
+        self.names: set[str] = set()
+        self.functions: set[str] = set()
+        self.visit_ids: set[int] = set()
+        self.compiled: dict[tuple[int, str], Compiled] = {}
+        self.compiled_models: set[str] = set()
+        self.models: set[str] = set()  # names bound to Keras models
+        self.classes: set[str] = set()  # Keras model classes of the file
+        self.signatures: dict[str, cst.Parameters] = {}  # the file's functions' parameters
+        self.scopes: list[int] = [0]
+        self.stack: list[cst.CSTNode] = []
+        self.assigned: dict[tuple[int, str], list[int]] = {}  # (scope, name) -> statement indexes
+        self.uses: dict[str, int] = {}  # name -> how often the file names it
+        self.direct: set[int] = set()  # the calls of statement sites (`h = model.fit(...)`)
+        self.closures = 0  # lambdas and comprehensions around the node: nothing can be computed before
+        self.built: dict[str, list[tuple[int, cst.Call]]] = {}  # name -> (statement id, call) it is bound to
+        self.order = 0
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+        self.uses[node.value] = self.uses.get(node.value, 0) + 1
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)  # `optimizer=` names no variable
+        return False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        for base in node.bases:
+            qual = self.owner._resolve(base.value)
+            if qual in _MODEL_CLASSES or (isinstance(base.value, cst.Name) and base.value.value in self.classes):
+                self.classes.add(node.name.value)  # a Keras model class of the file
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.add(node.name.value)
+        self.signatures[node.name.value] = node.params
+        self.scopes.append(id(node))
+        for param in node.params.params:
+            self.assigned.setdefault((id(node), param.name.value), []).append(-1)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.scopes.pop()
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            self.stack.append(node)
+        return super().on_visit(node)
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        super().on_leave(original_node)
+        if isinstance(original_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+            self.stack.pop()
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        self.order += 1
+        if len(node.body) != 1:
+            return
+        small = node.body[0]
+        target = value = None
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target, value = small.targets[0].target, small.value
+            for name in _names(target):
+                self.assigned.setdefault((self.scopes[-1], name), []).append(self.order)
+            if isinstance(target, cst.Name) and isinstance(value, cst.Call):
+                self.built.setdefault(target.value, []).append((id(node), value))
+            if isinstance(value, cst.Call) and isinstance(target, cst.Name):
+                qual = self.owner._resolve(value.func)
+                if qual in _MODEL_CLASSES or (isinstance(value.func, cst.Name) and value.func.value in self.classes):
+                    self.models.add(target.value)
+        elif isinstance(small, cst.Expr):
+            value = small.value
+        if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
+            return
+        method = value.func.attr.value
+        if method not in METHODS:
+            return
+        model = code(value.func.value)
+        if method == "compile":
+            if target is not None or not value.args:
+                return
+            self.compiled_models.add(model)
+        elif method != "predict" and model not in self.compiled_models and model not in self.models:
+            return  # not a Keras model of this file (a scikit-learn estimator...)
+        elif method == "predict" and model not in self.compiled_models and model not in self.models:
+            return
+        if method == "fit" and target is not None and not isinstance(target, cst.Name):
+            return
+        site = Site(method, model, value, target, None, scope=self.scopes[-1], id=id(node))
+        self.sites.append(site)
+        self.direct.add(id(value))
+        self.visit_ids.update(id(s) for s in self.stack)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        """``np.argmax(model.predict(x), 1)``: a call inside a statement, computed before it."""
+        func = node.func
+        if id(node) in self.direct or not isinstance(func, cst.Attribute) or func.attr.value not in METHODS:
+            return
+        model = code(func.value)
+        if model not in self.compiled_models and model not in self.models:
+            return
+        inner = self.stack[-1] if self.stack else None
+        where = id(inner) if isinstance(inner, cst.SimpleStatementLine) and not self.closures else None
+        self.sites.append(Site(func.attr.value, model, node, None, None, scope=self.scopes[-1], id=id(node)))
+        self.sites[-1].hoist_to = where
+        self.visit_ids.update(id(s) for s in self.stack)
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.closures += 1
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.closures -= 1
+
+    def visit_ListComp(self, node: cst.ListComp) -> None:
+        self.closures += 1
+
+    def leave_ListComp(self, original_node: cst.ListComp) -> None:
+        self.closures -= 1
+
+    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
+        self.closures += 1
+
+    def leave_GeneratorExp(self, original_node: cst.GeneratorExp) -> None:
+        self.closures -= 1
+
+    def visit_DictComp(self, node: cst.DictComp) -> None:
+        self.closures += 1
+
+    def leave_DictComp(self, original_node: cst.DictComp) -> None:
+        self.closures -= 1
+
+    def positional(self, function: cst.BaseExpression) -> int:
+        """How many arguments Keras' LearningRateScheduler passes ``function``: (epoch, lr), or
+        (epoch) for a function that takes one (Keras' old API, its TypeError fallback)."""
+        params = None
+        if isinstance(function, cst.Lambda):
+            params = function.params
+        elif isinstance(function, cst.Name):
+            params = self.signatures.get(function.value)
+        if params is None or not isinstance(params.star_arg, cst.MaybeSentinel):
+            return 2
+        return 1 if len(params.posonly_params) + len(params.params) == 1 else 2
+
+    def bound_after(self, optimizer: str, model: str) -> bool:
+        """Is the optimizer built after the model was bound (in the scope of the last compile)?"""
+        for (scope, name), where in self.assigned.items():
+            if name == optimizer:
+                model_at = self.assigned.get((scope, model), [])
+                model_at += self.assigned.get((0, model), []) if scope != 0 else []
+                return bool(model_at) and min(model_at) < min(where)
+        return False
+
+
+def _names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, (cst.Name, cst.Attribute)):
+        return [code(target)]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for e in target.elements for n in _names(e.value)]
+    return []
+
+
+def _arguments(call: cst.Call, params: tuple[str, ...]) -> dict[str, cst.BaseExpression] | None:
+    """Keyword name -> value of a call's arguments (positional ones by ``params``' order)."""
+    out: dict[str, cst.BaseExpression] = {}
+    positional = 0
+    for arg in call.args:
+        if arg.star:
+            return None
+        if arg.keyword is None:
+            if positional >= len(params):
+                return None
+            out[params[positional]] = arg.value
+            positional += 1
+        elif arg.keyword.value in params and arg.keyword.value not in out:
+            out[arg.keyword.value] = arg.value
+        else:
+            return None
+    return out
+
+
+def _string(node: cst.BaseExpression | None) -> str | None:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _batch(node: cst.BaseExpression | None) -> str:
+    return "32" if node is None or code(node) == "None" else code(node)  # Keras' default batch size
+
+
+def _ident(key: str) -> str:
+    return re.sub(r"\W", "_", key)
+
+
+def _find_call(stmt: cst.SimpleStatementLine) -> cst.Call:
+    """The call of a ``model.fit(...)`` / ``h = model.fit(...)`` statement (the prepared shapes)."""
+    small = stmt.body[0]
+    value = small.value if isinstance(small, (cst.Assign, cst.Expr)) else None
+    return cst.ensure_type(value, cst.Call)
+
+
+def _with_parameters(node: cst.BaseExpression, model: str) -> cst.BaseExpression:
+    """``PARAMS`` (the optimizer rules' placeholder) -> ``model.parameters()``."""
+
+    class _T(cst.CSTTransformer):
+        def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+            return expression(f"{model}.parameters()") if updated.value == PARAMS else updated
+
+    return node.visit(_T())  # type: ignore[return-value]
