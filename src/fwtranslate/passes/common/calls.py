@@ -93,6 +93,11 @@ class CallRewriter(Pass):
                 return result
         return updated
 
+    def apply_rule(self, rule, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        """``rule`` applied to a call a pass synthesised (fit_loop.py: ``compile(optimizer="adam")``
+        means ``keras.optimizers.Adam()``), reported and with its support code like any other."""
+        return self._apply(rule, original, updated, updated.args, None)
+
     def _apply(
         self, rule: Rule, original: cst.Call | cst.Attribute | cst.Name, updated: cst.BaseExpression, args, receiver
     ) -> cst.BaseExpression:

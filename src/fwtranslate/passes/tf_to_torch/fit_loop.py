@@ -512,7 +512,7 @@ class FitLoop(Pass):
         """``qual()`` through its rule (Keras' defaults), as the call rewriter would translate it."""
         rule = self.ctx.rules.calls[qual]
         call = cst.Call(expression(qual))
-        node = CallRewriter(self.ctx)._apply(rule, site.call, call, (), None)
+        node = CallRewriter(self.ctx).apply_rule(rule, site.call, call)
         return None if node is call else node
 
     def _compile_lines(self, site: Site, call: cst.Call) -> str | None:
