@@ -457,6 +457,9 @@ class FitLoop(Pass):
             return updated if hoisted is None else self._statements("".join(hoisted), original, updated, [updated])
         compiled = site.compiled
         errors = site.errors if site.method != "compile" else (compiled.errors if compiled else [])
+        failed = f"the {site.model}.compile(...) it uses is not translated"
+        if site.method in ("fit", "evaluate") and compiled is not None and compiled.errors and failed not in errors:
+            errors = [*errors, failed]  # found when compile's own statement was translated
         if site.method == "predict" and compiled is None and not errors:
             errors = []  # predict needs no compile
         if errors:
@@ -526,6 +529,7 @@ class FitLoop(Pass):
             node = self._rule(qual, site) if kind == "string" else args["optimizer"]
             if node is None or PARAMS not in code(node):
                 self.ctx.report(site.call, ERROR, "fit-loop", f"{site.model}.compile: the optimizer is not translated")
+                compiled.errors.append("the optimizer is not translated")  # the fits after it stay too
                 return None
             lines.append(f"{compiled.optimizer} = {code(_with_parameters(node, site.model))}")
         if compiled.loss_source is not None:
@@ -533,6 +537,7 @@ class FitLoop(Pass):
             node = self._rule(qual, site) if kind == "string" else args["loss"]
             if node is None or (isinstance(node, cst.Call) and self.ctx.resolve(node.func) is not None):
                 self.ctx.report(site.call, ERROR, "fit-loop", f"{site.model}.compile: the loss is not translated")
+                compiled.errors.append("the loss is not translated")
                 return None
             lines.append(f"{compiled.loss} = {code(node)}")
         if not lines:  # optimizer and loss are the file's own objects: nothing to build
