@@ -357,8 +357,10 @@ def table(rows: list[dict]) -> str:
     both = [r for r in rows if r["runs"] and r["losses_match"] and r["params_match"]]
     lines += [
         "",
-        f"- scripts: {len(rows)}; exit 0: {sum(r['exit'] == 0 for r in rows)}; translation runs: "
-        f"{sum(bool(r['runs']) for r in rows)}; losses and parameters match: **{len(both)} of {len(rows)}**",
+        (
+            f"- scripts: {len(rows)}; exit 0: {sum(r['exit'] == 0 for r in rows)}; translation runs: "
+            f"{sum(bool(r['runs']) for r in rows)}; losses and parameters match: **{len(both)} of {len(rows)}**"
+        ),
     ]
     failing = [r for r in rows if r.get("error")]
     if failing:

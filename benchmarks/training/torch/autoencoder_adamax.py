@@ -35,7 +35,7 @@ def train(model, epochs=4):
     criterion = nn.L1Loss()
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.8)
     losses = []
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         model.train()
         for x, target in batches(epochs=1):
             x, target = torch.from_numpy(x), torch.from_numpy(target)

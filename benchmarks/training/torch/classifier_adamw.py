@@ -41,7 +41,7 @@ def train(model, epochs=4):
     criterion = nn.CrossEntropyLoss(weight=weight, label_smoothing=0.1)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=1e-4)
     losses = []
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         model.train()
         for x, y in batches(epochs=1):
             inputs, labels = torch.from_numpy(x), torch.from_numpy(y)

@@ -72,7 +72,7 @@ def train(model, epochs=4):
     criterion = nn.CrossEntropyLoss()
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
     losses = []
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         losses += train_epoch(model, batches(epochs=1), optimizer, criterion)
         evaluate(model, batches(epochs=1, seed=1), criterion)
         scheduler.step()

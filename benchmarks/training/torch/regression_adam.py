@@ -27,7 +27,7 @@ def train(model, epochs=4):
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[1, 3], gamma=0.3)
     losses = []
     model.train()
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         for x, y in batches(epochs=1):
             x, y = torch.tensor(x), torch.tensor(y)
             pred = model(x)
