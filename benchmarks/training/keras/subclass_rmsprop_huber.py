@@ -19,7 +19,7 @@ class Regressor(keras.Model):
 def build_model():
     keras.utils.set_random_seed(0)
     model = Regressor()
-    model(np.zeros((1, 4), dtype=np.float32))
+    model(keras.ops.zeros((1, 4)))
     return model
 
 

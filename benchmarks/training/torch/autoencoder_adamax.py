@@ -24,7 +24,7 @@ def batches(epochs=4, steps=5, seed=0):
     rng = np.random.default_rng(seed)
     data = []
     for _ in range(steps):
-        x = rng.uniform(0.0, 1.0, size=(16, 12)).astype(np.float32)
+        x = rng.random((16, 12)).astype(np.float32)
         data.append((x, x.copy()))
     for _ in range(epochs):
         yield from data

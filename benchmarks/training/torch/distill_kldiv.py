@@ -28,7 +28,7 @@ def batches(epochs=4, steps=5, seed=0):
     data = []
     for _ in range(steps):
         logits = rng.standard_normal((16, 4))
-        probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        probs = np.exp(logits) / np.sum(np.exp(logits), axis=1, keepdims=True)
         data.append((rng.standard_normal((16, 7)).astype(np.float32), probs.astype(np.float32)))
     for _ in range(epochs):
         yield from data

@@ -27,7 +27,7 @@ def batches(epochs=4, steps=5, seed=0):
     for _ in range(steps):
         x = rng.standard_normal((16, 5)).astype(np.float32)
         noise = rng.standard_t(2, size=(16, 1))  # heavy tails: outliers
-        data.append((x, (x.sum(axis=1, keepdims=True) + noise).astype(np.float32)))
+        data.append((x, (np.sum(x, axis=1, keepdims=True) + noise).astype(np.float32)))
     for _ in range(epochs):
         yield from data
 

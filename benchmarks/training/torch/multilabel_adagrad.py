@@ -24,7 +24,7 @@ def build_model():
 def batches(epochs=4, steps=5, seed=0):
     rng = np.random.default_rng(seed)
     data = [
-        (rng.standard_normal((16, 8)).astype(np.float32), (rng.uniform(size=(16, 3)) < 0.3).astype(np.float32))
+        (rng.standard_normal((16, 8)).astype(np.float32), (rng.random((16, 3)) < 0.3).astype(np.float32))
         for _ in range(steps)
     ]
     for _ in range(epochs):

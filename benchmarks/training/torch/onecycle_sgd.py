@@ -25,7 +25,7 @@ def batches(epochs=4, steps=5, seed=0):
     data = []
     for _ in range(steps):
         y = rng.integers(0, 4, size=(16,)).astype(np.int64)
-        y[rng.uniform(size=16) < 0.25] = -1
+        y[rng.random(16) < 0.25] = -1
         data.append((rng.standard_normal((16, 6)).astype(np.float32), y))
     for _ in range(epochs):
         yield from data

@@ -25,7 +25,7 @@ def batches(epochs=4, steps=5, seed=0):
     data = []
     for _ in range(steps):
         a = rng.standard_normal((16, 6))
-        similar = rng.uniform(size=16) < 0.5
+        similar = rng.random(16) < 0.5
         b = np.where(similar[:, None], a + 0.1 * rng.standard_normal((16, 6)), rng.standard_normal((16, 6)))
         pairs = np.stack([a, b], axis=1).astype(np.float32)
         data.append((pairs, np.where(similar, 1.0, -1.0).astype(np.float32)))
