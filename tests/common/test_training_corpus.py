@@ -6,6 +6,7 @@ benchmark's to report (they depend on rules written elsewhere), never asserted h
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import itertools
 import math
@@ -84,6 +85,91 @@ def test_a_changed_learning_rate_is_a_mismatch(script, old, new, tmp_path):
     assert row["runs"]
     assert not row["losses_match"] and not row["params_match"]
     assert row["first_diverging_step"] == 2
+
+
+# Correct translations written by hand, one per direction: the harness' cross-framework path
+# (weights moved forward by fwtranslate.weights, trained, moved back and compared) must see a
+# match, and a mismatch once the hand translation's learning rate differs.
+KERAS_RANKING = """
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+class Scorer(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.score = keras.Sequential([keras.layers.Dense(8), keras.layers.ReLU(), keras.layers.Dense(1)])
+
+    def call(self, pairs):
+        return keras.ops.squeeze(self.score(pairs[:, 0]), -1), keras.ops.squeeze(self.score(pairs[:, 1]), -1)
+
+
+def build_model():
+    return Scorer()
+
+
+def train(model, epochs=4):
+    optimizer = keras.optimizers.SGD(learning_rate=0.1)
+    losses = []
+    for pairs, target in batches(epochs=epochs):
+        with tf.GradientTape() as tape:
+            first, second = model(tf.constant(pairs), training=True)
+            loss = keras.ops.mean(keras.ops.relu(-target * (first - second) + 0.5))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        losses.append(float(loss))
+    return losses
+"""
+TORCH_EMBEDDING = """
+import numpy as np
+import torch
+from torch import nn
+
+
+def build_model():
+    return nn.Sequential(nn.Linear(6, 12), nn.ReLU(), nn.Linear(12, 4))
+
+
+def train(model, epochs=4):
+    # Keras' Adadelta: epsilon 1e-7 (torch's default eps is 1e-6)
+    optimizer = torch.optim.Adadelta(model.parameters(), lr=1.0, rho=0.9, eps=1e-7)
+    losses = []
+    for x, y in batches(epochs=epochs):
+        optimizer.zero_grad()
+        loss = -nn.functional.cosine_similarity(model(torch.from_numpy(x)), torch.from_numpy(y), dim=-1).mean()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+"""
+
+
+@pytest.mark.parametrize(
+    ("script", "counterpart", "old", "new"),
+    [
+        ("torch/ranking_margin.py", KERAS_RANKING, "learning_rate=0.1", "learning_rate=0.11"),
+        ("keras/embedding_adadelta.py", TORCH_EMBEDDING, "lr=1.0", "lr=1.1"),
+    ],
+    ids=["torch->keras", "keras->torch"],
+)
+def test_a_correct_translation_matches_across_frameworks(script, counterpart, old, new, tmp_path):
+    path = harness.SCRIPTS / script
+    source = path.read_text()
+    batches = next(n for n in ast.parse(source).body if getattr(n, "name", "") == "batches")
+    counterpart += "\n\n" + ast.get_source_segment(source, batches) + "\n"
+    (tmp_path / "right.py").write_text(counterpart)
+    (tmp_path / "wrong.py").write_text(counterpart.replace(old, new))
+    right = harness.compare_modules(load(path), load(tmp_path / "right.py"), epochs=1)
+    assert row_matches(right), right
+    assert right["transfer"] not in ("state_dict", "variables")  # fwtranslate.weights moved them
+    wrong = harness.compare_modules(load(path), load(tmp_path / "wrong.py"), epochs=1)
+    assert wrong["runs"] and not wrong["losses_match"] and not wrong["params_match"]
+    assert wrong["first_diverging_step"] == 2
+
+
+def row_matches(row: dict) -> bool:
+    return row.get("error") is None and row["runs"] and row["losses_match"] and row["params_match"]
 
 
 def test_a_translation_that_raises_is_reported_as_not_running(tmp_path):
