@@ -365,7 +365,8 @@ def table(rows: list[dict]) -> str:
     lines += [
         "",
         (
-            f"- scripts: {len(rows)}; translated with exit 0: {sum(r['exit'] == 0 for r in rows)}; runs: "
+            f"- scripts: {len(rows)}; translated with exit 0: {sum(r['exit'] == 0 for r in rows)}"
+            f"{' (self-check: nothing translated)' if all(r['exit'] == '-' for r in rows) else ''}; runs: "
             f"{sum(bool(r['runs']) for r in rows)}; losses and parameters match: **{len(both)} of {len(rows)}**"
         ),
     ]
