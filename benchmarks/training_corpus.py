@@ -282,13 +282,23 @@ def child(args: argparse.Namespace) -> int:
     return 0
 
 
+def fwtranslate_root() -> str:
+    import importlib.util
+
+    spec = importlib.util.find_spec("fwtranslate")
+    if spec is None or not spec.submodule_search_locations:
+        return str(REPO / "src")
+    return str(Path(next(iter(spec.submodule_search_locations))).parent)
+
+
 def run_child(original: Path, translated: Path, epochs: int, timeout: float) -> dict:
     command = [sys.executable, __file__, "--child", str(original), str(translated), "--epochs", str(epochs)]
     env = {
         **os.environ,
         "KERAS_BACKEND": "tensorflow",
         "TF_CPP_MIN_LOG_LEVEL": "3",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])),
+        # the child uses the fwtranslate this process translates with (found, not imported)
+        "PYTHONPATH": os.pathsep.join(filter(None, [fwtranslate_root(), os.environ.get("PYTHONPATH")])),
     }
     try:
         run = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
