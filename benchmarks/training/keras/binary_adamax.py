@@ -11,7 +11,7 @@ def build_model():
     return keras.Sequential(
         [
             keras.Input(shape=(10,)),
-            keras.layers.Dense(16),
+            keras.layers.Dense(16, use_bias=False),  # the BatchNormalization that follows has the offset
             keras.layers.BatchNormalization(),
             keras.layers.Activation("relu"),
             keras.layers.Dense(1),

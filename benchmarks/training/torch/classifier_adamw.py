@@ -10,7 +10,7 @@ class Classifier(nn.Module):
     def __init__(self, features=10, hidden=32, classes=5):
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(features, hidden),
+            nn.Linear(features, hidden, bias=False),  # BatchNorm1d adds the offset
             nn.BatchNorm1d(hidden),
             nn.ReLU(),
             nn.Linear(hidden, classes),

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
-        self.fc1 = nn.Linear(8, 16)
+        self.fc1 = nn.Linear(8, 16, bias=False)  # self.bn adds the offset
         self.bn = nn.BatchNorm1d(16)
         self.fc2 = nn.Linear(16, 3)
 
