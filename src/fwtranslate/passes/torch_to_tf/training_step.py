@@ -25,7 +25,7 @@ import libcst as cst
 from ...cstutil import code, expression, statement
 from ...report import ERROR
 from ..common.base import Pass
-from ..common.training import Bindings, Optimizer, collect, statements_naming, swap_loss_arguments
+from ..common.training import Bindings, collect, statements_naming, swap_loss_arguments
 
 TAPE = "tf.GradientTape"
 TF_IMPORT = "import tensorflow as tf"
@@ -140,58 +140,98 @@ class TrainingStep(Pass):
         if not any(_method_call(s, "backward") is not None or self._is_zero_grad(s) or self._is_step(s) for s in stmts):
             return None
         out: list = []
-        start = 0  # statements before it are already in `out`
-        changed = False
-        for b, stmt in enumerate(stmts):
-            backward = _method_call(stmt, "backward")
-            if backward is None or b < start:
+        pos: dict[int, int] = {}  # original index -> where its statement (or the tape holding it) is in out
+        done = 0  # original statements before it are in out
+        previous: tuple[int, int] | None = None  # (first recorded, step) of the block's previous step
+        tapes = 0
+        for t, stmt in enumerate(stmts):
+            if not self._is_step(stmt):
                 continue
-            step = self._step_after(stmts, b)
-            if step is None:
+            low = previous[1] + 1 if previous else 0
+            backs = [b for b in range(low, t) if _method_call(stmts[b], "backward") is not None]
+            optimizer = self.bindings.optimizer(_receiver(_method_call(stmt, "step")))  # type: ignore[arg-type]
+            if not backs or optimizer is None or not optimizer.owners:
                 continue  # reported with the leftovers below
-            t, optimizer = step
-            if optimizer is None or not optimizer.owners:
-                continue  # reported below
+            first = self._first_recorded(stmts, backs, low)
+            nested = previous is not None and first <= previous[1]
+            if nested:  # the loss needs what the previous step's tape computed: this tape holds it
+                first = min(first, previous[0])  # type: ignore[index]
+            for k in range(done, first):
+                pos[k] = len(out)
+                out.append(stmts[k])
+            body: list = []
+            if first < done:
+                cut = pos[first]
+                body, out[cut:] = out[cut:], []
+            tape = self._fresh("tape") if not nested else self._fresh(f"tape{tapes + 1}")
+            grads = self._fresh("grads") if not nested else self._fresh(f"grads{tapes + 1}")
+            names = []
+            comments: list = []  # of the statements that go (zero_grad, backward): on the next one
+            for k in range(max(first, done), backs[-1] + 1):
+                if k in backs:
+                    loss = _receiver(_method_call(stmts[k], "backward"))  # type: ignore[arg-type]
+                    comments.extend(stmts[k].leading_lines)
+                    if isinstance(loss, cst.Name):
+                        names.append(loss.value)
+                        continue
+                    # `criterion(model(x), y).backward()`: computed on the tape
+                    names.append(self._fresh("loss" if len(backs) == 1 else f"loss{len(names) + 1}"))
+                    line = statement(f"{names[-1]} = {code(loss)}")
+                elif self._is_zero_grad(stmts[k]):
+                    comments.extend(stmts[k].leading_lines)
+                    continue
+                else:
+                    line = stmts[k]
+                body.append(line.with_changes(leading_lines=[*comments, *line.leading_lines]))
+                comments = []
             variables = code(_variables(optimizer.owners))
-            zero = self._zero_grad_before(stmts, start, b)
-            first = self._first_dependency(stmts, start, b, _receiver(backward))
-            if zero is not None:  # from zero_grad() on, unless the loss needs what comes before
-                first = min(first, zero + 1)
-            out.extend(s for i, s in enumerate(stmts[start:first], start) if i != zero)
-            tape, grads = self._fresh("tape"), self._fresh("grads")
-            recorded = [s for i, s in enumerate(stmts[first:b], first) if i != zero]
-            loss = code(_receiver(backward))
-            if not isinstance(_receiver(backward), cst.Name):  # `criterion(model(x), y).backward()`
-                loss, computed = self._fresh("loss"), loss
-                recorded.append(statement(f"{loss} = {computed}"))
-            out.append(self._tape(recorded, tape, stmt))
-            out.append(statement(f"{grads} = {tape}.gradient({loss}, {variables})"))
-            out.extend(self._clip(middle, grads) for middle in stmts[b + 1 : t])
-            receiver = code(_receiver(_method_call(stmts[t], "step")))  # type: ignore[arg-type]
-            apply = expression(f"{receiver}.apply_gradients(zip({grads}, {variables}))")
-            out.append(stmts[t].with_changes(body=[cst.Expr(apply)]))
-            start = t + 1
-            changed = True
-        out.extend(stmts[start:])
-        if changed:
-            out = [s for s in out if not self._is_zero_grad(s)]  # Keras computes fresh gradients at each tape
+            target = names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"  # the gradient of their sum
+            for k in range(first, t + 1):
+                pos[k] = len(out)
+            out.append(self._tape(body, tape))
+            out.append(statement(f"{grads} = {tape}.gradient({target}, {variables})"))
+            out.extend(self._clip(middle, grads) for middle in stmts[backs[-1] + 1 : t])
+            apply = expression(f"{code(_receiver(_method_call(stmt, 'step')))}.apply_gradients(zip({grads}, {variables}))")  # type: ignore[arg-type]
+            out.append(stmt.with_changes(body=[cst.Expr(apply)]))
+            done, previous, tapes = t + 1, (first, t), tapes + 1
+        out.extend(stmts[done:])
+        if tapes:
+            out = _without(out, self._is_zero_grad)  # Keras computes fresh gradients at each tape
             self.ctx.target_imports.add(TF_IMPORT)
         stepped = any(self._is_step(s) for s in out)
         marked = [self._leftover(s, originals, stepped) for s in out]
-        if not changed and len(out) == len(stmts) and all(a is b for a, b in zip(marked, stmts)):
+        if not tapes and len(out) == len(stmts) and all(a is b for a, b in zip(marked, stmts)):
             return None
         return marked
 
-    def _step_after(self, stmts: list, b: int) -> tuple[int, Optimizer | None] | None:
-        for t in range(b + 1, len(stmts)):
-            call = _method_call(stmts[t], "step")
-            if call is not None and not call.args:
-                optimizer = self.bindings.optimizer(_receiver(call))
-                if optimizer is not None or self._maybe_optimizer(_receiver(call)):
-                    return t, optimizer
-            if _method_call(stmts[t], "backward") is not None:
-                return None
-        return None
+    def _first_recorded(self, stmts: list, backs: list[int], low: int) -> int:
+        """Where the tape starts: the first statement the losses depend on (through names, in the
+        whole block) that computes with a trained model or a loss, or what such a statement
+        computed; statements that only prepare data (``x, y = batch``, ``torch.ones(n, 1)``) stay
+        outside. Without one, right after ``zero_grad()``."""
+        last = backs[-1]
+        needed: set[str] = set()
+        for b in backs:
+            needed |= _names(_receiver(_method_call(stmts[b], "backward")))  # type: ignore[arg-type]
+        slice_: list[int] = []
+        for k in range(last - 1, -1, -1):
+            if k in backs:
+                continue
+            if _bound(stmts[k]) & needed:
+                slice_.append(k)
+                needed |= _names(stmts[k])
+        differentiable = set(self._models()) | self.bindings.losses
+        found: list[int] = []
+        computed: set[str] = set()
+        for k in sorted(slice_):
+            text = _names(stmts[k]) | {code(n) for n in _attributes(stmts[k])}
+            if text & (differentiable | computed):
+                found.append(k)
+                computed |= _bound(stmts[k])
+        if found:
+            return found[0]
+        zero = next((k for k in range(backs[0] - 1, low - 1, -1) if self._is_zero_grad(stmts[k])), None)
+        return zero + 1 if zero is not None else backs[0]
 
     def _maybe_optimizer(self, node: cst.BaseExpression) -> bool:
         """An unknown receiver named like an optimizer (a parameter no call site explains)."""
@@ -200,13 +240,9 @@ class TrainingStep(Pass):
 
     def _is_step(self, stmt: cst.BaseStatement) -> bool:
         call = _method_call(stmt, "step")
-        return call is not None and not call.args and self.bindings.optimizer(_receiver(call)) is not None
-
-    def _zero_grad_before(self, stmts: list, start: int, b: int) -> int | None:
-        for z in range(b - 1, start - 1, -1):
-            if self._is_zero_grad(stmts[z]):
-                return z
-        return None
+        if call is None or call.args:
+            return False
+        return self.bindings.optimizer(_receiver(call)) is not None or self._maybe_optimizer(_receiver(call))
 
     def _is_zero_grad(self, stmt: cst.BaseStatement) -> bool:
         call = _method_call(stmt, "zero_grad")
@@ -216,26 +252,11 @@ class TrainingStep(Pass):
         return (
             self.bindings.optimizer(receiver) is not None
             or self._maybe_optimizer(receiver)
+            or code(receiver) in self._models()
             or "model" in code(receiver)
         )
 
-    def _first_dependency(self, stmts: list, start: int, b: int, loss: cst.BaseExpression) -> int:
-        """The first statement of ``stmts[start:b]`` the loss depends on (through names)."""
-        needed = _names(loss)
-        first = b
-        for i in range(b - 1, start - 1, -1):
-            stmt = stmts[i]
-            bound = _bound(stmt)
-            if bound & needed:
-                first = i
-                needed |= _names(stmt)
-        # statements that only unpack or slice data (`x, y = batch`) need no tape: it starts at the
-        # first that computes something
-        while first < b and not _calls_something(stmts[first]):
-            first += 1
-        return first
-
-    def _tape(self, body: list, tape: str, head: cst.BaseStatement) -> cst.With:
+    def _tape(self, body: list, tape: str) -> cst.With:
         body = [_training_calls(s, self._models()) for s in body] or [statement("pass")]
         leading = getattr(body[0], "leading_lines", ())
         body[0] = body[0].with_changes(leading_lines=[])
@@ -332,15 +353,27 @@ def _names(node: cst.CSTNode) -> set[str]:
     return found
 
 
-def _calls_something(stmt: cst.BaseStatement) -> bool:
-    found = False
+def _without(stmts: list, drop) -> list:
+    """``stmts`` less those ``drop`` says, their comments kept on the next statement."""
+    out: list = []
+    comments: list = []
+    for stmt in stmts:
+        if drop(stmt):
+            comments.extend(stmt.leading_lines)
+            continue
+        out.append(stmt.with_changes(leading_lines=[*comments, *stmt.leading_lines]) if comments else stmt)
+        comments = []
+    return out
+
+
+def _attributes(node: cst.CSTNode) -> list[cst.Attribute]:
+    found: list[cst.Attribute] = []
 
     class _V(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            nonlocal found
-            found = True
+        def visit_Attribute(self, n: cst.Attribute) -> None:
+            found.append(n)
 
-    stmt.visit(_V())
+    node.visit(_V())
     return found
 
 
