@@ -210,3 +210,33 @@ def test_no_grad_keeps_python_numbers_python_numbers():
     assert "out = keras.ops.stop_gradient(model(x))" in result.code
     acc = next(line for line in result.code.splitlines() if line.strip().startswith("acc ="))
     assert "stop_gradient" not in acc and acc.rstrip().endswith(".item()")
+
+
+def test_dcgan_steps_sum_two_backwards_and_nest_the_generators_tape():
+    result = translate(
+        """
+        def step(netG, netD, noise, real, criterion, ones, zeros):
+            optimizerD = optim.Adam(netD.parameters())
+            optimizerG = optim.Adam(netG.parameters())
+            netD.zero_grad()
+            errD_real = criterion(netD(real), ones)
+            errD_real.backward()
+            fake = netG(noise)
+            errD_fake = criterion(netD(fake.detach()), zeros)
+            errD_fake.backward()
+            optimizerD.step()
+            # the generator
+            netG.zero_grad()
+            errG = criterion(netD(fake), ones)
+            errG.backward()
+            optimizerG.step()
+        """
+    )
+    code = result.code
+    assert "zero_grad" not in code and "backward" not in code, code
+    outer = code.index("with tf.GradientTape() as tape2:")
+    inner = code.index("with tf.GradientTape() as tape:")
+    assert outer < inner < code.index("fake = netG(noise, training=True)")  # fake is on both tapes
+    assert "grads = tape.gradient([errD_real, errD_fake], netD.trainable_variables)" in code
+    assert code.index("optimizerD.apply_gradients") < code.index("# the generator") < code.index("errG = ")
+    assert "grads2 = tape2.gradient(errG, netG.trainable_variables)" in code
