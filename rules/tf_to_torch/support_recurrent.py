@@ -53,6 +53,11 @@ class KerasRecurrent(nn.Module):
             dtype=dtype,
             **self.rnn_kwargs,
         )
+        for name, parameter in self.rnn.named_parameters():
+            if name.startswith("bias_hh"):  # Keras' one bias is bias_ih: bias_hh stays 0, untrained
+                with torch.no_grad():
+                    parameter.zero_()
+                parameter.requires_grad_(False)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         weight = state_dict.get(prefix + "rnn.weight_ih_l0")

@@ -45,6 +45,8 @@ class ImportMap:
     framework_imports: list[cst.CSTNode] = field(default_factory=list)
     # names bound by `import a.b as c` / `import a` of other modules: modules, never tensors
     module_aliases: set[str] = field(default_factory=set)
+    # of those, the module each names (`np` -> "numpy")
+    alias_modules: dict[str, str] = field(default_factory=dict)
     # with a star import: global names the file uses but never defines (see free_globals)
     star_free: set[str] = field(default_factory=set)
     # one spelling per API (tf.keras.layers.Dense -> keras.layers.Dense); None: names as written
@@ -88,6 +90,7 @@ class ImportMap:
                 if not self.is_framework(full):
                     self.bindings.pop(local, None)  # `import mylib.nn as nn` rebinds nn
                     self.module_aliases.add(local)
+                    self.alias_modules[local] = full if alias.asname is not None else local
                     continue
                 self.module_aliases.discard(local)
                 self.bindings[local] = full if alias.asname is not None else local

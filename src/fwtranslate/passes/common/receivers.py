@@ -321,6 +321,8 @@ def _value_kind(ctx: Context, value, model_method: bool) -> str:
         return PLAIN
     if isinstance(value, cst.Call):
         callee = dotted_name(value.func) or ""
+        if plain_call(ctx, value):
+            return PLAIN
         if _is_model(ctx, value):
             return MODEL
         if callee in ("argparse.Namespace", "Namespace"):
@@ -389,7 +391,24 @@ def root_name(node: cst.BaseExpression) -> str | None:
     return node.value if isinstance(node, cst.Name) else None
 
 
+# packages whose functions never return a framework object: `np.exp(x).sum(axis=1)` is NumPy's
+PLAIN_PACKAGES = frozenset({"numpy", "math", "random", "pandas", "scipy", "PIL", "sklearn", "matplotlib"})
+
+
+def plain_call(ctx: Context, node: cst.BaseExpression) -> bool:
+    """A call of a function of a PLAIN_PACKAGES module (``np.exp(x)``, ``np.random.default_rng(0)``)."""
+    if not isinstance(node, cst.Call):
+        return False
+    callee = dotted_name(node.func)
+    if callee is None or "." not in callee:
+        return False
+    module = ctx.imports.alias_modules.get(callee.split(".", 1)[0])
+    return module is not None and module.split(".", 1)[0] in PLAIN_PACKAGES
+
+
 def is_plain(ctx: Context, receiver: cst.BaseExpression) -> bool:
     """Is the receiver known not to be a framework object (so a Tensor/Module rule cannot apply)?"""
+    if plain_call(ctx, receiver):
+        return True
     name = root_name(receiver)
     return name is not None and name not in ("self", "cls") and kind_of(ctx, name) == PLAIN

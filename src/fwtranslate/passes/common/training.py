@@ -45,11 +45,21 @@ class Bindings:
     optimizers: dict[str, Optimizer] = field(default_factory=dict)
     losses: set[str] = field(default_factory=set)
 
-    def optimizer(self, node: cst.BaseExpression) -> Optimizer | None:
-        return self.optimizers.get(code(node))
+    def optimizer(self, node: cst.BaseExpression, cls: str | None = None) -> Optimizer | None:
+        return self.optimizers.get(key(code(node), cls))
 
-    def is_loss(self, node: cst.BaseExpression) -> bool:
-        return code(node) in self.losses
+    def is_loss(self, node: cst.BaseExpression, cls: str | None = None) -> bool:
+        return key(code(node), cls) in self.losses
+
+    def loss_names(self) -> set[str]:
+        """The losses' names as the code writes them (``criterion``, ``self.criterion``)."""
+        return {name.rpartition(":")[2] for name in self.losses}
+
+
+def key(name: str, cls: str | None) -> str:
+    """A binding's name in the tables: ``self.<attr>`` is per class (two trainer classes may
+    both have a ``self.optimizer``), other names are per file."""
+    return f"{cls}:{name}" if cls and name.startswith("self.") else name
 
 
 def collect(
@@ -154,13 +164,25 @@ class _Finder(cst.CSTVisitor):
         self.other: list[str] = []  # names also bound to something else
         self.functions: dict[str, list[str]] = {}  # function name -> its parameter names
         self.calls: dict[str, list[cst.Call]] = {}  # function name -> its calls in the file
+        self.aliases: list[dict[str, str]] = []  # per enclosing function: local name -> self.<attr>
+        self.classes: list[str] = []
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.aliases.append(_self_aliases(node))
         params = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
         if params and params[0] == "self":
             params = params[1:]  # a method, called as obj.method(...)
         name = node.name.value
         self.functions[name] = AMBIGUOUS if name in self.functions else params  # type: ignore[assignment]
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.aliases.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.append(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.classes.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -190,8 +212,14 @@ class _Finder(cst.CSTVisitor):
     def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         if not isinstance(target, (cst.Name, cst.Attribute)):
             return
-        name = code(target)
+        name = key(code(target), self.classes[-1] if self.classes else None)
         found = self.inline(value)
+        if isinstance(found, Optimizer) and isinstance(target, cst.Attribute) and found.owners:
+            # `self.optimizer = optim.SGD(model.parameters())` in __init__: other methods step it,
+            # where `model` is `self.model` (when __init__ says so) or not known at all
+            aliases = self.aliases[-1] if self.aliases else {}
+            owners = tuple(_as_attribute(o, aliases) for o in found.owners)
+            found = Optimizer(None if None in owners else owners)  # type: ignore[arg-type]
         if isinstance(found, Optimizer):
             self.optimizers.append((name, found))
         elif found == LOSS:
@@ -201,6 +229,27 @@ class _Finder(cst.CSTVisitor):
 
     def leave_Module(self, original_node: cst.Module) -> None:
         self.functions = {k: v for k, v in self.functions.items() if isinstance(v, list)}
+
+
+def _self_aliases(function: cst.FunctionDef) -> dict[str, str]:
+    """``self.model = model`` statements of a method: {"model": "self.model"}."""
+    found: dict[str, str] = {}
+    for stmt in getattr(function.body, "body", ()):
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and isinstance(small.value, cst.Name) and len(small.targets) == 1:
+                    target = small.targets[0].target
+                    if isinstance(target, cst.Attribute) and code(target.value) == "self":
+                        found.setdefault(small.value.value, code(target))
+    return found
+
+
+def _as_attribute(owner: str, aliases: dict[str, str]) -> str | None:
+    """``owner`` as the object's other methods see it: ``self.model`` for ``model``."""
+    head, dot, rest = owner.partition(".")
+    if head == "self":
+        return owner
+    return aliases[head] + dot + rest if head in aliases else None
 
 
 def swap_loss_arguments(call: cst.Call) -> cst.Call:

@@ -1,16 +1,20 @@
-"""Keras registration decorators -> removed.
+"""Keras registration decorators and ``@tf.function`` -> removed.
 
 ``@keras_export("keras.applications.VGG16")`` (Keras' own public-API registry) and
 ``@keras.saving.register_keras_serializable()`` (the serialization registry) only register the
 decorated function or class with Keras; they change nothing about what it computes and have no
 PyTorch meaning. A rule cannot remove a decorator (it translates expressions), so this pass
 drops the decorator line itself, before the call rewriter would report it as untranslated.
+``@tf.function`` compiles a function into a TensorFlow graph: the PyTorch translation runs
+eagerly (what the function computes is the same), with an info note (torch.compile is the
+user's choice to make).
 """
 
 from __future__ import annotations
 
 import libcst as cst
 
+from ...report import INFO
 from ..common.base import Pass
 
 # canonical names (keras.src.* is read as keras.*) of the decorators dropped, called or not
@@ -22,6 +26,9 @@ REGISTRATION_DECORATORS = frozenset(
         "keras.utils.register_keras_serializable",
     }
 )
+
+
+GRAPH_DECORATORS = frozenset({"tf.function", "tensorflow.function"})
 
 
 class KerasExportDecorators(Pass):
@@ -49,7 +56,7 @@ class KerasExportDecorators(Pass):
         target = decorator.decorator
         if isinstance(target, cst.Call):
             target = target.func
-        return self.ctx.resolve(target) in REGISTRATION_DECORATORS
+        return self.ctx.resolve(target) in REGISTRATION_DECORATORS | GRAPH_DECORATORS
 
     def visit_Decorator(self, node: cst.Decorator) -> bool | None:
         if self._is_registration(node):
@@ -58,5 +65,9 @@ class KerasExportDecorators(Pass):
 
     def leave_Decorator(self, original: cst.Decorator, updated: cst.Decorator):
         if self._is_registration(original):
+            target = original.decorator.func if isinstance(original.decorator, cst.Call) else original.decorator
+            if self.ctx.resolve(target) in GRAPH_DECORATORS:
+                why = "@tf.function dropped: the function runs eagerly in PyTorch (wrap it in torch.compile to compile it)"
+                self.ctx.report(original, INFO, "graph-function", why)
             return cst.RemoveFromParent()
         return updated

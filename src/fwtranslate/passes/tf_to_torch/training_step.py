@@ -27,7 +27,7 @@ import libcst as cst
 from ...cstutil import code, expression, statement
 from ...report import ERROR
 from ..common.base import Pass
-from ..common.training import Bindings, Optimizer, collect, statements_naming, swap_loss_arguments
+from ..common.training import Bindings, Optimizer, collect, key, statements_naming, swap_loss_arguments
 
 TAPE = "tf.GradientTape"
 PARAMS = "PARAMS"  # what the optimizer rules write for the parameters
@@ -125,11 +125,14 @@ class TrainingStep(Pass):
             if name in self.bindings.optimizers:
                 self.bindings.optimizers[name] = Optimizer(owners)
         ctx.trained_models = {o for owners in finder.owners.values() for o in (owners or ())}
-        return statements_naming(module, self.bindings.losses | ctx.trained_models)
+        return statements_naming(module, self.bindings.loss_names() | ctx.trained_models)
+
+    def _class(self) -> str | None:
+        return self.ctx.current_class.name if self.ctx.current_class else None
 
     # --- loss objects: (y_true, y_pred) -> (input, target) ---------------------------------
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        if self.bindings.is_loss(original.func):
+        if self.bindings.is_loss(original.func, self._class()):
             return swap_loss_arguments(updated)
         return updated
 
@@ -141,7 +144,7 @@ class TrainingStep(Pass):
     def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
         if len(original.targets) != 1 or not isinstance(updated.value, cst.Call):
             return updated
-        optimizer = self.bindings.optimizer(original.targets[0].target)
+        optimizer = self.bindings.optimizer(original.targets[0].target, self._class())
         args = updated.value.args
         if optimizer is None or not args or code(args[0].value) != PARAMS:
             return updated
@@ -294,12 +297,19 @@ class _ApplyFinder(cst.CSTVisitor):
 
     def __init__(self) -> None:
         self.owners: dict[str, tuple[str, ...] | None] = {}
+        self.classes: list[str] = []
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.append(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.classes.pop()
 
     def visit_Call(self, node: cst.Call) -> None:
         if isinstance(node.func, cst.Attribute) and node.func.attr.value == "apply_gradients":
             parts = _zip_parts(node)
             owners = _owners(parts[1]) if parts else None
-            name = code(node.func.value)
+            name = key(code(node.func.value), self.classes[-1] if self.classes else None)
             if name in self.owners and self.owners[name] != owners:
                 owners = None
             self.owners[name] = owners

@@ -114,11 +114,11 @@ class TrainingStep(Pass):
             module, lambda n: ctx.imports.resolve(n, star_names=ctx.star_names), is_optimizer, is_loss, owners_of
         )
         ctx.trained_models = self._models()
-        return statements_naming(module, self.bindings.losses)
+        return statements_naming(module, self.bindings.loss_names())
 
     # --- loss objects: (prediction, target) -> (y_true, y_pred) ----------------------------
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        if self.bindings.is_loss(original.func):
+        if self.bindings.is_loss(original.func, self._class()):
             return swap_loss_arguments(updated)
         return updated
 
@@ -149,8 +149,8 @@ class TrainingStep(Pass):
                 continue
             low = previous[1] + 1 if previous else 0
             backs = [b for b in range(low, t) if _method_call(stmts[b], "backward") is not None]
-            optimizer = self.bindings.optimizer(_receiver(_method_call(stmt, "step")))  # type: ignore[arg-type]
-            if not backs or optimizer is None or not optimizer.owners:
+            optimizer = self.bindings.optimizer(_receiver(_method_call(stmt, "step")), self._class())  # type: ignore[arg-type]
+            if not backs or optimizer is None or not optimizer.owners or not self._visible(optimizer.owners):
                 continue  # reported with the leftovers below
             first = self._first_recorded(stmts, backs, low)
             nested = previous is not None and first <= previous[1]
@@ -191,7 +191,9 @@ class TrainingStep(Pass):
             out.append(self._tape(body, tape))
             out.append(statement(f"{grads} = {tape}.gradient({target}, {variables})"))
             out.extend(self._clip(middle, grads) for middle in stmts[backs[-1] + 1 : t])
-            apply = expression(f"{code(_receiver(_method_call(stmt, 'step')))}.apply_gradients(zip({grads}, {variables}))")  # type: ignore[arg-type]
+            apply = expression(
+                f"{code(_receiver(_method_call(stmt, 'step')))}.apply_gradients(zip({grads}, {variables}))"
+            )  # type: ignore[arg-type]
             out.append(stmt.with_changes(body=[cst.Expr(apply)]))
             done, previous, tapes = t + 1, (first, t), tapes + 1
         out.extend(stmts[done:])
@@ -203,6 +205,20 @@ class TrainingStep(Pass):
         if not tapes and len(out) == len(stmts) and all(a is b for a, b in zip(marked, stmts)):
             return None
         return marked
+
+    def _class(self) -> str | None:
+        return self.ctx.current_class.name if self.ctx.current_class else None
+
+    def _visible(self, owners: tuple[str, ...]) -> bool:
+        """Are the owners' names bound where the step is (a local, a parameter, ``self``, a
+        module-level name)? An optimizer built in one function from its local ``model`` and
+        stepped in another that has no ``model`` is not translated (reported)."""
+        for owner in owners:
+            head = owner.split(".", 1)[0]
+            if head != "self" and not any(head in scope for scope in self.ctx.scopes):
+                if head not in self.ctx.imports.local_names:
+                    return False
+        return True
 
     def _first_recorded(self, stmts: list, backs: list[int], low: int) -> int:
         """Where the tape starts: the first statement the losses depend on (through names, in the
@@ -220,7 +236,7 @@ class TrainingStep(Pass):
             if _bound(stmts[k]) & needed:
                 slice_.append(k)
                 needed |= _names(stmts[k])
-        differentiable = set(self._models()) | self.bindings.losses
+        differentiable = set(self._models()) | self.bindings.loss_names()
         found: list[int] = []
         computed: set[str] = set()
         for k in sorted(slice_):
@@ -242,7 +258,9 @@ class TrainingStep(Pass):
         call = _method_call(stmt, "step")
         if call is None or call.args:
             return False
-        return self.bindings.optimizer(_receiver(call)) is not None or self._maybe_optimizer(_receiver(call))
+        return self.bindings.optimizer(_receiver(call), self._class()) is not None or self._maybe_optimizer(
+            _receiver(call)
+        )
 
     def _is_zero_grad(self, stmt: cst.BaseStatement) -> bool:
         call = _method_call(stmt, "zero_grad")
@@ -250,7 +268,7 @@ class TrainingStep(Pass):
             return False
         receiver = _receiver(call)
         return (
-            self.bindings.optimizer(receiver) is not None
+            self.bindings.optimizer(receiver, self._class()) is not None
             or self._maybe_optimizer(receiver)
             or code(receiver) in self._models()
             or "model" in code(receiver)
