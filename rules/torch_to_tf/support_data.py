@@ -18,24 +18,26 @@ import tensorflow as tf
 
 class TorchDataset:
     """torch.utils.data.Dataset: the base of map-style datasets (`__getitem__`, usually `__len__`).
-    `for s in ds` stops after len(ds) samples: an out-of-range TensorFlow index raises
-    InvalidArgumentError where torch raises the IndexError that ends Python's iteration."""
+    `for s in ds` reads ds[0], ds[1], ... until an index is out of range, as Python's sequence
+    protocol does for torch; TensorFlow's out-of-range index raises InvalidArgumentError, not the
+    IndexError that ends the loop, so that error ends it too."""
 
     def __getitem__(self, index):
         raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")
 
     def __iter__(self):
-        if not hasattr(self, "__len__"):
-            index = 0
-            while True:  # Python's sequence protocol, as torch relies on it
-                try:
-                    item = self[index]
-                except IndexError:
-                    return
-                yield item
-                index += 1
-        for index in range(len(self)):
-            yield self[index]
+        index = 0
+        while True:
+            try:
+                item = self[index]
+            except IndexError:
+                return
+            except tf.errors.InvalidArgumentError as error:
+                if "out of bounds" not in str(error):
+                    raise
+                return
+            yield item
+            index += 1
 
     def __add__(self, other):
         return TorchConcatDataset([self, other])
@@ -104,7 +106,7 @@ def torch_random_split(dataset, lengths):
     which samples land where differs from torch's (random in both)."""
     n = len(dataset)
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
-        counts = [int(math.floor(n * frac)) for frac in lengths]
+        counts = [math.floor(n * frac) for frac in lengths]
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
         lengths = counts
