@@ -10,6 +10,7 @@ tf.data chain. TorchDataLoader is a keras.utils.PyDataset: `model.fit(loader)` a
 import collections.abc
 import copy
 import math
+import os
 
 import keras
 import numpy as np
@@ -367,3 +368,335 @@ class TorchDataLoader(keras.utils.PyDataset):
 
     def on_epoch_end(self):
         self._order = None
+
+
+# torchvision datasets and transforms. A PIL image of the original is a uint8 NumPy array here,
+# (H, W) for mode "L" and (H, W, C) for RGB: Keras needs no PIL, and ToTensor reads both the same.
+
+
+class TorchVisionMNIST(TorchDataset):
+    """torchvision.datasets.MNIST(root, train, transform, target_transform, download): sample i is
+    (transform(image), target_transform(int label)). It reads the files the original reads
+    (root/MNIST/raw/*-idx?-ubyte); when they are missing and download=True, the same images, in the
+    same order, from keras.datasets.mnist (Keras' cache, ~/.keras/datasets)."""
+
+    folder = "MNIST"
+    keras_dataset = "mnist"
+    classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four"]
+    classes += ["5 - five", "6 - six", "7 - seven", "8 - eight", "9 - nine"]
+
+    def __init__(self, root, train=True, transform=None, target_transform=None, download=False):
+        self.root = os.path.expanduser(root) if isinstance(root, str) else root
+        self.train = train
+        self.transform = transform
+        self.target_transform = target_transform
+        prefix = "train" if train else "t10k"
+        raw = os.path.join(self.root, self.folder, "raw")
+        images = os.path.join(raw, f"{prefix}-images-idx3-ubyte")
+        labels = os.path.join(raw, f"{prefix}-labels-idx1-ubyte")
+        if os.path.exists(images) and os.path.exists(labels):
+            self._images, self._labels = _read_idx(images), _read_idx(labels).astype("int64")
+        elif download:
+            train_split, test_split = getattr(keras.datasets, self.keras_dataset).load_data()
+            self._images, self._labels = train_split if train else test_split
+            self._labels = self._labels.astype("int64")
+        else:
+            raise RuntimeError("Dataset not found. You can use download=True to download it")
+        self.data = tf.constant(self._images)  # torch: a uint8 tensor (N, 28, 28) and int64 targets
+        self.targets = tf.constant(self._labels)
+
+    def __getitem__(self, index):
+        image, target = self._images[index], int(self._labels[index])
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return image, target
+
+    def __len__(self):
+        return len(self._images)
+
+
+class TorchVisionFashionMNIST(TorchVisionMNIST):
+    """torchvision.datasets.FashionMNIST: MNIST's format under root/FashionMNIST/raw, else
+    keras.datasets.fashion_mnist."""
+
+    folder = "FashionMNIST"
+    keras_dataset = "fashion_mnist"
+    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+
+def _read_idx(path):
+    """An IDX file (MNIST's format): a big-endian header (0, 0, type, rank), the sizes, the data."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    kinds = {8: ">u1", 9: ">i1", 11: ">i2", 12: ">i4", 13: ">f4", 14: ">f8"}
+    rank = raw[3]
+    shape = tuple(int(s) for s in np.frombuffer(raw, ">i4", count=rank, offset=4))
+    data = np.frombuffer(raw, kinds[raw[2]], offset=4 + 4 * rank)
+    return data.astype(data.dtype.newbyteorder("=")).reshape(shape)
+
+
+class TorchVisionCIFAR10(TorchDataset):
+    """torchvision.datasets.CIFAR10(root, train, transform, target_transform, download): images
+    (N, 32, 32, 3) uint8 in `data`, labels a list in `targets`, read from the pickled batches the
+    original reads (root/cifar-10-batches-py); when they are missing and download=True, the same
+    data from keras.datasets.cifar10 (its channels-first arrays moved to height, width, channels)."""
+
+    folder = "cifar-10-batches-py"
+    keras_dataset = "cifar10"
+    train_files = [f"data_batch_{i}" for i in range(1, 6)]
+    test_files = ["test_batch"]
+    label_key = "labels"
+    meta = ("batches.meta", "label_names")
+
+    def __init__(self, root, train=True, transform=None, target_transform=None, download=False):
+        self.root = os.path.expanduser(root) if isinstance(root, str) else root
+        self.train = train
+        self.transform = transform
+        self.target_transform = target_transform
+        folder = os.path.join(self.root, self.folder)
+        files = [os.path.join(folder, name) for name in (self.train_files if train else self.test_files)]
+        self.classes = None
+        if all(os.path.exists(path) for path in files):
+            data, self.targets = [], []
+            for path in files:
+                entry = _unpickle(path)
+                data.append(entry["data"])
+                self.targets.extend(entry[self.label_key])
+            self.data = np.vstack(data).reshape(-1, 3, 32, 32).transpose((0, 2, 3, 1))
+            meta = os.path.join(folder, self.meta[0])
+            if os.path.exists(meta):
+                self.classes = _unpickle(meta)[self.meta[1]]
+        elif download:
+            train_split, test_split = self._from_keras()
+            images, labels = train_split if train else test_split
+            if images.shape[1] == 3:  # keras.config.image_data_format() == "channels_first"
+                images = images.transpose((0, 2, 3, 1))
+            self.data, self.targets = images, [int(v) for v in labels.reshape(-1)]
+        else:
+            raise RuntimeError("Dataset not found or corrupted. You can use download=True to download it")
+        if self.classes is not None:
+            self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
+
+    def _from_keras(self):
+        return keras.datasets.cifar10.load_data()
+
+    def __getitem__(self, index):
+        image, target = self.data[index], self.targets[index]
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return image, target
+
+    def __len__(self):
+        return len(self.data)
+
+
+class TorchVisionCIFAR100(TorchVisionCIFAR10):
+    """torchvision.datasets.CIFAR100: the fine labels (100 classes), root/cifar-100-python, else
+    keras.datasets.cifar100 with label_mode="fine"."""
+
+    folder = "cifar-100-python"
+    train_files = ["train"]
+    test_files = ["test"]
+    label_key = "fine_labels"
+    meta = ("meta", "fine_label_names")
+
+    def _from_keras(self):
+        return keras.datasets.cifar100.load_data(label_mode="fine")
+
+
+def _unpickle(path):
+    import pickle
+
+    with open(path, "rb") as f:
+        return pickle.load(f, encoding="latin1")  # noqa: S301 - the file the original unpickles
+
+
+def _is_image_array(img):
+    """The stand-in of a PIL image: a NumPy array, (H, W) or (H, W, C)."""
+    return isinstance(img, np.ndarray)
+
+
+class TorchToTensor:
+    """torchvision.transforms.ToTensor: an image (H, W[, C]) -> a (C, H, W) tensor; uint8 values
+    scaled to float32 in [0, 1], other dtypes kept unscaled (as torchvision does for arrays)."""
+
+    def __call__(self, pic):
+        if not _is_image_array(pic):
+            raise TypeError(f"pic should be PIL Image or ndarray. Got {type(pic)}")
+        if pic.ndim == 2:
+            pic = pic[:, :, None]
+        chw = np.ascontiguousarray(pic.transpose((2, 0, 1)))
+        if chw.dtype == np.uint8:
+            return tf.constant(chw.astype(np.float32) / np.float32(255))
+        return tf.constant(chw)
+
+
+class TorchPILToTensor:
+    """torchvision.transforms.PILToTensor: an image (H, W[, C]) -> a (C, H, W) tensor, dtype kept."""
+
+    def __call__(self, pic):
+        if not _is_image_array(pic):
+            raise TypeError(f"pic should be PIL Image. Got {type(pic)}")
+        return tf.constant(np.ascontiguousarray((pic[:, :, None] if pic.ndim == 2 else pic).transpose((2, 0, 1))))
+
+
+class TorchNormalize:
+    """torchvision.transforms.Normalize(mean, std): (x - mean[c]) / std[c] on a float tensor
+    (..., C, H, W), in the tensor's dtype."""
+
+    def __init__(self, mean, std, inplace=False):
+        self.mean = mean
+        self.std = std
+
+    def __call__(self, tensor):
+        if not tensor.dtype.is_floating:
+            raise TypeError(f"Input tensor should be a float tensor. Got {tensor.dtype}.")
+        if len(tensor.shape) < 3:
+            raise ValueError(f"Expected tensor to be a tensor image of size (..., C, H, W). Got {tensor.shape}.")
+        mean = tf.constant(self.mean, dtype=tensor.dtype)
+        std = tf.constant(self.std, dtype=tensor.dtype)
+        if bool(tf.reduce_any(std == 0)):
+            raise ValueError(f"std evaluated to zero after conversion to {tensor.dtype}, leading to division by zero.")
+        if len(mean.shape) == 1:
+            mean = tf.reshape(mean, (-1, 1, 1))
+        if len(std.shape) == 1:
+            std = tf.reshape(std, (-1, 1, 1))
+        return (tensor - mean) / std
+
+
+class TorchCompose:
+    """torchvision.transforms.Compose(transforms): each transform in turn."""
+
+    def __init__(self, transforms):
+        self.transforms = transforms
+
+    def __call__(self, img):
+        for t in self.transforms:
+            img = t(img)
+        return img
+
+
+def _image_size(img):
+    """(height, width) of an image array (H, W[, C]) or a tensor (..., H, W)."""
+    if _is_image_array(img):
+        return img.shape[0], img.shape[1]
+    return int(img.shape[-2]), int(img.shape[-1])
+
+
+def _crop(img, top, left, height, width):
+    if _is_image_array(img):
+        return img[top : top + height, left : left + width]
+    return img[..., top : top + height, left : left + width]
+
+
+def _pad(img, padding, fill=0, padding_mode="constant"):
+    """torchvision.transforms.functional.pad: an int pads every side, (lr, tb) left/right and
+    top/bottom, (l, t, r, b) each side; NumPy's modes are torchvision's."""
+    if isinstance(padding, int):
+        padding = [padding]
+    padding = list(padding)
+    if len(padding) == 1:
+        left = top = right = bottom = padding[0]
+    elif len(padding) == 2:
+        left = right = padding[0]
+        top = bottom = padding[1]
+    else:
+        left, top, right, bottom = padding
+    kwargs = {"constant_values": fill} if padding_mode == "constant" else {}
+    if _is_image_array(img):
+        pads = [(top, bottom), (left, right)] + [(0, 0)] * (img.ndim - 2)
+        return np.pad(img, pads, mode=padding_mode, **kwargs)
+    array = keras.ops.convert_to_numpy(img)
+    pads = [(0, 0)] * (array.ndim - 2) + [(top, bottom), (left, right)]
+    return tf.constant(np.pad(array, pads, mode=padding_mode, **kwargs))
+
+
+def _pair(size):
+    if isinstance(size, int):
+        return (size, size)
+    if len(size) == 1:
+        return (size[0], size[0])
+    return tuple(size)
+
+
+class TorchCenterCrop:
+    """torchvision.transforms.CenterCrop(size): the centred (h, w) window (torchvision's rounding),
+    zero-padded first where the image is smaller."""
+
+    def __init__(self, size):
+        self.size = _pair(size)
+
+    def __call__(self, img):
+        crop_height, crop_width = self.size
+        image_height, image_width = _image_size(img)
+        if crop_width > image_width or crop_height > image_height:
+            padding_ltrb = [
+                (crop_width - image_width) // 2 if crop_width > image_width else 0,
+                (crop_height - image_height) // 2 if crop_height > image_height else 0,
+                (crop_width - image_width + 1) // 2 if crop_width > image_width else 0,
+                (crop_height - image_height + 1) // 2 if crop_height > image_height else 0,
+            ]
+            img = _pad(img, padding_ltrb, fill=0)
+            image_height, image_width = _image_size(img)
+            if crop_width == image_width and crop_height == image_height:
+                return img
+        top = round((image_height - crop_height) / 2.0)
+        left = round((image_width - crop_width) / 2.0)
+        return _crop(img, top, left, crop_height, crop_width)
+
+
+class TorchRandomCrop:
+    """torchvision.transforms.RandomCrop(size, padding, pad_if_needed, fill, padding_mode): pads,
+    then a window at a uniformly random position (NumPy's draw; random in both)."""
+
+    def __init__(self, size, padding=None, pad_if_needed=False, fill=0, padding_mode="constant"):
+        self.size = _pair(size)
+        self.padding = padding
+        self.pad_if_needed = pad_if_needed
+        self.fill = fill
+        self.padding_mode = padding_mode
+
+    def __call__(self, img):
+        if self.padding is not None:
+            img = _pad(img, self.padding, self.fill, self.padding_mode)
+        height, width = _image_size(img)
+        if self.pad_if_needed and width < self.size[1]:
+            img = _pad(img, [self.size[1] - width, 0], self.fill, self.padding_mode)
+        height, width = _image_size(img)
+        if self.pad_if_needed and height < self.size[0]:
+            img = _pad(img, [0, self.size[0] - height], self.fill, self.padding_mode)
+        height, width = _image_size(img)
+        th, tw = self.size
+        if height < th or width < tw:
+            raise ValueError(f"Required crop size {(th, tw)} is larger than input image size {(height, width)}")
+        top = int(np.random.randint(0, height - th + 1))
+        left = int(np.random.randint(0, width - tw + 1))
+        return _crop(img, top, left, th, tw)
+
+
+class TorchRandomHorizontalFlip:
+    """torchvision.transforms.RandomHorizontalFlip(p): mirrors the width axis with probability p."""
+
+    def __init__(self, p=0.5):
+        self.p = p
+
+    def __call__(self, img):
+        if np.random.rand() < self.p:
+            return img[:, ::-1] if _is_image_array(img) else tf.reverse(img, axis=[-1])
+        return img
+
+
+class TorchRandomVerticalFlip:
+    """torchvision.transforms.RandomVerticalFlip(p): mirrors the height axis with probability p."""
+
+    def __init__(self, p=0.5):
+        self.p = p
+
+    def __call__(self, img):
+        if np.random.rand() < self.p:
+            return img[::-1] if _is_image_array(img) else tf.reverse(img, axis=[-2])
+        return img
