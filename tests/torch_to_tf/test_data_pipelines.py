@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from types import MappingProxyType
 
 os.environ["KERAS_BACKEND"] = "tensorflow"
 
@@ -25,17 +26,22 @@ X = RNG.normal(size=(10, 3, 4, 4)).astype("float32")  # NCHW images stay NCHW
 Y = RNG.integers(0, 5, size=(10,)).astype("int64")
 
 
-def run_both(source: str, names=("out",)):
-    """Run ``source`` with torch tensors x, y, and its translation with TensorFlow tensors x, y:
-    (original values, translated values) of ``names``."""
+def run_translation(source: str, names=("out",), **inputs):
+    """Run the translation of ``source`` with TensorFlow tensors x, y (and ``inputs``): the values of ``names``."""
     result = fwtranslate.translate(source, to="tf")
     assert result.ok, "\n".join(d.format() for d in result.diagnostics) + "\n" + result.code
     assert not re.search(r"^\s*(import|from)\s+torch", result.code, re.M), result.code  # TensorFlow only
-    original = {"x": torch.from_numpy(X), "y": torch.from_numpy(Y)}
-    exec(compile(source, "<original>", "exec"), original)
-    translated = {"x": tf.constant(X), "y": tf.constant(Y)}
+    translated = {"x": tf.constant(X), "y": tf.constant(Y), **inputs}
     exec(compile(result.code, "<translation>", "exec"), translated)
-    return [original[n] for n in names], [translated[n] for n in names]
+    return [translated[n] for n in names]
+
+
+def run_both(source: str, names=("out",), **inputs):
+    """Run ``source`` with torch tensors x, y, and its translation with TensorFlow tensors x, y:
+    (original values, translated values) of ``names``."""
+    original = {"x": torch.from_numpy(X), "y": torch.from_numpy(Y), **inputs}
+    exec(compile(source, "<original>", "exec"), original)
+    return [original[n] for n in names], run_translation(source, names, **inputs)
 
 
 def assert_same(a, b, path="batch"):
@@ -261,3 +267,229 @@ def test_untranslated_randomness_is_reported(call, message):
     source = f"import torch\nfrom torch.utils.data import DataLoader, random_split\nout = {call}\n"
     result = fwtranslate.translate(source, to="tf")
     assert any(message in d.message and d.severity == "warning" for d in result.diagnostics), result.diagnostics
+
+
+# torchvision. It is not a dependency of the test environment: where it is importable the original
+# runs too and the batches are compared with it; the translation is always checked against
+# torchvision's documented semantics on synthetic files written where torchvision looks (ToTensor:
+# uint8 (H, W[, C]) -> float32 (C, H, W) / 255; Normalize: (x - mean[c]) / std[c]; MNIST:
+# root/MNIST/raw/*-idx?-ubyte; CIFAR: root/cifar-10-batches-py/*, pickled {"data", "labels"}).
+
+try:
+    import torchvision
+except (ImportError, RuntimeError, OSError):  # not installed, or built for another torch
+    torchvision = None
+needs_torchvision = pytest.mark.skipif(torchvision is None, reason="torchvision is not installed")
+
+
+def write_idx(path, array):
+    """An IDX file: (0, 0, 0x08 = uint8, rank), the sizes as big-endian int32, the bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = bytes([0, 0, 8, array.ndim]) + np.asarray(array.shape, ">i4").tobytes()
+    path.write_bytes(header + array.astype("uint8").tobytes())
+
+
+def fake_mnist(root, folder="MNIST"):
+    rng = np.random.default_rng(1)
+    split = {}
+    for prefix, n in (("train", 7), ("t10k", 4)):
+        images, labels = rng.integers(0, 256, size=(n, 28, 28)), rng.integers(0, 10, size=(n,))
+        write_idx(root / folder / "raw" / f"{prefix}-images-idx3-ubyte", images)
+        write_idx(root / folder / "raw" / f"{prefix}-labels-idx1-ubyte", labels)
+        split[prefix] = (images.astype("uint8"), labels)
+    return split
+
+
+MNIST_SCRIPT = """
+import torch
+from torchvision import datasets, transforms
+transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+ds = datasets.{name}(root, train={train}, download=False, transform=transform, target_transform=transforms.Lambda(lambda t: t + 100))
+loader = torch.utils.data.DataLoader(ds, batch_size=3, shuffle=False)
+out = list(loader) + [len(ds), ds.data, ds.targets, ds.classes[:2]]
+"""
+
+
+@pytest.mark.parametrize(("name", "train"), [("MNIST", True), ("MNIST", False), ("FashionMNIST", True)])
+def test_mnist_batches_match_torchvision_semantics(tmp_path, name, train):
+    images, labels = fake_mnist(tmp_path, name)["train" if train else "t10k"]
+    (out,) = run_translation(MNIST_SCRIPT.format(name=name, train=train), root=str(tmp_path))
+    batches, (n, data, targets, classes) = out[:-4], out[-4:]
+    assert n == len(images) and len(batches) == -(-n // 3) and classes[0] in ("0 - zero", "T-shirt/top")
+    assert data.dtype == "uint8" and targets.dtype == "int64"
+    np.testing.assert_array_equal(data, images)
+    np.testing.assert_array_equal(targets, labels)
+    expected = (images[:, None].astype("float32") / np.float32(255) - np.float32(0.1307)) / np.float32(0.3081)
+    for i, (xb, yb) in enumerate(batches):
+        assert xb.dtype == "float32" and xb.shape == (min(3, n - 3 * i), 1, 28, 28)  # NCHW, as the original
+        assert yb.dtype == "int64"
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(xb), expected[3 * i : 3 * i + 3])
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(yb), labels[3 * i : 3 * i + 3] + 100)
+
+
+@needs_torchvision
+@pytest.mark.parametrize("name", ["MNIST", "FashionMNIST"])
+def test_mnist_batches_match_torchvision(tmp_path, name):
+    fake_mnist(tmp_path, name)
+    (a,), (b,) = run_both(MNIST_SCRIPT.format(name=name, train=True), root=str(tmp_path))
+    assert_same(a[:-4], b[:-4])
+    assert_same(a[-4:-1], b[-4:-1])
+
+
+def fake_cifar(root, hundred):
+    import pickle
+
+    rng = np.random.default_rng(2)
+    folder = root / ("cifar-100-python" if hundred else "cifar-10-batches-py")
+    folder.mkdir(parents=True)
+    names = ["train", "test"] if hundred else [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    key = "fine_labels" if hundred else "labels"
+    expected = {}
+    for name in names:
+        data = rng.integers(0, 256, size=(2, 3072)).astype("uint8")
+        labels = rng.integers(0, 100 if hundred else 10, size=(2,)).tolist()
+        (folder / name).write_bytes(pickle.dumps({"data": data, key: labels, "coarse_labels": labels}))
+        expected[name] = (data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels)
+    meta_name, meta_key = ("meta", "fine_label_names") if hundred else ("batches.meta", "label_names")
+    (folder / meta_name).write_bytes(pickle.dumps({meta_key: [f"class{i}" for i in range(100 if hundred else 10)]}))
+    train = [expected[n] for n in names[:-1]]
+    return (np.concatenate([t[0] for t in train]), [label for t in train for label in t[1]]), expected[names[-1]]
+
+
+CIFAR_SCRIPT = """
+import torch
+from torchvision import datasets, transforms
+transform = transforms.Compose([
+    transforms.CenterCrop(31),
+    transforms.ToTensor(),
+    transforms.Normalize((0.4914, 0.4822, 0.4465), (0.247, 0.243, 0.261)),
+])
+ds = Dataset(root, train={train}, transform=transform)
+loader = torch.utils.data.DataLoader(ds, batch_size=4)
+out = list(loader) + [len(ds), ds.data, ds.targets, ds.classes[:2]]
+"""
+
+
+@pytest.mark.parametrize(("hundred", "train"), [(False, True), (False, False), (True, True)])
+def test_cifar_batches_match_torchvision_semantics(tmp_path, hundred, train):
+    (images, labels), test_split = fake_cifar(tmp_path, hundred)
+    if not train:
+        images, labels = test_split
+    source = CIFAR_SCRIPT.format(train=train).replace(
+        "Dataset(", "datasets.CIFAR100(" if hundred else "datasets.CIFAR10("
+    )
+    (out,) = run_translation(source, root=str(tmp_path))
+    batches, (n, data, targets, classes) = out[:-4], out[-4:]
+    assert n == len(images) and classes == ["class0", "class1"] and targets == labels
+    np.testing.assert_array_equal(data, images)  # (N, 32, 32, 3) uint8, as torchvision keeps it
+    mean, std = np.float32([0.4914, 0.4822, 0.4465]), np.float32([0.247, 0.243, 0.261])
+    # CenterCrop(31) of 32: top = left = round(0.5) = 0
+    chw = images[:, :31, :31].transpose(0, 3, 1, 2).astype("float32") / np.float32(255)
+    expected = (chw - mean[:, None, None]) / std[:, None, None]
+    got = np.concatenate([keras.ops.convert_to_numpy(xb) for xb, _ in batches])
+    np.testing.assert_array_equal(got, expected)
+    assert [int(v) for _, yb in batches for v in keras.ops.convert_to_numpy(yb)] == labels
+
+
+@needs_torchvision
+@pytest.mark.parametrize("hundred", [False, True])
+def test_cifar_batches_match_torchvision(tmp_path, hundred):
+    fake_cifar(tmp_path, hundred)
+    source = CIFAR_SCRIPT.format(train=True)
+    original_class = torchvision.datasets.CIFAR100 if hundred else torchvision.datasets.CIFAR10
+
+    class Unchecked(original_class):  # the synthetic files have other checksums than the real ones
+        train_list = tuple((name, None) for name, _ in original_class.train_list)
+        test_list = tuple((name, None) for name, _ in original_class.test_list)
+        meta = MappingProxyType({**original_class.meta, "md5": None})
+
+    original = {"root": str(tmp_path), "Dataset": Unchecked}
+    exec(compile(source, "<original>", "exec"), original)
+    (b,) = run_translation(source.replace("Dataset(", f"datasets.{original_class.__name__}("), root=str(tmp_path))
+    a = original["out"]
+    assert_same(a[:-3], b[:-3])
+    np.testing.assert_array_equal(a[-3], b[-3])
+    assert a[-2:] == b[-2:]
+
+
+def test_missing_dataset_files_without_download_raise(tmp_path):
+    source = "from torchvision import datasets\nds = datasets.{}(root)\n"
+    for name in ("MNIST", "CIFAR10"):
+        with pytest.raises(RuntimeError, match="download=True"):
+            run_translation(source.format(name), names=(), root=str(tmp_path))
+
+
+TRANSFORMS = """
+import torch
+from torchvision import transforms as T
+out = [T.PILToTensor()(image), T.ToTensor()(image), T.ToTensor()(image[..., 0])]
+for t in [
+    T.CenterCrop(4), T.CenterCrop((3, 6)), T.CenterCrop(9), T.CenterCrop((10, 12)),
+    T.RandomCrop((7, 8)), T.RandomCrop((9, 10), padding=1), T.RandomCrop((8, 10), padding=(0, 1, 2, 0), padding_mode="reflect"),
+    T.RandomCrop(9, padding=(1, 2), padding_mode="edge", pad_if_needed=True),
+    T.RandomCrop(11, pad_if_needed=True, fill=7, padding_mode="constant"),
+    T.RandomCrop((7, 10), padding=[1, 1], padding_mode="symmetric"),
+    T.RandomHorizontalFlip(1.0), T.RandomVerticalFlip(p=1), T.RandomHorizontalFlip(p=0.0),
+]:
+    out.append(T.PILToTensor()(t(image)))
+    out.append(t(T.ToTensor()(image)))
+"""
+
+
+def test_transforms_match_torchvision_semantics():
+    """Deterministic settings only (crops whose window is the whole padded image, p of 0 or 1);
+    checked on an (H, W, C) uint8 image (a PIL image's values) and on its ToTensor form."""
+    image = np.random.default_rng(3).integers(0, 256, size=(7, 8, 3)).astype("uint8")
+    (out,) = run_translation(TRANSFORMS, image=image)
+    chw = image.transpose(2, 0, 1)
+    np.testing.assert_array_equal(out[0], chw)
+    np.testing.assert_array_equal(out[1], chw.astype("float32") / np.float32(255))
+    assert out[2].shape == (1, 7, 8)
+    padded = np.pad(chw, [(0, 0), (1, 1), (1, 1)])
+    reflected = np.pad(chw, [(0, 0), (1, 0), (0, 2)], mode="reflect")
+    edge = np.pad(chw, [(0, 0), (2, 2), (1, 1)], mode="edge")
+    expected = [
+        chw[:, 2:6, 2:6],  # top = round(1.5) = 2, left = round(2.0) = 2
+        chw[:, 2:5, 1:7],  # top = round(2.0) = 2, left = round(1.0) = 1
+        np.pad(chw, [(0, 0), (1, 1), (0, 1)]),  # (9 - 7) // 2 above and below, 0 left, 1 right
+        np.pad(chw, [(0, 0), (1, 2), (2, 2)]),
+        chw,  # the whole image: the only window
+        padded,
+        reflected,
+        edge,
+        np.pad(np.pad(chw, [(0, 0), (0, 0), (3, 3)], constant_values=7), [(0, 0), (4, 4), (0, 0)], constant_values=7),
+        np.pad(chw, [(0, 0), (1, 1), (1, 1)], mode="symmetric"),
+        chw[:, :, ::-1],
+        chw[:, ::-1],
+        chw,
+    ]
+    for i, want in enumerate(expected):
+        as_image, as_tensor = (keras.ops.convert_to_numpy(v) for v in out[3 + 2 * i : 5 + 2 * i])
+        if i in (7, 8, 9):  # a random window of the padded image
+            assert as_image.shape == as_tensor.shape == (3, *[(9, 9), (11, 11), (7, 10)][i - 7]), i
+            windows = np.lib.stride_tricks.sliding_window_view(want, as_image.shape)
+            assert (windows == as_image).all(axis=(-3, -2, -1)).any(), i
+            continue
+        np.testing.assert_array_equal(as_image, want, err_msg=str(i))
+        if i != 8:  # torchvision pads a tensor with fill as a float; the window is the same
+            np.testing.assert_allclose(as_tensor, want.astype("float32") / 255, rtol=1e-6, err_msg=str(i))
+
+
+@needs_torchvision
+def test_transforms_match_torchvision():
+    """The same transforms under torchvision (on a PIL image and on a tensor); the crops with a
+    random window are compared on their shapes."""
+    from PIL import Image
+
+    image = np.random.default_rng(3).integers(0, 256, size=(7, 8, 3)).astype("uint8")
+    (b,) = run_translation(TRANSFORMS, image=image)
+
+    source = TRANSFORMS.replace("T.ToTensor()(image[..., 0])", "T.ToTensor()(gray)")
+    original = {"image": Image.fromarray(image), "gray": Image.fromarray(image[..., 0])}  # PIL images
+    exec(compile(source, "<original>", "exec"), original)
+    a = original["out"]
+    for i, (u, v) in enumerate(zip(a, b)):
+        if i in (17, 18, 19, 20, 21, 22):  # random windows
+            assert tuple(u.shape) == tuple(v.shape), i
+            continue
+        assert_same(u, v, f"out[{i}]")

@@ -94,6 +94,8 @@ _NOT_TENSOR_CALLS = frozenset(
         "frexp",
     ]
 )
+# classes whose objects are data pipelines, never tensors or modules (`dataset.data` is its images)
+_DATA_CLASSES = ("torch.utils.data.", "torchvision.datasets.")
 _TENSOR_MODULES = ("torch.nn.functional.", "torch.fft.", "torch.linalg.", "torch.special.")
 # methods only tensors have (numpy arrays share reshape, copy, transpose...: not listed)
 _TENSOR_ONLY_METHODS = frozenset(
@@ -326,6 +328,8 @@ def _value_kind(ctx: Context, value, model_method: bool) -> str:
         if callee in ("argparse.Namespace", "Namespace"):
             return PLAIN
         qual = ctx.imports.resolve(value.func, star_names=ctx.star_names)
+        if qual is not None and qual.startswith(_DATA_CLASSES) and qual.rsplit(".", 1)[1][:1].isupper():
+            return PLAIN
         if qual is not None and _tensor_call(qual):
             return TENSOR
         func = value.func
