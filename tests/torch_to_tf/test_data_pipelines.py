@@ -493,3 +493,18 @@ def test_transforms_match_torchvision():
             assert tuple(u.shape) == tuple(v.shape), i
             continue
         assert_same(u, v, f"out[{i}]")
+
+
+def test_a_datasets_fields_are_not_tensor_attributes(tmp_path):
+    """`train.data` is the dataset's images, not Tensor.data; the tensor it holds is translated."""
+    images, _ = fake_mnist(tmp_path)["train"]
+    source = """
+import torch
+from torchvision import datasets
+train = datasets.MNIST(root, download=True)
+loader = torch.utils.data.DataLoader(train, batch_size=2)
+out = [loader.dataset.data.float().mean(), train.data.shape[0], train.targets.numpy(), len(loader.dataset)]
+"""
+    (out,) = run_translation(source, root=str(tmp_path))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(out[0]), images.astype("float32").mean(), rtol=1e-6)
+    assert out[1] == out[3] == len(images) and out[2].dtype == np.int64
