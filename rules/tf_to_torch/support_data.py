@@ -97,6 +97,11 @@ class TFDataset(torch.utils.data.IterableDataset):
     def __iter__(self):
         return iter(self._make_iterator())
 
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise NotImplementedError(f"tf.data.Dataset.{name} is not translated to PyTorch (fwtranslate's TFDataset)")
+
     def __len__(self):
         if self._cardinality == _INFINITE:
             raise TypeError("The dataset is infinite.")

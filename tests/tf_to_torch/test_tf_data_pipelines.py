@@ -144,3 +144,9 @@ def test_timeseries_dataset_from_array(args):
         first = lambda e: float(np.asarray(e[0]).ravel()[0])  # noqa: E731 - each window's first value
         a, b = sorted(a, key=first), sorted(b, key=first)
     assert_same(a, b)
+
+
+def test_a_method_without_translation_says_so():
+    result = fwtranslate.translate(HEADER + "ds = tf.data.Dataset.range(4).padded_batch(2)\n", to="torch")
+    with pytest.raises(NotImplementedError, match="padded_batch is not translated"):
+        exec(compile(result.code, "<translation>", "exec"), {})
