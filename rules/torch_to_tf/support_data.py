@@ -520,11 +520,19 @@ def _is_image_array(img):
     return isinstance(img, np.ndarray)
 
 
+def _as_image(img):
+    """A PIL image (from a custom loader) as its array; arrays and tensors as they are."""
+    if hasattr(img, "getbands") and hasattr(img, "__array_interface__"):
+        return np.asarray(img)
+    return img
+
+
 class TorchToTensor:
     """torchvision.transforms.ToTensor: an image (H, W[, C]) -> a (C, H, W) tensor; uint8 values
     scaled to float32 in [0, 1], other dtypes kept unscaled (as torchvision does for arrays)."""
 
     def __call__(self, pic):
+        pic = _as_image(pic)
         if not _is_image_array(pic):
             raise TypeError(f"pic should be PIL Image or ndarray. Got {type(pic)}")
         if pic.ndim == 2:
@@ -539,6 +547,7 @@ class TorchPILToTensor:
     """torchvision.transforms.PILToTensor: an image (H, W[, C]) -> a (C, H, W) tensor, dtype kept."""
 
     def __call__(self, pic):
+        pic = _as_image(pic)
         if not _is_image_array(pic):
             raise TypeError(f"pic should be PIL Image. Got {type(pic)}")
         return tf.constant(np.ascontiguousarray((pic[:, :, None] if pic.ndim == 2 else pic).transpose((2, 0, 1))))
@@ -631,6 +640,7 @@ class TorchCenterCrop:
         self.size = _pair(size)
 
     def __call__(self, img):
+        img = _as_image(img)
         crop_height, crop_width = self.size
         image_height, image_width = _image_size(img)
         if crop_width > image_width or crop_height > image_height:
@@ -661,6 +671,7 @@ class TorchRandomCrop:
         self.padding_mode = padding_mode
 
     def __call__(self, img):
+        img = _as_image(img)
         if self.padding is not None:
             img = _pad(img, self.padding, self.fill, self.padding_mode)
         height, width = _image_size(img)
@@ -685,6 +696,7 @@ class TorchRandomHorizontalFlip:
         self.p = p
 
     def __call__(self, img):
+        img = _as_image(img)
         if np.random.rand() < self.p:
             return img[:, ::-1] if _is_image_array(img) else tf.reverse(img, axis=[-1])
         return img
@@ -697,6 +709,67 @@ class TorchRandomVerticalFlip:
         self.p = p
 
     def __call__(self, img):
+        img = _as_image(img)
         if np.random.rand() < self.p:
             return img[::-1] if _is_image_array(img) else tf.reverse(img, axis=[-2])
         return img
+
+
+IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+
+def torch_default_loader(path):
+    """torchvision's default image loader: the file as RGB (PIL, through keras.utils.load_img),
+    as a uint8 (H, W, 3) array."""
+    return np.asarray(keras.utils.load_img(path, color_mode="rgb"))
+
+
+class TorchVisionImageFolder(TorchDataset):
+    """torchvision.datasets.ImageFolder(root, transform, target_transform, loader, is_valid_file,
+    allow_empty): one class per subfolder (sorted names), the images of each in sorted walk order;
+    sample i is (transform(loader(path)), target_transform(class index))."""
+
+    def __init__(
+        self,
+        root,
+        transform=None,
+        target_transform=None,
+        loader=torch_default_loader,
+        is_valid_file=None,
+        allow_empty=False,
+    ):
+        self.root = os.path.expanduser(root) if isinstance(root, str) else root
+        self.transform = transform
+        self.target_transform = target_transform
+        self.loader = loader
+        self.classes = sorted(entry.name for entry in os.scandir(self.root) if entry.is_dir())
+        if not self.classes:
+            raise FileNotFoundError(f"Couldn't find any class folder in {self.root}.")
+        self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
+        if is_valid_file is None:
+            is_valid_file = lambda path: path.lower().endswith(IMG_EXTENSIONS)  # noqa: E731
+        self.samples = []
+        for name in self.classes:
+            found = False
+            for folder, _, names in sorted(os.walk(os.path.join(self.root, name), followlinks=True)):
+                for fname in sorted(names):
+                    path = os.path.join(folder, fname)
+                    if is_valid_file(path):
+                        self.samples.append((path, self.class_to_idx[name]))
+                        found = True
+            if not found and not allow_empty:
+                raise FileNotFoundError(f"Found no valid file for the classes {name}.")
+        self.imgs = self.samples
+        self.targets = [target for _, target in self.samples]
+
+    def __getitem__(self, index):
+        path, target = self.samples[index]
+        sample = self.loader(path)
+        if self.transform is not None:
+            sample = self.transform(sample)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return sample, target
+
+    def __len__(self):
+        return len(self.samples)

@@ -508,3 +508,47 @@ out = [loader.dataset.data.float().mean(), train.data.shape[0], train.targets.nu
     (out,) = run_translation(source, root=str(tmp_path))
     np.testing.assert_allclose(keras.ops.convert_to_numpy(out[0]), images.astype("float32").mean(), rtol=1e-6)
     assert out[1] == out[3] == len(images) and out[2].dtype == np.int64
+
+
+def fake_image_folder(root):
+    """Two classes of PNG images (lossless, so every decoder reads the same pixels), a nested
+    folder, a file that is no image and a grayscale image (read as RGB)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(4)
+    for path, mode in [("dog/b.png", "RGB"), ("dog/a.png", "RGB"), ("cat/x/c.png", "L"), ("cat/d.png", "RGB")]:
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        shape = (5, 6, 3) if mode == "RGB" else (5, 6)
+        Image.fromarray(rng.integers(0, 256, size=shape).astype("uint8"), mode=mode).save(root / path)
+    (root / "cat" / "notes.txt").write_text("not an image")
+
+
+FOLDER_SCRIPT = """
+import torch
+from torchvision import datasets, transforms
+ds = datasets.ImageFolder(root, transform=transforms.Compose([transforms.CenterCrop(4), transforms.ToTensor()]))
+out = list(torch.utils.data.DataLoader(ds, batch_size=3)) + [ds.classes, ds.class_to_idx, ds.targets]
+out.append([p.replace(root, "") for p, _ in ds.samples])
+"""
+
+
+def test_image_folder_matches_torchvision_semantics(tmp_path):
+    pytest.importorskip("PIL")
+    from PIL import Image
+
+    fake_image_folder(tmp_path)
+    (out,) = run_translation(FOLDER_SCRIPT, root=str(tmp_path))
+    batches, (classes, class_to_idx, targets, paths) = out[:-4], out[-4:]
+    assert classes == ["cat", "dog"] and class_to_idx == {"cat": 0, "dog": 1} and targets == [0, 0, 1, 1]
+    assert paths == ["/cat/d.png", "/cat/x/c.png", "/dog/a.png", "/dog/b.png"]  # sorted walk, per class
+    images = [np.asarray(Image.open(tmp_path / p[1:]).convert("RGB")) for p in paths]
+    expected = np.stack([im[0:4, 1:5].transpose(2, 0, 1) for im in images]).astype("float32") / np.float32(255)
+    got = np.concatenate([keras.ops.convert_to_numpy(xb) for xb, _ in batches])
+    np.testing.assert_array_equal(got, expected)
+
+
+@needs_torchvision
+def test_image_folder_matches_torchvision(tmp_path):
+    fake_image_folder(tmp_path)
+    (a,), (b,) = run_both(FOLDER_SCRIPT, root=str(tmp_path))
+    assert_same(a, b)
