@@ -773,3 +773,50 @@ class TorchVisionImageFolder(TorchDataset):
 
     def __len__(self):
         return len(self.samples)
+
+
+class TorchResize:
+    """torchvision.transforms.Resize(size, max_size, antialias) with bilinear interpolation: an int
+    size matches the shorter edge (torchvision's rounding down of the longer one). An image array
+    is resized by PIL (through keras.utils.array_to_img) as torchvision resizes a PIL image; a
+    tensor (..., C, H, W) by tf.image.resize, which is torch's antialiased bilinear interpolation
+    (to float rounding; uint8 tensors rounded back)."""
+
+    def __init__(self, size, max_size=None, antialias=True):
+        if isinstance(size, (list, tuple)) and len(size) == 1:
+            size = size[0]
+        if max_size is not None and not isinstance(size, int):
+            raise ValueError("max_size should only be passed if size specifies the length of the smaller edge")
+        self.size = size
+        self.max_size = max_size
+        self.antialias = antialias
+
+    def _output_size(self, height, width):
+        if not isinstance(self.size, int):
+            return tuple(self.size)
+        short, long = (width, height) if width <= height else (height, width)
+        new_short, new_long = self.size, int(self.size * long / short)
+        if self.max_size is not None and new_long > self.max_size:
+            new_short, new_long = int(self.max_size * new_short / new_long), self.max_size
+        return (new_long, new_short) if width <= height else (new_short, new_long)
+
+    def __call__(self, img):
+        img = _as_image(img)
+        height, width = _image_size(img)
+        new_h, new_w = self._output_size(height, width)
+        if _is_image_array(img):
+            pil = keras.utils.array_to_img(img if img.ndim == 3 else img[:, :, None], scale=False)
+            out = np.asarray(pil.resize((new_w, new_h), 2))  # 2: PIL's BILINEAR, torchvision's default
+            return out if img.ndim == 3 else out.reshape(new_h, new_w)
+        x = tf.convert_to_tensor(img)
+        rank = len(x.shape)
+        channels_last = tf.transpose(x, [*range(rank - 3), rank - 2, rank - 1, rank - 3])
+        out = tf.image.resize(
+            tf.cast(channels_last, "float32") if x.dtype == tf.uint8 else channels_last,
+            (new_h, new_w),
+            method="bilinear",
+            antialias=self.antialias,
+        )
+        if x.dtype == tf.uint8:
+            out = tf.cast(tf.clip_by_value(tf.round(out), 0, 255), tf.uint8)
+        return tf.transpose(out, [*range(rank - 3), rank - 1, rank - 3, rank - 2])

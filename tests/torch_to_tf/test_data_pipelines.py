@@ -552,3 +552,48 @@ def test_image_folder_matches_torchvision(tmp_path):
     fake_image_folder(tmp_path)
     (a,), (b,) = run_both(FOLDER_SCRIPT, root=str(tmp_path))
     assert_same(a, b)
+
+
+RESIZE = """
+import torch
+from torchvision import transforms as T
+sizes = [T.Resize(4), T.Resize((5, 9)), T.Resize(4, max_size=6), T.Resize([3], antialias=False)]
+out = [(T.PILToTensor()(t(image)), t(T.ToTensor()(image)), t(T.PILToTensor()(image))) for t in sizes]
+"""
+RESIZED = [(4, 8), (5, 9), (3, 6), (3, 6)]  # of (5, 11): the shorter edge to the size; max_size caps the longer
+
+
+def test_resize_matches_torchvision_semantics():
+    """An image is resized by PIL's bilinear filter (torchvision's PIL path); a tensor as
+    torch.nn.functional.interpolate(bilinear, antialias) resizes it (torchvision's tensor path)."""
+    from PIL import Image
+
+    image = np.random.default_rng(5).integers(0, 256, size=(5, 11, 3)).astype("uint8")
+    (out,) = run_translation(RESIZE, image=image)
+    chw = torch.from_numpy(image.transpose(2, 0, 1).copy())
+    for (h, w), (from_image, from_float, from_uint8), antialias in zip(RESIZED, out, [True, True, True, False]):
+        pil = np.asarray(Image.fromarray(image).resize((w, h), Image.BILINEAR)).transpose(2, 0, 1)
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(from_image), pil)
+        want = torch.nn.functional.interpolate(
+            chw[None].float() / 255, size=(h, w), mode="bilinear", align_corners=False, antialias=antialias
+        )[0]
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(from_float), want.numpy(), atol=1e-6)
+        assert from_uint8.dtype == "uint8" and tuple(from_uint8.shape) == (3, h, w)
+        want = torch.nn.functional.interpolate(
+            chw[None].float(), size=(h, w), mode="bilinear", align_corners=False, antialias=antialias
+        )[0].round()
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(from_uint8), want.numpy(), atol=1)
+
+
+@needs_torchvision
+def test_resize_matches_torchvision():
+    from PIL import Image
+
+    image = np.random.default_rng(5).integers(0, 256, size=(5, 11, 3)).astype("uint8")
+    original = {"image": Image.fromarray(image)}
+    exec(compile(RESIZE, "<original>", "exec"), original)
+    (b,) = run_translation(RESIZE, image=image)
+    for (a_image, a_float, a_uint8), (b_image, b_float, b_uint8) in zip(original["out"], b):
+        assert_same(a_image, b_image)
+        np.testing.assert_allclose(a_float.numpy(), keras.ops.convert_to_numpy(b_float), atol=1e-6)
+        np.testing.assert_allclose(a_uint8.numpy(), keras.ops.convert_to_numpy(b_uint8), atol=1)
