@@ -5,6 +5,7 @@ shuffle buffer is TensorFlow's algorithm, so a small buffer shuffles as locally)
 torch.utils.data.IterableDataset: `DataLoader(ds, batch_size=None)` takes it as it is.
 """
 
+import itertools
 import math
 
 import numpy as np
@@ -292,3 +293,37 @@ def keras_timeseries_dataset(
             dataset = dataset.shuffle(buffer_size=batch_size * 8)
         return dataset.batch(batch_size)
     return dataset.shuffle(buffer_size=1024) if shuffle else dataset
+
+
+class KerasPyDataset(torch.utils.data.Dataset):
+    """keras.utils.PyDataset: a map-style dataset of batches (`__getitem__(i)` is batch i,
+    `__len__` or `num_batches` their number). Iterating it yields batches 0, 1, ... as Keras does;
+    loading is in-process, so workers / use_multiprocessing / max_queue_size are only kept."""
+
+    def __init__(self, workers=1, use_multiprocessing=False, max_queue_size=10):
+        self.workers = workers
+        self.use_multiprocessing = use_multiprocessing
+        self.max_queue_size = max_queue_size
+
+    def __getitem__(self, index):
+        raise NotImplementedError
+
+    def __iter__(self):
+        try:
+            count = self.num_batches
+        except NotImplementedError:
+            count = None
+        for index in range(count) if count is not None else itertools.count():  # endless without a length
+            yield self[index]
+
+    @property
+    def num_batches(self):
+        if hasattr(self, "__len__"):
+            return len(self)
+        raise NotImplementedError("You need to implement the `num_batches` property")
+
+    def on_epoch_begin(self):
+        pass
+
+    def on_epoch_end(self):
+        pass

@@ -150,3 +150,28 @@ def test_a_method_without_translation_says_so():
     result = fwtranslate.translate(HEADER + "ds = tf.data.Dataset.range(4).padded_batch(2)\n", to="torch")
     with pytest.raises(NotImplementedError, match="padded_batch is not translated"):
         exec(compile(result.code, "<translation>", "exec"), {})
+
+
+def test_py_dataset_subclass():
+    """A keras.utils.PyDataset subclass iterates its batches 0 .. len - 1 in both."""
+    body = """
+import math
+
+class Batches(keras.utils.PyDataset):
+    def __init__(self, x, y, batch_size, **kwargs):
+        super().__init__(**kwargs)
+        self.x, self.y = x, y
+        self.batch_size = batch_size
+
+    def __len__(self):
+        return math.ceil(len(self.x) / self.batch_size)
+
+    def __getitem__(self, idx):
+        low = idx * self.batch_size
+        return self.x[low : low + self.batch_size], self.y[low : low + self.batch_size]
+
+ds = Batches(x, y, 4, workers=2)
+out = [list(ds), ds.num_batches, ds.workers, ds[1]]
+"""
+    (a,), (b,) = run_both(body)
+    assert_same(a, b)
