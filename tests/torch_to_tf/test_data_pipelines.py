@@ -597,3 +597,24 @@ def test_resize_matches_torchvision():
         assert_same(a_image, b_image)
         np.testing.assert_allclose(a_float.numpy(), keras.ops.convert_to_numpy(b_float), atol=1e-6)
         np.testing.assert_allclose(a_uint8.numpy(), keras.ops.convert_to_numpy(b_uint8), atol=1)
+
+
+def test_round_trip_gives_the_pytorch_apis_back():
+    """PyTorch -> Keras -> PyTorch: the support classes become torch.utils.data's again, and the
+    round trip's loop sees the original's batches."""
+    source = TENSOR_LOADER.format(bs=4, drop=False) + "sub = torch.utils.data.Subset(ds, [1, 2])\n"
+    keras_code = fwtranslate.translate(source, to="tf").code
+    back = fwtranslate.translate(keras_code, to="torch")
+    assert back.ok, [d.format() for d in back.diagnostics]
+    assert "torch.utils.data.DataLoader(" in back.code and "TorchDataLoader" not in back.code
+    original = {"x": torch.from_numpy(X), "y": torch.from_numpy(Y)}
+    exec(compile(source, "<original>", "exec"), original)
+    round_trip = {"x": torch.from_numpy(X), "y": torch.from_numpy(Y)}
+    exec(compile(back.code, "<round trip>", "exec"), round_trip)
+    assert len(original["out"]) == len(round_trip["out"])
+    for a, b in zip(original["out"], round_trip["out"]):
+        if isinstance(a, list):
+            for u, v in zip(a, b):
+                torch.testing.assert_close(u, v, rtol=0, atol=0)
+        else:
+            assert a == b
