@@ -11,9 +11,6 @@ import math
 import numpy as np
 import torch
 
-_INFINITE = -1  # tf.data.INFINITE_CARDINALITY
-_UNKNOWN = -2  # tf.data.UNKNOWN_CARDINALITY
-
 
 def _tf_to_tensor(value):
     """A value as TensorFlow converts it: NumPy arrays keep their dtype, Python floats become
@@ -60,6 +57,9 @@ class TFDataset(torch.utils.data.IterableDataset):
     """tf.data.Dataset: an iterable of elements (a tensor, or a tuple / dict of them), rebuilt at
     every iteration as tf.data does (a new shuffle order per epoch unless cached)."""
 
+    INFINITE = -1  # tf.data.INFINITE_CARDINALITY
+    UNKNOWN = -2  # tf.data.UNKNOWN_CARDINALITY
+
     def __init__(self, make_iterator, cardinality):
         self._make_iterator = make_iterator
         self._cardinality = cardinality
@@ -90,7 +90,11 @@ class TFDataset(torch.utils.data.IterableDataset):
     def zip(datasets):
         sizes = [d._cardinality for d in (datasets.values() if isinstance(datasets, dict) else datasets)]
         known = [s for s in sizes if s >= 0]
-        size = min(known) if known else (_INFINITE if all(s == _INFINITE for s in sizes) else _UNKNOWN)
+        size = (
+            min(known)
+            if known
+            else (TFDataset.INFINITE if all(s == TFDataset.INFINITE for s in sizes) else TFDataset.UNKNOWN)
+        )
         if isinstance(datasets, dict):
             return TFDataset(lambda: (dict(zip(datasets, e)) for e in zip(*datasets.values())), size)
         return TFDataset(lambda: zip(*datasets), size)
@@ -104,9 +108,9 @@ class TFDataset(torch.utils.data.IterableDataset):
         raise NotImplementedError(f"tf.data.Dataset.{name} is not translated to PyTorch (fwtranslate's TFDataset)")
 
     def __len__(self):
-        if self._cardinality == _INFINITE:
+        if self._cardinality == TFDataset.INFINITE:
             raise TypeError("The dataset is infinite.")
-        if self._cardinality == _UNKNOWN:
+        if self._cardinality == TFDataset.UNKNOWN:
             raise TypeError("The dataset length is unknown.")
         return self._cardinality
 
@@ -142,7 +146,7 @@ class TFDataset(torch.utils.data.IterableDataset):
                 for i in range(len(leaves[0])):
                     yield _map_structure(lambda t, i=i: t[i], element)
 
-        return TFDataset(rows, _UNKNOWN if self._cardinality != _INFINITE else _INFINITE)
+        return TFDataset(rows, TFDataset.UNKNOWN if self._cardinality != TFDataset.INFINITE else TFDataset.INFINITE)
 
     def map(self, map_func, num_parallel_calls=None, deterministic=None, name=None):
         """map_func(*element) for a tuple element (tf.data unpacks it), map_func(element) otherwise."""
@@ -160,7 +164,7 @@ class TFDataset(torch.utils.data.IterableDataset):
                 if bool(predicate(*element) if isinstance(element, tuple) else predicate(element)):
                     yield element
 
-        return TFDataset(kept, _INFINITE if self._cardinality == _INFINITE else _UNKNOWN)
+        return TFDataset(kept, TFDataset.INFINITE if self._cardinality == TFDataset.INFINITE else TFDataset.UNKNOWN)
 
     def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=None, name=None):
         """TensorFlow's buffer shuffle: the buffer holds the next buffer_size elements; each step
@@ -199,7 +203,7 @@ class TFDataset(torch.utils.data.IterableDataset):
 
         size = self._cardinality
         if count is None or count < 0:
-            size = _INFINITE if size != 0 else 0
+            size = TFDataset.INFINITE if size != 0 else 0
         elif size >= 0:
             size = size * count
         return TFDataset(repeated, size)
@@ -213,7 +217,7 @@ class TFDataset(torch.utils.data.IterableDataset):
 
         size = self._cardinality
         if count >= 0:
-            size = count if size == _INFINITE else (min(size, count) if size >= 0 else _UNKNOWN)
+            size = count if size == TFDataset.INFINITE else (min(size, count) if size >= 0 else TFDataset.UNKNOWN)
         return TFDataset(taken, size)
 
     def skip(self, count, name=None):
