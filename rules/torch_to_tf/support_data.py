@@ -326,6 +326,8 @@ class TorchDataLoader(keras.utils.PyDataset):
     def _fetch(self, batch):
         if self.batch_size is None:
             return self.collate_fn(self.dataset[batch[0]])
+        if isinstance(self.dataset, TorchTensorDataset) and self.collate_fn is torch_default_collate:
+            return [tf.gather(t, batch) for t in self.dataset.tensors]  # the stacked rows, in one gather
         return self.collate_fn([self.dataset[i] for i in batch])
 
     def __len__(self):
