@@ -618,3 +618,36 @@ def test_round_trip_gives_the_pytorch_apis_back():
                 torch.testing.assert_close(u, v, rtol=0, atol=0)
         else:
             assert a == b
+
+
+FUNCTIONAL = """
+import torch
+import torchvision.transforms.functional as TF
+from torch.utils.data import get_worker_info
+t = TF.to_tensor(image)
+out = [t, TF.normalize(t, [0.5, 0.4, 0.3], [0.2, 0.3, 0.4]), TF.center_crop(t, 4), get_worker_info() is None]
+"""
+
+
+def test_functional_transforms_and_worker_info():
+    """to_tensor / normalize / center_crop compute what their classes compute; in-process loading
+    has no worker (get_worker_info() is None, as in PyTorch's main process)."""
+    image = np.random.default_rng(6).integers(0, 256, size=(5, 6, 3)).astype("uint8")
+    (out,) = run_translation(FUNCTIONAL, image=image)
+    chw = image.transpose(2, 0, 1).astype("float32") / np.float32(255)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(out[0]), chw)
+    mean, std = np.float32([0.5, 0.4, 0.3])[:, None, None], np.float32([0.2, 0.3, 0.4])[:, None, None]
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(out[1]), (chw - mean) / std)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(out[2]), chw[:, 0:4, 1:5])
+    assert out[3] is True
+
+
+@needs_torchvision
+def test_functional_transforms_match_torchvision():
+    from PIL import Image
+
+    image = np.random.default_rng(6).integers(0, 256, size=(5, 6, 3)).astype("uint8")
+    original = {"image": Image.fromarray(image)}
+    exec(compile(FUNCTIONAL, "<original>", "exec"), original)
+    (b,) = run_translation(FUNCTIONAL, image=image)
+    assert_same(original["out"], b)
