@@ -45,12 +45,11 @@ def _support_sources(direction: str) -> dict[str, str]:
 
 
 def _prelude(direction: str, before: str) -> str:
-    """PRELUDE, plus for tf_to_torch the other direction's support definitions the example calls
-    by name (rules/tf_to_torch/roundtrip.yaml: `TorchLSTM(4, 8)`), copied as a translated file
-    carries them, so that they resolve to fwtranslate.support.<Name>."""
-    if direction != "tf_to_torch":
-        return PRELUDE[direction]
-    sources = _support_sources("torch_to_tf")
+    """PRELUDE, plus the other direction's support definitions the example calls by name
+    (rules/tf_to_torch/roundtrip.yaml: `TorchLSTM(4, 8)`; rules/torch_to_tf/data.yaml:
+    `TFDataset.range(10)`), copied as a translated file carries them, so that they resolve to
+    fwtranslate.support.<Name>."""
+    sources = _support_sources("torch_to_tf" if direction == "tf_to_torch" else "tf_to_torch")
     names = {n.id for n in ast.walk(ast.parse(before.strip(), mode="eval")) if isinstance(n, ast.Name)}
     return PRELUDE[direction] + "".join(f"{sources[n]}\n\n\n" for n in sorted(names & set(sources)))
 

@@ -21,6 +21,7 @@ from ...imports import dotted_name, target_names
 from .context import Context
 
 PLAIN, TENSOR, MODEL, OTHER = "plain", "tensor", "model", "other"
+DATA = "data"  # a dataset or loader: itself (and its `.dataset`) no tensor, its fields may be
 # methods of a model that return the model itself
 _MODEL_METHODS = frozenset({"to", "cuda", "cpu", "float", "double", "half", "eval", "train"})
 
@@ -94,6 +95,8 @@ _NOT_TENSOR_CALLS = frozenset(
         "frexp",
     ]
 )
+# classes whose objects are data pipelines (DATA), never tensors or modules (`dataset.data` is its images)
+_DATA_CLASSES = ("torch.utils.data.", "torchvision.datasets.")
 _TENSOR_MODULES = ("torch.nn.functional.", "torch.fft.", "torch.linalg.", "torch.special.")
 # methods only tensors have (numpy arrays share reshape, copy, transpose...: not listed)
 _TENSOR_ONLY_METHODS = frozenset(
@@ -328,6 +331,8 @@ def _value_kind(ctx: Context, value, model_method: bool) -> str:
         if callee in ("argparse.Namespace", "Namespace"):
             return PLAIN
         qual = ctx.imports.resolve(value.func, star_names=ctx.star_names)
+        if qual is not None and qual.startswith(_DATA_CLASSES) and qual.rsplit(".", 1)[1][:1].isupper():
+            return DATA
         if qual is not None and _tensor_call(qual):
             return TENSOR
         func = value.func
@@ -411,4 +416,11 @@ def is_plain(ctx: Context, receiver: cst.BaseExpression) -> bool:
     if plain_call(ctx, receiver):
         return True
     name = root_name(receiver)
-    return name is not None and name not in ("self", "cls") and kind_of(ctx, name) == PLAIN
+    if name is None or name in ("self", "cls"):
+        return False
+    kind = kind_of(ctx, name)
+    if kind == DATA:  # `train_set.data`, `loader.dataset.data`: the dataset's field, not Tensor.data
+        while isinstance(receiver, cst.Attribute) and receiver.attr.value == "dataset":
+            receiver = receiver.value
+        return isinstance(receiver, cst.Name)
+    return kind == PLAIN
