@@ -191,9 +191,8 @@ class TrainingStep(Pass):
             out.append(self._tape(body, tape))
             out.append(statement(f"{grads} = {tape}.gradient({target}, {variables})"))
             out.extend(self._clip(middle, grads) for middle in stmts[backs[-1] + 1 : t])
-            apply = expression(
-                f"{code(_receiver(_method_call(stmt, 'step')))}.apply_gradients(zip({grads}, {variables}))"
-            )  # type: ignore[arg-type]
+            receiver = code(_receiver(_method_call(stmt, "step")))  # type: ignore[arg-type]
+            apply = expression(f"{receiver}.apply_gradients(zip({grads}, {variables}))")
             out.append(stmt.with_changes(body=[cst.Expr(apply)]))
             done, previous, tapes = t + 1, (first, t), tapes + 1
         out.extend(stmts[done:])
