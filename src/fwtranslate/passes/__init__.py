@@ -8,6 +8,7 @@ from .tf_to_torch import LayoutWrap as ChannelsFirstLayoutWrap
 from .tf_to_torch import TrainingStep as TorchTrainingStep
 from .tf_to_torch.export_decorators import KerasExportDecorators
 from .torch_to_tf import (
+    Checkpoints,
     ForwardToCall,
     KerasSerializable,
     PrivateLayerNames,
@@ -29,6 +30,7 @@ PASSES = (
     PrivateLayerNames,
     ChannelsLastLayout,
     TapeTrainingStep,
+    Checkpoints,
     CallRewriter,
     ChannelsLastLayoutWrap,
     WeightPresence,

@@ -1,5 +1,6 @@
 """Structural passes of the PyTorch -> Keras direction."""
 
+from .checkpoints import Checkpoints
 from .containers import SequentialSubclass
 from .forward_to_call import ForwardToCall
 from .layout import Layout, LayoutWrap
@@ -11,6 +12,7 @@ from .training_step import TrainingStep
 from .weight_presence import WeightPresence
 
 __all__ = [
+    "Checkpoints",
     "ForwardToCall",
     "KerasSerializable",
     "Layout",
