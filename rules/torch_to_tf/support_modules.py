@@ -191,3 +191,12 @@ def variable_value(x):
     """A keras.Variable's value (libraries such as einops take tensors, not Keras variables);
     anything else as it is."""
     return x.value if isinstance(x, keras.Variable) else x
+
+
+def load_torch_state_dict(layer, state_dict):
+    """Module.load_state_dict: a PyTorch state dict has torch's names and layouts, which a Keras
+    model does not. Raises NotImplementedError: convert the checkpoint with ``fwtranslate weights``."""
+    raise NotImplementedError(
+        f"loading a PyTorch state dict into the Keras model {type(layer).__name__} is not supported: "
+        "convert the checkpoint with `fwtranslate weights` and use model.load_weights(...)"
+    )
