@@ -101,6 +101,10 @@ class Context:
         return self.classes[-1] if self.classes else None
 
     @property
+    def class_name(self) -> str | None:
+        return self.classes[-1].name if self.classes else None
+
+    @property
     def current_function(self) -> FunctionInfo | None:
         return self.functions[-1] if self.functions else None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from ...report import ERROR
 from .base import Pass
 
 _MARKED_COMPOUNDS = (cst.If, cst.For, cst.While, cst.With, cst.FunctionDef, cst.ClassDef)
@@ -81,3 +82,15 @@ class Marks(Pass):
 
     def leave_ClassDef(self, original, updated):
         return self._mark(updated, original)
+
+
+def mark_line(ctx, stmt, original: cst.CSTNode, code: str, message: str):
+    """``stmt`` with the marker of an error reported on ``original``: for a pass that reports
+    while it rewrites a whole block, when the traversal has left the statement (its marks would
+    otherwise go above the enclosing statement)."""
+    before = len(ctx.pending_marks)
+    ctx.report(original, ERROR, code, message)
+    added = ctx.pending_marks[before:]
+    del ctx.pending_marks[before:]
+    comments = [cst.EmptyLine(comment=cst.Comment(m)) for m in added]
+    return stmt.with_changes(leading_lines=[*stmt.leading_lines, *comments])

@@ -27,6 +27,7 @@ import libcst as cst
 from ...cstutil import code, expression, statement
 from ...report import ERROR
 from ..common.base import Pass
+from ..common.marks import mark_line
 from ..common.training import Bindings, Optimizer, collect, key, statements_naming, swap_loss_arguments
 
 TAPE = "tf.GradientTape"
@@ -127,12 +128,9 @@ class TrainingStep(Pass):
         ctx.trained_models = {o for owners in finder.owners.values() for o in (owners or ())}
         return statements_naming(module, self.bindings.loss_names() | ctx.trained_models)
 
-    def _class(self) -> str | None:
-        return self.ctx.current_class.name if self.ctx.current_class else None
-
     # --- loss objects: (y_true, y_pred) -> (input, target) ---------------------------------
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        if self.bindings.is_loss(original.func, self._class()):
+        if self.bindings.is_loss(original.func, self.ctx.class_name):
             return swap_loss_arguments(updated)
         return updated
 
@@ -144,7 +142,7 @@ class TrainingStep(Pass):
     def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
         if len(original.targets) != 1 or not isinstance(updated.value, cst.Call):
             return updated
-        optimizer = self.bindings.optimizer(original.targets[0].target, self._class())
+        optimizer = self.bindings.optimizer(original.targets[0].target, self.ctx.class_name)
         args = updated.value.args
         if optimizer is None or not args or code(args[0].value) != PARAMS:
             return updated
@@ -284,12 +282,7 @@ class TrainingStep(Pass):
 
     def _mark(self, stmt, originals: list, message: str):
         original = next((o for o in originals if self._tape(o) is not None), originals[0])
-        marks = len(self.ctx.pending_marks)
-        self.ctx.report(original, ERROR, "training-step", message)
-        added = self.ctx.pending_marks[marks:]
-        del self.ctx.pending_marks[marks:]  # the mark goes on this line, not on the enclosing statement
-        comments = [cst.EmptyLine(comment=cst.Comment(m)) for m in added]
-        return stmt.with_changes(leading_lines=[*stmt.leading_lines, *comments])
+        return mark_line(self.ctx, stmt, original, "training-step", message)
 
 
 class _ApplyFinder(cst.CSTVisitor):

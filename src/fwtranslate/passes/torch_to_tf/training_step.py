@@ -23,8 +23,8 @@ import re
 import libcst as cst
 
 from ...cstutil import code, expression, statement
-from ...report import ERROR
 from ..common.base import Pass
+from ..common.marks import mark_line
 from ..common.training import Bindings, collect, statements_naming, swap_loss_arguments
 
 TAPE = "tf.GradientTape"
@@ -118,7 +118,7 @@ class TrainingStep(Pass):
 
     # --- loss objects: (prediction, target) -> (y_true, y_pred) ----------------------------
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
-        if self.bindings.is_loss(original.func, self._class()):
+        if self.bindings.is_loss(original.func, self.ctx.class_name):
             return swap_loss_arguments(updated)
         return updated
 
@@ -149,7 +149,7 @@ class TrainingStep(Pass):
                 continue
             low = previous[1] + 1 if previous else 0
             backs = [b for b in range(low, t) if _method_call(stmts[b], "backward") is not None]
-            optimizer = self.bindings.optimizer(_receiver(_method_call(stmt, "step")), self._class())  # type: ignore[arg-type]
+            optimizer = self.bindings.optimizer(_receiver(_method_call(stmt, "step")), self.ctx.class_name)  # type: ignore[arg-type]
             if not backs or optimizer is None or not optimizer.owners or not self._visible(optimizer.owners):
                 continue  # reported with the leftovers below
             first = self._first_recorded(stmts, backs, low)
@@ -205,9 +205,6 @@ class TrainingStep(Pass):
             return None
         return marked
 
-    def _class(self) -> str | None:
-        return self.ctx.current_class.name if self.ctx.current_class else None
-
     def _visible(self, owners: tuple[str, ...]) -> bool:
         """Are the owners' names bound where the step is (a local, a parameter, ``self``, a
         module-level name)? An optimizer built in one function from its local ``model`` and
@@ -257,7 +254,7 @@ class TrainingStep(Pass):
         call = _method_call(stmt, "step")
         if call is None or call.args:
             return False
-        return self.bindings.optimizer(_receiver(call), self._class()) is not None or self._maybe_optimizer(
+        return self.bindings.optimizer(_receiver(call), self.ctx.class_name) is not None or self._maybe_optimizer(
             _receiver(call)
         )
 
@@ -267,7 +264,7 @@ class TrainingStep(Pass):
             return False
         receiver = _receiver(call)
         return (
-            self.bindings.optimizer(receiver, self._class()) is not None
+            self.bindings.optimizer(receiver, self.ctx.class_name) is not None
             or self._maybe_optimizer(receiver)
             or code(receiver) in self._models()
             or "model" in code(receiver)
@@ -343,12 +340,7 @@ class TrainingStep(Pass):
         text = code(stmt).strip()
         original = next((o for o in originals if code(o).strip() == text), None)
         original = original or next((o for o in originals if _method_call(o, "backward") is not None), originals[0])
-        marks = len(self.ctx.pending_marks)
-        self.ctx.report(original, ERROR, "training-step", message)
-        added = self.ctx.pending_marks[marks:]
-        del self.ctx.pending_marks[marks:]  # the mark goes on this line, not on the enclosing statement
-        comments = [cst.EmptyLine(comment=cst.Comment(m)) for m in added]
-        return stmt.with_changes(leading_lines=[*stmt.leading_lines, *comments])
+        return mark_line(self.ctx, stmt, original, "training-step", message)
 
 
 def _clip_call(stmt: cst.BaseStatement) -> cst.Call | None:
