@@ -822,6 +822,10 @@ class FitLoop(Pass):
         return before, ["    " + b for b in body], after
 
 
+# lambdas and comprehensions: a call inside one runs later, or many times
+_CLOSURES = (cst.Lambda, cst.ListComp, cst.GeneratorExp, cst.DictComp)
+
+
 class _Finder(cst.CSTVisitor):
     """The compile / fit / evaluate / predict statements of a file, in order, with their scope;
     the statements around them (which the traversal must visit); every name (for fresh ones)."""
@@ -873,10 +877,14 @@ class _Finder(cst.CSTVisitor):
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             self.stack.append(node)
+        if isinstance(node, _CLOSURES):
+            self.closures += 1
         return super().on_visit(node)
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
         super().on_leave(original_node)
+        if isinstance(original_node, _CLOSURES):
+            self.closures -= 1
         if isinstance(original_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
             self.stack.pop()
 
@@ -932,30 +940,6 @@ class _Finder(cst.CSTVisitor):
         self.sites.append(Site(func.attr.value, model, node, None, None, scope=self.scopes[-1], id=id(node)))
         self.sites[-1].hoist_to = where
         self.visit_ids.update(id(s) for s in self.stack)
-
-    def visit_Lambda(self, node: cst.Lambda) -> None:
-        self.closures += 1
-
-    def leave_Lambda(self, original_node: cst.Lambda) -> None:
-        self.closures -= 1
-
-    def visit_ListComp(self, node: cst.ListComp) -> None:
-        self.closures += 1
-
-    def leave_ListComp(self, original_node: cst.ListComp) -> None:
-        self.closures -= 1
-
-    def visit_GeneratorExp(self, node: cst.GeneratorExp) -> None:
-        self.closures += 1
-
-    def leave_GeneratorExp(self, original_node: cst.GeneratorExp) -> None:
-        self.closures -= 1
-
-    def visit_DictComp(self, node: cst.DictComp) -> None:
-        self.closures += 1
-
-    def leave_DictComp(self, original_node: cst.DictComp) -> None:
-        self.closures -= 1
 
     def positional(self, function: cst.BaseExpression) -> int:
         """How many arguments Keras' LearningRateScheduler passes ``function``: (epoch, lr), or
