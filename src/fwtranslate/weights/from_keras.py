@@ -10,7 +10,11 @@ The Keras tree drives the walk (the mirror of tree.py / transfer.py, where torch
   modules the layout pass inserted;
 - a functional model's layers (no attribute names) are matched by name (a torch attribute
   called like the Keras layer's ``name``), else by order: the k-th Keras layer that owns
-  weights with the k-th child subtree of the torch model that owns parameters;
+  weights with the k-th child subtree of the torch model that owns parameters, both sides in
+  one canonical order of their graphs. The torch side is the tracer's FunctionalModel (flat),
+  or a tree of plain modules (the builder lifted: ``blocks.0.1``, ``double_conv_2.conv2d_1``),
+  whose modules standing for one Keras layer are found wherever they sit and ordered by a
+  torch.fx trace of ``forward`` (see ``_lifted_children``);
 - a Keras layer with a weight converter (the ``weights:`` of its rule ``keras.layers.<Class>``
   in rules/tf_to_torch, else FALLBACK_CONVERTERS) is handed to the converter together with the
   single module owning parameters inside the torch subtree at its path (``ChannelsLast(conv)``,
@@ -267,6 +271,8 @@ def _functional_children(node: KNode) -> list[KNode]:
     import keras
     import torch.nn as nn
 
+    if not _is_traced_functional(node.module):
+        return _lifted_children(node)
     layers = [(i, sub) for i, sub in enumerate(node.layer.layers) if not isinstance(sub, keras.layers.InputLayer)]
     listed = node.module._modules.get("layers")
     if isinstance(listed, nn.ModuleList) and not any(
@@ -308,6 +314,192 @@ def _functional_children(node: KNode) -> list[KNode]:
     for kpath, sub in left:
         out.append(KNode(kpath, sub, "", None, "order"))
     return out
+
+
+def _is_traced_functional(module: Any) -> bool:
+    """FunctionalModel (support_functional.py: a trace replayed by ``steps``), or a module whose
+    layers sit in one flat ``layers`` ModuleList: the forms ``_functional_children`` matches flat."""
+    import torch.nn as nn
+
+    if isinstance(getattr(module, "steps", None), list) and hasattr(module, "output_refs"):
+        return True
+    listed = module._modules.get("layers")
+    return isinstance(listed, nn.ModuleList) and not any(
+        _has_tensors(c) for n, c in module.named_children() if n != "layers"
+    )
+
+
+def _lifted_children(node: KNode) -> list[KNode]:
+    """A functional model translated to a tree of plain modules (the builder lifted to nn.Module
+    classes: loops become nn.Sequential / nn.ModuleList of blocks, helpers become submodule
+    classes, so the layers Keras lists flat sit at ``blocks.0.1`` or ``double_conv_2.conv2d_1``).
+
+    A torch module whose last attribute name is a name the user gave a Keras layer (and that no
+    other module of the tree carries) is its counterpart, a whole subtree if need be (a nested
+    ``keras.Sequential(..., name="head")``). The other Keras layers are paired with the torch
+    *units*, the smallest subtrees that stand for one Keras layer (see ``_unit_predicate``), both
+    sides in the canonical order of their graphs: Keras' from its nodes, torch's from
+    ``torch.fx`` (the modules ``forward`` calls and how their arguments flow), which does not
+    depend on the order the code computes the branches in. When fx cannot trace ``forward``, the
+    units keep their registration order (the order the builder created the layers) and the Keras
+    layers theirs. All layers are paired when both sides count as many and agree on which own
+    weights (the verifier then compares unweighted layers' outputs too), else the k-th weighted
+    Keras layer with the k-th weighted unit."""
+    import keras
+
+    layers = [
+        (_join(node.keras_path, f"layers[{i}]"), sub)
+        for i, sub in enumerate(node.layer.layers)
+        if not isinstance(sub, keras.layers.InputLayer)
+    ]
+    root: Any = node.module  # never None here (walk_keras checks)
+    modules: dict[str, Any] = dict(root.named_modules())
+    carrying: dict[str, list[str]] = {}
+    for path in modules:
+        if path:
+            carrying.setdefault(path.rsplit(".", 1)[-1], []).append(path)
+    out: list[KNode] = []
+    taken: set[str] = set()
+    unnamed = []
+    for kpath, sub in layers:
+        hits = carrying.get(sub.name, [])
+        if (
+            len(hits) == 1
+            and not _automatic_name(sub)
+            and not any(_nested(hits[0], t) or _nested(t, hits[0]) for t in taken)
+        ):
+            taken.add(hits[0])
+            out.append(KNode(kpath, sub, _join(node.torch_path, hits[0]), modules[hits[0]], "name"))
+        else:
+            unnamed.append((kpath, sub))
+    is_unit = _unit_predicate({type(sub).__name__ for _, sub in layers if not _is_builtin(sub)}, taken)
+    units, traced = _torch_units(root, is_unit)
+    units = [(p, m) for p, m in units if p not in taken and type(m).__name__ not in _LAYOUT_MOVES]
+    keras_rank = _keras_graph_order(node.layer) if traced else {}
+    if keras_rank:
+        unnamed.sort(key=lambda item: keras_rank.get(id(item[1]), len(keras_rank)))
+    if len(units) == len(unnamed) and all(
+        bool(_keras_variables(s)) == _has_tensors(m) for (_, s), (_, m) in zip(unnamed, units)
+    ):
+        pairs = list(zip(unnamed, units))
+        left = []
+    else:
+        weighted_keras = [(p, s) for p, s in unnamed if _keras_variables(s)]
+        weighted_torch = [(p, m) for p, m in units if _has_tensors(m)]
+        pairs = list(zip(weighted_keras, weighted_torch))
+        left = weighted_keras[len(weighted_torch) :]
+    for (kpath, sub), (path, module) in pairs:
+        out.append(KNode(kpath, sub, _join(node.torch_path, path), module, "order"))
+    for kpath, sub in left:
+        out.append(KNode(kpath, sub, "", None, "order"))
+    return out
+
+
+def _nested(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + ".")
+
+
+# tensor-free modules a rule puts beside the one weighted module of a Keras layer's translation
+# (``nn.Sequential(KerasSamePad2d(..), nn.LazyConv2d(..))``, ``nn.Sequential(nn.LazyLinear(4),
+# KerasActivation("gelu"))``): activations are recognised by torch's own module
+_PARTS_OF_A_LAYER = (
+    "KerasActivation",
+    "KerasSamePad1d",
+    "KerasSamePad2d",
+    "KerasSamePad3d",
+    "KerasCausalPad1d",
+    *_LAYOUT_MOVES,
+)
+
+
+def _unit_predicate(custom_classes: set[str], forced: set[str]):
+    """``is_unit(module, path)``: does the torch module stand for one Keras layer (a unit, not
+    to be looked into)? A module owning tensors itself (``nn.LazyConv2d``,
+    KerasBatchNormalization); a support class (``ChannelsLast(conv)``, KerasBidirectional: the
+    rule of one Keras layer made it); the translation of a Keras layer class the user wrote
+    (same class name); torch's own layers (fx's default); an ``nn.Sequential`` holding one
+    weighted module beside activations and padding (``Dense(4, activation="relu")``); any other
+    module without tensors. Not units: containers and classes the translation generated (a
+    loop's ``nn.Sequential`` of blocks, a helper's ``DoubleConv``), which hold several layers."""
+    import torch.nn as nn
+
+    ruleset = _ruleset()
+    support = set(ruleset.support.files) if ruleset is not None else set()
+    containers = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+
+    def part_of_a_layer(module: Any) -> bool:
+        return not _has_tensors(module) and (
+            type(module).__name__ in _PARTS_OF_A_LAYER or type(module).__module__ == "torch.nn.modules.activation"
+        )
+
+    def is_unit(module: Any, path: str) -> bool:
+        name = type(module).__name__
+        if path in forced or name in custom_classes or name in support:
+            return True
+        if any(p is not None for p in module._parameters.values()) or any(
+            b is not None for b in module._buffers.values()
+        ):
+            return True
+        if not isinstance(module, containers):
+            return type(module).__module__.startswith("torch.nn.") or not _has_tensors(module)
+        children = list(module.children())
+        weighted = [c for c in children if _has_tensors(c)]
+        return (
+            isinstance(module, nn.Sequential)
+            and len(weighted) == 1
+            and not isinstance(weighted[0], containers)  # the smallest: a loop of one block is no unit
+            and is_unit(weighted[0], "")
+            and all(c is weighted[0] or part_of_a_layer(c) for c in children)
+        )
+
+    return is_unit
+
+
+def _torch_units(module: Any, is_unit) -> tuple[list[tuple[str, Any]], bool]:
+    """The units (``_unit_predicate``) of a torch tree, (path, module): in the canonical graph
+    order of ``forward`` when torch.fx traces it (units it never calls last, in registration
+    order), and True; else in registration order, and False."""
+    units: list[tuple[str, Any]] = []
+    seen: set[int] = set()
+
+    def collect(prefix: str, parent: Any) -> None:
+        for name, child in parent.named_children():
+            if child is None or id(child) in seen:
+                continue
+            seen.add(id(child))
+            path = _join(prefix, name)
+            if is_unit(child, path):
+                units.append((path, child))
+            else:
+                collect(path, child)
+
+    collect("", module)
+    rank = _fx_graph_order(module, is_unit)
+    if rank is None:
+        return units, False
+    units.sort(key=lambda item: rank.get(item[0], len(rank)))  # stable: the uncalled keep their order
+    return units, True
+
+
+def _fx_graph_order(module: Any, is_unit) -> dict | None:
+    """{module path: rank} of the units ``forward`` calls, in the canonical graph order (from
+    torch.fx's symbolic trace, units as its leaf modules); None when fx cannot trace it."""
+    try:
+        import torch.fx as fx
+
+        class UnitTracer(fx.Tracer):
+            def is_leaf_module(self, m: Any, module_qualified_name: str) -> bool:
+                return is_unit(m, module_qualified_name)
+
+        graph = UnitTracer().trace(module)
+        outputs = [n for n in graph.nodes if n.op == "output"]
+        return _graph_order(
+            outputs,
+            lambda n: list(n.all_input_nodes),
+            lambda n: n.target if n.op == "call_module" else None,
+        )
+    except Exception:  # noqa: BLE001 - data-dependent control flow, untraceable code: registration order
+        return None
 
 
 def _graph_order(outputs, parents, emit) -> dict:
