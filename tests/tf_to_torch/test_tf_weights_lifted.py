@@ -349,3 +349,56 @@ def test_a_torch_module_without_counterpart_is_named():
     with pytest.raises(TransferError, match=r"no Keras counterpart: head\.weight, head\.bias") as info:
         plan_from_keras(build_shared(), ExtraLayer())
     assert info.value.torch_path == "head.weight"
+
+
+# --- a Keras layer class the user wrote, used in the builder -------------------------------------
+class Block(keras.layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.fc1 = layers.Dense(units, activation="relu")
+        self.fc2 = layers.Dense(units)
+
+    def call(self, x):
+        return x + self.fc2(self.fc1(x))
+
+
+class TorchBlock(nn.Module):
+    """The translation of Block: same class name, same attribute names."""
+
+    def __init__(self, units):
+        super().__init__()
+        self.fc1 = nn.Sequential(nn.LazyLinear(units), nn.ReLU())
+        self.fc2 = nn.LazyLinear(units)
+
+    def forward(self, x):
+        return x + self.fc2(self.fc1(x))
+
+
+TorchBlock.__name__ = TorchBlock.__qualname__ = "Block"
+
+
+def build_blocks():
+    inputs = keras.Input(shape=(4,))
+    x = layers.Dense(6)(inputs)
+    for _ in range(2):
+        x = Block(6)(x)
+    return keras.Model(inputs, layers.Dense(2)(x))
+
+
+class Blocks(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.LazyLinear(6)
+        self.blocks = nn.Sequential(*(TorchBlock(6) for _ in range(2)))
+        self.linear_1 = nn.LazyLinear(2)
+        init_lazy(self, torch.zeros(2, 4))
+
+    def forward(self, inputs):
+        return self.linear_1(self.blocks(self.linear(inputs)))
+
+
+def test_custom_keras_layer_class_is_one_unit():
+    kmodel, tmodel = build_blocks(), Blocks()
+    plan = _check(kmodel, tmodel, (3, 4), seed=5)
+    paths = {s.keras_path: s.torch_path for s in plan.steps}
+    assert paths["layers[2].fc1"] == "blocks.0.fc1" and paths["layers[3].fc2"] == "blocks.1.fc2"
