@@ -147,3 +147,72 @@ def test_batchnorm_training_false_in_builder_runs(batchnorm):
     with torch.no_grad():
         got = tmodel(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(got, np.asarray(kmodel(x, training=False)), rtol=1e-4, atol=1e-5)
+
+
+# --- activations: native modules, and no lambda anywhere in a module ------------------------------
+ACTIVATIONS = """
+    class Head(keras.Model):
+        def __init__(self, act="gelu", **kwargs):
+            super().__init__(**kwargs)
+            self.fc = layers.Dense(8, activation="relu")
+            self.act = layers.Activation("softmax")
+            self.leaky = layers.Activation("leaky_relu")
+            self.linear = layers.Dense(4, activation="linear")
+            self.dynamic = layers.Activation(act)
+            self.dynamic_softmax = layers.Activation(act if act != "gelu" else "log_softmax")
+
+        def call(self, x):
+            h = self.leaky(self.fc(x))
+            return self.act(self.linear(self.dynamic(h))) + keras.ops.sum(self.dynamic_softmax(h))
+
+
+    def build_sequential():
+        return keras.Sequential(
+            [keras.Input((5,)), layers.Dense(6, activation="tanh"), layers.Activation("swish"), layers.Dense(2)]
+        )
+"""
+
+
+@pytest.fixture(scope="module")
+def activations(tmp_path_factory):
+    return _translate(tmp_path_factory.mktemp("act"), ACTIVATIONS, "acts")
+
+
+def test_activations_translate_to_native_modules(activations):
+    _, _, code = activations
+    assert "nn.Sequential(nn.LazyLinear(8), nn.ReLU())" in code
+    assert "nn.Softmax(dim=-1)" in code and "nn.LeakyReLU(0.2)" in code and "nn.SiLU()" in code
+    assert "nn.Sequential(nn.Linear(5, 6), nn.Tanh())" in code
+    assert "KerasActivation(act)" in code  # a variable: looked up by name at run time
+
+
+@pytest.mark.parametrize(("entry", "shape"), [("Head", (3, 5)), ("build_sequential", (3, 5))])
+def test_activations_match_keras(activations, entry, shape):
+    original, translated, _ = activations
+    _verified(original, translated, entry, shape)
+
+
+def test_translated_activations_pickle(activations, tmp_path):
+    """torch.save(model) pickles the whole module: no lambda may sit in one (KerasActivation keeps
+    a name, not Keras' lambda for softmax / leaky_relu / linear)."""
+    import importlib.util
+    import io
+
+    import torch
+
+    _, translated, _ = activations
+    spec = importlib.util.spec_from_file_location("acts_torch_pickle", translated)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    import sys
+
+    sys.modules["acts_torch_pickle"] = module  # torch.load finds the classes by module name
+    x = torch.randn(3, 5)
+    for model in (module.Head(), module.Head(act="log_softmax"), module.Head(act="linear"), module.build_sequential()):
+        model.eval()
+        expected = model(x)
+        buffer = io.BytesIO()
+        torch.save(model, buffer)
+        buffer.seek(0)
+        loaded = torch.load(buffer, weights_only=False)
+        torch.testing.assert_close(loaded(x), expected)
