@@ -216,3 +216,54 @@ def test_translated_activations_pickle(activations, tmp_path):
         buffer.seek(0)
         loaded = torch.load(buffer, weights_only=False)
         torch.testing.assert_close(loaded(x), expected)
+
+
+# --- LayerNormalization -> nn.LayerNorm, GroupNormalization -> nn.GroupNorm ----------------------
+NORMS = """
+    def build_tokens():
+        inputs = keras.Input(shape=(7, 6))
+        x = layers.LayerNormalization(epsilon=1e-6)(inputs)
+        x = layers.Dense(8)(x)
+        x = layers.LayerNormalization(center=False)(x)
+        x = layers.LayerNormalization(center=False, scale=False)(x)
+        return keras.Model(inputs, x)
+
+
+    def build_image():
+        inputs = keras.Input(shape=(6, 6, 3))
+        x = layers.Conv2D(8, 3, padding="same")(inputs)
+        x = layers.GroupNormalization(4)(x)
+        x = layers.Conv2D(6, 1)(x)
+        x = layers.GroupNormalization(3, center=False, scale=False, epsilon=1e-5)(x)
+        return keras.Model(inputs, x)
+
+
+    def build_flat():
+        inputs = keras.Input(shape=(5,))
+        x = layers.Dense(8)(inputs)
+        return keras.Model(inputs, layers.GroupNormalization(2)(x))
+"""
+
+
+@pytest.fixture(scope="module")
+def norms(tmp_path_factory):
+    return _translate(tmp_path_factory.mktemp("norms"), NORMS, "norms")
+
+
+def test_norms_translate_to_native_modules(norms):
+    _, _, code = norms
+    assert "nn.LayerNorm(6, eps=1e-6)" in code
+    assert "nn.LayerNorm(8, eps=0.001, bias=False)" in code
+    assert "nn.LayerNorm(8, eps=0.001, elementwise_affine=False)" in code
+    assert "nn.GroupNorm(4, 8, eps=0.001)" in code
+    assert "nn.GroupNorm(3, 6, eps=1e-5, affine=False)" in code
+    assert "nn.GroupNorm(2, 8, eps=0.001)" in code
+    assert "KerasLayerNormalization" not in code and "KerasGroupNormalization" not in code
+
+
+@pytest.mark.parametrize(
+    ("entry", "shape"), [("build_tokens", (2, 7, 6)), ("build_image", (2, 6, 6, 3)), ("build_flat", (3, 5))]
+)
+def test_norms_match_keras(norms, entry, shape):
+    original, translated, _ = norms
+    _verified(original, translated, entry, shape)
