@@ -267,3 +267,23 @@ def test_norms_translate_to_native_modules(norms):
 def test_norms_match_keras(norms, entry, shape):
     original, translated, _ = norms
     _verified(original, translated, entry, shape)
+
+
+# --- DepthwiseConv2D -> nn.Conv2d(C, C * m, k, groups=C) -----------------------------------------
+DEPTHWISE = """
+    def build(input_shape=(9, 9, 3)):
+        inputs = keras.Input(shape=(9, 9, 3))
+        x = layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2)(inputs)
+        x = layers.DepthwiseConv2D(3, strides=2, padding="same", use_bias=False, activation="relu6")(x)
+        x = layers.DepthwiseConv2D((2, 3), dilation_rate=(1, 2))(x)
+        return keras.Model(inputs, x)
+"""
+
+
+def test_depthwise_translates_to_grouped_conv_and_matches_keras(tmp_path):
+    original, translated, code = _translate(tmp_path, DEPTHWISE, "dw")
+    assert 'nn.Conv2d(3, 6, 3, padding="same", groups=3)' in code
+    assert "nn.Conv2d(6, 6, 3, stride=2, groups=6, bias=False)" in code
+    assert "nn.Conv2d(6, 6, (2, 3), dilation=(1, 2), groups=6)" in code
+    assert "KerasDepthwiseConv" not in code
+    _verified(original, translated, "build", (2, 9, 9, 3))
