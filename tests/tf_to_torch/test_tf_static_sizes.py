@@ -65,7 +65,7 @@ def test_functional_builder():
     assert "nn.BatchNorm2d(8, eps=0.001, momentum=0.01)" in code
     assert "nn.Conv2d(8, 4, 1)" in code
     assert "nn.Conv2d(12, 16, 3, stride=2)" in code  # Concatenate: 8 + 4
-    assert "KerasLayerNormalization(16)" in code
+    assert "nn.LayerNorm(16, eps=0.001)" in code
     assert "nn.Linear(16, 10)" in code
     assert "Lazy" not in code
 
@@ -94,7 +94,7 @@ def test_subclassed_layer_attributes():
                 return self.fc2(self.norm(self.fc1(x)))
         """)
     assert "self.fc1 = nn.LazyLinear(16)" in code
-    assert "self.norm = KerasLayerNormalization(16)" in code
+    assert "self.norm = nn.LayerNorm(16, eps=0.001)" in code
     assert "self.fc2 = nn.Linear(16, 4)" in code
 
 
