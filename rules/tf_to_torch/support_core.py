@@ -94,7 +94,8 @@ def keras_initializer(initializer, shape):
 
 class KerasActivation(nn.Module):
     """A Keras activation given by name or as a function, when the translation cannot see which
-    one statically (``activation=act`` with ``act`` a variable)."""
+    one statically (``activation=act`` with ``act`` a variable). A name is kept as the string and
+    looked up on each call, so the module holds no lambda and ``torch.save(model)`` pickles it."""
 
     _NAMED = {
         "relu": F.relu,
@@ -123,14 +124,13 @@ class KerasActivation(nn.Module):
         super().__init__()
         if activation is None:
             activation = "linear"
-        if isinstance(activation, str):
-            if activation not in self._NAMED:
-                raise ValueError(f"unknown Keras activation {activation!r}")
-            activation = self._NAMED[activation]
-        self.fn = activation
+        if isinstance(activation, str) and activation not in self._NAMED:
+            raise ValueError(f"unknown Keras activation {activation!r}")
+        self.activation = activation  # a name (looked up in the class's table) or a function
 
     def forward(self, x):
-        return self.fn(x)
+        fn = self._NAMED[self.activation] if isinstance(self.activation, str) else self.activation
+        return fn(x)
 
 
 class KerasSamePad2d(nn.Module):

@@ -35,7 +35,10 @@ def keras_norm_parameter(num_features, value):
 class KerasBatchNormalization(nn.modules.lazy.LazyModuleMixin, nn.Module):
     """keras.layers.BatchNormalization over ``axis`` of an input of any rank (statistics over
     every other axis); ``num_features`` (the size of that axis) creates the weights now, else
-    on the first call. ``momentum`` is Keras' (the weight of the old moving value: torch's
+    on the first call. The translation uses it only where nn.BatchNorm1d/2d/3d cannot stand in:
+    the input's rank unknown, the normalized axis not torch's channel axis 1 (a sequence (N, L, C)
+    normalized on its last axis), center != scale (torch's ``affine`` is both or neither), or a
+    builder passing ``training=`` (a native module takes no such argument). ``momentum`` is Keras' (the weight of the old moving value: torch's
     momentum is 1 - momentum). In training, the moving variance is updated with the biased
     batch variance, as Keras does (torch's BatchNorm uses the unbiased one). A ``training``
     argument (Keras' call argument) overrides the module's mode: training=False uses the moving
@@ -53,7 +56,7 @@ class KerasBatchNormalization(nn.modules.lazy.LazyModuleMixin, nn.Module):
             "running_var", nn.UninitializedBuffer() if num_features is None else torch.ones(num_features)
         )
 
-    def initialize_parameters(self, x):
+    def initialize_parameters(self, x, training=None):  # (the lazy hook passes forward's arguments)
         if self.has_uninitialized_params():
             size = (int(x.shape[self.axis]),)
             with torch.no_grad():

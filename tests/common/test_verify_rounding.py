@@ -107,12 +107,12 @@ def test_deep_keras_original_gradient_bug_is_caught(deep, tmp_path):
 
 def test_deep_keras_original_momentum_bug_is_caught(deep, tmp_path):
     code = deep.read_text()
-    old = 'named(KerasBatchNormalization(width, axis=1), f"b{i}_bn2")'
+    old = 'named(nn.BatchNorm2d(width, eps=0.001, momentum=0.01), f"b{i}_bn2")'
     assert code.count(old) == 1
     bad = tmp_path / "deep_torch_momentum.py"
     bad.write_text(
         code.replace(
-            old, 'named(KerasBatchNormalization(width, axis=1, momentum=0.9 if i == depth - 1 else 0.99), f"b{i}_bn2")'
+            old, 'named(nn.BatchNorm2d(width, eps=0.001, momentum=0.1 if i == depth - 1 else 0.01), f"b{i}_bn2")'
         )
     )
     report = _deep(bad)

@@ -62,10 +62,10 @@ def test_functional_builder():
         """)
     code = "\n".join(got)
     assert "nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU())" in code
-    assert "KerasBatchNormalization(8, axis=1)" in code
+    assert "nn.BatchNorm2d(8, eps=0.001, momentum=0.01)" in code
     assert "nn.Conv2d(8, 4, 1)" in code
     assert "nn.Conv2d(12, 16, 3, stride=2)" in code  # Concatenate: 8 + 4
-    assert "KerasLayerNormalization(16)" in code
+    assert "nn.LayerNorm(16, eps=0.001)" in code
     assert "nn.Linear(16, 10)" in code
     assert "Lazy" not in code
 
@@ -94,7 +94,7 @@ def test_subclassed_layer_attributes():
                 return self.fc2(self.norm(self.fc1(x)))
         """)
     assert "self.fc1 = nn.LazyLinear(16)" in code
-    assert "self.norm = KerasLayerNormalization(16)" in code
+    assert "self.norm = nn.LayerNorm(16, eps=0.001)" in code
     assert "self.fc2 = nn.Linear(16, 4)" in code
 
 
@@ -135,7 +135,7 @@ def test_sizes_named_by_locals_bound_once():
             def call(self, x):
                 return self.b(self.a(x))
         """)
-    assert "KerasBatchNormalization(width, axis=1)" in code and "nn.Conv2d(width, 8, 1)" in code
+    assert "nn.BatchNorm2d(width, eps=0.001, momentum=0.01)" in code and "nn.Conv2d(width, 8, 1)" in code
     assert "self.b = nn.LazyLinear(3)" in code  # built before `width` exists
 
 
@@ -195,7 +195,7 @@ def test_axis_named_by_the_rank_and_the_data_format():
             x = layers.BatchNormalization(axis=channel_axis)(x)
             return layers.Conv2D(4, 1)(x)
         """)
-    assert "KerasBatchNormalization(filters, axis=1)" in code  # axis 3 of a 4-D tensor: the channels
+    assert "nn.BatchNorm2d(filters, eps=0.001, momentum=0.01)" in code  # axis 3 of a 4-D tensor: the channels
     assert 'nn.Conv2d(filters, 8, 3, padding="same")' in code
     assert "nn.Conv2d(filters + 8, 4, 1)" not in code  # a sum of a name and a number is not tracked
     assert "nn.LazyConv2d(4, 1)" in code
@@ -324,7 +324,7 @@ def test_channels_first_data_and_unknown_activations():
     assert "nn.LazyConv2d(8, 3)" in code  # the channels are on axis 1, not the last one
     assert "nn.Linear(2, 4)" in code
     assert "nn.LazyLinear(2)" in code and "nn.LazyLinear(3)" in code and "nn.LazyLinear(4)" in code
-    assert "KerasBatchNormalization(axis=1)" in code
+    assert "nn.LazyBatchNorm1d(eps=0.001, momentum=0.01)" in code  # (N, 5, 6) on axis 1: torch's channels
 
 
 def test_rebound_parameter_is_no_size():
@@ -395,9 +395,13 @@ def models(tmp_path_factory) -> tuple[Path, Path]:
     result = translate(MODELS, to="torch", path=str(original))
     assert result.ok, [d.format() for d in result.diagnostics]
     code = result.code
-    assert "nn.Linear(6, 16)" in code and "KerasBatchNormalization(16)" in code and "nn.Linear(16, 8)" in code
+    assert (
+        "nn.Linear(6, 16)" in code
+        and "nn.BatchNorm1d(16, eps=0.001, momentum=0.01)" in code
+        and "nn.Linear(16, 8)" in code
+    )
     assert "nn.Conv2d(3, 8, 3" in code and "nn.Conv2d(8, 8, 1)" in code
-    assert "KerasBatchNormalization(24, axis=1)" in code and "nn.Conv2d(24, 12, 1)" in code
+    assert "nn.BatchNorm2d(24, eps=0.001, momentum=0.01)" in code and "nn.Conv2d(24, 12, 1)" in code
     assert "nn.Linear(dim * ratio, dim)" in code and "self.norm = KerasLayerNormalization(eps=1e-5)" in code
     assert "self.proj = nn.LazyLinear(dim)" in code and "self.head = nn.LazyLinear(2)" in code
     translated = folder / "models_torch.py"

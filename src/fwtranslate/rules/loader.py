@@ -347,10 +347,13 @@ def _check_expressions(path: Path, rule: Rule, params: set[str]) -> None:
     import ast
 
     checks: list[tuple[str, str, set[str]]] = []
+    # a rule with a `size` field may test the input's rank in a `when_known` (it is not always
+    # known, and a runtime `when` would need it in the output)
+    known_params = params | {"rank"} if rule.size is not None else params
     for v in rule.variants:
-        for key, cond in (("to.when", v.when), ("to.when_known", v.when_known)):
+        for key, cond, names in (("to.when", v.when, params), ("to.when_known", v.when_known, known_params)):
             if cond is not None:
-                checks.append((key, cond, params))
+                checks.append((key, cond, names))
         for call in ast.walk(ast.parse(v.source, mode="eval")):
             if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "static":
                 if len(call.args) != 1 or call.keywords:

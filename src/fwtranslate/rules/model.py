@@ -130,20 +130,27 @@ def apply(
     args: Sequence[cst.Arg] = (),
     receiver: cst.BaseExpression | None = None,
     input_size: int | str | None = None,
+    input_rank: int | None = None,
 ) -> Outcome:
     """Translate one use of ``rule``: a call (args), a method call (receiver + args) or an
     attribute (receiver or nothing). ``input_size``: the layer's input feature size when the
     static analysis knows it, an int or the name of a variable holding it (bound to the
-    template variable ``size.input`` names). A rule expression that fails leaves the use
+    template variable ``size.input`` names). ``input_rank``: the rank of the layer's inputs when
+    the analysis knows it (the template variable ``rank`` of a rule with a ``size`` field;
+    unknown otherwise, so a ``when_known`` on it skips its variant). A rule expression that fails leaves the use
     untranslated and reported, never half-translated."""
     try:
-        return _apply(rule, args, receiver, input_size)
+        return _apply(rule, args, receiver, input_size, input_rank)
     except RuleExpressionError as exc:
         return Outcome(None, messages=[(ERROR, "rule-error", f"{rule.name} ({rule.file}): {exc}")])
 
 
 def _apply(
-    rule: Rule, args: Sequence[cst.Arg], receiver: cst.BaseExpression | None, input_size: int | str | None
+    rule: Rule,
+    args: Sequence[cst.Arg],
+    receiver: cst.BaseExpression | None,
+    input_size: int | str | None,
+    input_rank: int | None = None,
 ) -> Outcome:
     out = Outcome(None)
     if rule.signature is None:
@@ -170,6 +177,12 @@ def _apply(
             bound[rule.size.input] = BoundArg(cst.Integer(str(input_size)), True, input_size)
         else:
             bound[rule.size.input] = BoundArg(cst.Name("None"), False, None)
+    if rule.size is not None:  # (the loader refuses a size field on a rule with a `rank` parameter)
+        bound = dict(bound)
+        if input_rank is not None:
+            bound["rank"] = BoundArg(cst.Integer(str(input_rank)), True, input_rank)
+        else:
+            bound["rank"] = BoundArg(cst.Name("rank"), False, UNKNOWN)
     for cond in rule.unsupported:
         verdict = evaluate(cond.when, bound)
         if verdict is UNKNOWN:

@@ -259,9 +259,14 @@ class Renderer(cst.CSTTransformer):
                     [cst.Arg(e.value, star="*" if isinstance(e, cst.StarredElement) else "") for e in b.elements]
                 )
         used = referenced_params(original.value, self.params, direct=True)
-        if used and not any(self.bound[n].given or n in self.force for n in used):
+        if used and not any(self.bound[n].given or n in self.force for n in used) and not self._in_always():
             return cst.RemoveFromParent()
         return updated.with_changes(value=fold(updated.value))
+
+    def _in_always(self) -> bool:
+        """Is the argument being left one of an ``always(...)`` call (its parent)?"""
+        parent = self._parents[-1] if self._parents else None
+        return isinstance(parent, cst.Call) and isinstance(parent.func, cst.Name) and parent.func.value == "always"
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if isinstance(original.func, cst.Name) and original.func.value == "static":
@@ -380,12 +385,20 @@ def _sized(items: list[cst.BaseExpression]) -> cst.BaseExpression:
     return lazy.with_changes(func=func, args=args)
 
 
+def _always(items: list[cst.BaseExpression]) -> cst.BaseExpression:
+    """``always(expr)``: ``expr``, written even when the caller left every parameter it names at
+    its default (a ``force`` for one variant: ``eps=always(epsilon)`` in a native torch module
+    whose default differs, where the rule's other variants keep Keras' defaults unwritten)."""
+    return fold(items[0])
+
+
 # Template functions computed at translation time: name -> (rendered argument nodes) -> node.
 # Directions register their own (rules/loader.py: activation_of for tf_to_torch).
 MACROS: dict[str, Callable[[list[cst.BaseExpression]], cst.BaseExpression]] = {
     "chain": _chain,
     "sequential_of": _sequential_of,
     "sized": _sized,
+    "always": _always,
 }
 # support definitions a macro may emit (so a rule using the macro copies them when needed)
 MACRO_HELPERS: dict[str, frozenset[str]] = {"sequential_of": frozenset({"without_inputs"})}

@@ -102,7 +102,13 @@ class CallRewriter(Pass):
         self, rule: Rule, original: cst.Call | cst.Attribute | cst.Name, updated: cst.BaseExpression, args, receiver
     ) -> cst.BaseExpression:
         ctx = self.ctx
-        outcome = apply(rule, args, receiver, input_size=ctx.input_sizes.get(id(original)))
+        outcome = apply(
+            rule,
+            args,
+            receiver,
+            input_size=ctx.input_sizes.get(id(original)),
+            input_rank=ctx.input_ranks.get(id(original)),
+        )
         for severity, rule_code, message in outcome.messages:
             ctx.report(original, severity, rule_code, message)
         if outcome.node is None:

@@ -75,6 +75,9 @@ class Context:
     dropped: set[int] = field(default_factory=set)  # top-level statements the output leaves out
     # tf_to_torch: constructor call id -> the layer's input feature size (tf_to_torch/static_sizes.py)
     input_sizes: dict[int, int] = field(default_factory=dict)
+    # tf_to_torch: constructor call id -> the rank of every input the layer is applied to, where
+    # the analysis sees them all and they agree (the rule's template variable ``rank``)
+    input_ranks: dict[int, int] = field(default_factory=dict)
     # (original node, rule) -> True when a `# fwtranslate: ignore` comment covers it (suppress.py)
     suppressed: Callable[[cst.CSTNode, str], bool] | None = None
     trained_models: set[str] = field(default_factory=set)  # models an optimizer updates (training.py)

@@ -96,7 +96,7 @@ class StaticSizes(Pass):
         try:
             self.ctx.input_sizes = analyse(module, self.ctx)
         except RecursionError:  # a pathological file: every layer stays Lazy
-            self.ctx.input_sizes = {}
+            self.ctx.input_sizes, self.ctx.input_ranks = {}, {}
         return set()
 
 
@@ -106,6 +106,7 @@ def analyse(module: cst.Module, ctx) -> dict[int, int | str]:
     try:
         analysis = _Analysis(module, ctx)
         analysis.run()
+        ctx.input_ranks = analysis.ranks()
         return analysis.result()
     finally:
         _TREE = None
@@ -194,6 +195,10 @@ class _Analysis:
     def __init__(self, module: cst.Module, ctx):
         self.module, self.ctx = module, ctx
         self.observed: dict[int, list] = {}  # layer constructor id -> the input sizes it was applied to
+        self.observed_ranks: dict[int, list] = {}  # layer constructor id -> the ranks of those inputs
+        # layers applied with a training= argument the output keeps (outside a class: a builder's
+        # `layers.BatchNormalization()(x, training=False)`): a native torch module takes none
+        self.training_args: set[int] = set()
         self.rules: dict[int, Rule] = {}  # layer constructor id -> its rule
         self.closed: set[int] = set()  # constructors whose every application the analysis sees
         self.bound_attrs: dict[tuple[str, str], cst.Call] = {}  # (class, attribute) -> constructor
@@ -256,8 +261,19 @@ class _Analysis:
             out[key] = size
         return out
 
-    def observe(self, ctor: cst.Call, rule: Rule, size) -> None:
+    def ranks(self) -> dict[int, int]:
+        """Constructor id -> the rank of its inputs, where every application is seen and they
+        agree, and no application passes a ``training=`` the output keeps."""
+        out: dict[int, int] = {}
+        for key, ranks in self.observed_ranks.items():
+            if key in self.closed and key not in self.training_args and ranks and len(set(ranks)) == 1:
+                if _positive_int(ranks[0]):
+                    out[key] = ranks[0]
+        return out
+
+    def observe(self, ctor: cst.Call, rule: Rule, size, rank=None) -> None:
         self.observed.setdefault(id(ctor), []).append(size if _known(size) else None)
+        self.observed_ranks.setdefault(id(ctor), []).append(rank if _positive_int(rank) else None)
         self.rules[id(ctor)] = rule
 
     def constructor_args(self, rule: Rule, ctor: cst.Call, literals: dict):
@@ -337,11 +353,11 @@ class _Analysis:
             bound["rank"] = BoundArg(cst.Name("rank"), True, common if _positive_int(common) else UNKNOWN)
         if spec.when is not None and _evaluate(spec.when, bound) is not True:
             if spec.input is not None and ctor is not None:
-                self.observe(ctor, rule, None)
+                self.observe(ctor, rule, None, common)
             return None
         size = _sizes(value)
         if spec.input is not None and ctor is not None:
-            self.observe(ctor, rule, size if _known(size) else None)
+            self.observe(ctor, rule, size if _known(size) else None, common)
         return _v(_output(spec, bound, size, symbols), _output_rank(spec, bound, rank))
 
     def sequential(self, ctor: cst.Call, size, literals: dict):
@@ -674,6 +690,8 @@ class _Scope:
         ):
             ctor = self.a.bound_attrs[(self.cls, func.attr.value)]
         if ctor is not None:
+            if self.cls is None and any(a.keyword is not None and a.keyword.value == "training" for a in args):
+                self.a.training_args.add(id(ctor))  # (in a class's methods the argument goes: layer_class.py)
             sizes = [self.ev(a.value) for a in args]
             first = _first_input(args, sizes)
             return self.a.apply_layer(ctor, self.a.rule_of(ctor), first, literals)
