@@ -1,5 +1,5 @@
 """Weight transfer from a Keras functional model to its *lifted* translation: a tree of plain
-nn.Modules (loops as nn.Sequential of blocks, helpers as submodule classes), not the tracer's
+nn.Modules (loops as nn.ModuleList of blocks, helpers as submodule classes), not the tracer's
 flat FunctionalModel. The Keras layers (one flat ``model.layers``) are paired with the torch
 modules that stand for one Keras layer, wherever they sit in the tree, both sides in the
 canonical order of their graphs (torch's from torch.fx). The torch classes below are written
@@ -63,7 +63,7 @@ def _check(kmodel, tmodel, shape, seed=0):
     return plan
 
 
-# --- a CNN whose loop became an nn.Sequential of per-iteration blocks ------------------------
+# --- a CNN whose loop became an nn.ModuleList of its layers ------------------------
 def build_cnn(input_shape=(12, 12, 1), num_classes=5, filters=(4, 6)):
     inputs = keras.Input(shape=input_shape)
     x = inputs
@@ -82,15 +82,15 @@ class Cnn(nn.Module):
     def __init__(self, input_shape=(12, 12, 1), num_classes=5, filters=(4, 6), traceable=True):
         super().__init__()
         self.traceable = traceable
-        self.blocks = nn.Sequential()
+        self.blocks = nn.ModuleList()
         for f in filters:
-            self.blocks.append(
-                nn.Sequential(
+            self.blocks.extend(
+                [
                     nn.LazyConv2d(f, 3, padding="same", bias=False),
                     KerasBatchNormalization(axis=1),
                     nn.ReLU(),
                     nn.MaxPool2d(2),
-                )
+                ]
             )
         self.flatten = nn.Flatten()
         self.linear = nn.Sequential(nn.LazyLinear(8), nn.ReLU())
@@ -102,7 +102,8 @@ class Cnn(nn.Module):
         if not self.traceable and x.shape[-1] < 0:  # control flow on a tensor: torch.fx cannot trace it
             x = -x
         x = x.movedim(-1, 1)
-        x = self.blocks(x)
+        for layer in self.blocks:
+            x = layer(x)
         x = x.movedim(1, -1)
         x = self.flatten(x)
         x = self.linear(x)
@@ -115,16 +116,16 @@ def test_cnn_with_a_loop_of_blocks():
     plan = _check(kmodel, tmodel, (3, 12, 12, 1))
     paths = {s.keras_path: s.torch_path for s in plan.steps}
     assert paths == {
-        "layers[1]": "blocks.0.0",
-        "layers[2]": "blocks.0.1",
-        "layers[5]": "blocks.1.0",
-        "layers[6]": "blocks.1.1",
+        "layers[1]": "blocks.0",
+        "layers[2]": "blocks.1",
+        "layers[5]": "blocks.4",
+        "layers[6]": "blocks.5",
         "layers[10]": "linear",  # Dense(activation="relu"): the whole nn.Sequential(LazyLinear, ReLU)
         "layers[11]": "linear_1",
     }
     # as many units as Keras layers, weighted where Keras' are: every layer has its counterpart
     pairs = {n.keras_path: n.torch_path for n in layer_pairs(kmodel, tmodel) if n.keras_path}
-    assert pairs["layers[3]"] == "blocks.0.2" and pairs["layers[8]"] == "blocks.1.3"
+    assert pairs["layers[3]"] == "blocks.2" and pairs["layers[8]"] == "blocks.7"
     assert pairs["layers[9]"] == "flatten"
     assert len(pairs) == 11
 
@@ -222,11 +223,13 @@ class ResidualBlock(nn.Module):
         self.shortcut_first = shortcut_first
         if shortcut_first:
             self.conv2d = nn.LazyConv2d(8, 1)
-        self.main = nn.Sequential(
-            nn.LazyConv2d(8, 3, padding="same"),
-            KerasBatchNormalization(axis=1),
-            nn.ReLU(),
-            nn.LazyConv2d(8, 3, padding="same", bias=False),
+        self.main = nn.ModuleList(
+            [
+                nn.LazyConv2d(8, 3, padding="same"),
+                KerasBatchNormalization(axis=1),
+                nn.ReLU(),
+                nn.LazyConv2d(8, 3, padding="same", bias=False),
+            ]
         )
         if not shortcut_first:
             self.conv2d = nn.LazyConv2d(8, 1)
@@ -235,7 +238,9 @@ class ResidualBlock(nn.Module):
     def forward(self, x):
         if self.shortcut_first:
             shortcut = self.conv2d(x)
-        y = self.main(x)
+        y = x
+        for layer in self.main:
+            y = layer(y)
         if not self.shortcut_first:
             shortcut = self.conv2d(x)
         return self.re_lu(y + shortcut)

@@ -417,10 +417,12 @@ def _unit_predicate(custom_classes: set[str], forced: set[str]):
     to be looked into)? A module owning tensors itself (``nn.LazyConv2d``,
     KerasBatchNormalization); a support class (``ChannelsLast(conv)``, KerasBidirectional: the
     rule of one Keras layer made it); the translation of a Keras layer class the user wrote
-    (same class name); torch's own layers (fx's default); an ``nn.Sequential`` holding one
-    weighted module beside activations and padding (``Dense(4, activation="relu")``); any other
-    module without tensors. Not units: containers and classes the translation generated (a
-    loop's ``nn.Sequential`` of blocks, a helper's ``DoubleConv``), which hold several layers."""
+    (same class name); torch's own layers (fx's default); an ``nn.Sequential`` of torch's own
+    layers and support modules only (what a rule makes of one Keras layer: ``Dense(4,
+    activation="relu")``, SeparableConv2D's depthwise and pointwise convolutions), or holding one
+    weighted module beside activations and padding; any other module without tensors. Not
+    units: containers and classes the translation generated (a loop's ``nn.ModuleList``, a
+    helper's ``DoubleConv``), which hold several layers."""
     import torch.nn as nn
 
     ruleset = _ruleset()
@@ -443,6 +445,16 @@ def _unit_predicate(custom_classes: set[str], forced: set[str]):
         if not isinstance(module, containers):
             return type(module).__module__.startswith("torch.nn.") or not _has_tensors(module)
         children = list(module.children())
+        if (
+            isinstance(module, nn.Sequential)
+            and children
+            and all(
+                not isinstance(c, containers)
+                and (type(c).__module__.startswith("torch.nn.") or type(c).__name__ in support)
+                for c in children
+            )
+        ):
+            return True  # one rule's output for one Keras layer
         weighted = [c for c in children if _has_tensors(c)]
         return (
             isinstance(module, nn.Sequential)
