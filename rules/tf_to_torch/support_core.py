@@ -95,42 +95,66 @@ def keras_initializer(initializer, shape):
 class KerasActivation(nn.Module):
     """A Keras activation given by name or as a function, when the translation cannot see which
     one statically (``activation=act`` with ``act`` a variable). A name is kept as the string and
-    looked up on each call, so the module holds no lambda and ``torch.save(model)`` pickles it."""
+    dispatched on in ``forward``, so the module holds no lambda (``torch.save(model)`` pickles it)
+    and TorchScript compiles it; a function is called as it is (not scriptable)."""
 
-    _NAMED = {
-        "relu": F.relu,
-        "relu6": F.relu6,
-        "sigmoid": torch.sigmoid,
-        "tanh": torch.tanh,
-        "softmax": lambda x: torch.softmax(x, dim=-1),
-        "log_softmax": lambda x: torch.log_softmax(x, dim=-1),
-        "gelu": F.gelu,
-        "silu": F.silu,
-        "swish": F.silu,
-        "elu": F.elu,
-        "selu": F.selu,
-        "softplus": F.softplus,
-        "softsign": F.softsign,
-        "mish": F.mish,
-        "hard_sigmoid": F.hardsigmoid,
-        "hard_silu": F.hardswish,
-        "hard_swish": F.hardswish,
-        "leaky_relu": lambda x: F.leaky_relu(x, 0.2),
-        "exponential": torch.exp,
-        "linear": lambda x: x,
-    }
+    NAMES = (
+        "relu relu6 sigmoid tanh softmax log_softmax gelu silu swish elu selu softplus softsign mish "
+        "hard_sigmoid hard_silu hard_swish leaky_relu exponential linear"
+    ).split()
 
     def __init__(self, activation):
         super().__init__()
         if activation is None:
             activation = "linear"
-        if isinstance(activation, str) and activation not in self._NAMED:
+        if isinstance(activation, str) and activation not in self.NAMES:
             raise ValueError(f"unknown Keras activation {activation!r}")
-        self.activation = activation  # a name (looked up in the class's table) or a function
+        self.function = None if isinstance(activation, str) else activation
+        self.activation = activation if isinstance(activation, str) else "function"
+
+    @torch.jit.unused
+    def _call_function(self, x: torch.Tensor) -> torch.Tensor:
+        return self.function(x)
 
     def forward(self, x):
-        fn = self._NAMED[self.activation] if isinstance(self.activation, str) else self.activation
-        return fn(x)
+        a = self.activation
+        if a == "function":
+            return self._call_function(x)
+        if a == "relu":
+            return F.relu(x)
+        if a == "relu6":
+            return F.relu6(x)
+        if a == "sigmoid":
+            return torch.sigmoid(x)
+        if a == "tanh":
+            return torch.tanh(x)
+        if a == "softmax":
+            return torch.softmax(x, dim=-1)
+        if a == "log_softmax":
+            return torch.log_softmax(x, dim=-1)
+        if a == "gelu":
+            return F.gelu(x)
+        if a == "silu" or a == "swish":
+            return F.silu(x)
+        if a == "elu":
+            return F.elu(x)
+        if a == "selu":
+            return F.selu(x)
+        if a == "softplus":
+            return F.softplus(x)
+        if a == "softsign":
+            return F.softsign(x)
+        if a == "mish":
+            return F.mish(x)
+        if a == "hard_sigmoid":
+            return F.hardsigmoid(x)
+        if a == "hard_silu" or a == "hard_swish":
+            return F.hardswish(x)
+        if a == "leaky_relu":
+            return F.leaky_relu(x, 0.2)
+        if a == "exponential":
+            return torch.exp(x)
+        return x  # linear
 
 
 class KerasSamePad2d(nn.Module):
