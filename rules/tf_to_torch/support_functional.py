@@ -229,3 +229,20 @@ def _needed(nodes, output_refs):
         _, _, args, kwargs = nodes[index]
         todo += [r.node for r in _leaves((args, kwargs)) if isinstance(r, _Ref)]
     return needed
+
+
+def init_lazy(module, *shapes, dtypes=()):
+    """Runs ``module`` once on zeros of each input's ``shape`` (the batch axis excluded; unknown
+    sizes are 32), in eval mode and without gradients, so that its Lazy modules take their sizes
+    at construction, as Keras layers do when a builder runs: a freshly built model then has all
+    its parameters (state_dict, parameter counts, torch.save, torch.jit.script)."""
+    dtypes = list(dtypes) + [torch.float32] * (len(shapes) - len(dtypes))
+    inputs = [
+        torch.zeros([2] + [32 if s is None else int(s) for s in shape], dtype=dtype)
+        for shape, dtype in zip(shapes, dtypes)
+    ]
+    training = module.training
+    module.eval()
+    with torch.no_grad():
+        module(*inputs)
+    module.train(training)

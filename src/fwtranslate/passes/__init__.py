@@ -2,7 +2,7 @@
 ``common/`` for both directions, ``torch_to_tf/`` and ``tf_to_torch/`` for one each."""
 
 from .common import CallRewriter, FinishModule, Marks, ScopeTracker
-from .tf_to_torch import FitLoop, KerasLayerClass, LayerNames, StaticSizes
+from .tf_to_torch import BuilderModules, FitLoop, KerasLayerClass, LayerNames, StaticSizes
 from .tf_to_torch import Layout as ChannelsFirstLayout
 from .tf_to_torch import LayoutWrap as ChannelsFirstLayoutWrap
 from .tf_to_torch import TrainingStep as TorchTrainingStep
@@ -53,5 +53,6 @@ TF_TO_TORCH_PASSES = (
     LayerNames,
     ChannelsFirstLayoutWrap,
     Marks,
+    BuilderModules,  # leave_Module: after every rewrite of the builders' statements
     FinishModule,
 )
