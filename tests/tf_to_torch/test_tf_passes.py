@@ -399,7 +399,7 @@ def test_global_pooling_ends_the_run(rules):
 
 
 # --- functional builders -------------------------------------------------------------------------------
-def test_a_functional_builder_keeps_its_code_and_helpers_stay_channels_first(rules):
+def test_a_functional_builder_becomes_a_module_and_helpers_stay_channels_first(rules):
     result = to_torch(
         """
         def block(x, filters):
@@ -418,21 +418,20 @@ def test_a_functional_builder_keeps_its_code_and_helpers_stay_channels_first(rul
         """,
         rules,
     )
-    # the helper takes and returns channels-first tensors: no move inside it
-    assert function(result.code, "block") == dedent("""\
-        bn_axis = 3 if "channels_last" == "channels_last" else 1
-        x = nn.MySpatial(filters)(x)
-        return nn.MyNorm(axis=1)(x)""")
+    # the helper, now a submodule, takes and returns channels-first tensors: no move inside it
+    assert method(result.code, "Block", "forward") == dedent("""\
+        x = self.my_spatial(x)
+        return self.my_norm(x)""")
     # one move in (the input itself is never rebound: it is the model's input), one move out
-    assert function(result.code, "build") == dedent(f"""\
-        inputs = KerasInput(input_shape)
-        x = block(inputs.movedim(-1, 1), 8)
-        for filters in (16, 32):
-            x = block(x, filters)
+    assert method(result.code, "Build", "forward") == dedent(f"""\
+        x = self.block(inputs.movedim(-1, 1))
+        for layer in self.blocks:
+            x = layer(x)
         x = x.movedim(1, -1)  {TO_LAST}
-        x = nn.MyFlat()(x)
-        return FunctionalModel(inputs, x)""")
-    assert "class FunctionalModel(nn.Module):" in result.code
+        x = self.my_flat(x)
+        return x""")
+    assert function(result.code, "build") == "return Build(input_shape, classes)"
+    assert "FunctionalModel" not in result.code and "def block(" not in result.code
 
 
 def test_a_helper_passed_around_keeps_keras_order(rules):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from fwtranslate import translate
+from fwtranslate.rules import load_rules
 
 HEAD = "import keras\nfrom keras import layers, ops\n\n"
 
@@ -18,8 +19,15 @@ HEAD = "import keras\nfrom keras import layers, ops\n\n"
 def torch_code(body: str) -> str:
     result = translate(HEAD + textwrap.dedent(body), to="torch")
     assert result.ok, [d.format() for d in result.diagnostics]
-    # the translated code, without the support definitions copied in
-    return result.code.split("\n\n\n")[-1] if "\n\n\n" in result.code else result.code
+    # the translated code, without the imports and the support definitions copied in
+    support = set(load_rules("tf_to_torch").support.definitions)
+    chunks = result.code.split("\n\n\n")
+    return "\n\n\n".join(c for c in chunks[1:] if _defined(c) not in support) if len(chunks) > 1 else result.code
+
+
+def _defined(chunk: str) -> str:
+    first = chunk.strip().split("\n", 1)[0]
+    return first.split()[1].split("(")[0].rstrip(":") if first.startswith(("def ", "class ")) else ""
 
 
 def lines(body: str) -> list[str]:
@@ -222,7 +230,8 @@ def test_builder_parameter_as_input_shape():
             x = layers.Conv2D(16, 3)(x)
             return keras.Model(inputs, layers.Dense(num_classes)(layers.Flatten()(x)))
         """)
-    assert "nn.LazyConv2d(8, 3)" in code  # the caller may pass any shape
+    # the caller may pass any shape: the lifted builder (builders/) reads it from the parameter
+    assert "inputs_channels = input_shape[-1]" in code and "nn.Conv2d(inputs_channels, 8, 3)" in code
     assert "nn.Conv2d(8, 16, 3)" in code  # but the second one follows the first
     assert "nn.LazyLinear(num_classes)" in code  # after Flatten (spatial sizes are not tracked)
 
