@@ -37,10 +37,20 @@ def build_layer(layer, *input_shapes):
         layer.built = True
 
 
+class KerasInputShape:
+    """keras.Input as an element of a keras.Sequential list, in a file without functional
+    models: it only declares the input's shape, and the Sequential drops it (without_inputs)."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None):
+        self.shape, self.batch_size, self.dtype, self.name = shape, batch_size, dtype, name
+
+
 def without_inputs(layers):
     """The layers of a keras.Sequential list, less the keras.Input that only declared a shape."""
     kept = []
     for layer in layers:
+        if isinstance(layer, KerasInputShape):
+            continue
         if isinstance(layer, torch.Tensor):
             getattr(layer, "close_trace", lambda: None)()  # support_functional.KerasTensor
         else:

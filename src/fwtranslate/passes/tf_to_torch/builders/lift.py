@@ -72,8 +72,10 @@ class BuilderModules(Pass):
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
         ctx = self.ctx
-        if ctx.piece or _MODEL not in code(updated):
+        if ctx.piece:
             return updated
+        if _MODEL not in code(updated):
+            return _shape_declarations(updated, ctx)
         lifter = Lifter(updated, ctx)
         body: list = []
         aligned = len(original.body) == len(updated.body)
@@ -101,6 +103,46 @@ class BuilderModules(Pass):
         if lifter.uses_init_lazy:
             ctx.helpers_used.add("init_lazy")
         return updated.with_changes(body=body)
+
+
+def _shape_declarations(module: cst.Module, ctx) -> cst.Module:
+    """With no functional model in the file, a ``keras.Input`` that is only an element of a list
+    (``stack = [keras.Input((4,))]`` for a ``keras.Sequential``) declares a shape and nothing
+    else: ``KerasInputShape`` (support), which the Sequential drops, instead of the tracer's
+    placeholder tensor and everything it needs."""
+    calls = 0
+    listed = 0
+
+    class Count(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal calls
+            calls += call_name(node) == _INPUT
+
+        def visit_Element(self, node: cst.Element) -> None:
+            nonlocal listed
+            listed += call_name(node.value) == _INPUT
+
+    module.visit(Count())
+    if not calls or calls != listed:
+        return module
+
+    class Rename(cst.CSTTransformer):
+        def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+            if call_name(original) == _INPUT:
+                return updated.with_changes(func=cst.Name("KerasInputShape"))
+            return updated
+
+    ctx.maybe_unused_helpers.add(_INPUT)
+    ctx.helpers_used.add("KerasInputShape")
+    # statement by statement: FinishModule knows the import statements by identity
+    rename = Rename()
+    return module.with_changes(body=[s if _is_import(s) else s.visit(rename) for s in module.body])
+
+
+def _is_import(stmt) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+    )
 
 
 def _is_builder(func: cst.FunctionDef) -> bool:
