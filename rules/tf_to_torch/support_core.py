@@ -109,9 +109,27 @@ class KerasActivation(nn.Module):
     and TorchScript compiles it; a function is called as it is (not scriptable)."""
 
     NAMES = (
-        "relu relu6 sigmoid tanh softmax log_softmax gelu silu swish elu selu softplus softsign mish "
-        "hard_sigmoid hard_silu hard_swish leaky_relu exponential linear"
-    ).split()
+        "relu",
+        "relu6",
+        "sigmoid",
+        "tanh",
+        "softmax",
+        "log_softmax",
+        "gelu",
+        "silu",
+        "swish",
+        "elu",
+        "selu",
+        "softplus",
+        "softsign",
+        "mish",
+        "hard_sigmoid",
+        "hard_silu",
+        "hard_swish",
+        "leaky_relu",
+        "exponential",
+        "linear",
+    )
 
     def __init__(self, activation):
         super().__init__()

@@ -285,3 +285,31 @@ def test_a_keras_input_that_only_declares_a_sequential_shape_copies_no_tracer():
     model = _run(code, "build")
     assert [type(m).__name__ for m in model] == ["Sequential"]  # the shape declaration is dropped
     assert model(torch.randn(2, 5)).shape == (2, 8)
+
+
+def test_merge_layers_on_a_list_become_expressions():
+    result = _translate(
+        """
+        import keras
+        from keras import layers
+
+
+        def build():
+            inputs = keras.Input((4, 4, 3))
+            a = layers.Conv2D(5, 1)(inputs)
+            b = layers.Conv2D(5, 1)(inputs)
+            s = layers.Add()([a, b])
+            m = layers.Maximum()([a, b, s])
+            avg = layers.Average()([a, b])
+            x = layers.Concatenate()([s, m, avg])
+            return keras.Model(inputs, layers.Conv2D(2, 1)(x))
+        """
+    )
+    code = result.code
+    _no_tracer(code)
+    assert "s = a + b" in code and "torch.maximum(torch.maximum(a, b), s)" in code
+    assert "(a + b) / 2" in code and "torch.cat([s, m, avg], dim=" in code
+    assert "KerasMerge" not in code and "KerasConcatenate" not in code
+    assert "nn.Conv2d(15, 2, 1)" in code  # the concatenation's channel count, known in __init__
+    model = _run(code, "build")
+    assert model(torch.randn(2, 4, 4, 3)).shape == (2, 4, 4, 2)

@@ -130,3 +130,50 @@ def _argument(call: cst.Call, position: int, keywords: tuple[str, ...]) -> str |
         elif i == position:
             return code(arg.value)
     return None
+
+
+# Keras' merge layers (support KerasMerge / KerasConcatenate) applied to a list of tensors, as
+# the expression an engineer writes in forward: (mode, Python operator or torch function)
+_MERGES = {
+    "add": ("+", None),
+    "subtract": ("-", None),
+    "multiply": ("*", None),
+    "maximum": (None, "torch.maximum"),
+    "minimum": (None, "torch.minimum"),
+}
+
+
+def merged(ctor: cst.BaseExpression, applied: cst.Call) -> cst.BaseExpression | None:
+    """``KerasMerge("add")([a, b])`` -> ``a + b``, ``KerasConcatenate(axis=1)([a, b])`` ->
+    ``torch.cat([a, b], dim=1)``; None where the call is not one of those on a list display."""
+    name = class_name(ctor)
+    if name not in ("KerasMerge", "KerasConcatenate") or len(applied.args) != 1 or applied.args[0].keyword:
+        return None
+    items = applied.args[0].value
+    if not isinstance(items, (cst.List, cst.Tuple)) or len(items.elements) < 2:
+        return None
+    if any(isinstance(e, cst.StarredElement) for e in items.elements):
+        return None
+    parts = [code(e.value) for e in items.elements]
+    if name == "KerasConcatenate":
+        axis = _argument(ctor, 0, ("axis",)) or "-1"  # type: ignore[arg-type]
+        return expression(f"torch.cat([{', '.join(parts)}], dim={axis})")
+    mode = _argument(ctor, 0, ("mode",))  # type: ignore[arg-type]
+    mode = mode.strip("\"'") if mode else None
+    if mode == "average":
+        return expression(f"({' + '.join(parts)}) / {len(parts)}")
+    if mode not in _MERGES or (mode == "subtract" and len(parts) != 2):
+        return None
+    operator, function = _MERGES[mode]
+    if operator:
+        return expression(f" {operator} ".join(f"({p})" if not _simple(p) else p for p in parts))
+    out = parts[0]
+    for p in parts[1:]:
+        out = f"{function}({out}, {p})"
+    return expression(out)
+
+
+def _simple(text: str) -> bool:
+    return text.replace(".", "").replace("_", "").isalnum() or (
+        text.endswith(")") and "(" in text and " " not in text.split("(")[0]
+    )

@@ -100,6 +100,8 @@ class BuilderModules(Pass):
         # not copied: every helper is kept only where the output still names it
         ctx.maybe_unused_helpers |= ctx.helpers_used | {_INPUT, _MODEL, NAMED}
         ctx.target_imports.add("from torch import nn")
+        if lifter.uses_torch:
+            ctx.target_imports.add("import torch")
         if lifter.uses_init_lazy:
             ctx.helpers_used.add("init_lazy")
         return updated.with_changes(body=body)
@@ -252,6 +254,7 @@ class Lifter:
         self.no_channels: set[str] = set()  # helpers lifted without channel-count parameters
         self.lifted: list[str] = []
         self.uses_init_lazy = False
+        self.uses_torch = False  # (torch.cat, torch.maximum in forward)
         # classes whose instances are modules: the support's and the file's own
         self.module_classes = {
             name for name, node in ctx.rules.support.definitions.items() if isinstance(node, cst.ClassDef)

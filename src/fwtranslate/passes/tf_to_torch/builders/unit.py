@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from ....cstutil import code, expression
-from .channels import PARAMETER_FREE, class_name, is_lazy, module_out, sized
+from .channels import PARAMETER_FREE, class_name, is_lazy, merged, module_out, sized
 from .names import assigned, in_nested_scope, loads, reads, target_names, tensor_names, zip_parts
 
 if TYPE_CHECKING:
@@ -181,6 +181,25 @@ class Unit:
         """(channel count code, layout) of a forward expression, where __init__ can know it."""
         if isinstance(value, cst.Name):
             return self.channels.get(value.value), self.layouts.get(value.value)
+        if isinstance(value, cst.BinaryOperation):  # a merge: a + b, (a + b) / 2 (one shape)
+            left, right = self._out_channels(value.left), self._out_channels(value.right)
+            if isinstance(value.right, (cst.Integer, cst.Float)):
+                return left
+            return (left[0] or right[0], left[1] if left[1] == right[1] else None)
+        if isinstance(value, cst.Call) and code(value.func) in ("torch.maximum", "torch.minimum"):
+            parts = [self._out_channels(a.value) for a in value.args]
+            layout = parts[0][1] if all(p[1] == parts[0][1] for p in parts) else None
+            return next((p[0] for p in parts if p[0]), None), layout
+        if isinstance(value, cst.Call) and code(value.func) == "torch.cat" and value.args:
+            items = value.args[0].value
+            dim = next((code(a.value) for a in value.args if a.keyword and a.keyword.value == "dim"), None)
+            if isinstance(items, (cst.List, cst.Tuple)):
+                parts = [self._out_channels(e.value) for e in items.elements]
+                layout = parts[0][1] if parts and all(p[1] == parts[0][1] for p in parts) else None
+                channel_axis = (dim == "1" and layout == "first") or (dim == "-1" and layout == "last")
+                if channel_axis and all(p[0] for p in parts):
+                    return " + ".join(str(p[0]) for p in parts), layout
+                return None, layout
         if not isinstance(value, cst.Call):
             return None, None
         func = value.func
@@ -384,7 +403,7 @@ class Unit:
 
         return node.visit(T())
 
-    def _site(self, ctor: cst.BaseExpression, applied: cst.Call, created: list) -> cst.Call:
+    def _site(self, ctor: cst.BaseExpression, applied: cst.Call, created: list) -> cst.BaseExpression:
         hint = None
         if isinstance(ctor, cst.Call) and call_name(ctor) == NAMED and len(ctor.args) == 2:
             hint = name_hint(ctor.args[1].value)
@@ -394,6 +413,10 @@ class Unit:
             if PARAMETER_FREE.match(class_name(ctor)):
                 return applied.with_changes(func=ctor)  # built in forward from a tensor's shape
             raise CannotLift(f"a layer's arguments depend on a tensor: {code(ctor)[:60]}")
+        expression_form = merged(ctor, applied)
+        if expression_form is not None:  # Add()([a, b]) -> a + b: nothing to create
+            self.lifter.uses_torch = True
+            return expression_form
         first = applied.args[0].value if applied.args else None
         count = self._out_channels(first)[0] if first is not None else None
         ctor = sized(ctor, count)
