@@ -197,9 +197,10 @@ class KerasSamePad2d(nn.Module):
         self.value = value
 
     def forward(self, x):
-        pads = []
-        for n, k, s, d in reversed(list(zip(x.shape[-2:], self.kernel_size, self.strides, self.dilation))):
-            total = max((math.ceil(n / s) - 1) * s + d * (k - 1) + 1 - n, 0)
+        pads: list[int] = []
+        for axis in (1, 0):  # F.pad lists the last axis first (width, then height)
+            n, k, s, d = x.shape[2 + axis], self.kernel_size[axis], self.strides[axis], self.dilation[axis]
+            total = max((-(-n // s) - 1) * s + d * (k - 1) + 1 - n, 0)  # (ceil(n / s): exact integers)
             pads += [total // 2, total - total // 2]
         return F.pad(x, pads, value=self.value)
 

@@ -115,8 +115,10 @@ def test_helpers_become_submodules_and_parameter_conditions_run_in_both_methods(
     _no_tracer(code)
     assert "class DoubleConv(nn.Module):" in code
     assert "def double_conv" not in code  # only lifted code called it
-    assert "if self.upsample:" in code and "if upsample:" in code
-    assert "for block, skip in zip(self.blocks, " in code
+    # __init__ decides on the parameter; forward asks whether the module exists (TorchScript-able)
+    assert "if upsample:" in code and "if self.upsample_1 is not None:" in code
+    assert "self.conv_transpose2d = None" in code
+    assert "skips = [d1.movedim(1, -1)]" in code and "skip = skips[i]" in code
     model = _run(code, "build_unet", upsample=upsample)
     assert _params_ready(model)
     assert model(torch.randn(2, 16, 16, 3)).shape == (2, 16, 16, 1)

@@ -28,17 +28,10 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "tf"
 CASES = json.loads((SAMPLES / "samples.json").read_text())
 
 LAZY = "Lazy modules (nn.LazyLinear, lazy look-alikes): uninitialized parameters before the first call"
-# the lifted builders (passes/tf_to_torch/builders/) script where their modules do; not yet:
-RESNET_SCRIPT = "a ModuleList walked where TorchScript cannot see its length statically"
-BRANCH_SCRIPT = "a module created in one branch of `if upsample:` only: TorchScript wants every attribute"
 KNOWN_FAILURES = {  # (file:entry, check) -> why it fails today
     ("mlp.py:build_mlp", "param_count"): LAZY,
     ("mlp.py:build_mlp", "jit_script"): "KerasLayerNormalization: keras_norm_axes(axis: int) is not scriptable",
     ("mlp.py:mlp_gelu", "param_count"): LAZY,
-    ("resnet.py:build_resnet", "jit_script"): RESNET_SCRIPT,
-    ("resnet.py:resnet8", "jit_script"): RESNET_SCRIPT,
-    ("unet.py:build_unet", "jit_script"): BRANCH_SCRIPT,
-    ("unet.py:unet_upsample", "jit_script"): BRANCH_SCRIPT,
     ("transformer.py:TransformerClassifier", "state_dict"): "the `pos` weight is created on the first call (build())",
     ("transformer.py:TransformerClassifier", "param_count"): LAZY,
     ("transformer.py:TransformerClassifier", "jit_script"): "KerasMultiHeadAttention: tuple(query.shape[1:-1])",

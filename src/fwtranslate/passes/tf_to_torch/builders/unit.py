@@ -342,10 +342,22 @@ class Unit:
         # after the if, __init__ knows what both branches agree on
         self.channels = {k: v for k, v in self.channels.items() if after_body[0].get(k) == v}
         self.layouts = {k: v for k, v in self.layouts.items() if after_body[1].get(k) == v}
+        test = None
+        if not isinstance(orelse, cst.If):
+            # a module made in one branch only is None in the other, and forward asks for it
+            # (`if self.proj is not None:`, as torchvision does): TorchScript compiles the taken
+            # branch only, and forward reads no configuration for it
+            body_made, else_made = _created(body_init), _created(else_init)
+            only_body = [a for a in body_made if a not in else_made]
+            only_else = [a for a in else_made if a not in body_made]
+            if only_body:
+                body_init = body_init + [line_of(assign(f"self.{a}", cst.Name("None"))) for a in only_else]
+                else_init = else_init + [line_of(assign(f"self.{a}", cst.Name("None"))) for a in only_body]
+                test = expression(f"self.{only_body[0]} is not None")
         if body_init or else_init:
             init.append(rebuild_if(stmt, stmt.test, body_init, else_init).with_changes(leading_lines=[]))
         if body_fwd or else_fwd:
-            fwd.append(rebuild_if(stmt, self._to_forward(stmt.test), body_fwd, else_fwd))
+            fwd.append(rebuild_if(stmt, test or self._to_forward(stmt.test), body_fwd, else_fwd))
 
     def _is_forward(self, node: cst.CSTNode) -> bool:
         names = set(reads(node)) | set(assigned(node))
@@ -617,7 +629,24 @@ class Unit:
             init.append(rebuild_for(loop, config_target, config_iter, steps))
             block = "block" if "block" not in self.attrs | self.tensors | self.forward_names else "block_"
             call = cst.Call(cst.Name(block), [cst.Arg(cst.Name(n)) for n in [*inputs, *tensor_targets]])
-            if tensor_parts:
+            picks: list = []  # `skip = skips[i]`: TorchScript zips no ModuleList with a list
+            if tensor_parts and all(isinstance(seq, (cst.Name, cst.List, cst.Tuple)) for _, seq in tensor_parts):
+                index = next(n for n in ("i", "index", "i_") if n not in self.names | self.forward_names)
+                walk = cst.Call(cst.Name("enumerate"), [cst.Arg(expression(f"self.{attr}"))])
+                target = target_of([cst.Name(index), cst.Name(block)])
+                for part, seq in tensor_parts:
+                    seq = self._to_forward(seq)
+                    if not isinstance(seq, cst.Name):  # a list display: made once, before the loop
+                        base = f"{part.value}s" if isinstance(part, cst.Name) else "items"
+                        name = next(
+                            n for n in (base, f"{base}_", f"{base}__") if n not in self.names | self.forward_names
+                        )
+                        self.forward_names.add(name)
+                        before.append(line_of(assign(name, seq)))
+                        seq = cst.Name(name)
+                    item = cst.Subscript(seq, [cst.SubscriptElement(cst.Index(cst.Name(index)))])
+                    picks.append(line_of(assign_to(part, item)))
+            elif tensor_parts:
                 walk = zip_of([expression(f"self.{attr}"), *[self._to_forward(s) for _, s in tensor_parts]])
                 target = target_of([cst.Name(block), *[t for t, _ in tensor_parts]])
             else:
@@ -625,7 +654,9 @@ class Unit:
             fwd.extend(before)
             step = line_of(assign_to(tuple_or_name(returns), call))
             fwd.append(
-                cst.For(target=target, iter=walk, body=cst.IndentedBlock([step]), leading_lines=loop.leading_lines)
+                cst.For(
+                    target=target, iter=walk, body=cst.IndentedBlock([*picks, step]), leading_lines=loop.leading_lines
+                )
             )
             fwd.extend(after)
         self.forward_names |= set(returns)
@@ -655,3 +686,15 @@ class Unit:
                 return expression(f"self.{original.value}")
 
         return node.visit(T())
+
+
+def _created(lines: list) -> list[str]:
+    """The attributes ``self.x = ...`` lines of ``__init__`` make, at their own level."""
+    made = []
+    for line in lines:
+        small = line.body[0] if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 else None
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target = small.targets[0].target
+            if isinstance(target, cst.Attribute) and code(target.value) == "self":
+                made.append(target.attr.value)
+    return made
