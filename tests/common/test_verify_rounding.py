@@ -88,9 +88,9 @@ def test_deep_keras_original_gradient_bug_is_caught(deep, tmp_path):
     """A straight-through ReLU in the last block: the forward pass is the same, every gradient
     upstream of it is not; the allowance for rounding does not hide it."""
     code = deep.read_text()
-    old = 'named(nn.ReLU(), f"b{i}_out")'
+    old = "self.out = nn.ReLU()"  # in the class of one iteration of the builder's loop (i: its index)
     assert code.count(old) == 1
-    code = code.replace(old, 'named(_StraightThroughReLU() if i == depth - 1 else nn.ReLU(), f"b{i}_out")')
+    code = code.replace(old, "self.out = _StraightThroughReLU() if i == 9 else nn.ReLU()")  # (depth 10)
     code += (
         "\n\nclass _StraightThroughReLU(nn.Module):\n    def forward(self, x):\n"
         "        return x + (torch.relu(x) - x).detach()\n"
@@ -107,14 +107,10 @@ def test_deep_keras_original_gradient_bug_is_caught(deep, tmp_path):
 
 def test_deep_keras_original_momentum_bug_is_caught(deep, tmp_path):
     code = deep.read_text()
-    old = 'named(nn.BatchNorm2d(width, eps=0.001, momentum=0.01), f"b{i}_bn2")'
+    old = "self.bn2 = nn.BatchNorm2d(width, eps=0.001, momentum=0.01)"
     assert code.count(old) == 1
     bad = tmp_path / "deep_torch_momentum.py"
-    bad.write_text(
-        code.replace(
-            old, 'named(nn.BatchNorm2d(width, eps=0.001, momentum=0.1 if i == depth - 1 else 0.01), f"b{i}_bn2")'
-        )
-    )
+    bad.write_text(code.replace(old, "self.bn2 = nn.BatchNorm2d(width, eps=0.001, momentum=0.1 if i == 9 else 0.01)"))
     report = _deep(bad)
     assert report.status == "not_equivalent", report.format_text()
     assert [p.name for p in report.phases if not p.ok] == ["step"], report.format_text()

@@ -315,3 +315,29 @@ def test_merge_layers_on_a_list_become_expressions():
     assert "nn.Conv2d(15, 2, 1)" in code  # the concatenation's channel count, known in __init__
     model = _run(code, "build")
     assert model(torch.randn(2, 4, 4, 3)).shape == (2, 4, 4, 2)
+
+
+def test_a_channel_count_the_loop_grows_is_carried_from_block_to_block():
+    result = _translate(
+        """
+        import keras
+        from keras import layers
+
+
+        def build(width=4, widths=(6, 8)):
+            inputs = keras.Input((8, 8, 3))
+            x = layers.Conv2D(width, 1)(inputs)
+            for w in widths:
+                y = layers.Conv2D(w, 3, padding="same")(x)
+                x = layers.Concatenate()([x, y])
+            return keras.Model(inputs, layers.Conv2D(2, 1)(x))
+        """
+    )
+    code = result.code
+    _no_tracer(code)
+    assert "x_channels = width" in code  # a variable of its own, not the parameter, is updated
+    assert "x_channels = self.blocks[-1].out_channels" in code
+    assert "nn.Lazy" not in code
+    model = _run(code, "build")
+    assert model(torch.randn(2, 8, 8, 3)).shape == (2, 8, 8, 2)  # 4 + 6 + 8 = 18 channels in
+    assert [m.in_channels for m in model.modules() if isinstance(m, torch.nn.Conv2d)][-1] == 18

@@ -528,7 +528,10 @@ class Unit:
             if i not in self.channels:
                 continue
             value = self.channels[i]
-            if not value.isidentifier():  # (a literal) the block takes it as a parameter
+            carried = i in returns and value != self.channel_var(i)
+            if not value.isidentifier() or carried:
+                # the block takes it as a parameter, and a count the loop carries is a variable
+                # of its own that each iteration updates (never a parameter like `width`)
                 var = self.channel_var(i)
                 init.append(line_of(assign(var, expression(value))))
                 self._config_assigned(cst.Name(var), var)
