@@ -528,8 +528,8 @@ class Unit:
             if i not in self.channels:
                 continue
             value = self.channels[i]
-            carried = i in returns and value != self.channel_var(i)
-            if not value.isidentifier() or carried:
+            updated = i in returns and value != self.channel_var(i)
+            if not value.isidentifier() or updated:
                 # the block takes it as a parameter, and a count the loop carries is a variable
                 # of its own that each iteration updates (never a parameter like `width`)
                 var = self.channel_var(i)
