@@ -341,3 +341,25 @@ def test_a_channel_count_the_loop_grows_is_carried_from_block_to_block():
     model = _run(code, "build")
     assert model(torch.randn(2, 8, 8, 3)).shape == (2, 8, 8, 2)  # 4 + 6 + 8 = 18 channels in
     assert [m.in_channels for m in model.modules() if isinstance(m, torch.nn.Conv2d)][-1] == 18
+
+
+def test_layers_kept_in_a_list_keep_the_tracer_instead_of_going_unregistered():
+    result = _translate(
+        """
+        import keras
+        from keras import layers
+
+
+        def build(n=2):
+            inputs = keras.Input((4,))
+            stack = []
+            for i in range(n):
+                stack.append(layers.Dense(4))
+            x = inputs
+            for i in range(n):
+                x = stack[i](x)
+            return keras.Model(inputs, x)
+        """
+    )
+    assert "FunctionalModel(" in result.code
+    assert "kept in a list" in _fallbacks(result)[0]

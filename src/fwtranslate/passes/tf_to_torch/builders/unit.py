@@ -139,6 +139,9 @@ class Unit:
         if built:
             raise CannotLift(f"forward would build {built} on every call")
         fwd = cancel_moves(fwd)
+        unregistered = self._unregistered_calls(fwd)
+        if unregistered:
+            raise CannotLift(unregistered)
         clash = self.forward_names & (set(self.assigned_config) - set(self.params))
         if clash:
             raise CannotLift(f"{sorted(clash)[0]} holds both a tensor-side and a configuration value")
@@ -254,6 +257,26 @@ class Unit:
             init.append(line_of(assign(var, expression(count))))
             self._config_assigned(cst.Name(var), var)
         self.channels[tensor] = var
+
+    def _unregistered_calls(self, fwd: list) -> str | None:
+        """Why forward would call a layer that is no registered submodule (its parameters not in
+        the model's): one kept in a list (``stages[i](x)``, ``for layer in stack: x = layer(x)``)
+        or in a value the builder was given; None when every call is a site, a function or a
+        tensor method."""
+        locals_ = self.forward_names - self.tensors
+        found: list[str] = []
+
+        class V(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                func = call.func
+                if isinstance(func, cst.Subscript):
+                    found.append(f"forward would call {code(func)}, a layer kept in a list or dict")
+                elif isinstance(func, cst.Name) and func.value in locals_:
+                    found.append(f"forward would call {func.value}, a layer taken from a list or a loop")
+
+        for line in fwd:
+            line.visit(V())
+        return found[0] if found else None
 
     def stored_lines(self) -> list:
         return [line_of(assign(f"self.{n}", cst.Name(n))) for n in self.stored]
