@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from ...imports import target_names
 from ...rules.literals import UNKNOWN, literal_value
 from ...rules.model import Rule
 from ...rules.signature import BindError, BoundArg, bind
@@ -499,7 +500,7 @@ class _Scope:
                 self.literals[target.value] = literal
         else:
             self.ev(target)  # subscripts and attributes: their inner expressions
-            self.forget(_target_names(target))
+            self.forget(target_names(target))
 
     def forget(self, names) -> None:
         for n in names:
@@ -553,7 +554,7 @@ class _Scope:
             for item in stmt.items:
                 self.ev(item.item)
                 if item.asname is not None:
-                    self.forget(_target_names(item.asname.name))
+                    self.forget(target_names(item.asname.name))
             self.block(_statements(stmt.body))
         elif isinstance(stmt, (cst.Try, getattr(cst, "TryStar", cst.Try))):
             self.forget(_bound_names([stmt]))
@@ -589,7 +590,7 @@ class _Scope:
             self.forget(n.name.value for n in small.names)
             self.local_names |= {n.name.value for n in small.names}
         elif isinstance(small, cst.Del):
-            self.forget(_target_names(small.target))
+            self.forget(target_names(small.target))
         elif isinstance(small, (cst.Import, cst.ImportFrom)):
             self.forget(_bound_names([cst.SimpleStatementLine([small])]))
         else:
@@ -948,22 +949,22 @@ class _Bindings(cst.CSTVisitor):
         return False
 
     def visit_AssignTarget(self, node):
-        self.add(_target_names(node.target))
+        self.add(target_names(node.target))
 
     def visit_AnnAssign(self, node):
-        self.add(_target_names(node.target))
+        self.add(target_names(node.target))
 
     def visit_AugAssign(self, node):
-        self.add(_target_names(node.target))
+        self.add(target_names(node.target))
 
     def visit_For(self, node):
-        self.add(_target_names(node.target))
+        self.add(target_names(node.target))
 
     def visit_AsName(self, node):
-        self.add(_target_names(node.name))
+        self.add(target_names(node.name))
 
     def visit_NamedExpr(self, node):
-        self.add(_target_names(node.target))
+        self.add(target_names(node.target))
 
     def visit_ImportAlias(self, node):
         if node.asname is None:
@@ -993,22 +994,12 @@ def _bound_names(stmts) -> set[str]:
     )
 
 
-def _target_names(target: cst.CSTNode) -> list[str]:
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for e in target.elements for n in _target_names(e.value)]
-    if isinstance(target, cst.StarredElement):
-        return _target_names(target.value)
-    return []
-
-
 def _walrus_names(node: cst.CSTNode) -> set[str]:
     names: set[str] = set()
 
     class V(cst.CSTVisitor):
         def visit_NamedExpr(self, n):
-            names.update(_target_names(n.target))
+            names.update(target_names(n.target))
 
     _visit(node, V())
     return names
@@ -1033,13 +1024,13 @@ def _comprehension_names(node: cst.CSTNode) -> set[str]:
 
     class V(cst.CSTVisitor):
         def visit_CompFor(self, n):
-            names.update(_target_names(n.target))
+            names.update(target_names(n.target))
 
         def visit_Param(self, n):
             names.add(n.name.value)
 
         def visit_NamedExpr(self, n):
-            names.update(_target_names(n.target))
+            names.update(target_names(n.target))
 
     _visit(node, V())
     return names
@@ -1317,7 +1308,7 @@ def _rebound_anywhere(fn: cst.FunctionDef) -> set[str]:
             found.update(x.name.value for x in n.names)
 
         def visit_Del(self, n):
-            found.update(_target_names(n.target))
+            found.update(target_names(n.target))
 
     _visit(fn.body, V())
     return found
@@ -1355,25 +1346,25 @@ def _module_constants(module: cst.Module) -> dict[str, object]:
                 counts[name] = counts.get(name, 0) + 1
 
         def visit_AssignTarget(self, n):
-            self.add(_target_names(n.target))
+            self.add(target_names(n.target))
 
         def visit_AnnAssign(self, n):
-            self.add(_target_names(n.target))
+            self.add(target_names(n.target))
 
         def visit_AugAssign(self, n):
-            self.add(_target_names(n.target) * 2)
+            self.add(target_names(n.target) * 2)
 
         def visit_For(self, n):
-            self.add(_target_names(n.target))
+            self.add(target_names(n.target))
 
         def visit_CompFor(self, n):
-            self.add(_target_names(n.target))
+            self.add(target_names(n.target))
 
         def visit_AsName(self, n):
-            self.add(_target_names(n.name))
+            self.add(target_names(n.name))
 
         def visit_NamedExpr(self, n):
-            self.add(_target_names(n.target))
+            self.add(target_names(n.target))
 
         def visit_Param(self, n):
             self.add([n.name.value])

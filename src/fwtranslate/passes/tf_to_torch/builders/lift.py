@@ -43,6 +43,7 @@ from .syntax import (
     param_names,
     params_of,
     prune_channels,
+    qualified,
     split_docstring,
     strip_prefix,
 )
@@ -60,7 +61,6 @@ class Helper:
 
     class_name: str
     tensor_params: tuple[str, ...]
-    node: cst.FunctionDef
     classes: list[cst.ClassDef] = field(default_factory=list)
     lazy: bool = False
     channel_params: tuple[str, ...] = ()  # __init__'s first parameters: the inputs' channel counts
@@ -424,7 +424,7 @@ class Lifter:
             channel_params = tuple(fresh(f"{p}_channels", names) for p in tensor_params)
         config = [p for p in param_names(params) if p not in tensor_params]
         name = self.class_name(camel(func.name.value))
-        info = Helper(name, tensor_params, func, channel_params=channel_params)
+        info = Helper(name, tensor_params, channel_params=channel_params)
         self.helpers[func.name.value] = info  # (a recursive helper fails on its own)
         unit = Unit(
             self,
@@ -512,26 +512,7 @@ def _model_inputs(model: cst.Call, inputs: dict[str, cst.Call], pre: list) -> li
 
 def _attributes_of(stmt, owner: str, names: set[str]):
     """``stmt`` reading ``owner.<name>`` for each of ``names``."""
-    if not names:
-        return stmt
-
-    class T(cst.CSTTransformer):
-        def __init__(self) -> None:
-            self.keep: set[int] = set()
-
-        def visit_Attribute(self, node: cst.Attribute) -> None:
-            self.keep.add(id(node.attr))
-
-        def visit_Arg(self, node: cst.Arg) -> None:
-            if node.keyword is not None:
-                self.keep.add(id(node.keyword))
-
-        def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
-            if original.value in names and id(original) not in self.keep:
-                return expression(f"{owner}.{original.value}")
-            return updated
-
-    return stmt.visit(T())
+    return qualified(stmt, owner, names)[0] if names else stmt
 
 
 def _without_inputs(body: list, channels: dict[str, str]) -> list:

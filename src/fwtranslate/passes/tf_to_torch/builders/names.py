@@ -11,6 +11,8 @@ from collections.abc import Iterable
 
 import libcst as cst
 
+from ....imports import target_names
+
 # code that may run any number of times, or not at all, per execution of its statement
 _SCOPES = (cst.Lambda, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp, cst.IfExp, cst.BooleanOperation)
 
@@ -104,17 +106,6 @@ def loads(node: cst.CSTNode, skip: cst.CSTNode | None = None) -> list[str]:
     return visitor.names
 
 
-def target_names(target: cst.BaseExpression) -> list[str]:
-    """The names an assignment or loop target binds (``a``, ``a, (b, c)``); not ``a.b``/``a[i]``."""
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for e in target.elements for n in target_names(e.value)]
-    if isinstance(target, cst.StarredElement):
-        return target_names(target.value)
-    return []
-
-
 def assigned(stmt: cst.CSTNode) -> list[str]:
     """The names a statement binds (inside its compound bodies too, not in nested defs)."""
     out: list[str] = []
@@ -175,10 +166,10 @@ def in_nested_scope(node: cst.CSTNode, inner: cst.CSTNode) -> bool:
     return found
 
 
-def tensor_names(body: Iterable[cst.CSTNode], seeds: set[str], tensor_calls: set[str]) -> set[str]:
+def tensor_names(body: Iterable[cst.CSTNode], seeds: set[str]) -> set[str]:
     """The names of ``body`` that hold tensors: ``seeds``, and every name assigned from an
-    expression that reads one, or from a call of a ``tensor_calls`` function; a container that a
-    statement fills with tensors (``skips.append(x)``) is one too."""
+    expression that reads one; a container that a statement fills with tensors
+    (``skips.append(x)``) is one too."""
     names = set(seeds)
     statements = list(_simple_and_loops(body))
     changed = True
@@ -187,7 +178,7 @@ def tensor_names(body: Iterable[cst.CSTNode], seeds: set[str], tensor_calls: set
         for node in statements:
             for targets, value in _bindings(node):
                 read = set(reads(value, shapes=False))  # (a size read from x.shape is no tensor)
-                if read & names or _calls(value) & tensor_calls:
+                if read & names:
                     new = set(targets) - names
                     if new:
                         names |= new
@@ -200,18 +191,6 @@ def tensor_names(body: Iterable[cst.CSTNode], seeds: set[str], tensor_calls: set
                             names.add(func.value.value)
                             changed = True
     return names
-
-
-def _calls(value: cst.CSTNode) -> set[str]:
-    out: set[str] = set()
-
-    class V(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            if isinstance(node.func, cst.Name):
-                out.add(node.func.value)
-
-    value.visit(V())
-    return out
 
 
 def _simple_and_loops(body: Iterable[cst.CSTNode]):

@@ -342,3 +342,29 @@ def strip_prefix(name: str) -> str:
         if name.startswith(prefix) and name[len(prefix) : len(prefix) + 1].isalpha():  # (build_2d stays)
             return name[len(prefix) :]
     return name
+
+
+def qualified(node, owner: str, names: set[str]) -> tuple[cst.CSTNode, list[str]]:
+    """``node`` with each variable of ``names`` read as ``owner.<name>`` (``upsample`` ->
+    ``self.upsample``; not an attribute's name nor a keyword), and those names, in order."""
+    used: list[str] = []
+
+    class T(cst.CSTTransformer):
+        def __init__(self) -> None:
+            self.keep: set[int] = set()
+
+        def visit_Attribute(self, n: cst.Attribute) -> None:
+            self.keep.add(id(n.attr))
+
+        def visit_Arg(self, n: cst.Arg) -> None:
+            if n.keyword is not None:
+                self.keep.add(id(n.keyword))
+
+        def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
+            if id(original) in self.keep or original.value not in names:
+                return updated
+            if original.value not in used:
+                used.append(original.value)
+            return expression(f"{owner}.{original.value}")
+
+    return node.visit(T()), used

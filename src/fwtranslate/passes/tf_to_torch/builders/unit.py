@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from ....cstutil import code, expression
+from ....imports import target_names
 from .channels import PARAMETER_FREE, class_name, is_lazy, merged, module_out, sized
-from .names import assigned, in_nested_scope, loads, reads, target_names, tensor_names, zip_parts
+from .names import assigned, in_nested_scope, loads, reads, tensor_names, zip_parts
 
 if TYPE_CHECKING:
     from .lift import Lifter
@@ -29,6 +30,7 @@ from .syntax import (
     name_hint,
     params_of,
     prune_channels,
+    qualified,
     rebuild_for,
     rebuild_if,
     target_of,
@@ -118,7 +120,7 @@ class Unit:
         self.layouts: dict[str, str] = dict(layouts or {})
         self.site_ctor: dict[str, cst.BaseExpression] = {}
         self.site_out: dict[str, str | None] = {}
-        self.tensors = tensor_names(body, seeds, set())
+        self.tensors = tensor_names(body, seeds)
         self.config = set(params)  # names __init__ has
         self.assigned_config: dict[str, int] = dict.fromkeys(params, 1)
         self.forward_names = set(seeds)
@@ -690,28 +692,9 @@ class Unit:
     # --- forward-side names ---------------------------------------------------------------
     def _to_forward(self, node):
         """``node`` for ``forward``: configuration names become stored attributes."""
-        config = self.config - self.forward_names - self.tensors
-        unit = self
-
-        class T(cst.CSTTransformer):
-            def __init__(self) -> None:
-                self.skip: set[int] = set()
-
-            def visit_Attribute(self, n: cst.Attribute) -> None:
-                self.skip.add(id(n.attr))
-
-            def visit_Arg(self, n: cst.Arg) -> None:
-                if n.keyword is not None:
-                    self.skip.add(id(n.keyword))
-
-            def leave_Name(self, original: cst.Name, updated: cst.Name) -> cst.BaseExpression:
-                if id(original) in self.skip or original.value not in config:
-                    return updated
-                if original.value not in unit.stored:
-                    unit.stored.append(original.value)
-                return expression(f"self.{original.value}")
-
-        return node.visit(T())
+        new, used = qualified(node, "self", self.config - self.forward_names - self.tensors)
+        self.stored += [n for n in used if n not in self.stored]
+        return new
 
 
 def _created(lines: list) -> list[str]:
