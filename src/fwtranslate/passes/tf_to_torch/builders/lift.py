@@ -72,9 +72,10 @@ class BuilderModules(Pass):
 
     def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
         ctx = self.ctx
-        if ctx.piece:
+        # the rules record the support they emit: files without a keras.Input cost nothing here
+        if ctx.piece or _INPUT not in ctx.helpers_used:
             return updated
-        if _MODEL not in code(updated):
+        if _MODEL not in ctx.helpers_used:
             return _shape_declarations(updated, ctx)
         lifter = Lifter(updated, ctx)
         body: list = []
