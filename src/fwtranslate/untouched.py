@@ -48,6 +48,8 @@ def interesting_names(ctx: Context, source: str, variable: set[str] | None = Non
 def rule_names(rules: RuleSet) -> set[str]:
     names = set(rules.methods) | set(rules.members) | _STRUCTURAL_NAMES
     names |= {f"{m}_" for m in rules.methods}  # in-place forms: x.add_(y)
+    # methods declared not translated are reported where used
+    names |= {n.split(".", 1)[1] for n in rules.untranslated if n.startswith("Tensor.")}
     return names
 
 

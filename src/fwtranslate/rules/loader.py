@@ -43,7 +43,10 @@ _FIELDS = {
     "size",
     "inplace",
     "note",
+    "untranslated",
 }
+# the fields a declaration that a public name is not translated may carry
+_UNTRANSLATED_FIELDS = {"untranslated", "aliases", "kind", "doc"}
 # how a layer's translation treats the channel axis (see passes/common/layout_analysis.py)
 LAYOUT_KINDS = ("spatial", "spatial_to_flat", "elementwise", "axis", "merge")
 
@@ -84,6 +87,8 @@ class RuleSet:
     members: dict[str, Rule] = field(default_factory=dict)  # Tensor attribute name -> rule
     support: SupportLibrary = field(default_factory=SupportLibrary)
     files: list[Path] = field(default_factory=list)
+    # public names declared not translated -> why (``untranslated:`` entries), reported at each use
+    untranslated: dict[str, Rule] = field(default_factory=dict)
 
     def all_rules(self) -> list[Rule]:
         seen: dict[int, Rule] = {}
@@ -99,6 +104,10 @@ class RuleSet:
         return None
 
     def add(self, rule: Rule) -> None:
+        if rule.untranslated:
+            for name in (rule.name, *rule.aliases):
+                self.untranslated[name] = rule
+            return
         if rule.is_tensor_member:
             table = self.methods if rule.kind == "call" else self.members
             table[rule.member_name] = rule
@@ -245,6 +254,8 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
     kind = spec.get("kind", "call")
     if kind not in ("call", "attribute"):
         raise RuleFileError(path, name, "kind", "must be 'call' or 'attribute'")
+    if "untranslated" in spec:
+        return _untranslated(path, name, spec, kind)
     signature = None
     if kind == "call":
         if "signature" not in spec:
@@ -339,6 +350,21 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
     _check_expressions(path, rule, params)
     rule.handled = frozenset(template_params(rule) | rule.ignore | rule.force)
     return rule
+
+
+def _untranslated(path: Path, name: str, spec: dict, kind: str) -> Rule:
+    """A declaration that ``name`` has no translation, and why: what the API surface's coverage
+    counts as "declared", and what a use of the name reports instead of "no rule"."""
+    reason = spec["untranslated"]
+    if not isinstance(reason, str) or not reason.strip():
+        raise RuleFileError(path, name, "untranslated", "expected the reason, a non-empty string")
+    extra = set(spec) - _UNTRANSLATED_FIELDS
+    if extra:
+        raise RuleFileError(path, name, sorted(extra)[0], "an untranslated name takes only doc and aliases")
+    aliases = _str_list(path, name, spec, "aliases")
+    return Rule(
+        name, kind, path, None, (), doc=str(spec.get("doc", "")).strip(), aliases=aliases, untranslated=reason.strip()
+    )
 
 
 def _check_expressions(path: Path, rule: Rule, params: set[str]) -> None:

@@ -88,6 +88,7 @@ class Rule:
     subclass_base: str | None = None  # the `base:` field: what a subclass of the source class derives from
     layout: str | None = None  # how the translation treats the channel axis (loader.LAYOUT_KINDS)
     size: SizeSpec | None = None  # tf_to_torch: feature sizes for the static size analysis
+    untranslated: str = ""  # a declared "not translated": the reason (no signature, no target)
 
     @property
     def is_tensor_member(self) -> bool:

@@ -46,7 +46,7 @@ class CallRewriter(Pass):
         if qual is not None:
             rule = ctx.rules.calls.get(qual)
             if rule is None:
-                ctx.report(original, ERROR, "no-rule", f"{qual} has no translation rule")
+                _report_missing(ctx, original, qual)
                 ctx.keep_framework_name(original.func)
                 return updated
             if any(a.star for a in updated.args) and not _binds(rule, updated.args):
@@ -76,6 +76,12 @@ class CallRewriter(Pass):
                         original, ERROR, "inplace-method", f"{name}() updates a tensor in place and has no translation"
                     )
                     return updated
+            if rule is None and not is_plain(ctx, func.value):
+                declared = ctx.rules.untranslated.get(f"Tensor.{name}")
+                if declared is not None:  # a declared one: say why where it is used
+                    why = declared.untranslated
+                    ctx.report(original, ERROR, "not-translated", f"Tensor.{name} is not translated: {why}")
+                return updated
             if rule is None or is_plain(ctx, func.value):
                 return updated  # `args.eval()` on an argparse namespace: not a framework object
             if not inplace and name in _CONTAINER_METHODS and isinstance(ctx.parent(), cst.Expr):
@@ -237,7 +243,7 @@ class CallRewriter(Pass):
                 name = self._factory(qual, rule)
                 if name is not None:
                     return cst.Name(name)
-        ctx.report(original, ERROR, "no-rule", f"{qual} has no translation rule")
+        _report_missing(ctx, original, qual)
         ctx.keep_framework_name(original)
         return updated
 
@@ -373,3 +379,12 @@ class _FrameworkMention(cst.CSTVisitor):
         text = n.value.strip("'\"")
         head = text.split(".", 1)[0].split("[", 1)[0]
         self.found = head in self.ctx.imports.bindings
+
+
+def _report_missing(ctx, node: cst.CSTNode, qual: str) -> None:
+    """A source-framework name with no rule: its declared reason (``untranslated:``) or "no rule"."""
+    declared = ctx.rules.untranslated.get(qual)
+    if declared is not None:
+        ctx.report(node, ERROR, "not-translated", f"{qual} is not translated: {declared.untranslated}")
+    else:
+        ctx.report(node, ERROR, "no-rule", f"{qual} has no translation rule")
