@@ -77,7 +77,20 @@ TORCH_TO_TF = Direction(
     target="tf",
     opposite_name="tf_to_torch",
     passes_attr="PASSES",
-    source_roots=("torch", "torchvision", "torchaudio", "torchtext", "einops"),
+    # packages built on PyTorch count as PyTorch: a name of theirs left in the output is reported
+    source_roots=(
+        "torch",
+        "torchvision",
+        "torchaudio",
+        "torchtext",
+        "einops",
+        "timm",
+        "torchmetrics",
+        "lightning",
+        "pytorch_lightning",
+        "segmentation_models_pytorch",
+        "torch_geometric",
+    ),
     model_bases=frozenset({"torch.nn.Module", "torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"}),
     layer_base="keras.layers.Layer",
     model_base="keras.Model",
@@ -95,7 +108,20 @@ TF_TO_TORCH = Direction(
     opposite_name="torch_to_tf",
     passes_attr="TF_TO_TORCH_PASSES",
     activation_macro=True,
-    source_roots=("keras", "tensorflow", "tf_keras", "einops"),
+    # packages built on Keras / TensorFlow count as such: a name of theirs left in the output
+    # (a keras-hub Backbone base class) is reported, never passed through silently
+    source_roots=(
+        "keras",
+        "tensorflow",
+        "tf_keras",
+        "einops",
+        "keras_hub",
+        "keras_nlp",
+        "keras_cv",
+        "tensorflow_addons",
+        "tensorflow_hub",
+        "tensorflow_probability",
+    ),
     model_bases=frozenset(
         {
             "keras.layers.Layer",
