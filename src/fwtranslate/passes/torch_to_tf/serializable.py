@@ -5,8 +5,16 @@ serialization (``@keras.saving.register_keras_serializable``), and its ``__init_
 ``**kwargs`` (``name``, ``dtype``, ``trainable``...) and hands them to the base class. Keras then
 builds ``get_config`` itself from the constructor's arguments (its "auto config", for arguments
 of basic types) and ``from_config`` calls the constructor with them, so ``model.save("m.keras")``
-followed by ``keras.models.load_model`` rebuilds the model. A constructor taking other objects
-(a layer, a callable) needs a hand-written ``get_config``: Keras says so when saving.
+followed by ``keras.models.load_model`` rebuilds the model.
+
+Keras' automatic config saves plain arguments only. Where the source shows that a constructor
+may take a layer, a layer class, a function or a ``partial`` (constructor_args.py), the class
+keeps its arguments (``self.init_args = {...}`` right after ``super().__init__``, before
+``__init__`` can reassign one) and gets ``get_config`` / ``from_config`` that save and rebuild
+them with ``serialize_arguments`` / ``deserialize_arguments`` (rules/torch_to_tf/support_saving.py).
+Keras saves a function by its registered name, so the factories standing for a layer class and
+the module's functions used as values are registered too. A lambda argument is reported: Keras'
+safe mode refuses to rebuild it.
 """
 
 from __future__ import annotations
