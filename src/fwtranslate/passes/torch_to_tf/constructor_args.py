@@ -149,6 +149,8 @@ def _calls_param(method: ast.FunctionDef, call: ast.Call, arg: ast.expr | ast.ke
     """The method's parameter that receives ``arg`` is called in the method."""
     params = _named(method)
     if isinstance(arg, ast.keyword):
+        if arg.arg is None:  # **mapping
+            return False
         target = arg.arg
     else:
         if arg not in call.args or call.args.index(arg) >= len(params):
