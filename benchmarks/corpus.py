@@ -28,6 +28,7 @@ product does not need them).
 
     .venv/bin/python benchmarks/corpus.py --install --write docs/corpus.md
     .venv/bin/python benchmarks/corpus.py --entries torchvision/resnet.py,keras/resnet.py
+    .venv/bin/python benchmarks/corpus.py --only-usage    # PyTorch entries: translate + step 4 only
 
 The table written to docs/corpus.md is the one this command prints.
 """
@@ -191,7 +192,7 @@ def write_entry_module(entry: dict, original: Path, translated: Path, to: str) -
 
 
 # --- one entry (run in a worker process) ---------------------------------------------------------
-def run_entry(entry: dict, file: Path, corpus_dir: Path, work: Path, examples: int) -> dict:
+def run_entry(entry: dict, file: Path, corpus_dir: Path, work: Path, examples: int, only_usage: bool = False) -> dict:
     import warnings
 
     warnings.filterwarnings("ignore")
@@ -229,6 +230,9 @@ def run_entry(entry: dict, file: Path, corpus_dir: Path, work: Path, examples: i
     import fwtranslate
 
     entry_name = "build" if "constructor" in entry else entry["entry"]
+    if only_usage:
+        keras_usage(row, entry, entry_name, prepared["translated"], work / "translated")
+        return row
     start = time.perf_counter()
     report = fwtranslate.verify(
         prepared["original"],
@@ -292,7 +296,7 @@ def worker(args: argparse.Namespace) -> int:
     files = dict(corpus_files(entry["direction"], args.corpus_dir))
     work = Path(args.work) / entry["file"].replace("/", "__").removesuffix(".py")
     try:
-        row = run_entry(entry, files[entry["file"]], Path(args.corpus_dir), work, args.examples)
+        row = run_entry(entry, files[entry["file"]], Path(args.corpus_dir), work, args.examples, args.only_usage)
     except Exception as exc:  # noqa: BLE001 - a crash is a row of the table, not the end of the run
         import traceback
 
@@ -409,6 +413,25 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def usage_summary(rows: list[dict]) -> str:
+    """``--only-usage``: each entry's Keras usage steps and how many entries pass each step."""
+    lines = md_table(
+        ["file", "eager / predict / compile+fit / save+load_model", "s"],
+        [[r["file"], usage_cell(r), fmt(r.get("keras_usage_s"), ".0f")] for r in rows],
+    )
+    for r in rows:
+        usage = r.get("keras_usage") or {}
+        lines += [
+            f"- `{r['file']}` {step}: {' '.join(res.split())[:300]}" for step, res in usage.items() if res != "ok"
+        ]
+        if not usage:
+            lines.append(f"- `{r['file']}`: {r.get('reason', 'no usage result')}")
+    for step in ("eager", "predict", "fit", "save_load"):
+        ok = sum((r.get("keras_usage") or {}).get(step) == "ok" for r in rows)
+        lines.append(f"- {step} worked on {ok} of {len(rows)}")
+    return "\n".join(lines)
+
+
 def _all_kept(row: dict) -> bool:
     kept = str(row.get("names_kept", "0/1")).split("/")
     return kept[0] == kept[1]
@@ -424,6 +447,11 @@ def main() -> int:
     ap.add_argument("--corpus-dir", default=str(REPO / ".corpus"))
     ap.add_argument("--manifest", type=Path, default=SHARED_CORPUS / "public.json")
     ap.add_argument("--work", default=str(REPO / ".corpus" / "work"))
+    ap.add_argument(
+        "--only-usage",
+        action="store_true",
+        help="PyTorch -> Keras entries only: translate and run the Keras usage steps (step 4), no verify",
+    )
     ap.add_argument("--one", help=argparse.SUPPRESS)  # worker mode: one entry, prints a ROW line
     args = ap.parse_args()
     if args.one:
@@ -436,6 +464,8 @@ def main() -> int:
     if args.entries:
         wanted = args.entries.split(",")
         entries = [e for e in entries if e["file"] in wanted]
+    if args.only_usage:
+        entries = [e for e in entries if e["direction"] == "pt2tf"]
     rows = []
     started = time.perf_counter()
     for entry in entries:
@@ -452,7 +482,7 @@ def main() -> int:
             str(args.manifest),
             "--work",
             args.work,
-        ]
+        ] + (["--only-usage"] if args.only_usage else [])
         try:
             run = subprocess.run(
                 command,
@@ -481,6 +511,9 @@ def main() -> int:
             }
         rows.append(row)
         print(json.dumps(row, default=str), file=sys.stderr, flush=True)
+    if args.only_usage:
+        print(usage_summary(rows))
+        return 0
     text = "\n".join(
         [
             "# The public corpus: translated and verified",

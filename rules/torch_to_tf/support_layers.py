@@ -603,6 +603,7 @@ class TorchPReLU(keras.layers.Layer):
         return {**super().get_config(), "num_parameters": self.num_parameters, "init": self.init}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")  # saved by name (Activation)
 def exact_gelu(x):
     """GELU in its exact erf form, as torch computes it (TensorFlow's own gelu drifts by ~4e-9
     in float64)."""

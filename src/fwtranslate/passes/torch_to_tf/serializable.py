@@ -5,8 +5,16 @@ serialization (``@keras.saving.register_keras_serializable``), and its ``__init_
 ``**kwargs`` (``name``, ``dtype``, ``trainable``...) and hands them to the base class. Keras then
 builds ``get_config`` itself from the constructor's arguments (its "auto config", for arguments
 of basic types) and ``from_config`` calls the constructor with them, so ``model.save("m.keras")``
-followed by ``keras.models.load_model`` rebuilds the model. A constructor taking other objects
-(a layer, a callable) needs a hand-written ``get_config``: Keras says so when saving.
+followed by ``keras.models.load_model`` rebuilds the model.
+
+Keras' automatic config saves plain arguments only. Where the source shows that a constructor
+may take a layer, a layer class, a function or a ``partial`` (constructor_args.py), the class
+keeps its arguments (``self.init_args = {...}`` right after ``super().__init__``, before
+``__init__`` can reassign one) and gets ``get_config`` / ``from_config`` that save and rebuild
+them with ``serialize_arguments`` / ``deserialize_arguments`` (rules/torch_to_tf/support_saving.py).
+Keras saves a function by its registered name, so the factories standing for a layer class and
+the module's functions used as values are registered too. A lambda argument is reported: Keras'
+safe mode refuses to rebuild it.
 """
 
 from __future__ import annotations
@@ -15,11 +23,15 @@ import re
 from pathlib import Path
 
 import libcst as cst
+import libcst.matchers as m
 
-from ...cstutil import expression
+from ...cstutil import expression, statement
+from ...report import INFO, WARNING
 from ..common.base import Pass
+from .constructor_args import CONTAINERS, LAMBDA, find_class, object_params
 
 _KWARGS = "kwargs"
+ARGS_ATTR = "init_args"  # self.init_args: the constructor's arguments, for get_config
 
 
 def package_name(path: str) -> str:
@@ -32,6 +44,7 @@ class KerasSerializable(Pass):
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         self.init_stack: list[bool] = []  # per function: an __init__ that now forwards **kwargs
+        self.configs: dict[str, list[str]] = {}  # class -> the constructor arguments its get_config saves
 
     def _is_layer_init(self, node: cst.FunctionDef) -> bool:
         fn = self.ctx.current_function
@@ -48,9 +61,47 @@ class KerasSerializable(Pass):
         if not forwards:
             return updated
         star = cst.Param(cst.Name(_KWARGS))
-        return updated.with_changes(params=updated.params.with_changes(star_kwarg=star))
+        updated = updated.with_changes(params=updated.params.with_changes(star_kwarg=star))
+        return self._keep_arguments(original, updated)
 
-    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+    # --- get_config / from_config where Keras' automatic config cannot save the arguments -------
+    def _keep_arguments(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        ctx = self.ctx
+        cls = ctx.current_class
+        source = find_class(ctx.source, cls.name) if cls is not None else None
+        if cls is None or cls.node is None or source is None:
+            return updated
+        objects = object_params(source, self._is_object, self._is_container)
+        for param in init_params(original):
+            if objects.get(param.name.value) == LAMBDA:
+                ctx.report(param, WARNING, "keras-config", _LAMBDA.format(cls.name, param.name.value))
+        inherited = any(isinstance(b.value, cst.Name) and b.value.value in self.configs for b in cls.node.bases)
+        if not (objects or inherited):
+            return updated  # plain arguments: Keras' automatic config saves them
+        if isinstance(original.params.star_arg, cst.Param) or original.params.posonly_params:
+            ctx.report(
+                original, INFO, "keras-config", f"{cls.name} is not saveable as .keras: its constructor takes *args"
+            )
+            return updated
+        names = [p.name.value for p in init_params(original)]
+        self.configs[cls.name] = names
+        fields = ", ".join(f'"{n}": {n}' for n in names)
+        capture = statement(f"self.{ARGS_ATTR} = {{{fields}}}  # for get_config\n")
+        body = list(updated.body.body)
+        body.insert(_capture_at(body, set(names)), capture)
+        return updated.with_changes(body=updated.body.with_changes(body=body))
+
+    def _is_object(self, text: str) -> bool:
+        """A framework object (``nn.BatchNorm2d``) or a class of this file."""
+        if text in self.ctx.module_classes:
+            return True
+        qual = self.ctx.resolve(expression(text))
+        return qual is not None and self.ctx.imports.is_framework(qual)
+
+    def _is_container(self, text: str) -> bool:
+        return self.ctx.resolve(expression(text)) in CONTAINERS
+
+    def _forward_kwargs(self, updated: cst.Call) -> cst.BaseExpression:
         if not (self.init_stack and self.init_stack[-1] and _is_super_init(updated)):
             return updated
         if any(arg.star == "**" for arg in updated.args):
@@ -70,12 +121,117 @@ class KerasSerializable(Pass):
         cls = self.ctx.current_class
         if cls is None or not cls.is_module or self.ctx.functions:
             return updated
+        if cls.name in self.configs:
+            updated = self._config_methods(updated, self.configs[cls.name])
         if any("register_keras_serializable" in cst.Module([]).code_for_node(d) for d in updated.decorators):
             return updated
         package = package_name(self.ctx.path)
         self.ctx.target_imports.add("import keras")
         decorator = cst.Decorator(expression(f'keras.saving.register_keras_serializable(package="{package}")'))
         return updated.with_changes(decorators=[decorator, *updated.decorators])
+
+    def _config_methods(self, cls: cst.ClassDef, names: list[str]) -> cst.ClassDef:
+        defined = {s.name.value for s in cls.body.body if isinstance(s, cst.FunctionDef)}
+        if defined & {"get_config", "from_config"}:
+            return cls  # the source's own
+        self.ctx.helpers_used |= {"serialize_arguments", "deserialize_arguments"}
+        listed = ", ".join(f'"{n}"' for n in names) + ("," if len(names) == 1 else "")
+        methods = cst.parse_module(
+            "def get_config(self):\n"
+            f"    return {{**super().get_config(), **serialize_arguments(self.{ARGS_ATTR})}}\n"
+            "\n"
+            "@classmethod\n"
+            "def from_config(cls, config):\n"
+            f"    return super().from_config(deserialize_arguments(config, ({listed})))\n"
+        ).body
+        blank = [cst.EmptyLine(indent=False)]
+        methods = [s.with_changes(leading_lines=blank) for s in methods]
+        return cls.with_changes(body=cls.body.with_changes(body=[*cls.body.body, *methods]))
+
+    # --- functions passed as arguments are registered, so Keras can save them by name -----------
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        package = package_name(self.ctx.path)
+        for qual, (name, fn) in list(self.ctx.factories.items()):  # a layer class used as a value
+            self.ctx.factories[qual] = (name, _registered(fn, package))
+        values = _value_names(original)
+        body = [
+            _registered(s, package) if isinstance(s, cst.FunctionDef) and s.name.value in values else s
+            for s in updated.body
+        ]
+        return updated.with_changes(body=body)
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:  # type: ignore[override]
+        self._check_lambda_argument(original)
+        return self._forward_kwargs(updated)
+
+    def _check_lambda_argument(self, call: cst.Call) -> None:
+        func = call.func
+        if not (isinstance(func, cst.Name) and func.value in self.ctx.module_classes):
+            return
+        for arg in call.args:
+            if isinstance(arg.value, cst.Lambda):
+                what = arg.keyword.value if arg.keyword is not None else "an argument"
+                self.ctx.report(arg, WARNING, "keras-config", _LAMBDA.format(func.value, what))
+
+
+_LAMBDA = (
+    "{0}'s argument {1} is a lambda: keras.models.load_model refuses to rebuild it (safe mode); "
+    "a named function can be saved"
+)
+
+
+def init_params(init: cst.FunctionDef) -> list[cst.Param]:
+    """The named parameters of ``__init__``, ``self`` left out."""
+    params = init.params
+    return [*params.posonly_params, *params.params, *params.kwonly_params][1:]
+
+
+def _registered(fn: cst.FunctionDef, package: str) -> cst.FunctionDef:
+    if any("register_keras_serializable" in cst.Module([]).code_for_node(d) for d in fn.decorators):
+        return fn
+    decorator = cst.Decorator(expression(f'keras.saving.register_keras_serializable(package="{package}")'))
+    return fn.with_changes(decorators=[decorator, *fn.decorators])
+
+
+def _value_names(module: cst.Module) -> set[str]:
+    """Names used as values where a function may be passed to a constructor: call arguments
+    (also inside a list or tuple argument), parameter defaults and assigned values."""
+    out: set[str] = set()
+
+    class Collect(cst.CSTVisitor):
+        def _add(self, node: cst.BaseExpression) -> None:
+            if isinstance(node, cst.Name):
+                out.add(node.value)
+            elif isinstance(node, (cst.List, cst.Tuple)):
+                for e in node.elements:
+                    self._add(e.value)
+
+        def visit_Arg(self, node: cst.Arg) -> None:
+            self._add(node.value)
+
+        def visit_Param(self, node: cst.Param) -> None:
+            if node.default is not None:
+                self._add(node.default)
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            self._add(node.value)
+
+    module.visit(Collect())
+    return out
+
+
+def _capture_at(body: list, names: set[str]) -> int:
+    """Where ``self.init_args = ...`` goes: after ``super().__init__(...)`` (so a subclass's
+    arguments replace its base's), unless a parameter is reassigned before; else first."""
+    first = 1 if body and m.matches(body[0], m.SimpleStatementLine([m.Expr(m.SimpleString())])) else 0
+    for i, stmt in enumerate(body):
+        if m.findall(stmt, m.AssignTarget(target=m.OneOf(*(m.Name(n) for n in names)))) if names else False:
+            return first
+        if isinstance(stmt, cst.SimpleStatementLine) and any(
+            isinstance(s, cst.Expr) and isinstance(s.value, cst.Call) and _is_super_init(s.value) for s in stmt.body
+        ):
+            return i + 1
+    return first
 
 
 def _pop(keyword: str, default: cst.BaseExpression) -> cst.Call:
