@@ -228,8 +228,9 @@ def _with_support(names: list[str], code: str) -> str:
     sources = {}
     for path in sorted((builtin_rules_dir() / "torch_to_tf").glob("support*.py")):
         text = path.read_text(encoding="utf-8")
-        sources |= {
-            n.name: ast.get_source_segment(text, n)
+        lines = text.splitlines()
+        sources |= {  # with its decorators (@keras.saving.register_keras_serializable), as copied
+            n.name: "\n".join(lines[min([n.lineno, *(d.lineno for d in n.decorator_list)]) - 1 : n.end_lineno])
             for n in ast.parse(text).body
             if isinstance(n, (ast.FunctionDef, ast.ClassDef))
         }

@@ -495,8 +495,9 @@ def test_containers():
         import torch.nn as nn
 
         class Net(nn.Module):
-            def __init__(self, blocks):
+            def __init__(self, width):
                 super().__init__()
+                blocks = [nn.Linear(width, width), nn.ReLU()]
                 self.seq = nn.Sequential(nn.Linear(4, 4), nn.ReLU())
                 self.stack = nn.Sequential(*blocks)
                 self.items = nn.ModuleList([nn.Linear(4, 4), nn.Identity()])
@@ -509,8 +510,9 @@ def test_containers():
 
         @keras.saving.register_keras_serializable(package="fwtranslate")
         class Net(keras.Model):
-            def __init__(self, blocks, **kwargs):
+            def __init__(self, width, **kwargs):
                 super().__init__(**kwargs)
+                blocks = [keras.layers.Dense(width), keras.layers.ReLU()]
                 self.seq = keras.Sequential([keras.layers.Dense(4), keras.layers.ReLU()])
                 self.stack = keras.Sequential([*blocks])
                 self.items = list([keras.layers.Dense(4), keras.layers.Identity()])
