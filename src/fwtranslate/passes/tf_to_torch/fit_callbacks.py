@@ -59,6 +59,7 @@ class Callback:
     args: dict[str, cst.BaseExpression]
     arity: int = 2  # LearningRateScheduler: the arguments its schedule takes (epoch, lr) or (epoch)
     sees_rate: bool = False  # CSVLogger: a callback before it in the list logs "learning_rate"
+    warning: str = ""  # translated as Keras runs it, with a warning Keras gives at run time too
 
 
 @dataclass
@@ -132,6 +133,14 @@ def _checkpoint(args: dict, logged: set[str], validated: bool) -> Callback | str
             if name not in logged or (name.startswith("val_") and not validated):
                 return f'the filepath field "{{{name}}}" (not a value the loop logs)'
     if code(args.get("save_best_only", cst.Name("False"))) == "True":
+        monitor = string_value(args.get("monitor", cst.SimpleString('"val_loss"')))
+        unlogged = monitor is not None and (
+            monitor.removeprefix("val_") not in logged or (monitor.startswith("val_") and not validated)
+        )
+        if unlogged:  # Keras warns "Can save best model only with ... available" and saves every epoch
+            args["save_best_only"] = cst.Name("False")
+            warning = f'ModelCheckpoint: monitor="{monitor}" is not logged: it saves every epoch, as Keras does'
+            return Callback("ModelCheckpoint", args, warning=warning)
         problem = _monitored(args, logged, validated, "val_loss")
         if problem is not None:
             return problem

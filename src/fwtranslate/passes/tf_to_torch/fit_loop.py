@@ -26,19 +26,22 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from ...cstutil import code, expression
-from ...report import ERROR, INFO
+from ...report import ERROR, INFO, WARNING
 from ..common.base import Pass
 from ..common.calls import CallRewriter
 from ..common.training import Bindings, collect
-from . import fit_callbacks
+from . import fit_callbacks, model_methods
 from .fit_callbacks import Callback
 from .fit_callbacks import arguments as _arguments
 from .fit_callbacks import string_value as _string
+from .model_methods import KERAS_MODEL_METHODS
 from .training_step import PARAMS, is_loss, is_optimizer
 
 METHODS = ("compile", "fit", "evaluate", "predict")
-_SOURCE = re.compile(r"\.\s*(?:compile|fit|evaluate|predict)\s*\(")
+# the loops' methods and the other Keras model methods (model_methods.py): what makes this pass read a file
+_SOURCE = re.compile(r"\.\s*(?:" + "|".join(sorted({*METHODS, *KERAS_MODEL_METHODS})) + r")\s*\(")
 _MODEL_CLASSES = frozenset({"keras.Sequential", "keras.Model", "keras.models.Sequential", "keras.models.Model"})
+_LOADERS = frozenset({"keras.saving.load_model", "keras.models.load_model"})  # they return a Keras model
 
 # keras.optimizers.get / keras.losses.get: a string names the class with its defaults
 OPTIMIZERS = {
@@ -156,6 +159,7 @@ class Site:
     scope: int = 0  # id of the enclosing function (0: the module)
     id: int = 0  # id of the statement
     args: dict[str, cst.BaseExpression] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # translated as Keras runs them, said
     callbacks: list[Callback] = field(default_factory=list)  # written into the loop, in the list's order
     hoist_to: int | None = -1  # a call inside a statement: the id of the statement it is computed before
 
@@ -176,6 +180,8 @@ class FitLoop(Pass):
         self.hoisted: dict[int, list[str]] = {}  # statement id -> the loops computed before it
         self.used: set[str] = set()  # the file's names: new ones must differ
         self.temps: dict[str, str] = {}  # the loops' variables -> their names in this file
+        self.methods: dict[int, tuple[str, str]] = {}  # call id -> (Keras model method, model name)
+        self.saves_weights = False  # the file saves weights itself: load_weights reads torch's
 
     def prepare(self, module: cst.Module) -> set[int]:
         if not self.reads_whole_tree(self.ctx.source, self.ctx.rules):
@@ -187,6 +193,8 @@ class FitLoop(Pass):
         finder = _Finder(self)
         module.visit(finder)
         self.used = finder.names
+        self.methods = {k: (m, model) for k, (m, model) in finder.methods.items() if model not in finder.not_models}
+        self.saves_weights = finder.saves_weights
         for site in finder.sites:
             self._plan(site, finder)
         return finder.visit_ids
@@ -387,6 +395,8 @@ class FitLoop(Pass):
             if isinstance(parsed, str):
                 site.errors.append(f"{kind}: {parsed} is not translated")
                 return
+            if parsed.warning:
+                site.warnings.append(parsed.warning)
             parsed.sees_rate = any(c.kind in fit_callbacks.RATE_LOGGERS for c in site.callbacks)
             site.callbacks.append(parsed)
         elif qual not in fit_callbacks.IGNORED:
@@ -433,6 +443,8 @@ class FitLoop(Pass):
             return updated
         for message in [*site.notes, *(compiled.notes if compiled and site.method == "compile" else [])]:
             self.ctx.report(original, ERROR, "fit-loop", f"{site.model}.{site.method}: {message}")
+        for message in site.warnings:
+            self.ctx.report(original, WARNING, "fit-loop", f"{site.model}.{site.method}: {message}")
         return self._statements(lines, original, updated)
 
     def _statements(self, lines: str, original, updated: cst.SimpleStatementLine, after: tuple | list = ()):
@@ -451,6 +463,10 @@ class FitLoop(Pass):
         return cst.FlattenSentinel(body)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        method = self.methods.get(id(original))
+        if method is not None:
+            node = model_methods.rewrite(self.ctx, original, updated, *method, self.saves_weights)
+            return updated if node is None else node
         site = self.sites.get(id(original))
         if site is None or site.hoist_to in (-1, None) or site.target is None:
             if site is not None:
@@ -708,6 +724,11 @@ class _Finder(cst.CSTVisitor):
         self.compiled: dict[tuple[int, str], Compiled] = {}
         self.compiled_models: set[str] = set()
         self.models: set[str] = set()  # names bound to Keras models
+        self.not_models: set[str] = set()  # names also bound to something else
+        self.builders: set[str] = set()  # the file's functions that return a Keras model
+        self.defining: list[str] = []  # the functions around the node
+        self.methods: dict[int, tuple[str, str]] = {}  # call id -> (Keras model method, model name)
+        self.saves_weights = False  # a save_weights or a ModelCheckpoint(save_weights_only=True)
         self.classes: set[str] = set()  # Keras model classes of the file
         self.signatures: dict[str, cst.Parameters] = {}  # the file's functions' parameters
         self.scopes: list[int] = [0]
@@ -737,11 +758,29 @@ class _Finder(cst.CSTVisitor):
         self.functions.add(node.name.value)
         self.signatures[node.name.value] = node.params
         self.scopes.append(id(node))
+        self.defining.append(node.name.value)
         for param in node.params.params:
             self.assigned.setdefault((id(node), param.name.value), []).append(-1)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.scopes.pop()
+        self.defining.pop()
+
+    def visit_Return(self, node: cst.Return) -> None:
+        value = node.value
+        if self.defining and value is not None and (self.is_model(value) or code(value) in self.models):
+            self.builders.add(self.defining[-1])  # a functional builder: its result is a model
+
+    def is_model(self, value: cst.BaseExpression) -> bool:
+        """A Keras model built here: keras.Sequential / keras.Model, a model class or builder of
+        the file, a keras.applications model, keras.models.load_model."""
+        if not isinstance(value, cst.Call):
+            return False
+        if isinstance(value.func, cst.Name) and value.func.value in self.classes | self.builders:
+            return True
+        qual = self.owner._resolve(value.func) or ""
+        applications = qual.startswith("keras.applications.") and qual.rsplit(".", 1)[1][:1].isupper()
+        return qual in _MODEL_CLASSES or qual in _LOADERS or applications
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
@@ -769,10 +808,10 @@ class _Finder(cst.CSTVisitor):
                 self.assigned.setdefault((self.scopes[-1], name), []).append(self.order)
             if isinstance(target, cst.Name) and isinstance(value, cst.Call):
                 self.built.setdefault(target.value, []).append((id(node), value))
-            if isinstance(value, cst.Call) and isinstance(target, cst.Name):
-                qual = self.owner._resolve(value.func)
-                if qual in _MODEL_CLASSES or (isinstance(value.func, cst.Name) and value.func.value in self.classes):
-                    self.models.add(target.value)
+            if isinstance(value, cst.Call) and isinstance(target, cst.Name) and self.is_model(value):
+                self.models.add(target.value)
+            elif isinstance(target, cst.Name):
+                self.not_models.add(target.value)
         elif isinstance(small, cst.Expr):
             value = small.value
         if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
@@ -799,6 +838,17 @@ class _Finder(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         """``np.argmax(model.predict(x), 1)``: a call inside a statement, computed before it."""
         func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in KERAS_MODEL_METHODS:
+            model = code(func.value)
+            if isinstance(func.value, cst.Name) and model in self.models:
+                self.methods[id(node)] = (func.attr.value, model)
+                self.visit_ids.update(id(s) for s in self.stack)
+                self.saves_weights |= func.attr.value == "save_weights"
+        elif code(func).endswith("ModelCheckpoint") and self.owner._resolve(func) == "keras.callbacks.ModelCheckpoint":
+            self.saves_weights |= any(
+                a.keyword is not None and a.keyword.value == "save_weights_only" and code(a.value) == "True"
+                for a in node.args
+            )
         if id(node) in self.direct or not isinstance(func, cst.Attribute) or func.attr.value not in METHODS:
             return
         model = code(func.value)
