@@ -5,6 +5,7 @@
     model.save(p)              ->  torch.save(model, p)                   (keras.models.load_model(p) ->
                                                                            torch.load(p, weights_only=False))
     model.summary()            ->  print(model)
+    model.add(layer)           ->  model.append(layer)                    (keras.Sequential -> nn.Sequential)
     model.count_params()       ->  sum(p.numel() for p in model.parameters()) + the floating buffers
 
 A torch module has none of Keras' methods: any other public method of ``keras.Model`` called on
@@ -94,6 +95,7 @@ def rewrite(
         "save": ("filepath", "overwrite", "zipped"),
         "summary": ("line_length", "positions", "print_fn", "expand_nested", "show_trainable", "layer_range"),
         "count_params": (),
+        "add": ("layer", "rebuild"),
     }.get(method)
     if args is None:
         if method in ctx.rules.methods and ctx.rules.methods[method].is_module_member:
@@ -130,6 +132,8 @@ def rewrite(
             f"{model}.save: torch.save pickles the whole module; loading it needs its class importable",
         )
         return expression(f"torch.save({model}, {path})")
+    if method == "add":  # keras.Sequential.add: nn.Sequential.append (rebuild: Keras' build, none in torch)
+        return expression(f"{model}.append({code(bound['layer'])})")
     if method == "summary":
         printer = code(bound["print_fn"]) if "print_fn" in bound else "print"
         return expression(f"{printer}({model})" if printer == "print" else f"{printer}(str({model}))")
