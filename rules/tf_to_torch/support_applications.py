@@ -6,12 +6,13 @@ backend / utility functions the model builders call.
   Keras' behaviour exactly (channels_last, Keras' default image layout);
 - ``preprocess_input`` is Keras' tensor path on torch tensors (modes caffe / tf / torch);
 - whatever downloads (pretrained weights through ``get_file``, the ImageNet class index of
-  ``decode_predictions``) or reads a Keras weights file (``Model.load_weights``) raises a clear
-  NotImplementedError instead: the translation never fetches Keras files. Build the model with
+  ``decode_predictions``) or reads a Keras weights file (``Model.load_weights`` of a file
+  that torch did not write) raises a clear NotImplementedError instead: the translation never fetches Keras files. Build the model with
   ``weights=None`` and convert a Keras checkpoint with ``fwtranslate weights``.
 """
 
 import warnings
+import zipfile
 
 import torch
 
@@ -39,8 +40,16 @@ def keras_get_file(fname=None, origin=None):
 
 
 def keras_load_weights(model, filepath):
-    """Model.load_weights: reads a Keras weights file (.weights.h5 / .h5), which has Keras'
-    names and layouts. Raises NotImplementedError: convert it with ``fwtranslate weights``."""
+    """Model.load_weights. A checkpoint torch wrote (a translated ``save_weights`` or
+    ``ModelCheckpoint``: torch's zip format, whose records end in ``data.pkl``) loads into the
+    model, so a script that loads what another translated script saved runs. A Keras weights file
+    (HDF5, Keras' names and layouts) raises NotImplementedError: convert it with ``fwtranslate weights``."""
+    if zipfile.is_zipfile(filepath):
+        with zipfile.ZipFile(filepath) as archive:
+            written_by_torch = any(name.endswith("data.pkl") for name in archive.namelist())
+        if written_by_torch:
+            model.load_state_dict(torch.load(filepath))
+            return
     raise NotImplementedError(
         f"loading the Keras weights file {filepath!r} into a translated model is not supported: "
         + keras_pretrained_help()

@@ -21,21 +21,27 @@ and reported (``fit-loop``). docs/training/fit.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
 
 from ...cstutil import code, expression
-from ...report import ERROR, INFO
+from ...report import ERROR, INFO, WARNING
 from ..common.base import Pass
 from ..common.calls import CallRewriter
 from ..common.training import Bindings, collect
+from . import fit_callbacks, model_methods
+from .fit_callbacks import Callback
+from .fit_callbacks import arguments as _arguments
+from .fit_callbacks import string_value as _string
+from .model_methods import KERAS_MODEL_METHODS
 from .training_step import PARAMS, is_loss, is_optimizer
 
 METHODS = ("compile", "fit", "evaluate", "predict")
-_SOURCE = re.compile(r"\.\s*(?:compile|fit|evaluate|predict)\s*\(")
+# the loops' methods and the other Keras model methods (model_methods.py): what makes this pass read a file
+_SOURCE = re.compile(r"\.\s*(?:" + "|".join(sorted({*METHODS, *KERAS_MODEL_METHODS})) + r")\s*\(")
 _MODEL_CLASSES = frozenset({"keras.Sequential", "keras.Model", "keras.models.Sequential", "keras.models.Model"})
+_LOADERS = frozenset({"keras.saving.load_model", "keras.models.load_model"})  # they return a Keras model
 
 # keras.optimizers.get / keras.losses.get: a string names the class with its defaults
 OPTIMIZERS = {
@@ -122,18 +128,6 @@ _SUPPORTED = {
     "evaluate": {"x", "y", "batch_size", "verbose", "return_dict"},
     "predict": {"x", "batch_size", "verbose"},
 }
-_CALLBACKS_IGNORED = frozenset({"keras.callbacks.History"})  # fit returns the history anyway
-_PLATEAU = ("monitor", "factor", "patience", "verbose", "mode", "min_delta", "cooldown", "min_lr")
-_EARLY_STOPPING = (
-    "monitor",
-    "min_delta",
-    "patience",
-    "verbose",
-    "mode",
-    "baseline",
-    "restore_best_weights",
-    "start_from_epoch",
-)
 
 
 @dataclass
@@ -165,9 +159,8 @@ class Site:
     scope: int = 0  # id of the enclosing function (0: the module)
     id: int = 0  # id of the statement
     args: dict[str, cst.BaseExpression] = field(default_factory=dict)
-    stopping: list[dict[str, cst.BaseExpression]] = field(default_factory=list)  # EarlyStopping arguments
-    plateaus: list[dict[str, cst.BaseExpression]] = field(default_factory=list)  # ReduceLROnPlateau arguments
-    schedules: list[tuple[cst.BaseExpression, int]] = field(default_factory=list)  # (schedule, arguments it takes)
+    warnings: list[str] = field(default_factory=list)  # translated as Keras runs them, said
+    callbacks: list[Callback] = field(default_factory=list)  # written into the loop, in the list's order
     hoist_to: int | None = -1  # a call inside a statement: the id of the statement it is computed before
 
 
@@ -187,7 +180,8 @@ class FitLoop(Pass):
         self.hoisted: dict[int, list[str]] = {}  # statement id -> the loops computed before it
         self.used: set[str] = set()  # the file's names: new ones must differ
         self.temps: dict[str, str] = {}  # the loops' variables -> their names in this file
-        self._default_delta = "0"  # the min_delta of the monitoring callback being written
+        self.methods: dict[int, tuple[str, str]] = {}  # call id -> (Keras model method, model name)
+        self.saves_weights = False  # the file saves weights itself: load_weights reads torch's
 
     def prepare(self, module: cst.Module) -> set[int]:
         if not self.reads_whole_tree(self.ctx.source, self.ctx.rules):
@@ -199,6 +193,8 @@ class FitLoop(Pass):
         finder = _Finder(self)
         module.visit(finder)
         self.used = finder.names
+        self.methods = {k: (m, model) for k, (m, model) in finder.methods.items() if model not in finder.not_models}
+        self.saves_weights = finder.saves_weights
         for site in finder.sites:
             self._plan(site, finder)
         return finder.visit_ids
@@ -390,53 +386,25 @@ class FitLoop(Pass):
             site.notes.append(f"the callback {code(value)} is not translated: the loop runs without it")
             return
         qual = self._resolve(call.func)
-        if qual == "keras.callbacks.EarlyStopping":
-            stopping = _arguments(call, _EARLY_STOPPING)
-            problem = self._early_stopping(stopping, site) if stopping is not None else "its arguments"
-            if problem is not None:
-                site.errors.append(f"EarlyStopping: {problem} is not translated")
+        kind = fit_callbacks.kind_of(qual)
+        if kind is not None:
+            compiled = site.compiled
+            logged = {"loss", *(k for k, _, _ in compiled.metrics)} if compiled is not None else {"loss"}
+            validated = "validation_data" in site.args or "validation_split" in site.args
+            parsed = fit_callbacks.parse(kind, call, logged, validated, finder.positional)
+            if isinstance(parsed, str):
+                site.errors.append(f"{kind}: {parsed} is not translated")
                 return
-            site.stopping.append(stopping)  # type: ignore[arg-type]
-        elif qual == "keras.callbacks.ReduceLROnPlateau":
-            plateau = _arguments(call, _PLATEAU)
-            problem = self._early_stopping(plateau, site) if plateau is not None else "its arguments"
-            if problem is not None:
-                site.errors.append(f"ReduceLROnPlateau: {problem} is not translated")
-                return
-            site.plateaus.append(plateau)  # type: ignore[arg-type]
-        elif qual == "keras.callbacks.LearningRateScheduler":
-            scheduler = _arguments(call, ("schedule", "verbose"))
-            if scheduler is None or "schedule" not in scheduler:
-                site.errors.append("LearningRateScheduler: its arguments are not translated")
-                return
-            schedule = scheduler["schedule"]
-            site.schedules.append((schedule, finder.positional(schedule)))
-        elif qual not in _CALLBACKS_IGNORED:
+            if parsed.warning:
+                site.warnings.append(parsed.warning)
+            parsed.sees_rate = any(c.kind in fit_callbacks.RATE_LOGGERS for c in site.callbacks)
+            site.callbacks.append(parsed)
+        elif qual not in fit_callbacks.IGNORED:
             site.notes.append(f"the callback {code(call.func)} is not translated: the loop runs without it")
         if not site.errors:
             self.ctx.skip.add(id(call))  # dropped with the fit call: reported once, here
             if binding is not None:
                 self.drop.add(binding)
-
-    def _early_stopping(self, args: dict[str, cst.BaseExpression], site: Site) -> str | None:
-        """Why an EarlyStopping cannot be written in the loop, or None."""
-        monitor = _string(args.get("monitor", cst.SimpleString('"val_loss"')))
-        mode = _string(args.get("mode", cst.SimpleString('"auto"')))
-        if monitor is None or mode not in ("auto", "min", "max"):
-            return "a monitor or mode that is not a string literal"
-        if code(args.get("restore_best_weights", cst.Name("False"))) not in ("True", "False"):
-            return "restore_best_weights that is not True or False"
-        compiled = site.compiled
-        metrics = {k for k, _, _ in compiled.metrics} if compiled is not None else set()
-        name = monitor.removeprefix("val_")
-        if name != "loss" and name not in metrics:
-            return f'monitor="{monitor}" (not a logged value of the loop)'
-        validated = "validation_data" in site.args or "validation_split" in site.args
-        if monitor.startswith("val_") and not validated:
-            return f'monitor="{monitor}" without validation data'
-        if mode == "auto":  # Keras: the loss goes down, the accuracies up
-            args["mode"] = cst.SimpleString('"min"' if name == "loss" else '"max"')
-        return None
 
     # --- the optimizer given to compile by name -------------------------------------------
     def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
@@ -475,6 +443,8 @@ class FitLoop(Pass):
             return updated
         for message in [*site.notes, *(compiled.notes if compiled and site.method == "compile" else [])]:
             self.ctx.report(original, ERROR, "fit-loop", f"{site.model}.{site.method}: {message}")
+        for message in site.warnings:
+            self.ctx.report(original, WARNING, "fit-loop", f"{site.model}.{site.method}: {message}")
         return self._statements(lines, original, updated)
 
     def _statements(self, lines: str, original, updated: cst.SimpleStatementLine, after: tuple | list = ()):
@@ -493,6 +463,10 @@ class FitLoop(Pass):
         return cst.FlattenSentinel(body)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        method = self.methods.get(id(original))
+        if method is not None:
+            node = model_methods.rewrite(self.ctx, original, updated, *method, self.saves_weights)
+            return updated if node is None else node
         site = self.sites.get(id(original))
         if site is None or site.hoist_to in (-1, None) or site.target is None:
             if site is not None:
@@ -652,7 +626,8 @@ class FitLoop(Pass):
         if validation is not None:
             keys += [f"val_{k}" for k in keys]
         keys.sort(key=lambda k: (k.startswith("val_"), k))  # Keras' order: sorted, validation last
-        if site.schedules or site.plateaus:
+        rate = any(c.kind in fit_callbacks.RATE_LOGGERS for c in site.callbacks)
+        if rate:
             keys.append("learning_rate")  # LearningRateScheduler logs it, after the fit's own values
         history = code(site.target) if site.target is not None else self._fresh("history")
         logs = f"{history}.history" if site.target is not None else history
@@ -662,34 +637,31 @@ class FitLoop(Pass):
             lines.append(f"{history} = types.SimpleNamespace(history={listing})  # what Keras' History holds")
         else:
             lines.append(f"{history} = {listing}")
-        stops = [self._stop_lines(model, logs, s) for s in site.stopping]
-        for before, _, _ in stops:
-            lines += before
+        groups = f"{compiled.optimizer}.param_groups"
+        loop = fit_callbacks.Loop(model, logs, groups, self._temp("epoch"), keys, self._fresh, self._temp, set())
+        # each callback's statements, in the order of its kind (EarlyStopping's `break` comes last)
+        written = {
+            kind: [fit_callbacks.lines(c, loop) for c in site.callbacks if c.kind == kind]
+            for kind in ("EarlyStopping", "LearningRateScheduler", "ReduceLROnPlateau")
+        }
+        saving = [fit_callbacks.lines(c, loop) for c in site.callbacks if c.kind in ("ModelCheckpoint", "CSVLogger")]
+        stops, schedules, plateaus = (
+            written["EarlyStopping"],
+            written["LearningRateScheduler"],
+            written["ReduceLROnPlateau"],
+        )
+        self.ctx.target_imports.update(loop.imports)
+        for each in (*stops, *schedules, *plateaus, *saving):
+            lines += each.before
         shuffle = args.get("shuffle")
         epoch, order, start = self._temp("epoch"), self._temp("order"), self._temp("start")
         batch_, y_true, y_pred, loss = (self._temp(n) for n in ("batch", "y_true", "y_pred", "loss"))
         totals = [self._temp("total_loss"), *(self._temp(f"total_{_ident(k)}") for k, _, _ in compiled.metrics)]
-        loop_at, prelude = len(lines), []  # what the callbacks need before the loop goes at loop_at
         lines.append(
             f"for {epoch} in range({initial}, {epochs}):" if initial != "0" else f"for {epoch} in range({epochs}):"
         )
         lines.append(f"    {model}.train()")
-        schedules = []
-        for schedule, arity in site.schedules:
-            name = code(schedule) if isinstance(schedule, cst.Name) else self._fresh("schedule")
-            if name != code(schedule):
-                prelude.append(f"{name} = {code(schedule)}")
-            schedules.append((name, arity))
-        lr = self._temp("lr")
-        groups = f"{compiled.optimizer}.param_groups"
-        group = self._temp("group")
-        for name, arity in schedules:
-            called = f'{name}({epoch}, {groups}[0]["lr"])' if arity == 2 else f"{name}({epoch})"
-            lines += [
-                f"    {lr} = {called}  # LearningRateScheduler, at the start of each epoch",
-                f"    for {group} in {groups}:",
-                f'        {group}["lr"] = {lr}',
-            ]
+        lines += ["    " + line for each in schedules for line in each.start]
         if shuffle is None or code(shuffle) == "True":
             lines.append(f"    {order} = torch.randperm(len({x}))  # fit shuffles the training data every epoch")
         elif code(shuffle) == "False":
@@ -719,7 +691,7 @@ class FitLoop(Pass):
             lines += self._measure(compiled, validation[0], validation[1], vbatch, totals, "        ")
             for key, total in sorted(zip(names, totals)):
                 lines.append(f'    {logs}["val_{key}"].append({total} / len({validation[0]}))')
-        if site.schedules or site.plateaus:
+        if rate:
             lines.append(f'    {logs}["learning_rate"].append({groups}[0]["lr"])')
         verbose = args.get("verbose")
         if verbose is None or code(verbose) not in ("0", "False"):
@@ -730,96 +702,9 @@ class FitLoop(Pass):
                 lines += [f"    if {code(verbose)}:", f"        {line}"]
             else:
                 lines.append(f"    {line}")
-        for plateau in site.plateaus:
-            before, each = self._plateau_lines(logs, groups, plateau)
-            prelude += before
-            lines += each
-        for _, each, _ in stops:
-            lines += each
-        for _, _, after in stops:
-            lines += after
-        lines[loop_at:loop_at] = prelude
+        lines += ["    " + line for each in (*plateaus, *saving, *stops) for line in each.end]
+        lines += [line for each in (*stops, *saving) for line in each.after]
         return "\n".join(lines) + "\n"
-
-    def _improves(self, args: dict, current: str) -> Callable[[str], str]:
-        """Keras' MonitorCallback._is_improvement: min_delta counts against the improvement."""
-        better = "<" if _string(args["mode"]) == "min" else ">"
-        delta = code(args["min_delta"]) if "min_delta" in args else self._default_delta
-        sign = "+" if better == "<" else "-"
-
-        literal = re.fullmatch(r"-?\s*([0-9.eE+-]+)", delta)  # a number: its absolute value, written out
-        size = literal.group(1) if literal else f"abs({delta})"
-
-        def improves(reference: str) -> str:
-            value = current if delta in ("0", "0.0") else f"({current} {sign} {size})"
-            return f"{value} {better} {reference}"
-
-        return improves
-
-    def _plateau_lines(self, logs: str, groups: str, args: dict) -> tuple[list[str], list[str]]:
-        """keras.callbacks.ReduceLROnPlateau (callbacks/reduce_lr_on_plateau.py, on_epoch_end):
-        before the loop, at the end of each epoch."""
-        monitor = _string(args.get("monitor", cst.SimpleString('"val_loss"')))
-        factor = code(args["factor"]) if "factor" in args else "0.1"
-        patience = code(args["patience"]) if "patience" in args else "10"
-        cooldown = code(args["cooldown"]) if "cooldown" in args else "0"
-        min_lr = code(args["min_lr"]) if "min_lr" in args else "0.0"
-        best, wait, current = self._fresh("plateau_best"), self._fresh("plateau_wait"), self._fresh("current")
-        cooling = self._fresh("cooldown_left")
-        self._default_delta = "1e-4"  # ReduceLROnPlateau's default min_delta
-        improves = self._improves(args, current)
-        lr, group = self._temp("lr"), self._temp("group")
-        before = [f"{best}, {wait}, {cooling} = None, 0, 0  # ReduceLROnPlateau on {monitor}, patience {patience}"]
-        body = [
-            f'{current} = {logs}["{monitor}"][-1]',
-            f"if {cooling} > 0:",
-            f"    {cooling} -= 1",
-            f"    {wait} = 0",
-            f"if {best} is None or {improves(best)}:",
-            f"    {best} = {current}",
-            f"    {wait} = 0",
-            f"elif {cooling} == 0:",
-            f"    {wait} += 1",
-            f'    if {wait} >= {patience} and {groups}[0]["lr"] > {min_lr}:',
-            f'        {lr} = max({groups}[0]["lr"] * {factor}, {min_lr})',
-            f"        for {group} in {groups}:",
-            f'            {group}["lr"] = {lr}',
-            f"        {cooling}, {wait} = {cooldown}, 0",
-        ]
-        return before, ["    " + b for b in body]
-
-    def _stop_lines(self, model: str, logs: str, args: dict) -> tuple[list[str], list[str], list[str]]:
-        """keras.callbacks.EarlyStopping as statements: before the loop, at the end of each epoch
-        (callbacks/early_stopping.py, on_epoch_end), after the loop (on_train_end)."""
-        monitor = _string(args.get("monitor", cst.SimpleString('"val_loss"')))
-        patience = code(args["patience"]) if "patience" in args else "0"
-        restore = "restore_best_weights" in args and code(args["restore_best_weights"]) == "True"
-        best, wait, current = self._fresh("best"), self._fresh("wait"), self._fresh("current")
-        state = self._fresh("best_state") if restore else None
-        self._default_delta = "0"  # EarlyStopping's default min_delta
-        improves = self._improves(args, current)
-
-        before = [f"{best}, {wait} = None, 0  # EarlyStopping on {monitor}, patience {patience}"]
-        if state is not None:
-            before.append(f"{state} = None  # restore_best_weights: the weights of the best epoch")
-        body = [f'{current} = {logs}["{monitor}"][-1]', f"{wait} += 1", f"if {best} is None or {improves(best)}:"]
-        body.append(f"    {best} = {current}")
-        if state is not None:
-            self.ctx.target_imports.add("import copy")
-            body.append(f"    {state} = copy.deepcopy({model}.state_dict())")
-        baseline = args.get("baseline")
-        if baseline is not None and code(baseline) != "None":
-            body += [f"    if {improves(code(baseline))}:", f"        {wait} = 0"]
-        else:
-            body.append(f"    {wait} = 0")
-        epoch = self._temp("epoch")
-        body += [f"elif {wait} >= {patience} and {epoch} > 0:", "    break"]
-        if "start_from_epoch" in args and code(args["start_from_epoch"]) not in ("0",):
-            body = [f"if {epoch} >= {code(args['start_from_epoch'])}:", *("    " + b for b in body)]
-        after = []
-        if state is not None:  # Keras restores them when training ends, stopped early or not
-            after = [f"if {state} is not None:", f"    {model}.load_state_dict({state})"]
-        return before, ["    " + b for b in body], after
 
 
 # lambdas and comprehensions: a call inside one runs later, or many times
@@ -839,6 +724,11 @@ class _Finder(cst.CSTVisitor):
         self.compiled: dict[tuple[int, str], Compiled] = {}
         self.compiled_models: set[str] = set()
         self.models: set[str] = set()  # names bound to Keras models
+        self.not_models: set[str] = set()  # names also bound to something else
+        self.builders: set[str] = set()  # the file's functions that return a Keras model
+        self.defining: list[str] = []  # the functions around the node
+        self.methods: dict[int, tuple[str, str]] = {}  # call id -> (Keras model method, model name)
+        self.saves_weights = False  # a save_weights or a ModelCheckpoint(save_weights_only=True)
         self.classes: set[str] = set()  # Keras model classes of the file
         self.signatures: dict[str, cst.Parameters] = {}  # the file's functions' parameters
         self.scopes: list[int] = [0]
@@ -868,11 +758,29 @@ class _Finder(cst.CSTVisitor):
         self.functions.add(node.name.value)
         self.signatures[node.name.value] = node.params
         self.scopes.append(id(node))
+        self.defining.append(node.name.value)
         for param in node.params.params:
             self.assigned.setdefault((id(node), param.name.value), []).append(-1)
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.scopes.pop()
+        self.defining.pop()
+
+    def visit_Return(self, node: cst.Return) -> None:
+        value = node.value
+        if self.defining and value is not None and (self.is_model(value) or code(value) in self.models):
+            self.builders.add(self.defining[-1])  # a functional builder: its result is a model
+
+    def is_model(self, value: cst.BaseExpression) -> bool:
+        """A Keras model built here: keras.Sequential / keras.Model, a model class or builder of
+        the file, a keras.applications model, keras.models.load_model."""
+        if not isinstance(value, cst.Call):
+            return False
+        if isinstance(value.func, cst.Name) and value.func.value in self.classes | self.builders:
+            return True
+        qual = self.owner._resolve(value.func) or ""
+        applications = qual.startswith("keras.applications.") and qual.rsplit(".", 1)[1][:1].isupper()
+        return qual in _MODEL_CLASSES or qual in _LOADERS or applications
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
@@ -900,10 +808,10 @@ class _Finder(cst.CSTVisitor):
                 self.assigned.setdefault((self.scopes[-1], name), []).append(self.order)
             if isinstance(target, cst.Name) and isinstance(value, cst.Call):
                 self.built.setdefault(target.value, []).append((id(node), value))
-            if isinstance(value, cst.Call) and isinstance(target, cst.Name):
-                qual = self.owner._resolve(value.func)
-                if qual in _MODEL_CLASSES or (isinstance(value.func, cst.Name) and value.func.value in self.classes):
-                    self.models.add(target.value)
+            if isinstance(value, cst.Call) and isinstance(target, cst.Name) and self.is_model(value):
+                self.models.add(target.value)
+            elif isinstance(target, cst.Name):
+                self.not_models.add(target.value)
         elif isinstance(small, cst.Expr):
             value = small.value
         if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
@@ -930,6 +838,17 @@ class _Finder(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         """``np.argmax(model.predict(x), 1)``: a call inside a statement, computed before it."""
         func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in KERAS_MODEL_METHODS:
+            model = code(func.value)
+            if isinstance(func.value, cst.Name) and model in self.models:
+                self.methods[id(node)] = (func.attr.value, model)
+                self.visit_ids.update(id(s) for s in self.stack)
+                self.saves_weights |= func.attr.value == "save_weights"
+        elif code(func).endswith("ModelCheckpoint") and self.owner._resolve(func) == "keras.callbacks.ModelCheckpoint":
+            self.saves_weights |= any(
+                a.keyword is not None and a.keyword.value == "save_weights_only" and code(a.value) == "True"
+                for a in node.args
+            )
         if id(node) in self.direct or not isinstance(func, cst.Attribute) or func.attr.value not in METHODS:
             return
         model = code(func.value)
@@ -969,32 +888,6 @@ def _names(target: cst.BaseExpression) -> list[str]:
     if isinstance(target, (cst.Tuple, cst.List)):
         return [n for e in target.elements for n in _names(e.value)]
     return []
-
-
-def _arguments(call: cst.Call, params: tuple[str, ...]) -> dict[str, cst.BaseExpression] | None:
-    """Keyword name -> value of a call's arguments (positional ones by ``params``' order)."""
-    out: dict[str, cst.BaseExpression] = {}
-    positional = 0
-    for arg in call.args:
-        if arg.star:
-            return None
-        if arg.keyword is None:
-            if positional >= len(params):
-                return None
-            out[params[positional]] = arg.value
-            positional += 1
-        elif arg.keyword.value in params and arg.keyword.value not in out:
-            out[arg.keyword.value] = arg.value
-        else:
-            return None
-    return out
-
-
-def _string(node: cst.BaseExpression | None) -> str | None:
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
 
 
 def _batch(node: cst.BaseExpression | None) -> str:
