@@ -282,3 +282,138 @@ def keras_layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None):
     if beta is not None:
         out = out + beta.reshape(shape)
     return out
+
+
+# --- keras.ops numpy-style functions without a one-call torch equivalent (ops_numpy.yaml) ---------
+def _keras_float(x):
+    """x as a tensor, integers and booleans cast to float32 (Keras' floatx), as Keras' float
+    functions do."""
+    x = torch.as_tensor(x)
+    return x if x.is_floating_point() or x.is_complex() else x.to(torch.float32)
+
+
+def keras_fabs(x):
+    """keras.ops.fabs: |x| as a float."""
+    return torch.abs(_keras_float(x))
+
+
+def keras_cbrt(x):
+    """keras.ops.cbrt: the real cube root, sign(x) * |x| ** (1 / 3)."""
+    x = _keras_float(x)
+    return torch.sign(x) * torch.pow(torch.abs(x), 1.0 / 3.0)
+
+
+def keras_average(x, axis=None, weights=None):
+    """keras.ops.average: the mean, or sum(x * w) / sum(w) with weights shaped like x or (1-D)
+    like the reduced axis."""
+    x = _keras_float(x)
+    if weights is None:
+        return torch.mean(x, dim=axis)
+    weights = torch.as_tensor(weights, dtype=x.dtype)
+    if weights.dim() == 1 and x.dim() > 1:
+        shape = [1] * x.dim()
+        shape[axis] = -1
+        weights = weights.reshape(shape)
+    weights = torch.broadcast_to(weights, x.shape)
+    return torch.sum(x * weights, dim=axis) / torch.sum(weights, dim=axis)
+
+
+def keras_ptp(x, axis=None, keepdims=False):
+    """keras.ops.ptp: max - min over axis (None: all)."""
+    axes = _keras_axes(x, axis)
+    return torch.amax(x, dim=axes, keepdim=keepdims) - torch.amin(x, dim=axes, keepdim=keepdims)
+
+
+def keras_quantile(x, q, axis=None, method="linear", keepdims=False, ignore_nan=False):
+    """keras.ops.quantile (numpy's): q in [0, 1] (a number or a 1-D list, whose axis comes first),
+    over one axis, several (a tuple) or all (None); torch.quantile takes one axis."""
+    x = _keras_float(x)
+    q = torch.as_tensor(q, dtype=x.dtype)
+    axes = _keras_axes(x, axis)
+    rest = [a for a in range(x.dim()) if a not in axes]
+    flat = x.permute(*rest, *axes).reshape(*[x.shape[a] for a in rest], -1)
+    quantile = torch.nanquantile if ignore_nan else torch.quantile
+    out = quantile(flat, q, dim=-1, interpolation=method)
+    if keepdims:
+        out = out.reshape(*q.shape, *[1 if a in axes else n for a, n in enumerate(x.shape)])
+    return out
+
+
+def keras_percentile(x, q, axis=None, method="linear", keepdims=False, ignore_nan=False):
+    """keras.ops.percentile: keras_quantile with q in percent."""
+    q = torch.as_tensor(q, dtype=torch.float64) / 100
+    return keras_quantile(x, q, axis=axis, method=method, keepdims=keepdims, ignore_nan=ignore_nan)
+
+
+def keras_nan_reduce(op, x, axis=None, keepdims=False):
+    """keras.ops.nanmax / nanmin / nanprod: the reduction over the non-NaN entries (NaN where a
+    slice is all NaN, for max and min)."""
+    axes = _keras_axes(x, axis)
+    nan = torch.isnan(x)
+    if op == "prod":
+        out = torch.where(nan, torch.ones_like(x), x)
+        for a in axes:
+            out = torch.prod(out, dim=a, keepdim=True)
+        return out if keepdims else out.reshape([n for i, n in enumerate(out.shape) if i not in axes])
+    fill = -torch.inf if op == "max" else torch.inf
+    reduce = torch.amax if op == "max" else torch.amin
+    out = reduce(torch.where(nan, fill, x), dim=axes, keepdim=keepdims)
+    return torch.where(torch.all(nan, dim=axes, keepdim=keepdims), torch.nan, out)
+
+
+def keras_nanvar(x, axis=None, keepdims=False, std=False):
+    """keras.ops.nanvar / nanstd: the population variance of the non-NaN entries."""
+    x = _keras_float(x)
+    axes = _keras_axes(x, axis)
+    mean = torch.nanmean(x, dim=axes, keepdim=True)
+    out = torch.nanmean(torch.square(x - mean), dim=axes, keepdim=keepdims)
+    return torch.sqrt(out) if std else out
+
+
+def keras_nan_cumulative(op, x, axis=None, dtype=None):
+    """keras.ops.nancumsum / nancumprod: NaN counts as 0 (sum) or 1 (product); axis None runs
+    over the flattened tensor."""
+    if dtype is not None:
+        x = x.to(keras_dtype(dtype))
+    if axis is None:
+        x, axis = torch.flatten(x), 0
+    x = torch.where(torch.isnan(x), 0 if op == "sum" else 1, x) if x.is_floating_point() else x
+    return torch.cumsum(x, dim=axis) if op == "sum" else torch.cumprod(x, dim=axis)
+
+
+def keras_dot(x1, x2):
+    """keras.ops.dot (numpy's): a product with a scalar, matmul for a 1-D or 2-D x2, else the sum
+    over the last axis of x1 and the second-to-last of x2."""
+    x1, x2 = torch.as_tensor(x1), torch.as_tensor(x2)
+    if x1.dim() == 0 or x2.dim() == 0:
+        return x1 * x2
+    if x2.dim() <= 2:
+        return torch.matmul(x1, x2)
+    return torch.tensordot(x1, x2, dims=([x1.dim() - 1], [x2.dim() - 2]))
+
+
+def keras_tri(N, M=None, k=0, dtype=None):
+    """keras.ops.tri: ones at and below the k-th diagonal of an N x M matrix (float32 unless
+    dtype)."""
+    ones = torch.ones(N, N if M is None else M, dtype=keras_dtype(dtype) or torch.float32)
+    return torch.tril(ones, diagonal=k)
+
+
+def keras_select(condlist, choicelist, default=0):
+    """keras.ops.select (numpy's): from the first true condition's choice, else default."""
+    out = torch.as_tensor(default, dtype=choicelist[0].dtype)
+    for condition, choice in reversed(list(zip(condlist, choicelist))):
+        out = torch.where(condition, choice, out)
+    return torch.broadcast_to(out, torch.broadcast_shapes(*(c.shape for c in condlist), *(c.shape for c in choicelist)))
+
+
+def keras_divide_no_nan(x1, x2):
+    """keras.ops.divide_no_nan: x1 / x2, 0 where x2 is 0."""
+    quotient = torch.as_tensor(x1) / x2
+    return torch.where(torch.as_tensor(x2) == 0, torch.zeros_like(quotient), quotient)
+
+
+def keras_heaviside(x1, x2):
+    """keras.ops.heaviside: 0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0."""
+    x1 = _keras_float(x1)
+    return torch.heaviside(x1, torch.as_tensor(x2, dtype=x1.dtype))
