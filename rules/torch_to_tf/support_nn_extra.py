@@ -387,3 +387,322 @@ def torch_gumbel_softmax(logits, tau=1.0, hard=False, dim=-1):
     index = keras.ops.argmax(soft, axis=dim)
     one_hot = keras.ops.one_hot(index, logits.shape[dim], axis=dim, dtype=logits.dtype)
     return one_hot - keras.ops.stop_gradient(soft) + soft
+
+
+# --- layers -------------------------------------------------------------------------------------
+class TorchSoftmin(keras.layers.Layer):
+    """nn.Softmin: softmax of -x along dim."""
+
+    def __init__(self, dim=None, **kwargs):
+        super().__init__(**kwargs)
+        self.dim = dim
+
+    def call(self, inputs):
+        return keras.ops.softmax(-inputs, axis=self.dim)
+
+    def get_config(self):
+        return {**super().get_config(), "dim": self.dim}
+
+
+class TorchThreshold(keras.layers.Layer):
+    """nn.Threshold: x where x > threshold, else value."""
+
+    def __init__(self, threshold, value, **kwargs):
+        super().__init__(**kwargs)
+        self.threshold, self.value = threshold, value
+
+    def call(self, inputs):
+        return keras.ops.threshold(inputs, self.threshold, self.value)
+
+    def get_config(self):
+        return {**super().get_config(), "threshold": self.threshold, "value": self.value}
+
+
+class TorchRReLU(keras.layers.Layer):
+    """nn.RReLU: random negative slopes in training, their mean at inference."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, **kwargs):
+        super().__init__(**kwargs)
+        self.lower, self.upper = lower, upper
+
+    def call(self, inputs, training=False):
+        return torch_rrelu(inputs, self.lower, self.upper, training=bool(training))
+
+    def get_config(self):
+        return {**super().get_config(), "lower": self.lower, "upper": self.upper}
+
+
+class TorchChannelShuffle(keras.layers.Layer):
+    """nn.ChannelShuffle on channels-first input."""
+
+    def __init__(self, groups, **kwargs):
+        super().__init__(**kwargs)
+        self.groups = groups
+
+    def call(self, inputs):
+        return torch_channel_shuffle(inputs, self.groups)
+
+    def get_config(self):
+        return {**super().get_config(), "groups": self.groups}
+
+
+class TorchCosineSimilarity(keras.layers.Layer):
+    """nn.CosineSimilarity, called with (x1, x2): each input divided by its norm clamped to eps."""
+
+    def __init__(self, dim=1, eps=1e-8, **kwargs):
+        super().__init__(**kwargs)
+        self.dim, self.eps = dim, eps
+
+    def call(self, x1, x2):
+        def unit(x):
+            norm = keras.ops.sqrt(keras.ops.sum(keras.ops.square(x), axis=self.dim, keepdims=True))
+            return x / keras.ops.maximum(norm, self.eps)
+
+        return keras.ops.sum(unit(x1) * unit(x2), axis=self.dim)
+
+    def get_config(self):
+        return {**super().get_config(), "dim": self.dim, "eps": self.eps}
+
+
+class TorchPairwiseDistance(keras.layers.Layer):
+    """nn.PairwiseDistance, called with (x1, x2)."""
+
+    def __init__(self, p=2.0, eps=1e-6, keepdim=False, **kwargs):
+        super().__init__(**kwargs)
+        self.p, self.eps, self.keepdim = p, eps, keepdim
+
+    def call(self, x1, x2):
+        return torch_pairwise_distance(x1, x2, self.p, self.eps, self.keepdim)
+
+    def get_config(self):
+        return {**super().get_config(), "p": self.p, "eps": self.eps, "keepdim": self.keepdim}
+
+
+class TorchLocalResponseNorm(keras.layers.Layer):
+    """nn.LocalResponseNorm (and the legacy CrossMapLRN2d): across channels, axis 1."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def call(self, inputs):
+        return torch_local_response_norm(inputs, self.size, self.alpha, self.beta, self.k)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta, "k": self.k}
+
+
+class TorchLPPool(keras.layers.Layer):
+    """nn.LPPool{1,2,3}d on channels-first input."""
+
+    def __init__(self, norm_type, kernel_size, stride=None, rank=2, **kwargs):
+        super().__init__(**kwargs)
+        self.norm_type, self.kernel_size, self.stride, self.rank = norm_type, kernel_size, stride, rank
+
+    def call(self, inputs):
+        return torch_lp_pool(inputs, self.norm_type, self.kernel_size, self.stride, dims=self.rank)
+
+    def get_config(self):
+        config = {"norm_type": self.norm_type, "kernel_size": self.kernel_size, "stride": self.stride}
+        return {**super().get_config(), **config, "rank": self.rank}
+
+
+class TorchMaxUnpool(keras.layers.Layer):
+    """nn.MaxUnpool{1,2,3}d, called with (input, indices, output_size=None)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, rank=2, **kwargs):
+        super().__init__(**kwargs)
+        self.kernel_size, self.stride, self.padding, self.rank = kernel_size, stride, padding, rank
+
+    def call(self, inputs, indices, output_size=None):
+        return torch_max_unpool(inputs, indices, self.kernel_size, self.stride, self.padding, output_size, self.rank)
+
+    def get_config(self):
+        config = {"kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding}
+        return {**super().get_config(), **config, "rank": self.rank}
+
+
+class TorchUnfold(keras.layers.Layer):
+    """nn.Unfold (im2col) on channels-first input."""
+
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1, **kwargs):
+        super().__init__(**kwargs)
+        self.kernel_size, self.dilation, self.padding, self.stride = kernel_size, dilation, padding, stride
+
+    def call(self, inputs):
+        return torch_unfold(inputs, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def get_config(self):
+        config = {"kernel_size": self.kernel_size, "dilation": self.dilation, "padding": self.padding}
+        return {**super().get_config(), **config, "stride": self.stride}
+
+
+class TorchFold(TorchUnfold):
+    """nn.Fold (col2im)."""
+
+    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1, **kwargs):
+        super().__init__(kernel_size, dilation, padding, stride, **kwargs)
+        self.output_size = output_size
+
+    def call(self, inputs):
+        return torch_fold(inputs, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def get_config(self):
+        return {**super().get_config(), "output_size": self.output_size}
+
+
+class TorchFeatureAlphaDropout(keras.layers.Layer):
+    """nn.FeatureAlphaDropout: alpha dropout of whole channels, in training only."""
+
+    def __init__(self, p=0.5, **kwargs):
+        super().__init__(**kwargs)
+        self.p = p
+
+    def call(self, inputs, training=False):
+        return torch_alpha_dropout(inputs, self.p, training=bool(training), feature=True)
+
+    def get_config(self):
+        return {**super().get_config(), "p": self.p}
+
+
+def torch_uniform(bound):
+    """torch's default U(-bound, bound) initialisation of linear and recurrent weights."""
+    return keras.initializers.RandomUniform(-bound, bound)
+
+
+class TorchBilinear(keras.layers.Layer):
+    """nn.Bilinear: x1^T A x2 + b, with torch's weight (out, in1, in2) and bias (out,)."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        self.use_bias = bias
+        init = torch_uniform(1 / math.sqrt(in1_features))
+        self.weight = self.add_weight(shape=(out_features, in1_features, in2_features), initializer=init, name="weight")
+        self.bias = self.add_weight(shape=(out_features,), initializer=init, name="bias") if bias else None
+
+    def call(self, x1, x2):
+        y = keras.ops.einsum("...i,oij,...j->...o", x1, self.weight, x2)
+        return y + self.bias if self.bias is not None else y
+
+    def get_config(self):
+        config = {"in1_features": self.in1_features, "in2_features": self.in2_features}
+        return {**super().get_config(), **config, "out_features": self.out_features, "bias": self.use_bias}
+
+
+class TorchEmbeddingBag(keras.layers.Layer):
+    """nn.EmbeddingBag, called with (input, offsets=None, per_sample_weights=None)."""
+
+    def __init__(
+        self, num_embeddings, embedding_dim, mode="mean", include_last_offset=False, padding_idx=None, **kwargs
+    ):
+        super().__init__(**kwargs)
+        self.num_embeddings, self.embedding_dim, self.mode = num_embeddings, embedding_dim, mode
+        self.include_last_offset, self.padding_idx = include_last_offset, padding_idx
+        self.weight = self.add_weight(
+            shape=(num_embeddings, embedding_dim), initializer=keras.initializers.RandomNormal(0.0, 1.0), name="weight"
+        )
+
+    def call(self, inputs, offsets=None, per_sample_weights=None):
+        return torch_embedding_bag(
+            inputs, self.weight, offsets, self.mode, per_sample_weights, self.include_last_offset, self.padding_idx
+        )
+
+    def get_config(self):
+        config = {"num_embeddings": self.num_embeddings, "embedding_dim": self.embedding_dim, "mode": self.mode}
+        extra = {"include_last_offset": self.include_last_offset, "padding_idx": self.padding_idx}
+        return {**super().get_config(), **config, **extra}
+
+
+class TorchInstanceNorm(keras.layers.Layer):
+    """nn.LazyInstanceNorm{1,2,3}d: instance normalization over channels-first input, the channel
+    count (and the affine weight and bias) taken from the first input."""
+
+    def __init__(self, eps=1e-5, affine=True, **kwargs):
+        super().__init__(**kwargs)
+        self.eps, self.affine = eps, affine
+
+    def build(self, input_shape):
+        if self.affine:
+            self.weight = self.add_weight(shape=(input_shape[1],), initializer="ones", name="weight")
+            self.bias = self.add_weight(shape=(input_shape[1],), initializer="zeros", name="bias")
+
+    def call(self, inputs):
+        weight, bias = (self.weight, self.bias) if self.affine else (None, None)
+        return torch_instance_norm(inputs, weight=weight, bias=bias, eps=self.eps)
+
+    def get_config(self):
+        return {**super().get_config(), "eps": self.eps, "affine": self.affine}
+
+
+class TorchRNNCellBase(keras.layers.Layer):
+    """torch's recurrent cells with torch's weights: weight_ih (gates * hidden, input),
+    weight_hh (gates * hidden, hidden), bias_ih and bias_hh. Unbatched (features,) input works too."""
+
+    gates = 1
+
+    def __init__(self, input_size, hidden_size, bias=True, **kwargs):
+        super().__init__(**kwargs)
+        self.input_size, self.hidden_size, self.use_bias = input_size, hidden_size, bias
+        init, rows = torch_uniform(1 / math.sqrt(hidden_size)), self.gates * hidden_size
+        self.weight_ih = self.add_weight(shape=(rows, input_size), initializer=init, name="weight_ih")
+        self.weight_hh = self.add_weight(shape=(rows, hidden_size), initializer=init, name="weight_hh")
+        self.bias_ih = self.add_weight(shape=(rows,), initializer=init, name="bias_ih") if bias else None
+        self.bias_hh = self.add_weight(shape=(rows,), initializer=init, name="bias_hh") if bias else None
+
+    def projections(self, x, h):
+        gi = keras.ops.matmul(x, keras.ops.transpose(self.weight_ih))
+        gh = keras.ops.matmul(h, keras.ops.transpose(self.weight_hh))
+        if self.use_bias:
+            gi, gh = gi + self.bias_ih, gh + self.bias_hh
+        return gi, gh
+
+    def zeros(self, x):
+        return keras.ops.zeros(tuple(keras.ops.shape(x)[:-1]) + (self.hidden_size,), dtype=x.dtype)
+
+    def get_config(self):
+        config = {"input_size": self.input_size, "hidden_size": self.hidden_size, "bias": self.use_bias}
+        return {**super().get_config(), **config}
+
+
+class TorchRNNCell(TorchRNNCellBase):
+    """nn.RNNCell: h' = tanh (or relu) of (W_ih x + b_ih + W_hh h + b_hh)."""
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", **kwargs):
+        super().__init__(input_size, hidden_size, bias, **kwargs)
+        self.nonlinearity = nonlinearity
+
+    def call(self, inputs, hx=None):
+        gi, gh = self.projections(inputs, self.zeros(inputs) if hx is None else hx)
+        return keras.ops.tanh(gi + gh) if self.nonlinearity == "tanh" else keras.ops.relu(gi + gh)
+
+    def get_config(self):
+        return {**super().get_config(), "nonlinearity": self.nonlinearity}
+
+
+class TorchLSTMCell(TorchRNNCellBase):
+    """nn.LSTMCell: gates (i, f, g, o) in torch's order; returns (h', c')."""
+
+    gates = 4
+
+    def call(self, inputs, hx=None):
+        h, c = (self.zeros(inputs), self.zeros(inputs)) if hx is None else hx
+        gi, gh = self.projections(inputs, h)
+        i, f, g, o = keras.ops.split(gi + gh, 4, axis=-1)
+        c = keras.ops.sigmoid(f) * c + keras.ops.sigmoid(i) * keras.ops.tanh(g)
+        return keras.ops.sigmoid(o) * keras.ops.tanh(c), c
+
+
+class TorchGRUCell(TorchRNNCellBase):
+    """nn.GRUCell: gates (r, z, n) in torch's order, the reset gate applied to W_hn h + b_hn."""
+
+    gates = 3
+
+    def call(self, inputs, hx=None):
+        h = self.zeros(inputs) if hx is None else hx
+        gi, gh = self.projections(inputs, h)
+        ir, iz, i_n = keras.ops.split(gi, 3, axis=-1)
+        hr, hz, h_n = keras.ops.split(gh, 3, axis=-1)
+        r, z = keras.ops.sigmoid(ir + hr), keras.ops.sigmoid(iz + hz)
+        n = keras.ops.tanh(i_n + r * h_n)
+        return (1 - z) * n + z * h
