@@ -616,3 +616,21 @@ class _KerasNormalizationStats:
         for v in layer.weights:
             if v.name in ("mean", "variance"):
                 assign(layer, v.name, to_numpy(getattr(module, v.name)).reshape(tuple(v.shape)))
+
+
+@register("torch_named")
+class _TorchNamed:
+    """A support layer that keeps torch's parameter names and layouts (TorchBilinear, TorchLSTMCell,
+    TorchEmbeddingBag, ...): each torch parameter is the Keras variable of the same name."""
+
+    @staticmethod
+    def torch_to_keras(module, layer):
+        layer = only_weighted_layer(layer)
+        for name, param in module.named_parameters(recurse=False):
+            assign(layer, name, to_numpy(param))
+
+    @staticmethod
+    def keras_to_torch(layer, module):
+        layer = only_weighted_layer(layer)
+        for name, param in module.named_parameters(recurse=False):
+            copy_into(param, keras_value(layer, name), name)
