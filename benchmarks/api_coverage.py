@@ -52,6 +52,11 @@ RANKING_PACKAGES = (
     "einops",
 )
 RANKED_TOP = 300
+# names torch.nn.functional imports for its own machinery, not functions a model calls
+PLUMBING = frozenset(
+    {"Tensor", "Callable", "Optional", "List", "boolean_dispatch", "assert_int_or_pair", "handle_torch_function"}
+    | {"has_torch_function", "has_torch_function_unary", "has_torch_function_variadic"}
+)
 # --fetch: model and training code downloaded from PyPI (sources only, never committed) to rank by
 RANKING_WHEELS = ("timm", "transformers", "torchvision", "segmentation-models-pytorch", "keras-hub", "tf-keras")
 RANKING_DIR = Path(__file__).resolve().parent.parent / ".corpus" / "ranking"
@@ -106,7 +111,7 @@ def torch_namespaces(counts: collections.Counter, top: int) -> list[Namespace]:
         if inspect.isclass(obj) and issubclass(obj, nn.Module):
             (losses if issubclass(obj, loss_base) else modules).append(f"torch.nn.{name}")
     functional = [f"torch.nn.functional.{n}" for n in _framework_callables(F, ("torch",))]
-    functional = [n for n in functional if n.rsplit(".", 1)[1] not in {"Tensor", "Callable", "Optional", "List"}]
+    functional = [n for n in functional if n.rsplit(".", 1)[1] not in PLUMBING]
     funcs = [n for n, obj in _public(torch) if callable(obj) and not inspect.isclass(obj)]
     methods = [n for n, obj in _public(torch.Tensor) if callable(obj)]
     return [

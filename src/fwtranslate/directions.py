@@ -65,9 +65,14 @@ class Direction:
         return getattr(importlib.import_module(".passes", __package__), self.passes_attr)
 
     def canonical(self, qualified: str) -> str:
-        for prefix, canonical in self.canonical_prefixes:
-            if qualified == prefix or qualified.startswith(prefix + "."):
-                return canonical + qualified[len(prefix) :]
+        # to a fixed point: keras.src.ops.numpy.add -> keras.ops.numpy.add -> keras.ops.add
+        for _ in range(len(self.canonical_prefixes)):
+            for prefix, canonical in self.canonical_prefixes:
+                if qualified == prefix or qualified.startswith(prefix + "."):
+                    qualified = canonical + qualified[len(prefix) :]
+                    break
+            else:
+                return qualified
         return qualified
 
 
@@ -149,6 +154,12 @@ TF_TO_TORCH = Direction(
         ("keras.src", "keras"),
         ("tensorflow", "tf"),
         ("keras.api", "keras"),
+        # keras.ops re-exports these submodules' functions under the same names (keras.ops.image's differ)
+        ("keras.ops.numpy", "keras.ops"),
+        ("keras.ops.nn", "keras.ops"),
+        ("keras.ops.linalg", "keras.ops"),
+        ("keras.ops.math", "keras.ops"),
+        ("keras.ops.core", "keras.ops"),
     ),
     template_imports=(("F", "import torch.nn.functional as F"), ("math", "import math"), ("einops", "import einops")),
 )
