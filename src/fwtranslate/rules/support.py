@@ -28,6 +28,7 @@ class SupportLibrary:
     depends: dict[str, frozenset[str]] = field(default_factory=dict)
     import_of: dict[str, str] = field(default_factory=dict)  # bound name -> its import line
     names_of: dict[str, set[str]] = field(default_factory=dict)  # definition -> names it uses
+    bases_of: dict[str, list[str]] = field(default_factory=dict)  # class -> its bases, as written
 
     @classmethod
     def from_files(cls, paths: list[Path]) -> SupportLibrary:
@@ -43,6 +44,8 @@ class SupportLibrary:
                         raise ValueError(f"{path}: support name {name!r} is defined twice")
                     lib.files[name] = path
                     lib.names_of[name] = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)} - {name}
+                    if isinstance(stmt, ast.ClassDef):
+                        lib.bases_of[name] = [ast.unparse(b) for b in stmt.bases]
                 elif isinstance(stmt, ast.ImportFrom) and stmt.level == 0 and stmt.module in siblings:
                     for alias in stmt.names:  # a sibling's definition: copied itself, never imported
                         if alias.asname not in (None, alias.name):
@@ -61,11 +64,16 @@ class SupportLibrary:
 
     @property
     def definitions(self) -> dict[str, cst.SimpleStatementLine | cst.BaseCompoundStatement]:
-        """Name -> the definition's CST (parsed once, on first use)."""
+        """Name -> the definition's CST, every file parsed (once). A translation asks for
+        ``definition(name)`` instead: parsing all the support files costs seconds."""
         out: dict[str, cst.SimpleStatementLine | cst.BaseCompoundStatement] = {}
         for path in dict.fromkeys(self.files.values()):
             out.update(_parse_definitions(path))
         return out
+
+    def definition(self, name: str) -> cst.SimpleStatementLine | cst.BaseCompoundStatement:
+        """The CST of one definition; only its own file is parsed (once)."""
+        return _parse_definitions(self.files[name])[name]
 
     def names_used(self, source: str) -> set[str]:
         """The support definitions an expression (a template's source) refers to."""

@@ -104,8 +104,7 @@ class FinishModule(Pass):
             out[insert_at] = out[insert_at].with_changes(leading_lines=[*header, *out[insert_at].leading_lines])
         out[insert_at:insert_at] = new_imports
         needed = ctx.rules.support.closure(self.helpers)
-        definitions = ctx.rules.support.definitions if needed else {}
-        support = [definitions[n] for n in needed]
+        support = [ctx.rules.support.definition(n) for n in needed]
         support += [fn for _, fn in ctx.factories.values()]
         if support:
             # after the import block, and never above the imports added here (which it uses)

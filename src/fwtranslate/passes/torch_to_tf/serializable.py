@@ -160,7 +160,7 @@ class KerasSerializable(Pass):
         ]
         return updated.with_changes(body=body)
 
-    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:  # type: ignore[override]
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         self._check_lambda_argument(original)
         return self._forward_kwargs(updated)
 

@@ -248,7 +248,7 @@ class Lifter:
         self.ctx = ctx
         every = {s.name.value: s for s in module.body if isinstance(s, cst.FunctionDef)}
         self.functions = _layer_functions(every)  # the helpers: functions that build layers
-        self.taken = set(every) | set(ctx.rules.support.definitions)
+        self.taken = set(every) | set(ctx.rules.support.files)
         for stmt in module.body:
             self.taken |= set(assigned(stmt))
         self.helpers: dict[str, Helper | CannotLift] = {}
@@ -257,14 +257,9 @@ class Lifter:
         self.uses_init_lazy = False
         self.uses_torch = False  # (torch.cat, torch.maximum in forward)
         # classes whose instances are modules: the support's and the file's own
-        self.module_classes = {
-            name for name, node in ctx.rules.support.definitions.items() if isinstance(node, cst.ClassDef)
-        } | {s.name.value for s in module.body if isinstance(s, cst.ClassDef)}
-        self.lazy_support = {
-            name
-            for name, node in ctx.rules.support.definitions.items()
-            if isinstance(node, cst.ClassDef) and "Lazy" in "".join(code(b.value) for b in node.bases)
-        }
+        bases_of = ctx.rules.support.bases_of
+        self.module_classes = set(bases_of) | {s.name.value for s in module.body if isinstance(s, cst.ClassDef)}
+        self.lazy_support = {name for name, bases in bases_of.items() if "Lazy" in "".join(bases)}
 
     def builds_modules(self, lines: list) -> str | None:
         """The first module constructor in ``lines`` other than a parameter-free one."""
