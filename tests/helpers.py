@@ -82,3 +82,21 @@ def translate_and_exec(source: str, to: str = "tf", *, filename: str = "<transla
     namespace: dict = {}
     exec(compile(result.code, filename, "exec"), namespace)
     return namespace, result.code
+
+
+def support_sources(direction: str) -> dict[str, str]:
+    """Name -> the exact source of each support definition shipped for ``direction``, with its
+    decorators (``@keras.saving.register_keras_serializable``), as a translation copies it."""
+    import ast
+
+    from fwtranslate.rules.loader import builtin_rules_dir
+
+    out = {}
+    for path in sorted((builtin_rules_dir() / direction).glob("support*.py")):
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        for node in ast.parse(text).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                out[node.name] = "\n".join(lines[first - 1 : node.end_lineno])
+    return out

@@ -28,6 +28,7 @@ import pytest
 from fwtranslate import translate, translate_file
 from fwtranslate.report import ERROR
 from fwtranslate.rules.loader import builtin_rules_dir
+from helpers import support_sources
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples" / "torch"
@@ -225,15 +226,7 @@ def test_roundtrip_numerics(name):
 
 def _with_support(names: list[str], code: str) -> str:
     """A Keras file that carries the named support definitions, as a translation does."""
-    sources = {}
-    for path in sorted((builtin_rules_dir() / "torch_to_tf").glob("support*.py")):
-        text = path.read_text(encoding="utf-8")
-        lines = text.splitlines()
-        sources |= {  # with its decorators (@keras.saving.register_keras_serializable), as copied
-            n.name: "\n".join(lines[min([n.lineno, *(d.lineno for d in n.decorator_list)]) - 1 : n.end_lineno])
-            for n in ast.parse(text).body
-            if isinstance(n, (ast.FunctionDef, ast.ClassDef))
-        }
+    sources = support_sources("torch_to_tf")
     return "import keras\n\n\n" + "".join(f"{sources[n]}\n\n\n" for n in names) + code
 
 

@@ -15,6 +15,7 @@ import pytest
 from fwtranslate import translate
 from fwtranslate.rules import load_rules
 from fwtranslate.rules.loader import builtin_rules_dir
+from helpers import support_sources
 
 # what an example's `before` side may use, and the source names its `after` side must not
 PRELUDE = {
@@ -35,13 +36,7 @@ RESULT = "__result__"
 @functools.lru_cache(maxsize=2)
 def _support_sources(direction: str) -> dict[str, str]:
     """Name -> exact source of each support definition shipped for ``direction``."""
-    out = {}
-    for path in sorted((builtin_rules_dir() / direction).glob("support*.py")):
-        text = path.read_text(encoding="utf-8")
-        for node in ast.parse(text).body:
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-                out[node.name] = ast.get_source_segment(text, node)
-    return out
+    return support_sources(direction)
 
 
 def _prelude(direction: str, before: str) -> str:
