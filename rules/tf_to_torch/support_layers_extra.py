@@ -1,0 +1,337 @@
+"""Support code for translated Keras models (Keras -> PyTorch): the Keras layers, regularizers and
+constraints torch has no module or function for (Lambda, Masking, TimeDistributed, EinsumDense,
+CategoryEncoding, Discretization, RandomFlip; keras.regularizers and keras.constraints objects).
+
+A translation copies the definitions it uses into its output, so they are plain PyTorch. Each
+reproduces the Keras computation it stands for (keras/src/...), noted in its docstring.
+"""
+
+import re
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from support_core import KerasActivation, keras_initializer
+from support_initializers import KerasInitializer
+
+CONSTRAINT_EPSILON = 1e-7  # keras.backend.epsilon(), used by the constraints
+
+
+class KerasLambda(nn.Module):
+    """keras.layers.Lambda(function, arguments=...): calls the function (already translated to
+    torch where it is written in the file) on the input, with the extra keyword arguments."""
+
+    def __init__(self, function, arguments=None):
+        super().__init__()
+        self.function = function
+        self.arguments = dict(arguments or {})
+
+    def forward(self, inputs):
+        return self.function(inputs, **self.arguments)
+
+
+class KerasMasking(nn.Module):
+    """keras.layers.Masking(mask_value): zeroes the time steps whose features all equal
+    mask_value (Keras' output). The mask Keras also attaches for the layers after it is not
+    kept: torch tensors carry none."""
+
+    def __init__(self, mask_value=0.0):
+        super().__init__()
+        self.mask_value = mask_value
+
+    def forward(self, x):
+        keep = (x != self.mask_value).any(dim=-1, keepdim=True)
+        return torch.where(keep, x, torch.zeros_like(x))
+
+
+class KerasTimeDistributed(nn.Module):
+    """keras.layers.TimeDistributed(layer): the layer applied to every time step x[:, t] and the
+    results stacked on axis 1, one step at a time as Keras does (so a batch norm in training
+    sees each step's batch, not all steps at once)."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        return torch.stack([self.layer(x[:, t]) for t in range(x.shape[1])], dim=1)
+
+
+def _einsum_shapes(equation, bias_axes, input_shape, output_shape):
+    """Keras' _analyze_einsum_string (layers/core/einsum_dense.py): the kernel shape, the bias
+    shape (None without bias_axes) and the kernel's input / output axes, from the equation, the
+    input shape and the layer's (partial) output_shape."""
+    dotted = re.sub(r"\.\.\.", "0", equation)
+    left_elided = False
+    match = re.match("([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)", dotted)
+    if not match:
+        match = re.match("0([a-zA-Z]+),([a-zA-Z]+)->0([a-zA-Z]+)", dotted)
+        left_elided = bool(match)
+    if not match:
+        match = re.match("([a-zA-Z]{2,})0,([a-zA-Z]+)->([a-zA-Z]+)0", dotted)
+    if not match:
+        raise ValueError(f"Invalid einsum equation {equation!r}")
+    input_spec, weight_spec, output_spec = match.group(1), match.group(2), match.group(3)
+    elided = len(input_shape) - len(input_spec)
+    output_shape = [output_shape] if isinstance(output_shape, int) else list(output_shape)
+    output_shape.insert(0, input_shape[0])
+    if elided > 0 and left_elided:
+        for i in range(1, elided):
+            output_shape.insert(1, input_shape[i])
+    elif elided > 0:
+        output_shape.extend(input_shape[len(input_shape) - elided :])
+    if left_elided:
+        input_map = {d: i + elided - len(input_shape) for i, d in enumerate(input_spec)}
+        output_map = {d: i + elided for i, d in enumerate(output_spec)}
+    else:
+        input_map = {d: i for i, d in enumerate(input_spec)}
+        output_map = {d: i for i, d in enumerate(output_spec)}
+    kernel_shape, input_axes, output_axes = [], [], []
+    for i, d in enumerate(weight_spec):
+        if d in output_map:
+            kernel_shape.append(output_shape[output_map[d]])
+            output_axes.append(i)
+        elif d in input_map:
+            kernel_shape.append(input_shape[input_map[d]])
+            input_axes.append(i)
+        else:
+            raise ValueError(f"weight dimension {d!r} is in neither the input nor the output of {equation!r}")
+    bias_shape = None
+    if bias_axes is not None:
+        shift = elided if left_elided else 0
+        sizes = {c: output_shape[i + shift] for i, c in enumerate(output_spec)}
+        first = min(output_spec.find(c) for c in bias_axes)
+        bias_shape = [sizes[c] if c in bias_axes else 1 for c in output_spec[first:]]
+        if not left_elided:
+            bias_shape += [1] * elided
+    return [int(s) for s in kernel_shape], bias_shape, input_axes, output_axes
+
+
+class KerasEinsumDense(nn.modules.lazy.LazyModuleMixin, nn.Module):
+    """keras.layers.EinsumDense(equation, output_shape, activation, bias_axes): einsum of the input
+    with a kernel (plus a bias on bias_axes), shaped by Keras' rules from the equation on the
+    first call. ``kernel`` and ``bias`` have Keras' shapes, so Keras' weights copy as they are;
+    a variance-scaling initializer given by name uses the kernel's input / output axes, as Keras."""
+
+    cls_to_become = None
+
+    def __init__(
+        self,
+        equation,
+        output_shape,
+        activation=None,
+        bias_axes=None,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+    ):
+        super().__init__()
+        self.equation, self.partial_output_shape, self.bias_axes = equation, output_shape, bias_axes
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.activation = None if activation is None else KerasActivation(activation)
+        self.kernel = nn.parameter.UninitializedParameter()
+        self.bias = nn.parameter.UninitializedParameter() if bias_axes is not None else None
+
+    def initialize_parameters(self, x):
+        if not self.has_uninitialized_params():
+            return
+        kernel_shape, bias_shape, input_axes, output_axes = _einsum_shapes(
+            self.equation, self.bias_axes, tuple(x.shape), self.partial_output_shape
+        )
+        init = self.kernel_initializer
+        if isinstance(init, str) and init in KerasInitializer._PRESETS:
+            init = KerasInitializer(init, input_axes=input_axes, output_axes=output_axes)
+        with torch.no_grad():
+            self.kernel.materialize(kernel_shape)
+            self.kernel.copy_(keras_initializer(init, kernel_shape))
+            if self.bias is not None:
+                self.bias.materialize(bias_shape)
+                self.bias.copy_(keras_initializer(self.bias_initializer, bias_shape))
+
+    def forward(self, x):
+        y = torch.einsum(self.equation, x, self.kernel)
+        if self.bias is not None:
+            y = y + self.bias
+        return y if self.activation is None else self.activation(y)
+
+
+class KerasCategoryEncoding(nn.Module):
+    """keras.layers.CategoryEncoding(num_tokens, output_mode): integer indices in [0, num_tokens)
+    to float32 "one_hot" (a trailing axis of size 1 dropped first), "multi_hot" or "count" vectors
+    (rank 1: one sample; rank 2: one row per sample), Keras' encode_categorical_inputs."""
+
+    def __init__(self, num_tokens, output_mode="multi_hot"):
+        super().__init__()
+        self.num_tokens, self.output_mode = num_tokens, output_mode
+
+    def forward(self, inputs, count_weights=None):
+        inputs = torch.as_tensor(inputs).long()
+        if inputs.dim() == 0:
+            inputs = inputs.unsqueeze(-1)
+        if self.output_mode == "one_hot":
+            if inputs.dim() > 1 and inputs.shape[-1] == 1:
+                inputs = inputs.squeeze(-1)
+            return F.one_hot(inputs, self.num_tokens).float()
+        hot = F.one_hot(inputs, self.num_tokens).float()
+        if count_weights is not None:
+            hot = hot * torch.as_tensor(count_weights, dtype=torch.float32).unsqueeze(-1)
+        counts = hot.sum(dim=1 if inputs.dim() > 1 else 0)
+        return counts if self.output_mode == "count" else (counts > 0).float()
+
+
+class KerasDiscretization(nn.Module):
+    """keras.layers.Discretization(bin_boundaries): the index of the bin of each value, bin i
+    holding boundaries[i - 1] <= x < boundaries[i] (TensorFlow's Bucketize), as int64."""
+
+    def __init__(self, bin_boundaries):
+        super().__init__()
+        self.register_buffer("bin_boundaries", torch.tensor(list(bin_boundaries), dtype=torch.float32))
+
+    def forward(self, x):
+        return torch.bucketize(torch.as_tensor(x, dtype=torch.float32), self.bin_boundaries, right=True)
+
+
+class KerasRandomFlip(nn.Module):
+    """keras.layers.RandomFlip(mode) on channels-last images (N, H, W, C) or one image (H, W, C):
+    in training each image is flipped with probability 1/2, one draw for both directions in
+    "horizontal_and_vertical" (Keras' _flip_inputs), from torch's global generator (the same
+    distribution as Keras, not the same draws); in inference it is the identity, as in Keras."""
+
+    def __init__(self, mode="horizontal_and_vertical"):
+        super().__init__()
+        if mode not in ("horizontal", "vertical", "horizontal_and_vertical"):
+            raise ValueError(f"unknown RandomFlip mode {mode!r}")
+        self.mode = mode
+
+    def forward(self, x):
+        x = x.float()
+        if not self.training:
+            return x
+        single = x.dim() == 3
+        out = x.unsqueeze(0) if single else x
+        flip = torch.rand((out.shape[0], 1, 1, 1), device=out.device) <= 0.5
+        if self.mode in ("horizontal", "horizontal_and_vertical"):
+            out = torch.where(flip, out.flip(-2), out)
+        if self.mode in ("vertical", "horizontal_and_vertical"):
+            out = torch.where(flip, out.flip(-3), out)
+        return out[0] if single else out
+
+
+class KerasRegularizer:
+    """A keras.regularizers object called on a weight tensor: the penalty, a scalar tensor.
+    "l1_l2" (l1, l2): l1 * sum|w| + l2 * sum w**2 (L1 and L2 are its special cases);
+    "orthogonal" (factor, mode): factor * mean |off-diagonal cosine similarity| between the
+    rows ("rows") or columns ("columns") of a 2-D weight, in Keras' own orientation (in, out)."""
+
+    def __init__(self, kind, **config):
+        self.kind, self.config = kind, config
+
+    def __repr__(self):
+        args = "".join(f", {k}={v!r}" for k, v in self.config.items())
+        return f"KerasRegularizer({self.kind!r}{args})"
+
+    def __call__(self, x):
+        c = self.config
+        if self.kind == "l1_l2":
+            penalty = torch.zeros((), dtype=x.dtype, device=x.device)
+            if c.get("l1", 0.0):
+                penalty = penalty + c["l1"] * x.abs().sum()
+            if c.get("l2", 0.0):
+                penalty = penalty + c["l2"] * x.square().sum()
+            return penalty
+        if self.kind == "orthogonal":
+            if x.dim() != 2:
+                raise ValueError(f"OrthogonalRegularizer needs a 2-D weight, got shape {tuple(x.shape)}")
+            rows = c.get("mode", "rows") == "rows"
+            inv_norm = torch.rsqrt(x.square().sum(dim=1 if rows else 0, keepdim=True))
+            x = x * torch.clamp(inv_norm, max=1.0 / CONSTRAINT_EPSILON)  # Keras' ops.normalize
+            product = x @ x.T if rows else x.T @ x
+            size = product.shape[0]
+            off_diagonal = product * (1.0 - torch.eye(size, dtype=x.dtype, device=x.device))
+            return c.get("factor", 0.01) * off_diagonal.abs().sum() / (size * (size - 1.0) / 2.0)
+        raise ValueError(f"unknown Keras regularizer {self.kind!r}")
+
+
+def keras_regularizer_get(identifier):
+    """keras.regularizers.get: None, a callable (kept) or a registered name ("l1", "L2",
+    "l1l2", "orthogonal_regularizer"...) with that class's defaults."""
+    if identifier is None or callable(identifier):
+        return identifier
+    names = {
+        "l1": ("l1_l2", {"l1": 0.01}),
+        "l2": ("l1_l2", {"l2": 0.01}),
+        "l1l2": ("l1_l2", {"l1": 0.0, "l2": 0.0}),
+        "orthogonal_regularizer": ("orthogonal", {}),
+        "orthogonalregularizer": ("orthogonal", {}),
+    }
+    if identifier.lower() in names:
+        kind, config = names[identifier.lower()]
+        return KerasRegularizer(kind, **config)
+    raise ValueError(f"unknown Keras regularizer {identifier!r}")
+
+
+class KerasConstraint:
+    """A keras.constraints object called on a weight tensor: its projection. Norms are taken
+    along ``axis`` of the weight as Keras lays it out (a Dense kernel is (in, out) in Keras, the
+    transpose of torch's weight), with Keras' epsilon 1e-7:
+    "max_norm" (max_value, axis), "min_max_norm" (min_value, max_value, rate, axis),
+    "unit_norm" (axis), "non_neg"."""
+
+    def __init__(self, kind, **config):
+        self.kind, self.config = kind, config
+
+    def __repr__(self):
+        args = "".join(f", {k}={v!r}" for k, v in self.config.items())
+        return f"KerasConstraint({self.kind!r}{args})"
+
+    def __call__(self, w):
+        c = self.config
+        if self.kind == "non_neg":
+            return torch.clamp(w, min=0)
+        axis = c.get("axis", 0)
+        dims = tuple(axis) if isinstance(axis, (tuple, list)) else axis
+        norms = w.square().sum(dim=dims, keepdim=True).sqrt()
+        if self.kind == "unit_norm":
+            return w / (CONSTRAINT_EPSILON + norms)
+        if self.kind == "max_norm":
+            desired = torch.clamp(norms, 0, c.get("max_value", 2))
+        elif self.kind == "min_max_norm":
+            rate = c.get("rate", 1.0)
+            desired = rate * torch.clamp(norms, c.get("min_value", 0.0), c.get("max_value", 1.0)) + (1 - rate) * norms
+        else:
+            raise ValueError(f"unknown Keras constraint {self.kind!r}")
+        return w * (desired / (CONSTRAINT_EPSILON + norms))
+
+
+def keras_constraint_get(identifier):
+    """keras.constraints.get: None, a callable (kept) or a registered name ("max_norm",
+    "MaxNorm", "non_neg", "unit_norm", "min_max_norm"...) with that class's defaults."""
+    if identifier is None or callable(identifier):
+        return identifier
+    kind = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", identifier).lower()
+    if kind in ("max_norm", "non_neg", "unit_norm", "min_max_norm"):
+        return KerasConstraint(kind)
+    raise ValueError(f"unknown Keras constraint {identifier!r}")
+
+
+def keras_sparse_plus(x):
+    """keras.activations.sparse_plus: 0 for x <= -1, (x + 1)**2 / 4 for -1 < x < 1, x above."""
+    return torch.where(x <= -1, torch.zeros_like(x), torch.where(x < 1, 0.25 * (x + 1) ** 2, x))
+
+
+def keras_squareplus(x, b=4):
+    """keras.activations.squareplus: (x + sqrt(x**2 + b)) / 2."""
+    return (x + torch.sqrt(x.square() + b)) / 2
+
+
+def keras_sparsemax(x, axis=-1):
+    """keras.activations.sparsemax: the Euclidean projection onto the simplex along ``axis``
+    (Martins & Astudillo, 2016), as Keras' TensorFlow backend computes it."""
+    x = x.movedim(axis, -1)
+    z = torch.sort(x, dim=-1, descending=True).values
+    cumsum = z.cumsum(dim=-1)
+    r = torch.arange(1, x.shape[-1] + 1, dtype=x.dtype, device=x.device)
+    support = z - (cumsum - 1) / r > 0
+    k = support.to(x.dtype).sum(dim=-1, keepdim=True)
+    tau = (torch.where(support, cumsum, torch.zeros_like(cumsum)).sum(dim=-1, keepdim=True) - 1) / k
+    return torch.clamp(x - tau, min=0.0).movedim(-1, axis)
