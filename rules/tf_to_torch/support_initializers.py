@@ -88,7 +88,14 @@ def keras_initializer_get(identifier):
     aliases = {"normal": "random_normal", "uniform": "random_uniform", "zero": "zeros", "one": "ones"}
     kind = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", identifier).lower()
     kind = aliases.get(kind, kind).replace("_initializer", "")
-    known = ("random_normal", "random_uniform", "truncated_normal", "zeros", "ones", "constant", "identity")
+    known = (
+        "random_normal",
+        "random_uniform",
+        "truncated_normal",
+        "zeros",
+        "ones",
+        "identity",
+    )  # Constant needs a value
     if kind in known + ("orthogonal", "variance_scaling") or kind in KerasInitializer._PRESETS:
         return KerasInitializer(kind)
     raise ValueError(f"unknown Keras initializer {identifier!r}")

@@ -248,7 +248,7 @@ class KerasRegularizer:
             product = x @ x.T if rows else x.T @ x
             size = product.shape[0]
             off_diagonal = product * (1.0 - torch.eye(size, dtype=x.dtype, device=x.device))
-            return c.get("factor", 0.01) * off_diagonal.abs().sum() / (size * (size - 1.0) / 2.0)
+            return c.get("factor", 0.01) * 0.5 * off_diagonal.abs().sum() / (size * (size - 1.0) / 2.0)
         raise ValueError(f"unknown Keras regularizer {self.kind!r}")
 
 

@@ -1,0 +1,316 @@
+"""Numerics of the Keras -> PyTorch rules added for the API surface of keras.layers,
+keras.activations, keras.initializers, keras.regularizers and keras.constraints
+(rules/tf_to_torch/layers_extra.yaml, layers_regularizers.yaml, the new activations).
+
+Each case is Keras source. The real Keras object is built and run (TensorFlow backend); the
+same source goes through the translator (``to="torch"``), the translation runs on the same
+inputs (with the Keras layer's weights copied where it has any) and must give the same result.
+The rule examples (test_rule_examples.py) check the translated text; these check its meaning.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+tf = pytest.importorskip("tensorflow")
+keras = pytest.importorskip("keras")
+
+from helpers import translate_and_exec
+
+PRELUDE = "import keras\nfrom keras import layers, ops, activations, initializers, regularizers, constraints\n"
+KERAS_NAMES = {
+    "keras": keras,
+    "layers": keras.layers,
+    "ops": keras.ops,
+    "activations": keras.activations,
+    "initializers": keras.initializers,
+    "regularizers": keras.regularizers,
+    "constraints": keras.constraints,
+}
+ATOL, RTOL = 1e-5, 1e-4
+
+
+def translate_value(expr: str, name: str = "value"):
+    """The translation of ``name = expr`` run: (its value, the translated code)."""
+    namespace, code = translate_and_exec(f"{PRELUDE}{name} = {expr}\n", "torch")
+    imported = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            imported |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+    assert not imported & {"keras", "tensorflow"}, code
+    return namespace[name], code
+
+
+def keras_value(expr: str):
+    return eval(expr, dict(KERAS_NAMES))
+
+
+def to_numpy(value):
+    if isinstance(value, torch.Tensor):
+        return value.detach().numpy()
+    return keras.ops.convert_to_numpy(value)
+
+
+def assert_close(want, got, code, atol=ATOL, rtol=RTOL):
+    want, got = np.asarray(to_numpy(want)), np.asarray(to_numpy(got))
+    assert want.shape == got.shape, f"shape: Keras {want.shape}, torch {got.shape}\n{code}"
+    if np.issubdtype(want.dtype, np.integer):
+        assert np.issubdtype(got.dtype, np.integer), f"dtype: Keras {want.dtype}, torch {got.dtype}\n{code}"
+        np.testing.assert_array_equal(got, want, err_msg=code)
+    else:
+        assert got.dtype == want.dtype, f"dtype: Keras {want.dtype}, torch {got.dtype}\n{code}"
+        np.testing.assert_allclose(got, want, atol=atol, rtol=rtol, err_msg=code)
+
+
+def randn(*shape, scale=1.0):
+    return lambda rng: (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+# --- functions and callables: keras.activations, keras.regularizers, keras.constraints -----------
+# (expression of a callable, input maker): Keras' callable and the translation's on one input
+CALLABLE_CASES = [
+    ("activations.sparse_plus", randn(3, 7, scale=2.0)),
+    ("activations.sparse_sigmoid", randn(3, 7, scale=2.0)),
+    ("activations.squareplus", randn(3, 7, scale=2.0)),
+    ("lambda x: activations.squareplus(x, b=1)", randn(3, 7, scale=2.0)),
+    ("activations.sparsemax", randn(4, 6, scale=2.0)),
+    ("lambda x: activations.sparsemax(x, axis=1)", randn(2, 5, 3, scale=2.0)),
+    ("activations.get('relu')", randn(3, 4)),
+    ("activations.get('hard_silu')", randn(3, 4, scale=3.0)),
+    ("activations.get(None)", randn(3, 4)),
+    ("regularizers.L1(0.02)", randn(4, 5)),
+    ("regularizers.l1()", randn(4, 5)),
+    ("regularizers.L2(1e-3)", randn(4, 5)),
+    ("regularizers.l2()", randn(3, 3, 2)),
+    ("regularizers.L1L2(l1=0.01, l2=0.02)", randn(4, 5)),
+    ("regularizers.l1_l2(l2=0.1)", randn(4, 5)),
+    ("regularizers.L1L2()", randn(4, 5)),
+    ("regularizers.OrthogonalRegularizer(factor=0.1)", randn(4, 6)),
+    ("regularizers.orthogonal_regularizer(mode='columns')", randn(6, 4)),
+    ("regularizers.get('l2')", randn(4, 5)),
+    ("regularizers.get('l1l2')", randn(4, 5)),
+    ("regularizers.get('L1')", randn(4, 5)),
+    ("constraints.MaxNorm(1.0)", randn(5, 4)),
+    ("constraints.max_norm(2, axis=[0, 1, 2])", randn(3, 3, 2, 4)),
+    ("constraints.MaxNorm(0.5, axis=1)", randn(5, 4)),
+    ("constraints.MinMaxNorm(0.5, 2.0, rate=0.5)", randn(5, 4, scale=2.0)),
+    ("constraints.min_max_norm()", randn(5, 4, scale=2.0)),
+    ("constraints.NonNeg()", randn(5, 4)),
+    ("constraints.non_neg()", randn(5, 4)),
+    ("constraints.UnitNorm(axis=1)", randn(5, 4)),
+    ("constraints.unit_norm()", randn(5, 4)),
+    ("constraints.get('unit_norm')", randn(5, 4)),
+    ("constraints.get('MaxNorm')", randn(5, 4, scale=3.0)),
+]
+
+
+@pytest.mark.parametrize("expr,make", CALLABLE_CASES, ids=[c[0] for c in CALLABLE_CASES])
+def test_callable(expr, make):
+    x = make(np.random.default_rng(0))
+    function, code = translate_value(expr)
+    want = keras_value(expr)(tf.constant(x))
+    with torch.no_grad():
+        got = function(torch.from_numpy(x))
+    assert_close(want, got, code)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["initializers.get('zeros')", "initializers.get('Ones')", "initializers.get('Identity')"],
+)
+def test_initializer_get_deterministic(expr):
+    initializer, code = translate_value(expr)
+    assert_close(keras_value(expr)((3, 3)), initializer((3, 3)), code)
+
+
+def test_initializer_get_errors():
+    """Names Keras refuses (Constant needs its value; an unknown name) are refused too."""
+    for expr in ("initializers.get('constant')", "initializers.get('no_such_init')"):
+        with pytest.raises((KeyError, ValueError)):
+            keras_value(expr)
+        with pytest.raises(ValueError):
+            translate_value(expr)
+
+
+@pytest.mark.parametrize(
+    "name,limit",
+    [("he_uniform", np.sqrt(6 / 64)), ("GlorotUniform", np.sqrt(6 / (64 + 32))), ("uniform", 0.05)],
+)
+def test_initializer_get_random(name, limit):
+    """Random initializers match Keras' distribution (not its draws): the same bound, filled."""
+    expr = f"initializers.get({name!r})"
+    initializer, _ = translate_value(expr)
+    want = to_numpy(keras_value(expr)((64, 32)))
+    got = to_numpy(initializer((64, 32)))
+    assert got.shape == want.shape
+    for values in (want, got):
+        assert np.abs(values).max() <= limit and np.abs(values).max() > 0.9 * limit
+
+
+def test_custom_base_classes():
+    """A user regularizer / constraint / initializer class keeps working on its torch base."""
+    source = (
+        f"{PRELUDE}"
+        "class Scaled(keras.regularizers.Regularizer):\n"
+        "    def __call__(self, x):\n"
+        "        return 0.5 * ops.sum(x)\n"
+        "class Clip(keras.constraints.Constraint):\n"
+        "    def __call__(self, w):\n"
+        "        return ops.clip(w, -0.1, 0.1)\n"
+        "class Fill(keras.initializers.Initializer):\n"
+        "    def __call__(self, shape, dtype=None):\n"
+        "        return ops.ones(shape) * 3.0\n"
+    )
+    namespace, _ = translate_and_exec(source, "torch")
+    x = torch.arange(6.0).reshape(2, 3) / 10
+    assert float(namespace["Scaled"]()(x)) == pytest.approx(0.75)
+    assert torch.equal(namespace["Clip"]()(x), torch.clamp(x, -0.1, 0.1))
+    assert torch.equal(namespace["Fill"]()((2, 2)), torch.full((2, 2), 3.0))
+
+
+# --- layers ------------------------------------------------------------------------------------
+def copy_keras_weights(layer, module):
+    """The Keras layer's variables into the torch module's parameters of the same name and shape
+    (the support layers here keep Keras' names and shapes)."""
+    params = dict(module.named_parameters())
+    for v in layer.weights:
+        name = v.path.rsplit("/", 1)[-1]
+        assert name in params, f"torch module has no parameter {name!r} ({sorted(params)})"
+        with torch.no_grad():
+            params[name].copy_(torch.from_numpy(np.asarray(v.numpy())))
+
+
+def check_layer(expr, make, seed=0, atol=ATOL):
+    rng = np.random.default_rng(seed)
+    x = make(rng)
+    layer = keras_value(expr)
+    layer(tf.constant(x))  # builds the weights
+    for v in layer.weights:
+        v.assign((rng.standard_normal(tuple(v.shape)) * 0.5).astype(np.float32))
+    module, code = translate_value(expr, "layer")
+    module.eval()
+    with torch.no_grad():
+        module(torch.from_numpy(x))  # materialises lazy parameters
+    copy_keras_weights(layer, module)
+    want = layer(tf.constant(x), training=False)
+    with torch.no_grad():
+        got = module(torch.from_numpy(x))
+    assert_close(want, got, f"{expr}\n{code}", atol=atol)
+
+
+def ints(*shape, high=5):
+    return lambda rng: rng.integers(0, high, shape).astype(np.int64)
+
+
+def masked_steps(rng):
+    x = rng.standard_normal((3, 5, 4)).astype(np.float32)
+    x[0, 1] = 0.0
+    x[2, 3:] = 0.0
+    x[1, 2, :2] = 0.0  # partly zero: kept
+    return x
+
+
+LAYER_CASES = [
+    ("layers.AdaptiveAveragePooling1D(3)", randn(2, 7, 4)),
+    ("layers.AdaptiveAveragePooling1D(4, data_format='channels_first')", randn(2, 3, 10)),
+    ("layers.AdaptiveAveragePooling2D((2, 3))", randn(2, 7, 8, 3)),
+    ("layers.AdaptiveAveragePooling2D(3, data_format='channels_first')", randn(2, 3, 7, 5)),
+    ("layers.AdaptiveAveragePooling3D(2)", randn(1, 5, 4, 6, 2)),
+    ("layers.AdaptiveMaxPooling1D(3)", randn(2, 7, 4)),
+    ("layers.AdaptiveMaxPooling2D((2, 2))", randn(2, 7, 9, 3)),
+    ("layers.AdaptiveMaxPooling2D(3, data_format='channels_first')", randn(2, 3, 8, 7)),
+    ("layers.AdaptiveMaxPooling3D((1, 2, 3))", randn(1, 3, 5, 7, 2)),
+    ("keras.Sequential([layers.InputLayer(shape=(4,)), layers.ReLU()])", randn(3, 4)),
+    ("layers.Lambda(lambda t: ops.mean(t, axis=1))", randn(2, 5, 3)),
+    ("layers.Lambda(lambda t, k: ops.relu(t) * k, arguments={'k': 0.25})", randn(2, 5)),
+    ("layers.Masking()", masked_steps),
+    ("layers.Pipeline([layers.ReLU(), layers.Softmax()])", randn(3, 5)),
+    ("layers.TimeDistributed(layers.ReLU(max_value=0.5))", randn(2, 4, 3)),
+    ("layers.TimeDistributed(layers.Flatten())", randn(2, 3, 4, 2)),
+    ("layers.EinsumDense('ab,bc->ac', output_shape=8)", randn(3, 5)),
+    ("layers.EinsumDense('ab,bc->ac', 6, bias_axes='c', activation='relu')", randn(3, 5)),
+    ("layers.EinsumDense('abc,cde->abde', (None, 2, 4), bias_axes='de')", randn(2, 3, 5)),
+    ("layers.EinsumDense('abc,cd->abd', (3, 4), bias_axes='d')", randn(2, 3, 5)),
+    ("layers.EinsumDense('...b,bc->...c', 4, bias_axes='c')", randn(2, 3, 2, 5)),
+    ("layers.EinsumDense('abcd,cde->abe', (3, 6))", randn(2, 3, 4, 5)),
+    ("layers.CategoryEncoding(num_tokens=5, output_mode='one_hot')", ints(6)),
+    ("layers.CategoryEncoding(num_tokens=5, output_mode='one_hot')", ints(6, 1)),
+    ("layers.CategoryEncoding(5)", ints(4, 3)),
+    ("layers.CategoryEncoding(5, output_mode='count')", ints(4, 3)),
+    ("layers.CategoryEncoding(5, output_mode='multi_hot')", ints(3)),
+    ("layers.CategoryEncoding(5, output_mode='count')", ints(6)),
+    ("layers.Discretization(bin_boundaries=[-1.0, 0.0, 0.5])", randn(4, 5)),
+    (
+        "layers.Discretization(bin_boundaries=[0.0, 1.0])",
+        lambda rng: np.array([[-1.0, 0.0, 0.5, 1.0, 2.0]], np.float32),
+    ),
+    ("layers.RandomFlip()", randn(2, 4, 5, 3)),
+    ("layers.RandomFlip('vertical')", randn(4, 5, 3)),
+]
+
+
+@pytest.mark.parametrize("expr,make", LAYER_CASES, ids=[c[0] for c in LAYER_CASES])
+def test_layer(expr, make):
+    check_layer(expr, make)
+
+
+def test_time_distributed_dense():
+    """TimeDistributed(Dense): the wrapped layer's weights (converted by Dense's converter) per step."""
+    from fwtranslate.weights import registry
+
+    x = np.random.default_rng(1).standard_normal((2, 4, 3)).astype(np.float32)
+    layer = keras.layers.TimeDistributed(keras.layers.Dense(5))
+    want = layer(tf.constant(x))
+    module, code = translate_value("layers.TimeDistributed(layers.Dense(5))", "layer")
+    module(torch.from_numpy(x))
+    registry.get("dense").keras_to_torch(layer.layer, module.layer)
+    with torch.no_grad():
+        assert_close(want, module(torch.from_numpy(x)), code)
+
+
+@pytest.mark.parametrize("mode", ["horizontal", "vertical", "horizontal_and_vertical"])
+def test_random_flip_training(mode):
+    """In training every image is itself or its flip (one draw for both directions, as Keras);
+    over 64 images both outcomes occur."""
+    x = torch.randn(64, 3, 4, 2)
+    module, _ = translate_value(f"layers.RandomFlip({mode!r})", "layer")
+    module.train()
+    y = module(x)
+    flipped = x
+    if mode != "vertical":
+        flipped = flipped.flip(-2)
+    if mode != "horizontal":
+        flipped = flipped.flip(-3)
+    same = (y == x).flatten(1).all(1)
+    flips = (y == flipped).flatten(1).all(1)
+    assert bool((same | flips).all())
+    assert 0 < int(flips.sum()) < 64
+
+
+def test_torch_module_wrapper_is_the_module():
+    """TorchModuleWrapper(module) (Keras' torch backend only) translates to the module itself."""
+    source = f"{PRELUDE}def wrap(net):\n    return layers.TorchModuleWrapper(net, name='net')\n"
+    namespace, _ = translate_and_exec(source, "torch")
+    net = torch.nn.Linear(3, 2)
+    assert namespace["wrap"](net) is net
+
+
+def test_einsum_dense_initializer_axes():
+    """A named variance-scaling initializer uses the kernel's input / output axes, as Keras: the
+    glorot_uniform bound of 'abc,cde->abde' (5 -> 2 x 4) is sqrt(6 / (5 + 8))."""
+    module, _ = translate_value("layers.EinsumDense('abc,cde->abde', (None, 2, 4), bias_axes='de')", "layer")
+    module(torch.zeros(2, 3, 5))
+    assert tuple(module.kernel.shape) == (5, 2, 4) and tuple(module.bias.shape) == (2, 4)
+    bound = float(np.sqrt(6 / 13))
+    assert float(module.kernel.abs().max()) <= bound
+    assert float(module.kernel.abs().max()) > 0.6 * bound
