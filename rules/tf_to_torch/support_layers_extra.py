@@ -58,6 +58,29 @@ class KerasTimeDistributed(nn.Module):
         return torch.stack([self.layer(x[:, t]) for t in range(x.shape[1])], dim=1)
 
 
+class KerasReversibleEmbedding(nn.Module):
+    """keras.layers.ReversibleEmbedding: a lookup in ``embeddings`` (input_dim, output_dim); called
+    with reverse=True, the logits inputs @ embeddings.T (or @ ``reverse_embeddings`` (output_dim,
+    input_dim) when the weights are not tied), soft-capped as tanh(logits / cap) * cap."""
+
+    def __init__(self, input_dim, output_dim, tie_weights=True, embeddings_initializer="uniform", logit_soft_cap=None):
+        super().__init__()
+        self.tie_weights, self.logit_soft_cap = tie_weights, logit_soft_cap
+        init = "random_uniform" if embeddings_initializer == "uniform" else embeddings_initializer
+        self.embeddings = nn.Parameter(keras_initializer(init, (input_dim, output_dim)))
+        if not tie_weights:
+            self.reverse_embeddings = nn.Parameter(keras_initializer(init, (output_dim, input_dim)))
+
+    def forward(self, inputs, reverse=False):
+        if not reverse:
+            return F.embedding(inputs.long(), self.embeddings)
+        kernel = self.embeddings.T if self.tie_weights else self.reverse_embeddings
+        logits = inputs @ kernel
+        if self.logit_soft_cap is not None:
+            logits = torch.tanh(logits / self.logit_soft_cap) * self.logit_soft_cap
+        return logits
+
+
 def _einsum_shapes(equation, bias_axes, input_shape, output_shape):
     """Keras' _analyze_einsum_string (layers/core/einsum_dense.py): the kernel shape, the bias
     shape (None without bias_axes) and the kernel's input / output axes, from the equation, the
@@ -335,3 +358,146 @@ def keras_sparsemax(x, axis=-1):
     k = support.to(x.dtype).sum(dim=-1, keepdim=True)
     tau = (torch.where(support, cumsum, torch.zeros_like(cumsum)).sum(dim=-1, keepdim=True) - 1) / k
     return torch.clamp(x - tau, min=0.0).movedim(-1, axis)
+
+
+class KerasRNNCell(nn.modules.lazy.LazyModuleMixin, nn.Module):
+    """keras.layers.LSTMCell / GRUCell / SimpleRNNCell (``kind`` "lstm", "gru", "simple_rnn") with
+    Keras' call convention, ``cell(inputs, states) -> (output, new_states)``, and Keras' formulas
+    and weights: ``kernel`` (in, gates * units), ``recurrent_kernel`` (units, gates * units),
+    ``bias`` (gates * units,), or (2, 3 * units) for a GRU with reset_after (input and
+    recurrent biases), gates in Keras' order (i, f, c, o; z, r, h). Created on the first call."""
+
+    cls_to_become = None
+    GATES = {"lstm": 4, "gru": 3, "simple_rnn": 1}
+
+    def __init__(
+        self,
+        kind,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias=True,
+        reset_after=True,
+    ):
+        super().__init__()
+        self.kind, self.units, self.use_bias = kind, units, use_bias
+        self.reset_after = reset_after and kind == "gru"
+        self.unit_forget_bias = unit_forget_bias and kind == "lstm"
+        self.initializers = (kernel_initializer, recurrent_initializer, bias_initializer)
+        self.activation = KerasActivation(activation)
+        self.recurrent_activation = KerasActivation(recurrent_activation)
+        self.state_size = [units, units] if kind == "lstm" else units
+        self.kernel = nn.parameter.UninitializedParameter()
+        self.recurrent_kernel = nn.parameter.UninitializedParameter()
+        self.bias = nn.parameter.UninitializedParameter() if use_bias else None
+
+    def get_initial_state(self, batch_size=None):
+        return [torch.zeros(batch_size, self.units) for _ in range(2 if self.kind == "lstm" else 1)]
+
+    def initialize_parameters(self, inputs, states=None, training=None):
+        if not self.has_uninitialized_params():
+            return
+        width = self.GATES[self.kind] * self.units
+        kernel_init, recurrent_init, bias_init = self.initializers
+        with torch.no_grad():
+            self.kernel.materialize((inputs.shape[-1], width))
+            self.kernel.copy_(keras_initializer(kernel_init, (inputs.shape[-1], width)))
+            self.recurrent_kernel.materialize((self.units, width))
+            self.recurrent_kernel.copy_(keras_initializer(recurrent_init, (self.units, width)))
+            if self.bias is not None:
+                shape = (2, width) if self.reset_after else (width,)
+                self.bias.materialize(shape)
+                self.bias.copy_(keras_initializer(bias_init, shape))
+                if self.unit_forget_bias:  # Keras' forget-gate bias starts at 1
+                    self.bias[self.units : 2 * self.units] = 1.0
+
+    def forward(self, inputs, states, training=None):
+        nested = isinstance(states, (list, tuple))
+        h = states[0] if nested else states
+        u = self.units
+        if self.kind == "simple_rnn":
+            out = inputs @ self.kernel + (self.bias if self.bias is not None else 0) + h @ self.recurrent_kernel
+            out = self.activation(out)
+            return out, [out] if nested else out
+        if self.kind == "lstm":
+            z = inputs @ self.kernel + h @ self.recurrent_kernel
+            if self.bias is not None:
+                z = z + self.bias
+            i, f, c_hat, o = z.split(u, dim=-1)
+            c = self.recurrent_activation(f) * states[1] + self.recurrent_activation(i) * self.activation(c_hat)
+            h = self.recurrent_activation(o) * self.activation(c)
+            return h, [h, c]
+        input_bias, recurrent_bias = (
+            (self.bias[0], self.bias[1]) if self.reset_after and self.bias is not None else (self.bias, None)
+        )
+        x = inputs @ self.kernel + (input_bias if input_bias is not None else 0)
+        x_z, x_r, x_h = x.split(u, dim=-1)
+        if self.reset_after:
+            inner = h @ self.recurrent_kernel + (recurrent_bias if recurrent_bias is not None else 0)
+        else:
+            inner = h @ self.recurrent_kernel[:, : 2 * u]
+        z = self.recurrent_activation(x_z + inner[:, :u])
+        r = self.recurrent_activation(x_r + inner[:, u : 2 * u])
+        recurrent_h = r * inner[:, 2 * u :] if self.reset_after else (r * h) @ self.recurrent_kernel[:, 2 * u :]
+        h = z * h + (1 - z) * self.activation(x_h + recurrent_h)
+        return h, [h] if nested else h
+
+
+def _initial_state(cell, batch_size):
+    """Keras' RNN.get_initial_state: the cell's own, else zeros of its state_size(s)."""
+    if hasattr(cell, "get_initial_state"):
+        return cell.get_initial_state(batch_size=batch_size)
+    sizes = cell.state_size if isinstance(cell.state_size, (list, tuple)) else [cell.state_size]
+    return [torch.zeros(batch_size, d) for d in sizes]
+
+
+class KerasStackedRNNCells(nn.Module):
+    """keras.layers.StackedRNNCells(cells): the cells applied in turn at each step, each with its
+    own states (Keras' nesting: one state per cell, a list where the cell has several)."""
+
+    def __init__(self, cells):
+        super().__init__()
+        self.cells = nn.ModuleList(cells)
+        self.state_size = [cell.state_size for cell in cells]
+
+    def get_initial_state(self, batch_size=None):
+        return [_initial_state(cell, batch_size) for cell in self.cells]
+
+    def forward(self, inputs, states, training=None):
+        new_states = []
+        for cell, state in zip(self.cells, states):
+            is_list = isinstance(state, (list, tuple))
+            inputs, state = cell(inputs, list(state) if is_list else [state])
+            state = list(state) if isinstance(state, (list, tuple)) else [state]
+            new_states.append(state[0] if len(state) == 1 and not is_list else state)
+        return inputs, new_states[0] if len(new_states) == 1 else new_states
+
+
+class KerasRNN(nn.Module):
+    """keras.layers.RNN(cell): the cell (a list of cells: stacked) run over the time axis 1 of a
+    (N, T, F) input, from its initial state (zeros unless initial_state is given); the last
+    output or, with return_sequences, every step's (in processing order: reversed with
+    go_backwards, as Keras); with return_state, the final states after the output."""
+
+    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False):
+        super().__init__()
+        self.cell = KerasStackedRNNCells(cell) if isinstance(cell, (list, tuple)) else cell
+        self.return_sequences, self.return_state, self.go_backwards = return_sequences, return_state, go_backwards
+
+    def forward(self, sequences, initial_state=None, mask=None, training=None):
+        if mask is not None:
+            raise NotImplementedError("a mask for keras.layers.RNN is not translated")
+        states = _initial_state(self.cell, sequences.shape[0]) if initial_state is None else initial_state
+        states = list(states) if isinstance(states, (list, tuple)) else [states]
+        steps = range(sequences.shape[1] - 1, -1, -1) if self.go_backwards else range(sequences.shape[1])
+        outputs = []
+        for t in steps:
+            output, states = self.cell(sequences[:, t], states)
+            states = list(states) if isinstance(states, (list, tuple)) else [states]
+            outputs.append(output)
+        output = torch.stack(outputs, dim=1) if self.return_sequences else outputs[-1]
+        return (output, *states) if self.return_state else output

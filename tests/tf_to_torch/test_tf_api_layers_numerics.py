@@ -180,32 +180,47 @@ def test_custom_base_classes():
 
 # --- layers ------------------------------------------------------------------------------------
 def copy_keras_weights(layer, module):
-    """The Keras layer's variables into the torch module's parameters of the same name and shape
-    (the support layers here keep Keras' names and shapes)."""
-    params = dict(module.named_parameters())
-    for v in layer.weights:
-        name = v.path.rsplit("/", 1)[-1]
-        assert name in params, f"torch module has no parameter {name!r} ({sorted(params)})"
+    """The Keras layer's variables into the torch module's parameters, in order, each the same
+    name and shape (the support layers here keep Keras' names, shapes and creation order)."""
+    params = list(module.named_parameters())
+    assert len(params) == len(layer.weights), f"Keras {[v.path for v in layer.weights]}, torch {[n for n, _ in params]}"
+    for v, (name, p) in zip(layer.weights, params):
+        assert name.rsplit(".", 1)[-1] == v.path.rsplit("/", 1)[-1], f"Keras {v.path} -> torch {name}"
         with torch.no_grad():
-            params[name].copy_(torch.from_numpy(np.asarray(v.numpy())))
+            p.copy_(torch.from_numpy(np.asarray(v.numpy())))
 
 
-def check_layer(expr, make, seed=0, atol=ATOL):
+def flat(value):
+    if isinstance(value, (list, tuple)):
+        return [leaf for v in value for leaf in flat(v)]
+    return [value]
+
+
+def check_layer(expr, make, seed=0, atol=ATOL, call=""):
+    """Keras layer ``expr`` vs its translation on ``make(rng)`` (an array, or a tuple of positional
+    arguments, arrays or nested lists of arrays); ``call``: extra keyword arguments, as source."""
     rng = np.random.default_rng(seed)
-    x = make(rng)
+    args = make(rng)
+    args = args if isinstance(args, tuple) else (args,)
+    tf_args = [[tf.constant(a) for a in v] if isinstance(v, list) else tf.constant(v) for v in args]
+    torch_args = [[torch.from_numpy(a) for a in v] if isinstance(v, list) else torch.from_numpy(v) for v in args]
+    kwargs = eval(f"dict({call})")
     layer = keras_value(expr)
-    layer(tf.constant(x))  # builds the weights
+    layer(*tf_args, **kwargs)  # builds the weights
     for v in layer.weights:
         v.assign((rng.standard_normal(tuple(v.shape)) * 0.5).astype(np.float32))
     module, code = translate_value(expr, "layer")
     module.eval()
     with torch.no_grad():
-        module(torch.from_numpy(x))  # materialises lazy parameters
+        module(*torch_args, **kwargs)  # materialises lazy parameters
     copy_keras_weights(layer, module)
-    want = layer(tf.constant(x), training=False)
+    want = layer(*tf_args, **kwargs)
     with torch.no_grad():
-        got = module(torch.from_numpy(x))
-    assert_close(want, got, f"{expr}\n{code}", atol=atol)
+        got = module(*torch_args, **kwargs)
+    want, got = flat(want), flat(got)
+    assert len(want) == len(got), f"{len(want)} Keras outputs, {len(got)} torch outputs\n{code}"
+    for w, g in zip(want, got):
+        assert_close(w, g, f"{expr}\n{code}", atol=atol)
 
 
 def ints(*shape, high=5):
@@ -262,6 +277,66 @@ LAYER_CASES = [
 @pytest.mark.parametrize("expr,make", LAYER_CASES, ids=[c[0] for c in LAYER_CASES])
 def test_layer(expr, make):
     check_layer(expr, make)
+
+
+def with_states(*sizes, batch=3, features=5):
+    return lambda rng: (
+        rng.standard_normal((batch, features)).astype(np.float32),
+        [rng.standard_normal((batch, s)).astype(np.float32) for s in sizes],
+    )
+
+
+# (expression, inputs, call keyword arguments as source)
+RECURRENT_CASES = [
+    ("layers.LSTMCell(4)", with_states(4, 4), ""),
+    ("layers.LSTMCell(4, unit_forget_bias=False, recurrent_activation='hard_sigmoid')", with_states(4, 4), ""),
+    ("layers.GRUCell(4)", with_states(4), ""),
+    ("layers.GRUCell(4, reset_after=False)", with_states(4), ""),
+    ("layers.GRUCell(3, use_bias=False)", with_states(3), ""),
+    ("layers.SimpleRNNCell(4)", with_states(4), ""),
+    ("layers.SimpleRNNCell(4, activation='relu')", with_states(4), ""),
+    ("layers.RNN(layers.LSTMCell(4))", randn(2, 6, 3), ""),
+    ("layers.RNN(layers.GRUCell(4), return_sequences=True, return_state=True)", randn(2, 6, 3), ""),
+    ("layers.RNN(layers.SimpleRNNCell(4), return_sequences=True, go_backwards=True)", randn(2, 5, 3), ""),
+    ("layers.RNN([layers.LSTMCell(4), layers.GRUCell(3)], return_state=True)", randn(2, 5, 3), ""),
+    (
+        "layers.RNN(layers.StackedRNNCells([layers.SimpleRNNCell(4), layers.LSTMCell(2)]), return_sequences=True)",
+        randn(2, 5, 3),
+        "",
+    ),
+    ("layers.ReversibleEmbedding(10, 4)", ints(2, 5, high=10), ""),
+    ("layers.ReversibleEmbedding(10, 4)", randn(2, 3, 4), "reverse=True"),
+    (
+        "layers.ReversibleEmbedding(10, 4, tie_weights=False, logit_soft_cap=2.0)",
+        randn(2, 3, 4, scale=3.0),
+        "reverse=True",
+    ),
+]
+
+
+@pytest.mark.parametrize("expr,make,call", RECURRENT_CASES, ids=[c[0] + c[2] for c in RECURRENT_CASES])
+def test_recurrent_and_embedding(expr, make, call):
+    check_layer(expr, make, call=call)
+
+
+def test_input_spec():
+    """A custom layer setting self.input_spec keeps working in torch (the spec becomes None)."""
+    source = (
+        f"{PRELUDE}"
+        "class Twice(layers.Layer):\n"
+        "    def __init__(self, layer, **kwargs):\n"
+        "        super().__init__(**kwargs)\n"
+        "        self.layer = layer\n"
+        "        self.input_spec = layers.InputSpec(ndim=2)\n"
+        "    def call(self, x):\n"
+        "        return self.layer(self.layer(x))\n"
+        "model = Twice(layers.ReLU(max_value=0.5))\n"
+    )
+    namespace, code = translate_and_exec(source, "torch")
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    keras_ns = dict(KERAS_NAMES)
+    exec(source.split("\n", 2)[2], keras_ns)
+    assert_close(keras_ns["model"](tf.constant(x)), namespace["model"](torch.from_numpy(x)), code)
 
 
 def test_time_distributed_dense():
