@@ -240,6 +240,59 @@ class KerasRandomFlip(nn.Module):
         return out[0] if single else out
 
 
+def keras_factor_range(factor, bounds):
+    """Keras' _set_factor: a number f gives (max(-|f|, low), |f|), a pair its sorted values;
+    out of ``bounds`` (low, high) it raises, as Keras does."""
+    if isinstance(factor, (tuple, list)):
+        if len(factor) != 2 or factor[0] > bounds[1] or factor[1] < bounds[0]:
+            raise ValueError(f"factor should be a number or two numbers in {bounds}, got {factor}")
+        return tuple(sorted(factor))
+    if factor < bounds[0] or factor > bounds[1]:
+        raise ValueError(f"factor should be a number or two numbers in {bounds}, got {factor}")
+    factor = abs(factor)
+    return max(-factor, bounds[0]), factor
+
+
+class KerasRandomContrast(nn.Module):
+    """keras.layers.RandomContrast(factor, value_range) on channels-last images: identity in
+    inference; in training (x - mean) * c + mean per image and channel (mean over height and
+    width), c uniform in [1 - lower, 1 + upper] per image (Keras' factor range, bounds (0, 1)),
+    clipped to value_range. torch's global generator: Keras' distribution, not its draws."""
+
+    def __init__(self, factor, value_range=(0, 255)):
+        super().__init__()
+        self.factor = keras_factor_range(factor, (0, 1))
+        self.value_range = tuple(value_range)
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        shape = (x.shape[0], 1, 1, 1) if x.dim() == 4 else (1, 1, 1)
+        low, high = 1.0 - self.factor[0], 1.0 + self.factor[1]
+        c = torch.rand(shape, device=x.device) * (high - low) + low
+        mean = x.float().mean(dim=(-3, -2), keepdim=True)
+        return torch.clamp((x - mean) * c + mean, self.value_range[0], self.value_range[1])
+
+
+class KerasRandomBrightness(nn.Module):
+    """keras.layers.RandomBrightness(factor, value_range) on channels-last images: identity in
+    inference; in training x + d per image, d uniform in Keras' factor range (bounds (-1, 1))
+    times the width of value_range, clipped to value_range. torch's global generator."""
+
+    def __init__(self, factor, value_range=(0, 255)):
+        super().__init__()
+        self.factor = keras_factor_range(factor, (-1, 1))
+        self.value_range = tuple(sorted(value_range))
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        shape = (x.shape[0], 1, 1, 1) if x.dim() == 4 else (1, 1, 1)
+        low, high = self.factor
+        delta = (torch.rand(shape, device=x.device) * (high - low) + low) * (self.value_range[1] - self.value_range[0])
+        return torch.clamp(x + delta, self.value_range[0], self.value_range[1])
+
+
 class KerasRegularizer:
     """A keras.regularizers object called on a weight tensor: the penalty, a scalar tensor.
     "l1_l2" (l1, l2): l1 * sum|w| + l2 * sum w**2 (L1 and L2 are its special cases);

@@ -214,7 +214,7 @@ def check_layer(expr, make, seed=0, atol=ATOL, call=""):
     with torch.no_grad():
         module(*torch_args, **kwargs)  # materialises lazy parameters
     copy_keras_weights(layer, module)
-    want = layer(*tf_args, **kwargs)
+    want = layer(*tf_args, **kwargs, training=False)
     with torch.no_grad():
         got = module(*torch_args, **kwargs)
     want, got = flat(want), flat(got)
@@ -271,6 +271,8 @@ LAYER_CASES = [
     ),
     ("layers.RandomFlip()", randn(2, 4, 5, 3)),
     ("layers.RandomFlip('vertical')", randn(4, 5, 3)),
+    ("layers.RandomContrast(0.2)", randn(2, 4, 5, 3)),
+    ("layers.RandomBrightness((-0.1, 0.3), value_range=(0.0, 1.0))", randn(4, 5, 3)),
 ]
 
 
@@ -370,6 +372,37 @@ def test_random_flip_training(mode):
     flips = (y == flipped).flatten(1).all(1)
     assert bool((same | flips).all())
     assert 0 < int(flips.sum()) < 64
+
+
+@pytest.mark.parametrize(
+    "factor,low,high",
+    [("0.2", 1.0, 1.2), ("(0.1, 0.3)", 0.9, 1.3), ("[0.5, 0.0]", 1.0, 1.5)],  # Keras' ranges: bounds (0, 1)
+)
+def test_random_contrast_training(factor, low, high):
+    """In training each image is (x - mean) * c + mean with one c per image in Keras' range
+    (value_range wide enough that nothing is clipped); the ranges are what Keras builds."""
+    assert keras_value(f"layers.RandomContrast({factor})").factor == pytest.approx((1 - low, high - 1))
+    module, _ = translate_value(f"layers.RandomContrast({factor}, value_range=(-100, 100))", "layer")
+    x = torch.randn(16, 4, 5, 3)
+    y = module.train()(x)
+    mean = x.mean(dim=(1, 2), keepdim=True)
+    c = (y - mean) / (x - mean)
+    per_image = c.flatten(1)
+    assert torch.allclose(per_image, per_image[:, :1].expand_as(per_image), atol=1e-3)
+    assert bool(((per_image[:, 0] >= low - 1e-5) & (per_image[:, 0] <= high + 1e-5)).all())
+
+
+def test_random_brightness_training():
+    """In training each image shifts by one d per image in Keras' range times the value range's
+    width, then is clipped to value_range."""
+    assert keras_value("layers.RandomBrightness(0.2)").factor == pytest.approx((-0.2, 0.2))
+    module, _ = translate_value("layers.RandomBrightness(0.2, value_range=(0, 10))", "layer")
+    x = torch.rand(32, 4, 5, 3) * 2 + 4  # in [4, 6]: +-2 stays inside (0, 10)
+    d = (module.train()(x) - x).flatten(1)
+    assert torch.allclose(d, d[:, :1].expand_as(d), atol=1e-5)
+    assert float(d.abs().max()) <= 2.0 + 1e-5 and float(d.std()) > 0.1
+    clipped = module(torch.full((8, 2, 2, 3), 9.9))
+    assert float(clipped.max()) <= 10.0
 
 
 def test_torch_module_wrapper_is_the_module():
