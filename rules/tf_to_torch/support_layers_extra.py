@@ -293,6 +293,56 @@ class KerasRandomBrightness(nn.Module):
         return torch.clamp(x + delta, self.value_range[0], self.value_range[1])
 
 
+class KerasRandomInvert(nn.Module):
+    """keras.layers.RandomInvert(factor, value_range) on channels-last images: identity in
+    inference; in training each image becomes value_range[1] - x when a uniform draw falls
+    below its inversion probability (itself uniform in Keras' factor range, bounds (0, 1)).
+    One image (H, W, C) is a batch of one. torch's generator."""
+
+    def __init__(self, factor=1.0, value_range=(0, 255)):
+        super().__init__()
+        self.factor = keras_factor_range(factor, (0, 1))
+        self.value_range = tuple(value_range)
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        single = x.dim() == 3
+        x = x.float().unsqueeze(0) if single else x.float()
+        low, high = self.factor
+        probability = torch.rand(x.shape[0], device=x.device) * (high - low) + low
+        apply = (torch.rand(x.shape[0], device=x.device) < probability)[:, None, None, None]
+        out = torch.where(apply, self.value_range[1] - x, x)
+        return out[0] if single else out
+
+
+class KerasRandomGrayscale(nn.Module):
+    """keras.layers.RandomGrayscale(factor) on channels-last RGB images: identity in inference;
+    in training each image is replaced, with probability factor, by its luma 0.2989 R + 0.587 G
+    + 0.114 B (tf.image's weights) in every channel. One image (H, W, C) is a batch of one.
+    torch's generator."""
+
+    def __init__(self, factor=0.5):
+        super().__init__()
+        if not 0 <= factor <= 1:
+            raise ValueError(f"factor should be in [0, 1], got {factor}")
+        self.factor = factor
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        single = x.dim() == 3
+        x = x.unsqueeze(0) if single else x
+        apply = (torch.rand(x.shape[0], device=x.device) < self.factor)[:, None, None, None]
+        if x.shape[-1] == 1:
+            gray = x
+        else:
+            weights = torch.tensor([0.2989, 0.5870, 0.1140], dtype=torch.float32, device=x.device)
+            gray = (x.float() @ weights).unsqueeze(-1).to(x.dtype)
+        out = torch.where(apply, gray, x)
+        return out[0] if single else out
+
+
 class KerasRegularizer:
     """A keras.regularizers object called on a weight tensor: the penalty, a scalar tensor.
     "l1_l2" (l1, l2): l1 * sum|w| + l2 * sum w**2 (L1 and L2 are its special cases);

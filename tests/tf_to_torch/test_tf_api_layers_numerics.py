@@ -272,6 +272,8 @@ LAYER_CASES = [
     ("layers.RandomFlip()", randn(2, 4, 5, 3)),
     ("layers.RandomFlip('vertical')", randn(4, 5, 3)),
     ("layers.RandomContrast(0.2)", randn(2, 4, 5, 3)),
+    ("layers.RandomInvert()", randn(2, 4, 5, 3)),
+    ("layers.RandomGrayscale()", randn(2, 4, 5, 3)),
     ("layers.RandomBrightness((-0.1, 0.3), value_range=(0.0, 1.0))", randn(4, 5, 3)),
 ]
 
@@ -405,6 +407,31 @@ def test_random_brightness_training():
     assert float(clipped.max()) <= 10.0
 
 
+@pytest.mark.parametrize("shape", [(3, 4, 5, 3), (4, 5, 3), (2, 4, 5, 1)])
+def test_random_grayscale_training(shape):
+    """factor=1.0 makes every image gray: the same values and shape as Keras (one image too)."""
+    x = np.random.default_rng(2).uniform(0, 255, shape).astype(np.float32)
+    module, code = translate_value("layers.RandomGrayscale(factor=1.0)", "layer")
+    want = keras_value("layers.RandomGrayscale(factor=1.0)")(tf.constant(x), training=True)
+    assert_close(want, module.train()(torch.from_numpy(x)), code, atol=1e-3)
+
+
+@pytest.mark.parametrize("shape", [(64, 3, 2, 3), (3, 2, 3)])
+def test_random_invert_training(shape):
+    """Each image is itself or value_range[1] - x, about half of them inverted for factor 1.0
+    (Keras' two draws); the output shape is Keras' (one image too)."""
+    x = np.random.default_rng(3).uniform(0, 1, shape).astype(np.float32)
+    module, _ = translate_value("layers.RandomInvert(value_range=(0, 1))", "layer")
+    want = keras_value("layers.RandomInvert(value_range=(0, 1))")(tf.constant(x), training=True)
+    got = module.train()(torch.from_numpy(x))
+    assert tuple(got.shape) == tuple(want.shape)
+    x4 = torch.from_numpy(x).reshape(got.shape)
+    inverted = (got == 1 - x4).flatten(1).all(1)
+    assert bool(((got == x4).flatten(1).all(1) | inverted).all())
+    if got.shape[0] == 64:
+        assert 10 < int(inverted.sum()) < 54
+
+
 def test_torch_module_wrapper_is_the_module():
     """TorchModuleWrapper(module) (Keras' torch backend only) translates to the module itself."""
     source = f"{PRELUDE}def wrap(net):\n    return layers.TorchModuleWrapper(net, name='net')\n"
@@ -420,5 +447,5 @@ def test_einsum_dense_initializer_axes():
     module(torch.zeros(2, 3, 5))
     assert tuple(module.kernel.shape) == (5, 2, 4) and tuple(module.bias.shape) == (2, 4)
     bound = float(np.sqrt(6 / 13))
-    assert float(module.kernel.abs().max()) <= bound
-    assert float(module.kernel.abs().max()) > 0.6 * bound
+    assert float(module.kernel.detach().abs().max()) <= bound
+    assert float(module.kernel.detach().abs().max()) > 0.6 * bound
