@@ -343,6 +343,37 @@ class KerasRandomGrayscale(nn.Module):
         return out[0] if single else out
 
 
+class KerasRandomCrop(nn.Module):
+    """keras.layers.RandomCrop(height, width) on channels-last images: identity in inference
+    (Keras 3 crops only in training); in training one random (height, width) window for the
+    whole batch when the input is larger on both axes, else Keras' centered crop of the target's
+    aspect ratio, resized (bilinear, half-pixel) to (height, width). torch's generator."""
+
+    def __init__(self, height, width):
+        super().__init__()
+        self.height, self.width = height, width
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        x = x.float()
+        in_h, in_w = x.shape[-3], x.shape[-2]
+        if in_h > self.height and in_w > self.width:
+            top = int(torch.randint(0, in_h - self.height + 1, ()))
+            left = int(torch.randint(0, in_w - self.width + 1, ()))
+            return x[..., top : top + self.height, left : left + self.width, :]
+        crop_h = max(min(in_h, int(float(in_w * self.height) / self.width)), 1)
+        crop_w = max(min(in_w, int(float(in_h * self.width) / self.height)), 1)
+        top, left = int(float(in_h - crop_h) / 2), int(float(in_w - crop_w) / 2)
+        x = x[..., top : top + self.height, left : left + self.width, :]  # Keras slices the target size
+        if tuple(x.shape[-3:-1]) == (self.height, self.width):
+            return x
+        single = x.dim() == 3
+        x = (x.unsqueeze(0) if single else x).movedim(-1, 1)
+        x = F.interpolate(x, size=(self.height, self.width), mode="bilinear", align_corners=False).movedim(1, -1)
+        return x[0] if single else x
+
+
 class KerasRegularizer:
     """A keras.regularizers object called on a weight tensor: the penalty, a scalar tensor.
     "l1_l2" (l1, l2): l1 * sum|w| + l2 * sum w**2 (L1 and L2 are its special cases);

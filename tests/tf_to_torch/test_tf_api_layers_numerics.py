@@ -273,6 +273,7 @@ LAYER_CASES = [
     ("layers.RandomFlip('vertical')", randn(4, 5, 3)),
     ("layers.RandomContrast(0.2)", randn(2, 4, 5, 3)),
     ("layers.RandomInvert()", randn(2, 4, 5, 3)),
+    ("layers.RandomCrop(3, 4)", randn(2, 6, 5, 3)),
     ("layers.RandomGrayscale()", randn(2, 4, 5, 3)),
     ("layers.RandomBrightness((-0.1, 0.3), value_range=(0.0, 1.0))", randn(4, 5, 3)),
 ]
@@ -430,6 +431,30 @@ def test_random_invert_training(shape):
     assert bool(((got == x4).flatten(1).all(1) | inverted).all())
     if got.shape[0] == 64:
         assert 10 < int(inverted.sum()) < 54
+
+
+def test_random_crop_training_window():
+    """A larger input: one (height, width) window of it for the whole batch, anywhere in it."""
+    x = torch.randn(4, 7, 6, 2)
+    module, _ = translate_value("layers.RandomCrop(3, 4)", "layer")
+    starts = set()
+    for _ in range(20):
+        y = module.train()(x)
+        assert tuple(y.shape) == (4, 3, 4, 2)
+        found = [(i, j) for i in range(5) for j in range(3) if torch.equal(y, x[:, i : i + 3, j : j + 4])]
+        assert found, "the output is no window of the input"
+        starts.add(found[0])
+    assert len(starts) > 1
+
+
+@pytest.mark.parametrize("shape,size", [((2, 4, 6, 3), (4, 3)), ((5, 5, 2), (8, 6)), ((2, 6, 9, 1), (6, 4))])
+def test_random_crop_training_center(shape, size):
+    """An input not larger on both axes: Keras' centered crop and resize, the same values."""
+    x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    expr = f"layers.RandomCrop{size}"
+    module, code = translate_value(expr, "layer")
+    want = keras_value(expr)(tf.constant(x), training=True)
+    assert_close(want, module.train()(torch.from_numpy(x)), code)
 
 
 def test_torch_module_wrapper_is_the_module():
