@@ -6,6 +6,7 @@ A translation copies the definitions it uses into its output, so they are plain 
 reproduces the Keras computation it stands for (keras/src/...), noted in its docstring.
 """
 
+import math
 import re
 
 import torch
@@ -372,6 +373,100 @@ class KerasRandomCrop(nn.Module):
         x = (x.unsqueeze(0) if single else x).movedim(-1, 1)
         x = F.interpolate(x, size=(self.height, self.width), mode="bilinear", align_corners=False).movedim(1, -1)
         return x[0] if single else x
+
+
+def _tf_wrap_coordinate(coordinate, size):
+    """TensorFlow's FILL_WRAP mapping of a continuous coordinate (ImageProjectiveTransform), which
+    Keras' TensorFlow backend uses: shifted by whole periods of ``size`` counted in steps of
+    size - 1, then clamped to [0, size - 1]."""
+    if size <= 1:
+        return torch.zeros_like(coordinate)
+    step = size - 1
+    below = coordinate + size * (torch.trunc(-coordinate / step) + 1)
+    above = coordinate - size * torch.trunc(coordinate / step)
+    wrapped = torch.where(coordinate < 0, below, torch.where(coordinate > size - 1, above, coordinate))
+    return torch.clamp(wrapped, 0, size - 1)
+
+
+def _keras_fix_index(index, size, fill_mode):
+    """Keras' index fixers (backend/torch/image.py): where an out-of-range index reads from."""
+    if fill_mode in ("reflect", "mirror"):
+        if fill_mode == "reflect":  # d c b a | a b c d | d c b a
+            index, size = 2 * index + 1, 2 * size + 1
+        s = size - 1
+        fixed = torch.abs((index + s) % (2 * s) - s)
+        return torch.div(fixed - 1, 2, rounding_mode="floor") if fill_mode == "reflect" else fixed
+    return torch.clamp(index, 0, size - 1)  # constant (masked later), nearest
+
+
+def keras_affine_transform(images, transform, interpolation="bilinear", fill_mode="constant", fill_value=0.0):
+    """keras.ops.image.affine_transform of channels-last images (N, H, W, C) by affine transforms
+    (N, 8) [a0, a1, a2, b0, b1, b2, 0, 0]: output pixel (y, x) reads the input at
+    (b0 x + b1 y + b2, a0 x + a1 y + a2), interpolated (bilinear / nearest) with Keras' fill
+    modes (constant, nearest, wrap, mirror, reflect), as Keras' own torch backend computes it,
+    except "wrap", mapped as TensorFlow does (the tests compare with Keras on TensorFlow)."""
+    n, h, w, _ = images.shape
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=images.dtype), torch.arange(w, dtype=images.dtype), indexing="ij")
+    t = transform.to(images.dtype)[:, :, None, None]
+    coords = (t[:, 3] * xs + t[:, 4] * ys + t[:, 5], t[:, 0] * xs + t[:, 1] * ys + t[:, 2])  # (N, H, W) rows, cols
+    if fill_mode == "wrap":  # TensorFlow wraps the coordinate itself, then reads inside the image
+        coords = (_tf_wrap_coordinate(coords[0], h), _tf_wrap_coordinate(coords[1], w))
+        fill_mode = "nearest"
+    nodes = []
+    for coordinate in coords:
+        if interpolation == "nearest":
+            nodes.append([(torch.round(coordinate).long(), 1.0)])
+        else:
+            lower = torch.floor(coordinate)
+            nodes.append([(lower.long(), 1 - (coordinate - lower)), (lower.long() + 1, coordinate - lower)])
+    batch = torch.arange(n)[:, None, None]
+    out = torch.zeros_like(images)
+    for row, row_weight in nodes[0]:
+        for col, col_weight in nodes[1]:
+            value = images[batch, _keras_fix_index(row, h, fill_mode), _keras_fix_index(col, w, fill_mode)]
+            if fill_mode == "constant":
+                inside = ((row >= 0) & (row < h) & (col >= 0) & (col < w))[..., None]
+                value = torch.where(inside, value, torch.full_like(value, fill_value))
+            weight = row_weight * col_weight
+            out = out + (weight[..., None] if isinstance(weight, torch.Tensor) else weight) * value
+    return out
+
+
+def keras_affine_matrix(angle, height, width, translate_x=0.0, translate_y=0.0, scale=1.0):
+    """Keras' _compute_affine_matrix (no shear, centre at the image's middle): (N, 8) transforms
+    for angles in degrees, translations in pixels and a scale, per image."""
+    angle = angle * (math.pi / 180.0)
+    cx, cy = 0.5 * (width - 1), 0.5 * (height - 1)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    a0, a1 = scale * cos, scale * -sin
+    b0, b1 = scale * sin, scale * cos
+    a2 = translate_x + cx - cx * a0 - cy * a1
+    b2 = translate_y + cy - cx * b0 - cy * b1
+    zeros = torch.zeros_like(a0)
+    return torch.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], dim=1)
+
+
+class KerasRandomRotation(nn.Module):
+    """keras.layers.RandomRotation(factor, fill_mode, interpolation, fill_value) on channels-last
+    images: identity in inference; in training each image turns by an angle uniform in
+    Keras' factor range times 360 degrees about its centre (keras_affine_transform, Keras' fill
+    modes). torch's generator: Keras' distribution, not its draws."""
+
+    def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", fill_value=0.0):
+        super().__init__()
+        self.factor = keras_factor_range(factor, (-1, 1))
+        self.fill_mode, self.interpolation, self.fill_value = fill_mode, interpolation, fill_value
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        single = x.dim() == 3
+        x = x.float().unsqueeze(0) if single else x.float()
+        low, high = self.factor[0] * 360.0, self.factor[1] * 360.0
+        angle = torch.rand(x.shape[0]) * (high - low) + low
+        matrix = keras_affine_matrix(angle, x.shape[1], x.shape[2])
+        out = keras_affine_transform(x, matrix, self.interpolation, self.fill_mode, self.fill_value)
+        return out[0] if single else out
 
 
 class KerasRegularizer:

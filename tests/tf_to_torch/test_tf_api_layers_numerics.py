@@ -274,6 +274,7 @@ LAYER_CASES = [
     ("layers.RandomContrast(0.2)", randn(2, 4, 5, 3)),
     ("layers.RandomInvert()", randn(2, 4, 5, 3)),
     ("layers.RandomCrop(3, 4)", randn(2, 6, 5, 3)),
+    ("layers.RandomRotation(0.2)", randn(2, 6, 5, 3)),
     ("layers.RandomGrayscale()", randn(2, 4, 5, 3)),
     ("layers.RandomBrightness((-0.1, 0.3), value_range=(0.0, 1.0))", randn(4, 5, 3)),
 ]
@@ -455,6 +456,27 @@ def test_random_crop_training_center(shape, size):
     module, code = translate_value(expr, "layer")
     want = keras_value(expr)(tf.constant(x), training=True)
     assert_close(want, module.train()(torch.from_numpy(x)), code)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "",
+        ", fill_mode='constant', fill_value=0.5",
+        ", fill_mode='wrap'",
+        ", fill_mode='nearest'",
+        ", interpolation='nearest'",
+    ],
+)
+@pytest.mark.parametrize("turn,shape", [(0.25, (2, 5, 5, 2)), (0.1, (2, 6, 9, 1)), (-0.37, (7, 4, 3))])
+def test_random_rotation_training(turn, shape, options):
+    """A one-point factor range (turn, turn) fixes the angle: the rotated images equal Keras'
+    for each fill mode and interpolation (the random draw is the only difference left)."""
+    x = np.random.default_rng(5).standard_normal(shape).astype(np.float32)
+    expr = f"layers.RandomRotation(({turn}, {turn}){options})"
+    module, code = translate_value(expr, "layer")
+    want = keras_value(expr)(tf.constant(x), training=True)
+    assert_close(want, module.train()(torch.from_numpy(x)), code, atol=1e-4)
 
 
 def test_torch_module_wrapper_is_the_module():
