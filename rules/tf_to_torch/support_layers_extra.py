@@ -415,7 +415,8 @@ def keras_affine_transform(images, transform, interpolation="bilinear", fill_mod
     nodes = []
     for coordinate in coords:
         if interpolation == "nearest":
-            nodes.append([(torch.round(coordinate).long(), 1.0)])
+            nearest = torch.sign(coordinate) * torch.floor(coordinate.abs() + 0.5)  # TensorFlow: half away from 0
+            nodes.append([(nearest.long(), 1.0)])
         else:
             lower = torch.floor(coordinate)
             nodes.append([(lower.long(), 1 - (coordinate - lower)), (lower.long() + 1, coordinate - lower)])
@@ -465,6 +466,71 @@ class KerasRandomRotation(nn.Module):
         low, high = self.factor[0] * 360.0, self.factor[1] * 360.0
         angle = torch.rand(x.shape[0]) * (high - low) + low
         matrix = keras_affine_matrix(angle, x.shape[1], x.shape[2])
+        out = keras_affine_transform(x, matrix, self.interpolation, self.fill_mode, self.fill_value)
+        return out[0] if single else out
+
+
+def keras_signed_range(factor):
+    """The (lower, upper) of RandomZoom's and RandomTranslation's factors: a number f gives
+    (-|f|, |f|), a pair its sorted values (Keras' _set_factor of those layers)."""
+    if isinstance(factor, (tuple, list)):
+        return tuple(sorted(factor))
+    return -abs(factor), abs(factor)
+
+
+class KerasRandomZoom(nn.Module):
+    """keras.layers.RandomZoom(height_factor, width_factor, ...) on channels-last images: identity
+    in inference; in training each image is resampled about its centre by zoom factors
+    1 + U(lower, upper) (the height's for both axes when width_factor is None), with Keras' fill
+    modes and interpolation (keras_affine_transform). torch's generator."""
+
+    def __init__(self, height_factor, width_factor=None, fill_mode="reflect", interpolation="bilinear", fill_value=0.0):
+        super().__init__()
+        self.height_range = keras_signed_range(height_factor)
+        self.width_range = None if width_factor is None else keras_signed_range(width_factor)
+        self.fill_mode, self.interpolation, self.fill_value = fill_mode, interpolation, fill_value
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        single = x.dim() == 3
+        x = x.float().unsqueeze(0) if single else x.float()
+        n, h, w = x.shape[0], x.shape[1], x.shape[2]
+        low, high = self.height_range
+        zy = 1.0 + torch.rand(n) * (high - low) + low
+        zx = zy
+        if self.width_range is not None:
+            low, high = self.width_range
+            zx = 1.0 + torch.rand(n) * (high - low) + low
+        zeros = torch.zeros(n)
+        matrix = torch.stack(
+            [zx, zeros, (w - 1) / 2.0 * (1 - zx), zeros, zy, (h - 1) / 2.0 * (1 - zy), zeros, zeros], 1
+        )
+        out = keras_affine_transform(x, matrix, self.interpolation, self.fill_mode, self.fill_value)
+        return out[0] if single else out
+
+
+class KerasRandomTranslation(nn.Module):
+    """keras.layers.RandomTranslation(height_factor, width_factor, ...) on channels-last images:
+    identity in inference; in training each image shifts by U(lower, upper) times its height and
+    width, with Keras' fill modes and interpolation (keras_affine_transform). torch's generator."""
+
+    def __init__(self, height_factor, width_factor, fill_mode="reflect", interpolation="bilinear", fill_value=0.0):
+        super().__init__()
+        self.height_range, self.width_range = keras_signed_range(height_factor), keras_signed_range(width_factor)
+        self.fill_mode, self.interpolation, self.fill_value = fill_mode, interpolation, fill_value
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        single = x.dim() == 3
+        x = x.float().unsqueeze(0) if single else x.float()
+        n, h, w = x.shape[0], x.shape[1], x.shape[2]
+        (h_low, h_high), (w_low, w_high) = self.height_range, self.width_range
+        dy = (torch.rand(n) * (h_high - h_low) + h_low) * h
+        dx = (torch.rand(n) * (w_high - w_low) + w_low) * w
+        ones, zeros = torch.ones(n), torch.zeros(n)
+        matrix = torch.stack([ones, zeros, -dx, zeros, ones, -dy, zeros, zeros], 1)
         out = keras_affine_transform(x, matrix, self.interpolation, self.fill_mode, self.fill_value)
         return out[0] if single else out
 

@@ -275,6 +275,8 @@ LAYER_CASES = [
     ("layers.RandomInvert()", randn(2, 4, 5, 3)),
     ("layers.RandomCrop(3, 4)", randn(2, 6, 5, 3)),
     ("layers.RandomRotation(0.2)", randn(2, 6, 5, 3)),
+    ("layers.RandomZoom(0.2)", randn(2, 6, 5, 3)),
+    ("layers.RandomTranslation(0.2, 0.1)", randn(6, 5, 3)),
     ("layers.RandomGrayscale()", randn(2, 4, 5, 3)),
     ("layers.RandomBrightness((-0.1, 0.3), value_range=(0.0, 1.0))", randn(4, 5, 3)),
 ]
@@ -474,6 +476,27 @@ def test_random_rotation_training(turn, shape, options):
     for each fill mode and interpolation (the random draw is the only difference left)."""
     x = np.random.default_rng(5).standard_normal(shape).astype(np.float32)
     expr = f"layers.RandomRotation(({turn}, {turn}){options})"
+    module, code = translate_value(expr, "layer")
+    want = keras_value(expr)(tf.constant(x), training=True)
+    assert_close(want, module.train()(torch.from_numpy(x)), code, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "options", ["", ", fill_mode='constant', fill_value=0.5", ", fill_mode='wrap'", ", interpolation='nearest'"]
+)
+@pytest.mark.parametrize(
+    "expr,shape",
+    [
+        ("layers.RandomZoom((0.3, 0.3)", (2, 6, 5, 2)),
+        ("layers.RandomZoom((-0.4, -0.4), width_factor=(0.2, 0.2)", (5, 7, 1)),
+        ("layers.RandomTranslation((0.25, 0.25), (-0.4, -0.4)", (2, 6, 5, 2)),
+        ("layers.RandomTranslation((-0.15, -0.15), (0.3, 0.3)", (5, 7, 1)),
+    ],
+)
+def test_random_zoom_translation_training(expr, shape, options):
+    """One-point factor ranges fix the zoom / shift: the images equal Keras' for each fill mode."""
+    x = np.random.default_rng(6).standard_normal(shape).astype(np.float32)
+    expr = f"{expr}{options})"
     module, code = translate_value(expr, "layer")
     want = keras_value(expr)(tf.constant(x), training=True)
     assert_close(want, module.train()(torch.from_numpy(x)), code, atol=1e-4)
