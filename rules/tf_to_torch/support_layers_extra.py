@@ -535,6 +535,34 @@ class KerasRandomTranslation(nn.Module):
         return out[0] if single else out
 
 
+class KerasAutoContrast(nn.Module):
+    """keras.layers.AutoContrast(value_range) on channels-last images (N, H, W, C) or (H, W, C), in
+    training and inference alike: each image and channel stretched so that its minimum and maximum
+    span value_range (Keras' formula through the 0..255 scale, NaN where a channel is constant
+    replaced by the input), float32."""
+
+    def __init__(self, value_range=(0, 255)):
+        super().__init__()
+        self.value_range = tuple(sorted(value_range))
+
+    def _rescale(self, x, source, target):
+        if tuple(source) == tuple(target):
+            return x
+        return (x - source[0]) / (source[1] - source[0]) * (target[1] - target[0]) + target[0]
+
+    def forward(self, x):
+        single = x.dim() == 3
+        original = x.unsqueeze(0) if single else x
+        images = self._rescale(original.float(), self.value_range, (0.0, 255.0))
+        low = images.amin(dim=(1, 2), keepdim=True)
+        high = images.amax(dim=(1, 2), keepdim=True)
+        scale = 255.0 / (high - low)
+        images = torch.clamp(images * scale + -low * scale, 0.0, 255.0)
+        results = self._rescale(images, (0.0, 255.0), self.value_range)
+        results = torch.where(torch.isnan(results), original.float(), results)
+        return results[0] if single else results
+
+
 class KerasRegularizer:
     """A keras.regularizers object called on a weight tensor: the penalty, a scalar tensor.
     "l1_l2" (l1, l2): l1 * sum|w| + l2 * sum w**2 (L1 and L2 are its special cases);
