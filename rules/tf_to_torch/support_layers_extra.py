@@ -563,6 +563,44 @@ class KerasAutoContrast(nn.Module):
         return results[0] if single else results
 
 
+class KerasSolarization(nn.Module):
+    """keras.layers.Solarization(addition_factor, threshold_factor, value_range) on images:
+    float32 and unchanged in inference; in training, on the 0..255 scale, x + a clipped to
+    [0, 255], then 255 - that where it reaches the threshold t, per image, with Keras' draws
+    a ~ U(lower, upper * 255) and t ~ U(lower, upper * 255) (a number f is the range (0, f)).
+    torch's generator: Keras' distribution, not its draws."""
+
+    def __init__(self, addition_factor=0.0, threshold_factor=0.0, value_range=(0, 255)):
+        super().__init__()
+        self.addition = self._range(addition_factor)
+        self.threshold = self._range(threshold_factor)
+        self.value_range = tuple(sorted(value_range))
+
+    @staticmethod
+    def _range(factor):
+        if isinstance(factor, (tuple, list)):
+            return tuple(sorted(factor))
+        return 0, factor
+
+    def _rescale(self, x, source, target):
+        if tuple(source) == tuple(target):
+            return x
+        return (x - source[0]) / (source[1] - source[0]) * (target[1] - target[0]) + target[0]
+
+    def forward(self, x):
+        x = x.float()
+        if not self.training:
+            return x
+        shape = (x.shape[0], 1, 1, 1) if x.dim() == 4 else (1, 1, 1)
+        (a_low, a_high), (t_low, t_high) = self.addition, self.threshold
+        additions = torch.rand(shape) * (a_high * 255 - a_low) + a_low
+        thresholds = torch.rand(shape) * (t_high * 255 - t_low) + t_low
+        images = self._rescale(x, self.value_range, (0.0, 255.0))
+        results = torch.clamp(images + additions, 0, 255)
+        results = torch.where(results < thresholds, results, 255 - results)
+        return self._rescale(results, (0.0, 255.0), self.value_range)
+
+
 class KerasRegularizer:
     """A keras.regularizers object called on a weight tensor: the penalty, a scalar tensor.
     "l1_l2" (l1, l2): l1 * sum|w| + l2 * sum w**2 (L1 and L2 are its special cases);

@@ -279,6 +279,7 @@ LAYER_CASES = [
     ("layers.AutoContrast()", lambda rng: rng.uniform(40, 200, (2, 5, 4, 3)).astype(np.float32)),
     ("layers.AutoContrast(value_range=(0, 1))", lambda rng: rng.uniform(0.2, 0.7, (5, 4, 3)).astype(np.float32)),
     ("layers.AutoContrast()", lambda rng: np.full((1, 3, 3, 2), 7.0, np.float32)),
+    ("layers.Solarization(0.2, 0.5)", randn(2, 4, 5, 3)),
     ("layers.RandomTranslation(0.2, 0.1)", randn(6, 5, 3)),
     ("layers.RandomGrayscale()", randn(2, 4, 5, 3)),
     ("layers.RandomBrightness((-0.1, 0.3), value_range=(0.0, 1.0))", randn(4, 5, 3)),
@@ -503,6 +504,21 @@ def test_random_zoom_translation_training(expr, shape, options):
     module, code = translate_value(expr, "layer")
     want = keras_value(expr)(tf.constant(x), training=True)
     assert_close(want, module.train()(torch.from_numpy(x)), code, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape,value_range", [((2, 4, 5, 3), (0, 255)), ((4, 5, 3), (0, 1))])
+def test_solarization_training(shape, value_range):
+    """Zero ranges fix the draws (addition 0, threshold 0): every value inverted, as in Keras;
+    with a threshold range, each image is x or its inversion around the threshold."""
+    x = np.random.default_rng(7).uniform(*value_range, shape).astype(np.float32)
+    expr = f"layers.Solarization((0.0, 0.0), (0.0, 0.0), value_range={value_range})"
+    module, code = translate_value(expr, "layer")
+    want = keras_value(expr)(tf.constant(x), training=True)
+    assert_close(want, module.train()(torch.from_numpy(x)), code, atol=1e-4)
+    module, _ = translate_value("layers.Solarization(threshold_factor=1.0)", "layer")
+    x = torch.rand(8, 3, 3, 1) * 255
+    y = module.train()(x)
+    assert bool(((y - x).abs() < 1e-4).logical_or((y - (255 - x)).abs() < 1e-4).all())
 
 
 def test_torch_module_wrapper_is_the_module():
