@@ -535,6 +535,32 @@ class KerasRandomTranslation(nn.Module):
         return out[0] if single else out
 
 
+class KerasRandomShear(nn.Module):
+    """keras.layers.RandomShear(x_factor, y_factor, ...) on channels-last images: identity in
+    inference; in training the transform [1, sx, 0, sy, 1, 0] with sx, sy uniform in Keras'
+    ranges (a number f is (-f, f)) and one random sign per image for both, with Keras' fill
+    modes and interpolation (keras_affine_transform). torch's generator."""
+
+    def __init__(self, x_factor=0.0, y_factor=0.0, interpolation="bilinear", fill_mode="reflect", fill_value=0.0):
+        super().__init__()
+        self.x_range, self.y_range = keras_signed_range(x_factor), keras_signed_range(y_factor)
+        self.fill_mode, self.interpolation, self.fill_value = fill_mode, interpolation, fill_value
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        single = x.dim() == 3
+        x = x.float().unsqueeze(0) if single else x.float()
+        n = x.shape[0]
+        sign = torch.where(torch.rand(n) > 0.5, -1.0, 1.0)
+        sy = (torch.rand(n) * (self.y_range[1] - self.y_range[0]) + self.y_range[0]) * sign
+        sx = (torch.rand(n) * (self.x_range[1] - self.x_range[0]) + self.x_range[0]) * sign
+        ones, zeros = torch.ones(n), torch.zeros(n)
+        matrix = torch.stack([ones, sx, zeros, sy, ones, zeros, zeros, zeros], 1)
+        out = keras_affine_transform(x, matrix, self.interpolation, self.fill_mode, self.fill_value)
+        return out[0] if single else out
+
+
 class KerasAutoContrast(nn.Module):
     """keras.layers.AutoContrast(value_range) on channels-last images (N, H, W, C) or (H, W, C), in
     training and inference alike: each image and channel stretched so that its minimum and maximum

@@ -280,6 +280,7 @@ LAYER_CASES = [
     ("layers.AutoContrast(value_range=(0, 1))", lambda rng: rng.uniform(0.2, 0.7, (5, 4, 3)).astype(np.float32)),
     ("layers.AutoContrast()", lambda rng: np.full((1, 3, 3, 2), 7.0, np.float32)),
     ("layers.Solarization(0.2, 0.5)", randn(2, 4, 5, 3)),
+    ("layers.RandomShear(0.2, 0.1)", randn(2, 4, 5, 3)),
     ("layers.RandomTranslation(0.2, 0.1)", randn(6, 5, 3)),
     ("layers.RandomGrayscale()", randn(2, 4, 5, 3)),
     ("layers.RandomBrightness((-0.1, 0.3), value_range=(0.0, 1.0))", randn(4, 5, 3)),
@@ -519,6 +520,29 @@ def test_solarization_training(shape, value_range):
     x = torch.rand(8, 3, 3, 1) * 255
     y = module.train()(x)
     assert bool(((y - x).abs() < 1e-4).logical_or((y - (255 - x)).abs() < 1e-4).all())
+
+
+@pytest.mark.parametrize("options", ["", ", fill_mode='constant'", ", interpolation='nearest'"])
+def test_random_shear_training(options):
+    """One-point ranges leave only Keras' random sign: each sheared image equals Keras'
+    affine_transform by +(sx, sy) or by -(sx, sy), and both signs occur."""
+    x = np.random.default_rng(8).standard_normal((24, 5, 6, 2)).astype(np.float32)
+    module, code = translate_value(f"layers.RandomShear((0.3, 0.3), (0.2, 0.2){options})", "layer")
+    got = to_numpy(module.train()(torch.from_numpy(x)))
+    kwargs = eval(f"dict({options[2:]})")
+    wants = [
+        to_numpy(
+            keras.ops.image.affine_transform(
+                tf.constant(x),
+                tf.constant([[1.0, s * 0.3, 0.0, s * 0.2, 1.0, 0.0, 0.0, 0.0]] * len(x)),
+                fill_mode=kwargs.get("fill_mode", "reflect"),
+                interpolation=kwargs.get("interpolation", "bilinear"),
+            )
+        )
+        for s in (1.0, -1.0)
+    ]
+    signs = [next(i for i, want in enumerate(wants) if np.allclose(got[k], want[k], atol=1e-4)) for k in range(len(x))]
+    assert set(signs) == {0, 1}, code
 
 
 def test_torch_module_wrapper_is_the_module():
