@@ -561,6 +561,57 @@ class KerasRandomShear(nn.Module):
         return out[0] if single else out
 
 
+class KerasRandomColorDegeneration(nn.Module):
+    """keras.layers.RandomColorDegeneration(factor, value_range) on channels-last RGB images:
+    unchanged in inference; in training x + f * (luma(x) - x) per image, f uniform in Keras'
+    factor range (bounds (-1, 1)), clipped to value_range. torch's generator."""
+
+    def __init__(self, factor, value_range=(0, 255)):
+        super().__init__()
+        self.factor = keras_factor_range(factor, (-1, 1))
+        self.value_range = tuple(sorted(value_range))
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        single = x.dim() == 3
+        x = x.float().unsqueeze(0) if single else x.float()
+        low, high = self.factor
+        f = torch.rand(x.shape[0], 1, 1, 1) * (high - low) + low
+        weights = torch.tensor([0.2989, 0.5870, 0.1140], dtype=torch.float32)
+        gray = (x @ weights).unsqueeze(-1) if x.shape[-1] == 3 else x
+        out = torch.clamp(x + f * (gray - x), self.value_range[0], self.value_range[1])
+        return out[0] if single else out
+
+
+class KerasRandomPosterization(nn.Module):
+    """keras.layers.RandomPosterization(factor, value_range) on images: unchanged in inference;
+    in training each image keeps b bits per value on the 0..255 scale (the low 8 - b bits
+    cleared), b drawn as Keras does: randint(lower, upper), upper excluded, or the one value
+    of a one-point range (a number f is the range (1, f)). torch's generator."""
+
+    def __init__(self, factor, value_range=(0, 255)):
+        super().__init__()
+        self.factor = keras_factor_range(factor, (1, 8))
+        self.value_range = tuple(sorted(value_range))
+
+    def _rescale(self, x, source, target):
+        if tuple(source) == tuple(target):
+            return x
+        return (x - source[0]) / (source[1] - source[0]) * (target[1] - target[0]) + target[0]
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        low, high = int(self.factor[0]), int(self.factor[1])
+        n = x.shape[0] if x.dim() == 4 else 1
+        bits = torch.randint(low, high, (n,)) if low != high else torch.full((n,), low)
+        shift = (8 - bits).reshape((n, 1, 1, 1) if x.dim() == 4 else (1, 1, 1))
+        images = self._rescale(x.float(), self.value_range, (0.0, 255.0)).to(torch.uint8).long()
+        images = (images >> shift) << shift
+        return self._rescale(images.float(), (0.0, 255.0), self.value_range)
+
+
 class KerasAutoContrast(nn.Module):
     """keras.layers.AutoContrast(value_range) on channels-last images (N, H, W, C) or (H, W, C), in
     training and inference alike: each image and channel stretched so that its minimum and maximum

@@ -281,6 +281,8 @@ LAYER_CASES = [
     ("layers.AutoContrast()", lambda rng: np.full((1, 3, 3, 2), 7.0, np.float32)),
     ("layers.Solarization(0.2, 0.5)", randn(2, 4, 5, 3)),
     ("layers.RandomShear(0.2, 0.1)", randn(2, 4, 5, 3)),
+    ("layers.RandomColorDegeneration(0.5)", randn(2, 4, 5, 3)),
+    ("layers.RandomPosterization(4)", randn(2, 4, 5, 3)),
     ("layers.RandomTranslation(0.2, 0.1)", randn(6, 5, 3)),
     ("layers.RandomGrayscale()", randn(2, 4, 5, 3)),
     ("layers.RandomBrightness((-0.1, 0.3), value_range=(0.0, 1.0))", randn(4, 5, 3)),
@@ -543,6 +545,34 @@ def test_random_shear_training(options):
     ]
     signs = [next(i for i, want in enumerate(wants) if np.allclose(got[k], want[k], atol=1e-4)) for k in range(len(x))]
     assert set(signs) == {0, 1}, code
+
+
+@pytest.mark.parametrize(
+    "expr,shape",
+    [
+        ("layers.RandomColorDegeneration((0.4, 0.4))", (2, 4, 5, 3)),
+        ("layers.RandomColorDegeneration((-0.7, -0.7), value_range=(0, 1))", (4, 5, 3)),
+        ("layers.RandomPosterization((3, 3))", (2, 4, 5, 3)),
+        ("layers.RandomPosterization((6, 6), value_range=(0, 1))", (4, 5, 3)),
+    ],
+)
+def test_color_augmentation_training(expr, shape):
+    """One-point factor ranges fix the draw: the images equal Keras' in training."""
+    value_range = (0, 1) if "value_range" in expr else (0, 255)
+    x = np.random.default_rng(9).uniform(*value_range, shape).astype(np.float32)
+    module, code = translate_value(expr, "layer")
+    want = keras_value(expr)(tf.constant(x), training=True)
+    assert_close(want, module.train()(torch.from_numpy(x)), code, atol=1e-4)
+
+
+def test_random_posterization_draws():
+    """Keras draws the bits with randint(lower, upper): upper is never drawn (factor 4: 1 to 3
+    bits, so 255 becomes 128, 192 or 224), in both."""
+    module, _ = translate_value("layers.RandomPosterization(4)", "layer")
+    x = np.full((200, 1, 1, 1), 255.0, np.float32)
+    kept = {int(v) for v in module.train()(torch.from_numpy(x)).flatten()}
+    keras_kept = {int(v) for v in to_numpy(keras_value("layers.RandomPosterization(4)")(x, training=True)).flatten()}
+    assert kept == keras_kept == {128, 192, 224}
 
 
 def test_torch_module_wrapper_is_the_module():
