@@ -612,6 +612,34 @@ class KerasRandomPosterization(nn.Module):
         return self._rescale(images.float(), (0.0, 255.0), self.value_range)
 
 
+class KerasRandomSharpness(nn.Module):
+    """keras.layers.RandomSharpness(factor, value_range) on channels-last images: float32 and
+    unchanged in inference; in training x + (1 - 2 f) * (smooth(x) - x) per image, smooth the
+    3x3 kernel [[1, 1, 1], [1, 5, 1], [1, 1, 1]] / 13 per channel with zero padding, f uniform in
+    Keras' factor range (bounds (0, 1)), clipped to value_range. torch's generator."""
+
+    def __init__(self, factor, value_range=(0, 255)):
+        super().__init__()
+        self.factor = keras_factor_range(factor, (0, 1))
+        self.value_range = tuple(sorted(value_range))
+
+    def forward(self, x):
+        x = x.float()
+        if not self.training:
+            return x
+        single = x.dim() == 3
+        x = x.unsqueeze(0) if single else x
+        low, high = self.factor
+        sharpness = (torch.rand(x.shape[0]) * (high - low) + low).reshape(-1, 1, 1, 1) * 2
+        channels = x.shape[-1]
+        kernel = torch.full((3, 3), 1.0 / 13.0)
+        kernel[1, 1] = 5.0 / 13.0
+        kernel = kernel.expand(channels, 1, 3, 3)
+        smooth = F.conv2d(x.movedim(-1, 1), kernel, padding=1, groups=channels).movedim(1, -1)
+        out = torch.clamp(x + (1.0 - sharpness) * (smooth - x), self.value_range[0], self.value_range[1])
+        return out[0] if single else out
+
+
 class KerasAutoContrast(nn.Module):
     """keras.layers.AutoContrast(value_range) on channels-last images (N, H, W, C) or (H, W, C), in
     training and inference alike: each image and channel stretched so that its minimum and maximum

@@ -283,6 +283,7 @@ LAYER_CASES = [
     ("layers.RandomShear(0.2, 0.1)", randn(2, 4, 5, 3)),
     ("layers.RandomColorDegeneration(0.5)", randn(2, 4, 5, 3)),
     ("layers.RandomPosterization(4)", randn(2, 4, 5, 3)),
+    ("layers.RandomSharpness(0.3)", randn(2, 4, 5, 3)),
     ("layers.RandomTranslation(0.2, 0.1)", randn(6, 5, 3)),
     ("layers.RandomGrayscale()", randn(2, 4, 5, 3)),
     ("layers.RandomBrightness((-0.1, 0.3), value_range=(0.0, 1.0))", randn(4, 5, 3)),
@@ -554,6 +555,8 @@ def test_random_shear_training(options):
         ("layers.RandomColorDegeneration((-0.7, -0.7), value_range=(0, 1))", (4, 5, 3)),
         ("layers.RandomPosterization((3, 3))", (2, 4, 5, 3)),
         ("layers.RandomPosterization((6, 6), value_range=(0, 1))", (4, 5, 3)),
+        ("layers.RandomSharpness((0.3, 0.3))", (2, 4, 5, 3)),
+        ("layers.RandomSharpness((0.9, 0.9), value_range=(0, 1))", (4, 5, 2)),
     ],
 )
 def test_color_augmentation_training(expr, shape):
