@@ -9,6 +9,7 @@ torch's global generator is used (``torch.manual_seed``).
 """
 
 import math
+import re
 
 import torch
 from torch import nn
@@ -77,6 +78,27 @@ class KerasInitializer:
         else:
             raise ValueError(f"unknown Keras initializer {kind!r}")
         return out if dtype is None else out.to(keras_dtype(dtype))
+
+
+def keras_initializer_get(identifier):
+    """keras.initializers.get: None, a callable (kept) or a registered name ("he_normal",
+    "HeNormal", "uniform", "zeros"...) as a KerasInitializer with that class's defaults."""
+    if identifier is None or callable(identifier):
+        return identifier
+    aliases = {"normal": "random_normal", "uniform": "random_uniform", "zero": "zeros", "one": "ones"}
+    kind = re.sub(r"(?<=[a-z])(?=[A-Z])", "_", identifier).lower()
+    kind = aliases.get(kind, kind).replace("_initializer", "")
+    known = (
+        "random_normal",
+        "random_uniform",
+        "truncated_normal",
+        "zeros",
+        "ones",
+        "identity",
+    )  # Constant needs a value
+    if kind in known + ("orthogonal", "variance_scaling") or kind in KerasInitializer._PRESETS:
+        return KerasInitializer(kind)
+    raise ValueError(f"unknown Keras initializer {identifier!r}")
 
 
 def _fans(shape):
