@@ -803,29 +803,6 @@ def keras_constraint_get(identifier):
     raise ValueError(f"unknown Keras constraint {identifier!r}")
 
 
-def keras_sparse_plus(x):
-    """keras.activations.sparse_plus: 0 for x <= -1, (x + 1)**2 / 4 for -1 < x < 1, x above."""
-    return torch.where(x <= -1, torch.zeros_like(x), torch.where(x < 1, 0.25 * (x + 1) ** 2, x))
-
-
-def keras_squareplus(x, b=4):
-    """keras.activations.squareplus: (x + sqrt(x**2 + b)) / 2."""
-    return (x + torch.sqrt(x.square() + b)) / 2
-
-
-def keras_sparsemax(x, axis=-1):
-    """keras.activations.sparsemax: the Euclidean projection onto the simplex along ``axis``
-    (Martins & Astudillo, 2016), as Keras' TensorFlow backend computes it."""
-    x = x.movedim(axis, -1)
-    z = torch.sort(x, dim=-1, descending=True).values
-    cumsum = z.cumsum(dim=-1)
-    r = torch.arange(1, x.shape[-1] + 1, dtype=x.dtype, device=x.device)
-    support = z - (cumsum - 1) / r > 0
-    k = support.to(x.dtype).sum(dim=-1, keepdim=True)
-    tau = (torch.where(support, cumsum, torch.zeros_like(cumsum)).sum(dim=-1, keepdim=True) - 1) / k
-    return torch.clamp(x - tau, min=0.0).movedim(-1, axis)
-
-
 class KerasRNNCell(nn.modules.lazy.LazyModuleMixin, nn.Module):
     """keras.layers.LSTMCell / GRUCell / SimpleRNNCell (``kind`` "lstm", "gru", "simple_rnn") with
     Keras' call convention, ``cell(inputs, states) -> (output, new_states)``, and Keras' formulas
