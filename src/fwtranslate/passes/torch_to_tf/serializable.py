@@ -19,6 +19,7 @@ safe mode refuses to rebuild it.
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -153,7 +154,7 @@ class KerasSerializable(Pass):
         package = package_name(self.ctx.path)
         for qual, (name, fn) in list(self.ctx.factories.items()):  # a layer class used as a value
             self.ctx.factories[qual] = (name, _registered(fn, package))
-        values = _value_names(original)
+        values = _value_names(self.ctx.source)
         body = [
             _registered(s, package) if isinstance(s, cst.FunctionDef) and s.name.value in values else s
             for s in updated.body
@@ -193,30 +194,32 @@ def _registered(fn: cst.FunctionDef, package: str) -> cst.FunctionDef:
     return fn.with_changes(decorators=[decorator, *fn.decorators])
 
 
-def _value_names(module: cst.Module) -> set[str]:
+def _value_names(source: str) -> set[str]:
     """Names used as values where a function may be passed to a constructor: call arguments
-    (also inside a list or tuple argument), parameter defaults and assigned values."""
+    (also inside a list or tuple argument), parameter defaults and assigned values. Read with
+    ``ast.walk``, which does not recurse (201 chained calls are a legal file)."""
     out: set[str] = set()
 
-    class Collect(cst.CSTVisitor):
-        def _add(self, node: cst.BaseExpression) -> None:
-            if isinstance(node, cst.Name):
-                out.add(node.value)
-            elif isinstance(node, (cst.List, cst.Tuple)):
-                for e in node.elements:
-                    self._add(e.value)
+    def add(node: ast.expr | None) -> None:
+        if isinstance(node, ast.Name):
+            out.add(node.id)
+        elif isinstance(node, (ast.List, ast.Tuple)):
+            for element in node.elts:
+                add(element)
 
-        def visit_Arg(self, node: cst.Arg) -> None:
-            self._add(node.value)
-
-        def visit_Param(self, node: cst.Param) -> None:
-            if node.default is not None:
-                self._add(node.default)
-
-        def visit_Assign(self, node: cst.Assign) -> None:
-            self._add(node.value)
-
-    module.visit(Collect())
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, RecursionError, MemoryError):
+        return out
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                add(arg)
+        elif isinstance(node, ast.arguments):
+            for default in [*node.defaults, *node.kw_defaults]:
+                add(default)
+        elif isinstance(node, ast.Assign):
+            add(node.value)
     return out
 
 
