@@ -151,10 +151,22 @@ def test_unknown_layout_and_wrong_direction_are_refused():
 
 
 # --- verify ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", sorted(CASES))
+SPATIAL = ["lenet.py", "resnet.py", "unet.py"]  # the other samples have no image layer
+
+
+@pytest.mark.parametrize("name", SPATIAL)
 def test_keras_layout_sample_verifies(name, tmp_path):
-    report = _verify(CASES[name], tmp_path, "keras", examples=2)
+    # gradients through the moved interface once (lenet, the cheapest); inference for the others
+    report = _verify(CASES[name], tmp_path, "keras", examples=2, check_training=name == "lenet.py")
     assert report.equivalent, report.format_text()
+    assert read_header((tmp_path / name).read_text()).takes_last  # the interface did change
+
+
+@pytest.mark.parametrize("name", sorted(set(CASES) - set(SPATIAL)))
+def test_keras_layout_of_the_other_samples_is_the_verified_default(name):
+    """No image layer, no other interface: the translation test_samples_verify.py verifies."""
+    source = (SAMPLES / name).read_text()
+    assert fwtranslate.translate(source, "tf", layout="keras").code == fwtranslate.translate(source, "tf").code
 
 
 @pytest.mark.parametrize("name", ["lenet.py", "resnet.py"])
@@ -168,31 +180,31 @@ def test_weights_conversion_does_not_depend_on_the_interface(tmp_path):
     import numpy as np
     import torch
 
+    from fwtranslate.verify.interface import KerasInterface
     from fwtranslate.verify.loading import build_entry
     from fwtranslate.weights.checkpoint import convert_checkpoint
+    from fwtranslate.weights.transfer import build_by_dry_run
 
-    source = SAMPLES / "resnet.py"
-    model = build_entry(source, "ResNet", (), {})
+    source = SAMPLES / "lenet.py"
+    model = build_entry(source, "LeNet", (), {})
     torch.manual_seed(0)
     for p in model.parameters():
         p.data.normal_()
-    state = tmp_path / "resnet.pt"
+    state = tmp_path / "lenet.pt"
     torch.save(model.state_dict(), state)
     weights = {}
     for layout in ("torch", "keras"):
-        translated = tmp_path / layout / "resnet.py"
+        translated = tmp_path / layout / "lenet.py"
         translated.parent.mkdir()
         fwtranslate.translate_file(source, "tf", output=translated, layout=layout)
         h5 = tmp_path / f"{layout}.weights.h5"
-        convert_checkpoint(source, translated, "ResNet", state, h5, input_shape="2,3,32,32")
-        kmodel = build_entry(translated, "ResNet", (), {})
-        from fwtranslate.verify.interface import KerasInterface
-        from fwtranslate.weights.transfer import build_by_dry_run
-
-        sample = [np.zeros((2, 3, 32, 32), np.float32)]
-        build_by_dry_run(kmodel, sample, interface=KerasInterface.of(translated, kmodel))
+        convert_checkpoint(source, translated, "LeNet", state, h5, input_shape="2,1,28,28")
+        kmodel = build_entry(translated, "LeNet", (), {})
+        interface = KerasInterface.of(translated, kmodel)
+        assert interface.takes_last == (layout == "keras")
+        build_by_dry_run(kmodel, [np.zeros((2, 1, 28, 28), np.float32)], interface=interface)
         kmodel.load_weights(str(h5))
         weights[layout] = [v.numpy() for v in kmodel.weights]
-    assert len(weights["torch"]) == len(weights["keras"]) > 10
+    assert len(weights["torch"]) == len(weights["keras"]) >= 8
     for a, b in zip(weights["torch"], weights["keras"]):
         np.testing.assert_array_equal(a, b)
