@@ -208,3 +208,30 @@ def test_weights_conversion_does_not_depend_on_the_interface(tmp_path):
     assert len(weights["torch"]) == len(weights["keras"]) >= 8
     for a, b in zip(weights["torch"], weights["keras"]):
         np.testing.assert_array_equal(a, b)
+
+
+def test_an_attribute_given_a_block_or_another_layer_refuses_the_contract():
+    source = BLOCK.format(extra_init="", extra="").replace(
+        "self.block = Block(8)", "self.block = Block(8) if deep else nn.Identity()"
+    )
+    source = source.replace("def __init__(self):\n", "def __init__(self, deep=True):\n", 1)
+    code = _translate(
+        source.replace(
+            "self.block = Block(8) if deep else nn.Identity()",
+            "if deep:\n                self.block = Block(8)\n            else:\n                self.block = nn.Identity()",
+        )
+    )
+    assert CONTRACT not in code
+
+
+def test_an_attribute_given_one_of_two_blocks_follows_both(tmp_path):
+    wide = "\n    class Wide(nn.Module):\n        def __init__(self, c):\n            super().__init__()\n            self.conv = nn.Conv2d(c, c, 5, padding=2)\n\n        def forward(self, x):\n            return self.conv(x)\n"
+    source = BLOCK.format(extra_init="", extra=wide).replace(
+        "self.block = Block(8)",
+        "if deep:\n                self.block = Block(8)\n            else:\n                self.block = Wide(8)",
+    )
+    source = source.replace("def __init__(self):\n", "def __init__(self, deep=True):\n", 1)
+    code = _translate(source)
+    assert "moveaxis" not in _method(code, "Block") and "moveaxis" not in _method(code, "Wide")
+    assert _method(code, "Net").count("moveaxis") == 2, code
+    assert read_header(code).takes_last == {"Block", "Wide"}

@@ -291,6 +291,9 @@ class _Analyser:
         if len(values) == 1:
             return self.layer_of(values[0], identity)
         parts = [self.layer_of(v, ("node", id(v))) for v in values]
+        blocks = {p.contract for p in parts if isinstance(p, _Block)}
+        if len(blocks) == 1 and all(isinstance(p, _Block) for p in parts):  # `self.body = A(c)` or `B(c)`
+            return _Block(parts[0].rule, parts[0].ctor, identity, blocks.pop())  # type: ignore[union-attr]
         if any(p is None or p.kind not in ("spatial", "elementwise") for p in parts):
             return None
         found = [p for p in parts if p is not None]
@@ -448,8 +451,8 @@ class _Analyser:
                         self.class_contracts.pop(name, None)
                     else:
                         self.class_contracts[name] = best
-            # one value applying classes of different contracts: none of them keeps one
-            for applied in self.block_values.values():
+            # one value or attribute applying classes of different contracts: none of them keeps one
+            for applied in [*self.block_values.values(), *(c for a in blocks.attrs.values() for c in a.values())]:
                 if len({self.class_contracts.get(c) for c in applied}) > 1:
                     for c in applied:
                         changed = changed or c in self.class_contracts

@@ -97,6 +97,8 @@ class _Owner:
                     self.returns[name] = frozenset().union(*sets)  # type: ignore[arg-type]
                     self.return_nodes[name] = rets
         sunk_methods: set[str] = set()
+        other: set[str] = set()  # attributes also given something else than instances (or None)
+        owned: dict[str, frozenset[str]] = {}
         for name, fn in self.methods.items():
             lists = self._lists(fn)
             for stmt in _all_statements(fn):
@@ -105,10 +107,14 @@ class _Owner:
                     continue
                 classes = self.value(value, lists)
                 if classes and name == "__init__":
-                    self.found.attrs.setdefault(self.cls.name.value, {})
-                    owned = self.found.attrs[self.cls.name.value]
                     owned[target] = owned.get(target, frozenset()) | classes
                     sunk_methods |= self.mark(value, lists)
+                elif not (isinstance(value, cst.Name) and value.value == "None"):
+                    other.add(target)
+        for target in other & set(owned):  # `self.body = Block(c)` or a convolution: not followed
+            self.found.refused |= owned.pop(target)
+        if owned:
+            self.found.attrs[self.cls.name.value] = owned
         # a method's returned containers are followed only where every call of it is
         done: set[str] = set()
         progress = True
