@@ -235,3 +235,14 @@ def test_an_attribute_given_one_of_two_blocks_follows_both(tmp_path):
     assert "moveaxis" not in _method(code, "Block") and "moveaxis" not in _method(code, "Wide")
     assert _method(code, "Net").count("moveaxis") == 2, code
     assert read_header(code).takes_last == {"Block", "Wide"}
+
+
+def test_the_pre_commit_configuration_takes_a_layout(tmp_path):
+    from fwtranslate.config import ConfigError, load
+
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[tool.fwtranslate]\nto = "tf"\nlayout = "keras"\n')
+    assert load(pyproject).layout == "keras"
+    pyproject.write_text('[tool.fwtranslate]\nto = "tf"\nlayout = "nhwc"\n')
+    with pytest.raises(ConfigError, match="layout"):
+        load(pyproject)
