@@ -426,14 +426,14 @@ class _Analyser:
         blocks = find_blocks(module, set(classes), lambda call: getattr(self.rule_of(call), "name", None) == sequential)
         refused = set(blocks.refused) | (set() if native_interface else blocks.external)
         owners = {s.name.value: s for s in module.body if isinstance(s, cst.ClassDef)}
-        for owner, attrs in blocks.attrs.items():
+        for owner, applied in blocks.attrs.items():
             cls = owners[owner]
             methods = {s.name.value: s for s in cls.body.body if isinstance(s, cst.FunctionDef)}
             entry = methods.get(entry_name)
             entries = {fn.name.value for fn in _methods_called_from(methods, entry)} if entry is not None else set()
             # applied with its tensor first, by forward and what it calls, and nowhere else
-            for attr in _attributes_not_called(cls, entries, set(attrs)) | _applied_oddly(cls, set(attrs)):
-                refused |= attrs[attr]
+            for attr in _attributes_not_called(cls, entries, set(applied)) | _applied_oddly(cls, set(applied)):
+                refused |= applied[attr]
         self.block_values = blocks.values
         models = {c for c in classes if c not in blocks.internal} if native_interface else set()
         candidates = [c for c in classes if c not in refused and (c in blocks.internal or c in models)]
@@ -452,12 +452,12 @@ class _Analyser:
                     else:
                         self.class_contracts[name] = best
             # one value or attribute applying classes of different contracts: none of them keeps one
-            for applied in [*self.block_values.values(), *(c for a in blocks.attrs.values() for c in a.values())]:
-                if len({self.class_contracts.get(c) for c in applied}) > 1:
-                    for c in applied:
+            for together in [*self.block_values.values(), *(c for a in blocks.attrs.values() for c in a.values())]:
+                if len({self.class_contracts.get(c) for c in together}) > 1:
+                    for c in together:
                         changed = changed or c in self.class_contracts
                         self.class_contracts.pop(c, None)
-                    candidates = [c for c in candidates if c not in applied]
+                    candidates = [c for c in candidates if c not in together]
             if not changed:
                 break
         self.keeps = models & set(self.class_contracts)

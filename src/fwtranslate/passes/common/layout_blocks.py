@@ -206,7 +206,7 @@ class _Owner:
             if not all(parts):
                 return None
             for part in parts:
-                found |= part  # type: ignore[operator]
+                found |= part or frozenset()
         return frozenset(found)
 
     def mark(self, node: cst.BaseExpression, lists) -> set[str]:
