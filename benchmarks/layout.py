@@ -20,8 +20,14 @@ Then, each in its own process (TensorFlow, CPU only, batch ``--batch``):
 * the quick-start ``fwtranslate verify`` (samples/torch/resnet.py, 10 examples), now and before:
   wall time, and its own timings line minus the frameworks' import.
 
+With ``--layout keras`` "now" is translated with that option (the model is given the input moved
+to channels last, as its header says); ``--before-graph`` also times "before" in graph mode and
+counts its transposes (for a baseline that already runs channels last inside, e.g. the commit
+before the class contracts).
+
     .venv/bin/python benchmarks/layout.py --write docs/layout.md
     .venv/bin/python benchmarks/layout.py --no-corpus     # samples only (no download)
+    .venv/bin/python benchmarks/layout.py --baseline c4dc16d --before-graph --layout keras
 """
 
 from __future__ import annotations
@@ -64,9 +70,11 @@ def fwtranslate_command(src_root: Path | None) -> tuple[list[str], dict]:
     return [sys.executable, "-c", "import sys; from fwtranslate.cli import main; sys.exit(main())"], env
 
 
-def translate(src: Path, out: Path, src_root: Path | None, with_deps: bool = False) -> None:
+def translate(src: Path, out: Path, src_root: Path | None, with_deps: bool = False, layout: str = "torch") -> None:
     command, env = fwtranslate_command(src_root)
     extra = ["--with-deps"] if with_deps else []
+    if layout != "torch":  # "now" only: a baseline may not know the option
+        extra += ["--layout", layout]
     subprocess.run([*command, str(src), "--to", "tf", *extra, "-o", str(out), "-q"], env=env, capture_output=True)
 
 
@@ -101,6 +109,13 @@ def child(spec: dict) -> dict:
     keras.layers.Permute.call = recording_permute
     model = build()
     x = np.random.default_rng(0).uniform(-1, 1, size=spec["shape"]).astype("float32")
+    try:  # a model that takes channels-last tensors (its header says so) gets them
+        from fwtranslate.verify.interface import KerasInterface
+
+        if KerasInterface.of(module.__file__, model).takes_last:
+            x = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+    except ImportError:  # a baseline without layout headers
+        pass
     results: dict = {}
     for mode in spec["modes"]:
         fn = tf.function(lambda t: model(t, training=False), jit_compile=(mode == "xla"))
@@ -156,13 +171,18 @@ def timed(root: Path, module: str, entry: str, shape: tuple, modes: list[str], r
 
 
 # --- the models ----------------------------------------------------------------------------------
-def models(work: Path, corpus: bool, baseline: Path) -> list[dict]:
+def models(work: Path, corpus: bool, baseline: Path, layout: str = "torch") -> list[dict]:
     rows = []
     for name, entry, shape in SAMPLES:
         for which, root in (("now", None), ("before", baseline)):
             out = work / which / "samples"
             out.mkdir(parents=True, exist_ok=True)
-            translate(REPO / "samples" / "torch" / f"{name}.py", out / f"{name}_tf.py", root)
+            translate(
+                REPO / "samples" / "torch" / f"{name}.py",
+                out / f"{name}_tf.py",
+                root,
+                layout=layout if root is None else "torch",
+            )
         rows.append(
             {
                 "model": f"samples/torch/{name}.py",
@@ -184,7 +204,7 @@ def models(work: Path, corpus: bool, baseline: Path) -> list[dict]:
             for which, root in (("now", None), ("before", baseline)):
                 out = work / which / "corpus" / Path(file).stem
                 shutil.rmtree(out, ignore_errors=True)
-                translate(source, out, root, with_deps=True)
+                translate(source, out, root, with_deps=True, layout=layout if root is None else "torch")
             module = entry["path_in_archive"][:-3].replace("/", ".")
             rows.append(
                 {
@@ -238,6 +258,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--no-corpus", action="store_true")
     parser.add_argument("--write", type=Path)
+    parser.add_argument("--layout", default="torch", help="--layout of the 'now' translations")
+    parser.add_argument("--before-graph", action="store_true", help="also time 'before' in graph mode")
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
@@ -246,10 +268,13 @@ def main() -> int:
     baseline = baseline_tree(args.baseline, work)
     start = time.perf_counter()
     table = []
-    for row in models(work, not args.no_corpus, baseline):
+    for row in models(work, not args.no_corpus, baseline, args.layout):
         shape = (args.batch, *row["shape"])
         now = timed(work / "now" / row["root"], row["module"], row["entry"], shape, ["graph", "xla"], args.repeat, True)
-        before = timed(work / "before" / row["root"], row["module"], row["entry"], shape, ["xla"], args.repeat, False)
+        before_modes = ["graph", "xla"] if args.before_graph else ["xla"]
+        before = timed(
+            work / "before" / row["root"], row["module"], row["entry"], shape, before_modes, args.repeat, False
+        )
         graph, transposes_s = now.get("graph"), now.get("transposes_s")
         ratio = (graph - transposes_s) / graph if isinstance(graph, float) and isinstance(transposes_s, float) else "?"
         speedup = before["xla"] / graph if isinstance(graph, float) and isinstance(before.get("xla"), float) else "?"
@@ -263,6 +288,7 @@ def main() -> int:
                 now.get("transposes", "?"),
                 fmt(transposes_s),
                 f"{ratio:.3f}" if isinstance(ratio, float) else ratio,
+                *([fmt(before.get("graph")), before.get("transposes", "?")] if args.before_graph else []),
             ]
         )
         print(" | ".join(map(str, table[-1])), file=sys.stderr, flush=True)
@@ -273,7 +299,8 @@ def main() -> int:
         "",
         *info_lines(
             {
-                "baseline": f"{args.baseline} (before the layout work)",
+                "baseline": f"{args.baseline}" + (" (before the layout work)" if args.baseline == "100176c" else ""),
+                "layout": args.layout,
                 "batch": str(args.batch),
                 "wall": f"{seconds:.0f} s",
             }
@@ -291,6 +318,7 @@ def main() -> int:
                 "transposes per call",
                 "those transposes alone",
                 "vs no-transpose graph",
+                *(["before, graph", "before: transposes per call"] if args.before_graph else []),
             ],
             table,
         ),

@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 
 from .atomic import new_file_mode, write_atomic
-from .directions import direction_for
+from .directions import LAYOUTS, direction_for
 from .errors import TranslationError
 from .pipeline import rewrite
 from .report import ERROR, Diagnostic, FileStats
@@ -87,16 +87,30 @@ def _lines_using(code: str, names: set[str], skip_imports: bool = False) -> set[
     return found if skip_imports else found | import_lines
 
 
-def translate(source: str, to: str = "tf", *, path: str = "<string>", rules: Iterable[str | Path] = ()) -> Translation:
-    """Translate model source code. ``to`` is "tf" (PyTorch -> Keras).
+def translate(
+    source: str, to: str = "tf", *, path: str = "<string>", rules: Iterable[str | Path] = (), layout: str = "torch"
+) -> Translation:
+    """Translate model source code. ``to`` is "tf" (PyTorch -> Keras) or "torch".
 
-    Raises TranslationError for bad input (syntax errors); untranslatable constructs are not
-    errors here: they are reported in ``Translation.diagnostics`` and marked in the code.
+    ``layout`` (PyTorch -> Keras only): "torch" keeps PyTorch's channels-first interface,
+    "keras" gives the models a channels-last one, "channels-first" translates layer by layer
+    (docs/torch_to_tf.md, "Layout"). Raises ValueError for an unknown layout and
+    TranslationError for bad input (syntax errors); untranslatable constructs are not errors
+    here: they are reported in ``Translation.diagnostics`` and marked in the code.
     """
     direction = direction_for(to)
+    check_layout(layout, direction.name)
     ruleset = load_rules(direction.name, tuple(str(r) for r in rules))
-    result = rewrite(source, path, direction, ruleset)
+    result = rewrite(source, path, direction, ruleset, layout)
     return Translation(source, result.code, result.diagnostics, path, to, result.framework_locals, result.kept_locals)
+
+
+def check_layout(layout: str, direction: str) -> None:
+    """ValueError for a layout that is not one of LAYOUTS, or not "torch" outside PyTorch -> Keras."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r} (choose from: {', '.join(LAYOUTS)})")
+    if layout != "torch" and direction != "torch_to_tf":
+        raise ValueError("--layout is for PyTorch -> Keras (--to tf) only")
 
 
 def read_source(path: str | Path) -> str:
@@ -148,12 +162,17 @@ def _declared_encoding(data: bytes) -> str:
 
 
 def translate_file(
-    path: str | Path, to: str = "tf", *, output: str | Path | None = None, rules: Iterable[str | Path] = ()
+    path: str | Path,
+    to: str = "tf",
+    *,
+    output: str | Path | None = None,
+    rules: Iterable[str | Path] = (),
+    layout: str = "torch",
 ) -> Translation:
     """Translate a file; write the result to ``output`` when given (atomically)."""
 
     source = read_source(path)
-    result = translate(source, to, path=str(path), rules=rules)
+    result = translate(source, to, path=str(path), rules=rules, layout=layout)
     if output is not None:
         write_atomic(Path(output), result.code, new_file_mode(Path(path), Path(output)))
     return result

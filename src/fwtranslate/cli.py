@@ -16,7 +16,7 @@ import click
 
 from . import __version__
 from .console import Console
-from .directions import TARGETS, direction_for
+from .directions import LAYOUTS, TARGETS, direction_for
 from .rules import RuleFileError, load_rules
 
 
@@ -76,6 +76,14 @@ def _fail(message: str) -> None:
 )
 @click.option("--report-json", type=click.Path(path_type=Path), help="Write diagnostics and per-file counts as JSON.")
 @click.option(
+    "--layout",
+    type=click.Choice(LAYOUTS),
+    default="torch",
+    show_default=True,
+    help="PyTorch -> Keras: the models' interface. torch: NCHW in and out (channels last inside); "
+    "keras: channels-last in and out; channels-first: layer by layer, no layout plan.",
+)
+@click.option(
     "-j",
     "--jobs",
     type=click.IntRange(min=1),
@@ -119,6 +127,7 @@ def translate_cmd(
     diff: bool,
     rule_files: tuple[Path, ...],
     report_json: Path | None,
+    layout: str,
     jobs: int | None,
     copy_other: bool,
     with_deps: bool,
@@ -165,6 +174,8 @@ def translate_cmd(
         load_rules(direction_for(to), tuple(str(r) for r in rule_files))
     except (RuleFileError, OSError) as exc:
         _fail(str(exc))
+    if layout != "torch" and direction_for(to).name != "torch_to_tf":
+        _fail("--layout is for PyTorch -> Keras (--to tf) only")
     if do_verify and (not entry or src.is_dir() or stdout or check or diff):
         _fail("--verify needs --entry and a single file that is written (not --stdout/--check/--diff)")
     opts = Options(
@@ -176,6 +187,7 @@ def translate_cmd(
         check=check,
         diff=diff,
         rules=tuple(str(r) for r in rule_files),
+        layout=layout,
         report_json=report_json,
         jobs=jobs,
         copy_other=copy_other,

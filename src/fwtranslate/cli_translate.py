@@ -37,6 +37,7 @@ class Options:
     check: bool = False
     diff: bool = False
     rules: tuple[str, ...] = ()
+    layout: str = "torch"  # PyTorch -> Keras: the models' interface (passes/torch_to_tf/layout.py)
     report_json: Path | None = None
     jobs: int | None = None
     copy_other: bool = False
@@ -95,7 +96,7 @@ def _file(src: Path, opts: Options, out: Console) -> tuple[int, Path]:
     target = src if opts.in_place else _file_target(src, opts)
     if not opts.in_place and not opts.stdout and _same_file(target, src):
         raise UsageFailure("the output path is the input file; the input is never overwritten (--in-place replaces it)")
-    [outcome] = translate_all([(src, Path(src.name), opts.to, opts.rules)], jobs=1)
+    [outcome] = translate_all([(src, Path(src.name), opts.to, opts.rules, opts.layout)], jobs=1)
     if outcome.status == FAILED:
         _print_failure(outcome, out)
         return 2, target
@@ -155,7 +156,7 @@ def _folder(src: Path, opts: Options, out: Console, shown_as: Path | None = None
     except TreeError as exc:
         raise UsageFailure(str(exc)) from None
     python = [rel for rel in files if rel.suffix == ".py"]
-    tasks = [(src / rel, rel, opts.to, opts.rules) for rel in python]
+    tasks = [(src / rel, rel, opts.to, opts.rules, opts.layout) for rel in python]
     with _progress(out, len(tasks)) as tick:
         outcomes = translate_all(tasks, opts.jobs or os.cpu_count() or 1, tick)
     if shown_as is not None:

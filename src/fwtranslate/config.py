@@ -7,6 +7,7 @@ mirrors = {"models/net.py" = "models_tf/net.py",   # a file -> its translated mi
            "models/blocks/" = "models_tf/blocks/"} # a folder -> a folder (every .py below it)
 rules = ["fwtranslate_rules.yaml"]                 # extra rule files
 ignore = ["no-rule"]                               # rules whose errors fwtranslate-check accepts
+layout = "torch"                                   # --to tf: torch | keras | channels-first (--layout)
 ```
 
 Paths are relative to the folder holding pyproject.toml. Unknown keys are errors: a typo
@@ -24,9 +25,9 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10
     import tomli as tomllib
 
-from .directions import TARGETS
+from .directions import LAYOUTS, TARGETS
 
-KEYS = ("to", "mirrors", "rules", "ignore")
+KEYS = ("to", "mirrors", "rules", "ignore", "layout")
 
 
 class ConfigError(Exception):
@@ -40,6 +41,7 @@ class Config:
     mirrors: dict[str, str] = field(default_factory=dict)  # relative posix paths; folders end in "/"
     rules: tuple[Path, ...] = ()
     ignore: frozenset[str] = frozenset()
+    layout: str = "torch"  # PyTorch -> Keras: the models' interface (--layout)
     path: Path | None = None  # the pyproject.toml read, if any
 
     def mirror_of(self, source: Path) -> Path | None:
@@ -141,11 +143,20 @@ def _parse(table: object, root: Path, path: Path) -> Config:
     duplicate = next((t for t in targets if targets.count(t) > 1), None)
     if duplicate:
         raise ConfigError(f"{where}: mirrors: two sources write {duplicate!r}")
+    layout = table.get("layout", "torch")
+    if layout not in LAYOUTS or (layout != "torch" and to != "tf"):
+        raise ConfigError(f'{where}: layout = {layout!r}: with to = "tf", choose from: {", ".join(LAYOUTS)}')
     rules = _string_list(table, "rules", where)
     ignore = _string_list(table, "ignore", where)
     _check_mirror_places(mirrors, root, path, [root / r for r in rules], where)
     return Config(
-        root=root, to=to, mirrors=mirrors, rules=tuple(root / r for r in rules), ignore=frozenset(ignore), path=path
+        root=root,
+        to=to,
+        mirrors=mirrors,
+        rules=tuple(root / r for r in rules),
+        ignore=frozenset(ignore),
+        layout=layout,
+        path=path,
     )
 
 

@@ -168,6 +168,9 @@ ALL = (TORCH_TO_TF, TF_TO_TORCH)
 Direction._by_name.update((d.name, d) for d in ALL)
 BY_NAME = Direction._by_name  # name -> Direction
 TARGETS = tuple(d.target for d in ALL)  # what ``--to`` / ``to=`` accept: "tf", "torch"
+# what ``--layout`` / ``layout=`` accept (PyTorch -> Keras; passes/torch_to_tf/layout.py): PyTorch's
+# channels-first interface, Keras' channels-last one, or no layout plan (layer by layer)
+LAYOUTS = ("torch", "keras", "channels-first")
 
 
 def direction_for(to: str) -> Direction:

@@ -98,7 +98,7 @@ def mirror_main(files: tuple[Path, ...], pyproject: Path | None, refresh_all: bo
             )
             failed = True
             continue
-        outcome = translate_one(Path(_shown(source)), Path(source.name), cfg.to, tuple(map(str, cfg.rules)))
+        outcome = translate_one(Path(_shown(source)), Path(source.name), cfg.to, tuple(map(str, cfg.rules)), cfg.layout)
         if outcome.status == FAILED:
             _print_failure(outcome.error, outcome.path, outcome.line, outcome.col, out)
             failed = True
@@ -170,7 +170,7 @@ def check_main(files: tuple[Path, ...], pyproject: Path | None, no_baseline: boo
     for path in files:
         if path.suffix != ".py" or cfg.source_of(path) is not None:  # mirrors are translations
             continue
-        outcome = translate_one(path, Path(path.name), cfg.to, rules)
+        outcome = translate_one(path, Path(path.name), cfg.to, rules, cfg.layout)
         if outcome.status == FAILED:
             _print_failure(outcome.error, outcome.path, outcome.line, outcome.col, out)
             found += 1
@@ -213,7 +213,7 @@ def _errors_at_head(path: Path, cfg: Config, rules: tuple[str, ...]) -> list[Dia
         return []
     try:
         source = proc.stdout.decode("utf-8-sig")
-        return _errors(translate(source, cfg.to, path=str(path), rules=rules).diagnostics, cfg)
+        return _errors(translate(source, cfg.to, path=str(path), rules=rules, layout=cfg.layout).diagnostics, cfg)
     except (UnicodeDecodeError, TranslationError, RecursionError):
         return []
 

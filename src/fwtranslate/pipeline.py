@@ -56,12 +56,13 @@ class RewriteResult:
     kept_locals: set[str] = field(default_factory=set)  # of those, the ones the output still uses
 
 
-def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> RewriteResult:
+def rewrite(source: str, path: str, direction: Direction, rules: RuleSet, layout: str = "torch") -> RewriteResult:
     """The translation of ``source``. Every entry (the API, the command, folders, hooks,
     --with-deps) comes here: the input guard (guard.py) runs first, and the output is checked
     to parse. A statement whose translation does not parse (201 chained ``.view(-1)`` become
     201 nested calls, over CPython's limit of 200) is left unconverted, with an
-    ``output-syntax`` error; an output that still does not parse raises TranslationError."""
+    ``output-syntax`` error; an output that still does not parse raises TranslationError.
+    ``layout``: the PyTorch -> Keras interface (passes/torch_to_tf/layout.py)."""
     if source.startswith("\ufeff"):
         source = source[1:]  # a byte-order mark (decoded as utf-8, not utf-8-sig): CPython refuses it
     if not guard.check_source(source, path, direction.source_roots):
@@ -69,41 +70,45 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet) -> Rew
     try:
         # a long file in pieces (chunked.py): their outputs are checked to parse one by one
         pieces = chunked.translate_in_pieces(
-            source, path, direction, rules, lambda text, piece: _translate_piece(text, path, direction, rules, piece)
+            source,
+            path,
+            direction,
+            rules,
+            lambda text, piece: _translate_piece(text, path, direction, rules, piece, layout),
         )
         if pieces is not None:
             return RewriteResult(*pieces)
-        result = _translate(source, path, direction, rules)
+        result = _translate(source, path, direction, rules, layout)
         if result.code != source:
             error = _output_error(result.code, path)
             if error is not None:
-                result = _keep_unparsable(source, path, direction, rules, error)
+                result = _keep_unparsable(source, path, direction, rules, error, layout)
         return result
     except SyntaxError as err:  # LibCST parsed what CPython does not (the spans come from CPython)
         raise TranslationError(f"syntax error: {err.msg}", err.lineno or 0, err.offset or 1) from None
 
 
-def _translate(source: str, path: str, direction: Direction, rules: RuleSet) -> RewriteResult:
+def _translate(source: str, path: str, direction: Direction, rules: RuleSet, layout: str) -> RewriteResult:
     plan = plan_stand_ins(source, direction, rules, direction.passes)
     if plan is not None:
         try:
-            return _rewrite(source, path, direction, rules, plan)
+            return _rewrite(source, path, direction, rules, plan, layout=layout)
         except SpliceError:
             pass  # a stand-in was needed after all (rare): translate the whole tree
-    return _rewrite(source, path, direction, rules, None)
+    return _rewrite(source, path, direction, rules, None, layout=layout)
 
 
 def _translate_piece(
-    text: str, path: str, direction: Direction, rules: RuleSet, piece: chunked.Piece
+    text: str, path: str, direction: Direction, rules: RuleSet, piece: chunked.Piece, layout: str
 ) -> tuple[RewriteResult, chunked.Carry]:
     """One piece of a long file (chunked.py): its diagnostics, and the state it carries on."""
     plan = plan_stand_ins(text, direction, rules, direction.passes, piece.facts)
     if plan is not None:
         try:
-            return _rewrite(text, path, direction, rules, plan, piece=piece), piece.out_carry  # type: ignore[return-value]
+            return _rewrite(text, path, direction, rules, plan, piece=piece, layout=layout), piece.out_carry  # type: ignore[return-value]
         except SpliceError:
             pass
-    return _rewrite(text, path, direction, rules, None, piece=piece), piece.out_carry  # type: ignore[return-value]
+    return _rewrite(text, path, direction, rules, None, piece=piece, layout=layout), piece.out_carry  # type: ignore[return-value]
 
 
 def _output_error(code: str, path: str) -> tuple[str, int] | None:
@@ -120,13 +125,13 @@ def _output_error(code: str, path: str) -> tuple[str, int] | None:
 
 
 def _keep_unparsable(
-    source: str, path: str, direction: Direction, rules: RuleSet, error: tuple[str, int]
+    source: str, path: str, direction: Direction, rules: RuleSet, error: tuple[str, int], layout: str
 ) -> RewriteResult:
     """The translation again, with the innermost statements whose translation does not parse on
     its own left as they are (and an error on each); TranslationError when that does not help."""
-    spans = _unparsable_spans(source, path, direction, rules)
+    spans = _unparsable_spans(source, path, direction, rules, layout)
     if spans:
-        result = _rewrite(source, path, direction, rules, None, keep=(spans, error[0]))
+        result = _rewrite(source, path, direction, rules, None, keep=(spans, error[0]), layout=layout)
         if _output_error(result.code, path) is None:
             return result
         error = _output_error(result.code, path) or error
@@ -134,10 +139,12 @@ def _keep_unparsable(
     raise TranslationError(f"[output-syntax] the translation is not valid Python: {error[0]}{where}; nothing written")
 
 
-def _unparsable_spans(source: str, path: str, direction: Direction, rules: RuleSet) -> set[tuple[int, int]]:
+def _unparsable_spans(
+    source: str, path: str, direction: Direction, rules: RuleSet, layout: str
+) -> set[tuple[int, int]]:
     """The spans of the innermost statements whose translation alone does not parse."""
     found: list[tuple[int, int]] = []
-    _rewrite(source, path, direction, rules, None, found=found)
+    _rewrite(source, path, direction, rules, None, found=found, layout=layout)
     found.sort(key=lambda span: (span[0], -span[1]))
     return {s for s in found if not any(o != s and s[0] <= o[0] and o[1] <= s[1] for o in found)}
 
@@ -151,6 +158,7 @@ def _rewrite(
     keep: tuple[set[tuple[int, int]], str] | None = None,
     found: list[tuple[int, int]] | None = None,
     piece: chunked.Piece | None = None,
+    layout: str = "torch",
 ) -> RewriteResult:
     """The translation; with a plan, of a tree where framework-free classes, functions and lines
     are stand-ins (see plan_stand_ins) that cost next to nothing to parse, skip and emit."""
@@ -177,6 +185,7 @@ def _rewrite(
         star_names=star_names,
         self_attrs=plan.self_attrs if plan is not None else frozenset(SELF_ATTR.findall(source)),
         source=source,
+        layout=layout,
     )
     if piece is not None:  # a piece of a long file: what the whole file's text says
         ctx.self_attrs, ctx.piece = piece.facts.self_attrs, True

@@ -44,11 +44,11 @@ class FileOutcome:
         return self.status != FAILED and not any(d.severity == ERROR for d in self.diagnostics)
 
 
-def translate_one(path: Path, rel: Path, to: str, rules: tuple[str, ...]) -> FileOutcome:
+def translate_one(path: Path, rel: Path, to: str, rules: tuple[str, ...], layout: str = "torch") -> FileOutcome:
     """Read and translate one file; bad input becomes a FAILED outcome, never an exception."""
     try:
         source = read_source(path)
-        result = translate(source, to, path=str(path), rules=rules)
+        result = translate(source, to, path=str(path), rules=rules, layout=layout)
     except TranslationError as exc:
         # a message without a place names the file itself (read_source's messages already do)
         message = str(exc) if exc.line or str(path) in str(exc) else f"{path}: {exc}"
@@ -73,14 +73,14 @@ def copy_one(path: Path, rel: Path) -> FileOutcome:
         return FileOutcome(path, rel, FAILED, error=f"cannot read {path}: {exc.strerror}")
 
 
-def _translate_task(task: tuple[Path, Path, str, tuple[str, ...]]) -> FileOutcome:
+def _translate_task(task: tuple[Path, Path, str, tuple[str, ...], str]) -> FileOutcome:
     return translate_one(*task)
 
 
 def translate_all(
-    tasks: list[tuple[Path, Path, str, tuple[str, ...]]], jobs: int, tick: Callable[[], None] = lambda: None
+    tasks: list[tuple[Path, Path, str, tuple[str, ...], str]], jobs: int, tick: Callable[[], None] = lambda: None
 ) -> list[FileOutcome]:
-    """Translate ``(path, rel, to, rules)`` tasks on ``jobs`` processes; results in task order,
+    """Translate ``(path, rel, to, rules, layout)`` tasks on ``jobs`` processes; results in task order,
     whatever order the workers finish in, so the output and the diagnostics are deterministic."""
     jobs = max(1, min(jobs, len(tasks)))
     results: list[FileOutcome] = []

@@ -153,10 +153,13 @@ def _verify(source: str, shape, tmp_path):
     assert outcome.stage == "ok", outcome.detail
 
 
-def test_residual_block_moves_once_in_and_once_out(tmp_path):
+def test_residual_block_takes_channels_last_tensors_and_the_model_moves_once_in_and_once_out(tmp_path):
     code = _translate(RESIDUAL).code
     block = _method(code, "Block")
-    assert block.count("keras.ops.moveaxis(") == 2, block  # x on entry, the result on return
+    # only RandomNet applies the block: a class contract, no move around it (layout_blocks.py)
+    assert "keras.ops.moveaxis(" not in block and "# fwtranslate: channels-last tensors in and out" in code, block
+    model = _method(code, "RandomNet")
+    assert model.count("keras.ops.moveaxis(") == 2, model  # x on entry, before the view
     assert "Permute" not in code and "channels_first" not in code and "ChannelsFirst" not in code, code
     assert "keras.layers.Conv2D(cout, 3, strides=stride" in code  # the factory's layer, channels last
     # the shortcut runs as one channels-last layer

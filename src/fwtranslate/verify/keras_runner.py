@@ -14,24 +14,39 @@ from ..weights.transfer import keras_to_torch
 from .backend import frameworks, keras_leaf
 from .compare import flatten
 from .execution import KerasExecutor
+from .interface import KerasInterface
 from .torch_runner import TrainResult
 
 _fresh = itertools.count()
 
 
 class KerasRunner:
-    def __init__(self, model: Any, executor: KerasExecutor, shadow: Any, recorder=None, to_torch=None):
+    def __init__(
+        self,
+        model: Any,
+        executor: KerasExecutor,
+        shadow: Any,
+        recorder=None,
+        to_torch=None,
+        interface: KerasInterface | None = None,
+    ):
         """``shadow``: a spare copy of the torch model that receives Keras values in torch layout
         (``to_torch(keras_model, shadow)`` moves them: the translation's converters by default;
-        for a Keras original, the Keras-driven transfer of weights/from_keras.py)."""
+        for a Keras original, the Keras-driven transfer of weights/from_keras.py). ``interface``:
+        the model takes or returns channels-last tensors (interface.py)."""
         from .localize import KerasRecorder
 
         self.model, self.executor, self.shadow = model, executor, shadow
+        self.interface = interface or KerasInterface()
         self.to_torch = to_torch or keras_to_torch
         # Inference always records every submodule's inputs and outputs: localising a failure
         # then needs no second XLA compilation (which costs as much as the first).
         self.recorder = recorder if recorder is not None else KerasRecorder(shadow, model)
         self.last_calls: list = []
+
+    def apply(self, *xs, training: bool):
+        """The model on inputs in PyTorch's order; its results in PyTorch's order."""
+        return self.interface.call(self.model, list(xs), training)
 
     def forward(self, arrays: list[np.ndarray], training: bool) -> dict[str, np.ndarray]:
         if not training:
@@ -39,7 +54,7 @@ class KerasRunner:
         saved = self.snapshot()
         try:
             return self.executor.run(
-                ("forward", True), lambda *xs: flatten(self.model(*xs, training=True), keras_leaf), *arrays
+                ("forward", True), lambda *xs: flatten(self.apply(*xs, training=True), keras_leaf), *arrays
             )
         finally:
             self.restore(saved)
@@ -49,7 +64,7 @@ class KerasRunner:
 
         def fn(*xs):
             with recorder.patched():
-                out = flatten(self.model(*xs, training=False), keras_leaf)
+                out = flatten(self.apply(*xs, training=False), keras_leaf)
             recorder.end_trace(_signature(xs))
             return out, recorder.tensors()
 
@@ -77,7 +92,7 @@ class KerasRunner:
             with tf.GradientTape() as tape:
                 for i in float_inputs:
                     tape.watch(xs[i])
-                flat = flatten(model(*xs, training=True), keras_leaf)
+                flat = flatten(self.apply(*xs, training=True), keras_leaf)
                 terms = [tf.reduce_sum(tf.cast(flat[p], projs[p].dtype) * projs[p]) for p in paths if p in flat]
                 loss = tf.add_n(terms) if terms else tf.constant(0.0)
             sources = [xs[i] for i in float_inputs] + variables
@@ -116,7 +131,7 @@ class KerasRunner:
             with tf.GradientTape() as tape:
                 for i in float_inputs:
                     tape.watch(xs[i])
-                flat = flatten(model(*xs, training=True), keras_leaf)
+                flat = flatten(self.apply(*xs, training=True), keras_leaf)
                 projs = {
                     p: tf.random.stateless_normal(
                         tf.shape(v), seed=[seed, zlib.crc32(p.encode()) & 0x7FFFFFFF], dtype=v.dtype
@@ -163,7 +178,7 @@ class KerasRunner:
 
         def fn(*xs):
             with recorder.patched():
-                out = flatten(self.model(*xs, training=training), keras_leaf)
+                out = flatten(self.apply(*xs, training=training), keras_leaf)
             return out, recorder.tensors()
 
         try:
@@ -186,12 +201,12 @@ class KerasReferenceRunner(KerasRunner):
     """A float64 copy of the Keras model, run like a TorchRunner (session.references()):
     inference without recording, ``train_step(arrays, lr, seed, projections)``."""
 
-    def __init__(self, model: Any, executor: KerasExecutor, shadow: Any, to_torch=None):
-        super().__init__(model, executor, shadow, recorder=False, to_torch=to_torch)
+    def __init__(self, model: Any, executor: KerasExecutor, shadow: Any, to_torch=None, interface=None):
+        super().__init__(model, executor, shadow, recorder=False, to_torch=to_torch, interface=interface)
 
     def _recorded_inference(self, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
         return self.executor.run(
-            ("forward", False), lambda *xs: flatten(self.model(*xs, training=False), keras_leaf), *arrays
+            ("forward", False), lambda *xs: flatten(self.apply(*xs, training=False), keras_leaf), *arrays
         )
 
     def train_step(self, arrays, lr, seed=0, projections=None) -> TrainResult:

@@ -19,6 +19,7 @@ from ..weights.transfer import TransferError, torch_to_keras
 from .backend import Device, choose_device, floatx, frameworks
 from .execution import KerasExecutor, ReferenceExecutor
 from .infer import infer_spec
+from .interface import KerasInterface
 from .keras_runner import KerasReferenceRunner, KerasRunner
 from .loading import build_entry
 from .localize import class_names
@@ -51,11 +52,15 @@ class Session:
         atol,
         krun: KerasRunner | None = None,
         classes: dict | None = None,
+        interface: KerasInterface | None = None,
     ):
         self.torch, self.keras, self.spec = torch_model, keras_model, spec
         self.device, self.executor, self.seed, self.rtol, self.atol = device, executor, seed, rtol, atol
         self.trun = TorchRunner(torch_model, device.torch)
-        self.krun = krun or KerasRunner(keras_model, executor, copy.deepcopy(torch_model))
+        self.keras_interface = interface or KerasInterface()  # --layout keras, class contracts
+        self.krun = krun or KerasRunner(
+            keras_model, executor, copy.deepcopy(torch_model), interface=self.keras_interface
+        )
         self.classes = classes if classes is not None else class_names(torch_model, keras_model)
         self.paths: dict[str, str] = {}  # torch path -> Keras path (a Keras original's layers)
         self.lossy: set[str] = set()  # tensors the Keras side stores merged (LSTM's two biases)
@@ -122,7 +127,11 @@ class Session:
         if not isinstance(model, keras.layers.Layer):
             raise SetupError(f"{entry} built a {type(model).__name__} the second time")
         runner = KerasReferenceRunner(
-            model, ReferenceExecutor(device), copy.deepcopy(self.torch).double(), to_torch=self.keras_transfer()
+            model,
+            ReferenceExecutor(device),
+            copy.deepcopy(self.torch).double(),
+            to_torch=self.keras_transfer(),
+            interface=self.keras_interface,
         )
         with device.scope(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*does not have a `build\\(\\)` method.*")
@@ -244,7 +253,8 @@ def build_session(report, request: SessionRequest, device: Device) -> Session:
         if not isinstance(kmodel, keras.layers.Layer):
             raise SetupError(f"{entry} in {translated} built a {type(kmodel).__name__}, not a Keras layer or model")
         executor = KerasExecutor(device)
-        session = Session(tmodel, kmodel, spec, device, executor, seed, rtol, atol)
+        interface = KerasInterface.of(translated, kmodel)
+        session = Session(tmodel, kmodel, spec, device, executor, seed, rtol, atol, interface=interface)
         stage(f"running {entry} from {translated} on a sample input", f"{translated}: {entry}")
         try:
             with warnings.catch_warnings():

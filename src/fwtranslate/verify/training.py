@@ -302,7 +302,7 @@ def _fix_first(shape: str, batch: int | None) -> str:
 def _original_eval(s, sample):
     """The original's output on ``sample`` (inference: no statistics move)."""
     if s.keras_original:
-        return s.krun.model(*sample, training=False)
+        return s.krun.apply(*sample, training=False)
     import torch
 
     model = s.torch
@@ -368,7 +368,7 @@ def train_keras(krun, f: Factories, batches, request: TrainingRequest, precision
         for k, (xs, y) in enumerate(batches):
             inputs = [tf.convert_to_tensor(a) for a in xs]
             with tf.GradientTape() as tape:
-                loss = loss_fn(tf.convert_to_tensor(y), model(*inputs, training=True))
+                loss = loss_fn(tf.convert_to_tensor(y), krun.apply(*inputs, training=True))
             variables = list(model.trainable_variables)
             grads = tape.gradient(loss, variables)
             opt.apply_gradients(zip(grads, variables))

@@ -60,6 +60,7 @@ def convert_checkpoint(
     from ..verify.core import sample_inputs
     from ..verify.direction import detect_direction
     from ..verify.execution import KerasExecutor
+    from ..verify.interface import KerasInterface
     from ..verify.loading import build_entry
     from .transfer import build_by_dry_run, keras_to_torch, torch_to_keras
 
@@ -90,7 +91,8 @@ def convert_checkpoint(
         if not isinstance(kmodel, keras.layers.Layer):
             raise CheckpointError(f"{entry} in {translated} is not a Keras layer or model")
         _torch_dry_run(tmodel, sample)
-        build_by_dry_run(kmodel, sample, KerasExecutor(device))
+        # the kernels are the same whatever the interface (--layout): only the dry run's input moves
+        build_by_dry_run(kmodel, sample, KerasExecutor(device), interface=KerasInterface.of(translated, kmodel))
         if direction == "torch_to_keras":
             state = _load_state_dict(Path(source))
             missing, unexpected = tmodel.load_state_dict(state, strict=False)

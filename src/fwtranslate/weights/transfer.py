@@ -124,9 +124,12 @@ def keras_to_torch(keras_obj: Any, torch_module: Any) -> TransferPlan:
     return p
 
 
-def build_by_dry_run(keras_obj: Any, sample_inputs: Sequence[Any], executor=None, training: bool = False) -> Any:
+def build_by_dry_run(
+    keras_obj: Any, sample_inputs: Sequence[Any], executor=None, training: bool = False, interface=None
+) -> Any:
     """Create the Keras variables by calling the object once (Keras builds layers lazily);
-    returns the flattened outputs ({path: array}).
+    returns the flattened outputs ({path: array}). ``interface`` (verify/interface.py): the
+    object takes channels-last tensors (--layout keras); the sample is PyTorch's.
 
     Runs through the verifier's executor: on CPU a channels_first model runs only under XLA.
     The call is cached under the same key as the verifier's forward pass, so the compilation
@@ -135,14 +138,18 @@ def build_by_dry_run(keras_obj: Any, sample_inputs: Sequence[Any], executor=None
     from ..verify.backend import choose_device, keras_leaf
     from ..verify.compare import flatten
     from ..verify.execution import KerasExecutor
+    from ..verify.interface import KerasInterface
 
     executor = executor or KerasExecutor(choose_device("cpu"))
+    interface = interface or KerasInterface()
     with warnings.catch_warnings():
         # Keras warns that a subclassed model without build() is "marked as built": it is built
         # by this very call.
         warnings.filterwarnings("ignore", message=".*does not have a `build\\(\\)` method.*")
         return executor.run(
-            ("forward", training), lambda *xs: flatten(keras_obj(*xs, training=training), keras_leaf), *sample_inputs
+            ("forward", training),
+            lambda *xs: flatten(interface.call(keras_obj, list(xs), training), keras_leaf),
+            *sample_inputs,
         )
 
 

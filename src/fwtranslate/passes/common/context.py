@@ -60,6 +60,9 @@ class Context:
     instantiated: set[str] = field(default_factory=set)  # names called inside model classes
     helpers_used: set[str] = field(default_factory=set)
     maybe_unused_helpers: set[str] = field(default_factory=set)  # kept only where the output still names them
+    # PyTorch -> Keras: "torch" (NCHW interface), "keras" (channels-last interface) or
+    # "channels-first" (no layout plan); the option --layout (passes/torch_to_tf/layout.py)
+    layout: str = "torch"
     layout_plan: Any = None  # the layout analysis' Plan (common/layout.py), shared by Layout and LayoutWrap
     layout_native: dict[int, bool] = field(default_factory=dict)  # constructor id -> has a native form
     variable_attrs: set[str] = field(default_factory=set)  # self.<name> holding a keras.Variable

@@ -23,6 +23,8 @@ class Layout(Pass):
 
     conventions: LayoutConventions
     contract_note = ""  # the comment above a helper that takes and returns native tensors
+    keep_note = ""  # the comment above a model's entry method that takes native tensors (plan.keeps)
+    native_interface = False  # the models too may take native tensors (analyse)
     plan: Plan | None = None
 
     def conversion(self, var: str, direction: str) -> str:
@@ -34,7 +36,7 @@ class Layout(Pass):
         return call
 
     def prepare(self, module: cst.Module) -> set[int]:
-        self.plan = analyse(module, self.ctx, self.conventions)
+        self.plan = analyse(module, self.ctx, self.conventions, self.native_interface)
         self.ctx.layout_plan = self.plan
         if self.plan.helpers:
             self.ctx.helpers_used |= self.plan.helpers
@@ -72,7 +74,8 @@ class Layout(Pass):
         plan = self.plan
         if plan is None or id(original) not in plan.contract_comments:
             return updated
-        note = cst.EmptyLine(comment=cst.Comment(self.contract_note))
+        text = self.keep_note if id(original) in plan.keeps else self.contract_note
+        note = cst.EmptyLine(comment=cst.Comment(text))
         return updated.with_changes(leading_lines=[*updated.leading_lines, note])
 
     def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:

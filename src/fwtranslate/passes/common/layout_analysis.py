@@ -24,6 +24,7 @@ import libcst as cst
 from ...rules.literals import UNKNOWN, literal_value
 from ...rules.model import Rule
 from ...rules.signature import BindError, bind
+from .layout_blocks import find_blocks
 
 TO_NATIVE, TO_SOURCE = "native", "source"
 _RANK = re.compile(r"([123])[dD](?:Transpose)?$")  # Conv2D, Conv2d, ConvTranspose2d, MaxPooling1D...
@@ -41,6 +42,9 @@ class LayoutConventions:
     to_source_layer: Callable[[int], str]
     inputs: frozenset[str] = frozenset()  # rules whose results are model inputs (never rebound)
     can_run_native: Callable[[object, Rule, cst.Call], bool] = lambda ctx, rule, ctor: True
+    # block classes (layout_blocks.py) may take and return native tensors (PyTorch -> Keras only:
+    # the Keras -> PyTorch outputs are unchanged)
+    class_contracts: bool = False
 
 
 _WRAPPABLE = (cst.Name, cst.Call, cst.Attribute, cst.Subscript, cst.BinaryOperation)
@@ -59,6 +63,10 @@ class Plan:
     list_inserts: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # Sequential lists
     visit: set[int] = field(default_factory=set)  # statements the traversal must not skip
     helpers: set[str] = field(default_factory=set)  # support definitions the edits use
+    # classes whose entry method takes native tensors: name -> (rank, returns native tensors)
+    interfaces: dict[str, tuple[int, bool]] = field(default_factory=dict)
+    keeps: set[int] = field(default_factory=set)  # entry defs that take native tensors, return as computed
+    native_returns: bool = False  # a trial with kept returns: every return is native, of one rank
 
 
 @dataclass
@@ -99,6 +107,22 @@ class _Compound(_Layer):
         return ranks.pop() if len(ranks) == 1 else None
 
 
+@dataclass
+class _Block(_Layer):
+    """An instance of the file's classes with a contract, or a container applying only such
+    instances (``nn.Sequential(*layers)``): it takes and returns native tensors of one rank."""
+
+    contract: int = 4
+
+    @property
+    def kind(self) -> str | None:
+        return "contract"
+
+    @property
+    def rank(self) -> int | None:
+        return self.contract
+
+
 class _Chain(_Compound):
     """A container of layers applied as one (``self.downsample = nn.Sequential(conv, bn)``),
     each spatial one with a native form."""
@@ -110,12 +134,15 @@ class _Choice(_Compound):
     whichever is built runs channels last."""
 
 
-def analyse(module: cst.Module, ctx, conventions: LayoutConventions) -> Plan:
+def analyse(module: cst.Module, ctx, conventions: LayoutConventions, native_interface: bool = False) -> Plan:
+    """``native_interface``: the models themselves (the classes nobody in the file applies) may
+    take native tensors too (--layout keras)."""
     analyser = _Analyser(ctx, Plan(), conventions)
     analyser.constants = _constants(module.body, analyser, {})
     analyser.param_constants = _parameter_constants(module, analyser)
     analyser.factories = _factories(module, analyser)
     analyser.settle_contracts(module)
+    analyser.settle_class_contracts(module, native_interface)
     # a layer built by a factory function is one object for all its uses: a class analysed later
     # may force it to the source's order, so the whole file is analysed again until that settles
     for _ in range(3):
@@ -142,6 +169,9 @@ class _Analyser:
         self.factories: dict[str, cst.Call] = {}  # function name -> the constructor call it returns
         self.param_constants: dict[str, dict[str, object]] = {}  # function -> parameters' static values
         self.modes: dict[object, set] = {}  # layer identity -> the layouts it was applied to
+        self.block_values: dict[int, frozenset[str]] = {}  # expression -> the block classes it applies
+        self.class_contracts: dict[str, int] = {}  # block class -> the native rank its entry method takes
+        self.keeps: set[str] = set()  # of those, models whose results keep the layout they are computed in
 
     # --- helper functions ---------------------------------------------------------------------------
     def settle_contracts(self, module: cst.Module) -> None:
@@ -172,23 +202,38 @@ class _Analyser:
         return _cost(trial)
 
     def _trial(
-        self, fn: cst.FunctionDef, attrs: dict, contract: int | None, entry: tuple[str, int] | None = None
+        self,
+        fn: cst.FunctionDef,
+        attrs: dict,
+        contract: int | None,
+        entry: tuple[str, int] | None = None,
+        keep: bool = False,
+        method: bool = False,
     ) -> Plan:
         """One analysis of ``fn``: ``contract``, its first parameter comes and its result goes
-        in the native layout of that rank; ``entry``, (parameter, rank) moved on entry."""
+        in the native layout of that rank (``keep``: results are returned as computed when they
+        all are native of one rank, else in the source's order); ``entry``, (parameter, rank)
+        moved on entry; ``method``: ``fn`` is a method (its tensor comes after ``self``)."""
         for _ in range(8):
             before = set(self.forced)
             trial = Plan()
             self.modes = {}
             inherited = {**self.constants, **self.param_constants.get(fn.name.value, {})}
             worker = _Function(
-                self, trial, attrs, returns=contract, constants=_constants(_statements(fn.body), self, inherited)
+                self,
+                trial,
+                attrs,
+                returns=contract,
+                constants=_constants(_statements(fn.body), self, inherited),
+                keep=keep,
             )
-            first = _first_param(fn)
+            first = _first_param(fn, skip=1 if method else 0)
             state = {first: contract} if contract is not None and first else {}
             if entry is not None:
                 state = {entry[0]: entry[1]}
             worker.setup(fn.body).block(fn.body, state)
+            if keep:
+                worker.settle_returns()
             # an axis or merge layer is one object: it cannot see both layouts
             self.forced |= {identity for identity, modes in self.modes.items() if len(modes) > 1}
             if self.forced == before:
@@ -198,7 +243,11 @@ class _Analyser:
     # --- rules --------------------------------------------------------------------------------
     def layer_of(self, value: cst.CSTNode, identity: tuple[str, object]) -> _Layer | None:
         """The layer a constructor call builds (``nn.Conv2d(...)``), directly or through a
-        factory function of this file (``conv3x3(...)``, whose only statement returns one)."""
+        factory function of this file (``conv3x3(...)``, whose only statement returns one), or
+        block instances with a contract (``BasicBlock(...)``, ``nn.Sequential(*layers)``)."""
+        block = self.block_of(value, identity)
+        if block is not None:
+            return block
         rule = self.rule_of(value)
         if rule is not None and rule.layout and isinstance(value, cst.Call):
             return _Layer(rule, value, identity)
@@ -214,6 +263,16 @@ class _Analyser:
             if rule is not None:
                 return _Layer(rule, inner, ("node", id(inner)))
         return None
+
+    def block_of(self, value: cst.CSTNode, identity: tuple[str, object]) -> _Block | None:
+        classes = self.block_values.get(id(value))
+        rule = self.ctx.rules.calls.get(self.conventions.sequential)
+        if not classes or rule is None or not isinstance(value, cst.Call):
+            return None
+        ranks = {self.class_contracts.get(c) for c in classes}
+        if len(ranks) != 1 or None in ranks:
+            return None
+        return _Block(rule, value, identity, ranks.pop())  # type: ignore[arg-type]
 
     def _chain(self, rule: Rule, call: cst.Call, identity: tuple[str, object]) -> _Chain | None:
         if not self.conventions.sequential_args or not call.args:
@@ -232,6 +291,9 @@ class _Analyser:
         if len(values) == 1:
             return self.layer_of(values[0], identity)
         parts = [self.layer_of(v, ("node", id(v))) for v in values]
+        blocks = {p.contract for p in parts if isinstance(p, _Block)}
+        if len(blocks) == 1 and all(isinstance(p, _Block) for p in parts):  # `self.body = A(c)` or `B(c)`
+            return _Block(parts[0].rule, parts[0].ctor, identity, blocks.pop())  # type: ignore[union-attr]
         if any(p is None or p.kind not in ("spatial", "elementwise") for p in parts):
             return None
         found = [p for p in parts if p is not None]
@@ -265,18 +327,24 @@ class _Analyser:
         return self.ctx.rules.calls.get(qual) if qual is not None else None
 
     # --- classes --------------------------------------------------------------------------------
-    def class_def(self, cls: cst.ClassDef) -> None:
-        methods = {s.name.value: s for s in cls.body.body if isinstance(s, cst.FunctionDef)}
-        entry = methods.get(self.ctx.direction.entry_method[0])
-        if entry is None:
-            return
+    def class_attrs(self, cls: cst.ClassDef) -> dict[str, _Layer]:
+        """The layers ``__init__`` assigns to attributes."""
         attrs: dict[str, _Layer] = {}
-        init = methods.get("__init__")
+        init = next((s for s in cls.body.body if isinstance(s, cst.FunctionDef) and s.name.value == "__init__"), None)
         if init is not None:
             for target, values in _init_layers(init).items():
                 layer = self._choice(values, ("attr", target))
                 if layer is not None:
                     attrs[target] = layer
+        return attrs
+
+    def class_def(self, cls: cst.ClassDef) -> None:
+        methods = {s.name.value: s for s in cls.body.body if isinstance(s, cst.FunctionDef)}
+        entry = methods.get(self.ctx.direction.entry_method[0])
+        if entry is None:
+            return
+        attrs = self.class_attrs(cls)
+        init = methods.get("__init__")
         # forward and the methods it calls (`self._forward_impl(x)`, timm's `forward_features` /
         # `forward_head`): each keeps the source's order at its own interface
         analysed = _methods_called_from(methods, entry)
@@ -287,6 +355,17 @@ class _Analyser:
         if init is not None:
             self.plan.visit.add(id(init))
             self.plan.visit |= {id(s) for s in _statements(init.body)}
+        name = cls.name.value
+        if name in self.class_contracts:  # settle_class_contracts checked forward is alone
+            keep = name in self.keeps
+            trial = self._trial(entry, attrs, self.class_contracts[name], keep=keep, method=True)
+            self._merge(trial)
+            self.plan.visit.add(id(entry))
+            self.plan.contract_comments[id(entry)] = self.class_contracts[name]
+            self.plan.interfaces[name] = (self.class_contracts[name], trial.native_returns or not keep)
+            if keep:
+                self.plan.keeps.add(id(entry))
+            return
         for fn in analysed:
             self.method(fn, attrs)
 
@@ -294,11 +373,20 @@ class _Analyser:
         """A layer's ``forward`` / ``call``: its interface keeps the source's order, but its tensor
         argument may move once on entry when that saves moves inside (``identity = x`` before
         the convolutions, a shortcut applied to ``x`` later)."""
+        best = self._method_plan(fn, attrs)
+        if best is None:
+            return self.function(fn, attrs)
+        self.forced = best[2]
+        self._merge(best[1])
+        self.plan.visit.add(id(fn))
+
+    def _method_plan(self, fn: cst.FunctionDef, attrs: dict[str, _Layer]) -> tuple[int, Plan, set] | None:
+        """(cost, plan, forced layers) of ``method``'s best choice; None when it has no choice."""
         body = _statements(fn.body)
         first = next((s for s in body if not _is_docstring(s)), None)
         params = [*fn.params.posonly_params, *fn.params.params][1:]
         if first is None or not params or not attrs:
-            return self.function(fn, attrs)
+            return None
         saved = set(self.forced)
         plain = self._trial(fn, attrs, None)
         best = (_cost(plain), plain, set(self.forced))
@@ -309,9 +397,81 @@ class _Analyser:
             trial.before.setdefault(id(first), []).insert(0, (param, TO_NATIVE))
             if _cost(trial) < best[0]:  # the move on entry is one of the plan's
                 best = (_cost(trial), trial, set(self.forced))
-        self.forced = best[2]
-        self._merge(best[1])
-        self.plan.visit.add(id(fn))
+        self.forced = saved
+        return best
+
+    # --- block classes -------------------------------------------------------------------------
+    def settle_class_contracts(self, module: cst.Module, native_interface: bool) -> None:
+        """A block class only applied by the file's other classes (layout_blocks.py), with a
+        tensor first, may take and return native tensors like a helper function
+        (``settle_contracts``), so that its callers do not move the channel axis around it:
+        chosen when that needs fewer moves inside it than keeping the source's order. With
+        ``native_interface`` the models too (the classes no other class applies): they take
+        native tensors, and return native ones where they compute them."""
+        if not self.conventions.class_contracts:
+            return
+        entry_name = self.ctx.direction.entry_method[0]
+        classes: dict[str, cst.ClassDef] = {}
+        for stmt in module.body:
+            if not isinstance(stmt, cst.ClassDef):
+                continue
+            methods = {s.name.value: s for s in stmt.body.body if isinstance(s, cst.FunctionDef)}
+            entry = methods.get(entry_name)
+            params = [*entry.params.posonly_params, *entry.params.params][1:] if entry is not None else []
+            if entry is not None and params and _methods_called_from(methods, entry) == [entry]:
+                classes[stmt.name.value] = stmt
+        if not classes:
+            return
+        sequential = self.conventions.sequential
+        blocks = find_blocks(module, set(classes), lambda call: getattr(self.rule_of(call), "name", None) == sequential)
+        refused = set(blocks.refused) | (set() if native_interface else blocks.external)
+        owners = {s.name.value: s for s in module.body if isinstance(s, cst.ClassDef)}
+        for owner, applied in blocks.attrs.items():
+            cls = owners[owner]
+            methods = {s.name.value: s for s in cls.body.body if isinstance(s, cst.FunctionDef)}
+            entry = methods.get(entry_name)
+            entries = {fn.name.value for fn in _methods_called_from(methods, entry)} if entry is not None else set()
+            # applied with its tensor first, by forward and what it calls, and nowhere else
+            for attr in _attributes_not_called(cls, entries, set(applied)) | _applied_oddly(cls, set(applied)):
+                refused |= applied[attr]
+        self.block_values = blocks.values
+        models = {c for c in classes if c not in blocks.internal} if native_interface else set()
+        candidates = [c for c in classes if c not in refused and (c in blocks.internal or c in models)]
+        for _ in range(3):
+            changed = False
+            for name in candidates:
+                cls = classes[name]
+                attrs = self.class_attrs(cls)
+                entry = next(s for s in cls.body.body if isinstance(s, cst.FunctionDef) and s.name.value == entry_name)
+                keep = name in models
+                best = self._class_choice(entry, attrs, keep)
+                if self.class_contracts.get(name) != best:
+                    changed = True
+                    if best is None:
+                        self.class_contracts.pop(name, None)
+                    else:
+                        self.class_contracts[name] = best
+            # one value or attribute applying classes of different contracts: none of them keeps one
+            for together in [*self.block_values.values(), *(c for a in blocks.attrs.values() for c in a.values())]:
+                if len({self.class_contracts.get(c) for c in together}) > 1:
+                    for c in together:
+                        changed = changed or c in self.class_contracts
+                        self.class_contracts.pop(c, None)
+                    candidates = [c for c in candidates if c not in together]
+            if not changed:
+                break
+        self.keeps = models & set(self.class_contracts)
+
+    def _class_choice(self, entry: cst.FunctionDef, attrs: dict[str, _Layer], keep: bool) -> int | None:
+        """The native rank the entry method had best take, or None (the source's order)."""
+        saved = set(self.forced)
+        plain = self._method_plan(entry, attrs)
+        costs: dict[int | None, int] = {None: plain[0] if plain is not None else self._cost(entry, None)}
+        for rank in (4, 3, 5):
+            costs[rank] = _cost(self._trial(entry, attrs, rank, keep=keep, method=True))
+            self.forced = set(saved)
+        self.forced = saved
+        return min(costs, key=lambda r: (costs[r], r is not None))
 
     # --- functions -------------------------------------------------------------------------------
     def function(self, fn: cst.FunctionDef, attrs: dict[str, _Layer], contract: int | None = None) -> None:
@@ -433,9 +593,13 @@ class _Function:
         attrs: dict[str, _Layer],
         returns: int | None = None,
         constants: dict[str, object] | None = None,
+        keep: bool = False,
     ):
         self.a, self.plan, self.attrs = analyser, plan, attrs
         self.returns = returns  # the layout this function's results must have
+        self.keep = keep  # results as computed (settle_returns), not ``returns``
+        # keep: return value id -> (value, its layout); a loop body's last analysis is the one kept
+        self.returned: dict[int, tuple[cst.BaseExpression, int | None]] = {}
         self.pinned: set[str] = set()  # variables never rebound (the model's inputs: keras.Input)
         self.constants = constants if constants is not None else {}
         self.stmt: cst.BaseStatement | None = None
@@ -634,6 +798,9 @@ class _Function:
                 return state
             self.want(small.value, None, value_layout, state)
             return self.want_name(var, None, state)
+        if isinstance(small, cst.Return) and small.value is not None and self.keep:
+            self.returned[id(small.value)] = (small.value, self.ev(small.value, state))
+            return state
         if isinstance(small, cst.Return) and small.value is not None:
             layout = self.ev(small.value, state)
             if not self.want(small.value, self.returns, layout, state):
@@ -643,6 +810,17 @@ class _Function:
             self.ev(small.value, state)
             return state
         return self.consume(small, state)
+
+    def settle_returns(self) -> None:
+        """Kept results: native ones stay so when every result is native of one rank; otherwise
+        every native one goes back to the source's order (an interface has one layout)."""
+        layouts = {layout for _, layout in self.returned.values()}
+        if len(layouts) == 1 and None not in layouts:
+            self.plan.native_returns = True
+            return
+        for value, layout in self.returned.values():
+            if layout is not None:
+                self.plan.wrap[id(value)] = TO_SOURCE
 
     # --- expressions --------------------------------------------------------------------------------
     def ev(self, node: cst.BaseExpression, state: dict[str, int]):
@@ -837,6 +1015,12 @@ class _Function:
         return None
 
     def apply_layer(self, layer: _Layer, call: cst.Call, state: dict[str, int]):
+        if isinstance(layer, _Block):  # its first argument native (layout_blocks checked there is one)
+            first, *rest = call.args
+            for arg in rest:
+                self.want(arg.value, None, self.ev(arg.value, state), state)
+            self.want(first.value, layer.contract, self.ev(first.value, state), state)
+            return layer.contract
         if layer.identity[0] == "node":  # `layers.Conv2D(int(x.shape[3] * r), 1)(x)`: its arguments read too
             self.consume(layer.ctor, state)
         args = [a for a in call.args if a.keyword is None and not a.star]
@@ -1176,6 +1360,26 @@ def _attributes_not_called(cls: cst.ClassDef, entries: set[str], attrs: set[str]
     return found
 
 
+def _applied_oddly(cls: cst.ClassDef, attrs: set[str]) -> set[str]:
+    """Attributes called as ``self.X(...)`` without a positional, unstarred first argument."""
+    found: set[str] = set()
+
+    class V(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if (
+                isinstance(func, cst.Attribute)
+                and isinstance(func.value, cst.Name)
+                and func.value.value == "self"
+                and func.attr.value in attrs
+                and not _tensor_first(node)
+            ):
+                found.add(func.attr.value)
+
+    cls.visit(V())
+    return found
+
+
 # --- static values and helper functions ------------------------------------------------------------
 _DATA_FORMAT_FUNCTIONS = frozenset({"keras.backend.image_data_format", "keras.config.image_data_format"})
 
@@ -1319,8 +1523,8 @@ def _is_docstring(stmt: cst.BaseStatement) -> bool:
     )
 
 
-def _first_param(fn: cst.FunctionDef) -> str | None:
-    params = [*fn.params.posonly_params, *fn.params.params]
+def _first_param(fn: cst.FunctionDef, skip: int = 0) -> str | None:
+    params = [*fn.params.posonly_params, *fn.params.params][skip:]
     return params[0].name.value if params else None
 
 

@@ -13,6 +13,13 @@ them: default ``data_format``, ``keras.layers.Conv2D``, batch norm on the last a
 A layer runs channels last only where its translation has a channels-last form
 (``channels_last``); the others (e.g. a pooling with ``ceil_mode``) stay channels first and the
 analysis moves the axis around them.
+
+A block class only applied by the file's other classes (``BasicBlock`` in ``ResNet``) takes and
+returns channels-last tensors when that saves moves (a class contract, layout_blocks.py). The
+option ``--layout`` (``ctx.layout``) chooses the models' own interface: ``torch``, PyTorch's
+order; ``keras``, channels-last tensors in (and out, where the results are spatial maps);
+``channels-first``, no plan at all: every layer exact on its own. A translation whose interface
+is not PyTorch's says so in a header comment (layout_header.py), which verify reads.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import libcst as cst
 
 from ...cstutil import expression
 from ...imports import dotted_name
+from ...layout_header import header
 from ...report import INFO
 from ...rules import apply
 from ..common import layout
@@ -129,12 +137,18 @@ CONVENTIONS = LayoutConventions(
     to_native_layer=to_last_layer,
     to_source_layer=to_first_layer,
     can_run_native=can_run_native,
+    class_contracts=True,
 )
 
 
 class Layout(layout.Layout):
     conventions = CONVENTIONS
     contract_note = "# fwtranslate: channels-last tensors in and out (Keras' layout); callers here move the axis"
+    keep_note = "# fwtranslate: channels-last tensors in, and out where the results are spatial maps (--layout keras)"
+
+    @property
+    def native_interface(self) -> bool:  # type: ignore[override]
+        return self.ctx.layout == "keras"
 
     @classmethod
     def reads_whole_tree(cls, source: str, rules) -> bool:
@@ -145,6 +159,8 @@ class Layout(layout.Layout):
     def prepare(self, module: cst.Module) -> set[int]:
         if not self.reads_whole_tree(self.ctx.source, self.ctx.rules):
             return set()  # no spatial layer: nothing to plan (and the tree may hold stand-ins)
+        if self.ctx.layout == "channels-first":  # every spatial rule is exact on its own
+            return set()
         try:
             visit = super().prepare(module)
         except RecursionError:  # absurdly nested code: every layer stays exact on its own
@@ -154,6 +170,18 @@ class Layout(layout.Layout):
         if plan is not None and (plan.native or plan.list_inserts or plan.before or plan.after or plan.wrap):
             self.ctx.target_imports.add("import keras")
         return visit
+
+    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
+        """The header comment, where the interface is not PyTorch's own (a class contract or a
+        --layout other than torch) in a file with spatial layers."""
+        plan = self.plan
+        interfaces = plan.interfaces if plan is not None else {}
+        if self.ctx.piece or not self.reads_whole_tree(self.ctx.source, self.ctx.rules):
+            return updated
+        if self.ctx.layout == "torch" and not interfaces:
+            return updated
+        line = cst.EmptyLine(comment=cst.Comment(header(self.ctx.layout, interfaces)))
+        return updated.with_changes(header=[*updated.header, line])
 
     def conversion(self, var: str, direction: str) -> str:
         if direction == TO_NATIVE:
