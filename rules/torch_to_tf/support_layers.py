@@ -448,28 +448,38 @@ class TorchUpsample(keras.layers.Layer):
     """PyTorch's Upsample / F.interpolate for "nearest", "nearest-exact", "linear", "bilinear"
     and "trilinear" modes, with ``size`` or ``scale_factor`` and ``align_corners``.
 
-    Works axis by axis on channels-first input of any rank, with PyTorch's source-index
-    formulas (for a given ``scale_factor``, PyTorch samples with ``1 / scale_factor``, not
-    ``in / out``). Spatial sizes must be known.
+    Works axis by axis on input of any rank, with PyTorch's source-index formulas (for a given
+    ``scale_factor``, PyTorch samples with ``1 / scale_factor``, not ``in / out``), so it is
+    exact in either ``data_format`` (PyTorch's order by default; the layout analysis passes
+    "channels_last" inside a run). Spatial sizes must be known.
     """
 
     def __init__(
-        self, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None, **kwargs
+        self,
+        size=None,
+        scale_factor=None,
+        mode="nearest",
+        align_corners=None,
+        recompute_scale_factor=None,
+        data_format="channels_first",
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.size, self.scale_factor, self.mode = size, scale_factor, mode
         self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
+        self.data_format = data_format
 
     def call(self, inputs):
         rank = len(inputs.shape) - 2
+        first = 2 if self.data_format == "channels_first" else 1  # the first spatial axis
         sizes = as_tuple(self.size, rank) if self.size is not None else None
         scales = as_tuple(self.scale_factor, rank) if self.size is None else (None,) * rank
         x = inputs
         for axis in range(rank):
-            n = inputs.shape[axis + 2]
+            n = inputs.shape[axis + first]
             out = sizes[axis] if sizes is not None else int(n * scales[axis])
             scale = None if self.recompute_scale_factor else scales[axis]
-            x = self.resize_axis(x, axis + 2, n, out, scale)
+            x = self.resize_axis(x, axis + first, n, out, scale)
         return x
 
     def resize_axis(self, x, axis, n, out, scale_factor):
@@ -497,6 +507,7 @@ class TorchUpsample(keras.layers.Layer):
             "mode": self.mode,
             "align_corners": self.align_corners,
             "recompute_scale_factor": self.recompute_scale_factor,
+            "data_format": self.data_format,
         }
 
 

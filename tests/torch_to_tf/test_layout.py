@@ -248,3 +248,35 @@ def test_an_attribute_with_alternative_layers_runs_channels_last(defaults, tmp_p
     assert call.count("keras.ops.moveaxis(") == 2, call  # in before the convolution, out before the mean
     assert 'data_format="channels_first"' not in result.code and "ChannelsFirst" not in result.code
     _verify(source, (2, 3, 8, 8), tmp_path)
+
+
+# unet's decoder: an upsampling (any rank, torch's own index formulas) inside a container
+UPSAMPLE = (
+    HEADER
+    + """
+class RandomNet(nn.Module):
+    def __init__(self, mode="nearest", align_corners=None):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.up = nn.Sequential(
+            nn.Upsample(scale_factor=2, mode=mode, align_corners=align_corners), nn.Conv2d(4, 4, 1)
+        )
+        self.bilinear = nn.UpsamplingBilinear2d(size=(13, 11))
+        self.nearest = nn.UpsamplingNearest2d(scale_factor=1.5)
+
+    def forward(self, x):
+        x = self.up(F.relu(self.conv(x)))
+        return self.nearest(self.bilinear(x))
+"""
+)
+
+
+@pytest.mark.parametrize("args", ['mode="nearest", align_corners=None', 'mode="bilinear", align_corners=True'])
+def test_upsampling_runs_channels_last(args, tmp_path):
+    source = UPSAMPLE.replace('mode="nearest", align_corners=None', args)
+    result = _translate(source)
+    assert not [d for d in result.diagnostics if d.code == "layout"], result.diagnostics
+    call = _method(result.code, "RandomNet")
+    assert call.count("keras.ops.moveaxis(") == 2, call  # in before the convolution, out on return
+    assert "channels_first" not in result.code.split("class RandomNet")[1], result.code
+    _verify(source, (2, 3, 6, 5), tmp_path)

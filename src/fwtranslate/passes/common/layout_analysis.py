@@ -40,6 +40,8 @@ class LayoutConventions:
     to_native_layer: Callable[[int], str]  # code of the layer that converts a tensor of this rank
     to_source_layer: Callable[[int], str]
     inputs: frozenset[str] = frozenset()  # rules whose results are model inputs (never rebound)
+    # spatial rules whose layer takes any rank (nn.Upsample): it runs in the rank its input comes in
+    any_rank: frozenset[str] = frozenset()
     can_run_native: Callable[[object, Rule, cst.Call], bool] = lambda ctx, rule, ctor: True
 
 
@@ -95,7 +97,7 @@ class _Compound(_Layer):
 
     @property
     def rank(self) -> int | None:
-        ranks = {p.rank for p in self.parts if p.kind == "spatial"}
+        ranks = {p.rank for p in self.parts if p.kind == "spatial" and p.rank is not None}
         return ranks.pop() if len(ranks) == 1 else None
 
 
@@ -224,7 +226,7 @@ class _Analyser:
         if any(p is None or p.kind not in ("spatial", "elementwise") for p in parts):
             return None
         chain = _Chain(rule, call, identity, [p for p in parts if p is not None])
-        if chain.rank is None or not self.native_capable(chain):
+        if chain.rank is None or not self.ranks_known(chain) or not self.native_capable(chain):
             return None
         return chain
 
@@ -236,7 +238,15 @@ class _Analyser:
             return None
         found = [p for p in parts if p is not None]
         choice = _Choice(found[0].rule, found[0].ctor, identity, found)
-        return choice if choice.rank is not None and self.native_capable(choice) else None
+        return choice if choice.rank is not None and self.ranks_known(choice) and self.native_capable(choice) else None
+
+    def any_rank(self, layer: _Layer) -> bool:
+        """A spatial layer of any rank (``nn.Upsample``): it runs in its input's rank."""
+        return layer.rank is None and layer.rule.name in self.conventions.any_rank
+
+    def ranks_known(self, layer: _Compound) -> bool:
+        """Each spatial part has the compound's rank, or takes any rank."""
+        return all(p.kind != "spatial" or p.rank == layer.rank or self.any_rank(p) for p in layer.parts)
 
     def native_capable(self, layer: _Layer) -> bool:
         """The layer (every spatial part of a chain or a choice) has a native form."""
@@ -392,16 +402,19 @@ class _Analyser:
                 continue
             layer = self.layer_of(value, ("node", id(value))) if value is not None else None
             kind = layer.kind if layer is not None and layer.identity not in self.forced else None
+            rank = layer.rank if layer is not None else None
+            if rank is None and layer is not None and self.any_rank(layer):
+                rank = state  # nn.Upsample: in the rank of the run it is in, else PyTorch's order
             if (
                 layer is not None
                 and kind in ("spatial", "spatial_to_flat")
-                and layer.rank is not None
+                and rank is not None
                 and conventions.can_run_native(self.ctx, layer.rule, layer.ctor)
             ):
                 if state is None:
-                    inserts.append((index, conventions.to_native_layer(layer.rank)))
+                    inserts.append((index, conventions.to_native_layer(rank)))
                 self.plan.native.add(id(layer.ctor))
-                state = None if kind == "spatial_to_flat" else layer.rank
+                state = None if kind == "spatial_to_flat" else rank
                 changed = True
             elif kind == "elementwise":
                 continue
@@ -849,12 +862,15 @@ class _Function:
         kind = layer.kind
         forced = layer.identity in self.a.forced
         native = not forced and self.a.native_capable(layer)
-        if kind in ("spatial", "spatial_to_flat") and layer.rank is not None and native:
-            if not self.want(source, layer.rank, self.ev(source, state), state):
+        if kind in ("spatial", "spatial_to_flat") and native and (layer.rank is not None or self.a.any_rank(layer)):
+            current = self.ev(source, state)
+            rank = layer.rank if layer.rank is not None else current  # an any-rank layer follows its input
+            if rank is None or not self.want(source, rank, current, state):
                 self.a.forced.add(layer.identity)
+                self.want(source, None, current, state)
                 return None
             self.a.mark_native(layer, self.plan)
-            return layer.rank if kind == "spatial" else None
+            return rank if kind == "spatial" else None
         if kind == "elementwise":
             return self.ev(source, state)
         if kind == "axis":

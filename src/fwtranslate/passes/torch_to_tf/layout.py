@@ -64,6 +64,8 @@ def to_first_layer(rank: int) -> str:
 
 # support layers (rules/torch_to_tf/support_layers.py) that take Keras' data_format, channels last by default
 _SUPPORT_POOLS = frozenset({"TorchMaxPool", "TorchAvgPool", "TorchAdaptivePool"})
+# support layers channels first by default (their rules' outputs stay as they were): told channels last
+_SUPPORT_FIRST = frozenset({"TorchUpsample"})
 
 
 def channels_last(node: cst.BaseExpression) -> cst.BaseExpression | None:
@@ -83,6 +85,10 @@ def channels_last(node: cst.BaseExpression) -> cst.BaseExpression | None:
                 return None
             elements.append(element.with_changes(value=new))
         return node.with_changes(args=[node.args[0].with_changes(value=layers.with_changes(elements=elements))])
+    if name in _SUPPORT_FIRST:
+        if any(a.star or (a.keyword is not None and a.keyword.value == "data_format") for a in node.args):
+            return None
+        return layout.set_keyword(node, "data_format", cst.SimpleString('"channels_last"'), None)
     if name not in _KERAS_CONV and name not in _SUPPORT_POOLS and not name.startswith("keras.layers."):
         return None
     args = []
@@ -129,6 +135,7 @@ CONVENTIONS = LayoutConventions(
     to_native_layer=to_last_layer,
     to_source_layer=to_first_layer,
     can_run_native=can_run_native,
+    any_rank=frozenset({"torch.nn.Upsample"}),
 )
 
 
