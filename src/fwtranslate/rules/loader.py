@@ -45,7 +45,7 @@ _FIELDS = {
     "note",
 }
 # how a layer's translation treats the channel axis (see passes/common/layout_analysis.py)
-LAYOUT_KINDS = ("spatial", "spatial_to_flat", "elementwise", "axis", "merge")
+LAYOUT_KINDS = ("spatial", "spatial_to_flat", "elementwise", "axis", "merge", "reduce")
 
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
@@ -285,8 +285,10 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
     layout = spec.get("layout")
     if layout is not None and layout not in LAYOUT_KINDS:
         raise RuleFileError(path, name, "layout", f"expected one of: {', '.join(LAYOUT_KINDS)}")
-    if layout == "axis" and (signature is None or not {"axis", "dim"} & set(signature.names)):
-        raise RuleFileError(path, name, "layout", "layout 'axis' needs an 'axis' (Keras) or 'dim' (PyTorch) parameter")
+    if layout in ("axis", "reduce") and (signature is None or not {"axis", "dim"} & set(signature.names)):
+        raise RuleFileError(
+            path, name, "layout", f"layout {layout!r} needs an 'axis' (Keras) or 'dim' (PyTorch) parameter"
+        )
     for key in ("class", "base"):
         value = spec.get(key)
         if value is not None and not (isinstance(value, str) and _DOTTED.fullmatch(value)):

@@ -42,6 +42,8 @@ class LayoutConventions:
     inputs: frozenset[str] = frozenset()  # rules whose results are model inputs (never rebound)
     # spatial rules whose layer takes any rank (nn.Upsample): it runs in the rank its input comes in
     any_rank: frozenset[str] = frozenset()
+    keep_param: str = "keepdims"  # a reduction's "keep the reduced axes" parameter ("keepdim": PyTorch)
+    flatten: str = ""  # the source's flatten function (torch.flatten), or none
     can_run_native: Callable[[object, Rule, cst.Call], bool] = lambda ctx, rule, ctor: True
 
 
@@ -453,6 +455,10 @@ class _Function:
         self.constants = constants if constants is not None else {}
         self.stmt: cst.BaseStatement | None = None
         self.names_in_stmt: dict[str, int] = {}
+        # native maps whose spatial axes all have size 1 (an adaptive pool to 1): flattening one
+        # gives the same elements in both orders. Expressions by id; variables in straight-line code
+        self.unit_nodes: set[int] = set()
+        self.units: set[str] = set()
 
     # --- statements -----------------------------------------------------------------------------
     def block(self, suite, state: dict[str, int]) -> dict[str, int]:
@@ -468,7 +474,14 @@ class _Function:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 state = self.small(small, state)
+                self.track_units(small)
             return state
+        self.units.clear()  # a block may rebind anything: unit maps are followed in straight-line code only
+        state = self.compound(stmt, state)
+        self.units.clear()
+        return state
+
+    def compound(self, stmt: cst.BaseStatement, state: dict[str, int]) -> dict[str, int]:
         if isinstance(stmt, cst.If):
             self.names_in_stmt = _name_counts(stmt.test)
             return self.if_(stmt, state)
@@ -657,6 +670,18 @@ class _Function:
             return state
         return self.consume(small, state)
 
+    def track_units(self, small: cst.BaseSmallStatement) -> None:
+        """A variable assigned a unit map is one until it is bound again."""
+        if isinstance(small, cst.Assign):
+            names = [n for t in small.targets for n in _bound(t.target)]
+            unit = len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
+            unit = unit and id(small.value) in self.unit_nodes
+            self.units.difference_update(names)
+            if unit:
+                self.units.update(names)
+        elif isinstance(small, (cst.AugAssign, cst.AnnAssign)):
+            self.units.difference_update(_bound(small.target))
+
     # --- expressions --------------------------------------------------------------------------------
     def ev(self, node: cst.BaseExpression, state: dict[str, int]):
         """The layout of ``node``'s value; records what its parts need."""
@@ -678,6 +703,11 @@ class _Function:
             function = self.a.rule_of(node)
             if function is not None and function.layout in ("elementwise", "axis", "merge") and _tensor_first(node):
                 return self.apply_function(function, node, state)
+            if function is not None and self.reduces(function) and _tensor_first(node):
+                return self.reduce(function, node, None, state)
+            method = self.method_rule(node)
+            if method is not None and isinstance(node.func, cst.Attribute):
+                return self.reduce(method, node, node.func.value, state)
             self.consume(node, state)
             return None
         if isinstance(node, cst.BinaryOperation) and isinstance(
@@ -726,6 +756,78 @@ class _Function:
         self.want(first, None, layout, state)
         self._consume_args(rest, state)
         return None
+
+    # --- reductions and flattening: x.mean((2, 3)), torch.amax(x, dim=1), torch.flatten(x, 1) ------
+    def reduces(self, rule: Rule) -> bool:
+        return rule.layout == "reduce" or (bool(self.a.conventions.flatten) and rule.name == self.a.conventions.flatten)
+
+    def method_rule(self, call: cst.Call) -> Rule | None:
+        """The rule of a reduction written as a method (``x.mean(...)``, ``x.flatten(1)``)."""
+        if not isinstance(call.func, cst.Attribute) or self.a.rule_of(call) is not None:
+            return None
+        rule = self.a.ctx.rules.methods.get(call.func.attr.value)
+        return rule if rule is not None and rule.signature is not None and self.reduces(rule) else None
+
+    def reduce(self, rule: Rule, call: cst.Call, receiver: cst.BaseExpression | None, state: dict[str, int]):
+        """A reduction of a native tensor keeps it native with its axis renumbered (the reduced
+        axes gone unless kept); the flatten of a unit map gives PyTorch's (N, C) as it is.
+        Otherwise (an axis not static, the batch axis reduced) the tensor goes back first."""
+        first = receiver if receiver is not None else call.args[0].value
+        rest = call.args if receiver is not None else call.args[1:]
+        layout = self.ev(first, state)
+        unit = id(first) in self.unit_nodes or (isinstance(first, cst.Name) and first.value in self.units)
+        result: object = False
+        if layout is not None and rule.signature is not None:
+            try:
+                bound = bind(rule.signature, call.args, receiver)
+            except BindError:
+                bound = None
+            if bound is not None and rule.name == self.a.conventions.flatten:
+                result = None if unit and self._flattens_unit(bound, layout) else False
+            elif bound is not None:
+                result = self._reduction(bound, layout, call)
+        if result is not False:
+            self._consume_args(rest, state)
+            return result
+        self.want(first, None, layout, state)
+        self._consume_args(rest, state)
+        return None
+
+    def _bound_static(self, bound, name: str, default):
+        arg = bound.get(name)
+        return _static(arg.node, self.a, self.constants) if arg is not None and arg.given else default
+
+    def _flattens_unit(self, bound, rank: int) -> bool:
+        """``flatten(x, 1)`` of an (N, C, 1, 1) map: (N, C) in both orders."""
+        start, end = self._bound_static(bound, "start_dim", 0), self._bound_static(bound, "end_dim", -1)
+        return start == 1 and end in (-1, rank - 1)
+
+    def _reduction(self, bound, rank: int, call: cst.Call):
+        """The layout of a reduction's result (False: not provable), its axes renumbered."""
+        keep = self._bound_static(bound, self.a.conventions.keep_param, False)
+        arg = bound.get(self.a.conventions.axis_param)
+        if not isinstance(keep, bool):
+            return False
+        if arg is None or not arg.given:
+            return None  # every axis: a scalar, or all ones, the same in both orders
+        value = _static(arg.node, self.a, self.constants)
+        axes = (value,) if isinstance(value, int) else value
+        if not isinstance(axes, (tuple, list)) or not axes:
+            return False
+        if not all(isinstance(a, int) and not isinstance(a, bool) and -rank <= a < rank for a in axes):
+            return False
+        reduced = {a % rank for a in axes}
+        if len(reduced) != len(axes) or 0 in reduced:
+            return False  # the batch axis: the remaining axes would not be in either order
+        native = [self.a.conventions.native_axis(a, rank) for a in axes]
+        self.plan.replace[id(arg.node)] = repr(native[0] if isinstance(value, int) else type(value)(native))
+        if keep:
+            if 1 not in reduced and reduced >= set(range(2, rank)):
+                self.unit_nodes.add(id(call))
+            return rank
+        if 1 in reduced or rank - len(reduced) <= 2:
+            return None  # no channel axis left, or (N, C): the same in both orders
+        return rank - len(reduced)
 
     def _axis_node(self, rule: Rule, call: cst.Call) -> cst.BaseExpression | None:
         if rule.signature is None:
@@ -870,6 +972,8 @@ class _Function:
                 self.want(source, None, current, state)
                 return None
             self.a.mark_native(layer, self.plan)
+            if kind == "spatial" and _pools_to_one(layer, self.constants):
+                self.unit_nodes.add(id(call))
             return rank if kind == "spatial" else None
         if kind == "elementwise":
             return self.ev(source, state)
@@ -969,6 +1073,21 @@ def _remap_axis_argument(layer: _Layer, rank: int, conventions: LayoutConvention
     if isinstance(value, (tuple, list)) and all(isinstance(v, int) for v in value):
         return position, type(value)(conventions.native_axis(v, rank) for v in value)
     return None
+
+
+def _pools_to_one(layer: _Layer, constants: dict) -> bool:
+    """An adaptive pooling to size 1 on every spatial axis (``nn.AdaptiveAvgPool2d((1, 1))``)."""
+    signature = layer.rule.signature
+    if isinstance(layer, _Compound) or signature is None or "output_size" not in signature.names:
+        return False
+    try:
+        arg = bind(signature, layer.ctor.args, None).get("output_size")
+    except BindError:
+        return False
+    value = literal_value(arg.node) if arg is not None and arg.given else UNKNOWN
+    if value is UNKNOWN and arg is not None and isinstance(arg.node, cst.Name):
+        value = constants.get(arg.node.value, UNKNOWN)
+    return value == 1 or (isinstance(value, (tuple, list)) and bool(value) and all(v == 1 for v in value))
 
 
 def _cost(plan: Plan) -> int:

@@ -136,6 +136,8 @@ CONVENTIONS = LayoutConventions(
     to_source_layer=to_first_layer,
     can_run_native=can_run_native,
     any_rank=frozenset({"torch.nn.Upsample"}),
+    keep_param="keepdim",
+    flatten="torch.flatten",
 )
 
 
