@@ -45,6 +45,20 @@ def channels_last_conv(layer, inputs, transpose=False):
     return keras.ops.moveaxis(y, -1, 1)
 
 
+def channels_last_norm(layer):
+    """A normalization layer built from a class the code holds in a variable (torchvision's
+    ``norm_layer(planes)``), made to normalize the last axis: the translation runs it channels
+    last. PyTorch's channel axis is 1; a layer on another axis, or of another kind, is refused."""
+    if isinstance(layer, (keras.layers.BatchNormalization, keras.layers.GroupNormalization)):
+        if not layer.built and layer.axis in (1, [1], (1,)):
+            layer.axis = -1
+            return layer
+    raise ValueError(
+        f"{type(layer).__name__} runs channels last here: only a batch or group normalization on "
+        "axis 1 (PyTorch's channel axis), not yet built, can be adapted"
+    )
+
+
 class ChannelsFirstConv1D(keras.layers.Conv1D):
     """keras.layers.Conv1D on channels-first data, computed channels last (see channels_last_conv).
     ``in_channels``: the input size the source layer was given, known before the layer is built."""

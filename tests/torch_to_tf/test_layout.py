@@ -315,3 +315,51 @@ def test_reductions_and_axes_are_renumbered_inside_a_run(tmp_path):
     assert "keras.ops.mean(keras.ops.sum(x, axis=-1), axis=(1, 2))" in call, call  # (N, H, W): as it is
     assert "keras.ops.max(x, axis=(1, 2))" in call, call
     _verify(REDUCTIONS, (2, 3, 6, 5), tmp_path)
+
+
+# torchvision's resnet / mobilenet: a normalization class passed as an argument (default None)
+NORM_LAYER = (
+    HEADER
+    + """
+class Block(nn.Module):
+    def __init__(self, cin, cout, norm_layer=None):
+        super().__init__()
+        if norm_layer is None:
+            norm_layer = nn.BatchNorm2d
+        self.conv = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
+        self.bn = norm_layer(cout)
+        self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), norm_layer(cout))
+
+    def forward(self, x):
+        identity = self.shortcut(x)
+        out = self.bn(self.conv(x))
+        return F.relu(out + identity)
+
+
+class RandomNet(nn.Module):
+    def __init__(self, norm_layer=None):
+        super().__init__()
+        if norm_layer is None:
+            norm_layer = nn.BatchNorm2d
+        self._norm_layer = norm_layer
+        self.block = self._make_block(3, 4)
+        self.fc = nn.Linear(4, 2)
+
+    def _make_block(self, cin, cout):
+        norm_layer = self._norm_layer
+        return Block(cin, cout, norm_layer=norm_layer)
+
+    def forward(self, x):
+        return self.fc(self.block(x).mean((2, 3)))
+"""
+)
+
+
+def test_a_normalization_class_held_in_a_parameter_runs_channels_last(tmp_path):
+    result = _translate(NORM_LAYER)
+    code = result.code
+    assert "self.bn = channels_last_norm(norm_layer(cout))" in code, code
+    assert "keras.layers.Conv2D(cout, 1, use_bias=False), channels_last_norm(norm_layer(cout))" in code, code
+    block = _method(code, "Block")
+    assert block.count("keras.ops.moveaxis(") == 2, block  # into the run and out of it, not around bn
+    _verify(NORM_LAYER, (2, 3, 5, 5), tmp_path)

@@ -42,6 +42,10 @@ class LayoutConventions:
     inputs: frozenset[str] = frozenset()  # rules whose results are model inputs (never rebound)
     # spatial rules whose layer takes any rank (nn.Upsample): it runs in the rank its input comes in
     any_rank: frozenset[str] = frozenset()
+    # a layer built from a class held in a variable (``norm_layer(planes)``): whether its rule's
+    # translation can be adapted to the native layout at run time, and the support function that does it
+    can_adapt: Callable[[object, Rule, cst.Call], bool] = lambda ctx, rule, ctor: False
+    adapter: str = ""
     keep_param: str = "keepdims"  # a reduction's "keep the reduced axes" parameter ("keepdim": PyTorch)
     flatten: str = ""  # the source's flatten function (torch.flatten), or none
     can_run_native: Callable[[object, Rule, cst.Call], bool] = lambda ctx, rule, ctor: True
@@ -63,6 +67,7 @@ class Plan:
     list_inserts: dict[int, list[tuple[int, str]]] = field(default_factory=dict)  # Sequential lists
     visit: set[int] = field(default_factory=set)  # statements the traversal must not skip
     helpers: set[str] = field(default_factory=set)  # support definitions the edits use
+    adapt: set[int] = field(default_factory=set)  # native layers built from a class in a variable
 
 
 @dataclass
@@ -70,6 +75,7 @@ class _Layer:
     rule: Rule
     ctor: cst.Call
     identity: tuple[str, object]  # ("attr", name) or ("node", id)
+    adapted: bool = False  # built from a class held in a variable: adapted at run time
 
     @property
     def kind(self) -> str | None:
@@ -119,6 +125,7 @@ def analyse(module: cst.Module, ctx, conventions: LayoutConventions) -> Plan:
     analyser.constants = _constants(module.body, analyser, {})
     analyser.param_constants = _parameter_constants(module, analyser)
     analyser.factories = _factories(module, analyser)
+    analyser.classes = _layer_classes(module, analyser)
     analyser.settle_contracts(module)
     # a layer built by a factory function is one object for all its uses: a class analysed later
     # may force it to the source's order, so the whole file is analysed again until that settles
@@ -144,6 +151,7 @@ class _Analyser:
         # helper functions that take and return channels-first tensors: name -> rank
         self.contracts: dict[str, int] = {}
         self.factories: dict[str, cst.Call] = {}  # function name -> the constructor call it returns
+        self.classes: dict[str, Rule] = {}  # variables only ever given one layer class (norm_layer)
         self.param_constants: dict[str, dict[str, object]] = {}  # function -> parameters' static values
         self.modes: dict[object, set] = {}  # layer identity -> the layouts it was applied to
 
@@ -208,6 +216,8 @@ class _Analyser:
             return _Layer(rule, value, identity)
         if rule is not None and rule.name == self.conventions.sequential and isinstance(value, cst.Call):
             return self._chain(rule, value, identity)
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in self.classes:
+            return _Layer(self.classes[value.func.value], value, identity, adapted=True)
         inner = (
             self.factories.get(value.func.value)
             if isinstance(value, cst.Call) and isinstance(value.func, cst.Name)
@@ -227,7 +237,7 @@ class _Analyser:
         parts = [self.layer_of(a.value, ("node", id(a.value))) for a in call.args]
         if any(p is None or p.kind not in ("spatial", "elementwise") for p in parts):
             return None
-        chain = _Chain(rule, call, identity, [p for p in parts if p is not None])
+        chain = _Chain(rule, call, identity, parts=[p for p in parts if p is not None])
         if chain.rank is None or not self.ranks_known(chain) or not self.native_capable(chain):
             return None
         return chain
@@ -239,7 +249,7 @@ class _Analyser:
         if any(p is None or p.kind not in ("spatial", "elementwise") for p in parts):
             return None
         found = [p for p in parts if p is not None]
-        choice = _Choice(found[0].rule, found[0].ctor, identity, found)
+        choice = _Choice(found[0].rule, found[0].ctor, identity, parts=found)
         return choice if choice.rank is not None and self.ranks_known(choice) and self.native_capable(choice) else None
 
     def any_rank(self, layer: _Layer) -> bool:
@@ -254,7 +264,16 @@ class _Analyser:
         """The layer (every spatial part of a chain or a choice) has a native form."""
         if isinstance(layer, _Compound):
             return all(p.kind != "spatial" or self.native_capable(p) for p in layer.parts)
+        if layer.adapted:
+            return self.conventions.can_adapt(self.ctx, layer.rule, layer.ctor)
         return self.conventions.can_run_native(self.ctx, layer.rule, layer.ctor)
+
+    def native(self, layer: _Layer, plan: Plan) -> None:
+        """One layer (no compound) runs in the native layout."""
+        plan.native.add(id(layer.ctor))
+        if layer.adapted:
+            plan.adapt.add(id(layer.ctor))
+            plan.helpers.add(self.conventions.adapter)
 
     def mark_native(self, layer: _Layer, plan: Plan) -> None:
         if isinstance(layer, _Choice):
@@ -266,9 +285,9 @@ class _Analyser:
             plan.chains.add(id(layer.ctor))
             for part in layer.parts:
                 if part.kind == "spatial":
-                    plan.native.add(id(part.ctor))
+                    self.native(part, plan)
         else:
-            plan.native.add(id(layer.ctor))
+            self.native(layer, plan)
 
     def rule_of(self, call: cst.CSTNode) -> Rule | None:
         if not isinstance(call, cst.Call):
@@ -348,6 +367,8 @@ class _Analyser:
         plan.wrap.update(trial.wrap)
         plan.replace.update(trial.replace)
         plan.visit |= trial.visit
+        plan.adapt |= trial.adapt
+        plan.helpers |= trial.helpers
 
     # --- keras.Sequential([...]), nn.Sequential(...) ---------------------------------------------
     def sequential_lists(self, module: cst.Module) -> None:
@@ -411,11 +432,11 @@ class _Analyser:
                 layer is not None
                 and kind in ("spatial", "spatial_to_flat")
                 and rank is not None
-                and conventions.can_run_native(self.ctx, layer.rule, layer.ctor)
+                and self.native_capable(layer)
             ):
                 if state is None:
                     inserts.append((index, conventions.to_native_layer(rank)))
-                self.plan.native.add(id(layer.ctor))
+                self.native(layer, self.plan)
                 state = None if kind == "spatial_to_flat" else rank
                 changed = True
             elif kind == "elementwise":
@@ -1443,6 +1464,91 @@ def _factories(module: cst.Module, analyser: _Analyser) -> dict[str, cst.Call]:
 
     module.visit(Uses())
     return {name: call for name, call in found.items() if not names.get(name)}
+
+
+def _layer_classes(module: cst.Module, analyser: _Analyser) -> dict[str, Rule]:
+    """Variables (and ``self`` attributes) only ever given one layer class, or None: torchvision's
+    ``norm_layer=None`` then ``if norm_layer is None: norm_layer = nn.BatchNorm2d``, passed on as
+    ``self._norm_layer``. A caller may still pass another class: the layers built from it are
+    adapted at run time (``LayoutConventions.adapter``), which refuses what it cannot adapt."""
+    values: dict[str, list] = {}  # name or ".attr" -> rules, "none", "other", ("ref", name)
+
+    def classify(node: cst.BaseExpression | None):
+        if node is None:
+            return "other"
+        if isinstance(node, cst.Name) and node.value == "None":
+            return "none"
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+            return ("ref", "." + node.attr.value)
+        qual = analyser.ctx.imports.resolve(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+        rule = analyser.ctx.rules.calls.get(qual) if qual is not None else None
+        if rule is not None and rule.layout == "spatial":
+            return rule
+        if isinstance(node, cst.Name):
+            return ("ref", node.value)
+        return "other"
+
+    def bind(key: str, value) -> None:
+        values.setdefault(key, []).append(value)
+
+    class V(cst.CSTVisitor):
+        def visit_Param(self, node: cst.Param) -> None:
+            bind(node.name.value, classify(node.default) if node.default is not None else "other")
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for t in node.targets:
+                target = t.target
+                if isinstance(target, cst.Name):
+                    bind(target.value, classify(node.value) if len(node.targets) == 1 else "other")
+                elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+                    if target.value.value == "self":
+                        bind("." + target.attr.value, classify(node.value))
+                else:
+                    for name in _bound(target):
+                        bind(name, "other")
+
+        def visit_AugAssign(self, node) -> None:
+            for name in _bound(node.target):
+                bind(name, "other")
+
+        def visit_AnnAssign(self, node) -> None:
+            if isinstance(node.target, cst.Name):
+                bind(node.target.value, classify(node.value) if node.value is not None else "none")
+
+        def visit_For(self, node) -> None:
+            for name in _bound(node.target):
+                bind(name, "other")
+
+        def visit_AsName(self, node) -> None:
+            for name in _bound(node.name) if isinstance(node.name, cst.BaseExpression) else ():
+                bind(name, "other")
+
+        def visit_CompFor(self, node) -> None:
+            for name in _bound(node.target):
+                bind(name, "other")
+
+    module.visit(V())
+    # the largest set of names that are consistent: each one's references are in it, with one rule
+    found: dict[str, Rule | None] = {}
+    for key, kinds in values.items():
+        rules = {id(k): k for k in kinds if isinstance(k, Rule)}
+        if "other" not in kinds and len(rules) <= 1:
+            found[key] = next(iter(rules.values()), None)
+    changed = True
+    while changed:
+        changed = False
+        for key in list(found):
+            for kind in values[key]:
+                if not isinstance(kind, tuple):
+                    continue
+                if kind[1] not in found or (found[kind[1]] or found[key]) is not (found[key] or found[kind[1]]):
+                    del found[key]
+                    changed = True
+                    break
+                if found[key] is None and found[kind[1]] is not None:
+                    found[key] = found[kind[1]]
+                    changed = True
+    return {k: v for k, v in found.items() if v is not None and not k.startswith(".")}
 
 
 def _is_docstring(stmt: cst.BaseStatement) -> bool:

@@ -127,6 +127,19 @@ def can_run_native(ctx, rule, ctor: cst.Call) -> bool:
     return memo[id(ctor)]
 
 
+def can_adapt(ctx, rule, ctor: cst.Call) -> bool:
+    """The rule's translation of a layer built from a class in a variable (``norm_layer(planes)``)
+    is one that ``channels_last_norm`` adapts at run time: a normalization on axis 1."""
+    key = -id(ctor)  # beside can_run_native's entries
+    memo = ctx.layout_native
+    if key not in memo:
+        node = apply(rule, ctor.args).node
+        memo[key] = (
+            isinstance(node, cst.Call) and dotted_name(node.func) in _AXIS_ONE and channels_last(node) is not None
+        )
+    return memo[key]
+
+
 CONVENTIONS = LayoutConventions(
     axis_param="dim",
     native_axis=channels_last_axis,
@@ -136,6 +149,8 @@ CONVENTIONS = LayoutConventions(
     to_source_layer=to_first_layer,
     can_run_native=can_run_native,
     any_rank=frozenset({"torch.nn.Upsample"}),
+    can_adapt=can_adapt,
+    adapter="channels_last_norm",
     keep_param="keepdim",
     flatten="torch.flatten",
 )
@@ -188,6 +203,9 @@ class LayoutWrap(layout.LayoutWrap):
         return super().leave_Call(original, updated)
 
     def after_rules(self, original: cst.Call, updated: cst.BaseExpression) -> cst.BaseExpression:
+        plan = self.ctx.layout_plan
+        if plan is not None and id(original) in plan.adapt:  # norm_layer(planes): adapted when built
+            return cst.Call(expression("channels_last_norm"), [cst.Arg(updated)])
         flipped = channels_last(updated)
         if flipped is None:  # the analysis checked it could: a rule changed under us
             return updated
