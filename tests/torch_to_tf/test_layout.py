@@ -363,3 +363,45 @@ def test_a_normalization_class_held_in_a_parameter_runs_channels_last(tmp_path):
     block = _method(code, "Block")
     assert block.count("keras.ops.moveaxis(") == 2, block  # into the run and out of it, not around bn
     _verify(NORM_LAYER, (2, 3, 5, 5), tmp_path)
+
+
+# torchvision's vgg: a list of layers grown in a loop by a module-level function, nn.Sequential(*layers)
+GROWN_LIST = (
+    HEADER
+    + """
+def make_layers(cfg, batch_norm=False):
+    layers: list[nn.Module] = []
+    in_channels = 3
+    for v in cfg:
+        if v == "M":
+            layers += [nn.MaxPool2d(kernel_size=2, stride=2)]
+        else:
+            conv2d = nn.Conv2d(in_channels, v, kernel_size=3, padding=1)
+            if batch_norm:
+                layers += [conv2d, nn.BatchNorm2d(v), nn.ReLU(inplace=True)]
+            else:
+                layers.append(conv2d)
+                layers.append(nn.ReLU(inplace=True))
+            in_channels = v
+    return nn.Sequential(*layers)
+
+
+class RandomNet(nn.Module):
+    def __init__(self, features=None):
+        super().__init__()
+        self.features = make_layers([4, "M", 6], batch_norm=True)
+        self.fc = nn.Linear(6 * 3 * 2, 2)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.features(x), 1))
+"""
+)
+
+
+def test_a_list_grown_in_a_loop_runs_channels_last(tmp_path):
+    result = _translate(GROWN_LIST)
+    assert not [d for d in result.diagnostics if d.code == "layout"], result.diagnostics
+    code = result.code
+    assert "keras.Sequential([keras.layers.Permute((2, 3, 1)), *layers, keras.layers.Permute((3, 1, 2))])" in code
+    assert "channels_first" not in code.split("def make_layers")[1] and "ChannelsFirst" not in code, code
+    _verify(GROWN_LIST, (2, 3, 6, 4), tmp_path)

@@ -394,6 +394,10 @@ class _Analyser:
                     return
                 if id(node) in analyser.plan.chains:
                     return  # applied as one layer in a native run
+                fn = next((n for n in reversed(self.stack) if isinstance(n, cst.FunctionDef)), None)
+                if fn is not None and analyser.grown_sequential(node, fn):
+                    analyser.plan.visit |= {id(n) for n in self.stack if isinstance(n, cst.BaseStatement)}
+                    return
                 if conventions.sequential_args:  # nn.Sequential(conv, bn, relu)
                     if any(a.keyword is not None or a.star for a in node.args):
                         return
@@ -411,6 +415,45 @@ class _Analyser:
                     analyser.plan.visit |= {id(n) for n in self.stack if isinstance(n, cst.BaseStatement)}
 
         module.visit(Finder())
+
+    def grown_sequential(self, call: cst.Call, fn: cst.FunctionDef) -> bool:
+        """``nn.Sequential(*layers)`` of a list that ``fn`` grows (``layers += [conv, bn, relu]``,
+        ``layers.append(pool)``, torchvision's ``make_layers``) with spatial layers of one rank
+        and elementwise ones only, used for nothing else: the whole container runs in the native
+        layout, a conversion layer first and last."""
+        if not self.conventions.sequential_args or len(call.args) != 1 or call.args[0].star != "*":
+            return False
+        if not isinstance(call.args[0].value, cst.Name):
+            return False
+        elements = _grown_list(fn, call)
+        if not elements:
+            return False
+        assigned = _single_assignments(fn)
+        uses = _name_counts(fn.body)
+        layers = []
+        for element in elements:
+            value = element
+            if isinstance(element, cst.Name):  # conv2d = nn.Conv2d(...); layers += [conv2d, ...]: only there
+                listed = sum(1 for e in elements if isinstance(e, cst.Name) and e.value == element.value)
+                value = assigned.get(element.value) if uses.get(element.value) == listed + 1 else None
+            layer = self.layer_of(value, ("node", id(value))) if value is not None else None
+            if layer is None or layer.identity in self.forced or layer.kind not in ("spatial", "elementwise"):
+                return False
+            layers.append(layer)
+        spatial = [p for p in layers if p.kind == "spatial"]
+        ranks = {p.rank for p in spatial if p.rank is not None}
+        if len(ranks) != 1 or not all(p.rank is not None or self.any_rank(p) for p in spatial):
+            return False
+        if not all(self.native_capable(p) for p in spatial):
+            return False
+        rank = ranks.pop()
+        for layer in spatial:
+            self.native(layer, self.plan)
+        inserts = [(0, self.conventions.to_native_layer(rank)), (1, self.conventions.to_source_layer(rank))]
+        self.plan.list_inserts[id(call)] = inserts
+        self.plan.helpers |= {code.split("(")[0] for _, code in inserts if code.split("(")[0].isidentifier()}
+        self.plan.visit |= {id(fn)} | _statement_ids(fn)
+        return True
 
     def _sequential(self, container: cst.CSTNode, values: list[cst.BaseExpression | None]) -> bool:
         """The layers of one container, in order: a conversion layer is inserted where a run of
@@ -1549,6 +1592,108 @@ def _layer_classes(module: cst.Module, analyser: _Analyser) -> dict[str, Rule]:
                     found[key] = found[kind[1]]
                     changed = True
     return {k: v for k, v in found.items() if v is not None and not k.startswith(".")}
+
+
+def _grown_list(fn: cst.FunctionDef, container: cst.Call) -> list[cst.BaseExpression] | None:
+    """The elements ever put by ``fn`` in the list that ``container`` unpacks (``name = []`` once,
+    then ``name += [...]``, ``name.append(x)``, ``name.extend([...])``), None when the list is
+    used any other way."""
+    name = container.args[0].value.value  # type: ignore[attr-defined]
+    elements: list[cst.BaseExpression] = []
+    allowed: set[int] = {id(container.args[0].value)}  # the Name nodes of the understood uses
+    created = 0
+    ok = True
+
+    def items(value) -> list[cst.BaseExpression] | None:
+        if not isinstance(value, cst.List) or any(isinstance(e, cst.StarredElement) for e in value.elements):
+            return None
+        return [e.value for e in value.elements]
+
+    class V(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            nonlocal created, ok
+            if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+                if node.targets[0].target.value == name:
+                    found = items(node.value)
+                    ok = ok and found is not None
+                    elements.extend(found or [])
+                    created += 1
+                    allowed.add(id(node.targets[0].target))
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            nonlocal created, ok
+            if isinstance(node.target, cst.Name) and node.target.value == name:
+                found = items(node.value)
+                ok = ok and found is not None
+                elements.extend(found or [])
+                created += 1
+                allowed.add(id(node.target))
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            nonlocal ok
+            if isinstance(node.target, cst.Name) and node.target.value == name:
+                found = items(node.value) if isinstance(node.operator, cst.AddAssign) else None
+                ok = ok and found is not None
+                elements.extend(found or [])
+                allowed.add(id(node.target))
+
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal ok
+            func = node.func
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == name:
+                if func.attr.value == "append" and len(node.args) == 1 and not node.args[0].keyword:
+                    if node.args[0].star:
+                        ok = False
+                    elements.append(node.args[0].value)
+                elif func.attr.value == "extend" and len(node.args) == 1 and not node.args[0].keyword:
+                    found = items(node.args[0].value)
+                    ok = ok and found is not None
+                    elements.extend(found or [])
+                else:
+                    ok = False
+                allowed.add(id(func.value))
+
+    fn.body.visit(V())
+    others = [n for n in _names(fn.body) if n.value == name and id(n) not in allowed]
+    params = {p.name.value for p in [*fn.params.posonly_params, *fn.params.params, *fn.params.kwonly_params]}
+    if not ok or created != 1 or others or name in params or not elements:
+        return None
+    return elements
+
+
+def _single_assignments(fn: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
+    """Names ``fn`` binds exactly once, by a plain ``name = value``: name -> value."""
+    values: dict[str, list] = {}
+
+    class V(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for t in node.targets:
+                for n in _bound(t.target):
+                    values.setdefault(n, []).append(node.value if isinstance(t.target, cst.Name) else None)
+
+        def visit_AugAssign(self, node) -> None:
+            for n in _bound(node.target):
+                values.setdefault(n, []).append(None)
+
+        def visit_For(self, node) -> None:
+            for n in _bound(node.target):
+                values.setdefault(n, []).append(None)
+
+    fn.body.visit(V())
+    return {n: v[0] for n, v in values.items() if len(v) == 1 and v[0] is not None}
+
+
+def _statement_ids(fn: cst.FunctionDef) -> set[int]:
+    found: set[int] = set()
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if isinstance(node, cst.BaseStatement):
+                found.add(id(node))
+            return True
+
+    fn.body.visit(V())
+    return found
 
 
 def _is_docstring(stmt: cst.BaseStatement) -> bool:
