@@ -53,6 +53,8 @@ def channels_last_norm(layer):
         if not layer.built and layer.axis in (1, [1], (1,)):
             layer.axis = -1
             return layer
+    if isinstance(layer, keras.layers.Identity):  # norm_layer=nn.Identity: the same in any order
+        return layer
     raise ValueError(
         f"{type(layer).__name__} runs channels last here: only a batch or group normalization on "
         "axis 1 (PyTorch's channel axis), not yet built, can be adapted"
