@@ -432,7 +432,7 @@ class _Analyser:
         uses = _name_counts(fn.body)
         layers = []
         for element in elements:
-            value = element
+            value: cst.BaseExpression | None = element
             if isinstance(element, cst.Name):  # conv2d = nn.Conv2d(...); layers += [conv2d, ...]: only there
                 listed = sum(1 for e in elements if isinstance(e, cst.Name) and e.value == element.value)
                 value = assigned.get(element.value) if uses.get(element.value) == listed + 1 else None
