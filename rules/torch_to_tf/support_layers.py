@@ -45,6 +45,22 @@ def channels_last_conv(layer, inputs, transpose=False):
     return keras.ops.moveaxis(y, -1, 1)
 
 
+def channels_last_norm(layer):
+    """A normalization layer built from a class the code holds in a variable (torchvision's
+    ``norm_layer(planes)``), made to normalize the last axis: the translation runs it channels
+    last. PyTorch's channel axis is 1; a layer on another axis, or of another kind, is refused."""
+    if isinstance(layer, (keras.layers.BatchNormalization, keras.layers.GroupNormalization)):
+        if not layer.built and layer.axis in (1, [1], (1,)):
+            layer.axis = -1
+            return layer
+    if isinstance(layer, keras.layers.Identity):  # norm_layer=nn.Identity: the same in any order
+        return layer
+    raise ValueError(
+        f"{type(layer).__name__} runs channels last here: only a batch or group normalization on "
+        "axis 1 (PyTorch's channel axis), not yet built, can be adapted"
+    )
+
+
 class ChannelsFirstConv1D(keras.layers.Conv1D):
     """keras.layers.Conv1D on channels-first data, computed channels last (see channels_last_conv).
     ``in_channels``: the input size the source layer was given, known before the layer is built."""
@@ -448,28 +464,38 @@ class TorchUpsample(keras.layers.Layer):
     """PyTorch's Upsample / F.interpolate for "nearest", "nearest-exact", "linear", "bilinear"
     and "trilinear" modes, with ``size`` or ``scale_factor`` and ``align_corners``.
 
-    Works axis by axis on channels-first input of any rank, with PyTorch's source-index
-    formulas (for a given ``scale_factor``, PyTorch samples with ``1 / scale_factor``, not
-    ``in / out``). Spatial sizes must be known.
+    Works axis by axis on input of any rank, with PyTorch's source-index formulas (for a given
+    ``scale_factor``, PyTorch samples with ``1 / scale_factor``, not ``in / out``), so it is
+    exact in either ``data_format`` (PyTorch's order by default; the layout analysis passes
+    "channels_last" inside a run). Spatial sizes must be known.
     """
 
     def __init__(
-        self, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None, **kwargs
+        self,
+        size=None,
+        scale_factor=None,
+        mode="nearest",
+        align_corners=None,
+        recompute_scale_factor=None,
+        data_format="channels_first",
+        **kwargs,
     ):
         super().__init__(**kwargs)
         self.size, self.scale_factor, self.mode = size, scale_factor, mode
         self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
+        self.data_format = data_format
 
     def call(self, inputs):
         rank = len(inputs.shape) - 2
+        first = 2 if self.data_format == "channels_first" else 1  # the first spatial axis
         sizes = as_tuple(self.size, rank) if self.size is not None else None
         scales = as_tuple(self.scale_factor, rank) if self.size is None else (None,) * rank
         x = inputs
         for axis in range(rank):
-            n = inputs.shape[axis + 2]
+            n = inputs.shape[axis + first]
             out = sizes[axis] if sizes is not None else int(n * scales[axis])
             scale = None if self.recompute_scale_factor else scales[axis]
-            x = self.resize_axis(x, axis + 2, n, out, scale)
+            x = self.resize_axis(x, axis + first, n, out, scale)
         return x
 
     def resize_axis(self, x, axis, n, out, scale_factor):
@@ -497,6 +523,7 @@ class TorchUpsample(keras.layers.Layer):
             "mode": self.mode,
             "align_corners": self.align_corners,
             "recompute_scale_factor": self.recompute_scale_factor,
+            "data_format": self.data_format,
         }
 
 

@@ -48,7 +48,7 @@ _FIELDS = {
 # the fields a declaration that a public name is not translated may carry
 _UNTRANSLATED_FIELDS = {"untranslated", "aliases", "kind", "doc"}
 # how a layer's translation treats the channel axis (see passes/common/layout_analysis.py)
-LAYOUT_KINDS = ("spatial", "spatial_to_flat", "elementwise", "axis", "merge")
+LAYOUT_KINDS = ("spatial", "spatial_to_flat", "elementwise", "axis", "merge", "reduce")
 
 
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
@@ -296,8 +296,10 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
     layout = spec.get("layout")
     if layout is not None and layout not in LAYOUT_KINDS:
         raise RuleFileError(path, name, "layout", f"expected one of: {', '.join(LAYOUT_KINDS)}")
-    if layout == "axis" and (signature is None or not {"axis", "dim"} & set(signature.names)):
-        raise RuleFileError(path, name, "layout", "layout 'axis' needs an 'axis' (Keras) or 'dim' (PyTorch) parameter")
+    if layout in ("axis", "reduce") and (signature is None or not {"axis", "dim"} & set(signature.names)):
+        raise RuleFileError(
+            path, name, "layout", f"layout {layout!r} needs an 'axis' (Keras) or 'dim' (PyTorch) parameter"
+        )
     for key in ("class", "base"):
         value = spec.get(key)
         if value is not None and not (isinstance(value, str) and _DOTTED.fullmatch(value)):

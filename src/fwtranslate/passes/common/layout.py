@@ -138,6 +138,12 @@ class LayoutWrap(Pass):
     def leave_UnaryOperation(self, original, updated):
         return self._wrap(original, updated)
 
+    def leave_Tuple(self, original, updated):  # a renumbered tuple of axes
+        return self._wrap(original, updated)
+
+    def leave_List(self, original, updated):
+        return self._wrap(original, updated)
+
 
 def _commas(items: list) -> list:
     """Elements or arguments separated by ", " (none after the last)."""

@@ -41,6 +41,14 @@ class LayoutConventions:
     to_native_layer: Callable[[int], str]  # code of the layer that converts a tensor of this rank
     to_source_layer: Callable[[int], str]
     inputs: frozenset[str] = frozenset()  # rules whose results are model inputs (never rebound)
+    # spatial rules whose layer takes any rank (nn.Upsample): it runs in the rank its input comes in
+    any_rank: frozenset[str] = frozenset()
+    # a layer built from a class held in a variable (``norm_layer(planes)``): whether its rule's
+    # translation can be adapted to the native layout at run time, and the support function that does it
+    can_adapt: Callable[[object, Rule, cst.Call], bool] = lambda ctx, rule, ctor: False
+    adapter: str = ""
+    keep_param: str = "keepdims"  # a reduction's "keep the reduced axes" parameter ("keepdim": PyTorch)
+    flatten: str = ""  # the source's flatten function (torch.flatten), or none
     can_run_native: Callable[[object, Rule, cst.Call], bool] = lambda ctx, rule, ctor: True
     # block classes (layout_blocks.py) may take and return native tensors (PyTorch -> Keras only:
     # the Keras -> PyTorch outputs are unchanged)
@@ -67,6 +75,7 @@ class Plan:
     interfaces: dict[str, tuple[int, bool]] = field(default_factory=dict)
     keeps: set[int] = field(default_factory=set)  # entry defs that take native tensors, return as computed
     native_returns: bool = False  # a trial with kept returns: every return is native, of one rank
+    adapt: set[int] = field(default_factory=set)  # native layers built from a class in a variable
 
 
 @dataclass
@@ -74,6 +83,7 @@ class _Layer:
     rule: Rule
     ctor: cst.Call
     identity: tuple[str, object]  # ("attr", name) or ("node", id)
+    adapted: bool = False  # built from a class held in a variable: adapted at run time
 
     @property
     def kind(self) -> str | None:
@@ -103,7 +113,7 @@ class _Compound(_Layer):
 
     @property
     def rank(self) -> int | None:
-        ranks = {p.rank for p in self.parts if p.kind == "spatial"}
+        ranks = {p.rank for p in self.parts if p.kind == "spatial" and p.rank is not None}
         return ranks.pop() if len(ranks) == 1 else None
 
 
@@ -141,6 +151,7 @@ def analyse(module: cst.Module, ctx, conventions: LayoutConventions, native_inte
     analyser.constants = _constants(module.body, analyser, {})
     analyser.param_constants = _parameter_constants(module, analyser)
     analyser.factories = _factories(module, analyser)
+    analyser.classes = _layer_classes(module, analyser)
     analyser.settle_contracts(module)
     analyser.settle_class_contracts(module, native_interface)
     # a layer built by a factory function is one object for all its uses: a class analysed later
@@ -167,6 +178,7 @@ class _Analyser:
         # helper functions that take and return channels-first tensors: name -> rank
         self.contracts: dict[str, int] = {}
         self.factories: dict[str, cst.Call] = {}  # function name -> the constructor call it returns
+        self.classes: dict[str, Rule] = {}  # variables only ever given one layer class (norm_layer)
         self.param_constants: dict[str, dict[str, object]] = {}  # function -> parameters' static values
         self.modes: dict[object, set] = {}  # layer identity -> the layouts it was applied to
         self.block_values: dict[int, frozenset[str]] = {}  # expression -> the block classes it applies
@@ -253,6 +265,8 @@ class _Analyser:
             return _Layer(rule, value, identity)
         if rule is not None and rule.name == self.conventions.sequential and isinstance(value, cst.Call):
             return self._chain(rule, value, identity)
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in self.classes:
+            return _Layer(self.classes[value.func.value], value, identity, adapted=True)
         inner = (
             self.factories.get(value.func.value)
             if isinstance(value, cst.Call) and isinstance(value.func, cst.Name)
@@ -272,7 +286,7 @@ class _Analyser:
         ranks = {self.class_contracts.get(c) for c in classes}
         if len(ranks) != 1 or None in ranks:
             return None
-        return _Block(rule, value, identity, ranks.pop())  # type: ignore[arg-type]
+        return _Block(rule, value, identity, contract=ranks.pop())  # type: ignore[arg-type]
 
     def _chain(self, rule: Rule, call: cst.Call, identity: tuple[str, object]) -> _Chain | None:
         if not self.conventions.sequential_args or not call.args:
@@ -282,8 +296,8 @@ class _Analyser:
         parts = [self.layer_of(a.value, ("node", id(a.value))) for a in call.args]
         if any(p is None or p.kind not in ("spatial", "elementwise") for p in parts):
             return None
-        chain = _Chain(rule, call, identity, [p for p in parts if p is not None])
-        if chain.rank is None or not self.native_capable(chain):
+        chain = _Chain(rule, call, identity, parts=[p for p in parts if p is not None])
+        if chain.rank is None or not self.ranks_known(chain) or not self.native_capable(chain):
             return None
         return chain
 
@@ -293,18 +307,35 @@ class _Analyser:
         parts = [self.layer_of(v, ("node", id(v))) for v in values]
         blocks = {p.contract for p in parts if isinstance(p, _Block)}
         if len(blocks) == 1 and all(isinstance(p, _Block) for p in parts):  # `self.body = A(c)` or `B(c)`
-            return _Block(parts[0].rule, parts[0].ctor, identity, blocks.pop())  # type: ignore[union-attr]
+            return _Block(parts[0].rule, parts[0].ctor, identity, contract=blocks.pop())  # type: ignore[union-attr]
         if any(p is None or p.kind not in ("spatial", "elementwise") for p in parts):
             return None
         found = [p for p in parts if p is not None]
-        choice = _Choice(found[0].rule, found[0].ctor, identity, found)
-        return choice if choice.rank is not None and self.native_capable(choice) else None
+        choice = _Choice(found[0].rule, found[0].ctor, identity, parts=found)
+        return choice if choice.rank is not None and self.ranks_known(choice) and self.native_capable(choice) else None
+
+    def any_rank(self, layer: _Layer) -> bool:
+        """A spatial layer of any rank (``nn.Upsample``): it runs in its input's rank."""
+        return layer.rank is None and layer.rule.name in self.conventions.any_rank
+
+    def ranks_known(self, layer: _Compound) -> bool:
+        """Each spatial part has the compound's rank, or takes any rank."""
+        return all(p.kind != "spatial" or p.rank == layer.rank or self.any_rank(p) for p in layer.parts)
 
     def native_capable(self, layer: _Layer) -> bool:
         """The layer (every spatial part of a chain or a choice) has a native form."""
         if isinstance(layer, _Compound):
             return all(p.kind != "spatial" or self.native_capable(p) for p in layer.parts)
+        if layer.adapted:
+            return self.conventions.can_adapt(self.ctx, layer.rule, layer.ctor)
         return self.conventions.can_run_native(self.ctx, layer.rule, layer.ctor)
+
+    def native(self, layer: _Layer, plan: Plan) -> None:
+        """One layer (no compound) runs in the native layout."""
+        plan.native.add(id(layer.ctor))
+        if layer.adapted:
+            plan.adapt.add(id(layer.ctor))
+            plan.helpers.add(self.conventions.adapter)
 
     def mark_native(self, layer: _Layer, plan: Plan) -> None:
         if isinstance(layer, _Choice):
@@ -316,9 +347,9 @@ class _Analyser:
             plan.chains.add(id(layer.ctor))
             for part in layer.parts:
                 if part.kind == "spatial":
-                    plan.native.add(id(part.ctor))
+                    self.native(part, plan)
         else:
-            plan.native.add(id(layer.ctor))
+            self.native(layer, plan)
 
     def rule_of(self, call: cst.CSTNode) -> Rule | None:
         if not isinstance(call, cst.Call):
@@ -496,6 +527,8 @@ class _Analyser:
         plan.wrap.update(trial.wrap)
         plan.replace.update(trial.replace)
         plan.visit |= trial.visit
+        plan.adapt |= trial.adapt
+        plan.helpers |= trial.helpers
 
     # --- keras.Sequential([...]), nn.Sequential(...) ---------------------------------------------
     def sequential_lists(self, module: cst.Module) -> None:
@@ -521,6 +554,10 @@ class _Analyser:
                     return
                 if id(node) in analyser.plan.chains:
                     return  # applied as one layer in a native run
+                fn = next((n for n in reversed(self.stack) if isinstance(n, cst.FunctionDef)), None)
+                if fn is not None and analyser.grown_sequential(node, fn):
+                    analyser.plan.visit |= {id(n) for n in self.stack if isinstance(n, cst.BaseStatement)}
+                    return
                 if conventions.sequential_args:  # nn.Sequential(conv, bn, relu)
                     if any(a.keyword is not None or a.star for a in node.args):
                         return
@@ -539,6 +576,45 @@ class _Analyser:
 
         module.visit(Finder())
 
+    def grown_sequential(self, call: cst.Call, fn: cst.FunctionDef) -> bool:
+        """``nn.Sequential(*layers)`` of a list that ``fn`` grows (``layers += [conv, bn, relu]``,
+        ``layers.append(pool)``, torchvision's ``make_layers``) with spatial layers of one rank
+        and elementwise ones only, used for nothing else: the whole container runs in the native
+        layout, a conversion layer first and last."""
+        if not self.conventions.sequential_args or len(call.args) != 1 or call.args[0].star != "*":
+            return False
+        if not isinstance(call.args[0].value, cst.Name):
+            return False
+        elements = _grown_list(fn, call)
+        if not elements:
+            return False
+        assigned = _single_assignments(fn)
+        uses = _name_counts(fn.body)
+        layers = []
+        for element in elements:
+            value: cst.BaseExpression | None = element
+            if isinstance(element, cst.Name):  # conv2d = nn.Conv2d(...); layers += [conv2d, ...]: only there
+                listed = sum(1 for e in elements if isinstance(e, cst.Name) and e.value == element.value)
+                value = assigned.get(element.value) if uses.get(element.value) == listed + 1 else None
+            layer = self.layer_of(value, ("node", id(value))) if value is not None else None
+            if layer is None or layer.identity in self.forced or layer.kind not in ("spatial", "elementwise"):
+                return False
+            layers.append(layer)
+        spatial = [p for p in layers if p.kind == "spatial"]
+        ranks = {p.rank for p in spatial if p.rank is not None}
+        if len(ranks) != 1 or not all(p.rank is not None or self.any_rank(p) for p in spatial):
+            return False
+        if not all(self.native_capable(p) for p in spatial):
+            return False
+        rank = ranks.pop()
+        for layer in spatial:
+            self.native(layer, self.plan)
+        inserts = [(0, self.conventions.to_native_layer(rank)), (1, self.conventions.to_source_layer(rank))]
+        self.plan.list_inserts[id(call)] = inserts
+        self.plan.helpers |= {code.split("(")[0] for _, code in inserts if code.split("(")[0].isidentifier()}
+        self.plan.visit |= {id(fn)} | _statement_ids(fn)
+        return True
+
     def _sequential(self, container: cst.CSTNode, values: list[cst.BaseExpression | None]) -> bool:
         """The layers of one container, in order: a conversion layer is inserted where a run of
         spatial layers starts and where it ends."""
@@ -552,16 +628,19 @@ class _Analyser:
                 continue
             layer = self.layer_of(value, ("node", id(value))) if value is not None else None
             kind = layer.kind if layer is not None and layer.identity not in self.forced else None
+            rank = layer.rank if layer is not None else None
+            if rank is None and layer is not None and self.any_rank(layer):
+                rank = state  # nn.Upsample: in the rank of the run it is in, else PyTorch's order
             if (
                 layer is not None
                 and kind in ("spatial", "spatial_to_flat")
-                and layer.rank is not None
-                and conventions.can_run_native(self.ctx, layer.rule, layer.ctor)
+                and rank is not None
+                and self.native_capable(layer)
             ):
                 if state is None:
-                    inserts.append((index, conventions.to_native_layer(layer.rank)))
-                self.plan.native.add(id(layer.ctor))
-                state = None if kind == "spatial_to_flat" else layer.rank
+                    inserts.append((index, conventions.to_native_layer(rank)))
+                self.native(layer, self.plan)
+                state = None if kind == "spatial_to_flat" else rank
                 changed = True
             elif kind == "elementwise":
                 continue
@@ -604,6 +683,10 @@ class _Function:
         self.constants = constants if constants is not None else {}
         self.stmt: cst.BaseStatement | None = None
         self.names_in_stmt: dict[str, int] = {}
+        # native maps whose spatial axes all have size 1 (an adaptive pool to 1): flattening one
+        # gives the same elements in both orders. Expressions by id; variables in straight-line code
+        self.unit_nodes: set[int] = set()
+        self.units: set[str] = set()
 
     # --- statements -----------------------------------------------------------------------------
     def block(self, suite, state: dict[str, int]) -> dict[str, int]:
@@ -619,7 +702,14 @@ class _Function:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 state = self.small(small, state)
+                self.track_units(small)
             return state
+        self.units.clear()  # a block may rebind anything: unit maps are followed in straight-line code only
+        state = self.compound(stmt, state)
+        self.units.clear()
+        return state
+
+    def compound(self, stmt: cst.BaseStatement, state: dict[str, int]) -> dict[str, int]:
         if isinstance(stmt, cst.If):
             self.names_in_stmt = _name_counts(stmt.test)
             return self.if_(stmt, state)
@@ -822,6 +912,18 @@ class _Function:
             if layout is not None:
                 self.plan.wrap[id(value)] = TO_SOURCE
 
+    def track_units(self, small: cst.BaseSmallStatement) -> None:
+        """A variable assigned a unit map is one until it is bound again."""
+        if isinstance(small, cst.Assign):
+            names = [n for t in small.targets for n in _bound(t.target)]
+            unit = len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)
+            unit = unit and id(small.value) in self.unit_nodes
+            self.units.difference_update(names)
+            if unit:
+                self.units.update(names)
+        elif isinstance(small, (cst.AugAssign, cst.AnnAssign)):
+            self.units.difference_update(_bound(small.target))
+
     # --- expressions --------------------------------------------------------------------------------
     def ev(self, node: cst.BaseExpression, state: dict[str, int]):
         """The layout of ``node``'s value; records what its parts need."""
@@ -843,6 +945,11 @@ class _Function:
             function = self.a.rule_of(node)
             if function is not None and function.layout in ("elementwise", "axis", "merge") and _tensor_first(node):
                 return self.apply_function(function, node, state)
+            if function is not None and self.reduces(function) and _tensor_first(node):
+                return self.reduce(function, node, None, state)
+            method = self.method_rule(node)
+            if method is not None and isinstance(node.func, cst.Attribute):
+                return self.reduce(method, node, node.func.value, state)
             self.consume(node, state)
             return None
         if isinstance(node, cst.BinaryOperation) and isinstance(
@@ -891,6 +998,78 @@ class _Function:
         self.want(first, None, layout, state)
         self._consume_args(rest, state)
         return None
+
+    # --- reductions and flattening: x.mean((2, 3)), torch.amax(x, dim=1), torch.flatten(x, 1) ------
+    def reduces(self, rule: Rule) -> bool:
+        return rule.layout == "reduce" or (bool(self.a.conventions.flatten) and rule.name == self.a.conventions.flatten)
+
+    def method_rule(self, call: cst.Call) -> Rule | None:
+        """The rule of a reduction written as a method (``x.mean(...)``, ``x.flatten(1)``)."""
+        if not isinstance(call.func, cst.Attribute) or self.a.rule_of(call) is not None:
+            return None
+        rule = self.a.ctx.rules.methods.get(call.func.attr.value)
+        return rule if rule is not None and rule.signature is not None and self.reduces(rule) else None
+
+    def reduce(self, rule: Rule, call: cst.Call, receiver: cst.BaseExpression | None, state: dict[str, int]):
+        """A reduction of a native tensor keeps it native with its axis renumbered (the reduced
+        axes gone unless kept); the flatten of a unit map gives PyTorch's (N, C) as it is.
+        Otherwise (an axis not static, the batch axis reduced) the tensor goes back first."""
+        first = receiver if receiver is not None else call.args[0].value
+        rest = call.args if receiver is not None else call.args[1:]
+        layout = self.ev(first, state)
+        unit = id(first) in self.unit_nodes or (isinstance(first, cst.Name) and first.value in self.units)
+        result: object = False
+        if layout is not None and rule.signature is not None:
+            try:
+                bound = bind(rule.signature, call.args, receiver)
+            except BindError:
+                bound = None
+            if bound is not None and rule.name == self.a.conventions.flatten:
+                result = None if unit and self._flattens_unit(bound, layout) else False
+            elif bound is not None:
+                result = self._reduction(bound, layout, call)
+        if result is not False:
+            self._consume_args(rest, state)
+            return result
+        self.want(first, None, layout, state)
+        self._consume_args(rest, state)
+        return None
+
+    def _bound_static(self, bound, name: str, default):
+        arg = bound.get(name)
+        return _static(arg.node, self.a, self.constants) if arg is not None and arg.given else default
+
+    def _flattens_unit(self, bound, rank: int) -> bool:
+        """``flatten(x, 1)`` of an (N, C, 1, 1) map: (N, C) in both orders."""
+        start, end = self._bound_static(bound, "start_dim", 0), self._bound_static(bound, "end_dim", -1)
+        return start == 1 and end in (-1, rank - 1)
+
+    def _reduction(self, bound, rank: int, call: cst.Call):
+        """The layout of a reduction's result (False: not provable), its axes renumbered."""
+        keep = self._bound_static(bound, self.a.conventions.keep_param, False)
+        arg = bound.get(self.a.conventions.axis_param)
+        if not isinstance(keep, bool):
+            return False
+        if arg is None or not arg.given:
+            return None  # every axis: a scalar, or all ones, the same in both orders
+        value = _static(arg.node, self.a, self.constants)
+        axes = (value,) if isinstance(value, int) else value
+        if not isinstance(axes, (tuple, list)) or not axes:
+            return False
+        if not all(isinstance(a, int) and not isinstance(a, bool) and -rank <= a < rank for a in axes):
+            return False
+        reduced = {a % rank for a in axes}
+        if len(reduced) != len(axes) or 0 in reduced:
+            return False  # the batch axis: the remaining axes would not be in either order
+        native = [self.a.conventions.native_axis(a, rank) for a in axes]
+        self.plan.replace[id(arg.node)] = repr(native[0] if isinstance(value, int) else type(value)(native))
+        if keep:
+            if 1 not in reduced and reduced >= set(range(2, rank)):
+                self.unit_nodes.add(id(call))
+            return rank
+        if 1 in reduced or rank - len(reduced) <= 2:
+            return None  # no channel axis left, or (N, C): the same in both orders
+        return rank - len(reduced)
 
     def _axis_node(self, rule: Rule, call: cst.Call) -> cst.BaseExpression | None:
         if rule.signature is None:
@@ -1033,12 +1212,17 @@ class _Function:
         kind = layer.kind
         forced = layer.identity in self.a.forced
         native = not forced and self.a.native_capable(layer)
-        if kind in ("spatial", "spatial_to_flat") and layer.rank is not None and native:
-            if not self.want(source, layer.rank, self.ev(source, state), state):
+        if kind in ("spatial", "spatial_to_flat") and native and (layer.rank is not None or self.a.any_rank(layer)):
+            current = self.ev(source, state)
+            rank = layer.rank if layer.rank is not None else current  # an any-rank layer follows its input
+            if rank is None or not self.want(source, rank, current, state):
                 self.a.forced.add(layer.identity)
+                self.want(source, None, current, state)
                 return None
             self.a.mark_native(layer, self.plan)
-            return layer.rank if kind == "spatial" else None
+            if kind == "spatial" and _pools_to_one(layer, self.constants):
+                self.unit_nodes.add(id(call))
+            return rank if kind == "spatial" else None
         if kind == "elementwise":
             return self.ev(source, state)
         if kind == "axis":
@@ -1137,6 +1321,21 @@ def _remap_axis_argument(layer: _Layer, rank: int, conventions: LayoutConvention
     if isinstance(value, (tuple, list)) and all(isinstance(v, int) for v in value):
         return position, type(value)(conventions.native_axis(v, rank) for v in value)
     return None
+
+
+def _pools_to_one(layer: _Layer, constants: dict) -> bool:
+    """An adaptive pooling to size 1 on every spatial axis (``nn.AdaptiveAvgPool2d((1, 1))``)."""
+    signature = layer.rule.signature
+    if isinstance(layer, _Compound) or signature is None or "output_size" not in signature.names:
+        return False
+    try:
+        arg = bind(signature, layer.ctor.args, None).get("output_size")
+    except BindError:
+        return False
+    value = literal_value(arg.node) if arg is not None and arg.given else UNKNOWN
+    if value is UNKNOWN and arg is not None and isinstance(arg.node, cst.Name):
+        value = constants.get(arg.node.value, UNKNOWN)
+    return value == 1 or (isinstance(value, (tuple, list)) and bool(value) and all(v == 1 for v in value))
 
 
 def _cost(plan: Plan) -> int:
@@ -1512,6 +1711,193 @@ def _factories(module: cst.Module, analyser: _Analyser) -> dict[str, cst.Call]:
 
     module.visit(Uses())
     return {name: call for name, call in found.items() if not names.get(name)}
+
+
+def _layer_classes(module: cst.Module, analyser: _Analyser) -> dict[str, Rule]:
+    """Variables (and ``self`` attributes) only ever given one layer class, or None: torchvision's
+    ``norm_layer=None`` then ``if norm_layer is None: norm_layer = nn.BatchNorm2d``, passed on as
+    ``self._norm_layer``. A caller may still pass another class: the layers built from it are
+    adapted at run time (``LayoutConventions.adapter``), which refuses what it cannot adapt."""
+    values: dict[str, list] = {}  # name or ".attr" -> rules, "none", "other", ("ref", name)
+
+    def classify(node: cst.BaseExpression | None):
+        if node is None:
+            return "other"
+        if isinstance(node, cst.Name) and node.value == "None":
+            return "none"
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+            return ("ref", "." + node.attr.value)
+        qual = analyser.ctx.imports.resolve(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+        rule = analyser.ctx.rules.calls.get(qual) if qual is not None else None
+        if rule is not None and rule.layout == "spatial":
+            return rule
+        if isinstance(node, cst.Name):
+            return ("ref", node.value)
+        return "other"
+
+    def bind(key: str, value) -> None:
+        values.setdefault(key, []).append(value)
+
+    class V(cst.CSTVisitor):
+        def visit_Param(self, node: cst.Param) -> None:
+            bind(node.name.value, classify(node.default) if node.default is not None else "other")
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for t in node.targets:
+                target = t.target
+                if isinstance(target, cst.Name):
+                    bind(target.value, classify(node.value) if len(node.targets) == 1 else "other")
+                elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+                    if target.value.value == "self":
+                        bind("." + target.attr.value, classify(node.value))
+                else:
+                    for name in _bound(target):
+                        bind(name, "other")
+
+        def visit_AugAssign(self, node) -> None:
+            for name in _bound(node.target):
+                bind(name, "other")
+
+        def visit_AnnAssign(self, node) -> None:
+            if isinstance(node.target, cst.Name):
+                bind(node.target.value, classify(node.value) if node.value is not None else "none")
+
+        def visit_For(self, node) -> None:
+            for name in _bound(node.target):
+                bind(name, "other")
+
+        def visit_AsName(self, node) -> None:
+            for name in _bound(node.name) if isinstance(node.name, cst.BaseExpression) else ():
+                bind(name, "other")
+
+        def visit_CompFor(self, node) -> None:
+            for name in _bound(node.target):
+                bind(name, "other")
+
+    module.visit(V())
+    # the largest set of names that are consistent: each one's references are in it, with one rule
+    found: dict[str, Rule | None] = {}
+    for key, kinds in values.items():
+        rules = {id(k): k for k in kinds if isinstance(k, Rule)}
+        if "other" not in kinds and len(rules) <= 1:
+            found[key] = next(iter(rules.values()), None)
+    changed = True
+    while changed:
+        changed = False
+        for key in list(found):
+            for kind in values[key]:
+                if not isinstance(kind, tuple):
+                    continue
+                if kind[1] not in found or (found[kind[1]] or found[key]) is not (found[key] or found[kind[1]]):
+                    del found[key]
+                    changed = True
+                    break
+                if found[key] is None and found[kind[1]] is not None:
+                    found[key] = found[kind[1]]
+                    changed = True
+    return {k: v for k, v in found.items() if v is not None and not k.startswith(".")}
+
+
+def _grown_list(fn: cst.FunctionDef, container: cst.Call) -> list[cst.BaseExpression] | None:
+    """The elements ever put by ``fn`` in the list that ``container`` unpacks (``name = []`` once,
+    then ``name += [...]``, ``name.append(x)``, ``name.extend([...])``), None when the list is
+    used any other way."""
+    name = container.args[0].value.value  # type: ignore[attr-defined]
+    elements: list[cst.BaseExpression] = []
+    allowed: set[int] = {id(container.args[0].value)}  # the Name nodes of the understood uses
+    created = 0
+    ok = True
+
+    def items(value) -> list[cst.BaseExpression] | None:
+        if not isinstance(value, cst.List) or any(isinstance(e, cst.StarredElement) for e in value.elements):
+            return None
+        return [e.value for e in value.elements]
+
+    class V(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            nonlocal created, ok
+            if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+                if node.targets[0].target.value == name:
+                    found = items(node.value)
+                    ok = ok and found is not None
+                    elements.extend(found or [])
+                    created += 1
+                    allowed.add(id(node.targets[0].target))
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            nonlocal created, ok
+            if isinstance(node.target, cst.Name) and node.target.value == name:
+                found = items(node.value)
+                ok = ok and found is not None
+                elements.extend(found or [])
+                created += 1
+                allowed.add(id(node.target))
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            nonlocal ok
+            if isinstance(node.target, cst.Name) and node.target.value == name:
+                found = items(node.value) if isinstance(node.operator, cst.AddAssign) else None
+                ok = ok and found is not None
+                elements.extend(found or [])
+                allowed.add(id(node.target))
+
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal ok
+            func = node.func
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == name:
+                if func.attr.value == "append" and len(node.args) == 1 and not node.args[0].keyword:
+                    if node.args[0].star:
+                        ok = False
+                    elements.append(node.args[0].value)
+                elif func.attr.value == "extend" and len(node.args) == 1 and not node.args[0].keyword:
+                    found = items(node.args[0].value)
+                    ok = ok and found is not None
+                    elements.extend(found or [])
+                else:
+                    ok = False
+                allowed.add(id(func.value))
+
+    fn.body.visit(V())
+    others = [n for n in _names(fn.body) if n.value == name and id(n) not in allowed]
+    params = {p.name.value for p in [*fn.params.posonly_params, *fn.params.params, *fn.params.kwonly_params]}
+    if not ok or created != 1 or others or name in params or not elements:
+        return None
+    return elements
+
+
+def _single_assignments(fn: cst.FunctionDef) -> dict[str, cst.BaseExpression]:
+    """Names ``fn`` binds exactly once, by a plain ``name = value``: name -> value."""
+    values: dict[str, list] = {}
+
+    class V(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for t in node.targets:
+                for n in _bound(t.target):
+                    values.setdefault(n, []).append(node.value if isinstance(t.target, cst.Name) else None)
+
+        def visit_AugAssign(self, node) -> None:
+            for n in _bound(node.target):
+                values.setdefault(n, []).append(None)
+
+        def visit_For(self, node) -> None:
+            for n in _bound(node.target):
+                values.setdefault(n, []).append(None)
+
+    fn.body.visit(V())
+    return {n: v[0] for n, v in values.items() if len(v) == 1 and v[0] is not None}
+
+
+def _statement_ids(fn: cst.FunctionDef) -> set[int]:
+    found: set[int] = set()
+
+    class V(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if isinstance(node, cst.BaseStatement):
+                found.add(id(node))
+            return True
+
+    fn.body.visit(V())
+    return found
 
 
 def _is_docstring(stmt: cst.BaseStatement) -> bool:

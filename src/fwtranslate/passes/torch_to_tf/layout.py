@@ -72,6 +72,8 @@ def to_first_layer(rank: int) -> str:
 
 # support layers (rules/torch_to_tf/support_layers.py) that take Keras' data_format, channels last by default
 _SUPPORT_POOLS = frozenset({"TorchMaxPool", "TorchAvgPool", "TorchAdaptivePool"})
+# support layers channels first by default (their rules' outputs stay as they were): told channels last
+_SUPPORT_FIRST = frozenset({"TorchUpsample"})
 
 
 def channels_last(node: cst.BaseExpression) -> cst.BaseExpression | None:
@@ -91,6 +93,10 @@ def channels_last(node: cst.BaseExpression) -> cst.BaseExpression | None:
                 return None
             elements.append(element.with_changes(value=new))
         return node.with_changes(args=[node.args[0].with_changes(value=layers.with_changes(elements=elements))])
+    if name in _SUPPORT_FIRST:
+        if any(a.star or (a.keyword is not None and a.keyword.value == "data_format") for a in node.args):
+            return None
+        return layout.set_keyword(node, "data_format", cst.SimpleString('"channels_last"'), None)
     if name not in _KERAS_CONV and name not in _SUPPORT_POOLS and not name.startswith("keras.layers."):
         return None
     args = []
@@ -129,6 +135,19 @@ def can_run_native(ctx, rule, ctor: cst.Call) -> bool:
     return memo[id(ctor)]
 
 
+def can_adapt(ctx, rule, ctor: cst.Call) -> bool:
+    """The rule's translation of a layer built from a class in a variable (``norm_layer(planes)``)
+    is one that ``channels_last_norm`` adapts at run time: a normalization on axis 1."""
+    key = -id(ctor)  # beside can_run_native's entries
+    memo = ctx.layout_native
+    if key not in memo:
+        node = apply(rule, ctor.args).node
+        memo[key] = (
+            isinstance(node, cst.Call) and dotted_name(node.func) in _AXIS_ONE and channels_last(node) is not None
+        )
+    return memo[key]
+
+
 CONVENTIONS = LayoutConventions(
     axis_param="dim",
     native_axis=channels_last_axis,
@@ -138,6 +157,11 @@ CONVENTIONS = LayoutConventions(
     to_source_layer=to_first_layer,
     can_run_native=can_run_native,
     class_contracts=True,
+    any_rank=frozenset({"torch.nn.Upsample"}),
+    can_adapt=can_adapt,
+    adapter="channels_last_norm",
+    keep_param="keepdim",
+    flatten="torch.flatten",
 )
 
 
@@ -207,6 +231,9 @@ class LayoutWrap(layout.LayoutWrap):
         return super().leave_Call(original, updated)
 
     def after_rules(self, original: cst.Call, updated: cst.BaseExpression) -> cst.BaseExpression:
+        plan = self.ctx.layout_plan
+        if plan is not None and id(original) in plan.adapt:  # norm_layer(planes): adapted when built
+            return cst.Call(expression("channels_last_norm"), [cst.Arg(updated)])
         flipped = channels_last(updated)
         if flipped is None:  # the analysis checked it could: a rule changed under us
             return updated
