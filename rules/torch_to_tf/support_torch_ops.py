@@ -271,3 +271,9 @@ def torch_bucketize(x, boundaries, right=False, dtype="int64"):
     flat = keras.ops.reshape(x, (-1,))
     found = keras.ops.searchsorted(boundaries, flat, side="right" if right else "left")
     return keras.ops.reshape(keras.ops.cast(found, dtype), keras.ops.shape(x))
+
+
+def torch_element_size(dtype):
+    """Tensor.element_size: the bytes of one element of dtype (bool: 1)."""
+    digits = "".join(c for c in keras.backend.standardize_dtype(dtype) if c.isdigit())
+    return int(digits or 8) // 8

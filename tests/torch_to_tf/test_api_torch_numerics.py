@@ -210,6 +210,26 @@ CASES = [
     ("x.unfold(1, 3, 2)", {"x": F32(2, 7, 3)}),
     ("x.unfold(-1, 2, 1)", {"x": F32(3, 4)}),
     ("x.is_contiguous()", X),
+    ("x.broadcast_to((2, 3, 4))", {"x": F32(3, 1)}),
+    ("x.tile(2, 1)", M),
+    ("x.tile((1, 2, 1))", X),
+    ("torch.narrow_copy(x, 1, 1, 2)", X),
+    ("torch.view_as_real(torch.view_as_complex(x))", {"x": F32(3, 2)}),
+    ("torch.view_as_real(torch.polar(r, t))", {"r": POS(4), "t": F32(4)}),
+    ("torch.linalg.svd(a, full_matrices=False)[1]", {"a": F32(4, 3)}),
+    ("torch.linalg.svdvals(a)", {"a": F32(3, 5)}),
+    ("torch.cholesky_inverse(torch.linalg.cholesky(a @ a.T + torch.eye(3)))", SQ),
+    ("torch.histogram(x, 5)", {"x": F32(40)}),
+    ("torch.histogram(x, bins=4, range=(0.0, 1.0))", {"x": F32(40)}),
+    ("torch.empty_strided((2, 3), (3, 1)).shape", {}),
+    ("torch.detach(x)", X),
+    ("x.is_signed()", X),
+    ("i.is_signed()", {"i": INT(3)}),
+    ("torch.is_nonzero(x.sum() * 0)", X),
+    ("torch.compile(torch.sin)(x)", X),
+    ("x.element_size()", X),
+    ("x.double().element_size()", X),
+    ("(x > 0).element_size()", X),
     # creation
     ("torch.scalar_tensor(3)", {}),
     ("torch.asarray([1.0, 2.0])", {}),
@@ -323,6 +343,9 @@ def test_random_draws_have_torchs_shape_dtype_and_support():
         draws = keras.ops.convert_to_numpy(fn(keras.ops.convert_to_tensor(probs)))
         assert draws.shape == shape and draws.dtype == np.int64, code
         assert (probs[np.arange(2)[:, None], draws] > 0).all(), code  # never a zero-probability category
+    fn, code = _translated("torch.randint_like(x, 2, 5)", ("x",))
+    draws = keras.ops.convert_to_numpy(fn(keras.ops.zeros((3, 40))))
+    assert draws.shape == (3, 40) and draws.dtype == np.float32 and set(np.unique(draws)) == {2.0, 3.0, 4.0}, code
     fn, code = _translated("torch.bernoulli(p)", ("p",))
     draws = keras.ops.convert_to_numpy(fn(keras.ops.convert_to_tensor(np.full((200,), 0.3, "float32"))))
     assert draws.dtype == np.float32 and set(np.unique(draws)) <= {0.0, 1.0} and 20 < draws.sum() < 100, code
