@@ -277,3 +277,23 @@ def torch_element_size(dtype):
     """Tensor.element_size: the bytes of one element of dtype (bool: 1)."""
     digits = "".join(c for c in keras.backend.standardize_dtype(dtype) if c.isdigit())
     return int(digits or 8) // 8
+
+
+def torch_masked_scatter(x, mask, source):
+    """torch.masked_scatter: x with the positions where mask (broadcast) is true filled, in
+    row-major order, by source's leading elements."""
+    mask = keras.ops.broadcast_to(mask, keras.ops.shape(x))
+    flat_mask = keras.ops.reshape(mask, (-1,))
+    position = keras.ops.maximum(keras.ops.cumsum(keras.ops.cast(flat_mask, "int32")) - 1, 0)
+    taken = keras.ops.take(keras.ops.reshape(keras.ops.cast(source, x.dtype), (-1,)), position)
+    return keras.ops.reshape(keras.ops.where(flat_mask, taken, keras.ops.reshape(x, (-1,))), keras.ops.shape(x))
+
+
+def torch_svd(x, some=True, compute_uv=True):
+    """torch.svd: (U, S, V) with V itself (keras.ops.svd gives its conjugate transpose); with
+    compute_uv=False, U and V are zeros as in torch."""
+    u, s, vh = keras.ops.svd(x, full_matrices=not some)
+    v = keras.ops.conj(keras.ops.swapaxes(vh, -1, -2))
+    if not compute_uv:
+        u, v = keras.ops.zeros_like(u), keras.ops.zeros_like(v)
+    return u, s, v
