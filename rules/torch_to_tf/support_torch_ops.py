@@ -73,7 +73,7 @@ def torch_masked_select(x, mask):
 
 
 # --- windows, order statistics ------------------------------------------------------------------
-def torch_unfold(x, dimension, size, step):
+def torch_tensor_unfold(x, dimension, size, step):
     """Tensor.unfold: the windows of size along dimension (every step), as a new last axis."""
     rank = len(keras.ops.shape(x))
     dimension = dimension % rank

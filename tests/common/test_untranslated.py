@@ -61,3 +61,15 @@ def test_user_rules_may_declare_names(tmp_path):
     path.write_text("torch.special.zeta:\n  untranslated: our team never needs it\n")
     result = translate("import torch\ny = torch.special.zeta(torch.ones(2), 2.0)\n", to="tf", rules=[path])
     assert any(d.code == "not-translated" and "our team" in d.message for d in result.diagnostics)
+
+
+@pytest.mark.parametrize("direction", list(PRELUDE))
+def test_no_name_is_both_translated_and_declared(direction):
+    rules = load_rules(direction)
+
+    def translated(name: str) -> bool:
+        if name.startswith("Tensor."):
+            return name[7:] in rules.methods or name[7:] in rules.members
+        return name in rules.calls or name in rules.attributes
+
+    assert [n for n in rules.untranslated if translated(n)] == []
