@@ -61,6 +61,7 @@ def channels_last_norm(layer):
     )
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class ChannelsFirstConv1D(keras.layers.Conv1D):
     """keras.layers.Conv1D on channels-first data, computed channels last (see channels_last_conv).
     ``in_channels``: the input size the source layer was given, known before the layer is built."""
@@ -76,6 +77,7 @@ class ChannelsFirstConv1D(keras.layers.Conv1D):
         return channels_last_conv(self, inputs)
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class ChannelsFirstConv2D(keras.layers.Conv2D):
     """keras.layers.Conv2D on channels-first data, computed channels last (see channels_last_conv).
     ``in_channels``: the input size the source layer was given, known before the layer is built."""
@@ -91,6 +93,7 @@ class ChannelsFirstConv2D(keras.layers.Conv2D):
         return channels_last_conv(self, inputs)
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class ChannelsFirstConv3D(keras.layers.Conv3D):
     """keras.layers.Conv3D on channels-first data, computed channels last (see channels_last_conv).
     ``in_channels``: the input size the source layer was given, known before the layer is built."""
@@ -163,6 +166,7 @@ def conv_layer_for(
     return keras.Sequential([TorchPad(flat, mode=padding_mode, rank=rank), layer])
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class ChannelsFirstConv1DTranspose(keras.layers.Conv1DTranspose):
     """keras.layers.Conv1DTranspose on channels-first data, computed channels last."""
 
@@ -170,6 +174,7 @@ class ChannelsFirstConv1DTranspose(keras.layers.Conv1DTranspose):
         return channels_last_conv(self, inputs, transpose=True)
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class ChannelsFirstConv2DTranspose(keras.layers.Conv2DTranspose):
     """keras.layers.Conv2DTranspose on channels-first data, computed channels last."""
 
@@ -177,6 +182,7 @@ class ChannelsFirstConv2DTranspose(keras.layers.Conv2DTranspose):
         return channels_last_conv(self, inputs, transpose=True)
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class ChannelsFirstConv3DTranspose(keras.layers.Conv3DTranspose):
     """keras.layers.Conv3DTranspose on channels-first data, computed channels last."""
 
@@ -191,6 +197,7 @@ def as_tuple(value, n):
     return (value,) * n
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchConvTranspose(keras.layers.Layer):
     """A transposed convolution with PyTorch's ``padding`` and ``output_padding``.
 
@@ -274,6 +281,7 @@ def pool_window_padding(size, kernel, stride, padding, ceil_mode):
     return padding, max((out - 1) * stride + kernel - size - padding, 0)
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchMaxPool(keras.layers.Layer):
     """PyTorch's MaxPool{1,2,3}d with ``padding`` (padded with -inf) and ``ceil_mode``.
 
@@ -312,6 +320,7 @@ class TorchMaxPool(keras.layers.Layer):
         }
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchAvgPool(keras.layers.Layer):
     """PyTorch's AvgPool{1,2,3}d with ``padding``, ``ceil_mode``, ``count_include_pad`` and
     ``divisor_override``.
@@ -380,6 +389,7 @@ class TorchAvgPool(keras.layers.Layer):
         }
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchAdaptivePool(keras.layers.Layer):
     """PyTorch's AdaptiveAvgPool / AdaptiveMaxPool, for any output size (None keeps an axis).
 
@@ -418,6 +428,7 @@ class TorchAdaptivePool(keras.layers.Layer):
         }
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchFlatten(keras.layers.Layer):
     """PyTorch's Flatten(start_dim, end_dim): merges axes start_dim..end_dim, row-major."""
 
@@ -435,6 +446,7 @@ class TorchFlatten(keras.layers.Layer):
         return {**super().get_config(), "start_dim": self.start_dim, "end_dim": self.end_dim}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchUnflatten(keras.layers.Layer):
     """PyTorch's Unflatten(dim, unflattened_size): splits axis ``dim`` into ``unflattened_size``."""
 
@@ -460,6 +472,7 @@ def interpolation_source(out_size, in_size, scale_factor, align_corners):
     return [max((i + 0.5) * scale - 0.5, 0.0) for i in range(out_size)]
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchUpsample(keras.layers.Layer):
     """PyTorch's Upsample / F.interpolate for "nearest", "nearest-exact", "linear", "bilinear"
     and "trilinear" modes, with ``size`` or ``scale_factor`` and ``align_corners``.
@@ -527,6 +540,7 @@ class TorchUpsample(keras.layers.Layer):
         }
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchPixelShuffle(keras.layers.Layer):
     """PyTorch's PixelShuffle: (N, C * r * r, H, W) -> (N, C, H * r, W * r)."""
 
@@ -545,6 +559,7 @@ class TorchPixelShuffle(keras.layers.Layer):
         return {**super().get_config(), "upscale_factor": self.upscale_factor}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchPixelUnshuffle(keras.layers.Layer):
     """PyTorch's PixelUnshuffle: (N, C, H * r, W * r) -> (N, C * r * r, H, W)."""
 
@@ -563,6 +578,7 @@ class TorchPixelUnshuffle(keras.layers.Layer):
         return {**super().get_config(), "downscale_factor": self.downscale_factor}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchPad(keras.layers.Layer):
     """PyTorch's padding layers (ZeroPad, ConstantPad, ReflectionPad, ReplicationPad,
     CircularPad): ``padding`` is an int or PyTorch's flat (left, right, top, bottom, ...) tuple,
@@ -607,6 +623,7 @@ class TorchPad(keras.layers.Layer):
         }
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchPReLU(keras.layers.Layer):
     """PyTorch's PReLU: ``max(0, x) + alpha * min(0, x)``, with one ``alpha`` shared by every
     element (num_parameters=1) or one per channel on axis 1."""
@@ -637,6 +654,7 @@ def exact_gelu(x):
     return 0.5 * x * (1.0 + keras.ops.erf(x * 0.7071067811865476))
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchGELU(keras.layers.Layer):
     """GELU with PyTorch's ``approximate`` argument ("none": exact erf form, "tanh")."""
 
@@ -653,6 +671,7 @@ class TorchGELU(keras.layers.Layer):
         return {**super().get_config(), "approximate": self.approximate}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchSoftplus(keras.layers.Layer):
     """PyTorch's Softplus: ``log(1 + exp(beta * x)) / beta``, and ``x`` itself where
     ``beta * x > threshold``."""
@@ -670,6 +689,7 @@ class TorchSoftplus(keras.layers.Layer):
         return {**super().get_config(), "beta": self.beta, "threshold": self.threshold}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchHardtanh(keras.layers.Layer):
     """PyTorch's Hardtanh: ``x`` clipped to [min_val, max_val]."""
 
@@ -684,6 +704,7 @@ class TorchHardtanh(keras.layers.Layer):
         return {**super().get_config(), "min_val": self.min_val, "max_val": self.max_val}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchLogSoftmax(keras.layers.Layer):
     """log(softmax(x)) along ``axis``."""
 
@@ -698,6 +719,7 @@ class TorchLogSoftmax(keras.layers.Layer):
         return {**super().get_config(), "axis": self.axis}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchRecurrent(keras.layers.Layer):
     """Base of TorchLSTM, TorchGRU and TorchRNN: a stack of Keras recurrent layers called like PyTorch.
 
@@ -781,6 +803,7 @@ class TorchRecurrent(keras.layers.Layer):
         }
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchLSTM(TorchRecurrent):
     """PyTorch's LSTM: ``output, (h_n, c_n) = lstm(x)`` or ``lstm(x, (h_0, c_0))``.
 
@@ -800,6 +823,7 @@ class TorchLSTM(TorchRecurrent):
         return output, (h_n, c_n)
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchGRU(TorchRecurrent):
     """PyTorch's GRU: ``output, h_n = gru(x)`` or ``gru(x, h_0)``.
 
@@ -822,6 +846,7 @@ class TorchGRU(TorchRecurrent):
         return output, h_n
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchRNN(TorchRecurrent):
     """PyTorch's (Elman) RNN: ``output, h_n = rnn(x)`` or ``rnn(x, h_0)``, with
     ``nonlinearity`` "tanh" or "relu". Keras' SimpleRNN has one bias: PyTorch's
@@ -870,6 +895,7 @@ class TorchRNN(TorchRecurrent):
         return {**super().get_config(), "nonlinearity": self.nonlinearity}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchMultiheadAttention(keras.layers.Layer):
     """PyTorch's MultiheadAttention, called like it:
     ``attn_output, attn_weights = mha(query, key, value, key_padding_mask=None,
@@ -967,6 +993,7 @@ class TorchMultiheadAttention(keras.layers.Layer):
         }
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchEmbedding(keras.layers.Embedding):
     """Embedding with PyTorch's ``padding_idx``: that row starts at zeros and gets no gradient
     (the looked-up padding vectors are constants), so training never changes it."""
@@ -994,6 +1021,7 @@ class TorchEmbedding(keras.layers.Embedding):
         return {**super().get_config(), "padding_idx": self.padding_idx}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchStochasticDepth(keras.layers.Layer):
     """torchvision.ops.StochasticDepth(p, mode): in training, zeroes the whole input ("batch")
     or each sample ("row") with probability p and scales what is kept by 1 / (1 - p)."""

@@ -28,6 +28,7 @@ def layer_name(layer):
     return f"{base}_{keras.backend.get_uid(base)}"
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchSequential(keras.Sequential):
     """Base of translated nn.Sequential subclasses: a layer assigned to a public attribute
     (``self.norm = ...``) joins the sequence, as torch runs every module registered on an
@@ -48,6 +49,7 @@ def add_layer(parent, name, layer):
         setattr(parent, name, layer)
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchModuleDict(keras.layers.Layer):
     """Base of translated nn.ModuleDict subclasses: the layers set as attributes (setattr,
     add_module), in the order they were set, with torch's dict methods."""

@@ -390,6 +390,7 @@ def torch_gumbel_softmax(logits, tau=1.0, hard=False, dim=-1):
 
 
 # --- layers -------------------------------------------------------------------------------------
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchSoftmin(keras.layers.Layer):
     """nn.Softmin: softmax of -x along dim."""
 
@@ -404,6 +405,7 @@ class TorchSoftmin(keras.layers.Layer):
         return {**super().get_config(), "dim": self.dim}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchThreshold(keras.layers.Layer):
     """nn.Threshold: x where x > threshold, else value."""
 
@@ -418,6 +420,7 @@ class TorchThreshold(keras.layers.Layer):
         return {**super().get_config(), "threshold": self.threshold, "value": self.value}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchRReLU(keras.layers.Layer):
     """nn.RReLU: random negative slopes in training, their mean at inference."""
 
@@ -432,6 +435,7 @@ class TorchRReLU(keras.layers.Layer):
         return {**super().get_config(), "lower": self.lower, "upper": self.upper}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchChannelShuffle(keras.layers.Layer):
     """nn.ChannelShuffle on channels-first input."""
 
@@ -446,6 +450,7 @@ class TorchChannelShuffle(keras.layers.Layer):
         return {**super().get_config(), "groups": self.groups}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchCosineSimilarity(keras.layers.Layer):
     """nn.CosineSimilarity, called with (x1, x2): each input divided by its norm clamped to eps."""
 
@@ -464,6 +469,7 @@ class TorchCosineSimilarity(keras.layers.Layer):
         return {**super().get_config(), "dim": self.dim, "eps": self.eps}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchPairwiseDistance(keras.layers.Layer):
     """nn.PairwiseDistance, called with (x1, x2)."""
 
@@ -478,6 +484,7 @@ class TorchPairwiseDistance(keras.layers.Layer):
         return {**super().get_config(), "p": self.p, "eps": self.eps, "keepdim": self.keepdim}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchLocalResponseNorm(keras.layers.Layer):
     """nn.LocalResponseNorm (and the legacy CrossMapLRN2d): across channels, axis 1."""
 
@@ -492,6 +499,7 @@ class TorchLocalResponseNorm(keras.layers.Layer):
         return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta, "k": self.k}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchLPPool(keras.layers.Layer):
     """nn.LPPool{1,2,3}d on channels-first input."""
 
@@ -507,6 +515,7 @@ class TorchLPPool(keras.layers.Layer):
         return {**super().get_config(), **config, "rank": self.rank}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchMaxUnpool(keras.layers.Layer):
     """nn.MaxUnpool{1,2,3}d, called with (input, indices, output_size=None)."""
 
@@ -522,6 +531,7 @@ class TorchMaxUnpool(keras.layers.Layer):
         return {**super().get_config(), **config, "rank": self.rank}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchUnfold(keras.layers.Layer):
     """nn.Unfold (im2col) on channels-first input."""
 
@@ -537,6 +547,7 @@ class TorchUnfold(keras.layers.Layer):
         return {**super().get_config(), **config, "stride": self.stride}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchFold(TorchUnfold):
     """nn.Fold (col2im)."""
 
@@ -551,6 +562,7 @@ class TorchFold(TorchUnfold):
         return {**super().get_config(), "output_size": self.output_size}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchFeatureAlphaDropout(keras.layers.Layer):
     """nn.FeatureAlphaDropout: alpha dropout of whole channels, in training only."""
 
@@ -570,6 +582,7 @@ def torch_uniform(bound):
     return keras.initializers.RandomUniform(-bound, bound)
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchBilinear(keras.layers.Layer):
     """nn.Bilinear: x1^T A x2 + b, with torch's weight (out, in1, in2) and bias (out,)."""
 
@@ -590,6 +603,7 @@ class TorchBilinear(keras.layers.Layer):
         return {**super().get_config(), **config, "out_features": self.out_features, "bias": self.use_bias}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchEmbeddingBag(keras.layers.Layer):
     """nn.EmbeddingBag, called with (input, offsets=None, per_sample_weights=None)."""
 
@@ -614,6 +628,7 @@ class TorchEmbeddingBag(keras.layers.Layer):
         return {**super().get_config(), **config, **extra}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchInstanceNorm(keras.layers.Layer):
     """nn.LazyInstanceNorm{1,2,3}d: instance normalization over channels-first input, the channel
     count (and the affine weight and bias) taken from the first input."""
@@ -635,6 +650,7 @@ class TorchInstanceNorm(keras.layers.Layer):
         return {**super().get_config(), "eps": self.eps, "affine": self.affine}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchRNNCellBase(keras.layers.Layer):
     """torch's recurrent cells with torch's weights: weight_ih (gates * hidden, input),
     weight_hh (gates * hidden, hidden), bias_ih and bias_hh. Unbatched (features,) input works too."""
@@ -665,6 +681,7 @@ class TorchRNNCellBase(keras.layers.Layer):
         return {**super().get_config(), **config}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchRNNCell(TorchRNNCellBase):
     """nn.RNNCell: h' = tanh (or relu) of (W_ih x + b_ih + W_hh h + b_hh)."""
 
@@ -680,6 +697,7 @@ class TorchRNNCell(TorchRNNCellBase):
         return {**super().get_config(), "nonlinearity": self.nonlinearity}
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchLSTMCell(TorchRNNCellBase):
     """nn.LSTMCell: gates (i, f, g, o) in torch's order; returns (h', c')."""
 
@@ -693,6 +711,7 @@ class TorchLSTMCell(TorchRNNCellBase):
         return keras.ops.sigmoid(o) * keras.ops.tanh(c), c
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchGRUCell(TorchRNNCellBase):
     """nn.GRUCell: gates (r, z, n) in torch's order, the reset gate applied to W_hn h + b_hn."""
 

@@ -152,6 +152,7 @@ def torch_layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     return x if bias is None else x + bias
 
 
+@keras.saving.register_keras_serializable(package="fwtranslate")
 class TorchLayerNorm(keras.layers.Layer):
     """nn.LayerNorm as a base class (``class LayerNorm2d(nn.LayerNorm)``): torch's constructor
     and attributes (``normalized_shape``, ``eps``, ``weight``, ``bias``); normalizes over the
