@@ -53,14 +53,15 @@ def _verify(case: dict, out: Path, layout: str, **kwargs):
 
 
 # --- class contracts ------------------------------------------------------------------------------
-def test_resnet_sample_moves_the_axis_only_at_the_models_entry_and_before_flatten():
+def test_resnet_sample_moves_the_axis_only_at_the_models_entry():
     code = fwtranslate.translate((SAMPLES / "resnet.py").read_text(), "tf").code
     block, model = _method(code, "BasicBlock"), _method(code, "ResNet")
     assert CONTRACT in block and "moveaxis" not in block  # was: a move in and out of every block
     moves = re.findall(r"keras\.ops\.moveaxis\(x, (-?1), (-?1)\)", model)
-    assert moves == [("1", "-1"), ("-1", "1")], model  # entry; before the flatten
-    assert model.index("moveaxis(x, -1, 1)") < model.index("keras.ops.reshape")
-    assert code.count("keras.ops.moveaxis") == 2
+    # entry only: the flatten after the adaptive pool to 1x1 has the same element order in both
+    # layouts (test_samples_verify.py checks the numbers)
+    assert moves == [("1", "-1")], model
+    assert code.count("keras.ops.moveaxis") == 1
     assert read_header(code).takes_last == {"BasicBlock"}  # the verifier must know the block's own interface
     assert read_header(code).layout == "torch"
 
