@@ -55,6 +55,7 @@ RANKED_TOP = 300
 # names torch.nn.functional imports for its own machinery, not functions a model calls
 PLUMBING = frozenset(
     {"Tensor", "Callable", "Optional", "List", "boolean_dispatch", "assert_int_or_pair", "handle_torch_function"}
+    | {"ScalingType", "SwizzleType"}  # enums of scaled_mm's arguments
     | {"has_torch_function", "has_torch_function_unary", "has_torch_function_variadic"}
 )
 # --fetch: model and training code downloaded from PyPI (sources only, never committed) to rank by
@@ -224,6 +225,8 @@ def classify(namespace: Namespace, ruleset) -> dict[str, list[str]]:
         if name.startswith("Tensor."):
             member = name.split(".", 1)[1]
             known = member in ruleset.methods or member in ruleset.members
+            # x.add_(y) is translated by the rule of add (x = <its translation>), as calls.py does
+            known = known or (member.endswith("_") and not member.endswith("__") and member[:-1] in ruleset.methods)
         else:
             known = name in calls or name in attrs
         if known:
