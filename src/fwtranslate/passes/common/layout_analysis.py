@@ -24,7 +24,7 @@ import libcst as cst
 from ...rules.literals import UNKNOWN, literal_value
 from ...rules.model import Rule
 from ...rules.signature import BindError, bind
-from .layout_blocks import find_blocks
+from .layout_blocks import find_blocks, self_assignment
 
 TO_NATIVE, TO_SOURCE = "native", "source"
 _RANK = re.compile(r"([123])[dD](?:Transpose)?$")  # Conv2D, Conv2d, ConvTranspose2d, MaxPooling1D...
@@ -1467,16 +1467,6 @@ def _name_counts(stmt: cst.CSTNode) -> dict[str, int]:
     return counts
 
 
-def _self_assignment(stmt: cst.BaseStatement):
-    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign):
-        assign = stmt.body[0]
-        if len(assign.targets) == 1:
-            t = assign.targets[0].target
-            if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name) and t.value.value == "self":
-                return t.attr.value, assign.value
-    return None, None
-
-
 def _init_layers(init: cst.FunctionDef) -> dict[str, list[cst.BaseExpression]]:
     """``self.X = value`` in ``__init__``, at any depth of its blocks: each attribute's values
     other than ``None`` (``self.downsample = None`` then, under an ``if``,
@@ -1485,7 +1475,7 @@ def _init_layers(init: cst.FunctionDef) -> dict[str, list[cst.BaseExpression]]:
 
     def visit(stmts) -> None:
         for stmt in stmts:
-            target, value = _self_assignment(stmt)
+            target, value = self_assignment(stmt)
             if target is not None and value is not None:
                 if not (isinstance(value, cst.Name) and value.value == "None"):
                     values.setdefault(target, []).append(value)

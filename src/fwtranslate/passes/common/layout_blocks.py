@@ -102,7 +102,7 @@ class _Owner:
         for name, fn in self.methods.items():
             lists = self._lists(fn)
             for stmt in _all_statements(fn):
-                target, value = _self_assignment(stmt)
+                target, value = self_assignment(stmt)
                 if target is None or value is None:
                     continue
                 classes = self.value(value, lists)
@@ -231,7 +231,8 @@ class _Owner:
         return methods
 
 
-def _self_assignment(stmt: cst.CSTNode):
+def self_assignment(stmt: cst.CSTNode):
+    """(attribute, value) of a statement ``self.attribute = value``, else (None, None)."""
     if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign):
         assign = stmt.body[0]
         if len(assign.targets) == 1:
