@@ -23,8 +23,14 @@ for version in 3.10 3.12 3.13; do
         "$venv/bin/python" -m pip install -q --disable-pip-version-check -e . "libcst==1.9.0" pytest hypothesis
     fi
     echo "test_pythons: $("$venv/bin/python" --version)"
+    tests=("${TESTS[@]}")
+    if [ "$version" = 3.12 ]; then
+        # every rule example (thousands) on the oldest and the newest Python; 3.12, between
+        # them, runs the limits and the fuzz tests only (CI runs this beside the main suite)
+        tests=("${TESTS[@]:1}")
+    fi
     if ! FWTRANSLATE_FUZZ_EXAMPLES="${FWTRANSLATE_FUZZ_EXAMPLES:-40}" \
-            "$venv/bin/python" -m pytest -q -p no:cacheprovider "${TESTS[@]}"; then
+            "$venv/bin/python" -m pytest -q -p no:cacheprovider "${tests[@]}"; then
         status=1
     fi
 done

@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 
 from .atomic import new_file_mode, write_atomic
-from .directions import LAYOUTS, direction_for
+from .directions import LAYOUTS, Direction, direction_for
 from .errors import TranslationError
 from .pipeline import rewrite
 from .report import ERROR, Diagnostic, FileStats
@@ -109,7 +109,7 @@ def check_layout(layout: str, direction: str) -> None:
     """ValueError for a layout that is not one of LAYOUTS, or not "torch" outside PyTorch -> Keras."""
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r} (choose from: {', '.join(LAYOUTS)})")
-    if layout != "torch" and direction != "torch_to_tf":
+    if layout != "torch" and not Direction.by_name(direction).chooses_layout:
         raise ValueError("--layout is for PyTorch -> Keras (--to tf) only")
 
 

@@ -174,7 +174,7 @@ def translate_cmd(
         load_rules(direction_for(to), tuple(str(r) for r in rule_files))
     except (RuleFileError, OSError) as exc:
         _fail(str(exc))
-    if layout != "torch" and direction_for(to).name != "torch_to_tf":
+    if layout != "torch" and not direction_for(to).chooses_layout:
         _fail("--layout is for PyTorch -> Keras (--to tf) only")
     if do_verify and (not entry or src.is_dir() or stdout or check or diff):
         _fail("--verify needs --entry and a single file that is written (not --stdout/--check/--diff)")

@@ -38,6 +38,7 @@ class Direction:
     # the ``keras.layers.Activation`` rule doubles as the ``activation_of(a)`` template macro
     # (rules/loader.py registers it once the direction's rules are loaded)
     activation_macro: bool = False
+    chooses_layout: bool = False  # --layout applies (PyTorch -> Keras: LAYOUTS)
 
     _by_name: ClassVar[dict[str, Direction]] = {}
 
@@ -82,6 +83,7 @@ TORCH_TO_TF = Direction(
     target="tf",
     opposite_name="tf_to_torch",
     passes_attr="PASSES",
+    chooses_layout=True,
     # packages built on PyTorch count as PyTorch: a name of theirs left in the output is reported
     source_roots=(
         "torch",
