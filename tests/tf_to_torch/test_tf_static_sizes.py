@@ -20,7 +20,7 @@ def torch_code(body: str) -> str:
     result = translate(HEAD + textwrap.dedent(body), to="torch")
     assert result.ok, [d.format() for d in result.diagnostics]
     # the translated code, without the imports and the support definitions copied in
-    support = set(load_rules("tf_to_torch").support.definitions)
+    support = set(load_rules("tf_to_torch").support.files)
     chunks = result.code.split("\n\n\n")
     return "\n\n\n".join(c for c in chunks[1:] if _defined(c) not in support) if len(chunks) > 1 else result.code
 

@@ -30,7 +30,7 @@ def _shape(text: str) -> tuple[int, ...]:
     return tuple(int(v) for v in text.split(","))
 
 
-SUPPORT = set(load_rules("torch_to_tf").support.definitions)
+SUPPORT = set(load_rules("torch_to_tf").support.files)
 
 
 def _channels_first_lines(code: str) -> int:

@@ -62,17 +62,9 @@ class SupportLibrary:
             lib.depends[name] = frozenset(used & set(lib.files) - {name})
         return lib
 
-    @property
-    def definitions(self) -> dict[str, cst.SimpleStatementLine | cst.BaseCompoundStatement]:
-        """Name -> the definition's CST, every file parsed (once). A translation asks for
-        ``definition(name)`` instead: parsing all the support files costs seconds."""
-        out: dict[str, cst.SimpleStatementLine | cst.BaseCompoundStatement] = {}
-        for path in dict.fromkeys(self.files.values()):
-            out.update(_parse_definitions(path))
-        return out
-
     def definition(self, name: str) -> cst.SimpleStatementLine | cst.BaseCompoundStatement:
-        """The CST of one definition; only its own file is parsed (once)."""
+        """The CST of one definition: only its own file is parsed (once), since parsing all the
+        support files costs seconds."""
         return _parse_definitions(self.files[name])[name]
 
     def names_used(self, source: str) -> set[str]:

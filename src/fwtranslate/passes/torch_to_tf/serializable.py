@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from typing import TypeVar
 
 import libcst as cst
 import libcst.matchers as m
@@ -124,12 +125,8 @@ class KerasSerializable(Pass):
             return updated
         if cls.name in self.configs:
             updated = self._config_methods(updated, self.configs[cls.name])
-        if any("register_keras_serializable" in cst.Module([]).code_for_node(d) for d in updated.decorators):
-            return updated
-        package = package_name(self.ctx.path)
         self.ctx.target_imports.add("import keras")
-        decorator = cst.Decorator(expression(f'keras.saving.register_keras_serializable(package="{package}")'))
-        return updated.with_changes(decorators=[decorator, *updated.decorators])
+        return _registered(updated, package_name(self.ctx.path))
 
     def _config_methods(self, cls: cst.ClassDef, names: list[str]) -> cst.ClassDef:
         defined = {s.name.value for s in cls.body.body if isinstance(s, cst.FunctionDef)}
@@ -187,11 +184,15 @@ def init_params(init: cst.FunctionDef) -> list[cst.Param]:
     return [*params.posonly_params, *params.params, *params.kwonly_params][1:]
 
 
-def _registered(fn: cst.FunctionDef, package: str) -> cst.FunctionDef:
-    if any("register_keras_serializable" in cst.Module([]).code_for_node(d) for d in fn.decorators):
-        return fn
+_Definition = TypeVar("_Definition", cst.FunctionDef, cst.ClassDef)
+
+
+def _registered(node: _Definition, package: str) -> _Definition:
+    """``node`` with ``@keras.saving.register_keras_serializable`` first, unless it has one."""
+    if any("register_keras_serializable" in cst.Module([]).code_for_node(d) for d in node.decorators):
+        return node
     decorator = cst.Decorator(expression(f'keras.saving.register_keras_serializable(package="{package}")'))
-    return fn.with_changes(decorators=[decorator, *fn.decorators])
+    return node.with_changes(decorators=[decorator, *node.decorators])
 
 
 def _value_names(source: str) -> set[str]:
