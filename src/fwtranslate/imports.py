@@ -41,8 +41,10 @@ class ImportMap:
     star_modules: list[str] = field(default_factory=list)
     # module-level names defined by the file itself: they shadow star imports
     local_names: set[str] = field(default_factory=set)
-    # the import statements (top-level) that bind framework names, for removal later
+    # the import statements that bind framework names, for removal later
     framework_imports: list[cst.CSTNode] = field(default_factory=list)
+    # of those, the ones inside a function or class (ids): removed where they stand
+    nested_imports: set[int] = field(default_factory=set)
     # names bound by `import a.b as c` / `import a` of other modules: modules, never tensors
     module_aliases: set[str] = field(default_factory=set)
     # of those, the module each names (`np` -> "numpy")
@@ -79,7 +81,24 @@ class ImportMap:
             # `nn = MyThing()` or `class Linear:` at module level rebinds the imported name
             imap.bindings.pop(name, None)
             imap.module_aliases.discard(name)
+        for small in _nested_imports(module.body):
+            if imap._add_nested(small):
+                imap.framework_imports.append(small)
+                imap.nested_imports.add(id(small))
         return imap
+
+    def _add_nested(self, node: cst.Import | cst.ImportFrom) -> bool:
+        """A framework import inside a function (a lazy import) binds its names for the whole
+        file, unless the file binds the same name to something else: `F` imported inside
+        `forward` is `torch.nn.functional` wherever the file uses it."""
+        probe = ImportMap(self.roots, canonical=self.canonical)
+        if not probe._add_import(node) or probe.star_modules:
+            return False
+        for local, target in probe.bindings.items():
+            if local in self.local_names or self.bindings.get(local, target) != target:
+                return False
+        self.bindings.update(probe.bindings)
+        return True
 
     def _add_import(self, node: cst.Import | cst.ImportFrom) -> bool:
         bound = False
@@ -193,10 +212,11 @@ def target_names(node: cst.CSTNode) -> list[str]:
     return []
 
 
-def bound_names(body: Sequence[cst.CSTNode]) -> set[str]:
+def bound_names(body: Sequence[cst.CSTNode], known: set[int] | frozenset[int] = frozenset()) -> set[str]:
     """Names that a block of statements binds in its own scope (a function body): assignment,
     ``for``, ``with ... as``, ``except ... as`` and import targets, nested def/class names.
     Nested functions and classes are other scopes; ``global``/``nonlocal`` names are excluded.
+    Imports whose id is in ``known`` (framework imports the ImportMap resolves) bind nothing here.
     Statement level only (no walk into expressions), so it costs little.
     """
     names: set[str] = set()
@@ -254,6 +274,8 @@ def bound_names(body: Sequence[cst.CSTNode]) -> set[str]:
                     names.update(target_names(t.target))
             elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
                 names.update(target_names(small.target))
+            elif id(small) in known:
+                continue
             elif isinstance(small, cst.Import):
                 for alias in small.names:
                     if alias.asname is not None:
@@ -269,6 +291,35 @@ def bound_names(body: Sequence[cst.CSTNode]) -> set[str]:
 
     stmts(body)
     return names - declared
+
+
+def _nested_imports(body: Iterable[cst.CSTNode], nested: bool = False):
+    """Import statements inside functions and classes, at any depth (statements only: no walk
+    into expressions, so it costs little)."""
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            if nested:
+                yield from (s for s in stmt.body if isinstance(s, (cst.Import, cst.ImportFrom)))
+        elif isinstance(stmt, cst.BaseCompoundStatement):
+            inner = nested or isinstance(stmt, (cst.FunctionDef, cst.ClassDef))
+            for block in _blocks(stmt):
+                yield from _nested_imports(block, inner)
+
+
+def _blocks(stmt: cst.BaseCompoundStatement):
+    """The statement lists of a compound statement's suites (body, else, handlers, finally)."""
+    suites = [getattr(stmt, "body", None), getattr(stmt, "orelse", None), getattr(stmt, "finalbody", None)]
+    suites += [h.body for h in getattr(stmt, "handlers", ())]
+    suites += [c.body for c in getattr(stmt, "cases", ())]  # `match`
+    for suite in suites:
+        while isinstance(suite, (cst.If, cst.Else, cst.Finally)):  # `elif` chains, else / finally
+            if isinstance(suite, cst.If):
+                yield from _blocks(suite)
+                suite = None
+            else:
+                suite = suite.body
+        if isinstance(suite, cst.IndentedBlock):
+            yield suite.body
 
 
 def _top_level_statements(body: Iterable[cst.CSTNode]):

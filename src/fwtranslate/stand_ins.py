@@ -322,8 +322,9 @@ def _compound_skeleton(node, first: int, lines: list[str]) -> tuple[str, str, st
 
 
 def _framework_names(body: list, roots: tuple[str, ...]) -> set[str] | None:
-    """Every local name that an import of the source framework binds, at the top level or in
-    top-level compound statements (a superset of ImportMap.bindings); None with a star import."""
+    """Every local name that an import of the source framework binds, at any depth (lazy imports
+    inside functions bind file-wide names too: a superset of ImportMap.bindings); None with a
+    star import."""
     names: set[str] = set()
     stack = list(body)
     while stack:
@@ -339,7 +340,7 @@ def _framework_names(body: list, roots: tuple[str, ...]) -> set[str] | None:
                     if alias.name == "*":
                         return None
                     names.add(alias.asname or alias.name)
-        elif not isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+        else:
             for block in ast_blocks(node):
                 stack.extend(block)
     return names

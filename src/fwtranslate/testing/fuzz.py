@@ -12,6 +12,8 @@ import ast
 from hypothesis import strategies as st
 
 from fwtranslate import TranslationError, translate
+from fwtranslate.directions import direction_for
+from fwtranslate.testing.residue import unmarked_residue
 
 IMPORTS = [
     "import torch",
@@ -285,5 +287,8 @@ def check(source: str) -> dict[str, str]:
                     outcome[to] = "unchanged-invalid"  # backslash before 3.12, say)
                     continue
             raise AssertionError(f"the translation to {to} does not parse ({exc}):\n{result.code}") from None
+        left = unmarked_residue(result.code, direction_for(to))
+        if left:  # a statement still using the source framework, with no marker: silent
+            raise AssertionError(f"unmarked source-framework names in the translation to {to}: {left}\n{result.code}")
         outcome[to] = "ok"
     return outcome

@@ -211,10 +211,10 @@ class CallRewriter(Pass):
             return updated  # either the head of a chain (handled whole) or an attribute name
         if isinstance(parent, cst.Call) and parent.func is original:
             return updated
-        if isinstance(
-            parent, (cst.Param, cst.FunctionDef, cst.ClassDef, cst.AsName, cst.ImportAlias, cst.Global, cst.Nonlocal)
-        ):
+        if isinstance(parent, (cst.FunctionDef, cst.ClassDef, cst.AsName, cst.ImportAlias, cst.Global, cst.Nonlocal)):
             return updated
+        if isinstance(parent, cst.Param) and parent.name is original:
+            return updated  # the parameter's own name; its default (`norm=LayerNorm`) is a reference
         if isinstance(parent, cst.Arg) and parent.keyword is original:
             return updated
         if isinstance(parent, cst.AssignTarget):

@@ -14,6 +14,7 @@ import libcst as cst
 from ...cstutil import code, expression, statement
 from ...imports import dotted_name
 from ...report import INFO
+from ...stand_ins import STAND_IN_KINDS
 from .base import Pass
 
 
@@ -34,6 +35,8 @@ class FinishModule(Pass):
         body = [self._promote_top_level_model(stmt) for stmt in body]
         if not self.ctx.piece:
             body = self._fix_imports(body)
+        if self.ctx.imports.nested_imports:
+            body = [s.visit(_NestedImports(self)) for s in body]  # type: ignore[misc]
         return updated.with_changes(body=body)
 
     # --- Layer vs Model --------------------------------------------------------------------
@@ -143,6 +146,39 @@ class FinishModule(Pass):
             return None
         keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
         return node.with_changes(names=keep)
+
+
+class _NestedImports(cst.CSTTransformer):
+    """Framework imports inside functions (lazy imports) pruned where they stand, like the
+    module's: the target's imports are at the top of the file."""
+
+    def __init__(self, finish: FinishModule) -> None:
+        super().__init__()
+        self.finish = finish
+        self.nested = finish.ctx.imports.nested_imports
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # statements only; a stand-in (stand_ins.py) holds no framework code and must stay as it is
+        if type(node).__name__ in STAND_IN_KINDS or isinstance(node, cst.BaseExpression):
+            return False
+        return super().on_visit(node)
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+        return False
+
+    def leave_SimpleStatementLine(self, original, updated):
+        if not any(id(s) in self.nested for s in original.body):
+            return updated
+        kept = [k for k in (self.finish._prune(s) if id(s) in self.nested else s for s in original.body) if k]
+        if kept:
+            kept[-1] = kept[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+            return updated.with_changes(body=kept)
+        return cst.RemoveFromParent()
+
+    def leave_IndentedBlock(self, original, updated):
+        if updated.body:
+            return updated
+        return updated.with_changes(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
 
 
 def _names(body: list[_Statement]) -> set[str]:

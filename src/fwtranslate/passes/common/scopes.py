@@ -55,7 +55,7 @@ class ScopeTracker(Pass):
             owner = None
         ctx.functions.append(FunctionInfo(node.name.value, owner))
         # parameters and every name the body assigns are local in the whole function
-        ctx.scopes.append(_param_names(node.params) | bound_names(node.body.body))
+        ctx.scopes.append(_param_names(node.params) | bound_names(node.body.body, ctx.imports.nested_imports))
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         self.ctx.functions.pop()
