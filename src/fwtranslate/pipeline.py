@@ -56,6 +56,17 @@ class RewriteResult:
     kept_locals: set[str] = field(default_factory=set)  # of those, the ones the output still uses
 
 
+@dataclass(frozen=True)
+class Job:
+    """What stays the same through one file's translation and its retries (pieces, stand-ins
+    given up, statements kept as they are)."""
+
+    path: str
+    direction: Direction
+    rules: RuleSet
+    layout: str = "torch"  # the PyTorch -> Keras interface (passes/torch_to_tf/layout.py)
+
+
 def rewrite(source: str, path: str, direction: Direction, rules: RuleSet, layout: str = "torch") -> RewriteResult:
     """The translation of ``source``. Every entry (the API, the command, folders, hooks,
     --with-deps) comes here: the input guard (guard.py) runs first, and the output is checked
@@ -63,6 +74,7 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet, layout
     201 nested calls, over CPython's limit of 200) is left unconverted, with an
     ``output-syntax`` error; an output that still does not parse raises TranslationError.
     ``layout``: the PyTorch -> Keras interface (passes/torch_to_tf/layout.py)."""
+    job = Job(path, direction, rules, layout)
     if source.startswith("\ufeff"):
         source = source[1:]  # a byte-order mark (decoded as utf-8, not utf-8-sig): CPython refuses it
     if not guard.check_source(source, path, direction.source_roots):
@@ -74,41 +86,39 @@ def rewrite(source: str, path: str, direction: Direction, rules: RuleSet, layout
             path,
             direction,
             rules,
-            lambda text, piece: _translate_piece(text, path, direction, rules, piece, layout),
+            lambda text, piece: _translate_piece(text, job, piece),
         )
         if pieces is not None:
             return RewriteResult(*pieces)
-        result = _translate(source, path, direction, rules, layout)
+        result = _translate(source, job)
         if result.code != source:
             error = _output_error(result.code, path)
             if error is not None:
-                result = _keep_unparsable(source, path, direction, rules, error, layout)
+                result = _keep_unparsable(source, job, error)
         return result
     except SyntaxError as err:  # LibCST parsed what CPython does not (the spans come from CPython)
         raise TranslationError(f"syntax error: {err.msg}", err.lineno or 0, err.offset or 1) from None
 
 
-def _translate(source: str, path: str, direction: Direction, rules: RuleSet, layout: str) -> RewriteResult:
-    plan = plan_stand_ins(source, direction, rules, direction.passes)
+def _translate(source: str, job: Job) -> RewriteResult:
+    plan = plan_stand_ins(source, job.direction, job.rules, job.direction.passes)
     if plan is not None:
         try:
-            return _rewrite(source, path, direction, rules, plan, layout=layout)
+            return _rewrite(source, job, plan)
         except SpliceError:
             pass  # a stand-in was needed after all (rare): translate the whole tree
-    return _rewrite(source, path, direction, rules, None, layout=layout)
+    return _rewrite(source, job, None)
 
 
-def _translate_piece(
-    text: str, path: str, direction: Direction, rules: RuleSet, piece: chunked.Piece, layout: str
-) -> tuple[RewriteResult, chunked.Carry]:
+def _translate_piece(text: str, job: Job, piece: chunked.Piece) -> tuple[RewriteResult, chunked.Carry]:
     """One piece of a long file (chunked.py): its diagnostics, and the state it carries on."""
-    plan = plan_stand_ins(text, direction, rules, direction.passes, piece.facts)
+    plan = plan_stand_ins(text, job.direction, job.rules, job.direction.passes, piece.facts)
     if plan is not None:
         try:
-            return _rewrite(text, path, direction, rules, plan, piece=piece, layout=layout), piece.out_carry  # type: ignore[return-value]
+            return _rewrite(text, job, plan, piece=piece), piece.out_carry  # type: ignore[return-value]
         except SpliceError:
             pass
-    return _rewrite(text, path, direction, rules, None, piece=piece, layout=layout), piece.out_carry  # type: ignore[return-value]
+    return _rewrite(text, job, None, piece=piece), piece.out_carry  # type: ignore[return-value]
 
 
 def _output_error(code: str, path: str) -> tuple[str, int] | None:
@@ -124,44 +134,38 @@ def _output_error(code: str, path: str) -> tuple[str, int] | None:
     return None
 
 
-def _keep_unparsable(
-    source: str, path: str, direction: Direction, rules: RuleSet, error: tuple[str, int], layout: str
-) -> RewriteResult:
+def _keep_unparsable(source: str, job: Job, error: tuple[str, int]) -> RewriteResult:
     """The translation again, with the innermost statements whose translation does not parse on
     its own left as they are (and an error on each); TranslationError when that does not help."""
-    spans = _unparsable_spans(source, path, direction, rules, layout)
+    spans = _unparsable_spans(source, job)
     if spans:
-        result = _rewrite(source, path, direction, rules, None, keep=(spans, error[0]), layout=layout)
-        if _output_error(result.code, path) is None:
+        result = _rewrite(source, job, None, keep=(spans, error[0]))
+        if _output_error(result.code, job.path) is None:
             return result
-        error = _output_error(result.code, path) or error
+        error = _output_error(result.code, job.path) or error
     where = f" (line {error[1]} of the output)" if error[1] else ""
     raise TranslationError(f"[output-syntax] the translation is not valid Python: {error[0]}{where}; nothing written")
 
 
-def _unparsable_spans(
-    source: str, path: str, direction: Direction, rules: RuleSet, layout: str
-) -> set[tuple[int, int]]:
+def _unparsable_spans(source: str, job: Job) -> set[tuple[int, int]]:
     """The spans of the innermost statements whose translation alone does not parse."""
     found: list[tuple[int, int]] = []
-    _rewrite(source, path, direction, rules, None, found=found, layout=layout)
+    _rewrite(source, job, None, found=found)
     found.sort(key=lambda span: (span[0], -span[1]))
     return {s for s in found if not any(o != s and s[0] <= o[0] and o[1] <= s[1] for o in found)}
 
 
 def _rewrite(
     source: str,
-    path: str,
-    direction: Direction,
-    rules: RuleSet,
+    job: Job,
     plan: Plan | None,
     keep: tuple[set[tuple[int, int]], str] | None = None,
     found: list[tuple[int, int]] | None = None,
     piece: chunked.Piece | None = None,
-    layout: str = "torch",
 ) -> RewriteResult:
     """The translation; with a plan, of a tree where framework-free classes, functions and lines
     are stand-ins (see plan_stand_ins) that cost next to nothing to parse, skip and emit."""
+    path, direction, rules = job.path, job.direction, job.rules
     try:
         module = cst.parse_module(source if plan is None else plan.reduced)
     except cst.ParserSyntaxError as exc:
@@ -185,7 +189,7 @@ def _rewrite(
         star_names=star_names,
         self_attrs=plan.self_attrs if plan is not None else frozenset(SELF_ATTR.findall(source)),
         source=source,
-        layout=layout,
+        layout=job.layout,
     )
     if piece is not None:  # a piece of a long file: what the whole file's text says
         ctx.self_attrs, ctx.piece = piece.facts.self_attrs, True

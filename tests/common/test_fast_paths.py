@@ -256,7 +256,7 @@ def _both(source: str):
     plan = stand_ins.plan_stand_ins(source, DIRECTION, RULES, PASSES)
 
     def run(p):
-        result = pipeline._rewrite(source, "m.py", DIRECTION, RULES, p)
+        result = pipeline._rewrite(source, pipeline.Job("m.py", DIRECTION, RULES), p)
         return result.code, [(d.line, d.col, d.severity, d.code, d.message) for d in result.diagnostics]
 
     return plan, run(None), (run(plan) if plan is not None else None)
@@ -277,11 +277,11 @@ def test_stand_ins_change_nothing(name):
 @pytest.mark.parametrize("name", sorted(FALLBACKS))
 def test_stand_in_needed_after_all_falls_back(name):
     source = FALLBACKS[name].lstrip("\n")
-    whole = pipeline._rewrite(source, "m.py", DIRECTION, RULES, None)
+    whole = pipeline._rewrite(source, pipeline.Job("m.py", DIRECTION, RULES), None)
     plan = stand_ins.plan_stand_ins(source, DIRECTION, RULES, PASSES)
     if plan is not None:
         with pytest.raises(stand_ins.SpliceError):
-            pipeline._rewrite(source, "m.py", DIRECTION, RULES, plan)
+            pipeline._rewrite(source, pipeline.Job("m.py", DIRECTION, RULES), plan)
     result = pipeline.rewrite(source, "m.py", DIRECTION, RULES)
     assert (result.code, result.diagnostics) == (whole.code, whole.diagnostics)
 
