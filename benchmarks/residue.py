@@ -79,9 +79,12 @@ def check(file: Path, to: str, timeout: int) -> dict:
         signal.alarm(0)
     errors = sum(d.severity == "error" for d in result.diagnostics)
     residue = unmarked_residue(result.code, direction_for(to))
+    stats = result.stats()
     return {
         "outcome": "ok",
         "errors": errors,
+        "framework lines": stats.framework_lines,
+        "converted lines": stats.converted_lines,
         "residue": residue,
         "seconds": time.perf_counter() - start,
         "lines": result.code.count("\n") + 1,
@@ -117,15 +120,17 @@ def main() -> int:
             count["with leftover"] += bool(residue)
             count["silent"] += bool(residue) and outcome["errors"] == 0
             count["leftover statements"] += len(residue)
+            count["framework lines"] += outcome["framework lines"]
+            count["converted lines"] += outcome["converted lines"]
             names.update(r.name for r in residue)
             print(f"{shown}: errors {outcome['errors']}, unmarked {len(residue)}", file=sys.stderr)
             if residue:
                 shown_residue = "; ".join(f"line {r.line} `{r.text[:70]}`" for r in residue[: args.examples])
                 details.append(f"- `{shown}` ({outcome['errors']} errors): {shown_residue}")
         totals.update(count)
-        rows.append([package, f"-> {to}", *(count[k] for k in _COLUMNS)])
-    rows.append(["**all**", "", *(f"**{totals[k]}**" for k in _COLUMNS)])
-    header = ["package (folder)", "to", *_COLUMNS]
+        rows.append([package, f"-> {to}", *(count[k] for k in _COLUMNS), _share(count)])
+    rows.append(["**all**", "", *(f"**{totals[k]}**" for k in _COLUMNS), f"**{_share(totals)}**"])
+    header = ["package (folder)", "to", *_COLUMNS, "converted share (framework lines)"]
     text = "\n".join(
         [
             *info_lines({"files": f"every {args.stride}th framework file of each folder, at most {args.limit}"}),
@@ -141,6 +146,10 @@ def main() -> int:
     if args.write:
         write_section(args.write, "residue", text)
     return 0
+
+
+def _share(count: collections.Counter) -> str:
+    return f"{count['converted lines'] / count['framework lines']:.0%}" if count["framework lines"] else "-"
 
 
 _COLUMNS = ["files", "exit 0", "with leftover", "silent", "leftover statements", "timeout", "refused"]
