@@ -15,6 +15,15 @@ def children(layer):
     return list(layer._flatten_layers(include_self=False, recursive=False))
 
 
+def apply_to_modules(layer, fn):
+    """torch's ``Module.apply(fn)``: ``fn`` on every sub-layer, children before their parent
+    (depth first, in attribute order), then on ``layer``; returns ``layer``."""
+    for child in children(layer):
+        apply_to_modules(child, fn)
+    fn(layer)
+    return layer
+
+
 _INITIALIZER_ATTRIBUTES = {
     "weight": ("kernel_initializer", "depthwise_initializer", "embeddings_initializer", "gamma_initializer"),
     "bias": ("bias_initializer", "beta_initializer"),

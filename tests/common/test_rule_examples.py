@@ -19,7 +19,7 @@ from helpers import support_sources
 
 # what an example's `before` side may use, and the source names its `after` side must not
 PRELUDE = {
-    "torch_to_tf": "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nimport torchvision\nimport einops\n",
+    "torch_to_tf": "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nimport torchvision\nimport timm\nimport einops\n",
     "tf_to_torch": (
         "import keras\nfrom keras import layers, ops, activations, initializers\n"
         "import tensorflow as tf\nimport einops\nimport einops.layers.keras\n"

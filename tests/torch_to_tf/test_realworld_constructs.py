@@ -136,3 +136,47 @@ def test_chained_in_place_methods_update_the_root_receiver():
     ).code
     assert "img = keras.ops.divide(keras.ops.subtract(img, low), high - low)" in code
     compile(code, "f.py", "exec")  # never an assignment to a call
+
+
+TIMM_STYLE = """
+import torch
+import torch.nn as nn
+from timm.models.layers import DropPath, to_2tuple, trunc_normal_
+
+
+class Block(nn.Module):
+    def __init__(self, dim=8, patch=2, drop_path=0.1):
+        super().__init__()
+        self.patch = to_2tuple(patch)
+        self.fc = nn.Linear(dim, dim)
+        self.drop_path = DropPath(drop_path) if drop_path > 0.0 else nn.Identity()
+        self.apply(self._init_weights)
+
+    def _init_weights(self, m):
+        if isinstance(m, nn.Linear):
+            trunc_normal_(m.weight, std=0.02)
+            nn.init.constant_(m.bias, 0.5)
+
+    def forward(self, x):
+        return x + self.drop_path(self.fc(x))
+"""
+
+
+def test_timm_helpers_and_module_apply_translate(translate_exec):
+    """`from timm.models.layers import DropPath, to_2tuple, trunc_normal_` and
+    `self.apply(self._init_weights)` (Swin/ConvNeXt-style files): `self.apply` was left as it is
+    with exit 0 and failed when the model was built."""
+    namespace, code = translate_exec(TIMM_STYLE, "tf")
+    assert "import timm" not in code and "from timm" not in code and "self.apply(" not in code
+    block = namespace["Block"]()
+    x = np.ones((2, 8), "float32")
+    y = np.asarray(block(x, training=False))  # DropPath is the identity in inference
+    assert block.patch == (2, 2)
+    assert np.allclose(np.asarray(block.fc.bias), 0.5)  # _init_weights ran on the sub-layer
+    assert float(np.std(np.asarray(block.fc.kernel))) < 0.05  # trunc_normal_(std=0.02), not Keras' default
+    assert np.allclose(y, x + np.asarray(block.fc(x)))
+
+
+def test_apply_on_an_object_not_known_to_be_a_model_is_left_alone():
+    code = fwtranslate.translate("import torch\n\n\ndef f(frame):\n    return frame.apply(len)\n", to="tf").code
+    assert "frame.apply(len)" in code

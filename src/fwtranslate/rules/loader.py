@@ -44,6 +44,7 @@ _FIELDS = {
     "inplace",
     "note",
     "untranslated",
+    "receiver",
 }
 # the fields a declaration that a public name is not translated may carry
 _UNTRANSLATED_FIELDS = {"untranslated", "aliases", "kind", "doc"}
@@ -304,6 +305,8 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
         value = spec.get(key)
         if value is not None and not (isinstance(value, str) and _DOTTED.fullmatch(value)):
             raise RuleFileError(path, name, key, f"expected a class name such as keras.layers.Layer, got {value!r}")
+    if spec.get("receiver", "model") != "model" or ("receiver" in spec and not name.startswith("Module.")):
+        raise RuleFileError(path, name, "receiver", "only a Module.<name> rule may say `receiver: model`")
     for key in ("method", "inplace"):
         if key in spec and not isinstance(spec[key], bool):
             raise RuleFileError(path, name, key, f"expected true or false, got {spec[key]!r}")
@@ -343,6 +346,7 @@ def parse_rule(path: Path, name: str, spec: Any, support: SupportLibrary) -> Rul
         helpers=frozenset(helpers),
         explicit_class=spec.get("class"),
         subclass_base=spec.get("base"),
+        model_receiver=spec.get("receiver") == "model",
     )
     if signature is not None:
         for key in ("force", "ignore"):

@@ -89,6 +89,8 @@ class Rule:
     layout: str | None = None  # how the translation treats the channel axis (loader.LAYOUT_KINDS)
     size: SizeSpec | None = None  # tf_to_torch: feature sizes for the static size analysis
     untranslated: str = ""  # a declared "not translated": the reason (no signature, no target)
+    # `receiver: model`: only where the receiver is known to be a model or layer (`df.apply(f)` is pandas')
+    model_receiver: bool = False
 
     @property
     def is_tensor_member(self) -> bool:

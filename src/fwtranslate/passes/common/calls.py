@@ -22,7 +22,7 @@ from ...rules.factories import factory_function
 from ...rules.signature import BindError, bind
 from ...rules.template import MACRO_DROPS, MACRO_OPTIONAL
 from .base import Pass
-from .receivers import LITERALS, is_plain
+from .receivers import LITERALS, is_model, is_plain
 
 # Python containers' method names: called as a statement (result discarded) on something that
 # may be a tensor, such a method (`seen.add(x)`) is the container's, not a tensor's
@@ -62,6 +62,8 @@ class CallRewriter(Pass):
             rule = ctx.rules.methods.get(name)
             if rule is not None and not rule.is_module_member and not self._may_be_tensor(func.value):
                 return updated
+            if rule is not None and rule.model_receiver and not is_model(ctx, func.value):
+                return updated  # `df.apply(f)`: only a known model's method is translated
             if rule is not None and _is_super(func.value):
                 return updated  # `super().build(...)`: the base class's method, the structural passes' business
             if rule is None and not self._may_be_tensor(func.value):
