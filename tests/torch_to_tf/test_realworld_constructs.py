@@ -7,6 +7,8 @@ Sequential, an nn.ModuleDict subclass iterated with items(), private layer class
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -180,3 +182,45 @@ def test_timm_helpers_and_module_apply_translate(translate_exec):
 def test_apply_on_an_object_not_known_to_be_a_model_is_left_alone():
     code = fwtranslate.translate("import torch\n\n\ndef f(frame):\n    return frame.apply(len)\n", to="tf").code
     assert "frame.apply(len)" in code
+
+
+DATA_INIT = """
+import math
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 64, 3)
+        self.bn = nn.BatchNorm2d(64)
+        self.fc = nn.Linear(64, 32)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                n = m.kernel_size[0] * m.kernel_size[1] * m.out_channels
+                m.weight.data.normal_(0, math.sqrt(2.0 / n))
+            elif isinstance(m, nn.BatchNorm2d):
+                m.weight.data.fill_(2)
+                m.bias.data.zero_()
+            elif isinstance(m, nn.Linear):
+                m.weight.data.uniform_(-0.1, 0.1)
+                m.bias.data.fill_(0.5)
+
+    def forward(self, x):
+        return self.fc(self.bn(self.conv(x)).mean((2, 3)))
+"""
+
+
+def test_in_place_initialisation_through_data_is_nn_init(translate_exec):
+    """`m.weight.data.normal_(0, s)` / `.fill_(v)` / `.zero_()` / `.uniform_(a, b)` (older model
+    files: ResNet/DenseNet re-implementations) were left marked; they are nn.init calls."""
+    namespace, code = translate_exec(DATA_INIT, "tf")
+    assert ".data." not in code
+    net = namespace["Net"]()
+    net(np.zeros((1, 3, 8, 8), "float32"))
+    kernel = np.asarray(net.conv.kernel)
+    assert abs(float(kernel.std()) - math.sqrt(2.0 / (3 * 3 * 64))) < 0.02
+    assert np.all(np.asarray(net.bn.gamma) == 2) and np.all(np.asarray(net.bn.beta) == 0)
+    dense = np.asarray(net.fc.kernel)
+    assert dense.min() >= -0.1 and dense.max() <= 0.1 and dense.std() > 0.03
+    assert np.all(np.asarray(net.fc.bias) == 0.5)

@@ -19,6 +19,7 @@ from ...cstutil import code, expression
 from ...imports import dotted_name
 from ...report import ERROR, INFO, WARNING
 from ...rules.literals import literal_value
+from ..common.calls import CallRewriter
 from ..common.marks import Marks
 from ..common.receivers import TENSOR, is_model, kind_of
 
@@ -38,6 +39,34 @@ DROPPED_DECORATORS = frozenset(
         "torch.jit.script_method",
     }
 )
+
+
+# in-place methods of a parameter that are an nn.init function of it: `m.bias.data.zero_()`
+_INIT_OF_METHOD = {
+    "normal_": "torch.nn.init.normal_",
+    "uniform_": "torch.nn.init.uniform_",
+    "fill_": "torch.nn.init.constant_",
+    "zero_": "torch.nn.init.zeros_",
+}
+
+
+def _parameter_init(call: cst.BaseExpression, source: cst.BaseExpression) -> tuple[str, cst.Call] | None:
+    """``(init function, its call)`` for ``owner.weight[.data].normal_(args)`` (weight or bias):
+    the call with the parameter as first argument and the method's (translated) arguments."""
+    if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and isinstance(source, cst.Call)):
+        return None
+    function = _INIT_OF_METHOD.get(call.func.attr.value)
+    parameter = call.func.value
+    if isinstance(parameter, cst.Attribute) and parameter.attr.value == "data":
+        parameter = parameter.value
+    if function is None or not (isinstance(parameter, cst.Attribute) and parameter.attr.value in ("weight", "bias")):
+        return None
+    if isinstance(parameter.value, cst.Name) and parameter.value.value == "self":
+        return None  # the layer's own variable (a custom layer's self.weight): the buffer path
+    if not source.args:
+        return function, cst.Call(expression(function), [cst.Arg(parameter)])
+    head = cst.Arg(parameter, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    return function, cst.Call(expression(function), [head, *source.args])
 
 
 def _self_attr(node: cst.BaseExpression) -> str | None:
@@ -71,6 +100,11 @@ class Statements(Marks):
             source = self.ctx.inplace_source.pop(id(call), updated.value)
             if _self_attr(receiver) in self.ctx.variable_attrs:  # a buffer/parameter: update the variable
                 return cst.Expr(_assign_call(receiver, updated.value))
+            init = _parameter_init(call, source)
+            if init is not None and init[0] in self.ctx.rules.calls:
+                # `m.weight.data.normal_(0, s)` is `nn.init.normal_(m.weight, 0, s)` (older model files)
+                rule = self.ctx.rules.calls[init[0]]
+                return updated.with_changes(value=CallRewriter(self.ctx).apply_rule(rule, call, init[1]))
             if not isinstance(receiver, cst.Name):
                 # `m.weight.fill_(v)`, `x[0].add_(1)`: rebinding an attribute or an item would not
                 # update a Keras variable (nor work on a tensor): left as it is, reported
