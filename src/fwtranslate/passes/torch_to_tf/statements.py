@@ -101,7 +101,7 @@ class Statements(Marks):
             if _self_attr(receiver) in self.ctx.variable_attrs:  # a buffer/parameter: update the variable
                 return cst.Expr(_assign_call(receiver, updated.value))
             init = _parameter_init(call, source)
-            if init is not None and init[0] in self.ctx.rules.calls:
+            if init is not None and init[0] in self.ctx.rules.calls and isinstance(call, cst.Call):
                 # `m.weight.data.normal_(0, s)` is `nn.init.normal_(m.weight, 0, s)` (older model files)
                 rule = self.ctx.rules.calls[init[0]]
                 return updated.with_changes(value=CallRewriter(self.ctx).apply_rule(rule, call, init[1]))
