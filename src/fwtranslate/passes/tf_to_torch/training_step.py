@@ -106,6 +106,20 @@ def _gradient_assign(stmt: cst.BaseStatement, tape: str) -> tuple[str, cst.BaseE
     return None
 
 
+def _clips_in_place(assign: cst.Assign, resolve) -> bool:
+    """``g, norm = tf.clip_by_global_norm(g, c)``: the form a step turns into clip_grad_norm_."""
+    call, target = assign.value, assign.targets[0].target
+    return (
+        len(assign.targets) == 1
+        and isinstance(call, cst.Call)
+        and resolve(call.func) == CLIP_GLOBAL_NORM
+        and len(call.args) == 2
+        and isinstance(target, cst.Tuple)
+        and len(target.elements) == 2
+        and code(target.elements[0].value) == code(call.args[0].value)
+    )
+
+
 class TrainingStep(Pass):
     bindings = Bindings()
 
@@ -135,8 +149,14 @@ class TrainingStep(Pass):
         return updated
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.ctx.resolve(node.func) in (TAPE, CLIP_GLOBAL_NORM):
+        if self.ctx.resolve(node.func) == TAPE:
             self.ctx.skip.add(id(node))  # translated with the step below, or reported there
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        # `grads, _ = tf.clip_by_global_norm(grads, c)` goes with the step (_clip); any other
+        # use is translated by the function's rule
+        if _clips_in_place(node, self.ctx.resolve):
+            self.ctx.skip.add(id(node.value))
 
     # --- the optimizer's parameters ------------------------------------------------------
     def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
@@ -242,15 +262,10 @@ class TrainingStep(Pass):
         if owners is None or not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
             return None
         small = stmt.body[0]
-        if not isinstance(small, cst.Assign) or not isinstance(small.value, cst.Call):
+        if not isinstance(small, cst.Assign) or not _clips_in_place(small, self.ctx.resolve):
             return None
-        call = small.value
-        if self.ctx.resolve(call.func) != CLIP_GLOBAL_NORM or len(call.args) != 2 or code(call.args[0].value) != grads:
-            return None
-        target = small.targets[0].target
-        if not (
-            isinstance(target, cst.Tuple) and len(target.elements) == 2 and code(target.elements[0].value) == grads
-        ):
+        call, target = small.value, small.targets[0].target
+        if code(target.elements[0].value) != grads:
             return None
         norm = code(target.elements[1].value)
         clip = f"torch.nn.utils.clip_grad_norm_({_parameters(owners)}, {code(call.args[1].value)})"
