@@ -855,3 +855,13 @@ def tf_switch_case(branch_index, branch_fns, default=None):
     fns = [fn for _, fn in sorted(pairs, key=lambda p: p[0])]
     index = int(branch_index)
     return fns[index]() if 0 <= index < len(fns) else (default or fns[-1])()
+
+
+def tf_divide_no_nan(x, y):
+    """tf.math.divide_no_nan: x / y, 0 where y is 0; integers divide in float64 (8- and 16-bit
+    ones in float32), as TensorFlow's truediv (torch's gives float32)."""
+    x, y = torch.as_tensor(x), torch.as_tensor(y)
+    if not (x.is_floating_point() or x.is_complex()):
+        dtype = torch.float32 if x.element_size() <= 2 else torch.float64
+        x, y = x.to(dtype), y.to(dtype)
+    return keras_divide_no_nan(x, y)
