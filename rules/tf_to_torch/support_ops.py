@@ -498,23 +498,31 @@ def keras_in_top_k(targets, predictions, k):
     return (chosen >= kth)[:, 0]
 
 
-def keras_segment(op, data, segment_ids, num_segments=None):
-    """keras.ops.segment_sum / max / min / prod: data reduced by segment id (num_segments None:
-    max id + 1); an empty segment holds the identity (0, the lowest or highest value, 1), ids
-    out of range are dropped."""
-    ids = torch.as_tensor(segment_ids).long()
+def keras_segment(op, data, segment_ids, num_segments=None, empty=None):
+    """keras.ops.segment_sum / max / min / prod, tf.math.(unsorted_)segment_*: data reduced by
+    segment id (num_segments None: max id + 1; ids of any rank index data's first axes); an
+    empty segment holds the identity (0, the lowest or highest value, 1) or ``empty`` (TF's
+    sorted max / min give 0), ids out of range are dropped."""
+    ids = torch.as_tensor(segment_ids, device=data.device).long()
+    data = data.reshape(-1, *data.shape[ids.dim() :])
+    ids = ids.reshape(-1)
     n = int(ids.max()) + 1 if num_segments is None else int(num_segments)
     info = torch.finfo(data.dtype) if data.is_floating_point() else torch.iinfo(data.dtype)
     identity = {"sum": 0, "prod": 1, "amax": info.min, "amin": info.max}[op]
-    out = torch.full((n + 1, *data.shape[1:]), identity, dtype=data.dtype)
+    out = torch.full((n + 1, *data.shape[1:]), identity, dtype=data.dtype, device=data.device)
     ids = torch.where((ids >= 0) & (ids < n), ids, n)
     index = ids.reshape(-1, *[1] * (data.dim() - 1)).expand_as(data)
-    return out.scatter_reduce(0, index, data, reduce=op, include_self=True)[:n]
+    out = out.scatter_reduce(0, index, data, reduce=op, include_self=True)[:n]
+    if empty is not None:
+        filled = torch.bincount(ids, minlength=n + 1)[:n] > 0
+        out = torch.where(filled.reshape(-1, *[1] * (data.dim() - 1)), out, torch.full_like(out, empty))
+    return out
 
 
 def keras_slice(inputs, start_indices, shape):
-    """keras.ops.slice: the block of ``shape`` starting at start_indices."""
-    return inputs[tuple(slice(int(s), int(s) + int(n)) for s, n in zip(start_indices, shape))]
+    """keras.ops.slice / tf.slice: the block of ``shape`` starting at start_indices (a size of -1
+    takes the rest of that axis, as tf.slice)."""
+    return inputs[tuple(slice(int(s), None if int(n) == -1 else int(s) + int(n)) for s, n in zip(start_indices, shape))]
 
 
 def keras_slice_update(inputs, start_indices, updates):
@@ -663,3 +671,197 @@ def keras_lstsq(a, b, rcond=None):
     rcond as numpy's (None: eps * max(M, N))."""
     solution = torch.linalg.lstsq(a, b[:, None] if b.dim() == 1 else b, rcond=rcond, driver="gelsd").solution
     return solution[:, 0] if b.dim() == 1 else solution
+
+
+# --- tf.* and tf.math.* (tf_core.yaml, tf_math.yaml) ------------------------------------------------
+def tf_imag(x):
+    """tf.math.imag: the imaginary part; zeros for a real tensor (torch.imag refuses one)."""
+    x = torch.as_tensor(x)
+    return torch.imag(x) if x.is_complex() else torch.zeros_like(x)
+
+
+def tf_tensor_scatter_nd(op, tensor, indices, updates):
+    """tf.tensor_scatter_nd_update / add / max / min: a copy of tensor whose slices at indices
+    (..., K: an index into tensor's first K axes) are replaced by ("update") or combined with
+    ("add", "amax", "amin") updates (shape indices.shape[:-1] + tensor.shape[K:])."""
+    indices = torch.as_tensor(indices, device=tensor.device).long()
+    k = indices.shape[-1]
+    strides = [1] * k
+    for i in range(k - 2, -1, -1):
+        strides[i] = strides[i + 1] * tensor.shape[i + 1]
+    linear = (indices * torch.tensor(strides, device=tensor.device)).sum(-1).reshape(-1)
+    out = tensor.reshape(-1, *tensor.shape[k:]).clone()
+    source = torch.as_tensor(updates, dtype=tensor.dtype, device=tensor.device).reshape(-1, *tensor.shape[k:])
+    if op == "update":
+        out.index_copy_(0, linear, source)
+    elif op == "add":
+        out.index_add_(0, linear, source)
+    else:
+        out.index_reduce_(0, linear, source, reduce=op, include_self=True)
+    return out.reshape(tensor.shape)
+
+
+def tf_reverse_sequence(input, seq_lengths, seq_axis, batch_axis=0):
+    """tf.reverse_sequence: for each index b along batch_axis, the first seq_lengths[b] entries
+    along seq_axis reversed, the rest kept."""
+    seq_axis, batch_axis = seq_axis % input.dim(), batch_axis % input.dim()
+    lengths = torch.as_tensor(seq_lengths, device=input.device).long()[:, None]
+    positions = torch.arange(input.shape[seq_axis], device=input.device)
+    source = torch.where(positions < lengths, lengths - 1 - positions, positions)  # (batch, seq)
+    if batch_axis > seq_axis:
+        source = source.T
+    shape = [1] * input.dim()
+    shape[batch_axis], shape[seq_axis] = -1, input.shape[seq_axis]
+    return torch.gather(input, seq_axis, source.reshape(shape).expand_as(input))
+
+
+def tf_unique(x, with_counts=False):
+    """tf.unique / tf.unique_with_counts: the distinct values of a 1-D tensor in order of first
+    appearance (torch.unique sorts them), each entry's index into them (and the counts)."""
+    values, inverse, counts = torch.unique(x, sorted=True, return_inverse=True, return_counts=True)
+    positions = torch.arange(len(x), device=x.device)
+    first = torch.full((len(values),), len(x), device=x.device).scatter_reduce(0, inverse, positions, reduce="amin")
+    order = torch.argsort(first)
+    found = (values[order], torch.argsort(order)[inverse])
+    return (*found, counts[order]) if with_counts else found
+
+
+def tf_sequence_mask(lengths, maxlen=None, dtype=torch.bool):
+    """tf.sequence_mask: mask[..., j] = j < lengths[...] (maxlen None: the largest length)."""
+    lengths = torch.as_tensor(lengths)
+    if maxlen is None:
+        maxlen = int(lengths.max()) if lengths.numel() else 0
+    mask = torch.arange(int(maxlen), device=lengths.device) < lengths.unsqueeze(-1)
+    return mask.to(keras_dtype(dtype))
+
+
+def tf_clip_by_norm(t, clip_norm, axes=None):
+    """tf.clip_by_norm: t * clip_norm / max(l2 norm over axes, clip_norm) (None: all axes)."""
+    t = torch.as_tensor(t)
+    l2sum = torch.sum(t * t, dim=_keras_axes(t, axes), keepdim=True)
+    positive = l2sum > 0
+    l2norm = torch.where(positive, torch.sqrt(torch.where(positive, l2sum, torch.ones_like(l2sum))), l2sum)
+    return t * clip_norm / torch.clamp(l2norm, min=clip_norm)
+
+
+def tf_clip_by_global_norm(t_list, clip_norm, use_norm=None):
+    """tf.clip_by_global_norm: the tensors scaled by clip_norm / max(global norm, clip_norm),
+    and the global norm (the 2-norm of all their entries; None entries stay None)."""
+    if use_norm is None:
+        use_norm = torch.sqrt(sum(torch.sum(torch.square(t)) for t in t_list if t is not None))
+    use_norm = torch.as_tensor(use_norm)
+    scale = clip_norm * torch.clamp(1.0 / use_norm, max=1.0 / clip_norm)
+    return [None if t is None else t * scale.to(t.dtype) for t in t_list], use_norm
+
+
+def tf_histogram_fixed_width_bins(values, value_range, nbins=100):
+    """tf.histogram_fixed_width_bins: the bin of each value among nbins equal bins over
+    value_range; values outside go to the first or last bin."""
+    values = torch.as_tensor(values)
+    low, high = torch.as_tensor(value_range, dtype=values.dtype if values.is_floating_point() else torch.float64)
+    scaled = (values - low) / (high - low)
+    return torch.clamp(torch.floor(scaled * nbins), 0, nbins - 1).long()
+
+
+def tf_histogram_fixed_width(values, value_range, nbins=100):
+    """tf.histogram_fixed_width: the counts of tf_histogram_fixed_width_bins."""
+    return torch.bincount(tf_histogram_fixed_width_bins(values, value_range, nbins).reshape(-1), minlength=nbins)
+
+
+def tf_confusion_matrix(labels, predictions, num_classes=None, weights=None, dtype=torch.int32):
+    """tf.math.confusion_matrix: m[i, j] = the (weighted) count of label i predicted as j
+    (num_classes None: the largest label or prediction + 1)."""
+    labels, predictions = torch.as_tensor(labels).long().reshape(-1), torch.as_tensor(predictions).long().reshape(-1)
+    n = int(torch.maximum(labels.max(), predictions.max())) + 1 if num_classes is None else int(num_classes)
+    dtype = keras_dtype(dtype)
+    counts = torch.ones_like(labels, dtype=dtype) if weights is None else torch.as_tensor(weights).reshape(-1).to(dtype)
+    out = torch.zeros(n * n, dtype=dtype, device=labels.device)
+    return out.index_add_(0, labels * n + predictions, counts).reshape(n, n)
+
+
+def tf_linspace(start, stop, num, axis=0):
+    """tf.linspace: num evenly spaced values from start to stop (both included) along a new axis;
+    start and stop may be tensors (one sequence per entry); integers give float64 as in TF."""
+    start, stop = torch.as_tensor(start), torch.as_tensor(stop)
+    dtype = torch.promote_types(start.dtype, stop.dtype)
+    dtype = dtype if dtype.is_floating_point else torch.float64
+    start, stop = start.to(dtype), stop.to(dtype)
+    steps = torch.arange(int(num), dtype=dtype, device=start.device) / max(int(num) - 1, 1)
+    out = start.unsqueeze(-1) + (stop - start).unsqueeze(-1) * steps
+    if int(num) > 1:
+        out[..., -1] = stop
+    return torch.movedim(out, -1, axis)
+
+
+def tf_bitcast(input, type):
+    """tf.bitcast: the same bytes read as another dtype; a narrower dtype adds a last axis, a
+    wider one consumes it (torch's view(dtype) resizes the last axis instead)."""
+    dtype = keras_dtype(type)
+    size, new_size = input.element_size(), torch.empty((), dtype=dtype).element_size()
+    if new_size < size:
+        return input.unsqueeze(-1).view(dtype)
+    if new_size > size:
+        return input.view(dtype).squeeze(-1)
+    return input.view(dtype)
+
+
+def tf_get_static_value(tensor):
+    """tf.get_static_value, run eagerly: a tensor's value as a numpy array; anything else as is."""
+    return tensor.detach().cpu().numpy() if torch.is_tensor(tensor) else tensor
+
+
+def tf_ensure_shape(x, shape):
+    """tf.ensure_shape: x, after checking that its shape matches ``shape`` (None: any size)."""
+    if shape is not None:
+        expected = list(shape)
+        if len(expected) != x.dim() or any(e is not None and int(e) != n for e, n in zip(expected, x.shape)):
+            raise ValueError(f"shape of tensor {list(x.shape)} is not compatible with expected shape {expected}")
+    return x
+
+
+def tf_assert(condition, data=(), message=None):
+    """tf.Assert / tf.debugging.assert_*, run eagerly: raises when any entry of condition is False."""
+    if not bool(torch.all(torch.as_tensor(condition))):
+        raise ValueError(
+            " ".join(str(d) for d in ([message] if message else []) + list(data or ())) or "assertion failed"
+        )
+
+
+def tf_group(*inputs):
+    """tf.group, run eagerly: the inputs were already computed; returns None."""
+    return None
+
+
+def tf_case(pred_fn_pairs, default=None, exclusive=False):
+    """tf.case: calls the function of the first true predicate (default when none is)."""
+    pairs = list(pred_fn_pairs.items()) if isinstance(pred_fn_pairs, dict) else list(pred_fn_pairs)
+    chosen = [fn for pred, fn in pairs if bool(pred)]
+    if exclusive and len(chosen) > 1:
+        raise ValueError("tf.case: more than one predicate is True and exclusive=True")
+    if chosen:
+        return chosen[0]()
+    if default is None:
+        raise ValueError("tf.case: no predicate is True and there is no default")
+    return default()
+
+
+def tf_switch_case(branch_index, branch_fns, default=None):
+    """tf.switch_case: calls branch_fns[branch_index] (a list, a list of (int, fn) pairs or a
+    dict); an index outside them calls default, or the last branch when default is None."""
+    if isinstance(branch_fns, dict):
+        pairs = list(branch_fns.items())
+    else:
+        pairs = [p if isinstance(p, tuple) else (i, p) for i, p in enumerate(branch_fns)]
+    fns = [fn for _, fn in sorted(pairs, key=lambda p: p[0])]
+    index = int(branch_index)
+    return fns[index]() if 0 <= index < len(fns) else (default or fns[-1])()
+
+
+def tf_divide_no_nan(x, y):
+    """tf.math.divide_no_nan: x / y, 0 where y is 0; integers divide in float64 (8- and 16-bit
+    ones in float32), as TensorFlow's truediv (torch's gives float32)."""
+    x, y = torch.as_tensor(x), torch.as_tensor(y)
+    if not (x.is_floating_point() or x.is_complex()):
+        dtype = torch.float32 if x.element_size() <= 2 else torch.float64
+        x, y = x.to(dtype), y.to(dtype)
+    return keras_divide_no_nan(x, y)

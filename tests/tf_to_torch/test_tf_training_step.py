@@ -111,3 +111,30 @@ def test_loss_objects_are_called_input_then_target():
         """
     )
     assert "bce(y_pred, y_true), other(y_true, y_pred)" in result.code
+
+
+CLIP_OUTSIDE_A_STEP = """
+def clip(grads):
+    grads, norm = tf.clip_by_global_norm(grads, 1.0)
+    return grads, norm
+"""
+
+
+def test_clip_by_global_norm_outside_a_step_gets_its_rule():
+    # the step takes `g, n = tf.clip_by_global_norm(g, c)` over as clip_grad_norm_; elsewhere the
+    # same statement is the function's rule, not left as TensorFlow code
+    import numpy as np
+    import tensorflow as tf
+    import torch
+
+    result = translate(CLIP_OUTSIDE_A_STEP)
+    assert "tf_clip_by_global_norm(grads, 1.0)" in result.code and not errors(result), result.code
+    assert "import tensorflow" not in result.code
+    namespace: dict = {}
+    exec(compile(result.code, "<translated>", "exec"), namespace)
+    values = [np.full((2, 3), 0.5, "float32"), np.arange(4, dtype="float32")]
+    got, got_norm = namespace["clip"]([torch.from_numpy(v) for v in values])
+    want, want_norm = tf.clip_by_global_norm([tf.constant(v) for v in values], 1.0)
+    np.testing.assert_allclose(got_norm.numpy(), want_norm.numpy(), rtol=1e-6)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-6)

@@ -33,6 +33,7 @@ from ..common.training import Bindings, Optimizer, collect, key, statements_nami
 TAPE = "tf.GradientTape"
 PARAMS = "PARAMS"  # what the optimizer rules write for the parameters
 CLIP_GLOBAL_NORM = "tf.clip_by_global_norm"
+CLIP_TRANSLATED = "tf_clip_by_global_norm"  # its rule's support function (rules/tf_to_torch/tf_core.yaml)
 _VARIABLES = re.compile(r"^(.+?)\.(?:trainable_variables|trainable_weights)$")
 _TRAINING = re.compile(r"GradientTape|apply_gradients|keras\.losses|losses\.\w+\(|optimizers")
 
@@ -106,6 +107,24 @@ def _gradient_assign(stmt: cst.BaseStatement, tape: str) -> tuple[str, cst.BaseE
     return None
 
 
+def _in_place_clip(assign: cst.Assign, resolve) -> tuple[cst.Call, cst.Tuple] | None:
+    """The call and targets of ``g, norm = tf.clip_by_global_norm(g, c)`` (or its rule's
+    translation, the rule having run on the call first): the form a step turns into
+    clip_grad_norm_ (None for any other statement)."""
+    call, target = assign.value, assign.targets[0].target
+    if (
+        len(assign.targets) == 1
+        and isinstance(call, cst.Call)
+        and (resolve(call.func) == CLIP_GLOBAL_NORM or code(call.func) == CLIP_TRANSLATED)
+        and len(call.args) == 2
+        and isinstance(target, cst.Tuple)
+        and len(target.elements) == 2
+        and code(target.elements[0].value) == code(call.args[0].value)
+    ):
+        return call, target
+    return None
+
+
 class TrainingStep(Pass):
     bindings = Bindings()
 
@@ -135,7 +154,7 @@ class TrainingStep(Pass):
         return updated
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.ctx.resolve(node.func) in (TAPE, CLIP_GLOBAL_NORM):
+        if self.ctx.resolve(node.func) == TAPE:
             self.ctx.skip.add(id(node))  # translated with the step below, or reported there
 
     # --- the optimizer's parameters ------------------------------------------------------
@@ -242,20 +261,15 @@ class TrainingStep(Pass):
         if owners is None or not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
             return None
         small = stmt.body[0]
-        if not isinstance(small, cst.Assign) or not isinstance(small.value, cst.Call):
+        found = _in_place_clip(small, self.ctx.resolve) if isinstance(small, cst.Assign) else None
+        if found is None or code(found[1].elements[0].value) != grads:
             return None
-        call = small.value
-        if self.ctx.resolve(call.func) != CLIP_GLOBAL_NORM or len(call.args) != 2 or code(call.args[0].value) != grads:
-            return None
-        target = small.targets[0].target
-        if not (
-            isinstance(target, cst.Tuple) and len(target.elements) == 2 and code(target.elements[0].value) == grads
-        ):
-            return None
+        call, target = found
         norm = code(target.elements[1].value)
         clip = f"torch.nn.utils.clip_grad_norm_({_parameters(owners)}, {code(call.args[1].value)})"
         line = clip if norm == "_" else f"{norm} = {clip}"
         self.ctx.target_imports.add("import torch")
+        self.ctx.maybe_unused_helpers.add(CLIP_TRANSLATED)  # unless another clip still uses it
         return statement(line).with_changes(leading_lines=stmt.leading_lines)
 
     # --- training=False calls outside a step ---------------------------------------------------
