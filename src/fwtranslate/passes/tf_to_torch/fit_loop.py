@@ -35,13 +35,13 @@ from .fit_callbacks import Callback
 from .fit_callbacks import arguments as _arguments
 from .fit_callbacks import string_value as _string
 from .model_methods import KERAS_MODEL_METHODS
+from .model_names import ModelNames
+from .numpy_calls import NumpyCalls, as_numpy
 from .training_step import PARAMS, is_loss, is_optimizer
 
 METHODS = ("compile", "fit", "evaluate", "predict")
 # the loops' methods and the other Keras model methods (model_methods.py): what makes this pass read a file
-_SOURCE = re.compile(r"\.\s*(?:" + "|".join(sorted({*METHODS, *KERAS_MODEL_METHODS})) + r")\s*\(")
-_MODEL_CLASSES = frozenset({"keras.Sequential", "keras.Model", "keras.models.Sequential", "keras.models.Model"})
-_LOADERS = frozenset({"keras.saving.load_model", "keras.models.load_model"})  # they return a Keras model
+_SOURCE = re.compile(r"\.\s*(?:" + "|".join(sorted({*METHODS, *KERAS_MODEL_METHODS})) + r")\s*\(|\bimport numpy\b")
 
 # keras.optimizers.get / keras.losses.get: a string names the class with its defaults
 OPTIMIZERS = {
@@ -182,6 +182,7 @@ class FitLoop(Pass):
         self.temps: dict[str, str] = {}  # the loops' variables -> their names in this file
         self.methods: dict[int, tuple[str, str]] = {}  # call id -> (Keras model method, model name)
         self.saves_weights = False  # the file saves weights itself: load_weights reads torch's
+        self.tensor_arguments: set[int] = set()  # NumPy calls' arguments that are torch tensors here
 
     def prepare(self, module: cst.Module) -> set[int]:
         if not self.reads_whole_tree(self.ctx.source, self.ctx.rules):
@@ -190,14 +191,19 @@ class FitLoop(Pass):
         self.bindings: Bindings = collect(
             module, lambda n: ctx.imports.resolve(n, star_names=ctx.star_names), is_optimizer, is_loss, lambda c: None
         )
+        self.models = ModelNames(module, self._resolve)
         finder = _Finder(self)
         module.visit(finder)
         self.used = finder.names
-        self.methods = {k: (m, model) for k, (m, model) in finder.methods.items() if model not in finder.not_models}
+        self.methods = finder.methods
         self.saves_weights = finder.saves_weights
         for site in finder.sites:
             self._plan(site, finder)
-        return finder.visit_ids
+        aliases = self.ctx.imports.alias_modules
+        numpy = NumpyCalls(self.models, self.bindings.loss_names(), lambda head: aliases.get(head) == "numpy")
+        module.visit(numpy)
+        self.tensor_arguments = numpy.wrap
+        return finder.visit_ids | numpy.visit_ids
 
     # --- analysis -------------------------------------------------------------------------
     def _resolve(self, node: cst.BaseExpression) -> str | None:
@@ -243,6 +249,8 @@ class FitLoop(Pass):
     def _compile(self, site: Site, finder: _Finder) -> Compiled:
         args = _arguments(site.call, _COMPILE_ARGS)
         prefix = "" if len(finder.compiled_models) == 1 else site.model.replace(".", "_") + "_"
+        # self.model compiled in one method, trained in another: the class keeps the two objects
+        owner = "self." if site.model.startswith("self.") else ""
         compiled = Compiled(site.model, "", "", True)
         if args is None:
             compiled.errors.append("its arguments cannot be matched to compile's")
@@ -257,13 +265,13 @@ class FitLoop(Pass):
             qual = f"keras.optimizers.{OPTIMIZERS.get(text.lower(), text)}"
             if self.ctx.rules.calls.get(qual) is None:
                 compiled.errors.append(f'optimizer "{text}": {qual} has no translation rule')
-            compiled.optimizer = self._fresh(prefix + "optimizer")
+            compiled.optimizer = owner + self._fresh(prefix + "optimizer")
             compiled.optimizer_source = ("string", qual)
         elif isinstance(opt, cst.Call):
             found = self._resolve(opt.func)
             if found is None or not is_optimizer(found) or self.ctx.rules.calls.get(found) is None:
                 compiled.errors.append(f"the optimizer {code(opt.func)}(...) has no translation rule")
-            compiled.optimizer = self._fresh(prefix + "optimizer")
+            compiled.optimizer = owner + self._fresh(prefix + "optimizer")
             compiled.optimizer_source = ("inline", "")
         elif self.bindings.optimizer(opt) is not None:
             compiled.optimizer = code(opt)
@@ -288,13 +296,13 @@ class FitLoop(Pass):
                 compiled.errors.append(f'the loss "{text}" is not translated')
             elif self.ctx.rules.calls.get(qual) is None:
                 compiled.errors.append(f'loss "{text}": {qual} has no translation rule')
-            compiled.loss = self._fresh(prefix + "loss_fn")
+            compiled.loss = owner + self._fresh(prefix + "loss_fn")
             compiled.loss_source = ("string", qual)
         elif isinstance(loss, cst.Call):
             found = self._resolve(loss.func)
             if found is None or not is_loss(found) or self.ctx.rules.calls.get(found) is None:
                 compiled.errors.append(f"the loss {code(loss.func)}(...) has no translation rule")
-            compiled.loss = self._fresh(prefix + "loss_fn")
+            compiled.loss = owner + self._fresh(prefix + "loss_fn")
             compiled.loss_source = ("inline", "")
         elif self.bindings.is_loss(loss):
             compiled.loss = code(loss)
@@ -463,6 +471,12 @@ class FitLoop(Pass):
         return cst.FlattenSentinel(body)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if any(id(a.value) in self.tensor_arguments for a in original.args):  # np.argmax(logits, 1)
+            args = [
+                new.with_changes(value=as_numpy(new.value)) if id(old.value) in self.tensor_arguments else new
+                for old, new in zip(original.args, updated.args)
+            ]
+            return updated.with_changes(args=args)
         method = self.methods.get(id(original))
         if method is not None:
             node = model_methods.rewrite(self.ctx, original, updated, *method, self.saves_weights)
@@ -525,7 +539,7 @@ class FitLoop(Pass):
             return None
         self.ctx.helpers_used.add("as_model_input")
         if site.method == "predict":
-            return self._predict(site, args)
+            return self._predict(site, args, cst.ensure_type(call.func, cst.Attribute).value)
         compiled = site.compiled
         if compiled is None:
             return None
@@ -577,9 +591,13 @@ class FitLoop(Pass):
             lines.append(f"{code(site.target)} = {result}")
         return "\n".join(lines) + "\n"
 
-    def _predict(self, site: Site, args: dict) -> str:
+    def _predict(self, site: Site, args: dict, receiver: cst.BaseExpression) -> str:
         x = code(args["x"])
         model = site.model
+        first = []
+        if not isinstance(receiver, (cst.Name, cst.Attribute)):  # load_model(p).predict(x): the model once
+            model = self._fresh("model")
+            first.append(f"{model} = {code(receiver)}")
         if "batch_size" in args and code(args["batch_size"]) != "None":
             batch = code(args["batch_size"])
             inputs = self._fresh("x_predict")
@@ -588,10 +606,9 @@ class FitLoop(Pass):
                 f"torch.cat([{model}({inputs}[{start} : {start} + {batch}]) "
                 f"for {start} in range(0, len({inputs}), {batch})]).numpy()"
             )
-            first = [f"{inputs} = as_model_input({x})"]
+            first.append(f"{inputs} = as_model_input({x})")
         else:
             value = f"{model}(as_model_input({x})).numpy()"
-            first = []
         target = f"{code(site.target)} = " if site.target is not None else ""
         return "\n".join([*first, f"{model}.eval()", "with torch.no_grad():", f"    {target}{value}"]) + "\n"
 
@@ -723,15 +740,13 @@ class _Finder(cst.CSTVisitor):
         self.visit_ids: set[int] = set()
         self.compiled: dict[tuple[int, str], Compiled] = {}
         self.compiled_models: set[str] = set()
-        self.models: set[str] = set()  # names bound to Keras models
-        self.not_models: set[str] = set()  # names also bound to something else
-        self.builders: set[str] = set()  # the file's functions that return a Keras model
+        self.models = owner.models  # which receivers hold Keras models
         self.defining: list[str] = []  # the functions around the node
         self.methods: dict[int, tuple[str, str]] = {}  # call id -> (Keras model method, model name)
         self.saves_weights = False  # a save_weights or a ModelCheckpoint(save_weights_only=True)
-        self.classes: set[str] = set()  # Keras model classes of the file
         self.signatures: dict[str, cst.Parameters] = {}  # the file's functions' parameters
         self.scopes: list[int] = [0]
+        self.scopes_of_classes: list[int] = []
         self.stack: list[cst.CSTNode] = []
         self.assigned: dict[tuple[int, str], list[int]] = {}  # (scope, name) -> statement indexes
         self.uses: dict[str, int] = {}  # name -> how often the file names it
@@ -749,10 +764,17 @@ class _Finder(cst.CSTVisitor):
         return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        for base in node.bases:
-            qual = self.owner._resolve(base.value)
-            if qual in _MODEL_CLASSES or (isinstance(base.value, cst.Name) and base.value.value in self.classes):
-                self.classes.add(node.name.value)  # a Keras model class of the file
+        self.scopes_of_classes.append(id(node))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.scopes_of_classes.pop()
+
+    def scope_of(self, model: str) -> int:
+        """Where a compile is looked up: ``self.model``'s in its class (compiled in __init__, fit
+        in a method), a name's in its function (0: the module)."""
+        if model.startswith("self.") and self.scopes_of_classes:
+            return self.scopes_of_classes[-1]
+        return self.scopes[-1]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.functions.add(node.name.value)
@@ -765,22 +787,6 @@ class _Finder(cst.CSTVisitor):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.scopes.pop()
         self.defining.pop()
-
-    def visit_Return(self, node: cst.Return) -> None:
-        value = node.value
-        if self.defining and value is not None and (self.is_model(value) or code(value) in self.models):
-            self.builders.add(self.defining[-1])  # a functional builder: its result is a model
-
-    def is_model(self, value: cst.BaseExpression) -> bool:
-        """A Keras model built here: keras.Sequential / keras.Model, a model class or builder of
-        the file, a keras.applications model, keras.models.load_model."""
-        if not isinstance(value, cst.Call):
-            return False
-        if isinstance(value.func, cst.Name) and value.func.value in self.classes | self.builders:
-            return True
-        qual = self.owner._resolve(value.func) or ""
-        applications = qual.startswith("keras.applications.") and qual.rsplit(".", 1)[1][:1].isupper()
-        return qual in _MODEL_CLASSES or qual in _LOADERS or applications
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
@@ -808,10 +814,6 @@ class _Finder(cst.CSTVisitor):
                 self.assigned.setdefault((self.scopes[-1], name), []).append(self.order)
             if isinstance(target, cst.Name) and isinstance(value, cst.Call):
                 self.built.setdefault(target.value, []).append((id(node), value))
-            if isinstance(value, cst.Call) and isinstance(target, cst.Name) and self.is_model(value):
-                self.models.add(target.value)
-            elif isinstance(target, cst.Name):
-                self.not_models.add(target.value)
         elif isinstance(small, cst.Expr):
             value = small.value
         if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
@@ -824,13 +826,11 @@ class _Finder(cst.CSTVisitor):
             if target is not None or not value.args:
                 return
             self.compiled_models.add(model)
-        elif method != "predict" and model not in self.compiled_models and model not in self.models:
+        elif model not in self.compiled_models and not self.models.holds(value.func.value):
             return  # not a Keras model of this file (a scikit-learn estimator...)
-        elif method == "predict" and model not in self.compiled_models and model not in self.models:
-            return
         if method == "fit" and target is not None and not isinstance(target, cst.Name):
             return
-        site = Site(method, model, value, target, None, scope=self.scopes[-1], id=id(node))
+        site = Site(method, model, value, target, None, scope=self.scope_of(model), id=id(node))
         self.sites.append(site)
         self.direct.add(id(value))
         self.visit_ids.update(id(s) for s in self.stack)
@@ -840,7 +840,7 @@ class _Finder(cst.CSTVisitor):
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value in KERAS_MODEL_METHODS:
             model = code(func.value)
-            if isinstance(func.value, cst.Name) and model in self.models:
+            if self.models.holds(func.value):
                 self.methods[id(node)] = (func.attr.value, model)
                 self.visit_ids.update(id(s) for s in self.stack)
                 self.saves_weights |= func.attr.value == "save_weights"
@@ -852,11 +852,11 @@ class _Finder(cst.CSTVisitor):
         if id(node) in self.direct or not isinstance(func, cst.Attribute) or func.attr.value not in METHODS:
             return
         model = code(func.value)
-        if model not in self.compiled_models and model not in self.models:
+        if model not in self.compiled_models and not self.models.holds(func.value):
             return
         inner = self.stack[-1] if self.stack else None
         where = id(inner) if isinstance(inner, cst.SimpleStatementLine) and not self.closures else None
-        self.sites.append(Site(func.attr.value, model, node, None, None, scope=self.scopes[-1], id=id(node)))
+        self.sites.append(Site(func.attr.value, model, node, None, None, scope=self.scope_of(model), id=id(node)))
         self.sites[-1].hoist_to = where
         self.visit_ids.update(id(s) for s in self.stack)
 

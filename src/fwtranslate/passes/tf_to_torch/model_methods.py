@@ -109,11 +109,12 @@ def rewrite(
         return None
     if method == "load_weights" and not saves_weights:
         return None  # Module.load_weights: keras_load_weights
-    problem = _unsupported(method, bound)
+    problem = _unsupported(method, bound, cst.ensure_type(call.func, cst.Attribute).value)
     if problem is not None:
         ctx.report(call, ERROR, "model-method", f"{model}.{method}: {problem} is not translated")
         return None
     ctx.skip.add(id(call))  # the Module rules must not see the call again
+    model = code(cst.ensure_type(updated.func, cst.Attribute).value)  # load_model(p).summary(): translated
     path = code(bound["filepath"]) if "filepath" in bound else ""
     if method in ("save_weights", "save", "load_weights"):
         ctx.target_imports.add("import torch")
@@ -144,7 +145,7 @@ def rewrite(
     )
 
 
-def _unsupported(method: str, bound: dict[str, cst.BaseExpression]) -> str | None:
+def _unsupported(method: str, bound: dict[str, cst.BaseExpression], receiver: cst.BaseExpression) -> str | None:
     if "overwrite" in bound and code(bound["overwrite"]) != "True":
         return "overwrite=False (Keras asks before overwriting)"
     if bound.get("max_shard_size") is not None and code(bound["max_shard_size"]) != "None":
@@ -155,4 +156,6 @@ def _unsupported(method: str, bound: dict[str, cst.BaseExpression]) -> str | Non
         return "zipped"
     if "filepath" not in bound and method in ("save_weights", "load_weights", "save"):
         return "a call without a file path"
+    if method == "count_params" and not isinstance(receiver, (cst.Name, cst.Attribute)):
+        return "count_params() on a call's result (bind the model to a name first)"
     return None
