@@ -30,7 +30,7 @@ from ...report import ERROR, INFO, WARNING
 from ..common.base import Pass
 from ..common.calls import CallRewriter
 from ..common.training import Bindings, collect
-from . import fit_callbacks, model_methods
+from . import fit_callbacks, fit_data, model_methods
 from .fit_callbacks import Callback
 from .fit_callbacks import arguments as _arguments
 from .fit_callbacks import string_value as _string
@@ -162,6 +162,8 @@ class Site:
     warnings: list[str] = field(default_factory=list)  # translated as Keras runs them, said
     callbacks: list[Callback] = field(default_factory=list)  # written into the loop, in the list's order
     hoist_to: int | None = -1  # a call inside a statement: the id of the statement it is computed before
+    pipeline: bool = False  # x is a tf.data pipeline of the file (fit_data.py)
+    validation_pipeline: bool = False  # so is validation_data
 
 
 class FitLoop(Pass):
@@ -182,6 +184,7 @@ class FitLoop(Pass):
         self.temps: dict[str, str] = {}  # the loops' variables -> their names in this file
         self.methods: dict[int, tuple[str, str]] = {}  # call id -> (Keras model method, model name)
         self.saves_weights = False  # the file saves weights itself: load_weights reads torch's
+        self.weight_copies: set[int] = set()  # get_weights / set_weights calls that copy between models
         self.tensor_arguments: set[int] = set()  # NumPy calls' arguments that are torch tensors here
 
     def prepare(self, module: cst.Module) -> set[int]:
@@ -192,11 +195,14 @@ class FitLoop(Pass):
             module, lambda n: ctx.imports.resolve(n, star_names=ctx.star_names), is_optimizer, is_loss, lambda c: None
         )
         self.models = ModelNames(module, self._resolve)
+        self.datasets = fit_data.Datasets(self.models.assigned, self._resolve)
+        ctx.keras_models = set(self.models.models)
         finder = _Finder(self)
         module.visit(finder)
         self.used = finder.names
         self.methods = finder.methods
         self.saves_weights = finder.saves_weights
+        self.weight_copies = model_methods.weight_copies(finder.weight_calls, finder.built, finder.uses)
         for site in finder.sites:
             self._plan(site, finder)
         aliases = self.ctx.imports.alias_modules
@@ -232,12 +238,11 @@ class FitLoop(Pass):
             finder.compiled[(site.scope, site.model)] = compiled
         else:
             if site.hoist_to != -1:  # inside a statement: its value gets a name, computed before it
-                if site.method == "fit":
-                    site.errors.append("a fit call inside another statement is not translated")
-                elif site.hoist_to is None:
+                if site.hoist_to is None:
                     where = "a lambda, a comprehension or a compound statement's header"
                     site.errors.append(f"a {site.method} call inside {where} is not translated")
-                site.target = cst.Name(self._fresh("predicted" if site.method == "predict" else "scores"))
+                fresh = {"predict": "predicted", "evaluate": "scores", "fit": "history"}[site.method]
+                site.target = cst.Name(self._fresh(fresh))  # `return model.fit(...)`: its History
             site.compiled = finder.compiled.get((site.scope, site.model))
             if site.compiled is None and site.method != "predict":
                 site.errors.append(f"{site.model}.compile(...) is not in this scope, before this call")
@@ -361,7 +366,11 @@ class FitLoop(Pass):
                 if name == "steps_per_epoch":
                     why = "is not translated (the loop goes over all the data each epoch)"
                 site.errors.append(f"{site.method}(..., {name}=...) {why}")
-        if "x" not in args or (site.method != "predict" and "y" not in args):
+        site.pipeline = fit_data.is_pipeline_argument(args, self.datasets)
+        site.validation_pipeline = fit_data.validation_pipeline(args.get("validation_data"), self.datasets)
+        if site.pipeline and "validation_split" in args:  # Keras raises: a dataset cannot be split
+            site.errors.append("validation_split with a dataset is not translated (Keras raises)")
+        if "x" not in args or (site.method != "predict" and "y" not in args and not site.pipeline):
             site.errors.append(
                 f"{site.method} without x and y arrays (a tf.data.Dataset, a generator or a PyDataset) "
                 "is not translated"
@@ -371,7 +380,7 @@ class FitLoop(Pass):
                 site.errors.append('fit(..., shuffle="batch") is not translated')
             data = args.get("validation_data")
             if data is not None and not (isinstance(data, cst.Tuple) and len(data.elements) == 2):
-                if not isinstance(data, cst.Name):
+                if not isinstance(data, cst.Name) and not site.validation_pipeline:
                     site.errors.append("validation_data must be an (x, y) tuple")
             callbacks = args.get("callbacks")
             if callbacks is not None:
@@ -479,7 +488,8 @@ class FitLoop(Pass):
             return updated.with_changes(args=args)
         method = self.methods.get(id(original))
         if method is not None:
-            node = model_methods.rewrite(self.ctx, original, updated, *method, self.saves_weights)
+            copies = id(original) in self.weight_copies
+            node = model_methods.rewrite(self.ctx, original, updated, *method, self.saves_weights, copies)
             return updated if node is None else node
         site = self.sites.get(id(original))
         if site is None or site.hoist_to in (-1, None) or site.target is None:
@@ -567,18 +577,38 @@ class FitLoop(Pass):
             lines.append(f"{indent}    {total} += {fn}({y_pred}, {y_true}{extra})")
         return lines
 
+    def _measure_pipeline(self, compiled: Compiled, data: str, totals: list[str], seen: str, indent: str) -> list[str]:
+        """``_measure`` over a pipeline's batches, counting the samples into ``seen``."""
+        x, y_pred, y_true = (self._temp(n) for n in ("x_batch", "y_pred", "y_true"))
+        lines = [
+            f"{indent}{' = '.join(totals)} = 0.0",
+            f"{indent}{seen} = 0",
+            *fit_data.fit_batches(data, x, y_true, indent),
+            f"{indent}    {y_pred} = {self.model_of}({x})",
+            f"{indent}    {totals[0]} += {self._loss_call(compiled, y_pred, y_true)}.item() * len({y_true})",
+        ]
+        for total, (_, fn, extra) in zip(totals[1:], compiled.metrics):
+            lines.append(f"{indent}    {total} += {fn}({y_pred}, {y_true}{extra})")
+        return [*lines, f"{indent}    {seen} += len({y_true})"]
+
     def _evaluate(self, site: Site, args: dict, compiled: Compiled) -> str:
         self.model_of = site.model
         x, y = self._fresh("x_eval"), self._fresh("y_eval")
         batch = _batch(args.get("batch_size"))
         totals = [self._temp("total_loss"), *(self._temp(f"total_{_ident(k)}") for k, _, _ in compiled.metrics)]
-        lines = [
-            f"{x}, {y} = as_model_input({code(args['x'])}), as_model_input({code(args['y'])})",
-            f"{site.model}.eval()",
-            "with torch.no_grad():",
-            *self._measure(compiled, x, y, batch, totals, "    "),
-        ]
-        values = [f"{t} / len({x})" for t in totals]
+        if site.pipeline:
+            seen = self._temp("seen")
+            measure = self._measure_pipeline(compiled, code(args["x"]), totals, seen, "    ")
+            lines = [f"{site.model}.eval()", "with torch.no_grad():", *measure]
+            values = [f"{t} / {seen}" for t in totals]
+        else:
+            lines = [
+                f"{x}, {y} = as_model_input({code(args['x'])}), as_model_input({code(args['y'])})",
+                f"{site.model}.eval()",
+                "with torch.no_grad():",
+                *self._measure(compiled, x, y, batch, totals, "    "),
+            ]
+            values = [f"{t} / len({x})" for t in totals]
         keys = ["loss", *(k for k, _, _ in compiled.metrics)]
         if "return_dict" in args and code(args["return_dict"]) != "False":
             if code(args["return_dict"]) != "True":
@@ -598,7 +628,9 @@ class FitLoop(Pass):
         if not isinstance(receiver, (cst.Name, cst.Attribute)):  # load_model(p).predict(x): the model once
             model = self._fresh("model")
             first.append(f"{model} = {code(receiver)}")
-        if "batch_size" in args and code(args["batch_size"]) != "None":
+        if site.pipeline:  # Keras ignores batch_size for a dataset: its own batches
+            value = fit_data.predict_value(model, x, self._temp("batch"))
+        elif "batch_size" in args and code(args["batch_size"]) != "None":
             batch = code(args["batch_size"])
             inputs = self._fresh("x_predict")
             start = self._temp("start")
@@ -620,11 +652,17 @@ class FitLoop(Pass):
         initial = code(args["initial_epoch"]) if "initial_epoch" in args else "0"
         names = ["loss", *(k for k, _, _ in compiled.metrics)]
         keys = list(names)
-        lines = [f"{x}, {y} = as_model_input({code(args['x'])}), as_model_input({code(args['y'])})"]
+        lines = (
+            []
+            if site.pipeline
+            else [f"{x}, {y} = as_model_input({code(args['x'])}), as_model_input({code(args['y'])})"]
+        )
         validation = None
         data = args.get("validation_data")
         split = args.get("validation_split")
-        if data is not None and code(data) != "None":
+        if site.validation_pipeline and data is not None:
+            validation = (code(data), "")  # its batches, as they come
+        elif data is not None and code(data) != "None":
             validation = (self._fresh("x_val"), self._fresh("y_val"))
             if isinstance(data, cst.Tuple):
                 xv, yv = (code(e.value) for e in data.elements)
@@ -679,35 +717,54 @@ class FitLoop(Pass):
         )
         lines.append(f"    {model}.train()")
         lines += ["    " + line for each in schedules for line in each.start]
-        if shuffle is None or code(shuffle) == "True":
+        seen = self._temp("seen") if site.pipeline or site.validation_pipeline else ""
+        if site.pipeline:
+            x_batch = self._temp("x_batch")
+            lines += [
+                f"    {' = '.join(totals)} = 0.0",
+                f"    {seen} = 0",
+                *fit_data.fit_batches(code(args["x"]), x_batch, y_true, "    "),
+                f"        {compiled.optimizer}.zero_grad()",
+                f"        {y_pred} = {model}({x_batch})",
+            ]
+        elif shuffle is None or code(shuffle) == "True":
             lines.append(f"    {order} = torch.randperm(len({x}))  # fit shuffles the training data every epoch")
         elif code(shuffle) == "False":
             lines.append(f"    {order} = torch.arange(len({x}))")
         else:
             lines.append(f"    {order} = torch.randperm(len({x})) if {code(shuffle)} else torch.arange(len({x}))")
+        if not site.pipeline:
+            lines += [
+                f"    {' = '.join(totals)} = 0.0",
+                f"    for {start} in range(0, len({order}), {batch}):",
+                f"        {batch_} = {order}[{start} : {start} + {batch}]",
+                f"        {y_true} = {y}[{batch_}]",
+                f"        {compiled.optimizer}.zero_grad()",
+                f"        {y_pred} = {model}({x}[{batch_}])",
+            ]
         lines += [
-            f"    {' = '.join(totals)} = 0.0",
-            f"    for {start} in range(0, len({order}), {batch}):",
-            f"        {batch_} = {order}[{start} : {start} + {batch}]",
-            f"        {y_true} = {y}[{batch_}]",
-            f"        {compiled.optimizer}.zero_grad()",
-            f"        {y_pred} = {model}({x}[{batch_}])",
             f"        {loss} = {self._loss_call(compiled, y_pred, y_true)}",
             f"        {loss}.backward()",
             f"        {compiled.optimizer}.step()",
             "        # Keras reports the mean over the epoch's samples",
-            f"        {totals[0]} += {loss}.item() * len({batch_})",
+            f"        {totals[0]} += {loss}.item() * len({y_true})",
         ]
         for total, (_, fn, extra) in zip(totals[1:], compiled.metrics):
             lines.append(f"        {total} += {fn}({y_pred}.detach(), {y_true}{extra})")
+        if site.pipeline:
+            lines.append(f"        {seen} += len({y_true})")
         for key, total in sorted(zip(names, totals)):
-            lines.append(f'    {logs}["{key}"].append({total} / len({order}))')
+            lines.append(f'    {logs}["{key}"].append({total} / {seen if site.pipeline else f"len({order})"})')
         if validation is not None:
             vbatch = code(args["validation_batch_size"]) if "validation_batch_size" in args else batch
             lines += [f"    {model}.eval()", "    with torch.no_grad():"]
-            lines += self._measure(compiled, validation[0], validation[1], vbatch, totals, "        ")
+            if site.validation_pipeline:
+                lines += self._measure_pipeline(compiled, validation[0], totals, seen, "        ")
+            else:
+                lines += self._measure(compiled, validation[0], validation[1], vbatch, totals, "        ")
+            count = seen if site.validation_pipeline else f"len({validation[0]})"
             for key, total in sorted(zip(names, totals)):
-                lines.append(f'    {logs}["val_{key}"].append({total} / len({validation[0]}))')
+                lines.append(f'    {logs}["val_{key}"].append({total} / {count})')
         if rate:
             lines.append(f'    {logs}["learning_rate"].append({groups}[0]["lr"])')
         verbose = args.get("verbose")
@@ -744,6 +801,7 @@ class _Finder(cst.CSTVisitor):
         self.defining: list[str] = []  # the functions around the node
         self.methods: dict[int, tuple[str, str]] = {}  # call id -> (Keras model method, model name)
         self.saves_weights = False  # a save_weights or a ModelCheckpoint(save_weights_only=True)
+        self.weight_calls: list[cst.Call] = []  # get_weights / set_weights on Keras models
         self.signatures: dict[str, cst.Parameters] = {}  # the file's functions' parameters
         self.scopes: list[int] = [0]
         self.scopes_of_classes: list[int] = []
@@ -844,6 +902,8 @@ class _Finder(cst.CSTVisitor):
                 self.methods[id(node)] = (func.attr.value, model)
                 self.visit_ids.update(id(s) for s in self.stack)
                 self.saves_weights |= func.attr.value == "save_weights"
+                if func.attr.value in ("get_weights", "set_weights"):
+                    self.weight_calls.append(node)
         elif code(func).endswith("ModelCheckpoint") and self.owner._resolve(func) == "keras.callbacks.ModelCheckpoint":
             self.saves_weights |= any(
                 a.keyword is not None and a.keyword.value == "save_weights_only" and code(a.value) == "True"

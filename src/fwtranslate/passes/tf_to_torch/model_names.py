@@ -28,24 +28,35 @@ class ModelNames:
         self.resolve = resolve
         reader = _Reader()
         module.visit(reader)
+        self.assigned = reader.assigned  # every value each name, attribute and parameter receives
         self.classes: set[str] = set()  # the file's Keras model classes
-        self.builders: set[str] = set()  # the file's functions that return a Keras model
-        self.models: set[str] = set()  # names and attributes bound only to Keras models
-        self.not_models: set[str] = set()  # bound to something else somewhere
+        changed = True
+        while changed:  # classes deriving from the file's model classes
+            count = len(self.classes)
+            self.classes |= {n for n, bases in reader.classes.items() if any(self._model_base(b) for b in bases)}
+            changed = len(self.classes) != count
+        # names and builders depend on each other (`model = build()` in a builder that returns
+        # `model`, a parameter given `model`): what may be a model is what is left after dropping
+        # every name that receives anything else (a greatest fixed point); of those, a model is
+        # one a constructor reaches (a least fixed point), not a cycle of names alone
+        assigned, returns = reader.assigned, reader.returns
+        self.builders: set[str] = set(returns)
+        self.models: set[str] = set(assigned)
+        changed = True
+        while changed:  # each round can only drop: it ends
+            before = (len(self.builders), len(self.models))
+            self.builders = {n for n in self.builders if any(self.is_model(r) for r in returns[n])}
+            self.models = {t for t in self.models if all(v is not None and self.is_model(v) for v in assigned[t])}
+            changed = before != (len(self.builders), len(self.models))
+        possible, possible_builders = self.models, self.builders
+        self.models, self.builders = set(), set()
         changed = True
         while changed:  # each round can only add: it ends
-            before = (len(self.classes), len(self.builders), len(self.models))
-            for name, bases in reader.classes.items():
-                if any(self._model_base(b) for b in bases):
-                    self.classes.add(name)
-            for name, returns in reader.returns.items():
-                if any(self.is_model(r) for r in returns):
-                    self.builders.add(name)
-            for target, values in reader.assigned.items():
-                if values and all(v is not None and self.is_model(v) for v in values):
-                    self.models.add(target)
-            changed = before != (len(self.classes), len(self.builders), len(self.models))
-        self.not_models = set(reader.assigned) - self.models
+            before = (len(self.builders), len(self.models))
+            self.builders = {n for n in possible_builders if any(self.is_model(r) for r in returns[n])}
+            self.models = {t for t in possible if any(v is not None and self.is_model(v) for v in assigned[t])}
+            changed = before != (len(self.builders), len(self.models))
+        self.not_models = set(assigned) - self.models
 
     def _model_base(self, base: cst.BaseExpression) -> bool:
         return self.resolve(base) in MODEL_CLASSES or (isinstance(base, cst.Name) and base.value in self.classes)

@@ -108,7 +108,9 @@ class NumpyCalls(cst.CSTVisitor):
         if values is None and scope != 0:  # a module-level name read in a function
             scope, values = 0, self.assigned.get((0, value.value))
         seen = seen | {value.value}
-        return values is not None and bool(values) and all(v is not None and self.tensor(v, scope, seen) for v in values)
+        return (
+            values is not None and bool(values) and all(v is not None and self.tensor(v, scope, seen) for v in values)
+        )
 
 
 def as_numpy(node: cst.BaseExpression) -> cst.BaseExpression:
