@@ -130,8 +130,10 @@ class _Reader(cst.CSTVisitor):
         if isinstance(target, (cst.Name, cst.Attribute)):
             self.assigned.setdefault(code(target), []).append(value)
         elif isinstance(target, (cst.Tuple, cst.List)):
-            for element in target.elements:
-                self._bind(element.value, None)
+            values = value.elements if isinstance(value, (cst.Tuple, cst.List)) else ()
+            pairs = len(values) == len(target.elements) and not any(isinstance(e, cst.StarredElement) for e in values)
+            for i, element in enumerate(target.elements):  # `a, b = build(), build()`: pairwise
+                self._bind(element.value, values[i].value if pairs else None)
 
     def leave_Module(self, original_node: cst.Module) -> None:
         """A parameter receives what every call of its function passes there."""
