@@ -26,6 +26,8 @@ SOURCES = frozenset(
         "tf.data.Dataset.zip",
         "keras.utils.timeseries_dataset_from_array",
         "keras.preprocessing.timeseries_dataset_from_array",
+        "keras.utils.image_dataset_from_directory",
+        "keras.preprocessing.image_dataset_from_directory",
     }
 )
 METHODS = frozenset({"batch", "map", "shuffle", "prefetch", "cache", "take", "skip", "filter", "unbatch"})
