@@ -17,8 +17,8 @@ in its own order and layouts (a Linear weight is (out, in), batch norm has num_b
 which is exact for a copy between models of the same architecture, as the Keras original is, but
 not for code that reads the arrays by Keras' positions or shapes: that is reported. A torch module
 has none of Keras' methods: any other public method of ``keras.Model`` called on
-such a name is reported (``model-method``), never left silent. Which names hold Keras models is
-fit_loop.py's finder's answer (the same names its loops train); a receiver it does not know (a PIL
+such a name is reported (``model-method``), never left silent. Which expressions hold Keras models is
+model_names.py's answer (the same receivers the loops train); a receiver it does not know (a PIL
 image's ``save``) is not touched. ``load_weights`` of a file that does not save weights itself is
 the ``Module.load_weights`` rule's (``keras_load_weights``: a torch checkpoint loads, a Keras file
 raises with advice).
