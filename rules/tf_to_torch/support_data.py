@@ -7,6 +7,7 @@ torch.utils.data.IterableDataset: `DataLoader(ds, batch_size=None)` takes it as 
 
 import itertools
 import math
+import os
 
 import numpy as np
 import torch
@@ -331,3 +332,167 @@ class KerasPyDataset(torch.utils.data.Dataset):
 
     def on_epoch_end(self):
         pass
+
+
+_IMAGE_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")  # Keras' ALLOWLIST_FORMATS
+
+
+def _index_images(directory, class_names, follow_links, inferred=True):
+    """Keras' index_directory: the classes are the sorted subfolders (or class_names, in its
+    order), each walked with sorted folders and sorted files; labels are the class's index.
+    Without labels the whole folder is walked and there are no class names."""
+    subdirs = sorted(d for d in os.listdir(directory) if os.path.isdir(os.path.join(directory, d)))
+    subdirs = [d for d in subdirs if not d.startswith(".")] if inferred else [""]
+    if class_names is not None:
+        if not set(class_names) <= set(subdirs):
+            raise ValueError(f"The class_names passed did not match the subdirectories: {subdirs}")
+        subdirs = list(class_names)
+    paths, labels = [], []
+    for index, subdir in enumerate(subdirs):
+        walk = sorted(os.walk(os.path.join(directory, subdir), followlinks=follow_links), key=lambda w: w[0])
+        for root, _, files in walk:
+            for name in sorted(files):
+                if name.lower().endswith(_IMAGE_FORMATS):
+                    paths.append(os.path.join(root, name))
+                    labels.append(index)
+    return paths, np.array(labels, dtype=np.int32), subdirs if inferred else None
+
+
+def _decode_png(data):
+    """An 8-bit, non-interlaced PNG as a (H, W, C) uint8 array: the decoder used when neither
+    torchvision nor PIL is installed."""
+    import struct
+    import zlib
+
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise NotImplementedError("decoding this image needs torchvision or PIL (pip install torchvision)")
+    at, idat, header = 8, b"", None
+    while at < len(data):
+        (length,), kind = struct.unpack(">I", data[at : at + 4]), data[at + 4 : at + 8]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", data[at + 8 : at + 21])
+        elif kind == b"IDAT":
+            idat += data[at + 8 : at + 8 + length]
+        at += 12 + length
+    width, height, depth, color, _, _, interlace = header
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}.get(color)
+    if depth != 8 or channels is None or interlace:
+        raise NotImplementedError("decoding this PNG needs torchvision or PIL (pip install torchvision)")
+    raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(height, 1 + width * channels)
+    out = np.zeros((height, width * channels), np.int32)
+    previous = np.zeros(width * channels, np.int32)
+    for y in range(height):
+        kind, row = raw[y, 0], raw[y, 1:].astype(np.int32)
+        if kind in (0, 2):
+            line = row + (previous if kind == 2 else 0)
+        else:  # Sub, Average, Paeth read the pixel to the left: one byte at a time
+            line = np.zeros_like(row)
+            for i in range(len(row)):
+                left = line[i - channels] if i >= channels else 0
+                up, corner = previous[i], (previous[i - channels] if i >= channels else 0)
+                if kind == 1:
+                    guess = left
+                elif kind == 3:
+                    guess = (left + up) // 2
+                else:
+                    p = left + up - corner
+                    pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                    guess = left if pa <= pb and pa <= pc else (up if pb <= pc else corner)
+                line[i] = (row[i] + guess) & 255
+        out[y] = line & 255
+        previous = out[y]
+    return out.astype(np.uint8).reshape(height, width, channels)
+
+
+def _load_image(path, channels):
+    """tf.image.decode_image(..., channels): a (H, W, channels) uint8 tensor."""
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        import torchvision.io
+
+        modes = {1: torchvision.io.ImageReadMode.GRAY, 3: torchvision.io.ImageReadMode.RGB}
+        modes[4] = torchvision.io.ImageReadMode.RGB_ALPHA
+        return torchvision.io.decode_image(
+            torch.frombuffer(bytearray(data), dtype=torch.uint8), modes[channels]
+        ).permute(1, 2, 0)
+    except ImportError:
+        pass
+    try:
+        import io
+
+        from PIL import Image
+
+        mode = {1: "L", 3: "RGB", 4: "RGBA"}[channels]
+        return torch.from_numpy(np.array(Image.open(io.BytesIO(data)).convert(mode)))
+    except ImportError:
+        pass
+    image = _decode_png(data)
+    have = image.shape[-1]
+    if have == channels:
+        return torch.from_numpy(image)
+    if have in (1, 2) and channels in (3, 4):  # gray (+ alpha) -> RGB(A), as libpng expands it
+        gray = np.repeat(image[..., :1], 3, axis=-1)
+        alpha = image[..., 1:] if have == 2 else np.full_like(image[..., :1], 255)
+        return torch.from_numpy(gray if channels == 3 else np.concatenate([gray, alpha], -1))
+    if have == 4 and channels == 3:
+        return torch.from_numpy(np.ascontiguousarray(image[..., :3]))
+    raise NotImplementedError("converting this PNG's colors needs torchvision or PIL (pip install torchvision)")
+
+
+def keras_image_dataset(
+    directory,
+    labels="inferred",
+    label_mode="int",
+    class_names=None,
+    color_mode="rgb",
+    batch_size=32,
+    image_size=(256, 256),
+    shuffle=True,
+    seed=None,
+    interpolation="bilinear",
+    follow_links=False,
+):
+    """keras.utils.image_dataset_from_directory: (image, label) batches of the images in the
+    class subfolders, float32 (height, width, channels) in [0, 255] (uint8 for nearest), resized as tf.image.resize
+    does (bilinear or nearest, half-pixel centers, no antialiasing); labels int32, one-hot float32
+    ("categorical") or (1,) float32 ("binary"). shuffle=True permutes the files with NumPy's
+    RandomState(seed) as Keras does, then buffer-shuffles. The dataset's class_names and
+    file_paths are Keras'."""
+    channels = {"rgb": 3, "rgba": 4, "grayscale": 1}[color_mode]
+    size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+    if labels is None or label_mode is None:
+        labels = label_mode = None
+    paths, classes, names = _index_images(directory, class_names, follow_links, labels is not None)
+    if shuffle:
+        if seed is None:
+            seed = np.random.randint(1e6)
+        np.random.RandomState(seed).shuffle(paths)
+        np.random.RandomState(seed).shuffle(classes)
+    if label_mode == "binary" and len(names or ()) != 2:
+        raise ValueError(f'When passing label_mode="binary", there must be exactly 2 class_names: {names}')
+    mode = {"bilinear": "bilinear", "nearest": "nearest-exact"}[interpolation]
+
+    def image(path):
+        pixels = _load_image(path, channels).permute(2, 0, 1)[None].float()
+        kwargs = {"align_corners": False} if mode == "bilinear" else {}
+        resized = torch.nn.functional.interpolate(pixels, size=size, mode=mode, **kwargs)[0].permute(1, 2, 0)
+        return resized if mode == "bilinear" else resized.to(torch.uint8)  # tf.image.resize keeps nearest's dtype
+
+    def label(index):
+        if label_mode == "categorical":
+            return torch.nn.functional.one_hot(torch.tensor(int(index)), len(names)).float()
+        if label_mode == "binary":
+            return torch.tensor([float(index)])
+        return torch.tensor(int(index), dtype=torch.int32)
+
+    if labels is None or label_mode is None:
+        dataset = TFDataset(lambda: (image(p) for p in paths), len(paths))
+    else:
+        dataset = TFDataset(lambda: ((image(p), label(c)) for p, c in zip(paths, classes)), len(paths))
+    if shuffle:
+        dataset = dataset.shuffle(buffer_size=batch_size * 8 if batch_size is not None else 1024, seed=seed)
+    if batch_size is not None:
+        dataset = dataset.batch(batch_size)
+    dataset.class_names, dataset.file_paths = names, paths
+    return dataset

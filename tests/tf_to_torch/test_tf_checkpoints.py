@@ -41,6 +41,7 @@ m2 = keras.models.load_model("model.keras")
 whole = m2.predict(x, verbose=0)
 m3 = keras.models.load_model("last.keras")
 last = m3.predict(x, verbose=0)
+direct = keras.models.load_model("model.keras").predict(x, verbose=0)
 """
 
 
@@ -89,7 +90,7 @@ def test_checkpoints_and_csv_log_match_keras(rules, tmp_path, monkeypatch):
         torch_run["history"].history["val_loss"], keras_run["history"].history["val_loss"], rtol=1e-5
     )
     # the files reload to the same outputs
-    for key in ("trained", "restored", "reloaded", "whole", "last"):
+    for key in ("trained", "restored", "reloaded", "whole", "last", "direct"):
         np.testing.assert_allclose(torch_run[key], keras_run[key], rtol=1e-5, atol=1e-6, err_msg=key)
     assert not np.allclose(keras_run["restored"], keras_run["trained"])  # the best epoch is not the last
     assert torch_run["n"] == keras_run["n"] == 3 * 5 + 5 + 5 * 2 + 2
@@ -159,6 +160,9 @@ def test_builders_and_applications_hold_models():
     [
         ("model.to_json()", "model.to_json() is not translated"),
         ("w = model.get_weights()", "model.get_weights() is not translated: Keras' weights are NumPy arrays"),
+        ("model.set_weights([np.zeros((3, 2)), np.zeros(2)])", "model.set_weights() is not translated"),
+        ("w = model.get_weights()\nprint(w[0].shape)\nmodel.set_weights(w)", "model.get_weights() is not translated"),
+        ("keras.models.load_model(p).count_params()", "count_params() on a call's result"),
         ("model.train_on_batch(x, y)", "model.train_on_batch() is not translated"),
         ('model.save_weights("w.weights.h5", overwrite=False)', "overwrite=False"),
     ],
@@ -204,3 +208,44 @@ def test_a_checkpoint_path_field_the_loop_does_not_log_is_reported(rules):
     )
     errors = [d.message for d in result.diagnostics if d.severity == "error"]
     assert any('the filepath field "{val_acc}"' in m for m in errors), errors
+
+
+def test_weights_copied_between_models_with_get_and_set_weights():
+    """``b.set_weights(a.get_weights())`` and ``w = a.get_weights()`` used only by set_weights:
+    the arrays are copies of the state_dict's (batch norm's statistics included), so b and c
+    compute what a does, as in Keras."""
+    body = """
+    def build():
+        return keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.BatchNormalization()])
+
+    a, b, c = build(), build(), build()
+    init(a)
+    w = a.get_weights()
+    b.set_weights(w)
+    c.set_weights(a.get_weights())
+    """
+    result = translate(body)
+    assert result.ok, "\n".join(d.format() for d in result.diagnostics) + "\n" + result.code
+    assert "w = [v.cpu().numpy().copy() for v in a.state_dict().values()]" in result.code
+
+    def keras_init(model):  # statistics that are not the defaults: they must be copied too
+        model.layers[1].moving_mean.assign(np.arange(4.0, dtype="float32"))
+
+    def torch_init(model):
+        with torch.no_grad():
+            model[1].running_mean.copy_(torch.arange(4.0))
+
+    x = np.random.default_rng(0).normal(size=(5, 3)).astype("float32")
+    keras_ns: dict = {"init": keras_init}
+    exec(HEADER + textwrap.dedent(body), keras_ns)
+    torch_ns: dict = {"init": torch_init}
+    exec(result.code, torch_ns)
+    for model in "abc":
+        torch_ns[model].eval()
+    with torch.no_grad():
+        got = [torch_ns[m](torch.as_tensor(x)).numpy() for m in "abc"]
+    want = [keras_ns[m](x).numpy() for m in "abc"]
+    for outputs in (got, want):
+        np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-6)
+        np.testing.assert_allclose(outputs[2], outputs[0], rtol=1e-6)
+    assert not np.shares_memory(torch_ns["w"][0], torch_ns["a"][0].weight.detach().numpy())  # copies

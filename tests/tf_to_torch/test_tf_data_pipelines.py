@@ -191,3 +191,66 @@ def test_round_trip_gives_tf_data_back():
     for a, b in zip(original["out"], round_trip["out"]):
         for u, v in zip(a, b):
             np.testing.assert_array_equal(u.numpy(), v.numpy())
+
+
+def _write_images(root):
+    """Class folders of PNG files (RGB, grayscale, RGBA; different sizes), written by TensorFlow."""
+    rng = np.random.default_rng(2)
+    shapes = {"cat": [(5, 7, 3), (6, 4, 1), (9, 9, 3)], "dog": [(4, 4, 4), (7, 5, 3)], "eel": [(3, 8, 1)]}
+    for label, images in shapes.items():
+        os.makedirs(root / label)
+        for i, shape in enumerate(images):
+            pixels = rng.integers(0, 256, shape, dtype=np.uint8)
+            pixels[: shape[0] // 2] //= 4  # smooth rows too: libpng picks other row filters for them
+            tf.io.write_file(str(root / label / f"{i}.png"), tf.io.encode_png(pixels))
+    (root / "notes.txt").write_text("not a class")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        "image_size=(4, 6), batch_size=4, shuffle=False",
+        'image_size=(8, 8), batch_size=2, shuffle=False, label_mode="categorical", interpolation="nearest"',
+        'image_size=5, batch_size=None, shuffle=False, color_mode="grayscale", label_mode=None',
+    ],
+)
+def test_image_dataset_from_directory_yields_keras_values(args, tmp_path):
+    """The files in Keras' order with its labels, decoded and resized to the same float32 values."""
+    _write_images(tmp_path)
+    if "grayscale" in args:  # Keras' RGB -> gray weights are libpng's: only gray files here
+        for path in tmp_path.glob("*/*.png"):
+            if tf.io.decode_png(tf.io.read_file(str(path))).shape[-1] != 1:
+                path.unlink()
+    body = f"""
+ds = keras.utils.image_dataset_from_directory(folder, {args})
+out = [list(ds), ds.class_names]
+"""
+    source = HEADER + body
+    result = fwtranslate.translate(source, to="torch")
+    assert result.ok, "\n".join(d.format() for d in result.diagnostics) + "\n" + result.code
+    original = {"folder": str(tmp_path)}
+    exec(compile(source, "<original>", "exec"), original)
+    translated = {"folder": str(tmp_path)}
+    exec(compile(result.code, "<translation>", "exec"), translated)
+    want, got = original["out"], translated["out"]
+    assert got[1] == want[1] == (None if "label_mode=None" in args else ["cat", "dog", "eel"])
+    assert len(got[0]) == len(want[0]) > 1
+    for i, (a, b) in enumerate(zip(want[0], got[0])):
+        a, b = (a, b) if isinstance(a, tuple) else ((a,), (b,))
+        for u, v in zip(a, b):
+            assert u.dtype.name == str(v.dtype).removeprefix("torch."), f"element {i}"
+            np.testing.assert_allclose(v.numpy(), u.numpy(), rtol=1e-5, atol=1e-3, err_msg=f"element {i}")
+
+
+def test_image_dataset_shuffled_with_a_seed_takes_keras_file_order(tmp_path):
+    _write_images(tmp_path)
+    body = """
+ds = keras.utils.image_dataset_from_directory(folder, image_size=(4, 4), shuffle=True, seed=3)
+out = ds.file_paths
+"""
+    source = HEADER + body
+    result = fwtranslate.translate(source, to="torch")
+    original, translated = {"folder": str(tmp_path)}, {"folder": str(tmp_path)}
+    exec(compile(source, "<original>", "exec"), original)
+    exec(compile(result.code, "<translation>", "exec"), translated)
+    assert translated["out"] == original["out"] != sorted(original["out"])

@@ -353,7 +353,7 @@ def test_a_loss_function_of_the_file_is_called_y_true_first(rules):
         ("model.evaluate(x, y, sample_weight=w)", "sample_weight"),
         ("model.fit(x, y, callbacks=[keras.callbacks.TensorBoard('logs')])", "TensorBoard is not translated"),
         ('done = model.compile(optimizer="sgd", loss="mse")', "compile call inside another statement"),
-        ("h = [model.fit(x, y)]", "a fit call inside another statement"),
+        ("h = [model.fit(x, y) for _ in range(2)]", "a fit call inside a lambda, a comprehension"),
     ],
 )
 def test_what_is_not_translated_is_reported(call, message, rules):
@@ -506,3 +506,163 @@ def test_a_model_class_of_the_file_is_a_model(rules):
         rules,
     )
     assert "out = net(as_model_input(x)).numpy()" in result.code, result.code
+
+
+# --- tf.data pipelines into fit / evaluate / predict (fit_data.py) ---------------------------------
+
+
+def test_fit_evaluate_predict_on_tf_data_pipelines_match_keras(rules):
+    """The loops take a pipeline's batches in its order (a partial last batch, a map, cache and
+    prefetch on the way), validation_data and evaluate on another pipeline, predict on an (x, y)
+    pipeline (its x) and on an x-only one."""
+    pytest.importorskip("tensorflow")
+    x, y, outputs = _data("sparse")
+    weights = _weights(outputs)
+    script = (
+        HEADER
+        + "import tensorflow as tf\n"
+        + MODEL.format(outputs=outputs)
+        + textwrap.dedent(
+            """
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.1),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+            run_eagerly=True,
+        )
+        train = tf.data.Dataset.from_tensor_slices((x, y)).map(lambda a, b: (a * 2.0, b)).batch(4)
+        train = train.cache().prefetch(tf.data.AUTOTUNE)
+        val = tf.data.Dataset.from_tensor_slices((x[:7], y[:7])).batch(3)
+        history = model.fit(train, epochs=3, validation_data=val, verbose=0)
+        score = model.evaluate(val, verbose=0)
+        pred = model.predict(train, verbose=0)
+        pred_x = model.predict(tf.data.Dataset.from_tensor_slices(x).batch(6), verbose=0)
+        """
+        )
+    )
+    keras_ns = {"x": x, "y": y, "init": _keras_init(weights)}
+    exec(compile(script, "<keras>", "exec"), keras_ns)
+    result = fwtranslate.translate(script, to="torch", rules=[rules])
+    assert result.ok, "\n".join(d.format() for d in result.diagnostics) + "\n" + result.code
+    assert "import keras" not in result.code and "import tensorflow" not in result.code
+    assert "for x_batch, y_true in train:" in result.code
+    torch_ns = {"x": x, "y": y, "init": _torch_init(weights)}
+    exec(compile(result.code, "<torch>", "exec"), torch_ns)
+    for got, want in zip(_torch_weights(torch_ns["model"]), keras_ns["model"].get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    want_history, got_history = keras_ns["history"].history, torch_ns["history"].history
+    assert list(got_history) == list(want_history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    for key in want_history:
+        np.testing.assert_allclose(got_history[key], want_history[key], rtol=1e-5, atol=1e-7, err_msg=key)
+    np.testing.assert_allclose(torch_ns["score"], keras_ns["score"], rtol=1e-5, atol=1e-7)
+    for name in ("pred", "pred_x"):
+        assert torch_ns[name].shape == keras_ns[name].shape == (10, outputs)
+        np.testing.assert_allclose(torch_ns[name], keras_ns[name], rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(4)\nmodel.fit(ds, validation_split=0.2)", "dataset"),
+        ("ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(4).repeat()\nmodel.fit(ds)", "without x and y"),
+        ("ds = make_data()\nmodel.fit(ds)", "without x and y"),
+    ],
+)
+def test_pipelines_the_loops_cannot_take_are_reported(body, message, rules):
+    result = translate(
+        "import tensorflow as tf\n"
+        'model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])\nmodel.compile(optimizer="sgd", loss="mse")\n'
+        + body,
+        rules,
+    )
+    assert any(message in m for m in errors(result)), errors(result)
+    assert "model.fit(ds" in result.code
+
+
+# --- models held anywhere (model_names.py), NumPy on model outputs (numpy_calls.py) ----------------
+
+
+def test_a_trainer_class_compiles_in_init_and_fits_in_a_method(rules):
+    """self.model compiled in __init__ and trained in another method: the class keeps the
+    optimizer and the loss; its save_weights is translated too."""
+    x, y, outputs = _data("mse")
+    weights = _weights(outputs)
+    script = HEADER + textwrap.dedent(
+        f"""
+        def build():
+            model = keras.Sequential(
+                [keras.Input((3,)), keras.layers.Dense(5, activation="tanh"), keras.layers.Dense({outputs})]
+            )
+            init(model)
+            return model
+
+        class Trainer:
+            def __init__(self):
+                self.model = build()
+                self.model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse", run_eagerly=True)
+
+            def train(self, x, y):
+                return self.model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+
+        trainer = Trainer()
+        history = trainer.train(x, y)
+        """
+    )
+    keras_ns = {"x": x, "y": y, "init": _keras_init(weights)}
+    exec(compile(script, "<keras>", "exec"), keras_ns)
+    result = fwtranslate.translate(script, to="torch", rules=[rules])
+    assert result.ok, "\n".join(d.format() for d in result.diagnostics) + "\n" + result.code
+    assert "self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)" in result.code
+    torch_ns = {"x": x, "y": y, "init": _torch_init(weights)}
+    exec(compile(result.code, "<torch>", "exec"), torch_ns)
+    for got, want in zip(_torch_weights(torch_ns["trainer"].model), keras_ns["trainer"].model.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_numpy_on_model_outputs_gets_arrays_and_leaves_numpy_data_alone(rules):
+    """np.argmax(logits, axis=1) on a model's output (a model passed in by the caller, from a
+    builder) runs on the translation; NumPy calls on NumPy data are not touched."""
+    x, y, outputs = _data("sparse")
+    weights = _weights(outputs)
+    script = HEADER + textwrap.dedent(
+        f"""
+        def build():
+            model = keras.Sequential(
+                [keras.Input((3,)), keras.layers.Dense(5, activation="tanh"), keras.layers.Dense({outputs})]
+            )
+            init(model)
+            return model
+
+        def accuracy(model, x, y):
+            logits = model(keras.ops.convert_to_tensor(x.astype("float32")), training=False)
+            labels = np.argmax(logits, axis=1)
+            top = np.max(logits[0])
+            return float(np.mean(labels == y)), float(top), np.argmax(x, axis=1)
+
+        acc, top, x_argmax = accuracy(build(), x, y)
+        """
+    )
+    keras_ns = {"x": x, "y": y, "init": _keras_init(weights)}
+    exec(compile(script, "<keras>", "exec"), keras_ns)
+    result = fwtranslate.translate(script, to="torch", rules=[rules])
+    assert result.ok, "\n".join(d.format() for d in result.diagnostics) + "\n" + result.code
+    assert "np.argmax(logits.detach().cpu().numpy(), axis=1)" in result.code
+    assert "np.argmax(x, axis=1)" in result.code and "np.mean(labels == y)" in result.code
+    torch_ns = {"x": x, "y": y, "init": _torch_init(weights)}
+    exec(compile(result.code, "<torch>", "exec"), torch_ns)
+    np.testing.assert_allclose([torch_ns["acc"], torch_ns["top"]], [keras_ns["acc"], keras_ns["top"]], rtol=1e-6)
+    np.testing.assert_array_equal(torch_ns["x_argmax"], keras_ns["x_argmax"])
+
+
+def test_a_parameter_also_given_something_else_is_not_a_model(rules):
+    result = translate(
+        """
+        def show(m, x):
+            return np.argmax(m(x), axis=1)
+
+        show(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]), x)
+        show(lambda v: v, x)
+        """,
+        rules,
+    )
+    assert "np.argmax(m(x), axis=1)" in result.code, result.code

@@ -84,6 +84,7 @@ class Context:
     # (original node, rule) -> True when a `# fwtranslate: ignore` comment covers it (suppress.py)
     suppressed: Callable[[cst.CSTNode, str], bool] | None = None
     trained_models: set[str] = field(default_factory=set)  # models an optimizer updates (training.py)
+    keras_models: set[str] = field(default_factory=set)  # names holding Keras models (tf_to_torch/model_names.py)
     source: str = ""  # the text being translated (a piece's text, for a piece of a long file)
     piece: bool = False  # a piece of a long file (chunked.py): its imports are fixed once, for all pieces
 

@@ -30,18 +30,18 @@ from ...report import ERROR, INFO, WARNING
 from ..common.base import Pass
 from ..common.calls import CallRewriter
 from ..common.training import Bindings, collect
-from . import fit_callbacks, model_methods
+from . import fit_callbacks, fit_data, model_methods
 from .fit_callbacks import Callback
 from .fit_callbacks import arguments as _arguments
 from .fit_callbacks import string_value as _string
 from .model_methods import KERAS_MODEL_METHODS
+from .model_names import ModelNames
+from .numpy_calls import NumpyCalls, as_numpy
 from .training_step import PARAMS, is_loss, is_optimizer
 
 METHODS = ("compile", "fit", "evaluate", "predict")
 # the loops' methods and the other Keras model methods (model_methods.py): what makes this pass read a file
-_SOURCE = re.compile(r"\.\s*(?:" + "|".join(sorted({*METHODS, *KERAS_MODEL_METHODS})) + r")\s*\(")
-_MODEL_CLASSES = frozenset({"keras.Sequential", "keras.Model", "keras.models.Sequential", "keras.models.Model"})
-_LOADERS = frozenset({"keras.saving.load_model", "keras.models.load_model"})  # they return a Keras model
+_SOURCE = re.compile(r"\.\s*(?:" + "|".join(sorted({*METHODS, *KERAS_MODEL_METHODS})) + r")\s*\(|\bimport numpy\b")
 
 # keras.optimizers.get / keras.losses.get: a string names the class with its defaults
 OPTIMIZERS = {
@@ -162,6 +162,8 @@ class Site:
     warnings: list[str] = field(default_factory=list)  # translated as Keras runs them, said
     callbacks: list[Callback] = field(default_factory=list)  # written into the loop, in the list's order
     hoist_to: int | None = -1  # a call inside a statement: the id of the statement it is computed before
+    pipeline: bool = False  # x is a tf.data pipeline of the file (fit_data.py)
+    validation_pipeline: bool = False  # so is validation_data
 
 
 class FitLoop(Pass):
@@ -182,6 +184,8 @@ class FitLoop(Pass):
         self.temps: dict[str, str] = {}  # the loops' variables -> their names in this file
         self.methods: dict[int, tuple[str, str]] = {}  # call id -> (Keras model method, model name)
         self.saves_weights = False  # the file saves weights itself: load_weights reads torch's
+        self.weight_copies: set[int] = set()  # get_weights / set_weights calls that copy between models
+        self.tensor_arguments: set[int] = set()  # NumPy calls' arguments that are torch tensors here
 
     def prepare(self, module: cst.Module) -> set[int]:
         if not self.reads_whole_tree(self.ctx.source, self.ctx.rules):
@@ -190,14 +194,22 @@ class FitLoop(Pass):
         self.bindings: Bindings = collect(
             module, lambda n: ctx.imports.resolve(n, star_names=ctx.star_names), is_optimizer, is_loss, lambda c: None
         )
+        self.models = ModelNames(module, self._resolve)
+        self.datasets = fit_data.Datasets(self.models.assigned, self._resolve)
+        ctx.keras_models = set(self.models.models)
         finder = _Finder(self)
         module.visit(finder)
         self.used = finder.names
-        self.methods = {k: (m, model) for k, (m, model) in finder.methods.items() if model not in finder.not_models}
+        self.methods = finder.methods
         self.saves_weights = finder.saves_weights
+        self.weight_copies = model_methods.weight_copies(finder.weight_calls, finder.built, finder.uses)
         for site in finder.sites:
             self._plan(site, finder)
-        return finder.visit_ids
+        aliases = self.ctx.imports.alias_modules
+        numpy = NumpyCalls(self.models, self.bindings.loss_names(), lambda head: aliases.get(head) == "numpy")
+        module.visit(numpy)
+        self.tensor_arguments = numpy.wrap
+        return finder.visit_ids | numpy.visit_ids
 
     # --- analysis -------------------------------------------------------------------------
     def _resolve(self, node: cst.BaseExpression) -> str | None:
@@ -226,12 +238,11 @@ class FitLoop(Pass):
             finder.compiled[(site.scope, site.model)] = compiled
         else:
             if site.hoist_to != -1:  # inside a statement: its value gets a name, computed before it
-                if site.method == "fit":
-                    site.errors.append("a fit call inside another statement is not translated")
-                elif site.hoist_to is None:
+                if site.hoist_to is None:
                     where = "a lambda, a comprehension or a compound statement's header"
                     site.errors.append(f"a {site.method} call inside {where} is not translated")
-                site.target = cst.Name(self._fresh("predicted" if site.method == "predict" else "scores"))
+                fresh = {"predict": "predicted", "evaluate": "scores", "fit": "history"}[site.method]
+                site.target = cst.Name(self._fresh(fresh))  # `return model.fit(...)`: its History
             site.compiled = finder.compiled.get((site.scope, site.model))
             if site.compiled is None and site.method != "predict":
                 site.errors.append(f"{site.model}.compile(...) is not in this scope, before this call")
@@ -243,6 +254,8 @@ class FitLoop(Pass):
     def _compile(self, site: Site, finder: _Finder) -> Compiled:
         args = _arguments(site.call, _COMPILE_ARGS)
         prefix = "" if len(finder.compiled_models) == 1 else site.model.replace(".", "_") + "_"
+        # self.model compiled in one method, trained in another: the class keeps the two objects
+        owner = "self." if site.model.startswith("self.") else ""
         compiled = Compiled(site.model, "", "", True)
         if args is None:
             compiled.errors.append("its arguments cannot be matched to compile's")
@@ -257,13 +270,13 @@ class FitLoop(Pass):
             qual = f"keras.optimizers.{OPTIMIZERS.get(text.lower(), text)}"
             if self.ctx.rules.calls.get(qual) is None:
                 compiled.errors.append(f'optimizer "{text}": {qual} has no translation rule')
-            compiled.optimizer = self._fresh(prefix + "optimizer")
+            compiled.optimizer = owner + self._fresh(prefix + "optimizer")
             compiled.optimizer_source = ("string", qual)
         elif isinstance(opt, cst.Call):
             found = self._resolve(opt.func)
             if found is None or not is_optimizer(found) or self.ctx.rules.calls.get(found) is None:
                 compiled.errors.append(f"the optimizer {code(opt.func)}(...) has no translation rule")
-            compiled.optimizer = self._fresh(prefix + "optimizer")
+            compiled.optimizer = owner + self._fresh(prefix + "optimizer")
             compiled.optimizer_source = ("inline", "")
         elif self.bindings.optimizer(opt) is not None:
             compiled.optimizer = code(opt)
@@ -288,13 +301,13 @@ class FitLoop(Pass):
                 compiled.errors.append(f'the loss "{text}" is not translated')
             elif self.ctx.rules.calls.get(qual) is None:
                 compiled.errors.append(f'loss "{text}": {qual} has no translation rule')
-            compiled.loss = self._fresh(prefix + "loss_fn")
+            compiled.loss = owner + self._fresh(prefix + "loss_fn")
             compiled.loss_source = ("string", qual)
         elif isinstance(loss, cst.Call):
             found = self._resolve(loss.func)
             if found is None or not is_loss(found) or self.ctx.rules.calls.get(found) is None:
                 compiled.errors.append(f"the loss {code(loss.func)}(...) has no translation rule")
-            compiled.loss = self._fresh(prefix + "loss_fn")
+            compiled.loss = owner + self._fresh(prefix + "loss_fn")
             compiled.loss_source = ("inline", "")
         elif self.bindings.is_loss(loss):
             compiled.loss = code(loss)
@@ -353,7 +366,11 @@ class FitLoop(Pass):
                 if name == "steps_per_epoch":
                     why = "is not translated (the loop goes over all the data each epoch)"
                 site.errors.append(f"{site.method}(..., {name}=...) {why}")
-        if "x" not in args or (site.method != "predict" and "y" not in args):
+        site.pipeline = fit_data.is_pipeline_argument(args, self.datasets)
+        site.validation_pipeline = fit_data.validation_pipeline(args.get("validation_data"), self.datasets)
+        if site.pipeline and "validation_split" in args:  # Keras raises: a dataset cannot be split
+            site.errors.append("validation_split with a dataset is not translated (Keras raises)")
+        if "x" not in args or (site.method != "predict" and "y" not in args and not site.pipeline):
             site.errors.append(
                 f"{site.method} without x and y arrays (a tf.data.Dataset, a generator or a PyDataset) "
                 "is not translated"
@@ -363,7 +380,7 @@ class FitLoop(Pass):
                 site.errors.append('fit(..., shuffle="batch") is not translated')
             data = args.get("validation_data")
             if data is not None and not (isinstance(data, cst.Tuple) and len(data.elements) == 2):
-                if not isinstance(data, cst.Name):
+                if not isinstance(data, cst.Name) and not site.validation_pipeline:
                     site.errors.append("validation_data must be an (x, y) tuple")
             callbacks = args.get("callbacks")
             if callbacks is not None:
@@ -463,9 +480,16 @@ class FitLoop(Pass):
         return cst.FlattenSentinel(body)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if any(id(a.value) in self.tensor_arguments for a in original.args):  # np.argmax(logits, 1)
+            args = [
+                new.with_changes(value=as_numpy(new.value)) if id(old.value) in self.tensor_arguments else new
+                for old, new in zip(original.args, updated.args)
+            ]
+            return updated.with_changes(args=args)
         method = self.methods.get(id(original))
         if method is not None:
-            node = model_methods.rewrite(self.ctx, original, updated, *method, self.saves_weights)
+            copies = id(original) in self.weight_copies
+            node = model_methods.rewrite(self.ctx, original, updated, *method, self.saves_weights, copies)
             return updated if node is None else node
         site = self.sites.get(id(original))
         if site is None or site.hoist_to in (-1, None) or site.target is None:
@@ -525,7 +549,7 @@ class FitLoop(Pass):
             return None
         self.ctx.helpers_used.add("as_model_input")
         if site.method == "predict":
-            return self._predict(site, args)
+            return self._predict(site, args, cst.ensure_type(call.func, cst.Attribute).value)
         compiled = site.compiled
         if compiled is None:
             return None
@@ -553,18 +577,38 @@ class FitLoop(Pass):
             lines.append(f"{indent}    {total} += {fn}({y_pred}, {y_true}{extra})")
         return lines
 
+    def _measure_pipeline(self, compiled: Compiled, data: str, totals: list[str], seen: str, indent: str) -> list[str]:
+        """``_measure`` over a pipeline's batches, counting the samples into ``seen``."""
+        x, y_pred, y_true = (self._temp(n) for n in ("x_batch", "y_pred", "y_true"))
+        lines = [
+            f"{indent}{' = '.join(totals)} = 0.0",
+            f"{indent}{seen} = 0",
+            *fit_data.fit_batches(data, x, y_true, indent),
+            f"{indent}    {y_pred} = {self.model_of}({x})",
+            f"{indent}    {totals[0]} += {self._loss_call(compiled, y_pred, y_true)}.item() * len({y_true})",
+        ]
+        for total, (_, fn, extra) in zip(totals[1:], compiled.metrics):
+            lines.append(f"{indent}    {total} += {fn}({y_pred}, {y_true}{extra})")
+        return [*lines, f"{indent}    {seen} += len({y_true})"]
+
     def _evaluate(self, site: Site, args: dict, compiled: Compiled) -> str:
         self.model_of = site.model
         x, y = self._fresh("x_eval"), self._fresh("y_eval")
         batch = _batch(args.get("batch_size"))
         totals = [self._temp("total_loss"), *(self._temp(f"total_{_ident(k)}") for k, _, _ in compiled.metrics)]
-        lines = [
-            f"{x}, {y} = as_model_input({code(args['x'])}), as_model_input({code(args['y'])})",
-            f"{site.model}.eval()",
-            "with torch.no_grad():",
-            *self._measure(compiled, x, y, batch, totals, "    "),
-        ]
-        values = [f"{t} / len({x})" for t in totals]
+        if site.pipeline:
+            seen = self._temp("seen")
+            measure = self._measure_pipeline(compiled, code(args["x"]), totals, seen, "    ")
+            lines = [f"{site.model}.eval()", "with torch.no_grad():", *measure]
+            values = [f"{t} / {seen}" for t in totals]
+        else:
+            lines = [
+                f"{x}, {y} = as_model_input({code(args['x'])}), as_model_input({code(args['y'])})",
+                f"{site.model}.eval()",
+                "with torch.no_grad():",
+                *self._measure(compiled, x, y, batch, totals, "    "),
+            ]
+            values = [f"{t} / len({x})" for t in totals]
         keys = ["loss", *(k for k, _, _ in compiled.metrics)]
         if "return_dict" in args and code(args["return_dict"]) != "False":
             if code(args["return_dict"]) != "True":
@@ -577,10 +621,16 @@ class FitLoop(Pass):
             lines.append(f"{code(site.target)} = {result}")
         return "\n".join(lines) + "\n"
 
-    def _predict(self, site: Site, args: dict) -> str:
+    def _predict(self, site: Site, args: dict, receiver: cst.BaseExpression) -> str:
         x = code(args["x"])
         model = site.model
-        if "batch_size" in args and code(args["batch_size"]) != "None":
+        first = []
+        if not isinstance(receiver, (cst.Name, cst.Attribute)):  # load_model(p).predict(x): the model once
+            model = self._fresh("model")
+            first.append(f"{model} = {code(receiver)}")
+        if site.pipeline:  # Keras ignores batch_size for a dataset: its own batches
+            value = fit_data.predict_value(model, x, self._temp("batch"))
+        elif "batch_size" in args and code(args["batch_size"]) != "None":
             batch = code(args["batch_size"])
             inputs = self._fresh("x_predict")
             start = self._temp("start")
@@ -588,10 +638,9 @@ class FitLoop(Pass):
                 f"torch.cat([{model}({inputs}[{start} : {start} + {batch}]) "
                 f"for {start} in range(0, len({inputs}), {batch})]).numpy()"
             )
-            first = [f"{inputs} = as_model_input({x})"]
+            first.append(f"{inputs} = as_model_input({x})")
         else:
             value = f"{model}(as_model_input({x})).numpy()"
-            first = []
         target = f"{code(site.target)} = " if site.target is not None else ""
         return "\n".join([*first, f"{model}.eval()", "with torch.no_grad():", f"    {target}{value}"]) + "\n"
 
@@ -603,11 +652,17 @@ class FitLoop(Pass):
         initial = code(args["initial_epoch"]) if "initial_epoch" in args else "0"
         names = ["loss", *(k for k, _, _ in compiled.metrics)]
         keys = list(names)
-        lines = [f"{x}, {y} = as_model_input({code(args['x'])}), as_model_input({code(args['y'])})"]
+        lines = (
+            []
+            if site.pipeline
+            else [f"{x}, {y} = as_model_input({code(args['x'])}), as_model_input({code(args['y'])})"]
+        )
         validation = None
         data = args.get("validation_data")
         split = args.get("validation_split")
-        if data is not None and code(data) != "None":
+        if site.validation_pipeline and data is not None:
+            validation = (code(data), "")  # its batches, as they come
+        elif data is not None and code(data) != "None":
             validation = (self._fresh("x_val"), self._fresh("y_val"))
             if isinstance(data, cst.Tuple):
                 xv, yv = (code(e.value) for e in data.elements)
@@ -662,35 +717,54 @@ class FitLoop(Pass):
         )
         lines.append(f"    {model}.train()")
         lines += ["    " + line for each in schedules for line in each.start]
-        if shuffle is None or code(shuffle) == "True":
+        seen = self._temp("seen") if site.pipeline or site.validation_pipeline else ""
+        if site.pipeline:
+            x_batch = self._temp("x_batch")
+            lines += [
+                f"    {' = '.join(totals)} = 0.0",
+                f"    {seen} = 0",
+                *fit_data.fit_batches(code(args["x"]), x_batch, y_true, "    "),
+                f"        {compiled.optimizer}.zero_grad()",
+                f"        {y_pred} = {model}({x_batch})",
+            ]
+        elif shuffle is None or code(shuffle) == "True":
             lines.append(f"    {order} = torch.randperm(len({x}))  # fit shuffles the training data every epoch")
         elif code(shuffle) == "False":
             lines.append(f"    {order} = torch.arange(len({x}))")
         else:
             lines.append(f"    {order} = torch.randperm(len({x})) if {code(shuffle)} else torch.arange(len({x}))")
+        if not site.pipeline:
+            lines += [
+                f"    {' = '.join(totals)} = 0.0",
+                f"    for {start} in range(0, len({order}), {batch}):",
+                f"        {batch_} = {order}[{start} : {start} + {batch}]",
+                f"        {y_true} = {y}[{batch_}]",
+                f"        {compiled.optimizer}.zero_grad()",
+                f"        {y_pred} = {model}({x}[{batch_}])",
+            ]
         lines += [
-            f"    {' = '.join(totals)} = 0.0",
-            f"    for {start} in range(0, len({order}), {batch}):",
-            f"        {batch_} = {order}[{start} : {start} + {batch}]",
-            f"        {y_true} = {y}[{batch_}]",
-            f"        {compiled.optimizer}.zero_grad()",
-            f"        {y_pred} = {model}({x}[{batch_}])",
             f"        {loss} = {self._loss_call(compiled, y_pred, y_true)}",
             f"        {loss}.backward()",
             f"        {compiled.optimizer}.step()",
             "        # Keras reports the mean over the epoch's samples",
-            f"        {totals[0]} += {loss}.item() * len({batch_})",
+            f"        {totals[0]} += {loss}.item() * len({y_true})",
         ]
         for total, (_, fn, extra) in zip(totals[1:], compiled.metrics):
             lines.append(f"        {total} += {fn}({y_pred}.detach(), {y_true}{extra})")
+        if site.pipeline:
+            lines.append(f"        {seen} += len({y_true})")
         for key, total in sorted(zip(names, totals)):
-            lines.append(f'    {logs}["{key}"].append({total} / len({order}))')
+            lines.append(f'    {logs}["{key}"].append({total} / {seen if site.pipeline else f"len({order})"})')
         if validation is not None:
             vbatch = code(args["validation_batch_size"]) if "validation_batch_size" in args else batch
             lines += [f"    {model}.eval()", "    with torch.no_grad():"]
-            lines += self._measure(compiled, validation[0], validation[1], vbatch, totals, "        ")
+            if site.validation_pipeline:
+                lines += self._measure_pipeline(compiled, validation[0], totals, seen, "        ")
+            else:
+                lines += self._measure(compiled, validation[0], validation[1], vbatch, totals, "        ")
+            count = seen if site.validation_pipeline else f"len({validation[0]})"
             for key, total in sorted(zip(names, totals)):
-                lines.append(f'    {logs}["val_{key}"].append({total} / len({validation[0]}))')
+                lines.append(f'    {logs}["val_{key}"].append({total} / {count})')
         if rate:
             lines.append(f'    {logs}["learning_rate"].append({groups}[0]["lr"])')
         verbose = args.get("verbose")
@@ -723,15 +797,14 @@ class _Finder(cst.CSTVisitor):
         self.visit_ids: set[int] = set()
         self.compiled: dict[tuple[int, str], Compiled] = {}
         self.compiled_models: set[str] = set()
-        self.models: set[str] = set()  # names bound to Keras models
-        self.not_models: set[str] = set()  # names also bound to something else
-        self.builders: set[str] = set()  # the file's functions that return a Keras model
+        self.models = owner.models  # which receivers hold Keras models
         self.defining: list[str] = []  # the functions around the node
         self.methods: dict[int, tuple[str, str]] = {}  # call id -> (Keras model method, model name)
         self.saves_weights = False  # a save_weights or a ModelCheckpoint(save_weights_only=True)
-        self.classes: set[str] = set()  # Keras model classes of the file
+        self.weight_calls: list[cst.Call] = []  # get_weights / set_weights on Keras models
         self.signatures: dict[str, cst.Parameters] = {}  # the file's functions' parameters
         self.scopes: list[int] = [0]
+        self.scopes_of_classes: list[int] = []
         self.stack: list[cst.CSTNode] = []
         self.assigned: dict[tuple[int, str], list[int]] = {}  # (scope, name) -> statement indexes
         self.uses: dict[str, int] = {}  # name -> how often the file names it
@@ -749,10 +822,17 @@ class _Finder(cst.CSTVisitor):
         return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        for base in node.bases:
-            qual = self.owner._resolve(base.value)
-            if qual in _MODEL_CLASSES or (isinstance(base.value, cst.Name) and base.value.value in self.classes):
-                self.classes.add(node.name.value)  # a Keras model class of the file
+        self.scopes_of_classes.append(id(node))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self.scopes_of_classes.pop()
+
+    def scope_of(self, model: str) -> int:
+        """Where a compile is looked up: ``self.model``'s in its class (compiled in __init__, fit
+        in a method), a name's in its function (0: the module)."""
+        if model.startswith("self.") and self.scopes_of_classes:
+            return self.scopes_of_classes[-1]
+        return self.scopes[-1]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.functions.add(node.name.value)
@@ -765,22 +845,6 @@ class _Finder(cst.CSTVisitor):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self.scopes.pop()
         self.defining.pop()
-
-    def visit_Return(self, node: cst.Return) -> None:
-        value = node.value
-        if self.defining and value is not None and (self.is_model(value) or code(value) in self.models):
-            self.builders.add(self.defining[-1])  # a functional builder: its result is a model
-
-    def is_model(self, value: cst.BaseExpression) -> bool:
-        """A Keras model built here: keras.Sequential / keras.Model, a model class or builder of
-        the file, a keras.applications model, keras.models.load_model."""
-        if not isinstance(value, cst.Call):
-            return False
-        if isinstance(value.func, cst.Name) and value.func.value in self.classes | self.builders:
-            return True
-        qual = self.owner._resolve(value.func) or ""
-        applications = qual.startswith("keras.applications.") and qual.rsplit(".", 1)[1][:1].isupper()
-        return qual in _MODEL_CLASSES or qual in _LOADERS or applications
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
@@ -808,10 +872,6 @@ class _Finder(cst.CSTVisitor):
                 self.assigned.setdefault((self.scopes[-1], name), []).append(self.order)
             if isinstance(target, cst.Name) and isinstance(value, cst.Call):
                 self.built.setdefault(target.value, []).append((id(node), value))
-            if isinstance(value, cst.Call) and isinstance(target, cst.Name) and self.is_model(value):
-                self.models.add(target.value)
-            elif isinstance(target, cst.Name):
-                self.not_models.add(target.value)
         elif isinstance(small, cst.Expr):
             value = small.value
         if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
@@ -824,13 +884,11 @@ class _Finder(cst.CSTVisitor):
             if target is not None or not value.args:
                 return
             self.compiled_models.add(model)
-        elif method != "predict" and model not in self.compiled_models and model not in self.models:
+        elif model not in self.compiled_models and not self.models.holds(value.func.value):
             return  # not a Keras model of this file (a scikit-learn estimator...)
-        elif method == "predict" and model not in self.compiled_models and model not in self.models:
-            return
         if method == "fit" and target is not None and not isinstance(target, cst.Name):
             return
-        site = Site(method, model, value, target, None, scope=self.scopes[-1], id=id(node))
+        site = Site(method, model, value, target, None, scope=self.scope_of(model), id=id(node))
         self.sites.append(site)
         self.direct.add(id(value))
         self.visit_ids.update(id(s) for s in self.stack)
@@ -840,10 +898,12 @@ class _Finder(cst.CSTVisitor):
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value in KERAS_MODEL_METHODS:
             model = code(func.value)
-            if isinstance(func.value, cst.Name) and model in self.models:
+            if self.models.holds(func.value):
                 self.methods[id(node)] = (func.attr.value, model)
                 self.visit_ids.update(id(s) for s in self.stack)
                 self.saves_weights |= func.attr.value == "save_weights"
+                if func.attr.value in ("get_weights", "set_weights"):
+                    self.weight_calls.append(node)
         elif code(func).endswith("ModelCheckpoint") and self.owner._resolve(func) == "keras.callbacks.ModelCheckpoint":
             self.saves_weights |= any(
                 a.keyword is not None and a.keyword.value == "save_weights_only" and code(a.value) == "True"
@@ -852,11 +912,11 @@ class _Finder(cst.CSTVisitor):
         if id(node) in self.direct or not isinstance(func, cst.Attribute) or func.attr.value not in METHODS:
             return
         model = code(func.value)
-        if model not in self.compiled_models and model not in self.models:
+        if model not in self.compiled_models and not self.models.holds(func.value):
             return
         inner = self.stack[-1] if self.stack else None
         where = id(inner) if isinstance(inner, cst.SimpleStatementLine) and not self.closures else None
-        self.sites.append(Site(func.attr.value, model, node, None, None, scope=self.scopes[-1], id=id(node)))
+        self.sites.append(Site(func.attr.value, model, node, None, None, scope=self.scope_of(model), id=id(node)))
         self.sites[-1].hoist_to = where
         self.visit_ids.update(id(s) for s in self.stack)
 

@@ -145,7 +145,7 @@ class TrainingStep(Pass):
             if name in self.bindings.optimizers:
                 self.bindings.optimizers[name] = Optimizer(owners)
         ctx.trained_models = {o for owners in finder.owners.values() for o in (owners or ())}
-        return statements_naming(module, self.bindings.loss_names() | ctx.trained_models)
+        return statements_naming(module, self.bindings.loss_names() | ctx.trained_models | ctx.keras_models)
 
     # --- loss objects: (y_true, y_pred) -> (input, target) ---------------------------------
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
@@ -280,7 +280,8 @@ class TrainingStep(Pass):
         if not isinstance(stmt, cst.SimpleStatementLine):
             return []
         text = code(stmt)
-        return [m for m in sorted(self.ctx.trained_models) if re.search(rf"\b{re.escape(m)}\(.*training=False", text)]
+        models = self.ctx.trained_models | self.ctx.keras_models  # a Keras model called training=False
+        return [m for m in sorted(models) if re.search(rf"\b{re.escape(m)}\(.*training=False", text)]
 
     def _eval_switch(self, stmt) -> list:
         models = self._evaluated(stmt)
