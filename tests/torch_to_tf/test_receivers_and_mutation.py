@@ -123,13 +123,13 @@ def test_inplace_methods_without_a_rule_are_reported_and_marked():
         import torch
 
         def f(x, y):
-            x.exponential_(y)
+            x.geometric_(y)
             return x
         """
     )
     assert not result.ok
     assert ("error", "inplace-method") in _codes(result)
-    assert "# fwtranslate: unconverted [inplace-method]" in result.code and "x.exponential_(y)" in result.code
+    assert "# fwtranslate: unconverted [inplace-method]" in result.code and "x.geometric_(y)" in result.code
 
 
 def test_inplace_on_an_attribute_or_with_its_value_used_is_reported():
