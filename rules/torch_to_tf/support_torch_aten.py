@@ -59,7 +59,7 @@ def torch_cholesky_solve(b, factor, upper=False):
 def torch_range(start, end, step=1, dtype=None):
     """torch.range: start, start + step, ... up to end *included* (floor((end - start) / step) + 1
     values), in the default float dtype."""
-    count = int(math.floor((end - start) / step)) + 1
+    count = math.floor((end - start) / step) + 1
     values = start + step * keras.ops.arange(count, dtype="float64")
     return keras.ops.cast(values, dtype or "float32")
 
