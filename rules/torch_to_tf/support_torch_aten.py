@@ -103,3 +103,108 @@ def torch_nanmedian(x, dim=None, keepdim=False):
     if not keepdim:
         values, indices = keras.ops.squeeze(values, dim), keras.ops.squeeze(indices, dim)
     return TorchValuesIndices(values, keras.ops.cast(indices, "int64"))
+
+
+# --- the gamma family: keras.ops has none; computed in float64, returned in the input's dtype -----
+_LANCZOS = (  # g = 7, n = 9 (Numerical Recipes' / Boost's coefficients): about 1e-15 relative in float64
+    0.99999999999980993,
+    676.5203681218851,
+    -1259.1392167224028,
+    771.32342877765313,
+    -176.61502916214059,
+    12.507343278686905,
+    -0.13857109526572012,
+    9.9843695780195716e-6,
+    1.5056327351493116e-7,
+)
+
+
+def _float64(x):
+    x = keras.ops.convert_to_tensor(x)
+    dtype = x.dtype if "float" in str(x.dtype) else "float32"  # an integer input gives the default float
+    return keras.ops.cast(x, "float64"), dtype
+
+
+def _lgamma64(x):
+    reflected = x < 0.5
+    y = keras.ops.where(reflected, 1.0 - x, x) - 1.0
+    series = _LANCZOS[0] + sum(c / (y + i) for i, c in enumerate(_LANCZOS[1:], start=1))
+    t = y + 7.5
+    value = 0.5 * math.log(2 * math.pi) + (y + 0.5) * keras.ops.log(t) - t + keras.ops.log(series)
+    # Γ(x) Γ(1 - x) = π / sin(πx): log|Γ(x)| for x < 1/2
+    reflection = math.log(math.pi) - keras.ops.log(keras.ops.abs(keras.ops.sin(math.pi * x))) - value
+    return keras.ops.where(reflected, reflection, value)
+
+
+def torch_lgamma(x):
+    """torch.lgamma: log |Γ(x)| (inf at the poles 0, -1, -2 ...)."""
+    x, dtype = _float64(x)
+    return keras.ops.cast(_lgamma64(x), dtype)
+
+
+def torch_digamma(x):
+    """torch.digamma: Γ'(x) / Γ(x): shifted up to x >= 6 by ψ(x) = ψ(x + 1) - 1/x, then the asymptotic
+    series; below 1/2 the reflection ψ(x) = ψ(1 - x) - π / tan(πx)."""
+    x, dtype = _float64(x)
+    reflected = x < 0.5
+    y = keras.ops.where(reflected, 1.0 - x, x)
+    shift = keras.ops.zeros_like(y)
+    for _ in range(6):
+        small = y < 6.0
+        shift = shift - keras.ops.where(small, 1.0 / y, 0.0)
+        y = keras.ops.where(small, y + 1.0, y)
+    w = 1.0 / (y * y)
+    series = w * (1 / 12 - w * (1 / 120 - w * (1 / 252 - w * (1 / 240 - w * (1 / 132)))))
+    value = keras.ops.log(y) - 0.5 / y - series + shift
+    value = keras.ops.where(reflected, value - math.pi / keras.ops.tan(math.pi * x), value)
+    return keras.ops.cast(value, dtype)
+
+
+def torch_mvlgamma(x, p):
+    """torch.mvlgamma: the multivariate log-gamma of dimension p,
+    p(p-1)/4 log(π) + sum over j < p of lgamma(x - j/2)."""
+    x, dtype = _float64(x)
+    value = p * (p - 1) / 4 * math.log(math.pi) + sum(_lgamma64(x - j / 2) for j in range(p))
+    return keras.ops.cast(value, dtype)
+
+
+# torch's legacy type names of tensors (torch.typename)
+_TENSOR_TYPES = {
+    "float32": "FloatTensor",
+    "float64": "DoubleTensor",
+    "float16": "HalfTensor",
+    "bfloat16": "BFloat16Tensor",
+    "int64": "LongTensor",
+    "int32": "IntTensor",
+    "int16": "ShortTensor",
+    "int8": "CharTensor",
+    "uint8": "ByteTensor",
+    "bool": "BoolTensor",
+}
+
+
+def torch_typename(obj):
+    """torch.typename: a tensor's legacy type name (torch.FloatTensor...), else the object's class
+    as module.qualname (the qualname alone for builtins), as torch computes it."""
+    if keras.ops.is_tensor(obj):
+        return "torch." + _TENSOR_TYPES.get(keras.backend.standardize_dtype(obj.dtype), "Tensor")
+    module = getattr(obj, "__module__", "") or ""
+    if hasattr(obj, "__qualname__"):
+        qualname = obj.__qualname__
+    elif hasattr(obj, "__name__"):
+        qualname = obj.__name__
+    else:
+        module, qualname = obj.__class__.__module__ or "", obj.__class__.__qualname__
+    return qualname if module in ("", "builtins") else f"{module}.{qualname}"
+
+
+def torch_as_strided(x, size, stride, storage_offset=0):
+    """torch.as_strided on a contiguous tensor: element (i0, i1, ...) is the flattened tensor's
+    element storage_offset + sum(i_k * stride_k)."""
+    flat = keras.ops.reshape(x, (-1,))
+    index = keras.ops.convert_to_tensor(storage_offset, "int64")
+    for axis, (n, step) in enumerate(zip(size, stride)):
+        shape = [1] * len(size)
+        shape[axis] = n
+        index = index + keras.ops.reshape(keras.ops.arange(n, dtype="int64") * step, shape)
+    return keras.ops.take(flat, index)

@@ -283,6 +283,14 @@ CASES = [
     ("torch.sym_max(2, 7) * x + torch.sym_min(2, 7)", X),
     ("torch.nanmedian(torch.where(x > 1, float('nan'), x))", M),
     ("x.nanmedian(1)", M),
+    ("torch.lgamma(x * 4)", M),
+    ("torch.lgamma(p * 30)", {"p": POS(3, 4)}),
+    ("x.digamma()", {"x": F32(3, 4, scale=3.0)}),
+    ("torch.digamma(p * 20)", {"p": POS(3, 4)}),
+    ("torch.mvlgamma(p + 1, 3)", {"p": POS(3, 4)}),
+    ("torch.special.gammaln(i)", {"i": INT(5, low=1, high=9)}),
+    ("torch.as_strided(x, (3, 3), (1, 2), 1)", {"x": F32(4, 4)}),
+    ("x.as_strided((2, 2), (4, 1))", {"x": F32(3, 4)}),
     ("torch.nanmedian(torch.where(x > 0.5, float('nan'), x), dim=0, keepdim=True)", M),
 ]
 
@@ -413,3 +421,23 @@ def test_aten_random_draws_have_torchs_support():
     draws = keras.ops.convert_to_numpy(draws)
     assert isinstance(seed, int) and draws.shape == (4000,) and (draws >= 0).all(), result.code
     assert abs(draws.mean() - 0.25) < 0.03, result.code  # an exponential of rate 4 has mean 1/4
+
+
+def test_typename_and_dlpack_match_torch():
+    from fwtranslate import translate
+
+    source = (
+        "import numpy\nimport torch\n\ndef f(x, a):\n"
+        "    return torch.typename(x), torch.typename(3), torch.typename(numpy.ones), torch.from_dlpack(a) * 2\n"
+    )
+    result = translate(source)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    namespace: dict = {}
+    exec(compile(result.code, "<translated>", "exec"), namespace)
+    torch_ns: dict = {"torch": torch}
+    exec(source, torch_ns)
+    a = np.arange(4.0, dtype="float32")
+    got = namespace["f"](keras.ops.ones((2,)), a)
+    want = torch_ns["f"](torch.ones(2), a)
+    assert got[:3] == want[:3], result.code
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(got[3]), want[3].numpy())
