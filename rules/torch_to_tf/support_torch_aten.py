@@ -208,3 +208,13 @@ def torch_as_strided(x, size, stride, storage_offset=0):
         shape[axis] = n
         index = index + keras.ops.reshape(keras.ops.arange(n, dtype="int64") * step, shape)
     return keras.ops.take(flat, index)
+
+
+def torch_masked_assign(x, mask, value):
+    """``x[mask] = value`` (a boolean mask, a scalar value) as a new tensor: the mask covers x's
+    leading axes (whole rows where it is shorter), the value takes x's dtype, as in torch."""
+    mask = keras.ops.convert_to_tensor(mask)
+    extra = len(x.shape) - len(mask.shape)
+    if extra:
+        mask = keras.ops.reshape(mask, tuple(keras.ops.shape(mask)) + (1,) * extra)
+    return keras.ops.where(mask, keras.ops.cast(value, x.dtype), x)
