@@ -37,6 +37,7 @@ from .untouched import (
     SELF_ATTR,
     Hits,
     Words,
+    arithmetic_names,
     ast_blocks,
     cst_blocks,
     mutation_names,
@@ -142,7 +143,7 @@ def plan_stand_ins(source: str, direction: Direction, rules: RuleSet, passes, fa
     # a piece of a long file (chunked.Facts): what the whole file's text says
     variable = variable_attributes(source) if facts is None else facts.variable
     self_attrs = frozenset(SELF_ATTR.findall(source)) if facts is None else facts.self_attrs
-    interesting = bindings | rule_names(rules) | variable | mutation_names(source)
+    interesting = bindings | rule_names(rules) | variable | mutation_names(source) | arithmetic_names(source)
     # the names the checks may look for: these, and the classes the file defines
     vocabulary = interesting | (set(CLASS_NAME.findall(source)) if facts is None else facts.class_names)
     words = Words(source, sublayer_attributes(self_attrs, variable, rules), vocabulary)

@@ -10,6 +10,7 @@ import re
 import libcst as cst
 
 from .passes.common.context import Context
+from .passes.torch_to_tf.dtype_promotion import promotion_names
 from .passes.torch_to_tf.torch_attributes import TORCH_ATTRIBUTES
 from .passes.torch_to_tf.weight_presence import WEIGHT_NAMES
 from .rules import RuleSet
@@ -37,7 +38,7 @@ _STRUCTURAL_NAMES = frozenset(
 
 
 def interesting_names(ctx: Context, source: str, variable: set[str] | None = None) -> set[str]:
-    names = set(ctx.imports.bindings) | rule_names(ctx.rules) | mutation_names(source)
+    names = set(ctx.imports.bindings) | rule_names(ctx.rules) | mutation_names(source) | arithmetic_names(source)
     if ctx.imports.star_modules:
         names |= ctx.imports.star_free
     # `self.count += 1` updates a buffer
@@ -61,6 +62,11 @@ _ITEM_ASSIGN = re.compile(r"^[ \t]*([A-Za-z_]\w*)\s*\[[^\n]*\]\s*(?:[-+*/%@&|^]|
 
 def mutation_names(source: str) -> set[str]:
     return set(_INPLACE_CALL.findall(source)) | set(_ITEM_ASSIGN.findall(source))
+
+
+def arithmetic_names(source: str) -> set[str]:
+    """Names whose arithmetic a pass may rewrite (dtype_promotion.py: integer tensors)."""
+    return promotion_names(source)
 
 
 def sublayer_attributes(self_attrs: frozenset[str], variable: set[str], rules: RuleSet) -> frozenset[str]:

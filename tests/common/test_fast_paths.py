@@ -380,7 +380,7 @@ def test_dedent_in_source_and_stand_in_positions():
                 return torch.stft(y)
         """)
     result = pipeline.rewrite(source, "m.py", DIRECTION, RULES)
-    assert [(d.line, d.col, d.code) for d in result.diagnostics] == [(13, 16, "no-rule")]
+    assert [(d.line, d.col, d.code) for d in result.diagnostics] == [(13, 16, "not-translated")]  # declared
 
 
 LOCATE = '''

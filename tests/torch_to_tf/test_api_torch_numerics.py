@@ -247,6 +247,51 @@ CASES = [
     ("torch.bartlett_window(6, False)", {}),
     ("torch.kaiser_window(8)", {}),
     ("torch.kaiser_window(9, False, beta=5.0)", {}),
+    # aten forms of torch.nn.functional (torch_aten.yaml)
+    (
+        "torch.batch_norm(x, w, b, m, p, False, 0.1, 1e-5, True)",
+        {"x": F32(2, 3, 4), "w": F32(3), "b": F32(3), "m": F32(3), "p": POS(3)},
+    ),
+    ("torch.batch_norm(x, None, None, None, None, True, 0.1, 1e-5, True)", X),
+    ("torch.instance_norm(x, w, b, None, None, True, 0.1, 1e-5, False)", {"x": F32(2, 3, 4), "w": F32(3), "b": F32(3)}),
+    ("torch.group_norm(x, 3, w, b)", {"x": F32(2, 3, 4), "w": F32(3), "b": F32(3)}),
+    ("torch.celu(x, 0.5)", X),
+    ("torch.dropout(x, 0.3, False)", X),
+    ("torch.embedding(w, i)", {"w": F32(5, 3), "i": INT(2, 4)}),
+    ("torch.binary_cross_entropy_with_logits(x, torch.sigmoid(y))", XY),
+    ("torch.binary_cross_entropy_with_logits(x, torch.sigmoid(y), None, p, 0)", {**XY, "p": POS(4)}),
+    ("torch.cosine_embedding_loss(a, b, torch.sign(y), 0.2, 0)", {"a": F32(5, 4), "b": F32(5, 4), "y": F32(5)}),
+    ("torch.hinge_embedding_loss(x, torch.sign(y), 0.5, 2)", XY),
+    ("torch.hinge_embedding_loss(x, torch.sign(y))", XY),
+    ("torch.cosine_embedding_loss(a, b, torch.sign(y))", {"a": F32(5, 4), "b": F32(5, 4), "y": F32(5)}),
+    ("torch.binary_cross_entropy_with_logits(x, torch.sigmoid(y), reduction=1)", XY),
+    # tensors, runtime (torch_aten.yaml)
+    ("torch.expand_copy(x[:1], (3, -1))", M),
+    ("torch.range(1, 4, 0.5)", {}),
+    ("torch.range(0, 1, 0.3)", {}),
+    ("torch.frombuffer(bytearray(b'\\x01\\x00\\x02\\x00'), dtype=torch.int16)", {}),
+    ("torch.cummax(x, 1)", M),
+    ("x.cummin(dim=-1)", M),
+    ("torch.cummax(i, 0)", {"i": INT(9, high=3)}),
+    ("torch.cummin(i, 1)", {"i": INT(2, 9, high=3)}),
+    ("torch.cholesky_solve(b, torch.linalg.cholesky(a @ a.mT + 3 * torch.eye(3)))", {"a": F32(3, 3), "b": F32(3, 2)}),
+    (
+        "torch.cholesky_solve(b, torch.linalg.cholesky(a @ a.mT + 3 * torch.eye(3)).mT, upper=True)",
+        {"a": F32(3, 3), "b": F32(3, 2)},
+    ),
+    ("torch.vmap(lambda a, b: (a * b).sum())(x, y)", {"x": F32(3, 4), "y": F32(3, 4)}),
+    ("torch.sym_max(2, 7) * x + torch.sym_min(2, 7)", X),
+    ("torch.nanmedian(torch.where(x > 1, float('nan'), x))", M),
+    ("x.nanmedian(1)", M),
+    ("torch.lgamma(x * 4)", M),
+    ("torch.lgamma(p * 30)", {"p": POS(3, 4)}),
+    ("x.digamma()", {"x": F32(3, 4, scale=3.0)}),
+    ("torch.digamma(p * 20)", {"p": POS(3, 4)}),
+    ("torch.mvlgamma(p + 1, 3)", {"p": POS(3, 4)}),
+    ("torch.special.gammaln(i)", {"i": INT(5, low=1, high=9)}),
+    ("torch.as_strided(x, (3, 3), (1, 2), 1)", {"x": F32(4, 4)}),
+    ("x.as_strided((2, 2), (4, 1))", {"x": F32(3, 4)}),
+    ("torch.nanmedian(torch.where(x > 0.5, float('nan'), x), dim=0, keepdim=True)", M),
 ]
 
 
@@ -356,3 +401,43 @@ def test_random_draws_have_torchs_shape_dtype_and_support():
     fn, code = _translated("torch.bernoulli(p)", ("p",))
     draws = keras.ops.convert_to_numpy(fn(keras.ops.convert_to_tensor(np.full((200,), 0.3, "float32"))))
     assert draws.dtype == np.float32 and set(np.unique(draws)) <= {0.0, 1.0} and 20 < draws.sum() < 100, code
+
+
+def test_aten_random_draws_have_torchs_support():
+    fn, code = _translated("torch.binomial(n, p)", ("n", "p"))
+    counts = np.array([0.0, 1.0, 5.0, 20.0], "float32")
+    draws = keras.ops.convert_to_numpy(fn(keras.ops.convert_to_tensor(counts), keras.ops.full((4,), 0.5)))
+    assert draws.dtype == np.float32 and ((draws >= 0) & (draws <= counts)).all() and (draws == draws.round()).all(), (
+        code
+    )
+    from fwtranslate import translate
+
+    source = "import torch\n\ndef f(t):\n    t.exponential_(4.0)\n    return t, torch.seed()\n"
+    result = translate(source)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    namespace: dict = {}
+    exec(compile(result.code, "<translated>", "exec"), namespace)
+    draws, seed = namespace["f"](keras.ops.zeros((4000,)))
+    draws = keras.ops.convert_to_numpy(draws)
+    assert isinstance(seed, int) and draws.shape == (4000,) and (draws >= 0).all(), result.code
+    assert abs(draws.mean() - 0.25) < 0.03, result.code  # an exponential of rate 4 has mean 1/4
+
+
+def test_typename_and_dlpack_match_torch():
+    from fwtranslate import translate
+
+    source = (
+        "import numpy\nimport torch\n\ndef f(x, a):\n"
+        "    return torch.typename(x), torch.typename(3), torch.typename(numpy.ones), torch.from_dlpack(a) * 2\n"
+    )
+    result = translate(source)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    namespace: dict = {}
+    exec(compile(result.code, "<translated>", "exec"), namespace)
+    torch_ns: dict = {"torch": torch}
+    exec(source, torch_ns)
+    a = np.arange(4.0, dtype="float32")
+    got = namespace["f"](keras.ops.ones((2,)), a)
+    want = torch_ns["f"](torch.ones(2), a)
+    assert got[:3] == want[:3], result.code
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(got[3]), want[3].numpy())

@@ -123,13 +123,13 @@ def test_inplace_methods_without_a_rule_are_reported_and_marked():
         import torch
 
         def f(x, y):
-            x.exponential_(y)
+            x.geometric_(y)
             return x
         """
     )
     assert not result.ok
     assert ("error", "inplace-method") in _codes(result)
-    assert "# fwtranslate: unconverted [inplace-method]" in result.code and "x.exponential_(y)" in result.code
+    assert "# fwtranslate: unconverted [inplace-method]" in result.code and "x.geometric_(y)" in result.code
 
 
 def test_inplace_on_an_attribute_or_with_its_value_used_is_reported():
@@ -273,3 +273,36 @@ def test_silent_bugs_file(fast, monkeypatch):
     assert "\nmodel\n" not in result.code
     assert "x = keras.ops.full_like(x, 1.0)" in result.code
     assert [(d.line, d.code) for d in result.diagnostics if d.severity == "error"] == [(27, "item-assignment")]
+
+
+def test_boolean_mask_assignment_becomes_a_functional_update():
+    """``x[mask] = number`` rebinds the name to torch_masked_assign(...): run under Keras against
+    torch, with a mask of x's shape, a combined mask and a mask of the leading axes (whole rows)."""
+
+    torch = pytest.importorskip("torch")
+    keras = pytest.importorskip("keras")
+    source = textwrap.dedent(
+        """\
+        import torch
+
+        def f(x, rows):
+            x[x < 0] = 0
+            y = x.clone()
+            y[(y > 1) & (y < 2)] = float("nan")
+            y[rows > 0.5] = -1
+            return x, y
+        """
+    )
+    result = _tf(source)
+    assert result.ok, [d.format() for d in result.diagnostics]
+    assert "x = torch_masked_assign(x, x < 0, 0)" in result.code, result.code
+    namespace: dict = {}
+    exec(compile(result.code, "<translated>", "exec"), namespace)
+    torch_ns: dict = {}
+    exec(source, torch_ns)
+    rng = np.random.default_rng(0)
+    x, rows = rng.standard_normal((3, 4, 2)).astype("float32") * 2, rng.random((3, 4)).astype("float32")
+    got = namespace["f"](keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(rows))
+    want = torch_ns["f"](torch.from_numpy(x.copy()), torch.from_numpy(rows))
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(g), w.numpy(), err_msg=result.code)

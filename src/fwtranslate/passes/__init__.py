@@ -9,6 +9,7 @@ from .tf_to_torch import TrainingStep as TorchTrainingStep
 from .tf_to_torch.export_decorators import KerasExportDecorators
 from .torch_to_tf import (
     Checkpoints,
+    DtypePromotion,
     ForwardToCall,
     KerasSerializable,
     PrivateLayerNames,
@@ -32,6 +33,7 @@ PASSES = (
     TapeTrainingStep,
     Checkpoints,
     CallRewriter,
+    DtypePromotion,  # after CallRewriter: its operands are translated
     ChannelsLastLayoutWrap,
     WeightPresence,
     TorchAttributes,

@@ -22,10 +22,14 @@ from ...rules.factories import factory_function
 from ...rules.signature import BindError, bind
 from ...rules.template import MACRO_DROPS, MACRO_OPTIONAL
 from .base import Pass
-from .receivers import LITERALS, is_model, is_plain
+from .context import Context
+from .receivers import LITERALS, TENSOR, is_model, is_plain, kind_of
 
 # Python containers' method names: called as a statement (result discarded) on something that
 # may be a tensor, such a method (`seen.add(x)`) is the container's, not a tensor's
+# Tensor methods whose names Python objects share (dict.values, list.sort/index, str.index...): a
+# declaration of one (untranslated_torch.yaml) is reported only on a name known to hold a tensor
+SHARED_WITH_PYTHON = frozenset(["values", "index", "sort", "put", "resize", "new", "backward"])
 _CONTAINER_METHODS = frozenset(n for t in (list, set, dict) for n in dir(t) if not n.startswith("_"))
 
 
@@ -80,6 +84,8 @@ class CallRewriter(Pass):
                     return updated
             if rule is None and not is_plain(ctx, func.value):
                 declared = ctx.rules.untranslated.get(f"Tensor.{name}")
+                if name in SHARED_WITH_PYTHON and not _known_tensor(ctx, func.value):
+                    declared = None  # `d.values()`, `names.sort()`: said only of a known tensor
                 if declared is not None:  # a declared one: say why where it is used
                     why = declared.untranslated
                     ctx.report(original, ERROR, "not-translated", f"Tensor.{name} is not translated: {why}")
@@ -390,3 +396,7 @@ def _report_missing(ctx, node: cst.CSTNode, qual: str) -> None:
         ctx.report(node, ERROR, "not-translated", f"{qual} is not translated: {declared.untranslated}")
     else:
         ctx.report(node, ERROR, "no-rule", f"{qual} has no translation rule")
+
+
+def _known_tensor(ctx: Context, receiver: cst.BaseExpression) -> bool:
+    return isinstance(receiver, cst.Name) and kind_of(ctx, receiver.value) == TENSOR

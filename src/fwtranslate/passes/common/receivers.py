@@ -124,36 +124,53 @@ _TENSOR_ONLY_METHODS = frozenset(
 def kind_of(ctx: Context, name: str) -> str:
     """PLAIN, TENSOR or OTHER for ``name`` where the traversal is now (the innermost scope that
     binds it)."""
+    found = bindings(ctx, name)
+    if found is None:
+        return OTHER
+    values, model_method = found
+    return _fold(ctx, name, values, model_method=model_method)
+
+
+def bindings(ctx: Context, name: str) -> tuple[list, bool] | None:
+    """The values bound to ``name`` in the innermost scope that binds it where the traversal is
+    now (None in the list: a binding with no readable value; a stand-in line is a tuple), and
+    whether that scope is a model's method; None where that is unknown (a parameter, a loop or
+    comprehension variable, a class attribute, a piece of a long file)."""
     in_function = False
     for node in reversed(ctx.parents):
         if isinstance(node, cst.FunctionDef):
             params = node.params
             if name in {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}:
-                return OTHER
+                return None
             if any(isinstance(s, cst.Param) and s.name.value == name for s in (params.star_arg, params.star_kwarg)):
-                return OTHER
+                return None
             found = _scope(ctx, node, node.body.body).get(name)
             if found is not None:
-                return _fold(ctx, name, found, model_method=_in_model(ctx, node))
+                return found, _in_model(ctx, node)
             in_function = True
         elif isinstance(node, cst.Lambda):
             if name in {p.name.value for p in node.params.params}:
-                return OTHER
+                return None
         elif isinstance(node, (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)):
             comp: cst.CompFor | None = node.for_in
             while comp is not None:
                 if name in target_names(comp.target):
-                    return OTHER
+                    return None
                 comp = comp.inner_for_in
         elif isinstance(node, cst.ClassDef) and not in_function:
             if name in _scope(ctx, node, _block(node.body)):
-                return OTHER  # a class attribute
+                return None  # a class attribute
         elif isinstance(node, cst.Module):
             if ctx.piece:
-                return OTHER  # a piece of a long file: other pieces may rebind it
+                return None  # a piece of a long file: other pieces may rebind it
             found = _scope(ctx, node, node.body).get(name)
-            return OTHER if found is None else _fold(ctx, name, found, model_method=False)
-    return OTHER
+            return None if found is None else (found, False)
+    return None
+
+
+def stand_in_values(text: str, name: str) -> list:
+    """The values a stand-in line (its original text) binds to ``name``."""
+    return _stand_in_line(text).get(name, [None])
 
 
 def _in_model(ctx: Context, fn: cst.FunctionDef) -> bool:
@@ -269,8 +286,8 @@ def _small(items, found: dict[str, list]) -> None:
                 _target(t.target, small.value, found)
         elif isinstance(small, cst.AnnAssign):
             _target(small.target, small.value, found)
-        elif isinstance(small, cst.AugAssign):
-            _add(found, target_names(small.target), None)
+        elif isinstance(small, cst.AugAssign):  # unknown, but dtype_promotion.py reads the operator
+            _add(found, target_names(small.target), small if isinstance(small.target, cst.Name) else None)
         elif isinstance(small, cst.Import):
             for alias in small.names:
                 full = dotted_name(alias.name) or ""

@@ -2,6 +2,7 @@
 
 from .checkpoints import Checkpoints
 from .containers import SequentialSubclass
+from .dtype_promotion import DtypePromotion
 from .forward_to_call import ForwardToCall
 from .layout import Layout, LayoutWrap
 from .private_names import PrivateLayerNames
@@ -13,6 +14,7 @@ from .weight_presence import WeightPresence
 
 __all__ = [
     "Checkpoints",
+    "DtypePromotion",
     "ForwardToCall",
     "KerasSerializable",
     "Layout",

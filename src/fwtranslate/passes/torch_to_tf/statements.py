@@ -21,7 +21,7 @@ from ...report import ERROR, INFO, WARNING
 from ...rules.literals import literal_value
 from ..common.calls import CallRewriter
 from ..common.marks import Marks
-from ..common.receivers import TENSOR, is_model, kind_of
+from ..common.receivers import TENSOR, is_model, is_plain, kind_of
 
 STOP_GRADIENT = "keras.ops.stop_gradient"
 VARIABLE = "keras.Variable"
@@ -199,9 +199,37 @@ class Statements(Marks):
     def leave_Assign(self, original: cst.Assign, updated: cst.Assign):
         if len(original.targets) == 1 and id(original.targets[0].target) in self.ctx.skip:
             return self._backend_setting(original, updated)
+        masked = self._masked_assignment(original, updated)
+        if masked is not None:
+            return masked
         for t in original.targets:
             self._check_item_assignment(original, t.target)
         return self._record_variable(_name_variable(updated))
+
+    def _masked_assignment(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign | None:
+        """``x[x < 0] = 0`` (a boolean mask, a number) on a name that may hold a tensor: Keras
+        tensors are immutable, so ``x = torch_masked_assign(x, x < 0, 0)`` (support_torch_aten.py)."""
+        if len(original.targets) != 1:
+            return None
+        target, new_target = original.targets[0].target, updated.targets[0].target
+        if not (
+            isinstance(target, cst.Subscript)
+            and isinstance(new_target, cst.Subscript)
+            and isinstance(target.value, cst.Name)
+            and len(target.slice) == 1
+            and isinstance(target.slice[0].slice, cst.Index)
+            and _boolean_mask(target.slice[0].slice.value)
+            and _number(original.value)
+            and not is_plain(self.ctx, target.value)
+        ):
+            return None
+        mask = new_target.slice[0].slice.value  # type: ignore[attr-defined]
+        self.ctx.helpers_used.add(MASKED_ASSIGN)
+        call = cst.Call(
+            cst.Name(MASKED_ASSIGN),
+            [cst.Arg(target.value), cst.Arg(mask.with_changes(lpar=[], rpar=[])), cst.Arg(updated.value)],
+        )
+        return updated.with_changes(targets=[cst.AssignTarget(target.value)], value=call)
 
     def _check_item_assignment(self, original: cst.CSTNode, target: cst.BaseExpression) -> None:
         """``y[:, :2] = v`` on a name known to hold a tensor: Keras tensors are immutable."""
@@ -399,3 +427,25 @@ def _stop_gradient(stmt: cst.BaseStatement):
             small = small.with_changes(value=wrapped)
         body.append(small)
     return stmt.with_changes(body=body)
+
+
+MASKED_ASSIGN = "torch_masked_assign"
+
+
+def _boolean_mask(node: cst.BaseExpression) -> bool:
+    """A comparison, or ``~`` / ``&`` / ``|`` of comparisons: a boolean tensor as an index."""
+    if isinstance(node, cst.Comparison):
+        return True
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.BitInvert):
+        return _boolean_mask(node.expression)
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.BitAnd, cst.BitOr)):
+        return _boolean_mask(node.left) and _boolean_mask(node.right)
+    return False
+
+
+def _number(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        node = node.expression
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "float":
+        return True  # float("nan"), float("-inf")
+    return isinstance(node, (cst.Integer, cst.Float))
