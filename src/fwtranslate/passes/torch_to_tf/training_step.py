@@ -11,21 +11,25 @@ The tape records from the statement after ``zero_grad()`` (or, without one in th
 the first statement the loss depends on) to ``backward()``. The parameters are those the
 optimizer was built with (passes/common/training.py). Model calls inside the tape get
 ``training=True``: PyTorch's ``model.train()`` mode, which Keras takes per call.
-What is not translated stays, marked and reported: a ``backward()`` whose ``step()`` is not in
-the same block (gradient accumulation), an optimizer whose parameters the file does not show,
-``GradScaler`` steps (mixed precision).
+Gradient accumulation (``step()`` under an ``if`` after the block's ``backward()``) sums
+each tape's gradients (accumulation.py). What is not translated stays, marked and reported: a
+``backward()`` with no ``step()`` after it in the same block, an optimizer whose parameters the
+file does not show, ``GradScaler`` steps (mixed precision).
 """
 
 from __future__ import annotations
 
 import re
+from typing import cast
 
 import libcst as cst
 
 from ...cstutil import code, expression, statement
+from ...report import INFO
 from ..common.base import Pass
 from ..common.marks import mark_line
 from ..common.training import Bindings, collect, statements_naming, swap_loss_arguments
+from . import accumulation
 
 TAPE = "tf.GradientTape"
 TF_IMPORT = "import tensorflow as tf"
@@ -101,6 +105,12 @@ _TRAINING = re.compile(r"\.backward\(|\.zero_grad\(|Loss\(|\boptim\b")
 class TrainingStep(Pass):
     bindings = Bindings()
 
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.held: set[int] = set()  # ids of if-bodies an accumulating block rewrites itself
+        self.starts: dict[int, list[str]] = {}  # id(outermost loop) -> the gradient sums it starts
+        self.sums: dict[str, str] = {}  # in this function: zero_grad()'s receiver -> the sum it empties
+
     @classmethod
     def reads_whole_tree(cls, source: str, rules) -> bool:
         return _TRAINING.search(source) is not None
@@ -128,7 +138,27 @@ class TrainingStep(Pass):
             self.ctx.skip.add(id(node))  # translated here with the step, or reported here
 
     # --- blocks that hold a step ---------------------------------------------------------------
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._hold(list(node.body))
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._hold(list(node.body))
+
+    def _hold(self, stmts: list) -> None:
+        """The ifs of an accumulating block are rewritten with it, not on their own."""
+        if not any(self._accumulates(stmts, t) for t in range(len(stmts))):
+            return
+        for stmt in stmts:
+            if accumulation.step_if(stmt, self._is_step) or accumulation.zero_grad_if(stmt, self._is_zero_grad):
+                self.held.add(id(stmt.body))
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self.sums = {}
+        return updated
+
     def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
+        if id(original) in self.held:
+            return updated
         body = self._rewrite(list(original.body), list(updated.body))
         return updated if body is None else updated.with_changes(body=body)
 
@@ -136,7 +166,47 @@ class TrainingStep(Pass):
         body = self._rewrite(list(original.body), list(updated.body))
         return updated if body is None else updated.with_changes(body=body)
 
+    def _accumulates(self, stmts: list, t: int) -> bool:
+        """Is ``stmts[t]`` an accumulating step (``if cond: optimizer.step()``) after a
+        ``backward()`` of the block, of an optimizer the step can name the parameters of, in a loop?"""
+        step = accumulation.step_if(stmts[t], self._is_step)
+        if step is None or accumulation.outermost_loop(self.ctx.parents) is None:
+            return False
+        low = max(
+            (k + 1 for k in range(t) if self._is_step(stmts[k]) or accumulation.step_if(stmts[k], self._is_step)),
+            default=0,
+        )
+        optimizer = self.bindings.optimizer(_receiver(_method_call(step, "step")), self.ctx.class_name)  # type: ignore[arg-type]
+        backs = [b for b in range(low, t) if _method_call(stmts[b], "backward") is not None]
+        return bool(backs) and optimizer is not None and bool(optimizer.owners) and self._visible(optimizer.owners)  # type: ignore[arg-type]
+
+    def _start_sums(self, originals: list, stmts: list) -> list:
+        """``grad_sum = None`` before each outermost loop that accumulates, in place of a
+        ``zero_grad()`` just before it."""
+        if not any(id(o) in self.starts for o in originals):
+            return stmts
+        loops, updated = accumulation.loops_in(originals), accumulation.loops_in(stmts)
+        out = list(stmts)
+        for o, u in reversed(list(zip(loops, updated))):
+            totals = self.starts.pop(id(originals[o]), None)
+            if not totals:
+                continue
+            lines = [statement(f"{total} = None") for total in totals]
+            at = u
+            if u > 0 and self._is_zero_grad(out[u - 1]):
+                at = u - 1
+                lines[0] = lines[0].with_changes(leading_lines=out[at].leading_lines)
+                del out[at]
+            elif out[u].leading_lines:  # comments above the loop stay above the loop's lines
+                lines[0] = lines[0].with_changes(leading_lines=out[u].leading_lines)
+                out[u] = out[u].with_changes(leading_lines=[])
+            out[at:at] = lines
+        return out
+
     def _rewrite(self, originals: list, stmts: list) -> list | None:
+        started = self._start_sums(originals, stmts)
+        if started is not stmts:
+            return self._rewrite(originals, started) or started
         if not any(_method_call(s, "backward") is not None or self._is_zero_grad(s) or self._is_step(s) for s in stmts):
             return None
         out: list = []
@@ -144,12 +214,15 @@ class TrainingStep(Pass):
         done = 0  # original statements before it are in out
         previous: tuple[int, int] | None = None  # (first recorded, step) of the block's previous step
         tapes = 0
+        sums: dict[str, str] = {}  # receiver of an accumulating optimizer's zero_grad() -> its sum
         for t, stmt in enumerate(stmts):
-            if not self._is_step(stmt):
+            accumulating = self._accumulates(stmts, t)
+            step = accumulation.step_if(stmt, self._is_step) if accumulating else stmt
+            if not accumulating and not self._is_step(stmt):
                 continue
             low = previous[1] + 1 if previous else 0
             backs = [b for b in range(low, t) if _method_call(stmts[b], "backward") is not None]
-            optimizer = self.bindings.optimizer(_receiver(_method_call(stmt, "step")), self.ctx.class_name)  # type: ignore[arg-type]
+            optimizer = self.bindings.optimizer(_receiver(_method_call(step, "step")), self.ctx.class_name)  # type: ignore[arg-type]
             if not backs or optimizer is None or not optimizer.owners or not self._visible(optimizer.owners):
                 continue  # reported with the leftovers below
             first = self._first_recorded(stmts, backs, low)
@@ -165,6 +238,7 @@ class TrainingStep(Pass):
                 body, out[cut:] = out[cut:], []
             tape = self._fresh("tape") if not nested else self._fresh(f"tape{tapes + 1}")
             grads = self._fresh("grads") if not nested else self._fresh(f"grads{tapes + 1}")
+            total = self._fresh("grad_sum" if not sums else f"grad_sum{len(sums) + 1}")
             names = []
             comments: list = []  # of the statements that go (zero_grad, backward): on the next one
             for k in range(max(first, done), backs[-1] + 1):
@@ -177,6 +251,8 @@ class TrainingStep(Pass):
                     # `criterion(model(x), y).backward()`: computed on the tape
                     names.append(self._fresh("loss" if len(backs) == 1 else f"loss{len(names) + 1}"))
                     line = statement(f"{names[-1]} = {code(loss)}")
+                elif self._is_zero_grad(stmts[k]) and accumulating:
+                    line = accumulation.reset_line(total, stmts[k])
                 elif self._is_zero_grad(stmts[k]):
                     comments.extend(stmts[k].leading_lines)
                     continue
@@ -190,12 +266,25 @@ class TrainingStep(Pass):
                 pos[k] = len(out)
             out.append(self._tape(body, tape))
             out.append(statement(f"{grads} = {tape}.gradient({target}, {variables})"))
-            out.extend(self._clip(middle, grads) for middle in stmts[backs[-1] + 1 : t])
-            receiver = code(_receiver(_method_call(stmt, "step")))  # type: ignore[arg-type]
-            apply = expression(f"{receiver}.apply_gradients(zip({grads}, {variables}))")
-            out.append(stmt.with_changes(body=[cst.Expr(apply)]))
+            receiver = code(_receiver(_method_call(step, "step")))  # type: ignore[arg-type]
+            if accumulating:
+                out.append(accumulation.add_line(total, grads))
+                out.extend(self._clip(middle, total) for middle in stmts[backs[-1] + 1 : t])
+                out.append(self._accumulating_if(stmt, total, variables))
+                sums[receiver] = total
+                for owner in optimizer.owners:
+                    sums.setdefault(owner, total)
+                ifs = [o for o in originals if accumulation.step_if(o, self._is_step)]
+                self._start_sum(total, ifs[min(len(sums), len(ifs)) - 1] if ifs else originals[0])
+            else:
+                out.extend(self._clip(middle, grads) for middle in stmts[backs[-1] + 1 : t])
+                apply = expression(f"{receiver}.apply_gradients(zip({grads}, {variables}))")
+                out.append(stmt.with_changes(body=[cst.Expr(apply)]))
             done, previous, tapes = t + 1, (first, t), tapes + 1
         out.extend(stmts[done:])
+        self.sums.update(sums)
+        if self.sums:  # zero_grad() empties the sum (in this block, in a condition, around the loop)
+            out = [self._reset(s, self.sums) for s in out]
         if tapes:
             out = _without(out, self._is_zero_grad)  # Keras computes fresh gradients at each tape
             self.ctx.target_imports.add(TF_IMPORT)
@@ -204,6 +293,46 @@ class TrainingStep(Pass):
         if not tapes and len(out) == len(stmts) and all(a is b for a, b in zip(marked, stmts)):
             return None
         return marked
+
+    def _accumulating_if(self, stmt: cst.If, total: str, variables: str) -> cst.If:
+        """The condition's body: ``step()`` applies the sum, ``zero_grad()`` empties it,
+        clipping clips it."""
+        body = []
+        for inner in cast(cst.IndentedBlock, stmt.body).body:
+            if self._is_step(inner):
+                receiver = code(_receiver(_method_call(inner, "step")))  # type: ignore[arg-type]
+                apply = expression(f"{receiver}.apply_gradients(zip({total}, {variables}))")
+                body.append(inner.with_changes(body=[cst.Expr(apply)]))
+            elif self._is_zero_grad(inner):
+                body.append(accumulation.reset_line(total, inner))
+            else:
+                body.append(self._clip(inner, total))
+        return stmt.with_changes(body=stmt.body.with_changes(body=body))
+
+    def _reset(self, stmt: cst.BaseStatement, sums: dict[str, str]) -> cst.BaseStatement:
+        """``optimizer.zero_grad()`` (or ``model.zero_grad()``) of an accumulating optimizer,
+        alone or in ``if cond:``, -> ``grad_sum = None``."""
+        if accumulation.zero_grad_if(stmt, self._is_zero_grad):
+            body = [self._reset(s, sums) for s in stmt.body.body]  # type: ignore[attr-defined]
+            return stmt.with_changes(body=stmt.body.with_changes(body=body))  # type: ignore[attr-defined]
+        call = _method_call(stmt, "zero_grad")
+        if call is None or not self._is_zero_grad(stmt):
+            return stmt
+        total = sums.get(code(_receiver(call)), next(iter(sums.values())) if len(sums) == 1 else None)
+        return stmt if total is None else accumulation.reset_line(total, stmt)
+
+    def _start_sum(self, total: str, where: cst.CSTNode) -> None:
+        loop = accumulation.outermost_loop(self.ctx.parents)
+        if loop is None:
+            return
+        self.starts.setdefault(id(loop), []).append(total)
+        self.ctx.report(
+            where,
+            INFO,
+            "training-step",
+            f"gradient accumulation: the gradients are summed in {total}, which starts empty before the loop "
+            "(PyTorch's .grad keeps what an earlier call left unless zero_grad() ran)",
+        )
 
     def _visible(self, owners: tuple[str, ...]) -> bool:
         """Are the owners' names bound where the step is (a local, a parameter, ``self``, a
@@ -328,9 +457,8 @@ class TrainingStep(Pass):
             )
             return self._mark(stmt, originals, f"{code(backward)}: {why}")
         if self._is_zero_grad(stmt) or self._is_step(stmt):
-            return self._mark(
-                stmt, originals, f"{code(stmt).strip()}: not part of a translated training step in this block"
-            )
+            text = code(stmt.with_changes(leading_lines=[])).strip()
+            return self._mark(stmt, originals, f"{text}: not part of a translated training step in this block")
         clip = _clip_call(stmt)
         if clip is not None and self.ctx.resolve(clip.func) in CLIP_NORM | CLIP_VALUE:
             return self._mark(stmt, originals, f"{code(clip.func)} outside a training step is not translated")
