@@ -28,8 +28,8 @@ from ...cstutil import code, expression, statement
 from ...report import INFO
 from ..common.base import Pass
 from ..common.marks import mark_line
-from ..common.training import Bindings, collect, statements_naming, swap_loss_arguments
-from . import accumulation
+from ..common.training import Bindings, collect, key, statements_naming, swap_loss_arguments
+from . import accumulation, learning_rate
 
 TAPE = "tf.GradientTape"
 TF_IMPORT = "import tensorflow as tf"
@@ -110,6 +110,7 @@ class TrainingStep(Pass):
         self.held: set[int] = set()  # ids of if-bodies an accumulating block rewrites itself
         self.starts: dict[int, list[str]] = {}  # id(outermost loop) -> the gradient sums it starts
         self.sums: dict[str, str] = {}  # in this function: zero_grad()'s receiver -> the sum it empties
+        self.natives: set[str] = set()  # optimizers translated to a native Keras one (no param_groups)
 
     @classmethod
     def reads_whole_tree(cls, source: str, rules) -> bool:
@@ -124,7 +125,37 @@ class TrainingStep(Pass):
             module, lambda n: ctx.imports.resolve(n, star_names=ctx.star_names), is_optimizer, is_loss, owners_of
         )
         ctx.trained_models = self._models()
-        return statements_naming(module, self.bindings.loss_names())
+        optimizers = {name.rpartition(":")[2] for name in self.bindings.optimizers}
+        return statements_naming(module, self.bindings.loss_names()) | learning_rate.statements_with_groups(
+            module, optimizers
+        )
+
+    # --- param_groups of a native Keras optimizer (learning_rate.py) ---------------------------
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
+        if len(original.targets) == 1 and isinstance(updated.value, cst.Call):
+            target = original.targets[0].target
+            if self.bindings.optimizer(target, self.ctx.class_name) is not None:
+                name = key(code(target), self.ctx.class_name)
+                native = code(updated.value.func).startswith(learning_rate.NATIVE)
+                (self.natives.add if native else self.natives.discard)(name)
+        return updated
+
+    def _native(self, optimizer: str | None) -> bool:
+        return optimizer is not None and key(optimizer, self.ctx.class_name) in self.natives
+
+    def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
+        optimizer = learning_rate.first_lr_of(original)
+        if not self._native(optimizer):
+            return updated
+        return learning_rate.learning_rate(optimizer, learning_rate.is_target(original, self.ctx.parent()))  # type: ignore[arg-type]
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        optimizer = learning_rate.groups_of(original)
+        if not self._native(optimizer):
+            return updated
+        self.ctx.helpers_used.add(learning_rate.GROUP_HELPER)
+        self.ctx.maybe_unused_helpers.add(learning_rate.GROUP_HELPER)  # gone where [0]["lr"] replaced it
+        return learning_rate.groups(optimizer)  # type: ignore[arg-type]
 
     # --- loss objects: (prediction, target) -> (y_true, y_pred) ----------------------------
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
