@@ -29,6 +29,7 @@ from ...report import ERROR
 from ..common.base import Pass
 from ..common.marks import mark_line
 from ..common.training import Bindings, Optimizer, collect, key, statements_naming, swap_loss_arguments
+from . import learning_rate
 
 TAPE = "tf.GradientTape"
 PARAMS = "PARAMS"  # what the optimizer rules write for the parameters
@@ -109,6 +110,10 @@ def _gradient_assign(stmt: cst.BaseStatement, tape: str) -> tuple[str, cst.BaseE
 class TrainingStep(Pass):
     bindings = Bindings()
 
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.natives: set[str] = set()  # optimizers translated to a native torch one (no learning_rate)
+
     @classmethod
     def reads_whole_tree(cls, source: str, rules) -> bool:
         return _TRAINING.search(source) is not None
@@ -126,12 +131,41 @@ class TrainingStep(Pass):
             if name in self.bindings.optimizers:
                 self.bindings.optimizers[name] = Optimizer(owners)
         ctx.trained_models = {o for owners in finder.owners.values() for o in (owners or ())}
-        return statements_naming(module, self.bindings.loss_names() | ctx.trained_models)
+        optimizers = {name.rpartition(":")[2] for name in self.bindings.optimizers}
+        return statements_naming(module, self.bindings.loss_names() | ctx.trained_models) | statements_naming(
+            module, optimizers, "learning_rate"
+        )
+
+    # --- the learning rate (learning_rate.py) -----------------------------------------------
+    def _native(self, optimizer: str | None) -> bool:
+        return optimizer is not None and key(optimizer, self.ctx.class_name) in self.natives
+
+    def _known(self, optimizer: str | None) -> bool:
+        return optimizer is not None and self.bindings.optimizers.get(key(optimizer, self.ctx.class_name)) is not None
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        optimizer = learning_rate.learning_rate_of(original)
+        if self._native(optimizer):
+            return learning_rate.first_group_lr(optimizer)  # type: ignore[arg-type]
+        return updated
+
+    def leave_Expr(self, original: cst.Expr, updated: cst.Expr) -> cst.BaseSmallStatement:
+        """``optimizer.learning_rate.assign(v)`` -> ``... = v``."""
+        optimizer = learning_rate.method_on_learning_rate(original.value, "assign")
+        call = updated.value
+        if not self._known(optimizer) or not isinstance(call, cst.Call) or len(call.args) != 1:
+            return updated
+        target = call.func.value if isinstance(call.func, cst.Attribute) else None
+        assign = None if target is None else learning_rate.assignment(target, call.args[0].value)
+        return updated if assign is None else assign
 
     # --- loss objects: (y_true, y_pred) -> (input, target) ---------------------------------
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if self.bindings.is_loss(original.func, self.ctx.class_name):
             return swap_loss_arguments(updated)
+        numpy = learning_rate.method_on_learning_rate(original, "numpy")
+        if self._known(numpy) and not updated.args and isinstance(updated.func, cst.Attribute):
+            return updated.func.value  # a Python float already
         return updated
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -143,6 +177,10 @@ class TrainingStep(Pass):
         if len(original.targets) != 1 or not isinstance(updated.value, cst.Call):
             return updated
         optimizer = self.bindings.optimizer(original.targets[0].target, self.ctx.class_name)
+        if optimizer is not None:
+            name = key(code(original.targets[0].target), self.ctx.class_name)
+            native = code(updated.value.func).startswith(learning_rate.NATIVE)
+            (self.natives.add if native else self.natives.discard)(name)
         args = updated.value.args
         if optimizer is None or not args or code(args[0].value) != PARAMS:
             return updated

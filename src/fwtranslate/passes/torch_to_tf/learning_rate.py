@@ -63,28 +63,3 @@ def is_target(node: cst.CSTNode, parent: cst.CSTNode | None) -> bool:
     if isinstance(parent, cst.AssignTarget):
         return True
     return isinstance(parent, (cst.AugAssign, cst.AnnAssign)) and parent.target is node
-
-
-def statements_with_groups(module: cst.Module, optimizers: set[str]) -> set[int]:
-    """Ids of the statements (and those around them) that read ``X.param_groups`` of one of
-    ``optimizers``: the traversal must visit them although they name no framework."""
-    found: set[int] = set()
-
-    class _V(cst.CSTVisitor):
-        def __init__(self) -> None:
-            self.stack: list[cst.CSTNode] = []
-
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-                self.stack.append(node)
-            if isinstance(node, cst.Attribute) and groups_of(node) in optimizers:
-                found.update(id(s) for s in self.stack)
-            return True
-
-        def on_leave(self, original_node: cst.CSTNode) -> None:
-            if isinstance(original_node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
-                self.stack.pop()
-
-    if optimizers:
-        module.visit(_V())
-    return found

@@ -126,8 +126,8 @@ class TrainingStep(Pass):
         )
         ctx.trained_models = self._models()
         optimizers = {name.rpartition(":")[2] for name in self.bindings.optimizers}
-        return statements_naming(module, self.bindings.loss_names()) | learning_rate.statements_with_groups(
-            module, optimizers
+        return statements_naming(module, self.bindings.loss_names()) | statements_naming(
+            module, optimizers, "param_groups"
         )
 
     # --- param_groups of a native Keras optimizer (learning_rate.py) ---------------------------
