@@ -35,7 +35,9 @@ TAPE = "tf.GradientTape"
 PARAMS = "PARAMS"  # what the optimizer rules write for the parameters
 CLIP_GLOBAL_NORM = "tf.clip_by_global_norm"
 _VARIABLES = re.compile(r"^(.+?)\.(?:trainable_variables|trainable_weights)$")
-_TRAINING = re.compile(r"GradientTape|apply_gradients|keras\.losses|losses\.\w+\(|optimizers")
+_TRAINING = re.compile(r"GradientTape|apply_gradients|keras\.losses|losses\.\w+\(|optimizers|def (?:train|test)_step\(")
+# Keras methods a model overrides to change fit() / evaluate(): the translated loop runs its own step
+STEP_OVERRIDES = frozenset({"train_step", "test_step"})
 
 
 def is_optimizer(qual: str) -> bool:
@@ -132,8 +134,26 @@ class TrainingStep(Pass):
                 self.bindings.optimizers[name] = Optimizer(owners)
         ctx.trained_models = {o for owners in finder.owners.values() for o in (owners or ())}
         optimizers = {name.rpartition(":")[2] for name in self.bindings.optimizers}
-        return statements_naming(module, self.bindings.loss_names() | ctx.trained_models) | statements_naming(
-            module, optimizers, "learning_rate"
+        return (
+            _step_overrides(module)
+            | statements_naming(module, self.bindings.loss_names() | ctx.trained_models)
+            | statements_naming(module, optimizers, "learning_rate")
+        )
+
+    # --- train_step / test_step overrides --------------------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        info = self.ctx.current_class
+        if node.name.value not in STEP_OVERRIDES or info is None or not info.is_module:
+            return
+        if not isinstance(self.ctx.parent(2), cst.ClassDef):
+            return  # a function inside a method, not the override
+        self.ctx.report(
+            node,
+            ERROR,
+            "training-step",
+            f"{node.name.value}() overrides Keras' step of fit()/evaluate(), which is not translated: the "
+            "translated fit loop runs its own step and never calls it, and a torch module has no self.optimizer, "
+            "self.compute_loss or self.metrics; write the step into the training loop",
         )
 
     # --- the learning rate (learning_rate.py) -----------------------------------------------
@@ -362,3 +382,15 @@ def _strip_training(stmt: cst.BaseStatement, models: set[str]) -> cst.BaseStatem
             return updated.with_changes(args=args)
 
     return stmt.visit(_T())  # type: ignore[return-value]
+
+
+def _step_overrides(module: cst.Module) -> set[int]:
+    """Ids of the classes that define train_step / test_step and of those methods: visited
+    (and reported) although they may name no framework."""
+    found: set[int] = set()
+    for stmt in module.body:
+        if isinstance(stmt, cst.ClassDef) and isinstance(stmt.body, cst.IndentedBlock):
+            for inner in stmt.body.body:
+                if isinstance(inner, cst.FunctionDef) and inner.name.value in STEP_OVERRIDES:
+                    found |= {id(stmt), id(inner)}
+    return found
