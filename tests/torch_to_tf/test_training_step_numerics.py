@@ -99,3 +99,34 @@ def test_param_groups_learning_rate_of_a_native_keras_optimizer_matches_torch(tm
     row = compare(path, tmp_path, epochs=2)
     assert row.get("error") is None and row["runs"], row
     assert row["losses_match"] and row["params_match"], row
+
+
+GRAD_SCALER = """
+    def train(model, epochs=4):
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+        criterion = nn.CrossEntropyLoss()
+        scaler = torch.amp.GradScaler("cpu")  # enabled: torch scales on the CPU too
+        losses = []
+        for x, y in batches(epochs=epochs):
+            optimizer.zero_grad()
+            loss = criterion(model(torch.tensor(x)), torch.tensor(y))
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+            scaler.step(optimizer)
+            scaler.update()
+            losses.append(loss.item())
+        return losses
+"""
+
+
+def test_grad_scaler_steps_match_torch_in_float32(tmp_path):
+    """Scaling by a power of two and back is exact in float32: the plain steps are GradScaler's."""
+    path = _script(tmp_path, "grad_scaler", GRAD_SCALER)
+    result = fwtranslate.translate(path.read_text(), to="tf")
+    assert "scaler" not in result.code, result.code
+    warnings = [d for d in result.diagnostics if d.code == "training-step" and d.severity == "warning"]
+    assert len(warnings) == 1 and "inf/NaN" in warnings[0].message
+    row = compare(path, tmp_path, epochs=2)
+    assert row.get("error") is None and row["runs"], row
+    assert row["losses_match"] and row["params_match"], row

@@ -25,11 +25,11 @@ from typing import cast
 import libcst as cst
 
 from ...cstutil import code, expression, statement
-from ...report import INFO
+from ...report import INFO, WARNING
 from ..common.base import Pass
 from ..common.marks import mark_line
 from ..common.training import Bindings, collect, key, statements_naming, swap_loss_arguments
-from . import accumulation, learning_rate
+from . import accumulation, learning_rate, loss_scaling
 
 TAPE = "tf.GradientTape"
 TF_IMPORT = "import tensorflow as tf"
@@ -111,6 +111,7 @@ class TrainingStep(Pass):
         self.starts: dict[int, list[str]] = {}  # id(outermost loop) -> the gradient sums it starts
         self.sums: dict[str, str] = {}  # in this function: zero_grad()'s receiver -> the sum it empties
         self.natives: set[str] = set()  # optimizers translated to a native Keras one (no param_groups)
+        self.scalers: set[str] = set()  # names of GradScalers (loss_scaling.py)
 
     @classmethod
     def reads_whole_tree(cls, source: str, rules) -> bool:
@@ -126,7 +127,9 @@ class TrainingStep(Pass):
         )
         ctx.trained_models = self._models()
         optimizers = {name.rpartition(":")[2] for name in self.bindings.optimizers}
-        return statements_naming(module, self.bindings.loss_names()) | statements_naming(
+        self.scalers = loss_scaling.scaler_names(module, lambda n: ctx.imports.resolve(n, star_names=ctx.star_names))
+        scaled = {f"{s}.{m}" for s in self.scalers for m in loss_scaling.METHODS}
+        return statements_naming(module, self.bindings.loss_names() | scaled) | statements_naming(
             module, optimizers, "param_groups"
         )
 
@@ -167,6 +170,8 @@ class TrainingStep(Pass):
         qual = self.ctx.resolve(node.func)
         if qual in CLIP_NORM or qual in CLIP_VALUE:
             self.ctx.skip.add(id(node))  # translated here with the step, or reported here
+        if qual in loss_scaling.GRAD_SCALERS or loss_scaling.scaler_call(node, self.scalers):
+            self.ctx.skip.add(id(node))  # the scaler goes (loss_scaling.py)
 
     # --- blocks that hold a step ---------------------------------------------------------------
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
@@ -234,7 +239,34 @@ class TrainingStep(Pass):
             out[at:at] = lines
         return out
 
+    def _unscaled(self, originals: list, stmts: list) -> list:
+        """The block without its GradScaler (loss_scaling.py); the comments of what goes stay."""
+        out, dropped = [], set()
+        for stmt in stmts:
+            plain = loss_scaling.unscaled(stmt, self.scalers, self._is_grad_scaler)
+            if plain is loss_scaling.DROP and self._is_grad_scaler(stmt.body[0].value):
+                original = next((o for o in originals if code(o).strip() == code(stmt).strip()), originals[0])
+                self.ctx.report(
+                    original,
+                    WARNING,
+                    "training-step",
+                    "GradScaler dropped: in float32, scaling the loss and unscaling the gradients by a power of "
+                    "two is exact, so the steps are the plain ones; a step whose gradients hold inf/NaN is "
+                    "taken, where GradScaler skips it",
+                )
+            if plain is loss_scaling.DROP:
+                dropped.add(id(stmt))
+            out.append(stmt if plain is loss_scaling.DROP else plain)
+        return _without(out, lambda s: id(s) in dropped)
+
+    def _is_grad_scaler(self, node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Call) and self.ctx.resolve(node.func) in loss_scaling.GRAD_SCALERS
+
     def _rewrite(self, originals: list, stmts: list) -> list | None:
+        if self.scalers:
+            plain = self._unscaled(originals, stmts)
+            if len(plain) != len(stmts) or any(a is not b for a, b in zip(plain, stmts)):
+                return self._rewrite(originals, plain) or plain
         started = self._start_sums(originals, stmts)
         if started is not stmts:
             return self._rewrite(originals, started) or started
