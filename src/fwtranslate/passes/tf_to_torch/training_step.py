@@ -14,8 +14,10 @@ A torch optimizer takes its parameters when it is built: the optimizer rules wri
 file's ``apply_gradients`` calls update. Keras' per-call ``training=`` becomes the module's
 mode: ``model.train()`` before the step, ``model.eval()`` before a ``training=False`` call,
 which runs under ``torch.no_grad()`` (outside a tape, Keras records no gradients either).
-What is not translated stays, marked and reported: a tape whose gradients are used otherwise,
-an optimizer whose variables the file does not show.
+A Keras optimizer's ``learning_rate`` becomes torch's (learning_rate.py). What is not
+translated stays, marked and reported: a tape whose gradients are used otherwise, an
+optimizer whose variables the file does not show, a model's ``train_step`` / ``test_step``
+override (the translated fit loop runs its own step).
 """
 
 from __future__ import annotations

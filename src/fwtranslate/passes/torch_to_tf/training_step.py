@@ -12,9 +12,11 @@ the first statement the loss depends on) to ``backward()``. The parameters are t
 optimizer was built with (passes/common/training.py). Model calls inside the tape get
 ``training=True``: PyTorch's ``model.train()`` mode, which Keras takes per call.
 Gradient accumulation (``step()`` under an ``if`` after the block's ``backward()``) sums
-each tape's gradients (accumulation.py). What is not translated stays, marked and reported: a
-``backward()`` with no ``step()`` after it in the same block, an optimizer whose parameters the
-file does not show, ``GradScaler`` steps (mixed precision).
+each tape's gradients (accumulation.py); ``GradScaler`` steps are the plain step
+(loss_scaling.py); ``param_groups[0]["lr"]`` of a native Keras optimizer is its
+``learning_rate`` (learning_rate.py). What is not translated stays, marked and reported: a
+``backward()`` with no ``step()`` after it in the same block (or an accumulating step in no
+loop), an optimizer whose parameters the file does not show.
 """
 
 from __future__ import annotations
@@ -515,8 +517,7 @@ class TrainingStep(Pass):
                 "the optimizer's parameters are not known here: build it from model.parameters() in this "
                 "file, or pass it to this function from where it is built"
                 if stepped
-                else "no optimizer step follows in this block (gradient accumulation and GradScaler steps "
-                "are not translated)"
+                else "no optimizer step follows in this block (gradient accumulation is translated inside a loop only)"
             )
             return self._mark(stmt, originals, f"{code(backward)}: {why}")
         if self._is_zero_grad(stmt) or self._is_step(stmt):
