@@ -231,8 +231,9 @@ class TrainingStep(Pass):
                 continue
             lines = [statement(f"{total} = None") for total in totals]
             at = u
-            if u > 0 and self._is_zero_grad(out[u - 1]):
-                at = u - 1
+            zero = self._zero_grad_before(out, u)
+            if zero is not None:
+                at = zero
                 lines[0] = lines[0].with_changes(leading_lines=out[at].leading_lines)
                 del out[at]
             elif out[u].leading_lines:  # comments above the loop stay above the loop's lines
@@ -263,6 +264,15 @@ class TrainingStep(Pass):
 
     def _is_grad_scaler(self, node: cst.BaseExpression) -> bool:
         return isinstance(node, cst.Call) and self.ctx.resolve(node.func) in loss_scaling.GRAD_SCALERS
+
+    def _zero_grad_before(self, stmts: list, loop: int) -> int | None:
+        """A ``zero_grad()`` before the loop with no ``backward()`` between: where the sum starts."""
+        for k in range(loop - 1, -1, -1):
+            if self._is_zero_grad(stmts[k]):
+                return k
+            if ".backward(" in code(stmts[k]):
+                return None
+        return None
 
     def _rewrite(self, originals: list, stmts: list) -> list | None:
         if self.scalers:
