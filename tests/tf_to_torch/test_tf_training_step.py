@@ -138,3 +138,38 @@ def test_clip_by_global_norm_outside_a_step_gets_its_rule():
     np.testing.assert_allclose(got_norm.numpy(), want_norm.numpy(), rtol=1e-6)
     for g, w in zip(got, want):
         np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-6)
+
+
+def test_a_train_step_override_is_reported_not_dropped():
+    """fit() translates to a loop with its own step: a model's train_step would never run."""
+    result = translate(
+        """
+        class Net(keras.Model):
+            def __init__(self):
+                super().__init__()
+                self.dense = keras.layers.Dense(1)
+
+            def call(self, x):
+                return self.dense(x)
+
+            def train_step(self, data):
+                x, y = data
+                loss = self.compute_loss(y=y, y_pred=self(x, training=True))
+                return {"loss": loss}
+
+        class Trainer:
+            def train_step(self, batch):
+                return batch
+
+        def main(x, y):
+            model = Net()
+            model.compile(optimizer="adam", loss="mse")
+            model.fit(x, y, epochs=1)
+        """
+    )
+    reports = [d for d in result.diagnostics if d.code == "training-step" and d.severity == "error"]
+    assert len(reports) == 1 and "train_step()" in reports[0].message, result.diagnostics  # not Trainer's
+    lines = result.code.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == "def train_step(self, data):")
+    assert "fwtranslate: unconverted [training-step]" in lines[at - 1]
+    assert not result.ok

@@ -146,21 +146,57 @@ def test_a_trainer_class_and_gradient_clipping():
     assert "clip_grad" not in code
 
 
-def test_gradient_accumulation_is_reported_not_rewritten():
+def test_gradient_accumulation_sums_the_tapes_gradients_until_the_conditional_step():
     result = translate(
         """
         def accumulate(model, loader, steps=4):
             optimizer = optim.SGD(model.parameters(), lr=0.1)
-            for i, (x, y) in enumerate(loader):
-                loss = model(x).sum() / steps
-                loss.backward()
-                if (i + 1) % steps == 0:
-                    optimizer.step()
-                    optimizer.zero_grad()
+            for epoch in range(3):
+                # start the sum
+                optimizer.zero_grad()
+                for i, (x, y) in enumerate(loader):
+                    loss = model(x).sum() / steps
+                    loss.backward()
+                    if (i + 1) % steps == 0:
+                        optimizer.step()
+                        optimizer.zero_grad()
+        """
+    )
+    expected = textwrap.dedent(
+        """\
+            grad_sum = None
+            for epoch in range(3):
+                # start the sum
+                grad_sum = None
+                for i, (x, y) in enumerate(loader):
+                    with tf.GradientTape() as tape:
+                        loss = keras.ops.sum(model(x, training=True)) / steps
+                    grads = tape.gradient(loss, model.trainable_variables)
+                    grad_sum = grads if grad_sum is None else [s + g for s, g in zip(grad_sum, grads)]
+                    if (i + 1) % steps == 0:
+                        optimizer.apply_gradients(zip(grad_sum, model.trainable_variables))
+                        grad_sum = None
+        """
+    )
+    assert textwrap.indent(expected, "    ") in result.code, result.code
+    assert "training-step" not in codes(result), result.diagnostics
+    notes = [d for d in result.diagnostics if d.code == "training-step"]
+    assert len(notes) == 1 and notes[0].severity == "info" and "starts empty" in notes[0].message
+
+
+def test_accumulation_outside_a_loop_is_reported_not_rewritten():
+    result = translate(
+        """
+        def on_batch(model, x, i, steps=4):
+            optimizer = optim.SGD(model.parameters(), lr=0.1)
+            loss = model(x).sum() / steps
+            loss.backward()
+            if (i + 1) % steps == 0:
+                optimizer.step()
+                optimizer.zero_grad()
         """
     )
     assert codes(result).count("training-step") == 3, result.diagnostics
-    assert "loss.backward()" in result.code and "optimizer.zero_grad()" in result.code
     lines = result.code.splitlines()
     for call in ("loss.backward()", "optimizer.step()", "optimizer.zero_grad()"):
         at = next(i for i, line in enumerate(lines) if line.strip() == call)

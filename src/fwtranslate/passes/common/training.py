@@ -267,12 +267,18 @@ def swap_loss_arguments(call: cst.Call) -> cst.Call:
     return call.with_changes(args=args)
 
 
-def statements_naming(module: cst.Module, names: set[str]) -> set[int]:
+def statements_naming(module: cst.Module, names: set[str], attribute: str | None = None) -> set[int]:
     """Ids of the statements (and the statements around them) whose code calls one of
-    ``names``: the traversal must visit them although they mention no framework name."""
+    ``names`` (with ``attribute``: reads ``name.attribute``): the traversal must visit them
+    although they mention no framework name."""
     if not names:
         return set()
     found: set[int] = set()
+
+    def _mentions(node: cst.CSTNode) -> bool:
+        if attribute is None:
+            return isinstance(node, cst.Call) and code(node.func) in names
+        return isinstance(node, cst.Attribute) and node.attr.value == attribute and code(node.value) in names
 
     class _V(cst.CSTVisitor):
         def __init__(self) -> None:
@@ -281,7 +287,7 @@ def statements_naming(module: cst.Module, names: set[str]) -> set[int]:
         def on_visit(self, node: cst.CSTNode) -> bool:
             if isinstance(node, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
                 self.stack.append(node)
-            if isinstance(node, cst.Call) and code(node.func) in names:
+            if _mentions(node):
                 found.update(id(s) for s in self.stack)
             return True
 

@@ -14,8 +14,10 @@ A torch optimizer takes its parameters when it is built: the optimizer rules wri
 file's ``apply_gradients`` calls update. Keras' per-call ``training=`` becomes the module's
 mode: ``model.train()`` before the step, ``model.eval()`` before a ``training=False`` call,
 which runs under ``torch.no_grad()`` (outside a tape, Keras records no gradients either).
-What is not translated stays, marked and reported: a tape whose gradients are used otherwise,
-an optimizer whose variables the file does not show.
+A Keras optimizer's ``learning_rate`` becomes torch's (learning_rate.py). What is not
+translated stays, marked and reported: a tape whose gradients are used otherwise, an
+optimizer whose variables the file does not show, a model's ``train_step`` / ``test_step``
+override (the translated fit loop runs its own step).
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ from ...report import ERROR
 from ..common.base import Pass
 from ..common.marks import mark_line
 from ..common.training import Bindings, Optimizer, collect, key, statements_naming, swap_loss_arguments
+from . import learning_rate
 
 TAPE = "tf.GradientTape"
 PARAMS = "PARAMS"  # what the optimizer rules write for the parameters
 CLIP_GLOBAL_NORM = "tf.clip_by_global_norm"
 CLIP_TRANSLATED = "tf_clip_by_global_norm"  # its rule's support function (rules/tf_to_torch/tf_core.yaml)
 _VARIABLES = re.compile(r"^(.+?)\.(?:trainable_variables|trainable_weights)$")
-_TRAINING = re.compile(r"GradientTape|apply_gradients|keras\.losses|losses\.\w+\(|optimizers")
+_TRAINING = re.compile(r"GradientTape|apply_gradients|keras\.losses|losses\.\w+\(|optimizers|def (?:train|test)_step\(")
+# Keras methods a model overrides to change fit() / evaluate(): the translated loop runs its own step
+STEP_OVERRIDES = frozenset({"train_step", "test_step"})
 
 
 def is_optimizer(qual: str) -> bool:
@@ -128,6 +133,10 @@ def _in_place_clip(assign: cst.Assign, resolve) -> tuple[cst.Call, cst.Tuple] | 
 class TrainingStep(Pass):
     bindings = Bindings()
 
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.natives: set[str] = set()  # optimizers translated to a native torch one (no learning_rate)
+
     @classmethod
     def reads_whole_tree(cls, source: str, rules) -> bool:
         return _TRAINING.search(source) is not None
@@ -145,12 +154,59 @@ class TrainingStep(Pass):
             if name in self.bindings.optimizers:
                 self.bindings.optimizers[name] = Optimizer(owners)
         ctx.trained_models = {o for owners in finder.owners.values() for o in (owners or ())}
-        return statements_naming(module, self.bindings.loss_names() | ctx.trained_models | ctx.keras_models)
+        optimizers = {name.rpartition(":")[2] for name in self.bindings.optimizers}
+        return (
+            _step_overrides(module)
+            | statements_naming(module, self.bindings.loss_names() | ctx.trained_models | ctx.keras_models)
+            | statements_naming(module, optimizers, "learning_rate")
+        )
+
+    # --- train_step / test_step overrides --------------------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        info = self.ctx.current_class
+        if node.name.value not in STEP_OVERRIDES or info is None or not info.is_module:
+            return
+        if not isinstance(self.ctx.parent(2), cst.ClassDef):
+            return  # a function inside a method, not the override
+        self.ctx.report(
+            node,
+            ERROR,
+            "training-step",
+            f"{node.name.value}() overrides Keras' step of fit()/evaluate(), which is not translated: the "
+            "translated fit loop runs its own step and never calls it, and a torch module has no self.optimizer, "
+            "self.compute_loss or self.metrics; write the step into the training loop",
+        )
+
+    # --- the learning rate (learning_rate.py) -----------------------------------------------
+    def _native(self, optimizer: str | None) -> bool:
+        return optimizer is not None and key(optimizer, self.ctx.class_name) in self.natives
+
+    def _known(self, optimizer: str | None) -> bool:
+        return optimizer is not None and self.bindings.optimizers.get(key(optimizer, self.ctx.class_name)) is not None
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        optimizer = learning_rate.learning_rate_of(original)
+        if self._native(optimizer):
+            return learning_rate.first_group_lr(optimizer)  # type: ignore[arg-type]
+        return updated
+
+    def leave_Expr(self, original: cst.Expr, updated: cst.Expr) -> cst.BaseSmallStatement:
+        """``optimizer.learning_rate.assign(v)`` -> ``... = v``."""
+        optimizer = learning_rate.method_on_learning_rate(original.value, "assign")
+        call = updated.value
+        if not self._known(optimizer) or not isinstance(call, cst.Call) or len(call.args) != 1:
+            return updated
+        target = call.func.value if isinstance(call.func, cst.Attribute) else None
+        assign = None if target is None else learning_rate.assignment(target, call.args[0].value)
+        return updated if assign is None else assign
 
     # --- loss objects: (y_true, y_pred) -> (input, target) ---------------------------------
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
         if self.bindings.is_loss(original.func, self.ctx.class_name):
             return swap_loss_arguments(updated)
+        numpy = learning_rate.method_on_learning_rate(original, "numpy")
+        if self._known(numpy) and not updated.args and isinstance(updated.func, cst.Attribute):
+            return updated.func.value  # a Python float already
         return updated
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -162,6 +218,10 @@ class TrainingStep(Pass):
         if len(original.targets) != 1 or not isinstance(updated.value, cst.Call):
             return updated
         optimizer = self.bindings.optimizer(original.targets[0].target, self.ctx.class_name)
+        if optimizer is not None:
+            name = key(code(original.targets[0].target), self.ctx.class_name)
+            native = code(updated.value.func).startswith(learning_rate.NATIVE)
+            (self.natives.add if native else self.natives.discard)(name)
         args = updated.value.args
         if optimizer is None or not args or code(args[0].value) != PARAMS:
             return updated
@@ -339,3 +399,15 @@ def _strip_training(stmt: cst.BaseStatement, models: set[str]) -> cst.BaseStatem
             return updated.with_changes(args=args)
 
     return stmt.visit(_T())  # type: ignore[return-value]
+
+
+def _step_overrides(module: cst.Module) -> set[int]:
+    """Ids of the classes that define train_step / test_step and of those methods: visited
+    (and reported) although they may name no framework."""
+    found: set[int] = set()
+    for stmt in module.body:
+        if isinstance(stmt, cst.ClassDef) and isinstance(stmt.body, cst.IndentedBlock):
+            for inner in stmt.body.body:
+                if isinstance(inner, cst.FunctionDef) and inner.name.value in STEP_OVERRIDES:
+                    found |= {id(stmt), id(inner)}
+    return found

@@ -11,21 +11,27 @@ The tape records from the statement after ``zero_grad()`` (or, without one in th
 the first statement the loss depends on) to ``backward()``. The parameters are those the
 optimizer was built with (passes/common/training.py). Model calls inside the tape get
 ``training=True``: PyTorch's ``model.train()`` mode, which Keras takes per call.
-What is not translated stays, marked and reported: a ``backward()`` whose ``step()`` is not in
-the same block (gradient accumulation), an optimizer whose parameters the file does not show,
-``GradScaler`` steps (mixed precision).
+Gradient accumulation (``step()`` under an ``if`` after the block's ``backward()``) sums
+each tape's gradients (accumulation.py); ``GradScaler`` steps are the plain step
+(loss_scaling.py); ``param_groups[0]["lr"]`` of a native Keras optimizer is its
+``learning_rate`` (learning_rate.py). What is not translated stays, marked and reported: a
+``backward()`` with no ``step()`` after it in the same block (or an accumulating step in no
+loop), an optimizer whose parameters the file does not show.
 """
 
 from __future__ import annotations
 
 import re
+from typing import cast
 
 import libcst as cst
 
 from ...cstutil import code, expression, statement
+from ...report import INFO, WARNING
 from ..common.base import Pass
 from ..common.marks import mark_line
-from ..common.training import Bindings, collect, statements_naming, swap_loss_arguments
+from ..common.training import Bindings, collect, key, statements_naming, swap_loss_arguments
+from . import accumulation, learning_rate, loss_scaling
 
 TAPE = "tf.GradientTape"
 TF_IMPORT = "import tensorflow as tf"
@@ -101,6 +107,14 @@ _TRAINING = re.compile(r"\.backward\(|\.zero_grad\(|Loss\(|\boptim\b")
 class TrainingStep(Pass):
     bindings = Bindings()
 
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        self.held: set[int] = set()  # ids of if-bodies an accumulating block rewrites itself
+        self.starts: dict[int, list[str]] = {}  # id(outermost loop) -> the gradient sums it starts
+        self.sums: dict[str, str] = {}  # in this function: zero_grad()'s receiver -> the sum it empties
+        self.natives: set[str] = set()  # optimizers translated to a native Keras one (no param_groups)
+        self.scalers: set[str] = set()  # names of GradScalers (loss_scaling.py)
+
     @classmethod
     def reads_whole_tree(cls, source: str, rules) -> bool:
         return _TRAINING.search(source) is not None
@@ -114,7 +128,39 @@ class TrainingStep(Pass):
             module, lambda n: ctx.imports.resolve(n, star_names=ctx.star_names), is_optimizer, is_loss, owners_of
         )
         ctx.trained_models = self._models()
-        return statements_naming(module, self.bindings.loss_names())
+        optimizers = {name.rpartition(":")[2] for name in self.bindings.optimizers}
+        self.scalers = loss_scaling.scaler_names(module, lambda n: ctx.imports.resolve(n, star_names=ctx.star_names))
+        scaled = {f"{s}.{m}" for s in self.scalers for m in loss_scaling.METHODS}
+        return statements_naming(module, self.bindings.loss_names() | scaled) | statements_naming(
+            module, optimizers, "param_groups"
+        )
+
+    # --- param_groups of a native Keras optimizer (learning_rate.py) ---------------------------
+    def leave_Assign(self, original: cst.Assign, updated: cst.Assign) -> cst.Assign:
+        if len(original.targets) == 1 and isinstance(updated.value, cst.Call):
+            target = original.targets[0].target
+            if self.bindings.optimizer(target, self.ctx.class_name) is not None:
+                name = key(code(target), self.ctx.class_name)
+                native = code(updated.value.func).startswith(learning_rate.NATIVE)
+                (self.natives.add if native else self.natives.discard)(name)
+        return updated
+
+    def _native(self, optimizer: str | None) -> bool:
+        return optimizer is not None and key(optimizer, self.ctx.class_name) in self.natives
+
+    def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
+        optimizer = learning_rate.first_lr_of(original)
+        if not self._native(optimizer):
+            return updated
+        return learning_rate.learning_rate(optimizer, learning_rate.is_target(original, self.ctx.parent()))  # type: ignore[arg-type]
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        optimizer = learning_rate.groups_of(original)
+        if not self._native(optimizer):
+            return updated
+        self.ctx.helpers_used.add(learning_rate.GROUP_HELPER)
+        self.ctx.maybe_unused_helpers.add(learning_rate.GROUP_HELPER)  # gone where [0]["lr"] replaced it
+        return learning_rate.groups(optimizer)  # type: ignore[arg-type]
 
     # --- loss objects: (prediction, target) -> (y_true, y_pred) ----------------------------
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
@@ -126,9 +172,31 @@ class TrainingStep(Pass):
         qual = self.ctx.resolve(node.func)
         if qual in CLIP_NORM or qual in CLIP_VALUE:
             self.ctx.skip.add(id(node))  # translated here with the step, or reported here
+        if qual in loss_scaling.GRAD_SCALERS or loss_scaling.scaler_call(node, self.scalers):
+            self.ctx.skip.add(id(node))  # the scaler goes (loss_scaling.py)
 
     # --- blocks that hold a step ---------------------------------------------------------------
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._hold(list(node.body))
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._hold(list(node.body))
+
+    def _hold(self, stmts: list) -> None:
+        """The ifs of an accumulating block are rewritten with it, not on their own."""
+        if not any(self._accumulates(stmts, t) for t in range(len(stmts))):
+            return
+        for stmt in stmts:
+            if accumulation.step_if(stmt, self._is_step) or accumulation.zero_grad_if(stmt, self._is_zero_grad):
+                self.held.add(id(stmt.body))
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self.sums = {}
+        return updated
+
     def leave_IndentedBlock(self, original: cst.IndentedBlock, updated: cst.IndentedBlock) -> cst.IndentedBlock:
+        if id(original) in self.held:
+            return updated
         body = self._rewrite(list(original.body), list(updated.body))
         return updated if body is None else updated.with_changes(body=body)
 
@@ -136,7 +204,84 @@ class TrainingStep(Pass):
         body = self._rewrite(list(original.body), list(updated.body))
         return updated if body is None else updated.with_changes(body=body)
 
+    def _accumulates(self, stmts: list, t: int) -> bool:
+        """Is ``stmts[t]`` an accumulating step (``if cond: optimizer.step()``) after a
+        ``backward()`` of the block, of an optimizer the step can name the parameters of, in a loop?"""
+        step = accumulation.step_if(stmts[t], self._is_step)
+        if step is None or accumulation.outermost_loop(self.ctx.parents) is None:
+            return False
+        low = max(
+            (k + 1 for k in range(t) if self._is_step(stmts[k]) or accumulation.step_if(stmts[k], self._is_step)),
+            default=0,
+        )
+        optimizer = self.bindings.optimizer(_receiver(_method_call(step, "step")), self.ctx.class_name)  # type: ignore[arg-type]
+        backs = [b for b in range(low, t) if _method_call(stmts[b], "backward") is not None]
+        return bool(backs) and optimizer is not None and bool(optimizer.owners) and self._visible(optimizer.owners)  # type: ignore[arg-type]
+
+    def _start_sums(self, originals: list, stmts: list) -> list:
+        """``grad_sum = None`` before each outermost loop that accumulates, in place of a
+        ``zero_grad()`` just before it."""
+        if not any(id(o) in self.starts for o in originals):
+            return stmts
+        loops, updated = accumulation.loops_in(originals), accumulation.loops_in(stmts)
+        out = list(stmts)
+        for o, u in reversed(list(zip(loops, updated))):
+            totals = self.starts.pop(id(originals[o]), None)
+            if not totals:
+                continue
+            lines = [statement(f"{total} = None") for total in totals]
+            at = u
+            zero = self._zero_grad_before(out, u)
+            if zero is not None:
+                at = zero
+                lines[0] = lines[0].with_changes(leading_lines=out[at].leading_lines)
+                del out[at]
+            elif out[u].leading_lines:  # comments above the loop stay above the loop's lines
+                lines[0] = lines[0].with_changes(leading_lines=out[u].leading_lines)
+                out[u] = out[u].with_changes(leading_lines=[])
+            out[at:at] = lines
+        return out
+
+    def _unscaled(self, originals: list, stmts: list) -> list:
+        """The block without its GradScaler (loss_scaling.py); the comments of what goes stay."""
+        out, dropped = [], set()
+        for stmt in stmts:
+            plain = loss_scaling.unscaled(stmt, self.scalers, self._is_grad_scaler)
+            if plain is loss_scaling.DROP and self._is_grad_scaler(stmt.body[0].value):
+                original = next((o for o in originals if code(o).strip() == code(stmt).strip()), originals[0])
+                self.ctx.report(
+                    original,
+                    WARNING,
+                    "training-step",
+                    "GradScaler dropped: in float32, scaling the loss and unscaling the gradients by a power of "
+                    "two is exact, so the steps are the plain ones; a step whose gradients hold inf/NaN is "
+                    "taken, where GradScaler skips it",
+                )
+            if plain is loss_scaling.DROP:
+                dropped.add(id(stmt))
+            out.append(stmt if plain is loss_scaling.DROP else plain)
+        return _without(out, lambda s: id(s) in dropped)
+
+    def _is_grad_scaler(self, node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Call) and self.ctx.resolve(node.func) in loss_scaling.GRAD_SCALERS
+
+    def _zero_grad_before(self, stmts: list, loop: int) -> int | None:
+        """A ``zero_grad()`` before the loop with no ``backward()`` between: where the sum starts."""
+        for k in range(loop - 1, -1, -1):
+            if self._is_zero_grad(stmts[k]):
+                return k
+            if ".backward(" in code(stmts[k]):
+                return None
+        return None
+
     def _rewrite(self, originals: list, stmts: list) -> list | None:
+        if self.scalers:
+            plain = self._unscaled(originals, stmts)
+            if len(plain) != len(stmts) or any(a is not b for a, b in zip(plain, stmts)):
+                return self._rewrite(originals, plain) or plain
+        started = self._start_sums(originals, stmts)
+        if started is not stmts:
+            return self._rewrite(originals, started) or started
         if not any(_method_call(s, "backward") is not None or self._is_zero_grad(s) or self._is_step(s) for s in stmts):
             return None
         out: list = []
@@ -144,12 +289,15 @@ class TrainingStep(Pass):
         done = 0  # original statements before it are in out
         previous: tuple[int, int] | None = None  # (first recorded, step) of the block's previous step
         tapes = 0
+        sums: dict[str, str] = {}  # receiver of an accumulating optimizer's zero_grad() -> its sum
         for t, stmt in enumerate(stmts):
-            if not self._is_step(stmt):
+            accumulating = self._accumulates(stmts, t)
+            step = accumulation.step_if(stmt, self._is_step) if accumulating else stmt
+            if not accumulating and not self._is_step(stmt):
                 continue
             low = previous[1] + 1 if previous else 0
             backs = [b for b in range(low, t) if _method_call(stmts[b], "backward") is not None]
-            optimizer = self.bindings.optimizer(_receiver(_method_call(stmt, "step")), self.ctx.class_name)  # type: ignore[arg-type]
+            optimizer = self.bindings.optimizer(_receiver(_method_call(step, "step")), self.ctx.class_name)  # type: ignore[arg-type]
             if not backs or optimizer is None or not optimizer.owners or not self._visible(optimizer.owners):
                 continue  # reported with the leftovers below
             first = self._first_recorded(stmts, backs, low)
@@ -165,6 +313,7 @@ class TrainingStep(Pass):
                 body, out[cut:] = out[cut:], []
             tape = self._fresh("tape") if not nested else self._fresh(f"tape{tapes + 1}")
             grads = self._fresh("grads") if not nested else self._fresh(f"grads{tapes + 1}")
+            total = self._fresh("grad_sum" if not sums else f"grad_sum{len(sums) + 1}")
             names = []
             comments: list = []  # of the statements that go (zero_grad, backward): on the next one
             for k in range(max(first, done), backs[-1] + 1):
@@ -177,6 +326,8 @@ class TrainingStep(Pass):
                     # `criterion(model(x), y).backward()`: computed on the tape
                     names.append(self._fresh("loss" if len(backs) == 1 else f"loss{len(names) + 1}"))
                     line = statement(f"{names[-1]} = {code(loss)}")
+                elif self._is_zero_grad(stmts[k]) and accumulating:
+                    line = accumulation.reset_line(total, stmts[k])
                 elif self._is_zero_grad(stmts[k]):
                     comments.extend(stmts[k].leading_lines)
                     continue
@@ -190,12 +341,25 @@ class TrainingStep(Pass):
                 pos[k] = len(out)
             out.append(self._tape(body, tape))
             out.append(statement(f"{grads} = {tape}.gradient({target}, {variables})"))
-            out.extend(self._clip(middle, grads) for middle in stmts[backs[-1] + 1 : t])
-            receiver = code(_receiver(_method_call(stmt, "step")))  # type: ignore[arg-type]
-            apply = expression(f"{receiver}.apply_gradients(zip({grads}, {variables}))")
-            out.append(stmt.with_changes(body=[cst.Expr(apply)]))
+            receiver = code(_receiver(_method_call(step, "step")))  # type: ignore[arg-type]
+            if accumulating:
+                out.append(accumulation.add_line(total, grads))
+                out.extend(self._clip(middle, total) for middle in stmts[backs[-1] + 1 : t])
+                out.append(self._accumulating_if(stmt, total, variables))
+                sums[receiver] = total
+                for owner in optimizer.owners:
+                    sums.setdefault(owner, total)
+                ifs = [o for o in originals if accumulation.step_if(o, self._is_step)]
+                self._start_sum(total, ifs[min(len(sums), len(ifs)) - 1] if ifs else originals[0])
+            else:
+                out.extend(self._clip(middle, grads) for middle in stmts[backs[-1] + 1 : t])
+                apply = expression(f"{receiver}.apply_gradients(zip({grads}, {variables}))")
+                out.append(stmt.with_changes(body=[cst.Expr(apply)]))
             done, previous, tapes = t + 1, (first, t), tapes + 1
         out.extend(stmts[done:])
+        self.sums.update(sums)
+        if self.sums:  # zero_grad() empties the sum (in this block, in a condition, around the loop)
+            out = [self._reset(s, self.sums) for s in out]
         if tapes:
             out = _without(out, self._is_zero_grad)  # Keras computes fresh gradients at each tape
             self.ctx.target_imports.add(TF_IMPORT)
@@ -204,6 +368,46 @@ class TrainingStep(Pass):
         if not tapes and len(out) == len(stmts) and all(a is b for a, b in zip(marked, stmts)):
             return None
         return marked
+
+    def _accumulating_if(self, stmt: cst.If, total: str, variables: str) -> cst.If:
+        """The condition's body: ``step()`` applies the sum, ``zero_grad()`` empties it,
+        clipping clips it."""
+        body = []
+        for inner in cast(cst.IndentedBlock, stmt.body).body:
+            if self._is_step(inner):
+                receiver = code(_receiver(_method_call(inner, "step")))  # type: ignore[arg-type]
+                apply = expression(f"{receiver}.apply_gradients(zip({total}, {variables}))")
+                body.append(inner.with_changes(body=[cst.Expr(apply)]))
+            elif self._is_zero_grad(inner):
+                body.append(accumulation.reset_line(total, inner))
+            else:
+                body.append(self._clip(inner, total))
+        return stmt.with_changes(body=stmt.body.with_changes(body=body))
+
+    def _reset(self, stmt: cst.BaseStatement, sums: dict[str, str]) -> cst.BaseStatement:
+        """``optimizer.zero_grad()`` (or ``model.zero_grad()``) of an accumulating optimizer,
+        alone or in ``if cond:``, -> ``grad_sum = None``."""
+        if accumulation.zero_grad_if(stmt, self._is_zero_grad):
+            body = [self._reset(s, sums) for s in stmt.body.body]  # type: ignore[attr-defined]
+            return stmt.with_changes(body=stmt.body.with_changes(body=body))  # type: ignore[attr-defined]
+        call = _method_call(stmt, "zero_grad")
+        if call is None or not self._is_zero_grad(stmt):
+            return stmt
+        total = sums.get(code(_receiver(call)), next(iter(sums.values())) if len(sums) == 1 else None)
+        return stmt if total is None else accumulation.reset_line(total, stmt)
+
+    def _start_sum(self, total: str, where: cst.CSTNode) -> None:
+        loop = accumulation.outermost_loop(self.ctx.parents)
+        if loop is None:
+            return
+        self.starts.setdefault(id(loop), []).append(total)
+        self.ctx.report(
+            where,
+            INFO,
+            "training-step",
+            f"gradient accumulation: the gradients are summed in {total}, which starts empty before the loop "
+            "(PyTorch's .grad keeps what an earlier call left unless zero_grad() ran)",
+        )
 
     def _visible(self, owners: tuple[str, ...]) -> bool:
         """Are the owners' names bound where the step is (a local, a parameter, ``self``, a
@@ -323,14 +527,12 @@ class TrainingStep(Pass):
                 "the optimizer's parameters are not known here: build it from model.parameters() in this "
                 "file, or pass it to this function from where it is built"
                 if stepped
-                else "no optimizer step follows in this block (gradient accumulation and GradScaler steps "
-                "are not translated)"
+                else "no optimizer step follows in this block (gradient accumulation is translated inside a loop only)"
             )
             return self._mark(stmt, originals, f"{code(backward)}: {why}")
         if self._is_zero_grad(stmt) or self._is_step(stmt):
-            return self._mark(
-                stmt, originals, f"{code(stmt).strip()}: not part of a translated training step in this block"
-            )
+            text = code(stmt.with_changes(leading_lines=[])).strip()
+            return self._mark(stmt, originals, f"{text}: not part of a translated training step in this block")
         clip = _clip_call(stmt)
         if clip is not None and self.ctx.resolve(clip.func) in CLIP_NORM | CLIP_VALUE:
             return self._mark(stmt, originals, f"{code(clip.func)} outside a training step is not translated")
