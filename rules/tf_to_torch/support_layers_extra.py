@@ -15,6 +15,7 @@ from torch import nn
 
 from support_core import KerasActivation, keras_initializer
 from support_initializers import KerasInitializer
+from support_layers import keras_same_pads, keras_tuple
 
 CONSTRAINT_EPSILON = 1e-7  # keras.backend.epsilon(), used by the constraints
 
@@ -944,3 +945,104 @@ class KerasRNN(nn.Module):
             outputs.append(output)
         output = torch.stack(outputs, dim=1) if self.return_sequences else outputs[-1]
         return (output, *states) if self.return_state else output
+
+
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+
+
+class KerasConvLSTM(nn.modules.lazy.LazyModuleMixin, nn.Module):
+    """keras.layers.ConvLSTM1D/2D/3D (``rank``): an LSTM whose products are convolutions, run over
+    axis 1 of (N, T, *spatial, C) (channels_last) or (N, T, C, *spatial). Keras' ConvLSTMCell:
+    gates i, f, c, o from conv(x, kernel) + bias + conv(h, recurrent_kernel) (stride 1, "same"),
+    c = f * c + i * act(c_hat), h = o * act(c); Keras' weights ``kernel`` (*k, in, 4 * filters),
+    ``recurrent_kernel`` (*k, filters, 4 * filters), ``bias`` (4 * filters,), created on the first
+    call. Outputs as keras.layers.RNN: the last h or every step's, then with return_state h and c."""
+
+    cls_to_become = None
+
+    def __init__(
+        self,
+        rank,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias=True,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+    ):
+        super().__init__()
+        self.rank, self.filters = rank, filters
+        self.kernel_size = keras_tuple(kernel_size, rank)
+        self.strides = keras_tuple(strides, rank)
+        self.dilation_rate = keras_tuple(dilation_rate, rank)
+        self.padding = padding.lower()
+        self.channels_first = data_format == "channels_first"
+        self.activation = KerasActivation(activation)
+        self.recurrent_activation = KerasActivation(recurrent_activation)
+        self.initializers = (kernel_initializer, recurrent_initializer, bias_initializer)
+        self.unit_forget_bias = unit_forget_bias
+        self.return_sequences, self.return_state, self.go_backwards = return_sequences, return_state, go_backwards
+        self.kernel = nn.parameter.UninitializedParameter()
+        self.recurrent_kernel = nn.parameter.UninitializedParameter()
+        self.bias = nn.parameter.UninitializedParameter() if use_bias else None
+
+    def initialize_parameters(self, sequences, initial_state=None, training=None):
+        if not self.has_uninitialized_params():
+            return
+        channels = sequences.shape[2 if self.channels_first else -1]
+        width = 4 * self.filters
+        kernel_init, recurrent_init, bias_init = self.initializers
+        with torch.no_grad():
+            shape = (*self.kernel_size, channels, width)
+            self.kernel.materialize(shape)
+            self.kernel.copy_(keras_initializer(kernel_init, shape))
+            shape = (*self.kernel_size, self.filters, width)
+            self.recurrent_kernel.materialize(shape)
+            self.recurrent_kernel.copy_(keras_initializer(recurrent_init, shape))
+            if self.bias is not None:
+                self.bias.materialize((width,))
+                self.bias.copy_(keras_initializer(bias_init, (width,)))
+                if self.unit_forget_bias:  # Keras' forget-gate bias starts at 1
+                    self.bias[self.filters : 2 * self.filters] = 1.0
+
+    def _conv(self, x, kernel, strides, dilation, padding):
+        """Keras' ops.conv on a channels-first tensor with a Keras-shaped kernel (*k, in, out)."""
+        weight = kernel.permute(self.rank + 1, self.rank, *range(self.rank))
+        if padding == "same":
+            x = F.pad(x, keras_same_pads(x.shape[2:], self.kernel_size, strides, dilation))
+        return _CONV[self.rank](x, weight, stride=strides, dilation=dilation)
+
+    def forward(self, sequences, initial_state=None, mask=None, training=None):
+        if mask is not None:
+            raise NotImplementedError("a mask for a ConvLSTM layer is not translated")
+        x = sequences if self.channels_first else sequences.movedim(-1, 2)  # (N, T, C, *spatial)
+        steps = range(x.shape[1] - 1, -1, -1) if self.go_backwards else range(x.shape[1])
+        inputs = [self._conv(x[:, t], self.kernel, self.strides, self.dilation_rate, self.padding) for t in steps]
+        if self.bias is not None:
+            inputs = [z + self.bias.view(-1, *(1,) * self.rank) for z in inputs]
+        if initial_state is None:
+            h = c = inputs[0].new_zeros(inputs[0].shape[0], self.filters, *inputs[0].shape[2:])
+        else:
+            h, c = (s if self.channels_first else s.movedim(-1, 1) for s in initial_state)
+        outputs = []
+        ones = (1,) * self.rank
+        for z in inputs:
+            i, f, c_hat, o = (z + self._conv(h, self.recurrent_kernel, ones, ones, "same")).split(self.filters, dim=1)
+            c = self.recurrent_activation(f) * c + self.recurrent_activation(i) * self.activation(c_hat)
+            h = self.recurrent_activation(o) * self.activation(c)
+            outputs.append(h)
+        output = torch.stack(outputs, dim=1) if self.return_sequences else outputs[-1]
+        if not self.channels_first:  # back to Keras' channels-last order
+            output = output.movedim(2 if self.return_sequences else 1, -1)
+            h, c = h.movedim(1, -1), c.movedim(1, -1)
+        return (output, h, c) if self.return_state else output

@@ -320,6 +320,12 @@ RECURRENT_CASES = [
         randn(2, 5, 3),
         "",
     ),
+    ("layers.ConvLSTM2D(3, 3)", randn(2, 4, 6, 5, 2), ""),
+    ("layers.ConvLSTM2D(3, (3, 2), strides=2, padding='same', return_sequences=True)", randn(2, 3, 7, 6, 2), ""),
+    ("layers.ConvLSTM2D(2, 2, return_state=True, go_backwards=True, unit_forget_bias=False)", randn(2, 3, 5, 5, 3), ""),
+    ("layers.ConvLSTM1D(4, 3, dilation_rate=2, recurrent_activation='hard_sigmoid')", randn(2, 3, 9, 2), ""),
+    ("layers.ConvLSTM1D(2, 2, padding='same', return_sequences=True, return_state=True)", randn(2, 3, 6, 2), ""),
+    ("layers.ConvLSTM3D(2, 2, padding='same', use_bias=False)", randn(1, 2, 4, 3, 4, 2), ""),
     ("layers.ReversibleEmbedding(10, 4)", ints(2, 5, high=10), ""),
     ("layers.ReversibleEmbedding(10, 4)", randn(2, 3, 4), "reverse=True"),
     (
