@@ -302,6 +302,11 @@ def with_states(*sizes, batch=3, features=5):
     )
 
 
+def randn_args(*shapes):
+    """Positional arguments: one standard normal array per shape."""
+    return lambda rng: tuple(rng.standard_normal(shape).astype(np.float32) for shape in shapes)
+
+
 # (expression, inputs, call keyword arguments as source)
 RECURRENT_CASES = [
     ("layers.LSTMCell(4)", with_states(4, 4), ""),
@@ -326,6 +331,11 @@ RECURRENT_CASES = [
     ("layers.ConvLSTM1D(4, 3, dilation_rate=2, recurrent_activation='hard_sigmoid')", randn(2, 3, 9, 2), ""),
     ("layers.ConvLSTM1D(2, 2, padding='same', return_sequences=True, return_state=True)", randn(2, 3, 6, 2), ""),
     ("layers.ConvLSTM3D(2, 2, padding='same', use_bias=False)", randn(1, 2, 4, 3, 4, 2), ""),
+    ("layers.GroupQueryAttention(4, 4, 2)", randn_args((2, 5, 6), (2, 7, 3)), ""),
+    ("layers.GroupQueryAttention(3, 2, 1, use_gate=True)", randn_args((2, 5, 6), (2, 4, 3), (2, 4, 5)), ""),
+    ("layers.GroupQueryAttention(4, 4, 4, use_bias=False)", randn_args((2, 5, 6), (2, 5, 6)), "use_causal_mask=True"),
+    ("layers.GroupQueryAttention(2, 6, 3, sliding_window=2)", randn_args((2, 5, 4), (2, 5, 4)), ""),
+    ("layers.GroupQueryAttention(2, 4, 2)", randn_args((2, 3, 4), (2, 6, 4)), "return_attention_scores=True"),
     ("layers.ReversibleEmbedding(10, 4)", ints(2, 5, high=10), ""),
     ("layers.ReversibleEmbedding(10, 4)", randn(2, 3, 4), "reverse=True"),
     (
