@@ -1046,3 +1046,110 @@ class KerasConvLSTM(nn.modules.lazy.LazyModuleMixin, nn.Module):
             output = output.movedim(2 if self.return_sequences else 1, -1)
             h, c = h.movedim(1, -1), c.movedim(1, -1)
         return (output, h, c) if self.return_state else output
+
+
+def keras_rgb_to_hsv(images):
+    """Keras' rgb_to_hsv (backend/torch/image.py, after dm_pix) on channels-last floats in [0, 1]."""
+    eps = torch.finfo(images.dtype).eps
+    images = torch.where(images.abs() < eps, torch.zeros_like(images), images)
+    r, g, b = images.unbind(-1)
+    value = torch.maximum(torch.maximum(r, g), b)
+    range_ = value - torch.minimum(torch.minimum(r, g), b)
+    saturation = torch.where(value > 0, range_ / torch.where(value > 0, value, 1.0), 0.0)
+    norm = 1.0 / (6.0 * torch.where(range_ > 0, range_, 1.0))
+    hue = torch.where(value == g, norm * (b - r) + 2.0 / 6.0, norm * (r - g) + 4.0 / 6.0)
+    hue = torch.where(value == r, norm * (g - b), hue)
+    hue = torch.where(range_ > 0, hue, 0.0) + (hue < 0.0).to(hue.dtype)
+    return torch.stack([hue, saturation, value], dim=-1)
+
+
+def keras_hsv_to_rgb(images):
+    """Keras' hsv_to_rgb (backend/torch/image.py) on channels-last HSV images."""
+    hue, saturation, value = images.unbind(-1)
+    dh = torch.remainder(hue, 1.0) * 6.0
+    dr = torch.clip((dh - 3.0).abs() - 1.0, 0.0, 1.0)
+    dg = torch.clip(2.0 - (dh - 2.0).abs(), 0.0, 1.0)
+    db = torch.clip(2.0 - (dh - 4.0).abs(), 0.0, 1.0)
+    one_minus_s = 1.0 - saturation
+    return torch.stack([value * (one_minus_s + saturation * d) for d in (dr, dg, db)], dim=-1)
+
+
+class KerasRandomHue(nn.Module):
+    """keras.layers.RandomHue(factor, value_range) on channels-last RGB images: unchanged in
+    inference; in training each image's hue (on the 0..1 scale of value_range) turns by
+    +-f / 2, f uniform in Keras' factor range (bounds (0, 1)), the sign drawn with probability
+    1/2, wrapped to [0, 1], clipped, scaled back. torch's generator."""
+
+    def __init__(self, factor, value_range=(0, 255)):
+        super().__init__()
+        self.factor = keras_factor_range(factor, (0, 1))
+        self.value_range = tuple(value_range)
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        batch = x.shape[0] if x.dim() == 4 else 1
+        sign = torch.where(torch.rand(batch) > 0.5, -1.0, 1.0)
+        low, high = self.factor
+        shift = (sign * (torch.rand(batch) * (high - low) + low) * 0.5).view(-1, *(1,) * (x.dim() - 2))
+        low, high = self.value_range
+        images = keras_rgb_to_hsv((x.float() - low) / (high - low))
+        hue = images[..., 0] + shift
+        hue = torch.where(hue > 1.0, hue - 1.0, hue)
+        hue = torch.where(hue < 0.0, hue + 1.0, hue)
+        images = torch.clip(keras_hsv_to_rgb(torch.stack([hue, images[..., 1], images[..., 2]], dim=-1)), 0, 1)
+        return images * (high - low) + low
+
+
+class KerasRandomSaturation(nn.Module):
+    """keras.layers.RandomSaturation(factor, value_range) on channels-last RGB images: unchanged in
+    inference; in training each image's HSV saturation times f / (1 - f + 1e-7), f uniform in
+    Keras' factor range (bounds (-1, 1)), clipped to value_range (as Keras does, on the
+    saturation itself). torch's generator."""
+
+    def __init__(self, factor, value_range=(0, 255)):
+        super().__init__()
+        self.factor = keras_factor_range(factor, (-1, 1))
+        self.value_range = tuple(sorted(value_range))
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        batch = x.shape[0] if x.dim() == 4 else 1
+        low, high = self.factor
+        f = torch.rand(batch) * (high - low) + low
+        f = (f / (1 - f + 1e-7)).view(-1, *(1,) * (x.dim() - 2))
+        images = keras_rgb_to_hsv(x.float())
+        s = torch.clip(images[..., 1] * f, self.value_range[0], self.value_range[1])
+        return keras_hsv_to_rgb(torch.stack([images[..., 0], s, images[..., 2]], dim=-1))
+
+
+class KerasRandomColorJitter(nn.Module):
+    """keras.layers.RandomColorJitter: in training, Keras' RandomBrightness, RandomContrast,
+    RandomSaturation and RandomHue in that order, each where its factor is given; unchanged in
+    inference."""
+
+    def __init__(
+        self,
+        value_range=(0, 255),
+        brightness_factor=None,
+        contrast_factor=None,
+        saturation_factor=None,
+        hue_factor=None,
+    ):
+        super().__init__()
+        steps = [
+            (brightness_factor, KerasRandomBrightness),
+            (contrast_factor, KerasRandomContrast),
+            (saturation_factor, KerasRandomSaturation),
+            (hue_factor, KerasRandomHue),
+        ]
+        self.steps = nn.ModuleList(kind(f, value_range=value_range) for f, kind in steps if f is not None)
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        x = x.float()
+        for step in self.steps:
+            x = step(x)
+        return x

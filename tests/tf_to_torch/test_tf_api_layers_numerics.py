@@ -286,6 +286,9 @@ LAYER_CASES = [
     ("layers.RandomSharpness(0.3)", randn(2, 4, 5, 3)),
     ("layers.RandomTranslation(0.2, 0.1)", randn(6, 5, 3)),
     ("layers.RandomGrayscale()", randn(2, 4, 5, 3)),
+    ("layers.RandomHue(0.3)", randn(2, 4, 5, 3)),
+    ("layers.RandomSaturation(0.3)", randn(2, 4, 5, 3)),
+    ("layers.RandomColorJitter(brightness_factor=0.2, hue_factor=0.2)", randn(2, 4, 5, 3)),
     ("layers.RandomBrightness((-0.1, 0.3), value_range=(0.0, 1.0))", randn(4, 5, 3)),
 ]
 
@@ -573,6 +576,12 @@ def test_random_shear_training(options):
         ("layers.RandomPosterization((6, 6), value_range=(0, 1))", (4, 5, 3)),
         ("layers.RandomSharpness((0.3, 0.3))", (2, 4, 5, 3)),
         ("layers.RandomSharpness((0.9, 0.9), value_range=(0, 1))", (4, 5, 2)),
+        ("layers.RandomHue((1.0, 1.0))", (2, 4, 5, 3)),  # +-1/2 turn: the same image either way
+        ("layers.RandomHue((1.0, 1.0), value_range=(0, 1))", (2, 4, 5, 3)),
+        ("layers.RandomSaturation((0.3, 0.3))", (2, 4, 5, 3)),
+        ("layers.RandomSaturation((0.6, 0.6), value_range=(0, 1))", (2, 4, 5, 3)),
+        ("layers.RandomColorJitter(brightness_factor=(0.1, 0.1), saturation_factor=(0.4, 0.4))", (2, 4, 5, 3)),
+        ("layers.RandomColorJitter((0, 1), contrast_factor=(0.0, 0.0), hue_factor=(1.0, 1.0))", (2, 4, 5, 3)),
     ],
 )
 def test_color_augmentation_training(expr, shape):
