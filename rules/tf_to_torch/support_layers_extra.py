@@ -1153,3 +1153,84 @@ class KerasRandomColorJitter(nn.Module):
         for step in self.steps:
             x = step(x)
         return x
+
+
+class KerasRandomGaussianBlur(nn.Module):
+    """keras.layers.RandomGaussianBlur on channels-last images: unchanged in inference; in
+    training each image is blurred with probability p (p uniform in Keras' factor range, bounds
+    (0, 1)) by a Gaussian kernel of kernel_size with (sigma_x, sigma_y) drawn once per batch in
+    the sigma range (+1e-6), TensorFlow's depthwise convolution with zero "same" padding, then
+    clipped to value_range. torch's generator."""
+
+    def __init__(self, factor=1.0, kernel_size=3, sigma=1.0, value_range=(0, 255)):
+        super().__init__()
+        self.factor = keras_factor_range(factor, (0, 1))
+        self.kernel_size = tuple(kernel_size) if isinstance(kernel_size, (tuple, list)) else (kernel_size,) * 2
+        if any(k % 2 == 0 for k in self.kernel_size):
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        self.sigma = keras_factor_range(sigma, (0, 1))
+        self.value_range = tuple(value_range)
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        single = x.dim() == 3
+        x = x.float().unsqueeze(0) if single else x.float()
+        batch, channels = x.shape[0], x.shape[-1]
+        low, high = self.factor
+        apply = torch.rand(batch) < torch.rand(batch) * (high - low) + low
+        sigma = torch.rand(2) * (self.sigma[1] - self.sigma[0]) + self.sigma[0] + 1e-6
+
+        def gaussian(size, s):
+            g = torch.exp(-0.5 * ((torch.arange(size, dtype=torch.float32) - (size - 1) / 2) / s) ** 2)
+            return g / g.sum()
+
+        kh, kw = self.kernel_size
+        kernel = torch.outer(gaussian(kw, sigma[1]), gaussian(kh, sigma[0])).reshape(1, 1, kh, kw)
+        blurred = F.conv2d(
+            x.permute(0, 3, 1, 2), kernel.expand(channels, 1, kh, kw), padding=(kh // 2, kw // 2), groups=channels
+        ).permute(0, 2, 3, 1)
+        out = torch.clip(torch.where(apply[:, None, None, None], blurred, x), *self.value_range)
+        return out[0] if single else out
+
+
+class KerasRandomErasing(nn.Module):
+    """keras.layers.RandomErasing on channels-last images: unchanged in inference; in training,
+    with probability p (uniform in Keras' factor range), each image gets one rectangle of
+    sqrt(scale draw) times its width and height, at a uniform position, set to fill_value (a
+    number, an RGB triple, or None: normal noise times value_range's top), clipped to
+    value_range, as Keras draws them. torch's generator."""
+
+    def __init__(self, factor=1.0, scale=(0.02, 0.33), fill_value=None, value_range=(0, 255)):
+        super().__init__()
+        self.factor = keras_factor_range(factor, (0, 1))
+        self.scale = keras_factor_range(scale, (0, 1))
+        self.fill_value, self.value_range = fill_value, tuple(value_range)
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        single = x.dim() == 3
+        x = x.float().unsqueeze(0) if single else x.float()
+        batch, height, width = x.shape[:3]
+        low, high = self.scale
+        ratio = torch.sqrt(torch.rand(batch, 2) * (high - low) + low)
+
+        def bounds(length, r):
+            start = torch.rand(batch) * (length - r * length)
+            return start[:, None, None, None], (start + r * length)[:, None, None, None]
+
+        x0, x1 = bounds(width, ratio[:, 0])
+        y0, y1 = bounds(height, ratio[:, 1])
+        grid_y = torch.arange(height, dtype=torch.float32)[None, :, None, None]
+        grid_x = torch.arange(width, dtype=torch.float32)[None, None, :, None]
+        box = (grid_x >= x0) & (grid_x < x1) & (grid_y >= y0) & (grid_y < y1)
+        low, high = self.factor
+        apply = torch.rand(batch) < torch.rand(batch) * (high - low) + low
+        if self.fill_value is None:
+            fill = torch.randn(x.shape) * self.value_range[1]
+        else:
+            fill = torch.ones_like(x) * torch.as_tensor(self.fill_value, dtype=torch.float32)
+        fill = torch.clip(fill, *self.value_range)
+        out = torch.where(apply[:, None, None, None] & box, fill, x)
+        return out[0] if single else out

@@ -287,6 +287,8 @@ LAYER_CASES = [
     ("layers.RandomTranslation(0.2, 0.1)", randn(6, 5, 3)),
     ("layers.RandomGrayscale()", randn(2, 4, 5, 3)),
     ("layers.RandomHue(0.3)", randn(2, 4, 5, 3)),
+    ("layers.RandomGaussianBlur()", randn(2, 4, 5, 3)),
+    ("layers.RandomErasing()", randn(2, 4, 5, 3)),
     ("layers.RandomSaturation(0.3)", randn(2, 4, 5, 3)),
     ("layers.RandomColorJitter(brightness_factor=0.2, hue_factor=0.2)", randn(2, 4, 5, 3)),
     ("layers.RandomBrightness((-0.1, 0.3), value_range=(0.0, 1.0))", randn(4, 5, 3)),
@@ -576,6 +578,8 @@ def test_random_shear_training(options):
         ("layers.RandomPosterization((6, 6), value_range=(0, 1))", (4, 5, 3)),
         ("layers.RandomSharpness((0.3, 0.3))", (2, 4, 5, 3)),
         ("layers.RandomSharpness((0.9, 0.9), value_range=(0, 1))", (4, 5, 2)),
+        ("layers.RandomGaussianBlur((1.0, 1.0), sigma=(0.7, 0.7))", (2, 6, 5, 3)),
+        ("layers.RandomGaussianBlur((1.0, 1.0), kernel_size=5, sigma=(0.4, 0.4), value_range=(0, 1))", (2, 7, 6, 2)),
         ("layers.RandomHue((1.0, 1.0))", (2, 4, 5, 3)),  # +-1/2 turn: the same image either way
         ("layers.RandomHue((1.0, 1.0), value_range=(0, 1))", (2, 4, 5, 3)),
         ("layers.RandomSaturation((0.3, 0.3))", (2, 4, 5, 3)),
@@ -591,6 +595,24 @@ def test_color_augmentation_training(expr, shape):
     module, code = translate_value(expr, "layer")
     want = keras_value(expr)(tf.constant(x), training=True)
     assert_close(want, module.train()(torch.from_numpy(x)), code, atol=1e-4)
+
+
+@pytest.mark.parametrize("fill_value", [7.0, (1.0, 2.0, 300.0)])
+def test_random_erasing_training(fill_value):
+    """Keras' draws are not torch's: each image gets one rectangle of fill_value (clipped to
+    value_range), with Keras' side lengths sqrt(scale) * side (+-1 pixel), the rest unchanged."""
+    x = np.random.default_rng(3).uniform(20, 200, (6, 10, 12, 3)).astype(np.float32)
+    module, _ = translate_value(
+        f"layers.RandomErasing((1.0, 1.0), scale=(0.25, 0.25), fill_value={fill_value!r})", "layer"
+    )
+    got = module.train()(torch.from_numpy(x)).numpy()
+    fill = np.clip(np.broadcast_to(np.asarray(fill_value, np.float32), (3,)), 0, 255)
+    for image, original in zip(got, x):
+        changed = np.any(image != original, axis=-1)
+        rows, cols = np.nonzero(changed)
+        assert changed.sum() == (np.ptp(rows) + 1) * (np.ptp(cols) + 1)  # one rectangle
+        assert abs(np.ptp(rows) + 1 - 5) <= 1 and abs(np.ptp(cols) + 1 - 6) <= 1  # sqrt(0.25) of 10, 12
+        np.testing.assert_array_equal(image[changed], np.broadcast_to(fill, (changed.sum(), 3)))
 
 
 def test_random_posterization_draws():
