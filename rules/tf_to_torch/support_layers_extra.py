@@ -1234,3 +1234,79 @@ class KerasRandomErasing(nn.Module):
         fill = torch.clip(fill, *self.value_range)
         out = torch.where(apply[:, None, None, None] & box, fill, x)
         return out[0] if single else out
+
+
+def _mix_batch(data, mix):
+    """Keras' batch-mixing layers take images or a dict with "images" (and "labels"):
+    ``mix(images) -> (images, weight (N,), permutation)``; labels mix with the same draw."""
+    images = data["images"] if isinstance(data, dict) else data
+    images, weight, order = mix(images.float())
+    if not isinstance(data, dict):
+        return images
+    out = dict(data, images=images)
+    if "labels" in data:
+        labels = data["labels"].float()
+        weight = weight.reshape(-1, *(1,) * (labels.dim() - 1))
+        out["labels"] = weight * labels + (1.0 - weight) * labels[order]
+    return out
+
+
+class KerasMixUp(nn.Module):
+    """keras.layers.MixUp(alpha) on channels-last image batches (or {"images", "labels"}):
+    unchanged in inference; in training each image becomes w * x + (1 - w) * x[perm] with
+    w ~ Beta(alpha, alpha) per image and one random permutation of the batch (labels alike).
+    torch's generator."""
+
+    def __init__(self, alpha=0.2):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, data):
+        if not self.training:
+            return data
+        return _mix_batch(data, self._mix)
+
+    def _mix(self, images):
+        batch = images.shape[0] if images.dim() == 4 else 1
+        order = torch.randperm(batch)
+        weight = torch.distributions.Beta(float(self.alpha), float(self.alpha)).sample((batch,))
+        w = weight.reshape(-1, 1, 1, 1) if images.dim() == 4 else weight.reshape(1, 1, 1)
+        mixed = images[order] if images.dim() == 4 else images
+        return w * images + (1.0 - w) * mixed, weight, order
+
+
+class KerasCutMix(nn.Module):
+    """keras.layers.CutMix(factor) on channels-last image batches (or {"images", "labels"}):
+    unchanged in inference (and for a single image); in training a rectangle of each image
+    (sides sqrt(1 - w) times the image's, w ~ Beta(a, a), a uniform in Keras' factor range,
+    at a uniform position) is taken from another image of one random permutation; labels mix
+    by the area kept. torch's generator."""
+
+    def __init__(self, factor=1.0):
+        super().__init__()
+        self.factor = keras_factor_range(factor, (0, 1))
+
+    def forward(self, data):
+        images = data["images"] if isinstance(data, dict) else data
+        if not self.training or images.dim() != 4:
+            return data
+        return _mix_batch(data, self._mix)
+
+    def _mix(self, images):
+        batch, height, width = images.shape[:3]
+        low, high = self.factor
+        alpha = float(torch.rand(()) * (high - low) + low + 1e-6)
+        ratio = torch.sqrt(1.0 - torch.distributions.Beta(alpha, alpha).sample((batch,)))
+
+        def bounds(length):
+            start = torch.rand(batch) * (length - ratio * length)
+            return start[:, None, None, None], (start + ratio * length)[:, None, None, None]
+
+        x0, x1 = bounds(width)
+        y0, y1 = bounds(height)
+        grid_y = torch.arange(height, dtype=torch.float32)[None, :, None, None]
+        grid_x = torch.arange(width, dtype=torch.float32)[None, None, :, None]
+        box = (grid_x >= x0) & (grid_x < x1) & (grid_y >= y0) & (grid_y < y1)
+        weight = (1.0 - (x1 - x0) * (y1 - y0) / (width * height)).reshape(-1)
+        order = torch.randperm(batch)
+        return torch.where(box, images[order], images), weight, order

@@ -289,6 +289,8 @@ LAYER_CASES = [
     ("layers.RandomHue(0.3)", randn(2, 4, 5, 3)),
     ("layers.RandomGaussianBlur()", randn(2, 4, 5, 3)),
     ("layers.RandomErasing()", randn(2, 4, 5, 3)),
+    ("layers.MixUp()", randn(3, 4, 5, 3)),
+    ("layers.CutMix()", randn(3, 4, 5, 3)),
     ("layers.RandomSaturation(0.3)", randn(2, 4, 5, 3)),
     ("layers.RandomColorJitter(brightness_factor=0.2, hue_factor=0.2)", randn(2, 4, 5, 3)),
     ("layers.RandomBrightness((-0.1, 0.3), value_range=(0.0, 1.0))", randn(4, 5, 3)),
@@ -613,6 +615,47 @@ def test_random_erasing_training(fill_value):
         assert changed.sum() == (np.ptp(rows) + 1) * (np.ptp(cols) + 1)  # one rectangle
         assert abs(np.ptp(rows) + 1 - 5) <= 1 and abs(np.ptp(cols) + 1 - 6) <= 1  # sqrt(0.25) of 10, 12
         np.testing.assert_array_equal(image[changed], np.broadcast_to(fill, (changed.sum(), 3)))
+
+
+def test_mix_up_training():
+    """Each image (and its label) is w * itself + (1 - w) * the image of one permutation."""
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0, 255, (6, 4, 5, 3)).astype(np.float32)
+    labels = np.eye(6, dtype=np.float32)
+    module, _ = translate_value("layers.MixUp(alpha=0.5)", "layer")
+    out = module.train()({"images": torch.from_numpy(x), "labels": torch.from_numpy(labels)})
+    images, mixed = out["images"].numpy(), out["labels"].numpy()
+    partners = []
+    for i in range(6):
+        w = mixed[i, i] if np.count_nonzero(mixed[i] > 1e-6) == 2 else 1.0  # a partner other than itself
+        j = int(np.argmax(np.where(np.arange(6) == i, -1, mixed[i]))) if w < 1.0 else i
+        partners.append(j)
+        np.testing.assert_allclose(images[i], w * x[i] + (1 - w) * x[j], rtol=1e-4, atol=1e-3)
+        assert mixed[i].sum() == pytest.approx(1.0, abs=1e-5)
+    assert sorted(partners) == list(range(6))  # one permutation
+
+
+def test_cut_mix_training():
+    """Each image keeps its pixels outside one rectangle, which comes from one other image of a
+    permutation; its label mixes by the area kept."""
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 255, (5, 8, 9, 3)).astype(np.float32)
+    labels = np.eye(5, dtype=np.float32)
+    module, _ = translate_value("layers.CutMix()", "layer")
+    out = module.train()({"images": torch.from_numpy(x), "labels": torch.from_numpy(labels)})
+    images, mixed = out["images"].numpy(), out["labels"].numpy()
+    for i in range(5):
+        changed = np.any(images[i] != x[i], axis=-1)
+        if changed.any():
+            rows, cols = np.nonzero(changed)
+            box = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+            sources = [j for j in range(5) if j != i and np.array_equal(images[i][box], x[j][box])]
+            assert sources, "the rectangle comes from another image"
+            assert mixed[i, sources[0]] == pytest.approx(1.0 - mixed[i, i], abs=1e-5)
+            # the label keeps the continuous box's area: the pixel count's, within one row and column
+            slack = (np.ptp(rows) + np.ptp(cols) + 3) / changed.size
+            assert abs(mixed[i, i] - (1.0 - changed.sum() / changed.size)) <= slack
+        assert mixed[i].sum() == pytest.approx(1.0, abs=1e-5)
 
 
 def test_random_posterization_draws():
