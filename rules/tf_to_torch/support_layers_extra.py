@@ -1310,3 +1310,37 @@ class KerasCutMix(nn.Module):
         weight = (1.0 - (x1 - x0) * (y1 - y0) / (width * height)).reshape(-1)
         order = torch.randperm(batch)
         return torch.where(box, images[order], images), weight, order
+
+
+class KerasEqualization(nn.Module):
+    """keras.layers.Equalization(value_range, bins) on channels-last images: unchanged in
+    inference; in training each channel, over the whole batch, is histogram-equalized as Keras
+    does it: values on the 0..255 scale in ``bins`` fixed-width bins, the lookup table
+    round((cdf - cdf_min) * 255 / (cdf[-1] - cdf_min)) clipped to 0..255 (a channel with one
+    occupied bin is kept), then scaled back to value_range."""
+
+    def __init__(self, value_range=(0, 255), bins=256):
+        super().__init__()
+        self.value_range, self.bins = tuple(sorted(value_range)), bins
+
+    def _equalize(self, channel):
+        bins = self.bins
+        indices = ((channel * (bins - 1) / 255.0).to(torch.int32)).clip(0, bins - 1)
+        hist = torch.bincount(indices.reshape(-1).long(), minlength=bins)
+        if torch.count_nonzero(hist) <= 1:
+            return channel
+        cdf = torch.cumsum(hist, 0)
+        cdf_min = cdf[torch.nonzero(cdf)[0, 0]]
+        denominator = cdf[-1] - cdf_min
+        denominator = torch.where(denominator == 0, torch.ones_like(denominator), denominator)
+        table = torch.clip(torch.round((cdf - cdf_min) * 255 / denominator), 0, 255).float()
+        lookup = torch.clip(channel / 255.0 * (bins - 1), 0, bins - 1).to(torch.int32)
+        return table[lookup.long()]
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        low, high = self.value_range
+        x = (x.float() - low) * (255.0 / (high - low))
+        out = torch.stack([self._equalize(x[..., i]) for i in range(x.shape[-1])], dim=-1)
+        return out * ((high - low) / 255.0) + low

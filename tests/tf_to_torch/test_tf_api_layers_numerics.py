@@ -290,6 +290,7 @@ LAYER_CASES = [
     ("layers.RandomGaussianBlur()", randn(2, 4, 5, 3)),
     ("layers.RandomErasing()", randn(2, 4, 5, 3)),
     ("layers.MixUp()", randn(3, 4, 5, 3)),
+    ("layers.Equalization()", randn(3, 4, 5, 3)),
     ("layers.CutMix()", randn(3, 4, 5, 3)),
     ("layers.RandomSaturation(0.3)", randn(2, 4, 5, 3)),
     ("layers.RandomColorJitter(brightness_factor=0.2, hue_factor=0.2)", randn(2, 4, 5, 3)),
@@ -582,6 +583,8 @@ def test_random_shear_training(options):
         ("layers.RandomSharpness((0.9, 0.9), value_range=(0, 1))", (4, 5, 2)),
         ("layers.RandomGaussianBlur((1.0, 1.0), sigma=(0.7, 0.7))", (2, 6, 5, 3)),
         ("layers.RandomGaussianBlur((1.0, 1.0), kernel_size=5, sigma=(0.4, 0.4), value_range=(0, 1))", (2, 7, 6, 2)),
+        ("layers.Equalization()", (2, 6, 5, 3)),
+        ("layers.Equalization(value_range=(0, 1), bins=32)", (3, 4, 5, 2)),
         ("layers.RandomHue((1.0, 1.0))", (2, 4, 5, 3)),  # +-1/2 turn: the same image either way
         ("layers.RandomHue((1.0, 1.0), value_range=(0, 1))", (2, 4, 5, 3)),
         ("layers.RandomSaturation((0.3, 0.3))", (2, 4, 5, 3)),
