@@ -1344,3 +1344,53 @@ class KerasEqualization(nn.Module):
         x = (x.float() - low) * (255.0 / (high - low))
         out = torch.stack([self._equalize(x[..., i]) for i in range(x.shape[-1])], dim=-1)
         return out * ((high - low) / 255.0) + low
+
+
+def _keras_unit_vector(x):
+    """Keras' ops.normalize(x, axis=None): x * min(rsqrt(sum(x^2)), 1 / epsilon)."""
+    return x * torch.clamp(torch.rsqrt((x * x).sum()), max=1.0 / CONSTRAINT_EPSILON)
+
+
+class KerasSpectralNormalization(nn.Module):
+    """keras.layers.SpectralNormalization(layer, power_iterations): calls the (translated) layer;
+    in training first divides its kernel, in place as Keras assigns it, by the spectral norm
+    estimated by power iteration from ``vector_u`` (a buffer (1, out), Keras' truncated normal
+    0.02 start, updated each training call). The kernel is Keras' (*, out) matrix: a torch
+    Linear / Conv weight (out, ...) read as its transpose, an Embedding's (num, dim) or a support
+    layer's Keras-shaped ``kernel`` as they are (the estimate does not depend on the row order)."""
+
+    def __init__(self, layer, power_iterations=1):
+        super().__init__()
+        if power_iterations <= 0:
+            raise ValueError(f"`power_iterations` should be greater than zero, got {power_iterations}")
+        self.layer, self.power_iterations = layer, power_iterations
+        self.register_buffer("vector_u", None)
+
+    def _kernel(self):
+        layer = getattr(self.layer, "module", self.layer)  # ChannelsLast(conv)
+        for name, keras_order in (("kernel", True), ("embeddings", True), ("weight", False)):
+            weight = getattr(layer, name, None)
+            if isinstance(weight, torch.Tensor):
+                return weight, keras_order or isinstance(layer, nn.Embedding)
+        raise ValueError(f"{type(layer).__name__} object has no attribute 'kernel' nor 'embeddings'")
+
+    def forward(self, inputs, *args, **kwargs):
+        kernel, keras_order = self._kernel()
+        if isinstance(kernel, nn.parameter.UninitializedParameter):
+            with torch.no_grad():
+                self.layer(inputs, *args, **kwargs)  # a lazy layer creates its kernel
+            kernel, keras_order = self._kernel()
+        out = kernel.shape[-1] if keras_order else kernel.shape[0]
+        if self.vector_u is None:
+            self.vector_u = nn.init.trunc_normal_(torch.empty(1, out), 0.0, 0.02, -0.04, 0.04)
+        if self.training and bool(torch.any(kernel != 0)):
+            with torch.no_grad():
+                weights = kernel.reshape(-1, out) if keras_order else kernel.reshape(out, -1).T
+                u = self.vector_u
+                for _ in range(self.power_iterations):
+                    v = _keras_unit_vector(u @ weights.T)
+                    u = _keras_unit_vector(v @ weights)
+                sigma = v @ weights @ u.T
+                self.vector_u.copy_(u)
+                kernel.copy_(kernel / sigma)
+        return self.layer(inputs, *args, **kwargs)

@@ -661,6 +661,36 @@ def test_cut_mix_training():
         assert mixed[i].sum() == pytest.approx(1.0, abs=1e-5)
 
 
+@pytest.mark.parametrize(
+    "inner,converter,shape",
+    [("layers.Dense(4)", "dense", (3, 5)), ("layers.Conv2D(3, 2)", "conv", (2, 5, 6, 2))],
+)
+def test_spectral_normalization(inner, converter, shape):
+    """Keras' power iteration: inference calls the layer; two training calls divide its kernel
+    by the estimated spectral norm (vector_u carried over) and give Keras' outputs."""
+    from fwtranslate.weights import registry
+
+    expr = f"layers.SpectralNormalization({inner}, power_iterations=2)"
+    x = np.random.default_rng(6).standard_normal(shape).astype(np.float32)
+    layer = keras_value(expr)
+    layer(tf.constant(x))
+    module, code = translate_value(expr, "layer")
+    module.eval()
+    with torch.no_grad():
+        module(torch.from_numpy(x))
+    wrapped = getattr(module.layer, "module", module.layer)
+    registry.get(converter).keras_to_torch(layer.layer, wrapped)
+    module.vector_u.copy_(torch.from_numpy(layer.vector_u.numpy()))
+    assert_close(layer(tf.constant(x), training=False), module(torch.from_numpy(x)), code)
+    module.train()
+    for _ in range(2):
+        want = layer(tf.constant(x), training=True)
+        with torch.no_grad():
+            got = module(torch.from_numpy(x))
+        assert_close(want, got, code)
+    assert_close(layer.vector_u, module.vector_u, code)
+
+
 def test_random_posterization_draws():
     """Keras draws the bits with randint(lower, upper): upper is never drawn (factor 4: 1 to 3
     bits, so 255 becomes 128, 192 or 224), in both."""
