@@ -1394,3 +1394,16 @@ class KerasSpectralNormalization(nn.Module):
                 self.vector_u.copy_(u)
                 kernel.copy_(kernel / sigma)
         return self.layer(inputs, *args, **kwargs)
+
+
+class KerasWrapper(nn.Module):
+    """keras.layers.Wrapper, the base class of user wrapper layers: an nn.Module holding the
+    wrapped ``layer``; Keras' other constructor arguments (name=, dtype=...) mean nothing here.
+    Like Keras' Wrapper it has no forward of its own: a subclass defines it."""
+
+    def __init__(self, layer, **kwargs):
+        super().__init__()
+        self.layer = layer
+
+    def build(self, input_shape=None):
+        """Keras' Wrapper.build builds the wrapped layer; torch modules need no build."""

@@ -302,3 +302,36 @@ def test_class_aliases_reach_rules(spelling, layer):
     }
     namespace, _ = run_clean(f"{imports[spelling]}\n\nlayer = {spelling}.{layer}\n")
     assert isinstance(namespace["layer"], torch.nn.Module)
+
+
+# --- a user wrapper layer (keras.layers.Wrapper) -------------------------------------------------
+WRAPPER = """
+    import keras
+    from keras import layers
+
+
+    class Residual(layers.Wrapper):
+        \"\"\"Adds the wrapped layer's output, scaled, to its input.\"\"\"
+
+        def __init__(self, layer, scale=1.0, **kwargs):
+            super().__init__(layer, **kwargs)
+            self.scale = scale
+
+        def build(self, input_shape):
+            super().build(input_shape)
+
+        def call(self, x):
+            return x + self.scale * self.layer(x)
+
+
+    def build_model():
+        inputs = keras.Input((6,))
+        x = Residual(layers.Dense(6, name="inner"), scale=0.5, name="residual")(inputs)
+        return keras.Model(inputs, layers.Dense(2, name="head")(x))
+"""
+
+
+def test_wrapper_subclass_matches_keras():
+    _, code = run_clean(WRAPPER)
+    assert "class Residual(KerasWrapper):" in code and "super().__init__(layer, **kwargs)" in code, code
+    compare_with_keras(WRAPPER, "build_model", (6,))
