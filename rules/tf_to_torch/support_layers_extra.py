@@ -401,15 +401,16 @@ def _keras_fix_index(index, size, fill_mode):
 
 
 def keras_affine_transform(images, transform, interpolation="bilinear", fill_mode="constant", fill_value=0.0):
-    """keras.ops.image.affine_transform of channels-last images (N, H, W, C) by affine transforms
-    (N, 8) [a0, a1, a2, b0, b1, b2, 0, 0]: output pixel (y, x) reads the input at
-    (b0 x + b1 y + b2, a0 x + a1 y + a2), interpolated (bilinear / nearest) with Keras' fill
+    """keras.ops.image.affine_transform of channels-last images (N, H, W, C) by transforms
+    (N, 8) [a0, a1, a2, b0, b1, b2, c0, c1]: output pixel (y, x) reads the input at
+    ((b0 x + b1 y + b2) / k, (a0 x + a1 y + a2) / k), k = c0 x + c1 y + 1 (1 when affine), interpolated (bilinear / nearest) with Keras' fill
     modes (constant, nearest, wrap, mirror, reflect), as Keras' own torch backend computes it,
     except "wrap", mapped as TensorFlow does (the tests compare with Keras on TensorFlow)."""
     n, h, w, _ = images.shape
     ys, xs = torch.meshgrid(torch.arange(h, dtype=images.dtype), torch.arange(w, dtype=images.dtype), indexing="ij")
     t = transform.to(images.dtype)[:, :, None, None]
-    coords = (t[:, 3] * xs + t[:, 4] * ys + t[:, 5], t[:, 0] * xs + t[:, 1] * ys + t[:, 2])  # (N, H, W) rows, cols
+    k = t[:, 6] * xs + t[:, 7] * ys + 1.0  # 1 for an affine transform; a projective one divides
+    coords = ((t[:, 3] * xs + t[:, 4] * ys + t[:, 5]) / k, (t[:, 0] * xs + t[:, 1] * ys + t[:, 2]) / k)  # rows, cols
     if fill_mode == "wrap":  # TensorFlow wraps the coordinate itself, then reads inside the image
         coords = (_tf_wrap_coordinate(coords[0], h), _tf_wrap_coordinate(coords[1], w))
         fill_mode = "nearest"
@@ -1407,3 +1408,49 @@ class KerasWrapper(nn.Module):
 
     def build(self, input_shape=None):
         """Keras' Wrapper.build builds the wrapped layer; torch modules need no build."""
+
+
+def keras_homography(start_points, end_points):
+    """Keras' compute_homography_matrix: the (N, 8) projective transform taking each of the 4
+    ``end_points`` (N, 4, 2) (x, y) to its ``start_points`` one (the output -> input map)."""
+    rows, target = [], []
+    for i in range(4):
+        (sx, sy), (ex, ey) = start_points[:, i].unbind(-1), end_points[:, i].unbind(-1)
+        one, zero = torch.ones_like(ex), torch.zeros_like(ex)
+        rows.append(torch.stack([ex, ey, one, zero, zero, zero, -sx * ex, -sx * ey], dim=-1))
+        rows.append(torch.stack([zero, zero, zero, ex, ey, one, -sy * ex, -sy * ey], dim=-1))
+        target += [sx, sy]
+    return torch.linalg.solve(torch.stack(rows, dim=1), torch.stack(target, dim=-1)[..., None])[..., 0]
+
+
+class KerasRandomPerspective(nn.Module):
+    """keras.layers.RandomPerspective on channels-last images: unchanged in inference; in
+    training, with probability p (uniform in Keras' factor range), each image's corners move by
+    a uniform fraction in [-scale / 2, scale / 2] of their coordinates and the image is warped by
+    the homography (Keras' solve, TensorFlow's projective sampling with fill_value).
+    torch's generator."""
+
+    def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_value=0.0):
+        super().__init__()
+        if not 0.0 <= scale <= 1.0:
+            raise ValueError(f"scale must be in [0, 1], got {scale}")
+        if interpolation not in ("nearest", "bilinear"):
+            raise ValueError(f"interpolation must be 'nearest' or 'bilinear', got {interpolation!r}")
+        self.factor = keras_factor_range(factor, (0, 1))
+        self.scale, self.interpolation, self.fill_value = scale, interpolation, fill_value
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        single = x.dim() == 3
+        x = x.float().unsqueeze(0) if single else x.float()
+        batch, height, width = x.shape[:3]
+        low, high = self.factor
+        apply = torch.rand(batch) < torch.rand(batch) * (high - low) + low
+        moves = (torch.rand(batch, 4, 2) - 0.5) * self.scale
+        corners = [[0.0, 0.0], [width - 1, 0.0], [0.0, height - 1], [width - 1, height - 1]]
+        start = torch.tensor([corners], dtype=torch.float32).repeat(batch, 1, 1)
+        transform = keras_homography(start, start + start * moves)
+        warped = keras_affine_transform(x, transform, self.interpolation, "constant", self.fill_value)
+        out = torch.where(apply[:, None, None, None], warped, x)
+        return out[0] if single else out

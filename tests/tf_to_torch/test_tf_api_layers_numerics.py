@@ -290,6 +290,7 @@ LAYER_CASES = [
     ("layers.RandomGaussianBlur()", randn(2, 4, 5, 3)),
     ("layers.RandomErasing()", randn(2, 4, 5, 3)),
     ("layers.MixUp()", randn(3, 4, 5, 3)),
+    ("layers.RandomPerspective()", randn(2, 4, 5, 3)),
     ("layers.Equalization()", randn(3, 4, 5, 3)),
     ("layers.CutMix()", randn(3, 4, 5, 3)),
     ("layers.RandomSaturation(0.3)", randn(2, 4, 5, 3)),
@@ -689,6 +690,23 @@ def test_spectral_normalization(inner, converter, shape):
             got = module(torch.from_numpy(x))
         assert_close(want, got, code)
     assert_close(layer.vector_u, module.vector_u, code)
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+def test_perspective_warp(interpolation):
+    """RandomPerspective's warp (homography + projective sampling) equals Keras' on given corners;
+    scale=0 moves no corner, so training keeps the image."""
+    rng = np.random.default_rng(8)
+    x = rng.uniform(0, 255, (2, 7, 9, 3)).astype(np.float32)
+    start = np.tile(np.array([[[0, 0], [8, 0], [0, 6], [8, 6]]], np.float32), (2, 1, 1))
+    end = start + start * rng.uniform(-0.3, 0.3, (2, 4, 2)).astype(np.float32)
+    want = keras.ops.image.perspective_transform(x, start, end, interpolation=interpolation, fill_value=5.0)
+    namespace, code = translate_and_exec(f"{PRELUDE}layer = layers.RandomPerspective()\n", "torch")
+    transform = namespace["keras_homography"](torch.from_numpy(start), torch.from_numpy(end))
+    got = namespace["keras_affine_transform"](torch.from_numpy(x), transform, interpolation, "constant", 5.0)
+    assert_close(want, got, code, atol=1e-3)
+    module, _ = translate_value("layers.RandomPerspective((1.0, 1.0), scale=0.0)", "layer")
+    assert_close(x, module.train()(torch.from_numpy(x)), code, atol=1e-3)
 
 
 def test_random_posterization_draws():
