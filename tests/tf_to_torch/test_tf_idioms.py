@@ -57,8 +57,8 @@ def run_clean(source: str) -> tuple[dict, str]:
     return namespace, result.code
 
 
-def compare_with_keras(source: str, builder: str, shape: tuple[int, ...]) -> None:
-    """The Keras builder and its translation, on the same weights and input."""
+def compare_with_keras(source: str, builder: str, shape: tuple[int, ...]) -> str:
+    """The Keras builder and its translation, on the same weights and input: the translation."""
     keras = pytest.importorskip("keras")
     from fwtranslate.weights.from_keras import keras_to_torch_model
 
@@ -73,6 +73,7 @@ def compare_with_keras(source: str, builder: str, shape: tuple[int, ...]) -> Non
         got = tmodel(torch.from_numpy(x)).numpy()
     want = keras.ops.convert_to_numpy(kmodel(x, training=False))
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=code)
+    return code
 
 
 # --- name scopes ---------------------------------------------------------------------------------
@@ -115,11 +116,10 @@ NAME_SCOPES = """
 
 
 def test_name_scopes_and_fallback_imports_builder_matches_keras():
-    _, code = run_clean(NAME_SCOPES)
+    code = compare_with_keras(NAME_SCOPES, "build_model", (8, 8, 3))
     assert "name_scope" not in code and "try:" not in code, code
     assert with_items(code) <= {"torch.no_grad()"}, code
     assert "# the activation of the block" in code  # the comment above a removed `with` stays
-    compare_with_keras(NAME_SCOPES, "build_model", (8, 8, 3))
 
 
 def test_name_scope_in_a_layer_class():
@@ -292,15 +292,17 @@ ALIASES = [
 ]
 
 
-@pytest.mark.parametrize("layer", ALIASES)
-@pytest.mark.parametrize("spelling", ["keras.layers", "tf.keras.layers", "tf_keras.layers"])
-def test_class_aliases_reach_rules(spelling, layer):
-    imports = {
-        "keras.layers": "import keras",
-        "tf.keras.layers": "import tensorflow as tf",
-        "tf_keras.layers": "import tf_keras",
-    }
-    namespace, _ = run_clean(f"{imports[spelling]}\n\nlayer = {spelling}.{layer}\n")
+SPELLINGS = [
+    ("import keras", "keras.layers"),
+    ("import tensorflow as tf", "tf.keras.layers"),
+    ("import tf_keras", "tf_keras.layers"),
+]
+
+
+@pytest.mark.parametrize("index,layer", list(enumerate(ALIASES)), ids=ALIASES)
+def test_class_aliases_reach_rules(index, layer):
+    imports, spelling = SPELLINGS[index % len(SPELLINGS)]  # each alias in one of the spellings, in turn
+    namespace, _ = run_clean(f"{imports}\n\nlayer = {spelling}.{layer}\n")
     assert isinstance(namespace["layer"], torch.nn.Module)
 
 
@@ -332,6 +334,5 @@ WRAPPER = """
 
 
 def test_wrapper_subclass_matches_keras():
-    _, code = run_clean(WRAPPER)
+    code = compare_with_keras(WRAPPER, "build_model", (6,))
     assert "class Residual(KerasWrapper):" in code and "super().__init__(layer, **kwargs)" in code, code
-    compare_with_keras(WRAPPER, "build_model", (6,))
