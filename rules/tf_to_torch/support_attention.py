@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from support_core import keras_initializer
+from support_layers_extra import KerasEinsumDense
 
 
 def keras_masked_softmax(scores, mask):
@@ -205,3 +206,87 @@ class KerasAdditiveAttention(nn.modules.lazy.LazyModuleMixin, KerasAttention):
     def scores(self, query, key):
         summed = torch.tanh(query.unsqueeze(-2) + key.unsqueeze(-3))
         return (summed if self.scale is None else self.scale * summed).sum(-1)
+
+
+class KerasGroupedQueryAttention(nn.Module):
+    """keras.layers.GroupQueryAttention: ``num_query_heads`` query heads sharing
+    ``num_key_value_heads`` key/value heads (each repeated num_query_heads // num_key_value_heads
+    times), scaled dot-product attention per head, an output projection back to the query's
+    size; with use_gate, the heads' output times sigmoid(gate(query)) first. Called as Keras'
+    layer: ``gqa(query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
+    attention_mask=None, return_attention_scores=False, training=None, use_causal_mask=False)``.
+    The projections are Keras' EinsumDense layers with its names and weight shapes (query, key,
+    gate, value, attention_output), created on the first call."""
+
+    def __init__(
+        self,
+        head_dim,
+        num_query_heads,
+        num_key_value_heads,
+        dropout=0.0,
+        use_bias=True,
+        sliding_window=None,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        use_gate=False,
+    ):
+        super().__init__()
+        if num_query_heads % num_key_value_heads != 0:
+            raise ValueError("`num_query_heads` must be divisible by `num_key_value_heads`.")
+        self.head_dim, self.num_repeats = head_dim, num_query_heads // num_key_value_heads
+        self.dropout, self.sliding_window = dropout, sliding_window
+        init = {"kernel_initializer": kernel_initializer, "bias_initializer": bias_initializer}
+
+        def dense(equation, shape, bias_axes, activation=None):
+            return KerasEinsumDense(equation, shape, activation, bias_axes if use_bias else None, **init)
+
+        # created in Keras' order, so the parameters list as Keras' weights do
+        self.query = dense("bqm,muh->bquh", (None, num_query_heads, head_dim), "uh")
+        self.key = dense("bkm,mvh->bkvh", (None, num_key_value_heads, head_dim), "vh")
+        self.gate = dense("bqm,muh->bquh", (None, num_query_heads, head_dim), "uh", "sigmoid") if use_gate else None
+        self.value = dense("bkm,mvh->bkvh", (None, num_key_value_heads, head_dim), "vh")
+        self.attention_output = dense("bquh,uhm->bqm", None, "m")  # (None, query features): first call
+
+    def forward(
+        self,
+        query,
+        value,
+        key=None,
+        query_mask=None,
+        value_mask=None,
+        key_mask=None,
+        attention_mask=None,
+        return_attention_scores=False,
+        training=None,
+        use_causal_mask=False,
+    ):
+        key = value if key is None else key
+        if self.attention_output.partial_output_shape is None:
+            self.attention_output.partial_output_shape = (None, int(query.shape[-1]))
+        # the combined mask (B or 1, Tq, Tk), True = attend, as Keras' _compute_attention_mask
+        mask = None if query_mask is None else query_mask.bool()[:, :, None]
+        for extra in (value_mask, key_mask):
+            if extra is not None:
+                mask = extra.bool()[:, None, :] if mask is None else mask & extra.bool()[:, None, :]
+        q_len, k_len = query.shape[1], value.shape[1]
+        if use_causal_mask:
+            causal = keras_causal_mask(q_len, k_len, query.device)
+            mask = causal if mask is None else mask & causal
+        if self.sliding_window is not None:
+            rows = torch.arange(q_len, device=query.device)[:, None]
+            cols = torch.arange(k_len, device=query.device)[None, :]
+            band = ((rows - cols).abs() < self.sliding_window)[None]
+            mask = band if mask is None else mask & band
+        if attention_mask is not None:
+            mask = attention_mask.bool() if mask is None else attention_mask.bool() & mask
+        gate = self.gate(query) if self.gate is not None else None
+        q = self.query(query) * (1.0 / math.sqrt(float(self.head_dim)))
+        k = self.key(key).repeat_interleave(self.num_repeats, dim=2)
+        v = self.value(value).repeat_interleave(self.num_repeats, dim=2)
+        scores = torch.einsum("bquh,bkuh->buqk", q, k)
+        probs = keras_masked_softmax(scores, None if mask is None else mask.unsqueeze(-3))
+        training = self.training if training is None else training
+        dropped = F.dropout(probs, self.dropout, training) if self.dropout > 0 else probs
+        output = torch.einsum("buqk,bkuh->bquh", dropped, v)
+        output = self.attention_output(output if gate is None else output * gate)
+        return (output, probs) if return_attention_scores else output

@@ -15,6 +15,7 @@ from torch import nn
 
 from support_core import KerasActivation, keras_initializer
 from support_initializers import KerasInitializer
+from support_layers import keras_same_pads, keras_tuple
 
 CONSTRAINT_EPSILON = 1e-7  # keras.backend.epsilon(), used by the constraints
 
@@ -400,15 +401,16 @@ def _keras_fix_index(index, size, fill_mode):
 
 
 def keras_affine_transform(images, transform, interpolation="bilinear", fill_mode="constant", fill_value=0.0):
-    """keras.ops.image.affine_transform of channels-last images (N, H, W, C) by affine transforms
-    (N, 8) [a0, a1, a2, b0, b1, b2, 0, 0]: output pixel (y, x) reads the input at
-    (b0 x + b1 y + b2, a0 x + a1 y + a2), interpolated (bilinear / nearest) with Keras' fill
+    """keras.ops.image.affine_transform of channels-last images (N, H, W, C) by transforms
+    (N, 8) [a0, a1, a2, b0, b1, b2, c0, c1]: output pixel (y, x) reads the input at
+    ((b0 x + b1 y + b2) / k, (a0 x + a1 y + a2) / k), k = c0 x + c1 y + 1 (1 when affine), interpolated (bilinear / nearest) with Keras' fill
     modes (constant, nearest, wrap, mirror, reflect), as Keras' own torch backend computes it,
     except "wrap", mapped as TensorFlow does (the tests compare with Keras on TensorFlow)."""
     n, h, w, _ = images.shape
     ys, xs = torch.meshgrid(torch.arange(h, dtype=images.dtype), torch.arange(w, dtype=images.dtype), indexing="ij")
     t = transform.to(images.dtype)[:, :, None, None]
-    coords = (t[:, 3] * xs + t[:, 4] * ys + t[:, 5], t[:, 0] * xs + t[:, 1] * ys + t[:, 2])  # (N, H, W) rows, cols
+    k = t[:, 6] * xs + t[:, 7] * ys + 1.0  # 1 for an affine transform; a projective one divides
+    coords = ((t[:, 3] * xs + t[:, 4] * ys + t[:, 5]) / k, (t[:, 0] * xs + t[:, 1] * ys + t[:, 2]) / k)  # rows, cols
     if fill_mode == "wrap":  # TensorFlow wraps the coordinate itself, then reads inside the image
         coords = (_tf_wrap_coordinate(coords[0], h), _tf_wrap_coordinate(coords[1], w))
         fill_mode = "nearest"
@@ -944,3 +946,511 @@ class KerasRNN(nn.Module):
             outputs.append(output)
         output = torch.stack(outputs, dim=1) if self.return_sequences else outputs[-1]
         return (output, *states) if self.return_state else output
+
+
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+
+
+class KerasConvLSTM(nn.modules.lazy.LazyModuleMixin, nn.Module):
+    """keras.layers.ConvLSTM1D/2D/3D (``rank``): an LSTM whose products are convolutions, run over
+    axis 1 of (N, T, *spatial, C) (channels_last) or (N, T, C, *spatial). Keras' ConvLSTMCell:
+    gates i, f, c, o from conv(x, kernel) + bias + conv(h, recurrent_kernel) (stride 1, "same"),
+    c = f * c + i * act(c_hat), h = o * act(c); Keras' weights ``kernel`` (*k, in, 4 * filters),
+    ``recurrent_kernel`` (*k, filters, 4 * filters), ``bias`` (4 * filters,), created on the first
+    call. Outputs as keras.layers.RNN: the last h or every step's, then with return_state h and c."""
+
+    cls_to_become = None
+
+    def __init__(
+        self,
+        rank,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias=True,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+    ):
+        super().__init__()
+        self.rank, self.filters = rank, filters
+        self.kernel_size = keras_tuple(kernel_size, rank)
+        self.strides = keras_tuple(strides, rank)
+        self.dilation_rate = keras_tuple(dilation_rate, rank)
+        self.padding = padding.lower()
+        self.channels_first = data_format == "channels_first"
+        self.activation = KerasActivation(activation)
+        self.recurrent_activation = KerasActivation(recurrent_activation)
+        self.initializers = (kernel_initializer, recurrent_initializer, bias_initializer)
+        self.unit_forget_bias = unit_forget_bias
+        self.return_sequences, self.return_state, self.go_backwards = return_sequences, return_state, go_backwards
+        self.kernel = nn.parameter.UninitializedParameter()
+        self.recurrent_kernel = nn.parameter.UninitializedParameter()
+        self.bias = nn.parameter.UninitializedParameter() if use_bias else None
+
+    def initialize_parameters(self, sequences, initial_state=None, training=None):
+        if not self.has_uninitialized_params():
+            return
+        channels = sequences.shape[2 if self.channels_first else -1]
+        width = 4 * self.filters
+        kernel_init, recurrent_init, bias_init = self.initializers
+        with torch.no_grad():
+            shape = (*self.kernel_size, channels, width)
+            self.kernel.materialize(shape)
+            self.kernel.copy_(keras_initializer(kernel_init, shape))
+            shape = (*self.kernel_size, self.filters, width)
+            self.recurrent_kernel.materialize(shape)
+            self.recurrent_kernel.copy_(keras_initializer(recurrent_init, shape))
+            if self.bias is not None:
+                self.bias.materialize((width,))
+                self.bias.copy_(keras_initializer(bias_init, (width,)))
+                if self.unit_forget_bias:  # Keras' forget-gate bias starts at 1
+                    self.bias[self.filters : 2 * self.filters] = 1.0
+
+    def _conv(self, x, kernel, strides, dilation, padding):
+        """Keras' ops.conv on a channels-first tensor with a Keras-shaped kernel (*k, in, out)."""
+        weight = kernel.permute(self.rank + 1, self.rank, *range(self.rank))
+        if padding == "same":
+            x = F.pad(x, keras_same_pads(x.shape[2:], self.kernel_size, strides, dilation))
+        return _CONV[self.rank](x, weight, stride=strides, dilation=dilation)
+
+    def forward(self, sequences, initial_state=None, mask=None, training=None):
+        if mask is not None:
+            raise NotImplementedError("a mask for a ConvLSTM layer is not translated")
+        x = sequences if self.channels_first else sequences.movedim(-1, 2)  # (N, T, C, *spatial)
+        steps = range(x.shape[1] - 1, -1, -1) if self.go_backwards else range(x.shape[1])
+        inputs = [self._conv(x[:, t], self.kernel, self.strides, self.dilation_rate, self.padding) for t in steps]
+        if self.bias is not None:
+            inputs = [z + self.bias.view(-1, *(1,) * self.rank) for z in inputs]
+        if initial_state is None:
+            h = c = inputs[0].new_zeros(inputs[0].shape[0], self.filters, *inputs[0].shape[2:])
+        else:
+            h, c = (s if self.channels_first else s.movedim(-1, 1) for s in initial_state)
+        outputs = []
+        ones = (1,) * self.rank
+        for z in inputs:
+            i, f, c_hat, o = (z + self._conv(h, self.recurrent_kernel, ones, ones, "same")).split(self.filters, dim=1)
+            c = self.recurrent_activation(f) * c + self.recurrent_activation(i) * self.activation(c_hat)
+            h = self.recurrent_activation(o) * self.activation(c)
+            outputs.append(h)
+        output = torch.stack(outputs, dim=1) if self.return_sequences else outputs[-1]
+        if not self.channels_first:  # back to Keras' channels-last order
+            output = output.movedim(2 if self.return_sequences else 1, -1)
+            h, c = h.movedim(1, -1), c.movedim(1, -1)
+        return (output, h, c) if self.return_state else output
+
+
+def keras_rgb_to_hsv(images):
+    """Keras' rgb_to_hsv (backend/torch/image.py, after dm_pix) on channels-last floats in [0, 1]."""
+    eps = torch.finfo(images.dtype).eps
+    images = torch.where(images.abs() < eps, torch.zeros_like(images), images)
+    r, g, b = images.unbind(-1)
+    value = torch.maximum(torch.maximum(r, g), b)
+    range_ = value - torch.minimum(torch.minimum(r, g), b)
+    saturation = torch.where(value > 0, range_ / torch.where(value > 0, value, 1.0), 0.0)
+    norm = 1.0 / (6.0 * torch.where(range_ > 0, range_, 1.0))
+    hue = torch.where(value == g, norm * (b - r) + 2.0 / 6.0, norm * (r - g) + 4.0 / 6.0)
+    hue = torch.where(value == r, norm * (g - b), hue)
+    hue = torch.where(range_ > 0, hue, 0.0) + (hue < 0.0).to(hue.dtype)
+    return torch.stack([hue, saturation, value], dim=-1)
+
+
+def keras_hsv_to_rgb(images):
+    """Keras' hsv_to_rgb (backend/torch/image.py) on channels-last HSV images."""
+    hue, saturation, value = images.unbind(-1)
+    dh = torch.remainder(hue, 1.0) * 6.0
+    dr = torch.clip((dh - 3.0).abs() - 1.0, 0.0, 1.0)
+    dg = torch.clip(2.0 - (dh - 2.0).abs(), 0.0, 1.0)
+    db = torch.clip(2.0 - (dh - 4.0).abs(), 0.0, 1.0)
+    one_minus_s = 1.0 - saturation
+    return torch.stack([value * (one_minus_s + saturation * d) for d in (dr, dg, db)], dim=-1)
+
+
+class KerasRandomHue(nn.Module):
+    """keras.layers.RandomHue(factor, value_range) on channels-last RGB images: unchanged in
+    inference; in training each image's hue (on the 0..1 scale of value_range) turns by
+    +-f / 2, f uniform in Keras' factor range (bounds (0, 1)), the sign drawn with probability
+    1/2, wrapped to [0, 1], clipped, scaled back. torch's generator."""
+
+    def __init__(self, factor, value_range=(0, 255)):
+        super().__init__()
+        self.factor = keras_factor_range(factor, (0, 1))
+        self.value_range = tuple(value_range)
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        batch = x.shape[0] if x.dim() == 4 else 1
+        sign = torch.where(torch.rand(batch) > 0.5, -1.0, 1.0)
+        low, high = self.factor
+        shift = (sign * (torch.rand(batch) * (high - low) + low) * 0.5).view(-1, *(1,) * (x.dim() - 2))
+        low, high = self.value_range
+        images = keras_rgb_to_hsv((x.float() - low) / (high - low))
+        hue = images[..., 0] + shift
+        hue = torch.where(hue > 1.0, hue - 1.0, hue)
+        hue = torch.where(hue < 0.0, hue + 1.0, hue)
+        images = torch.clip(keras_hsv_to_rgb(torch.stack([hue, images[..., 1], images[..., 2]], dim=-1)), 0, 1)
+        return images * (high - low) + low
+
+
+class KerasRandomSaturation(nn.Module):
+    """keras.layers.RandomSaturation(factor, value_range) on channels-last RGB images: unchanged in
+    inference; in training each image's HSV saturation times f / (1 - f + 1e-7), f uniform in
+    Keras' factor range (bounds (-1, 1)), clipped to value_range (as Keras does, on the
+    saturation itself). torch's generator."""
+
+    def __init__(self, factor, value_range=(0, 255)):
+        super().__init__()
+        self.factor = keras_factor_range(factor, (-1, 1))
+        self.value_range = tuple(sorted(value_range))
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        batch = x.shape[0] if x.dim() == 4 else 1
+        low, high = self.factor
+        f = torch.rand(batch) * (high - low) + low
+        f = (f / (1 - f + 1e-7)).view(-1, *(1,) * (x.dim() - 2))
+        images = keras_rgb_to_hsv(x.float())
+        s = torch.clip(images[..., 1] * f, self.value_range[0], self.value_range[1])
+        return keras_hsv_to_rgb(torch.stack([images[..., 0], s, images[..., 2]], dim=-1))
+
+
+class KerasRandomColorJitter(nn.Module):
+    """keras.layers.RandomColorJitter: in training, Keras' RandomBrightness, RandomContrast,
+    RandomSaturation and RandomHue in that order, each where its factor is given; unchanged in
+    inference."""
+
+    def __init__(
+        self,
+        value_range=(0, 255),
+        brightness_factor=None,
+        contrast_factor=None,
+        saturation_factor=None,
+        hue_factor=None,
+    ):
+        super().__init__()
+        steps = [
+            (brightness_factor, KerasRandomBrightness),
+            (contrast_factor, KerasRandomContrast),
+            (saturation_factor, KerasRandomSaturation),
+            (hue_factor, KerasRandomHue),
+        ]
+        self.steps = nn.ModuleList(kind(f, value_range=value_range) for f, kind in steps if f is not None)
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        x = x.float()
+        for step in self.steps:
+            x = step(x)
+        return x
+
+
+class KerasRandomGaussianBlur(nn.Module):
+    """keras.layers.RandomGaussianBlur on channels-last images: unchanged in inference; in
+    training each image is blurred with probability p (p uniform in Keras' factor range, bounds
+    (0, 1)) by a Gaussian kernel of kernel_size with (sigma_x, sigma_y) drawn once per batch in
+    the sigma range (+1e-6), TensorFlow's depthwise convolution with zero "same" padding, then
+    clipped to value_range. torch's generator."""
+
+    def __init__(self, factor=1.0, kernel_size=3, sigma=1.0, value_range=(0, 255)):
+        super().__init__()
+        self.factor = keras_factor_range(factor, (0, 1))
+        self.kernel_size = tuple(kernel_size) if isinstance(kernel_size, (tuple, list)) else (kernel_size,) * 2
+        if any(k % 2 == 0 for k in self.kernel_size):
+            raise ValueError(f"kernel_size must be odd, got {kernel_size}")
+        self.sigma = keras_factor_range(sigma, (0, 1))
+        self.value_range = tuple(value_range)
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        single = x.dim() == 3
+        x = x.float().unsqueeze(0) if single else x.float()
+        batch, channels = x.shape[0], x.shape[-1]
+        low, high = self.factor
+        apply = torch.rand(batch) < torch.rand(batch) * (high - low) + low
+        sigma = torch.rand(2) * (self.sigma[1] - self.sigma[0]) + self.sigma[0] + 1e-6
+
+        def gaussian(size, s):
+            g = torch.exp(-0.5 * ((torch.arange(size, dtype=torch.float32) - (size - 1) / 2) / s) ** 2)
+            return g / g.sum()
+
+        kh, kw = self.kernel_size
+        kernel = torch.outer(gaussian(kw, sigma[1]), gaussian(kh, sigma[0])).reshape(1, 1, kh, kw)
+        blurred = F.conv2d(
+            x.permute(0, 3, 1, 2), kernel.expand(channels, 1, kh, kw), padding=(kh // 2, kw // 2), groups=channels
+        ).permute(0, 2, 3, 1)
+        out = torch.clip(torch.where(apply[:, None, None, None], blurred, x), *self.value_range)
+        return out[0] if single else out
+
+
+class KerasRandomErasing(nn.Module):
+    """keras.layers.RandomErasing on channels-last images: unchanged in inference; in training,
+    with probability p (uniform in Keras' factor range), each image gets one rectangle of
+    sqrt(scale draw) times its width and height, at a uniform position, set to fill_value (a
+    number, an RGB triple, or None: normal noise times value_range's top), clipped to
+    value_range, as Keras draws them. torch's generator."""
+
+    def __init__(self, factor=1.0, scale=(0.02, 0.33), fill_value=None, value_range=(0, 255)):
+        super().__init__()
+        self.factor = keras_factor_range(factor, (0, 1))
+        self.scale = keras_factor_range(scale, (0, 1))
+        self.fill_value, self.value_range = fill_value, tuple(value_range)
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        single = x.dim() == 3
+        x = x.float().unsqueeze(0) if single else x.float()
+        batch, height, width = x.shape[:3]
+        low, high = self.scale
+        ratio = torch.sqrt(torch.rand(batch, 2) * (high - low) + low)
+
+        def bounds(length, r):
+            start = torch.rand(batch) * (length - r * length)
+            return start[:, None, None, None], (start + r * length)[:, None, None, None]
+
+        x0, x1 = bounds(width, ratio[:, 0])
+        y0, y1 = bounds(height, ratio[:, 1])
+        grid_y = torch.arange(height, dtype=torch.float32)[None, :, None, None]
+        grid_x = torch.arange(width, dtype=torch.float32)[None, None, :, None]
+        box = (grid_x >= x0) & (grid_x < x1) & (grid_y >= y0) & (grid_y < y1)
+        low, high = self.factor
+        apply = torch.rand(batch) < torch.rand(batch) * (high - low) + low
+        if self.fill_value is None:
+            fill = torch.randn(x.shape) * self.value_range[1]
+        else:
+            fill = torch.ones_like(x) * torch.as_tensor(self.fill_value, dtype=torch.float32)
+        fill = torch.clip(fill, *self.value_range)
+        out = torch.where(apply[:, None, None, None] & box, fill, x)
+        return out[0] if single else out
+
+
+def _mix_batch(data, mix):
+    """Keras' batch-mixing layers take images or a dict with "images" (and "labels"):
+    ``mix(images) -> (images, weight (N,), permutation)``; labels mix with the same draw."""
+    images = data["images"] if isinstance(data, dict) else data
+    images, weight, order = mix(images.float())
+    if not isinstance(data, dict):
+        return images
+    out = dict(data, images=images)
+    if "labels" in data:
+        labels = data["labels"].float()
+        weight = weight.reshape(-1, *(1,) * (labels.dim() - 1))
+        out["labels"] = weight * labels + (1.0 - weight) * labels[order]
+    return out
+
+
+class KerasMixUp(nn.Module):
+    """keras.layers.MixUp(alpha) on channels-last image batches (or {"images", "labels"}):
+    unchanged in inference; in training each image becomes w * x + (1 - w) * x[perm] with
+    w ~ Beta(alpha, alpha) per image and one random permutation of the batch (labels alike).
+    torch's generator."""
+
+    def __init__(self, alpha=0.2):
+        super().__init__()
+        self.alpha = alpha
+
+    def forward(self, data):
+        if not self.training:
+            return data
+        return _mix_batch(data, self._mix)
+
+    def _mix(self, images):
+        batch = images.shape[0] if images.dim() == 4 else 1
+        order = torch.randperm(batch)
+        weight = torch.distributions.Beta(float(self.alpha), float(self.alpha)).sample((batch,))
+        w = weight.reshape(-1, 1, 1, 1) if images.dim() == 4 else weight.reshape(1, 1, 1)
+        mixed = images[order] if images.dim() == 4 else images
+        return w * images + (1.0 - w) * mixed, weight, order
+
+
+class KerasCutMix(nn.Module):
+    """keras.layers.CutMix(factor) on channels-last image batches (or {"images", "labels"}):
+    unchanged in inference (and for a single image); in training a rectangle of each image
+    (sides sqrt(1 - w) times the image's, w ~ Beta(a, a), a uniform in Keras' factor range,
+    at a uniform position) is taken from another image of one random permutation; labels mix
+    by the area kept. torch's generator."""
+
+    def __init__(self, factor=1.0):
+        super().__init__()
+        self.factor = keras_factor_range(factor, (0, 1))
+
+    def forward(self, data):
+        images = data["images"] if isinstance(data, dict) else data
+        if not self.training or images.dim() != 4:
+            return data
+        return _mix_batch(data, self._mix)
+
+    def _mix(self, images):
+        batch, height, width = images.shape[:3]
+        low, high = self.factor
+        alpha = float(torch.rand(()) * (high - low) + low + 1e-6)
+        ratio = torch.sqrt(1.0 - torch.distributions.Beta(alpha, alpha).sample((batch,)))
+
+        def bounds(length):
+            start = torch.rand(batch) * (length - ratio * length)
+            return start[:, None, None, None], (start + ratio * length)[:, None, None, None]
+
+        x0, x1 = bounds(width)
+        y0, y1 = bounds(height)
+        grid_y = torch.arange(height, dtype=torch.float32)[None, :, None, None]
+        grid_x = torch.arange(width, dtype=torch.float32)[None, None, :, None]
+        box = (grid_x >= x0) & (grid_x < x1) & (grid_y >= y0) & (grid_y < y1)
+        weight = (1.0 - (x1 - x0) * (y1 - y0) / (width * height)).reshape(-1)
+        order = torch.randperm(batch)
+        return torch.where(box, images[order], images), weight, order
+
+
+class KerasEqualization(nn.Module):
+    """keras.layers.Equalization(value_range, bins) on channels-last images: unchanged in
+    inference; in training each channel, over the whole batch, is histogram-equalized as Keras
+    does it: values on the 0..255 scale in ``bins`` fixed-width bins, the lookup table
+    round((cdf - cdf_min) * 255 / (cdf[-1] - cdf_min)) clipped to 0..255 (a channel with one
+    occupied bin is kept), then scaled back to value_range."""
+
+    def __init__(self, value_range=(0, 255), bins=256):
+        super().__init__()
+        self.value_range, self.bins = tuple(sorted(value_range)), bins
+
+    def _equalize(self, channel):
+        bins = self.bins
+        indices = ((channel * (bins - 1) / 255.0).to(torch.int32)).clip(0, bins - 1)
+        hist = torch.bincount(indices.reshape(-1).long(), minlength=bins)
+        if torch.count_nonzero(hist) <= 1:
+            return channel
+        cdf = torch.cumsum(hist, 0)
+        cdf_min = cdf[torch.nonzero(cdf)[0, 0]]
+        denominator = cdf[-1] - cdf_min
+        denominator = torch.where(denominator == 0, torch.ones_like(denominator), denominator)
+        table = torch.clip(torch.round((cdf - cdf_min) * 255 / denominator), 0, 255).float()
+        lookup = torch.clip(channel / 255.0 * (bins - 1), 0, bins - 1).to(torch.int32)
+        return table[lookup.long()]
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        low, high = self.value_range
+        x = (x.float() - low) * (255.0 / (high - low))
+        out = torch.stack([self._equalize(x[..., i]) for i in range(x.shape[-1])], dim=-1)
+        return out * ((high - low) / 255.0) + low
+
+
+def _keras_unit_vector(x):
+    """Keras' ops.normalize(x, axis=None): x * min(rsqrt(sum(x^2)), 1 / epsilon)."""
+    return x * torch.clamp(torch.rsqrt((x * x).sum()), max=1.0 / CONSTRAINT_EPSILON)
+
+
+class KerasSpectralNormalization(nn.Module):
+    """keras.layers.SpectralNormalization(layer, power_iterations): calls the (translated) layer;
+    in training first divides its kernel, in place as Keras assigns it, by the spectral norm
+    estimated by power iteration from ``vector_u`` (a buffer (1, out), Keras' truncated normal
+    0.02 start, updated each training call). The kernel is Keras' (*, out) matrix: a torch
+    Linear / Conv weight (out, ...) read as its transpose, an Embedding's (num, dim) or a support
+    layer's Keras-shaped ``kernel`` as they are (the estimate does not depend on the row order)."""
+
+    def __init__(self, layer, power_iterations=1):
+        super().__init__()
+        if power_iterations <= 0:
+            raise ValueError(f"`power_iterations` should be greater than zero, got {power_iterations}")
+        self.layer, self.power_iterations = layer, power_iterations
+        self.register_buffer("vector_u", None)
+
+    def _kernel(self):
+        layer = getattr(self.layer, "module", self.layer)  # ChannelsLast(conv)
+        for name, keras_order in (("kernel", True), ("embeddings", True), ("weight", False)):
+            weight = getattr(layer, name, None)
+            if isinstance(weight, torch.Tensor):
+                return weight, keras_order or isinstance(layer, nn.Embedding)
+        raise ValueError(f"{type(layer).__name__} object has no attribute 'kernel' nor 'embeddings'")
+
+    def forward(self, inputs, *args, **kwargs):
+        kernel, keras_order = self._kernel()
+        if isinstance(kernel, nn.parameter.UninitializedParameter):
+            with torch.no_grad():
+                self.layer(inputs, *args, **kwargs)  # a lazy layer creates its kernel
+            kernel, keras_order = self._kernel()
+        out = kernel.shape[-1] if keras_order else kernel.shape[0]
+        if self.vector_u is None:
+            self.vector_u = nn.init.trunc_normal_(torch.empty(1, out), 0.0, 0.02, -0.04, 0.04)
+        if self.training and bool(torch.any(kernel != 0)):
+            with torch.no_grad():
+                weights = kernel.reshape(-1, out) if keras_order else kernel.reshape(out, -1).T
+                u = self.vector_u
+                for _ in range(self.power_iterations):
+                    v = _keras_unit_vector(u @ weights.T)
+                    u = _keras_unit_vector(v @ weights)
+                sigma = v @ weights @ u.T
+                self.vector_u.copy_(u)
+                kernel.copy_(kernel / sigma)
+        return self.layer(inputs, *args, **kwargs)
+
+
+class KerasWrapper(nn.Module):
+    """keras.layers.Wrapper, the base class of user wrapper layers: an nn.Module holding the
+    wrapped ``layer``; Keras' other constructor arguments (name=, dtype=...) mean nothing here.
+    Like Keras' Wrapper it has no forward of its own: a subclass defines it."""
+
+    def __init__(self, layer, **kwargs):
+        super().__init__()
+        self.layer = layer
+
+    def build(self, input_shape=None):
+        """Keras' Wrapper.build builds the wrapped layer; torch modules need no build."""
+
+
+def keras_homography(start_points, end_points):
+    """Keras' compute_homography_matrix: the (N, 8) projective transform taking each of the 4
+    ``end_points`` (N, 4, 2) (x, y) to its ``start_points`` one (the output -> input map)."""
+    rows, target = [], []
+    for i in range(4):
+        (sx, sy), (ex, ey) = start_points[:, i].unbind(-1), end_points[:, i].unbind(-1)
+        one, zero = torch.ones_like(ex), torch.zeros_like(ex)
+        rows.append(torch.stack([ex, ey, one, zero, zero, zero, -sx * ex, -sx * ey], dim=-1))
+        rows.append(torch.stack([zero, zero, zero, ex, ey, one, -sy * ex, -sy * ey], dim=-1))
+        target += [sx, sy]
+    return torch.linalg.solve(torch.stack(rows, dim=1), torch.stack(target, dim=-1)[..., None])[..., 0]
+
+
+class KerasRandomPerspective(nn.Module):
+    """keras.layers.RandomPerspective on channels-last images: unchanged in inference; in
+    training, with probability p (uniform in Keras' factor range), each image's corners move by
+    a uniform fraction in [-scale / 2, scale / 2] of their coordinates and the image is warped by
+    the homography (Keras' solve, TensorFlow's projective sampling with fill_value).
+    torch's generator."""
+
+    def __init__(self, factor=1.0, scale=1.0, interpolation="bilinear", fill_value=0.0):
+        super().__init__()
+        if not 0.0 <= scale <= 1.0:
+            raise ValueError(f"scale must be in [0, 1], got {scale}")
+        if interpolation not in ("nearest", "bilinear"):
+            raise ValueError(f"interpolation must be 'nearest' or 'bilinear', got {interpolation!r}")
+        self.factor = keras_factor_range(factor, (0, 1))
+        self.scale, self.interpolation, self.fill_value = scale, interpolation, fill_value
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        single = x.dim() == 3
+        x = x.float().unsqueeze(0) if single else x.float()
+        batch, height, width = x.shape[:3]
+        low, high = self.factor
+        apply = torch.rand(batch) < torch.rand(batch) * (high - low) + low
+        moves = (torch.rand(batch, 4, 2) - 0.5) * self.scale
+        corners = [[0.0, 0.0], [width - 1, 0.0], [0.0, height - 1], [width - 1, height - 1]]
+        start = torch.tensor([corners], dtype=torch.float32).repeat(batch, 1, 1)
+        transform = keras_homography(start, start + start * moves)
+        warped = keras_affine_transform(x, transform, self.interpolation, "constant", self.fill_value)
+        out = torch.where(apply[:, None, None, None], warped, x)
+        return out[0] if single else out

@@ -155,6 +155,7 @@ TF_TO_TORCH = Direction(
         ("tf_keras", "keras"),
         ("keras.src", "keras"),
         ("tensorflow", "tf"),
+        ("tf.compat.v2", "tf"),  # TensorFlow 2's API under its compatibility name
         ("keras.api", "keras"),
         # keras.ops re-exports these submodules' functions under the same names (keras.ops.image's differ)
         ("keras.ops.numpy", "keras.ops"),

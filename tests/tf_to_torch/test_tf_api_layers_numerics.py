@@ -286,6 +286,15 @@ LAYER_CASES = [
     ("layers.RandomSharpness(0.3)", randn(2, 4, 5, 3)),
     ("layers.RandomTranslation(0.2, 0.1)", randn(6, 5, 3)),
     ("layers.RandomGrayscale()", randn(2, 4, 5, 3)),
+    ("layers.RandomHue(0.3)", randn(2, 4, 5, 3)),
+    ("layers.RandomGaussianBlur()", randn(2, 4, 5, 3)),
+    ("layers.RandomErasing()", randn(2, 4, 5, 3)),
+    ("layers.MixUp()", randn(3, 4, 5, 3)),
+    ("layers.RandomPerspective()", randn(2, 4, 5, 3)),
+    ("layers.Equalization()", randn(3, 4, 5, 3)),
+    ("layers.CutMix()", randn(3, 4, 5, 3)),
+    ("layers.RandomSaturation(0.3)", randn(2, 4, 5, 3)),
+    ("layers.RandomColorJitter(brightness_factor=0.2, hue_factor=0.2)", randn(2, 4, 5, 3)),
     ("layers.RandomBrightness((-0.1, 0.3), value_range=(0.0, 1.0))", randn(4, 5, 3)),
 ]
 
@@ -300,6 +309,11 @@ def with_states(*sizes, batch=3, features=5):
         rng.standard_normal((batch, features)).astype(np.float32),
         [rng.standard_normal((batch, s)).astype(np.float32) for s in sizes],
     )
+
+
+def randn_args(*shapes):
+    """Positional arguments: one standard normal array per shape."""
+    return lambda rng: tuple(rng.standard_normal(shape).astype(np.float32) for shape in shapes)
 
 
 # (expression, inputs, call keyword arguments as source)
@@ -319,6 +333,23 @@ RECURRENT_CASES = [
         "layers.RNN(layers.StackedRNNCells([layers.SimpleRNNCell(4), layers.LSTMCell(2)]), return_sequences=True)",
         randn(2, 5, 3),
         "",
+    ),
+    ("layers.ConvLSTM2D(3, 3)", randn(2, 4, 6, 5, 2), ""),
+    ("layers.ConvLSTM2D(3, (3, 2), strides=2, padding='same', return_sequences=True)", randn(2, 3, 7, 6, 2), ""),
+    ("layers.ConvLSTM2D(2, 2, return_state=True, go_backwards=True, unit_forget_bias=False)", randn(2, 3, 5, 5, 3), ""),
+    (
+        "layers.ConvLSTM1D(2, 2, padding='same', dilation_rate=2, return_sequences=True, return_state=True)",
+        randn(2, 3, 6, 2),
+        "",
+    ),
+    ("layers.ConvLSTM3D(2, 2, padding='same', use_bias=False)", randn(1, 2, 4, 3, 4, 2), ""),
+    ("layers.GroupQueryAttention(4, 4, 2)", randn_args((2, 5, 6), (2, 7, 3)), ""),
+    ("layers.GroupQueryAttention(3, 2, 1, use_gate=True)", randn_args((2, 5, 6), (2, 4, 3), (2, 4, 5)), ""),
+    ("layers.GroupQueryAttention(4, 4, 4, use_bias=False)", randn_args((2, 5, 6), (2, 5, 6)), "use_causal_mask=True"),
+    (
+        "layers.GroupQueryAttention(2, 6, 3, sliding_window=2)",
+        randn_args((2, 5, 4), (2, 5, 4)),
+        "return_attention_scores=True",
     ),
     ("layers.ReversibleEmbedding(10, 4)", ints(2, 5, high=10), ""),
     ("layers.ReversibleEmbedding(10, 4)", randn(2, 3, 4), "reverse=True"),
@@ -557,6 +588,16 @@ def test_random_shear_training(options):
         ("layers.RandomPosterization((6, 6), value_range=(0, 1))", (4, 5, 3)),
         ("layers.RandomSharpness((0.3, 0.3))", (2, 4, 5, 3)),
         ("layers.RandomSharpness((0.9, 0.9), value_range=(0, 1))", (4, 5, 2)),
+        ("layers.RandomGaussianBlur((1.0, 1.0), sigma=(0.7, 0.7))", (2, 6, 5, 3)),
+        ("layers.RandomGaussianBlur((1.0, 1.0), kernel_size=5, sigma=(0.4, 0.4), value_range=(0, 1))", (2, 7, 6, 2)),
+        ("layers.Equalization()", (2, 6, 5, 3)),
+        ("layers.Equalization(value_range=(0, 1), bins=32)", (3, 4, 5, 2)),
+        ("layers.RandomHue((1.0, 1.0))", (2, 4, 5, 3)),  # +-1/2 turn: the same image either way
+        ("layers.RandomHue((1.0, 1.0), value_range=(0, 1))", (2, 4, 5, 3)),
+        ("layers.RandomSaturation((0.3, 0.3))", (2, 4, 5, 3)),
+        ("layers.RandomSaturation((0.6, 0.6), value_range=(0, 1))", (2, 4, 5, 3)),
+        ("layers.RandomColorJitter(brightness_factor=(0.1, 0.1), saturation_factor=(0.4, 0.4))", (2, 4, 5, 3)),
+        ("layers.RandomColorJitter((0, 1), contrast_factor=(0.0, 0.0), hue_factor=(1.0, 1.0))", (2, 4, 5, 3)),
     ],
 )
 def test_color_augmentation_training(expr, shape):
@@ -566,6 +607,112 @@ def test_color_augmentation_training(expr, shape):
     module, code = translate_value(expr, "layer")
     want = keras_value(expr)(tf.constant(x), training=True)
     assert_close(want, module.train()(torch.from_numpy(x)), code, atol=1e-4)
+
+
+@pytest.mark.parametrize("fill_value", [7.0, (1.0, 2.0, 300.0)])
+def test_random_erasing_training(fill_value):
+    """Keras' draws are not torch's: each image gets one rectangle of fill_value (clipped to
+    value_range), with Keras' side lengths sqrt(scale) * side (+-1 pixel), the rest unchanged."""
+    x = np.random.default_rng(3).uniform(20, 200, (6, 10, 12, 3)).astype(np.float32)
+    module, _ = translate_value(
+        f"layers.RandomErasing((1.0, 1.0), scale=(0.25, 0.25), fill_value={fill_value!r})", "layer"
+    )
+    got = module.train()(torch.from_numpy(x)).numpy()
+    fill = np.clip(np.broadcast_to(np.asarray(fill_value, np.float32), (3,)), 0, 255)
+    for image, original in zip(got, x):
+        changed = np.any(image != original, axis=-1)
+        rows, cols = np.nonzero(changed)
+        assert changed.sum() == (np.ptp(rows) + 1) * (np.ptp(cols) + 1)  # one rectangle
+        assert abs(np.ptp(rows) + 1 - 5) <= 1 and abs(np.ptp(cols) + 1 - 6) <= 1  # sqrt(0.25) of 10, 12
+        np.testing.assert_array_equal(image[changed], np.broadcast_to(fill, (changed.sum(), 3)))
+
+
+def test_mix_up_training():
+    """Each image (and its label) is w * itself + (1 - w) * the image of one permutation."""
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0, 255, (6, 4, 5, 3)).astype(np.float32)
+    labels = np.eye(6, dtype=np.float32)
+    module, _ = translate_value("layers.MixUp(alpha=0.5)", "layer")
+    out = module.train()({"images": torch.from_numpy(x), "labels": torch.from_numpy(labels)})
+    images, mixed = out["images"].numpy(), out["labels"].numpy()
+    partners = []
+    for i in range(6):
+        w = mixed[i, i] if np.count_nonzero(mixed[i] > 1e-6) == 2 else 1.0  # a partner other than itself
+        j = int(np.argmax(np.where(np.arange(6) == i, -1, mixed[i]))) if w < 1.0 else i
+        partners.append(j)
+        np.testing.assert_allclose(images[i], w * x[i] + (1 - w) * x[j], rtol=1e-4, atol=1e-3)
+        assert mixed[i].sum() == pytest.approx(1.0, abs=1e-5)
+    assert sorted(partners) == list(range(6))  # one permutation
+
+
+def test_cut_mix_training():
+    """Each image keeps its pixels outside one rectangle, which comes from one other image of a
+    permutation; its label mixes by the area kept."""
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 255, (5, 8, 9, 3)).astype(np.float32)
+    labels = np.eye(5, dtype=np.float32)
+    module, _ = translate_value("layers.CutMix()", "layer")
+    out = module.train()({"images": torch.from_numpy(x), "labels": torch.from_numpy(labels)})
+    images, mixed = out["images"].numpy(), out["labels"].numpy()
+    for i in range(5):
+        changed = np.any(images[i] != x[i], axis=-1)
+        if changed.any():
+            rows, cols = np.nonzero(changed)
+            box = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+            sources = [j for j in range(5) if j != i and np.array_equal(images[i][box], x[j][box])]
+            assert sources, "the rectangle comes from another image"
+            assert mixed[i, sources[0]] == pytest.approx(1.0 - mixed[i, i], abs=1e-5)
+            # the label keeps the continuous box's area: the pixel count's, within one row and column
+            slack = (np.ptp(rows) + np.ptp(cols) + 3) / changed.size
+            assert abs(mixed[i, i] - (1.0 - changed.sum() / changed.size)) <= slack
+        assert mixed[i].sum() == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "inner,converter,shape",
+    [("layers.Dense(4)", "dense", (3, 5)), ("layers.Conv2D(3, 2)", "conv", (2, 5, 6, 2))],
+)
+def test_spectral_normalization(inner, converter, shape):
+    """Keras' power iteration: inference calls the layer; two training calls divide its kernel
+    by the estimated spectral norm (vector_u carried over) and give Keras' outputs."""
+    from fwtranslate.weights import registry
+
+    expr = f"layers.SpectralNormalization({inner}, power_iterations=2)"
+    x = np.random.default_rng(6).standard_normal(shape).astype(np.float32)
+    layer = keras_value(expr)
+    layer(tf.constant(x))
+    module, code = translate_value(expr, "layer")
+    module.eval()
+    with torch.no_grad():
+        module(torch.from_numpy(x))
+    wrapped = getattr(module.layer, "module", module.layer)
+    registry.get(converter).keras_to_torch(layer.layer, wrapped)
+    module.vector_u.copy_(torch.from_numpy(layer.vector_u.numpy()))
+    assert_close(layer(tf.constant(x), training=False), module(torch.from_numpy(x)), code)
+    module.train()
+    for _ in range(2):
+        want = layer(tf.constant(x), training=True)
+        with torch.no_grad():
+            got = module(torch.from_numpy(x))
+        assert_close(want, got, code)
+    assert_close(layer.vector_u, module.vector_u, code)
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+def test_perspective_warp(interpolation):
+    """RandomPerspective's warp (homography + projective sampling) equals Keras' on given corners;
+    scale=0 moves no corner, so training keeps the image."""
+    rng = np.random.default_rng(8)
+    x = rng.uniform(0, 255, (2, 7, 9, 3)).astype(np.float32)
+    start = np.tile(np.array([[[0, 0], [8, 0], [0, 6], [8, 6]]], np.float32), (2, 1, 1))
+    end = start + start * rng.uniform(-0.3, 0.3, (2, 4, 2)).astype(np.float32)
+    want = keras.ops.image.perspective_transform(x, start, end, interpolation=interpolation, fill_value=5.0)
+    namespace, code = translate_and_exec(f"{PRELUDE}layer = layers.RandomPerspective()\n", "torch")
+    transform = namespace["keras_homography"](torch.from_numpy(start), torch.from_numpy(end))
+    got = namespace["keras_affine_transform"](torch.from_numpy(x), transform, interpolation, "constant", 5.0)
+    assert_close(want, got, code, atol=1e-3)
+    module, _ = translate_value("layers.RandomPerspective((1.0, 1.0), scale=0.0)", "layer")
+    assert_close(x, module.train()(torch.from_numpy(x)), code, atol=1e-3)
 
 
 def test_random_posterization_draws():

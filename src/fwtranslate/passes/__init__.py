@@ -6,7 +6,9 @@ from .tf_to_torch import BuilderModules, FitLoop, KerasLayerClass, LayerNames, S
 from .tf_to_torch import Layout as ChannelsFirstLayout
 from .tf_to_torch import LayoutWrap as ChannelsFirstLayoutWrap
 from .tf_to_torch import TrainingStep as TorchTrainingStep
+from .tf_to_torch.backend_checks import BackendChecks
 from .tf_to_torch.export_decorators import KerasExportDecorators
+from .tf_to_torch.name_scopes import NameScopes
 from .torch_to_tf import (
     Checkpoints,
     DtypePromotion,
@@ -49,6 +51,8 @@ TF_TO_TORCH_PASSES = (
     ChannelsFirstLayout,
     StaticSizes,
     KerasExportDecorators,
+    NameScopes,  # before CallRewriter: the scope calls go with their `with`
+    BackendChecks,  # before CallRewriter: the backend queries are decided, not reported
     FitLoop,  # before TorchTrainingStep: an optimizer given to compile gets its parameters here
     TorchTrainingStep,
     CallRewriter,

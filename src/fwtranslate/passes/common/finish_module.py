@@ -78,6 +78,12 @@ class FinishModule(Pass):
         header: list[cst.EmptyLine] = []  # comments above the first removed import
         carry: list[cst.EmptyLine] = []  # comments above later removed imports
         for stmt in body:
+            if self._unused_fallback(stmt, framework):  # try: import keras / except ImportError: ...
+                if insert_at is None:
+                    insert_at, header = len(out), list(stmt.leading_lines)
+                else:
+                    carry.extend(stmt.leading_lines)
+                continue
             if isinstance(stmt, cst.SimpleStatementLine) and any(id(s) in framework for s in stmt.body):
                 first = insert_at is None
                 if first:
@@ -122,6 +128,25 @@ class FinishModule(Pass):
     def _support_imports(self) -> set[str]:
         lib = self.ctx.rules.support
         return lib.imports_for(lib.closure(self.helpers))
+
+    def _unused_fallback(self, stmt: _Statement, framework: set[int]) -> bool:
+        """A ``try:`` of framework imports with ``except ImportError:`` fallbacks that import the
+        framework another way, none of whose names the output still uses: it goes whole (an
+        import kept because a name is still used keeps its ``try`` as written)."""
+        if not isinstance(stmt, cst.Try) or stmt.orelse is not None or stmt.finalbody is not None:
+            return False
+        if not stmt.handlers or not all(_catches_import_error(h) for h in stmt.handlers):
+            return False
+        blocks = [stmt.body, *(h.body for h in stmt.handlers)]
+        smalls: list[cst.BaseSmallStatement] = []
+        for block in blocks:
+            for line in getattr(block, "body", ()):
+                if not isinstance(line, cst.SimpleStatementLine):
+                    return False
+                smalls.extend(s for s in line.body if not isinstance(s, cst.Pass))
+        if not smalls or not all(id(s) in framework for s in smalls):
+            return False
+        return all(self._prune(s) is None for s in smalls)
 
     def _prune(self, node: cst.BaseSmallStatement):
         if not isinstance(node, (cst.Import, cst.ImportFrom)):  # (only imports are framework imports)
@@ -179,6 +204,17 @@ class _NestedImports(cst.CSTTransformer):
         if updated.body:
             return updated
         return updated.with_changes(body=[cst.SimpleStatementLine(body=[cst.Pass()])])
+
+
+_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
+
+
+def _catches_import_error(handler: cst.ExceptHandler) -> bool:
+    kind = handler.type
+    if kind is None:
+        return True  # a bare `except:`
+    names = [e.value for e in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+    return all(dotted_name(n) in _IMPORT_ERRORS for n in names)
 
 
 def _names(body: list[_Statement]) -> set[str]:

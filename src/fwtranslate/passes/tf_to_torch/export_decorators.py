@@ -21,6 +21,7 @@ from ..common.base import Pass
 REGISTRATION_DECORATORS = frozenset(
     {
         "keras.api_export.keras_export",
+        "tf.python.util.tf_export.keras_export",  # tf-keras / TensorFlow's own copy
         "keras.saving.register_keras_serializable",
         "keras.saving.object_registration.register_keras_serializable",
         "keras.utils.register_keras_serializable",

@@ -62,6 +62,15 @@ class KerasLayerClass(Pass):
                 return fn.name if fn.owner.is_module else None
         return None
 
+    def _support_base(self) -> bool:
+        """Whether the class of the method being rewritten derives from a framework class whose
+        rule names a support base for subclasses (the ``base:`` field)."""
+        for fn in reversed(self.ctx.functions):
+            if fn.owner is not None:
+                rule = self.ctx.rules.calls.get(fn.owner.source_base or "")
+                return rule is not None and rule.subclass_base is not None
+        return False
+
     def _in_call_method(self) -> bool:
         return self._model_method() == self.ctx.direction.entry_method[0]
 
@@ -144,6 +153,8 @@ class KerasLayerClass(Pass):
         if len(updated.args) < len(original.args) and updated.args:  # a training= went
             last = updated.args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
             updated = updated.with_changes(args=[*updated.args[:-1], last])
+        if _is_super_call(original, "__init__") and original.args and self._support_base():
+            return updated  # a support base class (keras.layers.Wrapper's) takes Keras' arguments
         if _is_super_call(original, "__init__") and original.args:
             dropped = [a for a in original.args if a.star != "**"]
             if dropped:
