@@ -1,6 +1,7 @@
 """Keras registration decorators and ``@tf.function`` -> removed.
 
-``@keras_export("keras.applications.VGG16")`` (Keras' own public-API registry) and
+``@keras_export("keras.applications.VGG16")`` (Keras' own public-API registry; keras-hub's
+``@keras_hub_export`` and its siblings likewise) and
 ``@keras.saving.register_keras_serializable()`` (the serialization registry) only register the
 decorated function or class with Keras; they change nothing about what it computes and have no
 PyTorch meaning. A rule cannot remove a decorator (it translates expressions), so this pass
@@ -22,6 +23,13 @@ REGISTRATION_DECORATORS = frozenset(
     {
         "keras.api_export.keras_export",
         "tf.python.util.tf_export.keras_export",  # tf-keras / TensorFlow's own copy
+        # the libraries built on Keras register their public names the same way
+        "keras_hub.src.api_export.keras_hub_export",
+        "keras_hub.api_export.keras_hub_export",
+        "keras_nlp.src.api_export.keras_nlp_export",
+        "keras_nlp.api_export.keras_nlp_export",
+        "keras_cv.src.api_export.keras_cv_export",
+        "keras_cv.api_export.keras_cv_export",
         "keras.saving.register_keras_serializable",
         "keras.saving.object_registration.register_keras_serializable",
         "keras.utils.register_keras_serializable",
