@@ -69,7 +69,37 @@ NN = [
     ("tf.nn.avg_pool3d(x, 3, 2, 'SAME')", VOL),
 ]
 
-CASES = [("tf.nn", NN)]
+SQ = {"m": F32(2, 3, 3)}
+SPD = "tf.matmul(m, m, transpose_b=True) + tf.eye(3)"
+RHS = {"m": F32(2, 3, 3), "b": F32(2, 3, 2)}
+LINALG = [
+    ("tf.linalg.l2_normalize(m, axis=-1)", SQ),
+    ("tf.linalg.adjoint(m)", SQ),
+    ("tf.linalg.matrix_transpose(m)", SQ),
+    ("tf.linalg.diag_part(m, k=1)", SQ),
+    ("tf.linalg.tensor_diag_part(m)", {"m": F32(2, 3, 2, 3)}),
+    ("tf.linalg.diag(m, k=-1)", {"m": F32(2, 3)}),
+    ("tf.linalg.trace(m)", SQ),
+    ("tf.linalg.det(m)", SQ),
+    ("tf.linalg.slogdet(m)", SQ),
+    (f"tf.linalg.logdet({SPD})", SQ),
+    ("tf.linalg.inv(m, adjoint=True)", SQ),
+    ("tf.linalg.pinv(m)", {"m": F32(4, 3)}),
+    (f"tf.linalg.cholesky({SPD})", SQ),
+    ("tf.abs(tf.linalg.qr(m)[1])", {"m": F32(4, 3)}),
+    ("tf.linalg.svd(m, compute_uv=False)", {"m": F32(4, 3)}),
+    ("tf.abs(tf.linalg.svd(m)[2])", {"m": F32(4, 3)}),
+    (f"tf.sort(ops.real(tf.linalg.eig({SPD})[0]))", SQ),
+    (f"tf.linalg.eigh({SPD})[0]", SQ),
+    (f"tf.linalg.eigvalsh({SPD})", SQ),
+    ("tf.linalg.lu(m)", SQ),
+    ("tf.linalg.matrix_rank(tf.concat([m, m], axis=-1))", SQ),
+    ("tf.linalg.solve(m, b)", RHS),
+    ("tf.linalg.triangular_solve(m + 3 * tf.eye(3), b, lower=False, adjoint=True)", RHS),
+    ("tf.linalg.cross(a, b)", {"a": F32(4, 3), "b": F32(4, 3)}),
+]
+
+CASES = [("tf.nn", NN), ("tf.linalg", LINALG)]
 
 
 def _params(groups):
