@@ -6,6 +6,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from support_losses import keras_ops_binary_crossentropy
+from support_ops import keras_dtype
+
 
 def keras_get_value(x):
     """K.get_value / K.eval: the value as a numpy array (anything not a tensor as it is)."""
@@ -92,3 +95,38 @@ def keras_resize_volumes(x, depth_factor, height_factor, width_factor, data_form
     for offset, factor in enumerate((depth_factor, height_factor, width_factor)):
         x = torch.repeat_interleave(x, factor, dim=axis + offset)
     return x
+
+
+def keras_k_binary_focal_crossentropy(
+    target, output, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False
+):
+    """K.binary_focal_crossentropy: elementwise binary cross entropy times (1 - p_t) ** gamma
+    (and the alpha class weight when balancing)."""
+    probabilities = torch.sigmoid(output) if from_logits else output
+    p_t = target * probabilities + (1 - target) * (1 - probabilities)
+    focal = torch.pow(1.0 - p_t, gamma) * keras_ops_binary_crossentropy(target, output, from_logits=from_logits)
+    if apply_class_balancing:
+        focal = (target * alpha + (1 - target) * (1 - alpha)) * focal
+    return focal
+
+
+def keras_k_categorical_focal_crossentropy(target, output, alpha=0.25, gamma=2.0, from_logits=False, axis=-1):
+    """K.categorical_focal_crossentropy: renormalised, clipped probabilities; the cross entropy of
+    each class weighted by alpha (1 - p) ** gamma, summed along axis."""
+    if from_logits:
+        output = torch.softmax(output, dim=axis)
+    output = output / torch.sum(output, dim=axis, keepdim=True)
+    output = torch.clamp(output, 1e-7, 1.0 - 1e-7)
+    focal = torch.pow(1.0 - output, gamma) * alpha * (-target * torch.log(output))
+    return torch.sum(focal, dim=axis)
+
+
+def keras_is_float_dtype(dtype):
+    """keras.backend.is_float_dtype: a floating-point dtype (a name, a Python type or a torch dtype)."""
+    return keras_dtype(dtype).is_floating_point
+
+
+def keras_is_int_dtype(dtype):
+    """keras.backend.is_int_dtype: a signed or unsigned integer dtype (bool is not one)."""
+    dtype = keras_dtype(dtype)
+    return not dtype.is_floating_point and not dtype.is_complex and dtype != torch.bool
