@@ -295,9 +295,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", type=Path, help="replace the table's section in this markdown file")
     args = parser.parse_args(argv)
 
-    patterns = [r"\btorch\.{}\s*\(", r"\.{}\s*\("] + [
-        r"\btf\." + re.escape(s) + r"{}\s*\(" for s in ("", "math.", "nn.", "linalg.", "image.")
-    ] + [BACKEND_PATTERN]
+    patterns = (
+        [r"\btorch\.{}\s*\(", r"\.{}\s*\("]
+        + [r"\btf\." + re.escape(s) + r"{}\s*\(" for s in ("", "math.", "nn.", "linalg.", "image.")]
+        + [BACKEND_PATTERN]
+    )
     roots = ranking_sources(args.code + (fetch_ranking_code() if args.fetch else []))
     counts = count_calls(roots, patterns)
     namespaces = torch_namespaces(counts, args.top) + keras_namespaces(counts, args.top)

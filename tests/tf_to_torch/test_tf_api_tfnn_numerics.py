@@ -11,14 +11,27 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import ast
+import functools
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
 import pytest
 
-pytest.importorskip("torch")
-pytest.importorskip("tensorflow")
+torch = pytest.importorskip("torch")
+tf = pytest.importorskip("tensorflow")
 pytest.importorskip("keras")
 pytest.importorskip("einops")
 
-from test_tf_op_numerics import F32, INT, POS, check
+from test_tf_op_numerics import F32, INT, POS, _compare, _make, _to_numpy, check
+
+from fwtranslate import translate
+
+# tf_keras (the Keras 2 backend the K.* rules translate): installed, or the sources that
+# `benchmarks/api_coverage.py --fetch` unpacks
+_TF_KERAS_SOURCES = Path(__file__).resolve().parents[2] / ".corpus" / "ranking" / "src" / "tf_keras"
 
 
 def CONST(value):
@@ -151,3 +164,135 @@ def _params(groups):
 @pytest.mark.parametrize("expr,inputs", _params(CASES))
 def test_tf_namespaces_match(expr, inputs):
     check(expr, inputs)
+
+
+# --- the Keras 2 backend, against tf_keras' own K functions --------------------------------------
+@functools.cache
+def _tf_keras_backend():
+    try:
+        return importlib.import_module("tf_keras.backend")
+    except ImportError:
+        if not _TF_KERAS_SOURCES.is_dir():
+            pytest.skip("tf_keras is not installed (benchmarks/api_coverage.py --fetch unpacks it)")
+        sys.path.insert(0, str(_TF_KERAS_SOURCES))
+        return importlib.import_module("tf_keras.backend")
+
+
+@functools.cache
+def _translated_k(expr: str, args: tuple[str, ...]):
+    source = f"from keras import backend as K\n\n\ndef f({', '.join(args)}):\n    return {expr}\n"
+    result = translate(source, to="torch")
+    assert result.ok, [d.format() for d in result.diagnostics]
+    modules = {
+        alias.name.split(".")[0]
+        for node in ast.walk(ast.parse(result.code))
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    modules |= {
+        (node.module or "").split(".")[0]
+        for node in ast.walk(ast.parse(result.code))
+        if isinstance(node, ast.ImportFrom)
+    }
+    assert not modules & {"keras", "tensorflow", "tf_keras"}, result.code
+    assert "K" not in {n.id for n in ast.walk(ast.parse(result.code)) if isinstance(n, ast.Name)}, result.code
+    namespace: dict = {}
+    exec(compile(result.code, "<translated>", "exec"), namespace)
+    return namespace["f"], result.code
+
+
+def check_backend(expr, inputs, seed=0):
+    rng = np.random.default_rng(seed)
+    args = tuple(inputs)
+    arrays = {name: _make(spec, rng) for name, spec in inputs.items()}
+    fn, code = _translated_k(expr, args)
+    namespace = {"K": _tf_keras_backend(), "tf": tf, "np": np}
+    exec(f"def f({', '.join(args)}):\n    return {expr}\n", namespace)
+    want = namespace["f"](*(arrays[a] if inputs[a][0] == "const" else tf.convert_to_tensor(arrays[a]) for a in args))
+    got = fn(*(arrays[a] if inputs[a][0] == "const" else torch.from_numpy(np.array(arrays[a])) for a in args))
+    _compare(_to_numpy(got), _to_numpy(want), code)
+
+
+X = {"x": F32(2, 3, 4)}
+XY = {"x": F32(2, 3, 4), "y": F32(2, 3, 4)}
+M = {"x": F32(3, 4), "y": F32(4, 5)}
+PROBS = {"y": POS(4, 5), "p": POS(4, 5)}
+BIN = {"y": INT(4, 5, high=2), "p": POS(4, 5)}
+KIMG = {"x": F32(2, 5, 6, 3), "w": F32(3, 3, 3, 4)}
+BACKEND = [
+    ("K.image_data_format() + K.floatx() + str(K.epsilon())", {}),
+    ("K.int_shape(x) + (K.ndim(x), K.count_params(x))", X),
+    ("K.shape(x)[1] * 2", X),
+    ("K.dtype(K.cast(x, 'float64'))", X),
+    ("K.cast(x > 0, K.floatx())", X),
+    ("K.cast_to_floatx(2)", {}),
+    ("K.learning_phase()", {}),
+    ("K.in_train_phase(x, x * 2.0, training=1) + K.in_test_phase(x, x * 3.0)", X),
+    ("K.get_value(K.variable(x))", X),
+    ("K.eval(K.constant(2.0, shape=(2, 3)))", {}),
+    ("K.batch_get_value([K.zeros((2, 3)), K.ones((2,), dtype='int32')])", {}),
+    ("K.zeros_like(x) + K.ones_like(x) + K.eye(4)", {"x": F32(2, 4, 4)}),
+    ("K.arange(1, 7, 2)", {}),
+    ("K.is_sparse(x)", X),
+    ("K.to_dense(x)", X),
+    ("K.abs(x) + K.square(x) + K.sqrt(x) + K.exp(x) + K.cos(x) + K.sin(x)", X),
+    ("K.log(K.abs(x) + 1.0) + K.round(x * 3.0) + K.sign(x) + K.pow(x, 2)", X),
+    ("K.maximum(x, 0.0) + K.minimum(x, y) + K.clip(x, -0.5, 0.5)", XY),
+    (
+        "[K.equal(x, y), K.not_equal(x, y), K.greater(x, y), K.greater_equal(x, y), K.less(x, y), K.less_equal(x, y)]",
+        XY,
+    ),
+    ("K.dot(x, y)", M),
+    ("K.dot(x, y)", {"x": F32(2, 3, 4), "y": F32(5, 4, 2)}),
+    ("K.l2_normalize(x, axis=-1)", X),
+    ("K.sum(x, axis=1) + K.mean(x, axis=1) + K.max(x, axis=1) + K.min(x, axis=1)", X),
+    ("K.prod(x, axis=[0, 2]) + K.std(x, axis=[0, 2]) + K.var(x, axis=[0, 2])", X),
+    ("[K.all(x > -1.0), K.any(x > 1.0, axis=1, keepdims=True), K.mean(x > 0)]", X),
+    ("[K.argmax(x), K.argmin(x, axis=1)]", X),
+    ("K.cumsum(x, axis=1) + K.cumprod(x)", X),
+    ("K.reshape(x, (-1, 4))", X),
+    ("[K.flatten(x), K.batch_flatten(x)]", X),
+    ("K.concatenate([x, y]) + 0.0", XY),
+    ("K.stack([x, y], axis=1)", XY),
+    ("[K.transpose(x), K.permute_dimensions(x, (0, 2, 1))]", X),
+    ("[K.expand_dims(x), K.squeeze(K.expand_dims(x, 1), 1)]", X),
+    ("K.repeat(x[0], 3)", X),
+    ("K.repeat_elements(x, 2, axis=1)", X),
+    ("K.tile(x, (1, 2, 1))", X),
+    ("K.reverse(x, 1) + K.reverse(x, [0, 2])", X),
+    ("K.gather(x, i)", {"x": F32(5, 3), "i": INT(2, 4, high=5)}),
+    ("K.one_hot(i, 5)", {"i": INT(2, 4, high=5)}),
+    ("K.stop_gradient(x)", X),
+    ("K.switch(K.greater(x, 0.0), x, -x)", X),
+    ("K.switch(x[0, 0, 0] > 0, lambda: x * 2.0, lambda: x * 3.0)", X),
+    ("K.map_fn(lambda r: r * 2.0, x)", X),
+    ("K.relu(x) + K.relu(x, alpha=0.1, max_value=0.5) + K.elu(x, 0.5)", X),
+    ("K.sigmoid(x) + K.hard_sigmoid(x) + K.tanh(x) + K.softplus(x) + K.softsign(x)", X),
+    ("K.softmax(x) + K.softmax(x, axis=1)", X),
+    ("K.binary_crossentropy(K.cast(y, 'float32'), p / 2.0)", BIN),
+    ("K.binary_crossentropy(K.cast(y, 'float32'), p, from_logits=True)", BIN),
+    ("K.categorical_crossentropy(y, p)", PROBS),
+    ("K.sparse_categorical_crossentropy(i, p)", {"i": INT(4, high=5), "p": POS(4, 5)}),
+    ("K.binary_focal_crossentropy(K.cast(y, 'float32'), p / 2.0, apply_class_balancing=True)", BIN),
+    ("K.categorical_focal_crossentropy(y, p, from_logits=True)", PROBS),
+    ("K.bias_add(x, b)", {"x": F32(2, 3, 4), "b": F32(4)}),
+    ("K.conv2d(x, w, strides=(2, 2), padding='same')", KIMG),
+    ("K.conv1d(x, w, padding='same', dilation_rate=2)", {"x": F32(2, 9, 3), "w": F32(3, 3, 4)}),
+    ("K.conv2d_transpose(x, w, (2, 10, 12, 3), (2, 2), 'same')", {"x": F32(2, 5, 6, 4), "w": F32(3, 3, 3, 4)}),
+    ("K.depthwise_conv2d(x, w, padding='same')", {"x": F32(2, 5, 6, 3), "w": F32(3, 3, 3, 2)}),
+    ("K.separable_conv2d(x, d, p, padding='same')", {"x": F32(2, 5, 6, 3), "d": F32(3, 3, 3, 2), "p": F32(1, 1, 6, 4)}),
+    ("K.pool2d(x, (3, 3), (2, 2), 'same', pool_mode='avg')", KIMG),
+    ("K.pool3d(x, (2, 2, 2), (2, 2, 2), 'same')", {"x": F32(1, 3, 5, 4, 2)}),
+    ("K.temporal_padding(x, (2, 1))", X),
+    ("K.spatial_2d_padding(x, ((1, 2), (0, 1)))", {"x": F32(2, 3, 4, 2)}),
+    ("K.spatial_3d_padding(x)", {"x": F32(1, 2, 3, 2, 2)}),
+    ("K.resize_images(x, 2, 3, 'channels_last')", {"x": F32(2, 3, 4, 2)}),
+    ("K.resize_images(x, 2, 2, 'channels_last', interpolation='bilinear')", {"x": F32(2, 3, 4, 2)}),
+    ("K.resize_volumes(x, 2, 1, 2, 'channels_last')", {"x": F32(1, 2, 3, 2, 2)}),
+    ("K.is_keras_tensor(x)", X),
+]
+
+
+@pytest.mark.parametrize("expr,inputs", [pytest.param(e, i, id=f"K:{e}") for e, i in BACKEND])
+def test_keras_backend_matches_tf_keras(expr, inputs):
+    check_backend(expr, inputs)
