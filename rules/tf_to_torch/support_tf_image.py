@@ -179,3 +179,33 @@ def tf_sobel_edges(image):
     x = F.pad(image.movedim(-1, 1), (1, 1, 1, 1), mode="reflect")
     y = F.conv2d(x, weight, groups=channels).movedim(1, -1)
     return y.reshape(*image.shape, 2)
+
+
+def tf_ssim(img1, img2, max_val, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03, return_index_map=False):
+    """tf.image.ssim: the structural similarity of each image pair (or its map), TensorFlow's
+    Gaussian window ("VALID") and constants; the mean over the channels."""
+    max_val = tf_convert_image_dtype(torch.as_tensor(max_val, dtype=img1.dtype), torch.float32)
+    x, y = tf_convert_image_dtype(img1, torch.float32), tf_convert_image_dtype(img2, torch.float32)
+    coords = torch.arange(filter_size, dtype=torch.float32) - (filter_size - 1) / 2.0
+    g = torch.square(coords) * (-0.5 / filter_sigma**2)
+    window = torch.softmax((g.reshape(1, -1) + g.reshape(-1, 1)).reshape(-1), dim=0).reshape(filter_size, filter_size)
+    channels = x.shape[-1]
+    weight = window.expand(channels, 1, filter_size, filter_size).to(x.device)
+
+    def reducer(t):
+        flat = t.reshape(-1, *t.shape[-3:]).movedim(-1, 1)
+        out = F.conv2d(flat, weight, groups=channels).movedim(1, -1)
+        return out.reshape(*t.shape[:-3], *out.shape[1:])
+
+    c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+    mean0, mean1 = reducer(x), reducer(y)
+    num0 = mean0 * mean1 * 2.0
+    den0 = torch.square(mean0) + torch.square(mean1)
+    luminance = (num0 + c1) / (den0 + c1)
+    num1 = reducer(x * y) * 2.0
+    den1 = reducer(torch.square(x) + torch.square(y))
+    cs = (num1 - num0 + c2) / (den1 - den0 + c2)
+    ssim = luminance * cs
+    if not return_index_map:
+        ssim = torch.mean(ssim, dim=(-3, -2))
+    return torch.mean(ssim, dim=-1)

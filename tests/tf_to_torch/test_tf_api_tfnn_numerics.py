@@ -50,6 +50,14 @@ NN = [
     ("tf.nn.sigmoid_cross_entropy_with_logits(labels=y / 2.0, logits=z * 3.0)", LOGITS),
     ("tf.nn.l2_loss(z)", LOGITS),
     (
+        "tf.nn.ctc_loss(y, z, n, t)",
+        {"y": INT(2, 3, low=1, high=5), "z": F32(8, 2, 5), "n": CONST([3, 2]), "t": CONST([8, 6])},
+    ),
+    (
+        "tf.nn.ctc_loss(y, z, n, t, logits_time_major=False, blank_index=4)",
+        {"y": INT(2, 3, low=0, high=4), "z": F32(2, 8, 5), "n": CONST([2, 3]), "t": CONST([7, 8])},
+    ),
+    (
         "tf.nn.batch_normalization(x, m, v, b, g, 1e-3)",
         {"x": F32(2, 4, 3), "m": F32(3), "v": POS(3), "b": F32(3), "g": F32(3)},
     ),
@@ -152,6 +160,10 @@ IMAGE = [
     ("tf.image.extract_patches(x, [1, 3, 2, 1], [1, 2, 2, 1], [1, 1, 1, 1], 'SAME')", IMG),
     ("tf.image.extract_patches(x, [1, 2, 2, 1], [1, 1, 2, 1], [1, 2, 1, 1], 'VALID')", IMG),
     ("tf.image.sobel_edges(x)", IMG),
+    (
+        "tf.image.ssim(x, y, max_val=2.0, filter_size=5)",
+        {"x": ("pos", (2, 9, 8, 3), None), "y": ("pos", (2, 9, 8, 3), None)},
+    ),
 ]
 
 CASES = [("tf.nn", NN), ("tf.linalg", LINALG), ("tf.image", IMAGE)]
