@@ -130,3 +130,16 @@ def keras_is_int_dtype(dtype):
     """keras.backend.is_int_dtype: a signed or unsigned integer dtype (bool is not one)."""
     dtype = keras_dtype(dtype)
     return not dtype.is_floating_point and not dtype.is_complex and dtype != torch.bool
+
+
+def keras_k_mean(x, axis=None, keepdims=False):
+    """K.mean: a boolean tensor is averaged as float32."""
+    x = torch.as_tensor(x)
+    return torch.mean(x.float() if x.dtype == torch.bool else x, dim=axis, keepdim=keepdims)
+
+
+def keras_cast_to_floatx(x):
+    """K.cast_to_floatx: a tensor as float32, anything else as a float32 numpy array."""
+    if isinstance(x, torch.Tensor):
+        return x.to(torch.float32)
+    return np.asarray(x, dtype="float32")

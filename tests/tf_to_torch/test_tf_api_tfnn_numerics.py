@@ -238,6 +238,7 @@ BACKEND = [
     ("K.dtype(K.cast(x, 'float64'))", X),
     ("K.cast(x > 0, K.floatx())", X),
     ("K.cast_to_floatx(2)", {}),
+    ("[K.mean(K.square(x - y), axis=-1), K.cast_to_floatx(x * 2)]", XY),
     ("K.learning_phase()", {}),
     ("K.in_train_phase(x, x * 2.0, training=1) + K.in_test_phase(x, x * 3.0)", X),
     ("K.get_value(K.variable(x))", X),
