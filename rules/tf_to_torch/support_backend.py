@@ -19,8 +19,9 @@ def keras_get_value(x):
 
 def keras_set_value(x, value):
     """K.set_value / K.update: a variable's value replaced in place, outside autograd."""
+    value = value.detach() if isinstance(value, torch.Tensor) else np.asarray(value)
     with torch.no_grad():
-        x.copy_(torch.as_tensor(np.asarray(value), dtype=x.dtype))
+        x.copy_(torch.as_tensor(value, dtype=x.dtype))
     return x
 
 
@@ -143,3 +144,33 @@ def keras_cast_to_floatx(x):
     if isinstance(x, torch.Tensor):
         return x.to(torch.float32)
     return np.asarray(x, dtype="float32")
+
+
+def keras_foldl(fn, elems, initializer=None):
+    """K.foldl: fn(accumulator, element) over the first axis, from the first element (which is
+    the initial accumulator when initializer is None)."""
+    items = list(torch.unbind(elems, 0))
+    accumulator = items.pop(0) if initializer is None else initializer
+    for item in items:
+        accumulator = fn(accumulator, item)
+    return accumulator
+
+
+def keras_foldr(fn, elems, initializer=None):
+    """K.foldr: keras_foldl from the last element backwards."""
+    return keras_foldl(fn, torch.flip(elems, dims=(0,)), initializer)
+
+
+def keras_update_add(x, increment):
+    """K.update_add: a variable incremented in place."""
+    return keras_set_value(x, x + increment)
+
+
+def keras_update_sub(x, decrement):
+    """K.update_sub: a variable decremented in place."""
+    return keras_set_value(x, x - decrement)
+
+
+def keras_moving_average_update(x, value, momentum):
+    """K.moving_average_update: x -= (x - value) * (1 - momentum), in place."""
+    return keras_set_value(x, x - (x - value) * (1 - momentum))

@@ -303,6 +303,12 @@ BACKEND = [
     ("K.resize_images(x, 2, 2, 'channels_last', interpolation='bilinear')", {"x": F32(2, 3, 4, 2)}),
     ("K.resize_volumes(x, 2, 1, 2, 'channels_last')", {"x": F32(1, 2, 3, 2, 2)}),
     ("K.is_keras_tensor(x)", X),
+    ("[K.get_value(K.update_add(K.variable(x), y)), K.get_value(K.update_sub(K.variable(x), y))]", XY),
+    ("K.get_value(K.moving_average_update(K.variable(x), y, 0.9))", XY),
+    ("K.dropout(x, 0.0)", X),
+    ("K.in_top_k(p, i, 2)", {"p": F32(4, 5), "i": INT(4, high=5)}),
+    ("K.batch_normalization(x, m, v, b, g)", {"x": F32(2, 3, 4), "m": F32(4), "v": POS(4), "b": F32(4), "g": F32(4)}),
+    ("[K.foldl(lambda a, r: a * 0.5 + r, x), K.foldr(lambda a, r: a * 0.5 + r, x, K.zeros((3, 4)))]", X),
 ]
 
 
