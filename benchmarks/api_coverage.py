@@ -146,6 +146,36 @@ def keras_namespaces(counts: collections.Counter, top: int) -> list[Namespace]:
     return out
 
 
+BACKEND_PATTERN = r"\b(?:K|backend)\.{}\s*\("  # K.cast(...), keras.backend.cast(...), backend.cast(...)
+
+
+def backend_namespace(counts: collections.Counter, top: int) -> Namespace:
+    """The Keras backend: Keras 3's ``keras.backend`` and the legacy (Keras 2) module that models
+    call as ``K.*`` (``tf_keras.backend``, ``tf.keras.backend``), every spelling translated as
+    ``keras.backend.*``, ranked by use."""
+    import keras
+
+    names = {n for n, obj in _public(keras.backend) if callable(obj)}
+    names |= set(legacy_backend_names())
+    return _ranked(
+        "keras.backend / K.* (most used)", "tf_to_torch", "keras.backend.", sorted(names), counts, top, BACKEND_PATTERN
+    )
+
+
+def legacy_backend_names() -> list[str]:
+    """The public names of tf_keras.backend: imported when tf_keras is installed, else read from
+    its generated ``backend/__init__.py`` (the --fetch sources) without running it."""
+    try:
+        module = importlib.import_module("tf_keras.backend")
+    except ImportError:
+        init = RANKING_DIR / "src" / "tf_keras" / "tf_keras" / "backend" / "__init__.py"
+        if not init.is_file():
+            return []
+        text = init.read_text(encoding="utf-8")
+        return sorted(set(re.findall(r"^from tf_keras\.src\.\w+ import (\w+)$", text, re.MULTILINE)))
+    return [n for n, obj in _public(module) if callable(obj)]
+
+
 def _ranked(label, direction, prefix, names, counts, top, pattern) -> Namespace:
     """The ``top`` names of ``names`` that real code calls most (only names called at least once)."""
     scored = {n: counts[(pattern, n)] for n in names}
@@ -265,12 +295,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", type=Path, help="replace the table's section in this markdown file")
     args = parser.parse_args(argv)
 
-    patterns = [r"\btorch\.{}\s*\(", r"\.{}\s*\("] + [
-        r"\btf\." + re.escape(s) + r"{}\s*\(" for s in ("", "math.", "nn.", "linalg.", "image.")
-    ]
+    patterns = (
+        [r"\btorch\.{}\s*\(", r"\.{}\s*\("]
+        + [r"\btf\." + re.escape(s) + r"{}\s*\(" for s in ("", "math.", "nn.", "linalg.", "image.")]
+        + [BACKEND_PATTERN]
+    )
     roots = ranking_sources(args.code + (fetch_ranking_code() if args.fetch else []))
     counts = count_calls(roots, patterns)
     namespaces = torch_namespaces(counts, args.top) + keras_namespaces(counts, args.top)
+    namespaces.append(backend_namespace(counts, args.top))
     rows, lines = table(namespaces)
     if args.missing:
         for ns, row in zip(namespaces, rows):

@@ -39,7 +39,7 @@ def translate_exec():
 # The suite runs every other case of each (a fixed half, so a run is reproducible) to keep CI
 # inside its time on 2 cores; FWTRANSLATE_ALL_NUMERICS=1 runs them all.
 _SAMPLED = ("test_api_nn_numerics.py", "test_api_torch_numerics.py", "test_tf_api_ops_numerics.py")
-_SAMPLED += ("test_tf_api_layers_numerics.py", "test_tf_api_tf_numerics.py")
+_SAMPLED += ("test_tf_api_layers_numerics.py", "test_tf_api_tf_numerics.py", "test_tf_api_tfnn_numerics.py")
 
 
 def pytest_collection_modifyitems(config, items):
