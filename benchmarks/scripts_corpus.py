@@ -5,7 +5,7 @@ The scripts are ``benchmarks/scripts/torch/*.py`` (translated ``--to tf``) and
 frameworks' common examples (torchvision datasets and transforms, DataLoader, devices,
 ``torch.save(model.state_dict())``; ``keras.datasets``, tf.data, ``fit`` with callbacks,
 ``evaluate``, ``save_weights`` / ``load_weights``). Each takes ``--epochs``, ``--resume`` and
-``--save-model`` (torchvision ones ``--data``) and logs ``epoch N train loss X``, ``test ...`` and
+``--save-model`` (torchvision ones ``--data``, Keras' CIFAR-10 one ``--train-samples``) and logs ``epoch N train loss X``, ``test ...`` and
 ``reloaded: max prediction difference D`` (its own saved checkpoint reloaded into a new model).
 
 For each script (user code runs in child processes, never in this one):
@@ -174,8 +174,11 @@ def measure(name: str, framework: str, path: Path, runner: Runner, epochs: int, 
     translated.write_text(result["code"], encoding="utf-8")
     row["init"] = initial_weights(runner, name, framework, original, translated, work)
     args = ["--epochs", str(epochs)]
-    if "--data" in path.read_text(encoding="utf-8"):
+    source = path.read_text(encoding="utf-8")
+    if "--data" in source:
         args += ["--data", runner.folders["data"]]
+    if "--train-samples" in source:  # Keras' CIFAR-10 cache holds 50,000 images; 512 are enough here
+        args += ["--train-samples", "512"]
     if row["init"] == "same":
         args += ["--resume", RESUME[framework]]
     for side, script in (("original", original), ("translation", translated)):

@@ -31,6 +31,7 @@ from typing import ClassVar
 import numpy as np
 
 CLASSES = 10
+KERAS_CIFAR_TRAIN = 50_000
 
 
 def images(count: int, size: int, channels: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +40,7 @@ def images(count: int, size: int, channels: int | None, seed: int) -> tuple[np.n
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, CLASSES, size=count).astype(np.uint8)
     shape = (count, size, size) + ((channels,) if channels else ())
-    x = rng.integers(0, 128, size=shape).astype(np.int32)
+    x = rng.integers(0, 128, size=shape, dtype=np.uint8)  # uint8 throughout: 50,000 CIFAR images fit
     cell = size // 4
     for i, label in enumerate(labels):
         row, col = divmod(int(label), 4)
@@ -50,7 +51,7 @@ def images(count: int, size: int, channels: int | None, seed: int) -> tuple[np.n
             patch += 30
         else:
             patch += 70
-    return np.clip(x, 0, 255).astype(np.uint8), labels
+    return x, labels
 
 
 def _idx(array: np.ndarray) -> bytes:
@@ -131,7 +132,7 @@ def write_torchvision_cifar10(root: Path, split: dict) -> None:
         (folder / name).write_bytes(data)
 
 
-def write_keras_datasets(keras_home: Path, mnist: dict, fashion: dict, cifar: dict) -> None:
+def write_keras_datasets(keras_home: Path, mnist: dict, fashion: dict, cifar: dict | None) -> None:
     """The files ``keras.datasets.{mnist,fashion_mnist,cifar10}.load_data()`` read from the cache."""
     datasets = Path(keras_home) / "datasets"
     (datasets / "fashion-mnist").mkdir(parents=True, exist_ok=True)
@@ -139,8 +140,10 @@ def write_keras_datasets(keras_home: Path, mnist: dict, fashion: dict, cifar: di
     np.savez(datasets / "mnist.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     for name, data in _mnist_files(fashion).items():
         (datasets / "fashion-mnist" / f"{name}.gz").write_bytes(gzip.compress(data, mtime=0))
+    if cifar is None:
+        return
     archive = io.BytesIO()
-    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+    with tarfile.open(fileobj=archive, mode="w:gz", compresslevel=1) as tar:
         for name, data in _cifar_batches(cifar).items():
             info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
             info.size = len(data)
@@ -148,19 +151,18 @@ def write_keras_datasets(keras_home: Path, mnist: dict, fashion: dict, cifar: di
     (datasets / "cifar-10-batches-py-target_archive").write_bytes(archive.getvalue())
 
 
-def write_all(root: Path, train: int = 512, test: int = 128, seed: int = 0) -> dict[str, str]:
+def write_all(root: Path, train: int = 512, test: int = 128, seed: int = 0, keras_cifar: bool = True) -> dict[str, str]:
     """Every dataset under ``root``: ``root/data`` (torchvision's root) and ``root/keras_home``.
-    The same arrays on both sides (MNIST, Fashion-MNIST with another seed, CIFAR-10). Returns the
-    two folders."""
+    The same MNIST and Fashion-MNIST (another seed) arrays on both sides. CIFAR-10: ``train``
+    images for torchvision; Keras' loader fills a fixed (50000, 3, 32, 32) array from five batches
+    of 10,000, so its cache gets 50,000 (150 MB; ``keras_cifar=False`` leaves it out). Returns
+    the two folders."""
     data, keras_home = Path(root) / "data", Path(root) / "keras_home"
-    mnist, fashion, cifar = (
-        mnist_split(train, test, seed),
-        mnist_split(train, test, seed + 10),
-        cifar_split(train, test, seed + 20),
-    )
+    mnist, fashion = mnist_split(train, test, seed), mnist_split(train, test, seed + 10)
     write_torchvision_mnist(data, mnist, "MNIST")
     write_torchvision_mnist(data, fashion, "FashionMNIST")
-    write_torchvision_cifar10(data, cifar)
+    write_torchvision_cifar10(data, cifar_split(train, test, seed + 20))
+    cifar = cifar_split(KERAS_CIFAR_TRAIN, test, seed + 20) if keras_cifar else None
     write_keras_datasets(keras_home, mnist, fashion, cifar)
     return {"data": str(data), "keras_home": str(keras_home)}
 

@@ -55,7 +55,7 @@ sys.path.remove(str(BENCHMARKS))
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     root = tmp_path_factory.mktemp("synthetic")
-    return root, scripts_data.write_all(root, train=128, test=32)
+    return root, scripts_data.write_all(root, train=128, test=32, keras_cifar=False)
 
 
 def run_script(path: Path, args: list[str], cwd: Path, caplog, monkeypatch) -> dict:
