@@ -110,7 +110,7 @@ def test_regression_script_trains_like_the_original(synthetic, tmp_path, caplog,
     torch_to_keras(torch_model, keras_model)
     keras_model.save_weights(tmp_path / "translation" / "init.pt.weights.h5")
 
-    args = ["--epochs", "2", "--resume", "init.pt", "--save-model", "model.pt"]
+    args = ["--epochs", "2", "--batch-size", "128", "--resume", "init.pt", "--save-model", "model.pt"]
     want = run_script(original, args, tmp_path / "original", caplog, monkeypatch)
     got = run_script(translated, args, tmp_path / "translation", caplog, monkeypatch)
     assert len(got["losses"]) == 2 and got["losses"][1] < got["losses"][0]
