@@ -31,24 +31,30 @@ class TorchValuesIndices(tuple):
     indices = property(lambda self: self[1])
 
 
+def _int64(indices):
+    """Indices as torch gives them: int64 (Keras' argmax and top_k give int32, and comparing
+    int32 with a script's int64 labels fails in TensorFlow)."""
+    return keras.ops.cast(indices, "int64")
+
+
 def torch_max(x, dim, keepdim=False):
     """torch.max(x, dim): the maximum values along dim and their indices."""
     return TorchValuesIndices(
-        keras.ops.max(x, axis=dim, keepdims=keepdim), keras.ops.argmax(x, axis=dim, keepdims=keepdim)
+        keras.ops.max(x, axis=dim, keepdims=keepdim), _int64(keras.ops.argmax(x, axis=dim, keepdims=keepdim))
     )
 
 
 def torch_min(x, dim, keepdim=False):
     """torch.min(x, dim): the minimum values along dim and their indices."""
     return TorchValuesIndices(
-        keras.ops.min(x, axis=dim, keepdims=keepdim), keras.ops.argmin(x, axis=dim, keepdims=keepdim)
+        keras.ops.min(x, axis=dim, keepdims=keepdim), _int64(keras.ops.argmin(x, axis=dim, keepdims=keepdim))
     )
 
 
 def torch_sort(x, dim=-1, descending=False):
     """torch.sort: the sorted values along dim and the indices that sort them."""
     indices = keras.ops.argsort(keras.ops.negative(x) if descending else x, axis=dim)
-    return TorchValuesIndices(keras.ops.take_along_axis(x, indices, axis=dim), indices)
+    return TorchValuesIndices(keras.ops.take_along_axis(x, indices, axis=dim), _int64(indices))
 
 
 def torch_topk(x, k, dim=-1, largest=True, sorted=True):
@@ -56,7 +62,7 @@ def torch_topk(x, k, dim=-1, largest=True, sorted=True):
     x = keras.ops.swapaxes(x, dim, -1)
     values, indices = keras.ops.top_k(x if largest else keras.ops.negative(x), k, sorted=sorted)
     values = values if largest else keras.ops.negative(values)
-    return TorchValuesIndices(keras.ops.swapaxes(values, dim, -1), keras.ops.swapaxes(indices, dim, -1))
+    return TorchValuesIndices(keras.ops.swapaxes(values, dim, -1), _int64(keras.ops.swapaxes(indices, dim, -1)))
 
 
 # --- shapes and indexing ---------------------------------------------------------------------------

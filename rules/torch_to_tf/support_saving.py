@@ -12,6 +12,9 @@ the name it was registered under.
 import functools
 
 import keras
+import tensorflow as tf
+from keras.src.backend.common.stateless_scope import in_stateless_scope
+from keras.src.backend.common.symbolic_scope import in_symbolic_scope
 
 
 def serialize_argument(value):
@@ -53,3 +56,27 @@ def serialize_arguments(arguments):
 def deserialize_arguments(config, names):
     """``from_config``'s share: ``config`` with the constructor arguments ``names`` rebuilt."""
     return {**config, **{name: deserialize_argument(config[name]) for name in names if name in config}}
+
+
+def load_weights_when_built(model, path):
+    """``model.load_weights(path)``, also for a model that has no variables yet. A subclassed
+    model creates them in its first call, and Keras 3 cannot load into variables that do not
+    exist (PyTorch's modules have theirs from ``__init__``): such a model loads the file inside its
+    first call, right after that call created them, and computes the call again with the loaded
+    weights."""
+    if model.built and model.variables:
+        model.load_weights(path)
+        return
+    call = model.call
+
+    def call_then_load(*args, **kwargs):
+        if in_stateless_scope() or in_symbolic_scope():  # Keras tracing the call to build: no assignment sticks
+            return call(*args, **kwargs)
+        call(*args, **kwargs)  # creates the variables if the trace did not (its outputs: the initial weights)
+        del model.call
+        model.built = True  # every layer is built; load_weights checks the flag
+        with tf.init_scope():  # inside fit's tf.function too: the variables are assigned eagerly
+            model.load_weights(path)
+        return call(*args, **kwargs)
+
+    model.call = call_then_load

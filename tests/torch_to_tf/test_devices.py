@@ -33,3 +33,19 @@ def test_kernel_settings():
     assert "torch" not in result.code.replace("torch.backends.cudnn.benchmark = True dropped", "")
     assert [(d.severity, d.code) for d in result.diagnostics] == [("info", "backend-setting")]
     assert result.ok
+
+
+def test_a_model_moved_to_a_device_in_a_statement_is_a_comment():
+    """``net.to(device)`` / ``net.cuda()`` alone on a line: the translation has no bare ``net``
+    statement left, but a comment saying why, and a note; a move that also casts stays a cast."""
+    result = translate(
+        "device = torch.device('cpu')\nnet = make()\nnet.to(device)\nnet.cuda()\nx = x.to(device)\n"
+        "y.to(torch.float64)\n"
+    )
+    lines = [line.strip() for line in result.code.splitlines()]
+    assert "net" not in lines
+    assert "# fwtranslate: net.to(device) dropped: Keras places tensors and variables on a device itself" in lines
+    assert "# fwtranslate: net.cuda() dropped: Keras places tensors and variables on a device itself" in lines
+    assert "x = x" in lines  # an assignment keeps its value
+    assert 'keras.ops.cast(y, "float64")' in lines
+    assert [(d.severity, d.code) for d in result.diagnostics if d.code == "device"] == [("info", "device")] * 2

@@ -1,7 +1,11 @@
 """A model's weights saved and loaded the PyTorch way -> Keras' own weight files.
 
     torch.save(model.state_dict(), "model.pt")               model.save_weights("model.weights.h5")
-    model.load_state_dict(torch.load("model.pt"))      ->    model.load_weights("model.weights.h5")
+    model.load_state_dict(torch.load("model.pt"))      ->    load_weights_when_built(model, "model.weights.h5")
+
+``load_weights_when_built`` (rules/torch_to_tf/support_saving.py) is ``model.load_weights``, also
+for a fresh subclassed model, which has no variables before its first call (a PyTorch module has
+them from ``__init__``): it loads them in that call.
 
 Keras writes weights only to files named ``*.weights.h5``: a literal path gets that ending in
 place of its own (``.pt``, ``.pth``, ``.bin``, ``.ckpt``), any other path has it appended, so the
@@ -19,6 +23,7 @@ from ..common.base import Pass
 
 SAVE, LOAD = "torch.save", "torch.load"
 SUFFIX = ".weights.h5"
+LOAD_HELPER = "load_weights_when_built"
 _EXTENSIONS = (".pt", ".pth", ".bin", ".ckpt", ".tar")
 _NOT_MODELS = ("opt", "sched", "scaler")  # receivers whose state_dict is no model's weights
 
@@ -74,11 +79,10 @@ class Checkpoints(Pass):
         model, path, _ = found
         saving = self.ctx.resolve(original.value.func) == SAVE  # type: ignore[attr-defined]
         target = _weights_path(path)
-        method = "save_weights" if saving else "load_weights"
-        self.ctx.report(
-            original,
-            INFO,
-            "checkpoint",
-            f"{code(model)}.{method}({code(target)}): Keras weight files end in {SUFFIX}",
-        )
-        return updated.with_changes(value=expression(f"{code(model)}.{method}({code(target)})"))
+        if saving:
+            call = f"{code(model)}.save_weights({code(target)})"
+        else:
+            self.ctx.helpers_used.add(LOAD_HELPER)
+            call = f"{LOAD_HELPER}({code(model)}, {code(target)})"
+        self.ctx.report(original, INFO, "checkpoint", f"{call}: Keras weight files end in {SUFFIX}")
+        return updated.with_changes(value=expression(call))

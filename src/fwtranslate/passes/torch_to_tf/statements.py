@@ -83,7 +83,7 @@ class Statements(Marks):
     # --- in-place methods and registration calls -------------------------------------------
     def leave_Expr(self, original: cst.Expr, updated: cst.Expr):
         call = original.value
-        note = self._mode_switch(original, updated)
+        note = self._mode_switch(original, updated) or self._device_move(original, updated)
         if note is not None:
             self.switch_notes.append(note)
             return cst.RemoveFromParent()
@@ -174,6 +174,21 @@ class Statements(Marks):
             f"{text} dropped: a custom training loop must call the model with training=True",
         )
         return f"# fwtranslate: {text} dropped: call the model with training=True in a custom loop"
+
+    # --- net.to(device) / net.cuda() as statements -------------------------------------------
+    def _device_move(self, original: cst.Expr, updated: cst.Expr) -> str | None:
+        """A statement that only moves a model to a device: its rule left the bare receiver (Keras
+        places tensors and variables itself), a line that does nothing. Dropped, with a comment."""
+        call = original.value
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)):
+            return None
+        if call.func.attr.value not in ("to", "cuda", "cpu") or isinstance(updated.value, cst.Call):
+            return None  # another method, or a move that also casts (its translation does work)
+        if code(updated.value) != code(call.func.value):
+            return None
+        why = f"{code(call)} dropped: Keras places tensors and variables on a device itself"
+        self.ctx.report(original, INFO, "device", why)
+        return f"# fwtranslate: {why}"
 
     # --- torch.backends.cudnn.benchmark = True ---------------------------------------------
     def visit_Assign(self, node: cst.Assign) -> None:
@@ -337,6 +352,8 @@ class Statements(Marks):
                 "an in-place method inside an expression: the receiver is not updated",
             )
         notes, self.switch_notes = self.switch_notes, []
+        if notes and not updated.body:  # notes carried to this line, dropped too, go on with its own
+            notes = [*self.carried.pop(id(original), []), *notes]
         if notes and not updated.body and _last_in_block(original, self.ctx.parent()):
             # the block's last statement (maybe its only one): `pass`, the note beside it
             line = updated.with_changes(
