@@ -160,6 +160,7 @@ CONVENTIONS = LayoutConventions(
     any_rank=frozenset({"torch.nn.Upsample"}),
     can_adapt=can_adapt,
     adapter="channels_last_norm",
+    block_adapter="channels_last_block",
     keep_param="keepdim",
     flatten="torch.flatten",
 )
