@@ -173,3 +173,56 @@ def test_a_class_passed_as_a_value_and_used_otherwise_keeps_pytorchs_order():
     code = _translate(source).code
     assert "channels_last_block(" not in code.split("def conv3x3")[1] and "channels-last in" not in code, code
     assert "keras.Sequential([keras.layers.Permute((2, 3, 1)), conv1x1(" in code, code  # the downsample
+
+
+# EfficientNet / MobileNet squeeze-excitation written with functions, and the functional spatial
+# ops inside a run: F.interpolate, F.adaptive_avg_pool2d / adaptive_max_pool2d, x.mean([2, 3])
+FUNCTIONAL = (
+    HEADER
+    + """
+class SqueezeExcitation(nn.Module):
+    def __init__(self, c, squeeze):
+        super().__init__()
+        self.fc1 = nn.Conv2d(c, squeeze, 1)
+        self.fc2 = nn.Conv2d(squeeze, c, 1)
+
+    def forward(self, x):
+        scale = F.adaptive_avg_pool2d(x, 1)
+        scale = torch.sigmoid(self.fc2(F.relu(self.fc1(scale))))
+        return x * scale
+
+
+class RandomNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.se = SqueezeExcitation(4, 2)
+        self.conv2 = nn.Conv2d(4, 4, 1)
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, x):
+        x = self.conv(x)
+        x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        x = self.se(x)
+        x = self.conv2(x * x.mean([2, 3], keepdim=True))
+        x = F.interpolate(x, size=(5, 7), mode="bilinear")
+        pooled = torch.cat([F.adaptive_avg_pool2d(x, 1), F.adaptive_max_pool2d(x, (1, 1))], 1)
+        return self.fc(pooled.flatten(1)) + F.adaptive_avg_pool2d(x, (2, 3)).mean((2, 3))[:, :2]
+"""
+)
+
+
+def test_functional_spatial_ops_and_squeeze_excitation_run_channels_last(tmp_path):
+    result = _translate(FUNCTIONAL)
+    code = result.code.split("class SqueezeExcitation")[1]
+    # in before the first convolution; the concatenated (N, 8, 1, 1) maps back before the flatten
+    assert _moves(code) == 2, code
+    assert "channels_first" not in code and "ChannelsFirst" not in code, code
+    assert (
+        'torch_interpolate(x, scale_factor=2, mode="bilinear", align_corners=False, data_format="channels_last")'
+        in code
+    )
+    assert 'keras.ops.image.resize(x, (5, 7), interpolation="bilinear")' in code, code
+    assert "scale = keras.ops.mean(x, axis=(1, 2), keepdims=True)" in code, code  # the block takes channels last
+    assert 'torch_adaptive_pool(x, (2, 3), 2, data_format="channels_last")' in code, code
+    _verify(FUNCTIONAL, (2, 3, 5, 6), tmp_path)

@@ -991,6 +991,8 @@ class _Function:
             function = self.a.rule_of(node)
             if function is not None and function.layout in ("elementwise", "axis", "merge") and _tensor_first(node):
                 return self.apply_function(function, node, state)
+            if function is not None and function.layout == "spatial" and _tensor_first(node):
+                return self.spatial_function(function, node, state)
             if function is not None and self.reduces(function) and _tensor_first(node):
                 return self.reduce(function, node, None, state)
             method = self.method_rule(node)
@@ -1043,6 +1045,24 @@ class _Function:
             return layout
         self.want(first, None, layout, state)
         self._consume_args(rest, state)
+        return None
+
+    def spatial_function(self, rule: Rule, call: cst.Call, state: dict[str, int]):
+        """A spatial function (``F.adaptive_avg_pool2d(x, 1)``, ``F.interpolate(x, ...)``) on a
+        native tensor runs in the native layout (its rule's translation has a native form); on
+        one in the source's order it stays as written (no move is added for it)."""
+        layer = _Layer(rule, call, ("node", id(call)))
+        source = call.args[0].value
+        current = self.ev(source, state)
+        rank = layer.rank if layer.rank is not None else (current if self.a.any_rank(layer) else None)
+        if current is not None and current == rank and self.a.native_capable(layer):
+            self._consume_args(call.args[1:], state)
+            self.a.native(layer, self.plan)
+            if _pools_to_one(layer, self.constants):
+                self.unit_nodes.add(id(call))
+            return rank
+        self.want(source, None, current, state)
+        self._consume_args(call.args[1:], state)
         return None
 
     # --- reductions and flattening: x.mean((2, 3)), torch.amax(x, dim=1), torch.flatten(x, 1) ------
