@@ -261,7 +261,12 @@ class LayoutWrap(layout.LayoutWrap):
         plan = self.ctx.layout_plan
         if plan is not None and id(original) not in plan.native and updated is not original:
             rule = self.ctx.rules.calls.get(self.ctx.resolve(original.func) or "")
-            if rule is not None and rule.layout in ("spatial", "spatial_to_flat"):
+            # a layer, not a function (F.interpolate on PyTorch-ordered data is plain ops, no channels-first layer)
+            if (
+                rule is not None
+                and rule.name.rsplit(".", 1)[-1][:1].isupper()
+                and rule.layout in ("spatial", "spatial_to_flat")
+            ):
                 self.ctx.report(original, INFO, "layout", _why_channels_first(self.ctx, rule, original))
         return super().leave_Call(original, updated)
 
