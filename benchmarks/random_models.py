@@ -70,7 +70,8 @@ def worker(args) -> None:
                 break
             model = model_at(args.seed, i, args.source)
             with tempfile.TemporaryDirectory() as workdir:
-                outcome = SOURCES[args.source].check(model, workdir, examples=args.examples)
+                extra = {"layout": args.layout} if args.source == "torch" else {}
+                outcome = SOURCES[args.source].check(model, workdir, examples=args.examples, **extra)
             out.write(
                 json.dumps({"i": i, "stage": outcome.stage, "detail": outcome.detail, "seconds": outcome.seconds})
                 + "\n"
@@ -104,6 +105,8 @@ def run_all(args):
                     str(args.examples),
                     "--source",
                     args.source,
+                    "--layout",
+                    args.layout,
                     "--deadline",
                     str(deadline),
                 ],
@@ -133,6 +136,12 @@ def main() -> None:
         help="framework of the generated models (translated to the other one)",
     )
     ap.add_argument("--count", type=int, default=100)
+    ap.add_argument(
+        "--layout",
+        choices=["torch", "keras", "channels-first"],
+        default="torch",
+        help="--layout of the PyTorch -> Keras translations",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--examples", type=int, default=3, help="verifier examples per model")
     ap.add_argument("--time-budget", type=float, default=None, help="stop after this many seconds")
@@ -240,7 +249,7 @@ def main() -> None:
     import torch
 
     extra = {m.__name__: m.__version__ for m in (torch, tensorflow, keras, hypothesis)}
-    lines += ["### Run", ""] + info_lines({**extra, "seed": str(args.seed), "models": str(n)})
+    lines += ["### Run", ""] + info_lines({**extra, "seed": str(args.seed), "models": str(n), "layout": args.layout})
     text = "\n".join(lines)
     print(text)
     if args.write:

@@ -61,6 +61,43 @@ def channels_last_norm(layer):
     )
 
 
+def channels_last_block(layer, native, strict=False):
+    """A block built from a class the code holds in a variable (torchvision's ``block(...)``), which
+    the translation applies to channels-last tensors: an instance of ``native`` (the translated
+    classes that take and return them) as it is; any other is written for PyTorch's order, so the
+    channel axis moves around it. ``strict``: the block was given layers built channels last
+    (torchvision's ``downsample``), which only the ``native`` classes expect: another is refused."""
+    if isinstance(layer, native):
+        return layer
+    if strict:
+        raise ValueError(
+            f"{type(layer).__name__} is given layers built channels last here (e.g. a downsample): "
+            f"only {', '.join(c.__name__ for c in native)} can take them"
+        )
+    return ChannelsFirstBlock(layer)
+
+
+@keras.saving.register_keras_serializable(package="fwtranslate")
+class ChannelsFirstBlock(keras.layers.Layer):
+    """A layer written for channels-first tensors, applied to channels-last ones (channels_last_block)."""
+
+    def __init__(self, layer, **kwargs):
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def call(self, inputs):
+        return keras.ops.moveaxis(self.layer(keras.ops.moveaxis(inputs, -1, 1)), 1, -1)
+
+    def get_config(self):
+        return {**super().get_config(), "layer": keras.saving.serialize_keras_object(self.layer)}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["layer"] = keras.saving.deserialize_keras_object(config["layer"])
+        return cls(**config)
+
+
 @keras.saving.register_keras_serializable(package="fwtranslate")
 class ChannelsFirstConv1D(keras.layers.Conv1D):
     """keras.layers.Conv1D on channels-first data, computed channels last (see channels_last_conv).

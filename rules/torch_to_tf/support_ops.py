@@ -236,17 +236,27 @@ def torch_pad(x, pad, mode="constant", value=None):
     return x
 
 
-def torch_interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None):
+def torch_interpolate(
+    x,
+    size=None,
+    scale_factor=None,
+    mode="nearest",
+    align_corners=None,
+    recompute_scale_factor=None,
+    data_format="channels_first",
+):
     """F.interpolate on channels-first input (N, C, *spatial), modes nearest, nearest-exact,
     linear, bilinear and trilinear, one spatial dimension at a time, with torch's source-index
-    arithmetic (in float32)."""
+    arithmetic (in float32). ``data_format="channels_last"``: (N, *spatial, C) input, inside a
+    channels-last run of the translation."""
     if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "trilinear"):
         raise ValueError(f"F.interpolate: mode {mode!r} is not supported")
-    spatial = x.shape[2:]
+    last = data_format == "channels_last"
+    spatial = x.shape[1:-1] if last else x.shape[2:]
     sizes = size if isinstance(size, (tuple, list)) else [size] * len(spatial)
     factors = scale_factor if isinstance(scale_factor, (tuple, list)) else [scale_factor] * len(spatial)
     for i, in_size in enumerate(spatial):
-        axis = 2 + i
+        axis = (1 if last else 2) + i
         out_size = sizes[i] if size is not None else math.floor(in_size * factors[i])
         # torch maps output to input coordinates with 1 / scale_factor when one is given
         scale = 1.0 / factors[i] if size is None and not recompute_scale_factor else in_size / out_size
@@ -265,7 +275,7 @@ def torch_interpolate(x, size=None, scale_factor=None, mode="nearest", align_cor
             src = keras.ops.maximum((dst + 0.5) * scale - 0.5, 0.0)
         low = keras.ops.floor(src)
         high = keras.ops.minimum(low + 1, in_size - 1)
-        weight = keras.ops.reshape(src - low, (-1,) + (1,) * (len(spatial) - 1 - i))
+        weight = keras.ops.reshape(src - low, (-1,) + (1,) * (len(spatial) - 1 - i + last))
         x = (
             keras.ops.take(x, keras.ops.cast(low, "int32"), axis=axis) * (1 - weight)
             + keras.ops.take(x, keras.ops.cast(high, "int32"), axis=axis) * weight
@@ -273,12 +283,13 @@ def torch_interpolate(x, size=None, scale_factor=None, mode="nearest", align_cor
     return x
 
 
-def torch_adaptive_pool(x, output_size, dims, reduce=keras.ops.mean):
-    """F.adaptive_{avg,max}_pool{1,2,3}d over the last `dims` dimensions: output cell j along
-    a dimension of size n reduces the input from floor(j*n/out) to ceil((j+1)*n/out)."""
+def torch_adaptive_pool(x, output_size, dims, reduce=keras.ops.mean, data_format="channels_first"):
+    """F.adaptive_{avg,max}_pool{1,2,3}d over the last `dims` dimensions (the `dims` after the
+    batch axis with ``data_format="channels_last"``): output cell j along a dimension of size n
+    reduces the input from floor(j*n/out) to ceil((j+1)*n/out)."""
     sizes = output_size if isinstance(output_size, (tuple, list)) else [output_size] * dims
     for i, out in enumerate(sizes):
-        axis = keras.ops.ndim(x) - dims + i
+        axis = 1 + i if data_format == "channels_last" else keras.ops.ndim(x) - dims + i
         n = x.shape[axis]
         if out is None or out == n:
             continue

@@ -72,17 +72,20 @@ def check_translation(
     check_training: bool = True,
     rules: Sequence = (),
     isolate: bool = False,
+    layout: str = "torch",
 ) -> Outcome:
     """Translate ``model`` to ``to`` and verify it numerically, writing files under ``workdir``;
     a translation still importing ``leftover`` failed. ``rules``: extra rule files. ``isolate``:
-    verify in a child process of its own (verify/isolation.py), as the command line does."""
+    verify in a child process of its own (verify/isolation.py), as the command line does.
+    ``layout``: the translation's --layout (PyTorch -> Keras only)."""
     import fwtranslate
 
     start = time.perf_counter()
     src, dst = Path(workdir) / "random_net.py", Path(workdir) / f"random_net_{to}.py"
     src.write_text(model.source)
     try:
-        result = fwtranslate.translate_file(src, to, output=dst, rules=rules)
+        extra = {"layout": layout} if to == "tf" else {}
+        result = fwtranslate.translate_file(src, to, output=dst, rules=rules, **extra)
     except Exception as exc:  # noqa: BLE001 - a translator crash is a translation failure
         return Outcome("translate", f"translator crashed: {type(exc).__name__}: {exc}", time.perf_counter() - start)
     if not result.ok or leftover.search(result.code):

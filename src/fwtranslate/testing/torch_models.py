@@ -236,9 +236,17 @@ def constructs(model: RandomModel) -> list[str]:
     return matching(CONSTRUCTS, model)
 
 
-def check(model: RandomModel, workdir, examples: int = 3, check_training: bool = True, rules: Sequence = ()) -> Outcome:
-    """Translate `model` to Keras and verify it numerically, writing files under `workdir`.
-    `rules`: extra rule files (the tests use a deliberately wrong one to show a failure is caught)."""
+def check(
+    model: RandomModel,
+    workdir,
+    examples: int = 3,
+    check_training: bool = True,
+    rules: Sequence = (),
+    layout: str = "torch",
+) -> Outcome:
+    """Translate `model` to Keras (`layout`: its --layout) and verify it numerically, writing files
+    under `workdir`. `rules`: extra rule files (the tests use a deliberately wrong one to show a
+    failure is caught)."""
     return check_translation(
         model,
         workdir,
@@ -249,4 +257,5 @@ def check(model: RandomModel, workdir, examples: int = 3, check_training: bool =
         examples=examples,
         check_training=check_training,
         rules=rules,
+        layout=layout,
     )

@@ -118,6 +118,13 @@ class LayoutWrap(Pass):
         plan = self.ctx.layout_plan
         if plan is not None and id(original) in plan.native:
             updated = self.after_rules(original, updated)
+        if plan is not None and id(original) in plan.adapt_blocks:  # block(...): adapted when built
+            adapter, classes, strict = plan.adapt_blocks[id(original)]
+            native = "(" + ", ".join(classes) + ("," if len(classes) == 1 else "") + ")"
+            updated = cst.Call(expression(adapter), [cst.Arg(updated)])
+            updated = set_keyword(updated, "native", expression(native), None)
+            if strict:
+                updated = set_keyword(updated, "strict", expression("True"), None)
         return self._wrap(original, updated)
 
     def leave_Name(self, original: cst.Name, updated: cst.BaseExpression) -> cst.BaseExpression:

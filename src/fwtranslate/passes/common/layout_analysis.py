@@ -25,6 +25,7 @@ from ...rules.literals import UNKNOWN, literal_value
 from ...rules.model import Rule
 from ...rules.signature import BindError, bind
 from .layout_blocks import find_blocks, self_assignment
+from .layout_class_values import argument_layers
 
 TO_NATIVE, TO_SOURCE = "native", "source"
 _RANK = re.compile(r"([123])[dD](?:Transpose)?$")  # Conv2D, Conv2d, ConvTranspose2d, MaxPooling1D...
@@ -53,6 +54,9 @@ class LayoutConventions:
     # block classes (layout_blocks.py) may take and return native tensors (PyTorch -> Keras only:
     # the Keras -> PyTorch outputs are unchanged)
     class_contracts: bool = False
+    # the support function that adapts an instance built from a class held in a parameter
+    # (``block(...)``): (instance, the classes taking native tensors) -> one that takes them
+    block_adapter: str = ""
 
 
 _WRAPPABLE = (cst.Name, cst.Call, cst.Attribute, cst.Subscript, cst.BinaryOperation)
@@ -76,6 +80,9 @@ class Plan:
     keeps: set[int] = field(default_factory=set)  # entry defs that take native tensors, return as computed
     native_returns: bool = False  # a trial with kept returns: every return is native, of one rank
     adapt: set[int] = field(default_factory=set)  # native layers built from a class in a variable
+    # blocks built from a class in a parameter (``block(...)``) -> (adapter, the classes with that
+    # contract, whether it passes layers built for the native layout: another class is refused)
+    adapt_blocks: dict[int, tuple[str, tuple[str, ...], bool]] = field(default_factory=dict)
 
 
 @dataclass
@@ -167,6 +174,7 @@ def analyse(module: cst.Module, ctx, conventions: LayoutConventions, native_inte
         analyser.sequential_lists(module)
         if analyser.forced == forced:
             break
+    analyser.adapt_blocks(module)
     return analyser.plan
 
 
@@ -183,6 +191,10 @@ class _Analyser:
         self.modes: dict[object, set] = {}  # layer identity -> the layouts it was applied to
         self.block_values: dict[int, frozenset[str]] = {}  # expression -> the block classes it applies
         self.class_contracts: dict[str, int] = {}  # block class -> the native rank its entry method takes
+        self.block_adapted: dict[int, frozenset[str]] = {}  # instance built from a parameter -> its classes
+        # block classes' constructor parameters given known layers by every construction (downsample)
+        self.arguments: dict[tuple[str, str], list[cst.BaseExpression]] = {}
+        self.strict: set[int] = set()  # instance calls passing such layers
         self.keeps: set[str] = set()  # of those, models whose results keep the layout they are computed in
 
     # --- helper functions ---------------------------------------------------------------------------
@@ -363,7 +375,11 @@ class _Analyser:
         attrs: dict[str, _Layer] = {}
         init = next((s for s in cls.body.body if isinstance(s, cst.FunctionDef) and s.name.value == "__init__"), None)
         if init is not None:
+            params = {p.name.value for p in [*init.params.posonly_params, *init.params.params]}
             for target, values in _init_layers(init).items():
+                if len(values) == 1 and isinstance(values[0], cst.Name) and values[0].value in params:
+                    # `self.downsample = downsample`: the layers every construction passes
+                    values = self.arguments.get((cls.name.value, values[0].value), values)
                 layer = self._choice(values, ("attr", target))
                 if layer is not None:
                     attrs[target] = layer
@@ -466,6 +482,12 @@ class _Analyser:
             for attr in _attributes_not_called(cls, entries, set(applied)) | _applied_oddly(cls, set(applied)):
                 refused |= applied[attr]
         self.block_values = blocks.values
+        self.block_adapted = blocks.adapted
+        # only a class whose every instance the analysis follows may trust its arguments
+        followed = {c for c in classes if c not in refused and c in blocks.internal}
+        # a class value gone where the analysis does not follow may reach any `block(...)`
+        trusted = None if not blocks.escaped else set()
+        self.arguments, _ = argument_layers(module, followed, blocks.adapted, trusted)
         models = {c for c in classes if c not in blocks.internal} if native_interface else set()
         candidates = [c for c in classes if c not in refused and (c in blocks.internal or c in models)]
         for _ in range(3):
@@ -492,6 +514,15 @@ class _Analyser:
             if not changed:
                 break
         self.keeps = models & set(self.class_contracts)
+        # a block built from a parameter without an adapter may be another caller's class: it gets
+        # no layer built for the native layout; one with an adapter refuses such a class at run time
+        adapted = {call for call, held in blocks.adapted.items() if self._adapter_rank(held) is not None}
+        adapted = set() if blocks.escaped else adapted
+        self.arguments, self.strict = argument_layers(module, followed, blocks.adapted, adapted)
+
+    def _adapter_rank(self, held: frozenset[str]) -> int | None:
+        ranks = {self.class_contracts.get(c) for c in held}
+        return ranks.pop() if len(ranks) == 1 and None not in ranks else None
 
     def _class_choice(self, entry: cst.FunctionDef, attrs: dict[str, _Layer], keep: bool) -> int | None:
         """The native rank the entry method had best take, or None (the source's order)."""
@@ -503,6 +534,21 @@ class _Analyser:
             self.forced = set(saved)
         self.forced = saved
         return min(costs, key=lambda r: (costs[r], r is not None))
+
+    def adapt_blocks(self, module: cst.Module) -> None:
+        """Instances built from a class held in a parameter, applied to native tensors: adapted at
+        run time, since a caller outside the file may pass a class written for the source's order."""
+        for call, held in self.block_adapted.items():
+            if self._adapter_rank(held) is not None:
+                self.plan.adapt_blocks[call] = (
+                    self.conventions.block_adapter,
+                    tuple(sorted(held)),
+                    call in self.strict,
+                )
+        if self.plan.adapt_blocks:
+            self.plan.helpers.add(self.conventions.block_adapter)
+        if self.arguments or self.plan.adapt_blocks:  # layers built in a method the analysis does not walk
+            self.plan.visit |= _enclosing(module, set(self.plan.adapt_blocks) | self.plan.native | self.plan.chains)
 
     # --- functions -------------------------------------------------------------------------------
     def function(self, fn: cst.FunctionDef, attrs: dict[str, _Layer], contract: int | None = None) -> None:
@@ -945,6 +991,8 @@ class _Function:
             function = self.a.rule_of(node)
             if function is not None and function.layout in ("elementwise", "axis", "merge") and _tensor_first(node):
                 return self.apply_function(function, node, state)
+            if function is not None and function.layout == "spatial" and _tensor_first(node):
+                return self.spatial_function(function, node, state)
             if function is not None and self.reduces(function) and _tensor_first(node):
                 return self.reduce(function, node, None, state)
             method = self.method_rule(node)
@@ -997,6 +1045,24 @@ class _Function:
             return layout
         self.want(first, None, layout, state)
         self._consume_args(rest, state)
+        return None
+
+    def spatial_function(self, rule: Rule, call: cst.Call, state: dict[str, int]):
+        """A spatial function (``F.adaptive_avg_pool2d(x, 1)``, ``F.interpolate(x, ...)``) on a
+        native tensor runs in the native layout (its rule's translation has a native form); on
+        one in the source's order it stays as written (no move is added for it)."""
+        layer = _Layer(rule, call, ("node", id(call)))
+        source = call.args[0].value
+        current = self.ev(source, state)
+        rank = layer.rank if layer.rank is not None else (current if self.a.any_rank(layer) else None)
+        if current is not None and current == rank and self.a.native_capable(layer):
+            self._consume_args(call.args[1:], state)
+            self.a.native(layer, self.plan)
+            if _pools_to_one(layer, self.constants):
+                self.unit_nodes.add(id(call))
+            return rank
+        self.want(source, None, current, state)
+        self._consume_args(call.args[1:], state)
         return None
 
     # --- reductions and flattening: x.mean((2, 3)), torch.amax(x, dim=1), torch.flatten(x, 1) ------
@@ -1887,6 +1953,28 @@ def _statement_ids(fn: cst.FunctionDef) -> set[int]:
             return True
 
     fn.body.visit(V())
+    return found
+
+
+def _enclosing(module: cst.Module, nodes: set[int]) -> set[int]:
+    """The statements (and definitions) that contain any of ``nodes``."""
+    found: set[int] = set()
+
+    class V(cst.CSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stack: list[cst.CSTNode] = []
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            self.stack.append(node)
+            if id(node) in nodes:
+                found.update(id(n) for n in self.stack if isinstance(n, cst.BaseStatement))
+            return True
+
+        def on_leave(self, original_node: cst.CSTNode) -> None:
+            self.stack.pop()
+
+    module.visit(V())
     return found
 
 

@@ -8,7 +8,9 @@ directly or through a container of such instances (``nn.Sequential(*layers)`` of
 filled with ``layers = [Block(...)]`` / ``layers.append(Block(...))``, or a method that returns
 one, ``self._make_stage(...)``). Anything else (an instance returned to other code, stored in a
 dict, passed as an argument, the class passed as a value or subclassed) refuses the class.
-Reading a class attribute (``BasicBlock.expansion``) is no use of an instance.
+Reading a class attribute (``BasicBlock.expansion``) is no use of an instance. A class passed as a
+value is followed through parameters (layout_class_values.py): an instance built from a parameter
+(``block(...)``) goes where an instance may go, and is adapted at run time (``Blocks.adapted``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from .layout_class_values import class_values
+
 
 @dataclass
 class Blocks:
@@ -26,21 +30,36 @@ class Blocks:
     refused: set[str] = field(default_factory=set)  # used some way the analysis does not follow
     internal: set[str] = field(default_factory=set)  # instantiated inside the file's other classes
     external: set[str] = field(default_factory=set)  # named outside any class (functions, module code)
+    adapted: dict[int, frozenset[str]] = field(default_factory=dict)  # instance built from a parameter -> classes
+    escaped: set[str] = field(default_factory=set)  # class values gone where they are not followed
 
 
 def find_blocks(module: cst.Module, candidates: set[str], is_sequential: Callable[[cst.Call], bool]) -> Blocks:
     found = Blocks()
+    values = class_values(module, candidates)
+    found.refused |= values.refused
+    found.escaped = set(values.refused)
     classes = [s for s in module.body if isinstance(s, cst.ClassDef)]
-    understood: set[int] = set()  # ids of candidate names in a followed position
+    understood: set[int] = set(values.understood)  # ids of candidate names in a followed position
     for cls in classes:
-        _Owner(cls, candidates, is_sequential, found, understood).run()
+        _Owner(cls, candidates, is_sequential, found, understood, values.instances).run()
+    for call, held in values.instances.items():
+        if call in found.values:
+            found.adapted[call] = held
+            found.internal |= held  # applied by the class that builds it
+        else:  # built where no followed value goes
+            found.refused |= held
     for name, node, owner in _candidate_names(module, candidates):
+        if id(node) in values.understood:
+            continue
         if owner is None:
             found.external.add(name)
         elif owner != name:
             found.internal.add(name)
         if id(node) not in understood and owner is not None:
             found.refused.add(name)
+        if id(node) not in understood:  # anything may be done with it there, passing it on included
+            found.escaped.add(name)
     return found
 
 
@@ -77,8 +96,9 @@ def _candidate_names(module: cst.Module, candidates: set[str]):
 class _Owner:
     """One class of the file: the block values its methods build and where they go."""
 
-    def __init__(self, cls, candidates, is_sequential, found: Blocks, understood: set[int]):
+    def __init__(self, cls, candidates, is_sequential, found: Blocks, understood: set[int], instances):
         self.cls, self.candidates, self.is_sequential = cls, candidates, is_sequential
+        self.instances: dict[int, frozenset[str]] = instances  # built from a parameter holding classes
         self.found, self.understood = found, understood
         self.methods = {s.name.value: s for s in cls.body.body if isinstance(s, cst.FunctionDef)}
         self.returns: dict[str, frozenset[str]] = {}  # method -> the classes the container it returns applies
@@ -183,6 +203,8 @@ class _Owner:
         func = node.func
         if isinstance(func, cst.Name) and func.value in self.candidates:
             return frozenset({func.value})
+        if id(node) in self.instances:
+            return self.instances[id(node)]
         if (
             isinstance(func, cst.Attribute)
             and isinstance(func.value, cst.Name)

@@ -33,6 +33,7 @@ from ...imports import dotted_name
 from ...layout_header import header
 from ...report import INFO
 from ...rules import apply
+from ...rules.literals import UNKNOWN, literal_value
 from ..common import layout
 from ..common.layout_analysis import TO_NATIVE, LayoutConventions
 
@@ -73,7 +74,9 @@ def to_first_layer(rank: int) -> str:
 # support layers (rules/torch_to_tf/support_layers.py) that take Keras' data_format, channels last by default
 _SUPPORT_POOLS = frozenset({"TorchMaxPool", "TorchAvgPool", "TorchAdaptivePool"})
 # support layers channels first by default (their rules' outputs stay as they were): told channels last
-_SUPPORT_FIRST = frozenset({"TorchUpsample"})
+_SUPPORT_FIRST = frozenset({"TorchUpsample", "torch_interpolate", "torch_adaptive_pool"})
+# reductions over the spatial axes (F.adaptive_avg_pool2d(x, 1)): the last axes in PyTorch's order
+_SPATIAL_REDUCTIONS = frozenset({"keras.ops.mean", "keras.ops.max"})
 
 
 def channels_last(node: cst.BaseExpression) -> cst.BaseExpression | None:
@@ -93,6 +96,10 @@ def channels_last(node: cst.BaseExpression) -> cst.BaseExpression | None:
                 return None
             elements.append(element.with_changes(value=new))
         return node.with_changes(args=[node.args[0].with_changes(value=layers.with_changes(elements=elements))])
+    if name in _SPATIAL_REDUCTIONS:
+        return _spatial_reduction(node)
+    if name == "keras.ops.image.resize":  # data_format="channels_first" dropped: Keras' default
+        return _without_channels_first(node)
     if name in _SUPPORT_FIRST:
         if any(a.star or (a.keyword is not None and a.keyword.value == "data_format") for a in node.args):
             return None
@@ -120,6 +127,33 @@ def channels_last(node: cst.BaseExpression) -> cst.BaseExpression | None:
         args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
     func = expression(_KERAS_CONV[name]) if name in _KERAS_CONV else node.func
     return node.with_changes(func=func, args=args)
+
+
+def _spatial_reduction(node: cst.Call) -> cst.Call | None:
+    """``keras.ops.mean(x, axis=(-2, -1), keepdims=True)`` (the spatial axes, PyTorch's order) ->
+    ``axis=(1, 2)``: the same axes channels last. Anything else has no known channels-last form."""
+    axis = next((a for a in node.args if a.keyword is not None and a.keyword.value == "axis"), None)
+    keep = any(
+        a.keyword is not None and a.keyword.value == "keepdims" and code_of(a.value) == "True" for a in node.args
+    )
+    value = literal_value(axis.value) if axis is not None else UNKNOWN
+    axes = (value,) if isinstance(value, int) else value
+    if not keep or not isinstance(axes, tuple) or not axes or list(axes) != list(range(-len(axes), 0)):
+        return None
+    new = tuple(range(1, len(axes) + 1))
+    return layout.set_keyword(node, "axis", expression(repr(new[0] if isinstance(value, int) else new)), None)
+
+
+def _without_channels_first(node: cst.Call) -> cst.Call | None:
+    args = [a for a in node.args if not (a.keyword is not None and a.keyword.value == "data_format")]
+    if (
+        len(args) == len(node.args) - 1
+        and 'data_format="channels_first"' in code_of(node)
+        and not any(a.star for a in args)
+    ):
+        args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return node.with_changes(args=args)
+    return None
 
 
 def code_of(node: cst.CSTNode) -> str:
@@ -157,9 +191,10 @@ CONVENTIONS = LayoutConventions(
     to_source_layer=to_first_layer,
     can_run_native=can_run_native,
     class_contracts=True,
-    any_rank=frozenset({"torch.nn.Upsample"}),
+    any_rank=frozenset({"torch.nn.Upsample", "torch.nn.functional.interpolate"}),
     can_adapt=can_adapt,
     adapter="channels_last_norm",
+    block_adapter="channels_last_block",
     keep_param="keepdim",
     flatten="torch.flatten",
 )
@@ -226,7 +261,12 @@ class LayoutWrap(layout.LayoutWrap):
         plan = self.ctx.layout_plan
         if plan is not None and id(original) not in plan.native and updated is not original:
             rule = self.ctx.rules.calls.get(self.ctx.resolve(original.func) or "")
-            if rule is not None and rule.layout in ("spatial", "spatial_to_flat"):
+            # a layer, not a function (F.interpolate on PyTorch-ordered data is plain ops, no channels-first layer)
+            if (
+                rule is not None
+                and rule.name.rsplit(".", 1)[-1][:1].isupper()
+                and rule.layout in ("spatial", "spatial_to_flat")
+            ):
                 self.ctx.report(original, INFO, "layout", _why_channels_first(self.ctx, rule, original))
         return super().leave_Call(original, updated)
 
