@@ -79,7 +79,7 @@ def check(file: Path, to: str, timeout: int) -> dict:
         signal.alarm(0)
     errors = sum(d.severity == "error" for d in result.diagnostics)
     residue = unmarked_residue(result.code, direction_for(to))
-    stats = result.stats()
+    stats = result.stats
     return {
         "outcome": "ok",
         "errors": errors,
