@@ -486,7 +486,7 @@ class _Analyser:
         # only a class whose every instance the analysis follows may trust its arguments
         followed = {c for c in classes if c not in refused and c in blocks.internal}
         # a class value gone where the analysis does not follow may reach any `block(...)`
-        trusted: set[str] | None = None if not blocks.escaped else set()
+        trusted: set[int] | None = None if not blocks.escaped else set()
         self.arguments, _ = argument_layers(module, followed, blocks.adapted, trusted)
         models = {c for c in classes if c not in blocks.internal} if native_interface else set()
         candidates = [c for c in classes if c not in refused and (c in blocks.internal or c in models)]
