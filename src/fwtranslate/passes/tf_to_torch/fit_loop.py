@@ -383,6 +383,11 @@ class FitLoop(Pass):
                 if not isinstance(data, cst.Name) and not site.validation_pipeline:
                     site.errors.append("validation_data must be an (x, y) tuple")
             callbacks = args.get("callbacks")
+            listed = None  # `callbacks = [...]` bound once and used only here: its statement goes with the fit
+            if isinstance(callbacks, cst.Name):
+                bound = finder.lists.get(callbacks.value, [])
+                if len(bound) == 1 and finder.uses.get(callbacks.value) == 2:
+                    listed, callbacks = bound[0]
             if callbacks is not None:
                 elements = callbacks.elements if isinstance(callbacks, (cst.List, cst.Tuple)) else None
                 if elements is None:
@@ -390,6 +395,8 @@ class FitLoop(Pass):
                 else:
                     for element in elements:
                         self._callback(site, element.value, finder)
+                    if listed is not None and not site.errors:
+                        self.drop.add(listed)
 
     def _callback(self, site: Site, value: cst.BaseExpression, finder: _Finder) -> None:
         """One element of ``callbacks=[...]``: a constructor call, or a name bound once to one
@@ -811,6 +818,7 @@ class _Finder(cst.CSTVisitor):
         self.direct: set[int] = set()  # the calls of statement sites (`h = model.fit(...)`)
         self.closures = 0  # lambdas and comprehensions around the node: nothing can be computed before
         self.built: dict[str, list[tuple[int, cst.Call]]] = {}  # name -> (statement id, call) it is bound to
+        self.lists: dict[str, list[tuple[int, cst.List | cst.Tuple]]] = {}  # the same for list displays
         self.order = 0
 
     def visit_Name(self, node: cst.Name) -> None:
@@ -819,6 +827,11 @@ class _Finder(cst.CSTVisitor):
 
     def visit_Arg(self, node: cst.Arg) -> bool:
         node.value.visit(self)  # `optimizer=` names no variable
+        return False
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)  # the `callbacks` of `keras.callbacks.X` is no use of a variable
+        self.names.add(node.attr.value)
         return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -872,6 +885,8 @@ class _Finder(cst.CSTVisitor):
                 self.assigned.setdefault((self.scopes[-1], name), []).append(self.order)
             if isinstance(target, cst.Name) and isinstance(value, cst.Call):
                 self.built.setdefault(target.value, []).append((id(node), value))
+            if isinstance(target, cst.Name) and isinstance(value, (cst.List, cst.Tuple)):
+                self.lists.setdefault(target.value, []).append((id(node), value))
         elif isinstance(small, cst.Expr):
             value = small.value
         if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
