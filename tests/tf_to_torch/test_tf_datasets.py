@@ -71,3 +71,38 @@ def test_callbacks_bound_to_a_name_translate_like_the_inline_list():
     one, two = (fwtranslate.translate(s, to="torch") for s in (inline, named))
     assert one.ok and two.ok, two.diagnostics
     assert two.code == one.code
+
+
+METRICS = {
+    "Mean": ("keras.metrics.Mean()", 1),
+    "SparseCategoricalAccuracy": ("keras.metrics.SparseCategoricalAccuracy()", 2),
+    "CategoricalAccuracy": ("keras.metrics.CategoricalAccuracy()", 2),
+    "BinaryAccuracy": ("keras.metrics.BinaryAccuracy(threshold=0.3)", 2),
+}
+
+
+@pytest.mark.parametrize("name", list(METRICS))
+def test_metric_objects_accumulate_like_keras(name):
+    """update_state twice (once weighted), result, reset_state: custom training loops' metrics."""
+    import keras
+    import torch
+
+    build, arity = METRICS[name]
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(2, 6, 4)).astype("float32")
+    labels = {
+        "SparseCategoricalAccuracy": rng.integers(0, 4, (2, 6, 1)),
+        "CategoricalAccuracy": np.eye(4, dtype="float32")[rng.integers(0, 4, (2, 6))],
+        "BinaryAccuracy": rng.integers(0, 2, (2, 6, 4)).astype("float32"),
+    }.get(name, logits)
+    weight = np.array([1.0, 0.0, 2.0, 1.0, 1.0, 0.5], "float32")
+    ns = _run(f"import keras\nmetric = {build}\n")
+    theirs, ours = getattr(keras.metrics, name)(**({"threshold": 0.3} if "Binary" in name else {})), ns["metric"]
+    for i in range(2):
+        args = (labels[i], logits[i])[:arity] if arity == 2 else (logits[i].sum(-1),)
+        kwargs = {"sample_weight": weight} if i else {}
+        theirs.update_state(*args, **kwargs)
+        ours.update_state(*(torch.from_numpy(np.asarray(a)) for a in args), **kwargs)
+    assert abs(float(ours.result()) - float(theirs.result())) < 1e-6
+    ours.reset_state()
+    assert float(ours.result()) == 0.0

@@ -35,15 +35,18 @@ METHODS = frozenset({"batch", "map", "shuffle", "prefetch", "cache", "take", "sk
 
 class Datasets:
     """Is an expression a tf.data pipeline of the file: a chain of ``METHODS`` on one of
-    ``SOURCES``, or a name every assignment of which is one."""
+    ``SOURCES``, a name every assignment of which is one, or a call of a file function every
+    return of which is one (`train_ds = make_dataset(x, y, 32)`)."""
 
     def __init__(
         self,
         assigned: dict[str, list[cst.BaseExpression | None]],
         resolve: Callable[[cst.BaseExpression], str | None],
+        returns: dict[str, list[cst.BaseExpression]] | None = None,
     ):
         self.assigned = assigned
         self.resolve = resolve
+        self.returns = returns or {}
 
     def holds(self, value: cst.BaseExpression, seen: frozenset[str] = frozenset()) -> bool:
         if isinstance(value, cst.Name):
@@ -56,6 +59,12 @@ class Datasets:
         if not isinstance(value, cst.Call):
             return False
         func = value.func
+        if isinstance(func, cst.Name) and func.value in self.returns and self.resolve(func) is None:
+            key = f"{func.value}()"  # a function of the file: what it returns decides
+            if key in seen:
+                return False
+            returned = self.returns[func.value]
+            return bool(returned) and all(self.holds(r, seen | {key}) for r in returned)
         if isinstance(func, cst.Attribute) and func.attr.value in METHODS and self.resolve(func) is None:
             return self.holds(func.value, seen)
         return self.resolve(func) in SOURCES

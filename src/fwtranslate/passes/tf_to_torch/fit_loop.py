@@ -195,7 +195,7 @@ class FitLoop(Pass):
             module, lambda n: ctx.imports.resolve(n, star_names=ctx.star_names), is_optimizer, is_loss, lambda c: None
         )
         self.models = ModelNames(module, self._resolve)
-        self.datasets = fit_data.Datasets(self.models.assigned, self._resolve)
+        self.datasets = fit_data.Datasets(self.models.assigned, self._resolve, self.models.returns)
         ctx.keras_models = set(self.models.models)
         finder = _Finder(self)
         module.visit(finder)

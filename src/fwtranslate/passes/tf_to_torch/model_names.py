@@ -40,6 +40,7 @@ class ModelNames:
         # every name that receives anything else (a greatest fixed point); of those, a model is
         # one a constructor reaches (a least fixed point), not a cycle of names alone
         assigned, returns = reader.assigned, reader.returns
+        self.returns = returns  # the values each of the file's functions returns
         self.builders: set[str] = set(returns)
         self.models: set[str] = set(assigned)
         changed = True
