@@ -15,8 +15,8 @@ CASES = {
     ),
     "timm layer": (
         "tf",
-        "import torch\nfrom timm.layers import DropPath\n\nlayer = DropPath(0.1)\n",
-        "timm.layers.DropPath",
+        "import torch\nfrom timm.layers import ClassifierHead\n\nlayer = ClassifierHead(8, 2)\n",
+        "timm.layers.ClassifierHead",
     ),
     "tensorflow_addons op": (
         "torch",

@@ -118,3 +118,15 @@ def test_a_model_with_integer_arithmetic_builds_and_matches():
     want = torch_namespace["SinCosEmbed"](8)(torch.from_numpy(pos)).numpy()
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-4, err_msg=result.code)
+
+
+def test_an_augmented_assignment_makes_nothing_an_integer_tensor():
+    """`layers += [nn.MaxPool2d(2)]` (VGG's make_layers) became `keras.ops.add(layers, [...])`:
+    a `+=` binding was taken for an integer tensor."""
+    source = (
+        "import torch\nfrom torch import nn\n\n\ndef make(cfg):\n    layers = []\n    for v in cfg:\n"
+        "        layers += [nn.ReLU()]\n    idx = torch.arange(4)\n    idx += 1\n    return layers, idx / 2\n"
+    )
+    code = translate(source, "tf").code
+    assert "layers += [keras.layers.ReLU()]" in code, code
+    assert "keras.ops.divide(idx, 2)" in code, code

@@ -241,8 +241,9 @@ def _integer_name(ctx: Context, name: str, seen: frozenset) -> bool:
 
 
 def _integer_value(ctx: Context, value, seen: frozenset) -> bool:
-    if isinstance(value, cst.AugAssign):  # `t += 1` keeps an integer tensor one, `t /= 2` does not
-        return not isinstance(value.operator, cst.DivideAssign) and not _has_float(value.value)
+    if isinstance(value, cst.AugAssign):
+        # `t += 1` keeps what t held and makes nothing an integer tensor (`layers += [conv]` on a list)
+        return False
     return isinstance(value, cst.BaseExpression) and may_be_integer(ctx, value, seen)
 
 
