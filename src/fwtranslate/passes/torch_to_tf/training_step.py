@@ -174,8 +174,13 @@ class TrainingStep(Pass):
             self.ctx.skip.add(id(node))  # translated here with the step, or reported here
         if qual in loss_scaling.GRAD_SCALERS or loss_scaling.scaler_call(node, self.scalers):
             self.ctx.skip.add(id(node))  # the scaler goes (loss_scaling.py)
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "backward" and not node.args:
-            self.ctx.skip.add(id(node))  # this pass turns it into a tape step or marks it (_unconverted)
+        if (
+            isinstance(node.func, cst.Attribute)
+            and node.func.attr.value == "backward"
+            and not node.args
+            and isinstance(self.ctx.parent(), cst.Expr)
+        ):
+            self.ctx.skip.add(id(node))  # `loss.backward()`: this pass makes it a tape step or marks it
 
     # --- blocks that hold a step ---------------------------------------------------------------
     def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
