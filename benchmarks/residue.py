@@ -133,7 +133,9 @@ def main() -> int:
     header = ["package (folder)", "to", *_COLUMNS, "converted share (framework lines)"]
     text = "\n".join(
         [
-            *info_lines({"files": f"one framework file in {args.stride} of each folder (sorted by path), at most {args.limit}"}),
+            *info_lines(
+                {"files": f"one framework file in {args.stride} of each folder (sorted by path), at most {args.limit}"}
+            ),
             "",
             *md_table(header, rows),
             "",
