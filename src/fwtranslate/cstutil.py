@@ -33,6 +33,29 @@ def code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
 
 
+def suites(stmt: cst.CSTNode):
+    """The suites of a compound statement: its body and each ``elif``'s, then ``else`` and
+    ``finally``, the ``except`` handlers, the ``match`` cases (one-line suites included)."""
+    if isinstance(stmt, cst.If):
+        yield stmt.body
+        if isinstance(stmt.orelse, cst.If):
+            yield from suites(stmt.orelse)
+        elif stmt.orelse is not None:
+            yield stmt.orelse.body
+        return
+    body = getattr(stmt, "body", None)
+    if isinstance(body, cst.BaseSuite):
+        yield body
+    for name in ("orelse", "finalbody"):
+        extra = getattr(stmt, name, None)
+        if extra is not None:
+            yield extra.body
+    for handler in getattr(stmt, "handlers", ()):
+        yield handler.body
+    for case in getattr(stmt, "cases", ()):
+        yield case.body
+
+
 @functools.cache
 def opaque_types(handled: frozenset[str]) -> frozenset[str]:
     """Names of the LibCST node types none of whose possible descendants is in ``handled``

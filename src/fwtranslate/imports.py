@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from .cstutil import suites
+
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else None."""
@@ -302,24 +304,9 @@ def _nested_imports(body: Iterable[cst.CSTNode], nested: bool = False):
                 yield from (s for s in stmt.body if isinstance(s, (cst.Import, cst.ImportFrom)))
         elif isinstance(stmt, cst.BaseCompoundStatement):
             inner = nested or isinstance(stmt, (cst.FunctionDef, cst.ClassDef))
-            for block in _blocks(stmt):
-                yield from _nested_imports(block, inner)
-
-
-def _blocks(stmt: cst.BaseCompoundStatement):
-    """The statement lists of a compound statement's suites (body, else, handlers, finally)."""
-    suites = [getattr(stmt, "body", None), getattr(stmt, "orelse", None), getattr(stmt, "finalbody", None)]
-    suites += [h.body for h in getattr(stmt, "handlers", ())]
-    suites += [c.body for c in getattr(stmt, "cases", ())]  # `match`
-    for suite in suites:
-        while isinstance(suite, (cst.If, cst.Else, cst.Finally)):  # `elif` chains, else / finally
-            if isinstance(suite, cst.If):
-                yield from _blocks(suite)
-                suite = None
-            else:
-                suite = suite.body
-        if isinstance(suite, cst.IndentedBlock):
-            yield suite.body
+            for suite in suites(stmt):
+                if isinstance(suite, cst.IndentedBlock):
+                    yield from _nested_imports(suite.body, inner)
 
 
 def _top_level_statements(body: Iterable[cst.CSTNode]):

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 import libcst as cst
 
+from ....cstutil import suites
 from ....imports import target_names
 
 # code that may run any number of times, or not at all, per execution of its statement
@@ -200,29 +201,8 @@ def _simple_and_loops(body: Iterable[cst.CSTNode]):
         elif isinstance(stmt, (cst.For, cst.While, cst.If, cst.With, cst.Try)):
             if isinstance(stmt, cst.For):
                 yield stmt
-            for block in _blocks(stmt):
+            for block in suites(stmt):
                 yield from _simple_and_loops(block.body)
-
-
-def _blocks(stmt: cst.CSTNode):
-    """The indented blocks of a compound statement (else/elif/except/finally included)."""
-    if isinstance(stmt, cst.If):
-        yield stmt.body
-        if stmt.orelse is not None:
-            if isinstance(stmt.orelse, cst.If):
-                yield from _blocks(stmt.orelse)
-            else:
-                yield stmt.orelse.body
-        return
-    body = getattr(stmt, "body", None)
-    if isinstance(body, cst.BaseSuite):
-        yield body
-    for name in ("orelse", "finalbody"):
-        extra = getattr(stmt, name, None)
-        if extra is not None:
-            yield extra.body
-    for handler in getattr(stmt, "handlers", ()):
-        yield handler.body
 
 
 def _bindings(node: cst.CSTNode):
